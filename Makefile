@@ -1,0 +1,17 @@
+# The two commands of the README. Everything a fresh machine needs is done by scripts/setup.sh.
+.PHONY: run test lint bench
+
+run:
+	@scripts/setup.sh
+	@.venv/bin/python -m deploy.run
+
+test:
+	@scripts/setup.sh --test
+	@scripts/test.sh
+
+lint:
+	@.venv/bin/ruff check .
+
+bench:
+	@scripts/setup.sh --test
+	@.venv/bin/python tests/perf/bench_gateway.py

@@ -1,0 +1,1 @@
+"""Configuration and the local runner (`python -m deploy.run`, what `make run` starts)."""

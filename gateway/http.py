@@ -1,0 +1,165 @@
+"""The one way a route is declared: `@api(method, path, ...)` on a gateway method.
+
+It registers nameko's HTTP entrypoint and wraps the method with what every route needs, in
+order: a request id, authentication (`access`), the JSON body and query loaded by marshmallow
+schemas (unknown fields refused), the view, the response dumped by its schema, errors mapped by
+`gateway.errors`, security headers and metrics. The same declarations generate the OpenAPI
+document (`gateway/openapi.py`), so the document is what the code validates with.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import Schema
+from nameko.web.handlers import http
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from gateway import auth, metrics
+from gateway.errors import PayloadTooLarge, error_response, json_response
+from services.common import config as keys
+from services.common import errors
+from services.common.ids import new_id
+from services.common.schemas import load_or_raise
+
+MAX_BODY_BYTES = 1024 * 1024
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+API_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+
+
+@dataclass
+class Route:
+    method: str
+    path: str  # werkzeug rule, e.g. /api/v1/ops/customers/<string:customer_id>
+    access: str
+    body: type[Schema] | None
+    query: type[Schema] | None
+    response: type[Schema] | None
+    status: int
+    summary: str
+    tag: str
+    name: str = ""
+    in_schema: bool = True
+
+
+ROUTES: list[Route] = []
+
+
+@dataclass
+class Call:
+    """What a view gets: the request, who is calling, the loaded body and query."""
+
+    request: Request
+    request_id: str
+    client_ip: str | None
+    principal: auth.Principal | None = None
+    body: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)
+    path: dict = field(default_factory=dict)
+
+
+@dataclass
+class Reply:
+    """A view's answer when it needs more than a body: a status, cookies, headers."""
+
+    body: Any
+    status: int | None = None
+    cookies: list[dict] = field(default_factory=list)
+    headers: dict = field(default_factory=dict)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json(request: Request) -> dict:
+    request.max_content_length = MAX_BODY_BYTES
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.") from None
+    if not raw.strip():
+        return {}
+    if request.mimetype != "application/json":
+        raise errors.InvalidArgument("Send the body as JSON.", code="UNSUPPORTED_CONTENT_TYPE",
+                                     fields={"content_type": ["must be application/json"]})
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.InvalidArgument("The body is not valid JSON.", code="MALFORMED_JSON",
+                                     fields={"body": [str(exc)[:200]]}) from None
+    if not isinstance(data, dict):
+        raise errors.InvalidArgument("The body must be a JSON object.", code="MALFORMED_JSON",
+                                     fields={"body": ["must be a JSON object"]})
+    return data
+
+
+def client_ip(request: Request, config: dict) -> str | None:
+    if keys.as_bool(config.get(keys.TRUST_PROXY_HEADERS, False)) and request.access_route:
+        return request.access_route[0]
+    return request.remote_addr
+
+
+def finish(response: Response, route_name: str, method: str, started: float,
+           request_id: str, headers: dict) -> Response:
+    for name, value in headers.items():
+        response.headers.setdefault(name, value)
+    response.headers["X-Request-Id"] = request_id
+    metrics.observe_request(route_name, method, response.status_code,
+                            time.perf_counter() - started)
+    return response
+
+
+def api(method: str, path: str, *, access: str = "session", body: type[Schema] | None = None,
+        query: type[Schema] | None = None, response: type[Schema] | None = None,
+        status: int = 200, summary: str = "", tag: str = "", in_schema: bool = True):
+    def decorator(view):
+        route = Route(method, path, access, body, query, response, status, summary, tag,
+                      view.__name__, in_schema)
+        ROUTES.append(route)
+
+        @functools.wraps(view)
+        def handler(self, request: Request, **path_args: str) -> Response:
+            started = time.perf_counter()
+            request_id = new_id("req")
+            try:
+                call = Call(request=request, request_id=request_id,
+                            client_ip=client_ip(request, self.config), path=path_args)
+                if access != "public":
+                    call.principal = auth.authenticate(self.accounts, request, access)
+                if route.body is not None:
+                    call.body = load_or_raise(route.body(), read_json(request))
+                if route.query is not None:
+                    call.query = load_or_raise(route.query(), request.args.to_dict())
+                result = view(self, call)
+                out = result if isinstance(result, Response) else _render(route, result)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes an error body
+                out = error_response(exc, request_id)
+            return finish(out, route.name, method, started, request_id, API_HEADERS)
+
+        return http(method, path)(handler)
+
+    return decorator
+
+
+def _render(route: Route, result: Any) -> Response:
+    reply = result if isinstance(result, Reply) else Reply(result)
+    payload = reply.body
+    if route.response is not None and payload is not None:
+        payload = route.response().dump(payload)
+    response = json_response(payload, reply.status or route.status, reply.headers)
+    if payload is None:
+        response = Response(status=reply.status or 204)
+    for cookie in reply.cookies:
+        response.set_cookie(**cookie)
+    return response

@@ -1,0 +1,67 @@
+"""The OpenAPI 3 document, generated from the `@api` declarations and their schemas."""
+
+from __future__ import annotations
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from gateway.http import ROUTES
+from gateway.schemas import ErrorBody
+
+_CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
+ERROR_STATUSES = {
+    "400": "Malformed or invalid input (`fields` says which)",
+    "401": "Not logged in",
+    "403": "Logged in but not allowed",
+    "404": "Not found, or not yours",
+    "409": "Conflicts with the current state",
+    "429": "Rate limited (see Retry-After)",
+    "503": "A backing service did not answer in time",
+}
+
+
+def openapi_path(rule: str) -> str:
+    return _CONVERTER.sub(r"{\1}", rule)
+
+
+def build_spec() -> dict:
+    spec = APISpec(
+        title="Subscriber portal API", version="1.0.0", openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "The portal's public HTTP API (see API.md). Money is integer "
+                             "minor units plus an ISO 4217 currency."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("cookie", {"type": "apiKey", "in": "cookie",
+                                               "name": "portal_session"})
+    spec.components.schema("Error", schema=ErrorBody)
+    paths: dict[str, dict] = {}
+    for route in ROUTES:
+        if not route.in_schema:
+            continue
+        path = openapi_path(route.path)
+        op: dict = {"operationId": route.name, "summary": route.summary,
+                    "tags": [route.tag] if route.tag else []}
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in _CONVERTER.findall(route.path)]
+        if route.query is not None:
+            params.append({"in": "query", "schema": route.query})
+        if params:
+            op["parameters"] = params
+        if route.body is not None:
+            op["requestBody"] = {"required": True,
+                                 "content": {"application/json": {"schema": route.body}}}
+        ok: dict = {"description": "Success"}
+        if route.response is not None:
+            ok["content"] = {"application/json": {"schema": route.response}}
+        op["responses"] = {str(route.status): ok}
+        for code, text in ERROR_STATUSES.items():
+            op["responses"][code] = {"description": text, "content": {
+                "application/json": {"schema": "Error"}}}
+        if route.access != "public":
+            op["security"] = [{"bearer": []}, {"cookie": []}]
+        paths.setdefault(path, {})[route.method.lower()] = op
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()

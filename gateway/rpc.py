@@ -1,0 +1,81 @@
+"""RPC to the services with a deadline (nameko 2.14's proxy has none of its own).
+
+`BoundedRpcProxy("accounts")` is nameko's `RpcProxy` whose calls give up after
+`RPC_TIMEOUT_SECONDS` with `ServiceUnavailable` (503), and record their latency. For a view that
+needs several services, `start()` sends a call without waiting, and `wait()` collects it within
+what is left of the view's deadline, so the calls run in parallel.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.rpc import RpcProxy
+
+from gateway import metrics
+from services.common import config as keys
+from services.common import errors, green
+
+
+@dataclass
+class Pending:
+    service: str
+    method: str
+    reply: Any
+    started: float
+
+    def wait(self, until: float) -> Any:
+        outcome = "ok"
+        try:
+            with green.deadline(max(0.0, until - time.monotonic())):
+                return self.reply.result()
+        except green.DeadlineExceeded:
+            outcome = "timeout"
+            raise errors.ServiceUnavailable(
+                f"The {self.service} service did not answer in time.",
+                details={"service": self.service}) from None
+        except errors.ServiceError:
+            outcome = "error"
+            raise
+        except RemoteError:
+            outcome = "remote_error"
+            raise
+        finally:
+            metrics.observe_rpc(self.service, self.method, outcome,
+                                time.monotonic() - self.started)
+
+
+class BoundedServiceProxy:
+    def __init__(self, proxy, service: str, timeout: float) -> None:
+        self._proxy = proxy
+        self._service = service
+        self.timeout = timeout
+
+    def start(self, method: str, *args: Any, **kwargs: Any) -> Pending:
+        started = time.monotonic()
+        try:
+            reply = getattr(self._proxy, method).call_async(*args, **kwargs)
+        except UnknownService:
+            metrics.observe_rpc(self._service, method, "unavailable", 0.0)
+            raise errors.ServiceUnavailable(f"The {self._service} service is not running.",
+                                            details={"service": self._service}) from None
+        return Pending(self._service, method, reply, started)
+
+    def __getattr__(self, method: str):
+        def call(*args: Any, **kwargs: Any) -> Any:
+            pending = self.start(method, *args, **kwargs)
+            return pending.wait(pending.started + self.timeout)
+        return call
+
+
+class BoundedRpcProxy(RpcProxy):
+    def setup(self) -> None:
+        super().setup()
+        self.timeout = float(self.container.config.get(keys.RPC_TIMEOUT_SECONDS) or 5.0)
+
+    def get_dependency(self, worker_ctx) -> BoundedServiceProxy:
+        return BoundedServiceProxy(super().get_dependency(worker_ctx), self.target_service,
+                                   self.timeout)

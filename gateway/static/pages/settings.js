@@ -1,0 +1,140 @@
+import * as api from '../api.js';
+import { t, LANGUAGES } from '../i18n.js';
+import {
+  h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage, clearErrors,
+  passwordProblem,
+} from '../dom.js';
+
+const ADDRESS_PARTS = ['line1', 'line2', 'city', 'postal_code', 'country'];
+
+function addressOf(account) {
+  const address = account.address || {};
+  return Object.fromEntries(ADDRESS_PARTS.map((part) => [part, address[part] || '']));
+}
+
+function profileForm(ctx, account) {
+  const address = addressOf(account);
+  const F = 'profile';
+  const form = h('form', { class: 'form', 'data-testid': 'settings-profile-form', novalidate: true, 'aria-labelledby': 'profile-title' },
+    formMessage(),
+    h('p', { class: 'readonly' }, h('span', { class: 'readonly-label' }, `${t('settings.email')}: `), h('span', { 'data-testid': 'settings-email' }, account.email)),
+    field({ form: F, name: 'name', label: t('settings.name'), value: account.name || '', attrs: { autocomplete: 'name' } }),
+    field({ form: F, name: 'phone', label: t('settings.phone'), type: 'tel', value: account.phone || '', hint: t('phone.hint'), attrs: { autocomplete: 'tel' } }),
+    h('fieldset', { class: 'group' },
+      h('legend', {}, t('settings.address')),
+      field({ form: F, name: 'address.line1', label: t('settings.line1'), value: address.line1, attrs: { autocomplete: 'address-line1' } }),
+      field({ form: F, name: 'address.line2', label: t('settings.line2'), value: address.line2, attrs: { autocomplete: 'address-line2' } }),
+      h('div', { class: 'row' },
+        field({ form: F, name: 'address.postal_code', label: t('settings.postalCode'), value: address.postal_code, attrs: { autocomplete: 'postal-code' } }),
+        field({ form: F, name: 'address.city', label: t('settings.city'), value: address.city, attrs: { autocomplete: 'address-level2' } })),
+      field({
+        form: F, name: 'address.country', label: t('settings.country'), value: address.country, hint: t('settings.countryHint'),
+        attrs: { autocomplete: 'country', maxlength: '2', class: 'short', autocapitalize: 'characters' },
+      }),
+      h('p', { class: 'field-error', id: 'profile-address-error', 'data-error-for': 'address' })),
+    field({ form: F, name: 'language', label: t('settings.language'), value: account.language, options: LANGUAGES.map((l) => ({ value: l, label: t(`language.${l}`) })) }),
+    h('div', { class: 'actions' }, submitButton(t('settings.save'))));
+  // Errors about the address as a whole ("address": [...]) show under the fieldset.
+  form.querySelector('fieldset.group').setAttribute('data-field', 'address');
+
+  onSubmit(form, async () => {
+    const current = ctx.session.account;
+    const before = addressOf(current);
+    const changes = {};
+    const problems = {};
+
+    const name = value(form, 'name').trim();
+    if (!name) problems.name = t('validation.required');
+    if (name !== (current.name || '')) changes.name = name;
+
+    const phone = value(form, 'phone').trim();
+    if (phone !== (current.phone || '')) changes.phone = phone || null;
+
+    const after = Object.fromEntries(ADDRESS_PARTS.map((part) => [part, value(form, `address.${part}`).trim()]));
+    after.country = after.country.toUpperCase();
+    const empty = ADDRESS_PARTS.every((part) => !after[part]);
+    if (!empty) {
+      for (const part of ['line1', 'city', 'country']) if (!after[part]) problems[`address.${part}`] = t('validation.required');
+      if (after.country && !/^[A-Z]{2}$/.test(after.country)) problems['address.country'] = t('validation.country');
+    }
+    before.country = before.country.toUpperCase();
+    if (ADDRESS_PARTS.some((part) => after[part] !== before[part])) {
+      changes.address = empty ? null : { ...after, line2: after.line2 || null };
+    }
+
+    const language = value(form, 'language');
+    if (language !== current.language) changes.language = language;
+
+    if (showProblems(form, problems)) return;
+    if (!Object.keys(changes).length) {
+      setMessage(form, 'success', t('settings.noChanges'));
+      return;
+    }
+    try {
+      const account = await api.patch('/api/v1/me', changes);
+      const languageChanged = account.language !== current.language;
+      await ctx.setAccount(account);
+      if (languageChanged) {
+        // Re-render everything in the new language, then confirm.
+        ctx.setFlash('settings-profile', 'success', 'settings.saved');
+        ctx.navigate('#/settings');
+        return;
+      }
+      ctx.refreshShell();
+      clearErrors(form);
+      setMessage(form, 'success', t('settings.saved'));
+    } catch (err) {
+      showApiError(form, err);
+    }
+  });
+  return form;
+}
+
+function passwordForm() {
+  const F = 'password';
+  const form = h('form', { class: 'form', 'data-testid': 'settings-password-form', novalidate: true, 'aria-labelledby': 'password-title' },
+    formMessage(),
+    field({ form: F, name: 'current_password', label: t('settings.currentPassword'), type: 'password', attrs: { autocomplete: 'current-password' } }),
+    field({ form: F, name: 'new_password', label: t('settings.newPassword'), type: 'password', hint: t('password.rules'), attrs: { autocomplete: 'new-password', maxlength: '128' } }),
+    field({ form: F, name: 'confirm_password', label: t('settings.confirmPassword'), type: 'password', attrs: { autocomplete: 'new-password', maxlength: '128' } }),
+    h('div', { class: 'actions' }, submitButton(t('settings.changePassword'))));
+
+  onSubmit(form, async () => {
+    const body = { current_password: value(form, 'current_password'), new_password: value(form, 'new_password') };
+    const confirm = value(form, 'confirm_password');
+    const problems = {};
+    if (!body.current_password) problems.current_password = t('validation.required');
+    const pw = passwordProblem(body.new_password);
+    if (pw) problems.new_password = pw;
+    if (!confirm) problems.confirm_password = t('validation.required');
+    else if (!pw && confirm !== body.new_password) problems.confirm_password = t('validation.passwordMismatch');
+    if (showProblems(form, problems)) return;
+    try {
+      await api.post('/api/v1/me/password', body);
+      form.reset();
+      clearErrors(form);
+      setMessage(form, 'success', t('settings.passwordChanged'));
+    } catch (err) {
+      showApiError(form, err, { fieldFor: { INVALID_CREDENTIALS: 'current_password', WEAK_PASSWORD: 'new_password' } });
+    }
+  });
+  return form;
+}
+
+export async function render(ctx) {
+  const account = await api.get('/api/v1/me');
+  ctx.session.account = account;
+  ctx.refreshShell();
+  const profile = profileForm(ctx, account);
+  const flash = ctx.takeFlash('settings-profile');
+  if (flash) setMessage(profile, flash.kind, flash.text);
+  return h('section', { class: 'page', 'data-testid': 'page-settings' },
+    h('h1', {}, t('settings.title')),
+    h('div', { class: 'settings-grid' },
+      h('section', { class: 'card', 'aria-labelledby': 'profile-title' },
+        h('h2', { id: 'profile-title' }, t('settings.profile')),
+        profile),
+      h('section', { class: 'card', 'aria-labelledby': 'password-title' },
+        h('h2', { id: 'password-title' }, t('settings.passwordTitle')),
+        passwordForm())));
+}

@@ -1,0 +1,1 @@
+"""One module per portal page or API area; each function composes one answer from RPC calls."""

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` runs it: lint, then the unit, integration and end-to-end
+# tiers in one pytest process, then the browser tier in its own process (Playwright must not run
+# inside an eventlet-patched process). Exits non-zero if anything fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export AMQP_URI=${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}
+export RABBIT_API_URI=${RABBIT_API_URI:-http://guest:guest@127.0.0.1:15672}
+export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+
+status=0
+echo "== ruff"
+.venv/bin/ruff check . || status=1
+echo "== unit, integration, end to end"
+.venv/bin/python -m pytest tests/unit tests/integration tests/e2e \
+  --amqp-uri "$AMQP_URI" --rabbit-ctl-uri "$RABBIT_API_URI" "$@" || status=1
+echo "== browser"
+.venv/bin/python -m pytest tests/browser -p no:nameko "$@" || status=1
+[ "$status" = 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
+exit "$status"

@@ -1,0 +1,1 @@
+"""accounts: customers, credentials, sessions, portal links, roles and team membership."""

@@ -1,0 +1,191 @@
+"""Customer records: sign-up, profile, password, roles, search. Functions of a session and "now"."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.accounts import events, passwords
+from services.accounts.exceptions import (
+    CUSTOMER_NOT_FOUND,
+    EMAIL_TAKEN,
+    INVALID_CREDENTIALS,
+    WEAK_PASSWORD,
+)
+from services.accounts.models import AuthSession, Customer, TeamMembership
+from services.accounts.schemas import (
+    ProfileUpdateSchema,
+    RegistrationSchema,
+    RoleUpdateSchema,
+    dump_account,
+)
+from services.common import errors, outbox
+from services.common.ids import new_id
+from services.common.schemas import load_or_raise
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get(session: Session, customer_id: str) -> Customer:
+    customer = session.get(Customer, customer_id) if isinstance(customer_id, str) else None
+    if customer is None:
+        raise errors.NotFound("No such customer.", code=CUSTOMER_NOT_FOUND)
+    return customer
+
+
+def _check_password_policy(password: str, email: str, field: str) -> None:
+    problems = passwords.policy_problems(password, email)
+    if problems:
+        raise errors.InvalidArgument("The password does not meet the policy.",
+                                     code=WEAK_PASSWORD, fields={field: problems})
+
+
+def register(session: Session, data: dict, now: dt.datetime, role: str = "customer") -> dict:
+    values = load_or_raise(RegistrationSchema(), data)
+    email = values["email"].strip()
+    _check_password_policy(values["password"], email, "password")
+    address = values.get("address")
+    customer = Customer(
+        id=new_id("cus"), email=email, email_normalized=normalize_email(email),
+        password_hash=passwords.hash_password(values["password"]), name=values["name"].strip(),
+        phone=values.get("phone"), address=address, language=values.get("language") or "en",
+        billing_type=values["billing_type"], currency=values["currency"],
+        tax_region=address["country"] if address else None, role=role,
+        created_at=now, updated_at=now, password_changed_at=now)
+    session.add(customer)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise errors.Conflict("An account with this email already exists.", code=EMAIL_TAKEN,
+                              fields={"email": ["is already registered"]}) from None
+    account = dump_account(customer)
+    outbox.emit(session, events.CUSTOMER_REGISTERED, "customer", account, now)
+    session.commit()
+    return account
+
+
+def update_profile(session: Session, customer_id: str, changes: dict, now: dt.datetime) -> dict:
+    values = load_or_raise(ProfileUpdateSchema(), changes)
+    customer = get(session, customer_id)
+    new_email = values.pop("email", None)
+    current_password = values.pop("current_password", None)
+    if new_email is not None and normalize_email(new_email) != customer.email_normalized:
+        if not current_password or not passwords.verify_password(
+                customer.password_hash, current_password):
+            raise errors.InvalidArgument(
+                "Changing the email needs your current password.", code=INVALID_CREDENTIALS,
+                fields={"current_password": ["is missing or wrong"]})
+        customer.email = new_email.strip()
+        customer.email_normalized = normalize_email(new_email)
+    for key in ("name", "phone", "address", "language"):
+        if key in values:
+            setattr(customer, key, values[key].strip() if key == "name" else values[key])
+    if "address" in values and values["address"]:
+        customer.tax_region = values["address"]["country"]
+    customer.updated_at = now
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise errors.Conflict("An account with this email already exists.", code=EMAIL_TAKEN,
+                              fields={"email": ["is already registered"]}) from None
+    account = dump_account(customer)
+    outbox.emit(session, events.CUSTOMER_UPDATED, "customer", account, now)
+    session.commit()
+    return account
+
+
+def change_password(session: Session, customer_id: str, keep_session_id: str | None,
+                    current_password: str, new_password: str, now: dt.datetime) -> None:
+    """Set a new password and revoke every other session of the customer."""
+    customer = get(session, customer_id)
+    if not isinstance(current_password, str) or not passwords.verify_password(
+            customer.password_hash, current_password):
+        raise errors.InvalidArgument("The current password is wrong.", code=INVALID_CREDENTIALS,
+                                     fields={"current_password": ["is wrong"]})
+    _check_password_policy(new_password, customer.email, "new_password")
+    customer.password_hash = passwords.hash_password(new_password)
+    customer.password_changed_at = now
+    customer.updated_at = now
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.customer_id == customer.id, AuthSession.revoked_at.is_(None),
+               AuthSession.id != (keep_session_id or ""))
+        .values(revoked_at=now, revoked_reason="password_changed"))
+    outbox.emit(session, events.PASSWORD_CHANGED, "customer",
+                {"id": customer.id, "email": customer.email, "language": customer.language}, now)
+    session.commit()
+
+
+def set_role(session: Session, customer_id: str, changes: dict, now: dt.datetime) -> dict:
+    values = load_or_raise(RoleUpdateSchema(), changes)
+    customer = get(session, customer_id)
+    if "role" in values:
+        customer.role = values["role"]
+    if "teams" in values:
+        customer.teams = [TeamMembership(team=t) for t in sorted(set(values["teams"]))]
+    customer.updated_at = now
+    session.flush()
+    account = dump_account(customer)
+    outbox.emit(session, events.CUSTOMER_UPDATED, "customer", account, now)
+    session.commit()
+    return account
+
+
+def _encode_cursor(customer: Customer) -> str:
+    raw = json.dumps([customer.created_at.isoformat(), customer.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, cid = json.loads(raw)
+        return dt.datetime.fromisoformat(created), str(cid)
+    except (ValueError, TypeError) as exc:
+        raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from exc
+
+
+def find(session: Session, query: str | None, limit: int = 20, cursor: str | None = None) -> dict:
+    """Customers matching an email or name fragment, or an exact id; newest first."""
+    stmt = select(Customer)
+    if query:
+        q = query.strip().lower()
+        stmt = stmt.where(or_(Customer.id == query.strip(),
+                              Customer.email_normalized.contains(q, autoescape=True),
+                              Customer.name.icontains(q, autoescape=True)))
+    if cursor:
+        created, cid = _decode_cursor(cursor)
+        stmt = stmt.where(or_(Customer.created_at < created,
+                              (Customer.created_at == created) & (Customer.id < cid)))
+    rows = session.scalars(stmt.order_by(Customer.created_at.desc(), Customer.id.desc())
+                           .limit(limit + 1)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return {"data": [dump_account(c) for c in rows], "has_more": has_more,
+            "next_cursor": _encode_cursor(rows[-1]) if has_more else None}
+
+
+def ensure_admin(session: Session, email: str, password: str, now: dt.datetime) -> bool:
+    """Create the admin account from configuration if it does not exist. True if created."""
+    existing = session.scalar(
+        select(Customer).where(Customer.email_normalized == normalize_email(email)))
+    if existing is not None:
+        if existing.role != "admin":
+            existing.role = "admin"
+            session.commit()
+        return False
+    try:
+        register(session, {"email": email, "password": password, "name": "Administrator",
+                           "billing_type": "postpaid", "currency": "EUR"}, now, role="admin")
+    except errors.Conflict:  # another instance created it at the same moment
+        return False
+    return True

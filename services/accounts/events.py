@@ -1,0 +1,5 @@
+"""Events accounts emits (through the outbox). Payload entity: `customer`."""
+
+CUSTOMER_REGISTERED = "customer_registered"
+CUSTOMER_UPDATED = "customer_updated"
+PASSWORD_CHANGED = "password_changed"

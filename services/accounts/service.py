@@ -1,0 +1,131 @@
+"""The accounts service: who a customer is and how they prove it.
+
+RPC (all arguments and results are JSON; errors are `services.common.errors` kinds):
+- register(data) → account                      sign-up; EMAIL_TAKEN, WEAK_PASSWORD
+- login(email, password, client_ip, user_agent) → {token, csrf_token, expires_at, session_id,
+  account}; INVALID_CREDENTIALS, RATE_LIMITED (details.retry_after)
+- authenticate(token) → {session, account}      every authenticated request; NOT_AUTHENTICATED
+- logout(token)
+- exchange_portal_link(token, client_ip, user_agent) → like login; PORTAL_LINK_INVALID
+- get_account(customer_id) · update_profile(customer_id, changes) · change_password(...)
+- issue_portal_link(customer_id, issued_by) → {token, url, expires_at} · revoke_portal_link
+- find_customers(query, limit, cursor) → page · set_role(customer_id, changes)
+- health() → {"service", "database"}
+Events: customer_registered, customer_updated, password_changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from sqlalchemy import text
+
+from services.accounts import customers, sessions
+from services.accounts.models import Base
+from services.accounts.schemas import dump_account
+from services.common import config as keys
+from services.common import errors
+from services.common.clock import ClockProvider
+from services.common.db import Database, find_database
+
+log = logging.getLogger(__name__)
+EXPECTED = (errors.ServiceError,)
+
+
+def session_policy(config: dict) -> sessions.SessionPolicy:
+    default = sessions.SessionPolicy()
+    seconds = dt.timedelta(seconds=1)
+    return sessions.SessionPolicy(
+        ttl=float(config.get(keys.SESSION_TTL_SECONDS) or default.ttl.total_seconds()) * seconds,
+        idle=float(config.get(keys.SESSION_IDLE_SECONDS) or default.idle.total_seconds())
+        * seconds,
+        portal_link_ttl=float(config.get(keys.PORTAL_LINK_TTL_SECONDS)
+                              or default.portal_link_ttl.total_seconds()) * seconds,
+        public_url=config.get(keys.PUBLIC_URL) or default.public_url)
+
+
+class AdminBootstrap(DependencyProvider):
+    """At start, creates the admin account from ADMIN_EMAIL / ADMIN_PASSWORD when both are set."""
+
+    def start(self) -> None:
+        config = self.container.config
+        email, password = config.get(keys.ADMIN_EMAIL), config.get(keys.ADMIN_PASSWORD)
+        if not (email and password):
+            return
+        with find_database(self.container).session() as session:
+            if customers.ensure_admin(session, email, password, dt.datetime.now(dt.UTC)):
+                log.info("admin account %s created", email)
+
+
+class AccountsService:
+    name = "accounts"
+
+    db = Database(Base.metadata)
+    clock = ClockProvider()
+    config = Config()
+    admin = AdminBootstrap()
+
+    @property
+    def policy(self) -> sessions.SessionPolicy:
+        return session_policy(self.config)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def register(self, data):
+        return customers.register(self.db, data, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def login(self, email, password, client_ip=None, user_agent=None):
+        return sessions.login(self.db, email, password, self.policy, self.clock.now(),
+                              client_ip, user_agent)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def authenticate(self, token):
+        return sessions.authenticate(self.db, token, self.policy, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def logout(self, token):
+        sessions.logout(self.db, token, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def exchange_portal_link(self, token, client_ip=None, user_agent=None):
+        return sessions.exchange_portal_link(self.db, token, self.policy, self.clock.now(),
+                                             client_ip, user_agent)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_account(self, customer_id):
+        return dump_account(customers.get(self.db, customer_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_profile(self, customer_id, changes):
+        return customers.update_profile(self.db, customer_id, changes, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def change_password(self, customer_id, session_id, current_password, new_password):
+        customers.change_password(self.db, customer_id, session_id, current_password,
+                                  new_password, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def issue_portal_link(self, customer_id, issued_by=None):
+        return sessions.issue_portal_link(self.db, customer_id, issued_by, self.policy,
+                                          self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def revoke_portal_link(self, customer_id):
+        return {"revoked": sessions.revoke_portal_links(self.db, customer_id, self.clock.now())}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def find_customers(self, query=None, limit=20, cursor=None):
+        return customers.find(self.db, query, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_role(self, customer_id, changes):
+        return customers.set_role(self.db, customer_id, changes, self.clock.now())
+
+    @rpc
+    def health(self):
+        self.db.execute(text("SELECT 1"))
+        return {"service": self.name, "database": "ok"}

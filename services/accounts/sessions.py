@@ -1,0 +1,169 @@
+"""Logins, sessions and portal links.
+
+A session token has 256 bits of randomness and is stored only as its SHA-256, so a database
+dump gives no usable tokens. A session ends at its absolute expiry, after an idle timeout, on
+logout, or when the password changes (all other sessions). A portal link is a customer's single
+active link: issuing a new one revokes the old one; it expires, can be revoked, and is exchanged
+once for a session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.accounts import passwords, throttle
+from services.accounts.customers import get, normalize_email
+from services.accounts.exceptions import (
+    INVALID_CREDENTIALS,
+    PORTAL_LINK_INVALID,
+    SESSION_EXPIRED,
+)
+from services.accounts.models import AuthSession, Customer, PortalLink
+from services.accounts.schemas import dump_account
+from services.common import errors
+from services.common.clock import isoformat
+from services.common.ids import new_id, new_secret_token
+
+# last_seen_at is written at most this often, so authenticating is a read, not a write
+TOUCH_INTERVAL = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    ttl: dt.timedelta = dt.timedelta(hours=12)
+    idle: dt.timedelta = dt.timedelta(minutes=30)
+    portal_link_ttl: dt.timedelta = dt.timedelta(days=7)
+    public_url: str = "http://127.0.0.1:8000"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _open_session(session: Session, customer: Customer, method: str, policy: SessionPolicy,
+                  now: dt.datetime, client_ip: str | None, user_agent: str | None) -> dict:
+    token, csrf = new_secret_token(), new_secret_token()
+    auth = AuthSession(
+        id=new_id("ses"), token_hash=token_hash(token), csrf_hash=token_hash(csrf),
+        customer_id=customer.id, method=method, created_at=now, last_seen_at=now,
+        expires_at=now + policy.ttl, client_ip=(client_ip or "")[:64] or None,
+        user_agent=(user_agent or "")[:300] or None)
+    session.add(auth)
+    session.commit()
+    return {"token": token, "csrf_token": csrf, "expires_at": isoformat(auth.expires_at),
+            "session_id": auth.id, "account": dump_account(customer)}
+
+
+def login(session: Session, email: str, password: str, policy: SessionPolicy, now: dt.datetime,
+          client_ip: str | None = None, user_agent: str | None = None) -> dict:
+    if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
+        raise errors.NotAuthenticated("Wrong email or password.", code=INVALID_CREDENTIALS)
+    account_key = f"login:account:{normalize_email(email)[:254]}"
+    address_key = f"login:address:{client_ip}" if client_ip else None
+    keys = [k for k in (account_key, address_key) if k]
+    wait = throttle.blocked_for(session, keys, now)
+    if wait > 0:
+        raise errors.rate_limited(wait, "Too many failed logins. Try again later.")
+
+    customer = session.scalar(
+        select(Customer).where(Customer.email_normalized == normalize_email(email)))
+    ok = passwords.verify_password(
+        customer.password_hash if customer else passwords.dummy_hash(), password)
+    if not (ok and customer):
+        throttle.record_failure(session, account_key, throttle.ACCOUNT_LIMIT, now)
+        if address_key:
+            throttle.record_failure(session, address_key, throttle.ADDRESS_LIMIT, now)
+        session.commit()
+        raise errors.NotAuthenticated("Wrong email or password.", code=INVALID_CREDENTIALS)
+
+    throttle.clear(session, account_key)
+    if passwords.needs_rehash(customer.password_hash):
+        customer.password_hash = passwords.hash_password(password)
+    return _open_session(session, customer, "password", policy, now, client_ip, user_agent)
+
+
+def authenticate(session: Session, token: str, policy: SessionPolicy, now: dt.datetime) -> dict:
+    """The session and account behind a bearer token, or NotAuthenticated."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 200:
+        raise errors.NotAuthenticated()
+    auth = session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+    if auth is None or auth.revoked_at is not None:
+        raise errors.NotAuthenticated()
+    if now >= auth.expires_at or now - auth.last_seen_at >= policy.idle:
+        raise errors.NotAuthenticated("Your session has expired. Log in again.",
+                                      code=SESSION_EXPIRED)
+    customer = get(session, auth.customer_id)
+    result = {"session": {"id": auth.id, "method": auth.method, "csrf_hash": auth.csrf_hash,
+                          "expires_at": isoformat(auth.expires_at)},
+              "account": dump_account(customer)}
+    if now - auth.last_seen_at >= TOUCH_INTERVAL:
+        auth.last_seen_at = now
+        session.commit()
+    return result
+
+
+def logout(session: Session, token: str, now: dt.datetime) -> None:
+    if isinstance(token, str):
+        session.execute(update(AuthSession)
+                        .where(AuthSession.token_hash == token_hash(token),
+                               AuthSession.revoked_at.is_(None))
+                        .values(revoked_at=now, revoked_reason="logout"))
+        session.commit()
+
+
+def issue_portal_link(session: Session, customer_id: str, issued_by: str | None,
+                      policy: SessionPolicy, now: dt.datetime) -> dict:
+    customer = get(session, customer_id)
+    session.execute(update(PortalLink)
+                    .where(PortalLink.customer_id == customer.id, PortalLink.revoked_at.is_(None),
+                           PortalLink.used_at.is_(None))
+                    .values(revoked_at=now))
+    token = new_secret_token()
+    link = PortalLink(id=new_id("pl"), token_hash=token_hash(token), customer_id=customer.id,
+                      issued_by=issued_by, created_at=now, expires_at=now + policy.portal_link_ttl)
+    session.add(link)
+    session.commit()
+    return {"id": link.id, "token": token, "expires_at": isoformat(link.expires_at),
+            "url": f"{policy.public_url.rstrip('/')}/#/portal-link/{token}"}
+
+
+def revoke_portal_links(session: Session, customer_id: str, now: dt.datetime) -> int:
+    get(session, customer_id)
+    result = session.execute(update(PortalLink)
+                             .where(PortalLink.customer_id == customer_id,
+                                    PortalLink.revoked_at.is_(None), PortalLink.used_at.is_(None))
+                             .values(revoked_at=now))
+    session.commit()
+    return result.rowcount
+
+
+def exchange_portal_link(session: Session, token: str, policy: SessionPolicy, now: dt.datetime,
+                         client_ip: str | None = None, user_agent: str | None = None) -> dict:
+    address_key = f"portal-link:address:{client_ip}" if client_ip else None
+    if address_key:
+        wait = throttle.blocked_for(session, [address_key], now)
+        if wait > 0:
+            raise errors.rate_limited(wait)
+    valid = isinstance(token, str) and 20 <= len(token) <= 200
+    link = session.scalar(select(PortalLink).where(
+        PortalLink.token_hash == token_hash(token))) if valid else None
+    # single use: the UPDATE succeeds for exactly one caller, even when two race
+    claimed = link is not None and session.execute(
+        update(PortalLink)
+        .where(PortalLink.id == link.id, PortalLink.used_at.is_(None),
+               PortalLink.revoked_at.is_(None), PortalLink.expires_at > now)
+        .values(used_at=now)).rowcount == 1
+    if not claimed:
+        session.rollback()
+        if address_key:
+            throttle.record_failure(session, address_key, throttle.ADDRESS_LIMIT, now)
+            session.commit()
+        raise errors.NotAuthenticated("This portal link is not valid any more.",
+                                      code=PORTAL_LINK_INVALID)
+    return _open_session(session, get(session, link.customer_id), "portal_link", policy, now,
+                         client_ip, user_agent)

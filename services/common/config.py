@@ -1,0 +1,46 @@
+"""Configuration keys. Values come from `deploy/config.yaml` (YAML with `${ENV:default}`).
+
+Providers read these in `setup()`; tests pass explicit dicts. No code reads the environment
+for these values directly, so one config file tells an operator everything that can be set.
+"""
+
+from __future__ import annotations
+
+import os
+
+AMQP_URI = "AMQP_URI"
+DATA_DIR = "DATA_DIR"  # where the default SQLite files live
+DATABASE_URLS = "DATABASE_URLS"  # {service name: SQLAlchemy URL, empty for the SQLite default}
+DB_POOL_SIZE = "DB_POOL_SIZE"
+SECRET_KEY = "SECRET_KEY"
+PUBLIC_URL = "PUBLIC_URL"  # the portal's address as customers see it (links in mails)
+TEST_CLOCK_OFFSET_FILE = "TEST_CLOCK_OFFSET_FILE"
+OUTBOX_POLL_SECONDS = "OUTBOX_POLL_SECONDS"
+
+# accounts
+ADMIN_EMAIL = "ADMIN_EMAIL"
+ADMIN_PASSWORD = "ADMIN_PASSWORD"
+SESSION_TTL_SECONDS = "SESSION_TTL_SECONDS"
+SESSION_IDLE_SECONDS = "SESSION_IDLE_SECONDS"
+PORTAL_LINK_TTL_SECONDS = "PORTAL_LINK_TTL_SECONDS"
+
+# gateway
+RPC_TIMEOUT_SECONDS = "RPC_TIMEOUT_SECONDS"
+COOKIE_SECURE = "COOKIE_SECURE"
+TRUST_PROXY_HEADERS = "TRUST_PROXY_HEADERS"
+
+
+def database_url(config: dict, service_name: str) -> str:
+    """The service's database URL: its entry in DATABASE_URLS, else a SQLite file in DATA_DIR."""
+    url = (config.get(DATABASE_URLS) or {}).get(service_name) or ""
+    if url:
+        return url
+    data_dir = os.path.abspath(config.get(DATA_DIR) or "var")
+    os.makedirs(data_dir, exist_ok=True)
+    return f"sqlite:///{os.path.join(data_dir, service_name)}.db"
+
+
+def as_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}

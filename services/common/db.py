@@ -1,0 +1,201 @@
+"""The database kernel: one engine per service, a session per worker, schema migrations.
+
+Migration scheme (documented in docs/architecture.md):
+- Each service declares its SQLAlchemy metadata and an ordered list of `Migration`s; the kernel
+  adds its own tables as component "kernel". The table `schema_versions` holds each component's
+  version.
+- A **fresh** database gets `create_all` of the current models and is stamped with the newest
+  version (the models *are* the newest schema). An **existing** database gets every migration
+  newer than its version, in order, inside one transaction, under a lock, so two instances that
+  start together migrate once. Data is kept: migrations alter tables, they never recreate them.
+- A database newer than the code refuses to start (no silent downgrade).
+Migrations receive Alembic's `Operations`, so DDL is portable (and SQLite's batch mode works).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import weakref
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool, StaticPool
+
+from services.common import config as keys
+from services.common.kernel_tables import SchemaVersion, kernel_metadata
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    upgrade: Callable[[Operations, Connection], None]
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    metadata: MetaData
+    migrations: Sequence[Migration] = field(default_factory=tuple)
+
+    @property
+    def latest(self) -> int:
+        return max((m.version for m in self.migrations), default=1)
+
+
+KERNEL = Component("kernel", kernel_metadata, ())
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    """An engine tuned for its dialect.
+
+    SQLite (the local default): one connection per process, so green threads queue for it
+    instead of spinning in SQLite's busy handler (which would block the whole eventlet hub);
+    WAL; every transaction `BEGIN IMMEDIATE` so a read-then-write never deadlocks another
+    process. PostgreSQL: a pool sized to the worker count, with pre-ping.
+    """
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            poolclass=StaticPool if in_memory else QueuePool,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **({} if in_memory else {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}),
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
+                           "synchronous=NORMAL"):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _lock_schema(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(b"schema")})
+
+
+def migrate(engine: Engine, components: Sequence[Component],
+            now: dt.datetime | None = None) -> None:
+    now = now or dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        _lock_schema(conn)
+        SchemaVersion.__table__.create(conn, checkfirst=True)
+        for comp in components:
+            current = conn.execute(
+                select(SchemaVersion.version).where(SchemaVersion.component == comp.name)
+            ).scalar()
+            if current is None:
+                comp.metadata.create_all(conn, checkfirst=True)
+                conn.execute(SchemaVersion.__table__.insert().values(
+                    component=comp.name, version=comp.latest, applied_at=now))
+                log.info("schema %s created at version %s", comp.name, comp.latest)
+                continue
+            if current > comp.latest:
+                raise SchemaTooNew(
+                    f"database schema {comp.name} is at version {current}, this code knows "
+                    f"up to {comp.latest}: deploy the newer code")
+            pending = sorted((m for m in comp.migrations if m.version > current),
+                             key=lambda m: m.version)
+            if not pending:
+                continue
+            ops = Operations(MigrationContext.configure(conn))
+            for m in pending:
+                log.info("schema %s: migration %s (%s)", comp.name, m.version, m.description)
+                m.upgrade(ops, conn)
+            conn.execute(SchemaVersion.__table__.update()
+                         .where(SchemaVersion.component == comp.name)
+                         .values(version=pending[-1].version, applied_at=now))
+
+
+class Database(DependencyProvider):
+    """Injects a SQLAlchemy `Session` per worker; rolled back and closed at teardown.
+
+    Handlers commit explicitly when their work is done. The provider also runs the service's
+    outbox relay, since it owns the engine that the outbox lives in.
+    """
+
+    def __init__(self, metadata: MetaData, migrations: Sequence[Migration] = ()) -> None:
+        self.metadata = metadata
+        self.migrations = tuple(migrations)
+        self.sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def setup(self) -> None:
+        from services.common.outbox import OutboxRelay  # outbox imports this module
+
+        config = self.container.config
+        service = self.container.service_name
+        self.url = keys.database_url(config, service)
+        self.engine = make_engine(self.url, int(config.get(keys.DB_POOL_SIZE) or 10))
+        migrate(self.engine, [KERNEL, Component(service, self.metadata, self.migrations)])
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.relay = OutboxRelay(
+            self.engine, config[keys.AMQP_URI], service,
+            poll_seconds=float(config.get(keys.OUTBOX_POLL_SECONDS) or 1.0))
+        event.listen(self.sessionmaker, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop("outbox_pending", False):
+            self.relay.wake()
+
+    def start(self) -> None:
+        self.container.spawn_managed_thread(self.relay.run_forever)
+
+    def stop(self) -> None:
+        self.relay.stop()
+        self.engine.dispose()
+
+    def kill(self) -> None:
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx) -> Session:
+        session = self.sessionmaker()
+        self.sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx) -> None:
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session outside any worker (start-up tasks, timers); committed by the caller."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+
+def find_database(container) -> Database:
+    for ext in container.dependencies:
+        if isinstance(ext, Database):
+            return ext
+    raise LookupError(f"service {container.service_name} declares no Database")

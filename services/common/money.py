@@ -1,0 +1,105 @@
+"""Money in integer minor units with an ISO 4217 currency. Never floats.
+
+Rounding rule, written down once: amounts that must be divided (proration, percentages, taxes)
+are computed on integers and rounded **half to even** per line; totals are sums of rounded lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+KNOWN_CURRENCIES = frozenset(list_currencies())
+
+
+def is_currency(code: str) -> bool:
+    return isinstance(code, str) and code.isupper() and code in KNOWN_CURRENCIES
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """Digits after the decimal point for `currency` (EUR 2, JPY 0, BHD 3), from CLDR."""
+    if not is_currency(currency):
+        raise ValueError(f"unknown currency {currency!r}")
+    return get_currency_precision(currency)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+            raise TypeError("Money.amount must be an int in minor units")
+        if not is_currency(self.currency):
+            raise ValueError(f"unknown currency {self.currency!r}")
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"currency mismatch: {self.currency} vs {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def to_dict(self) -> dict:
+        return {"amount": self.amount, "currency": self.currency}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Money:
+        return cls(data["amount"], data["currency"])
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+
+def divide_half_even(numerator: int, denominator: int) -> int:
+    """round(numerator / denominator) with ties to even, exactly, on integers."""
+    if denominator == 0:
+        raise ZeroDivisionError("denominator is zero")
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2 == 1):
+        quotient += 1
+    return quotient
+
+
+def prorate(money: Money, used: int, total: int) -> Money:
+    """`money * used / total`, rounded half-even (e.g. seconds used of a period's seconds)."""
+    return Money(divide_half_even(money.amount * used, total), money.currency)
+
+
+def percentage(money: Money, basis_points: int) -> Money:
+    """`money * basis_points / 10000` (1900 bp = 19 %), rounded half-even."""
+    return Money(divide_half_even(money.amount * basis_points, 10_000), money.currency)
+
+
+def from_decimal_string(text: str, currency: str) -> Money:
+    """Parse "29.99" into Money(2999, "EUR"); refuses more digits than the currency has."""
+    exponent = minor_unit_exponent(currency)
+    value = Decimal(text)
+    scaled = value.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{text} has more than {exponent} decimals for {currency}")
+    return Money(int(scaled), currency)
+
+
+def to_decimal(money: Money) -> Decimal:
+    return Decimal(money.amount).scaleb(-minor_unit_exponent(money.currency))
+
+
+def format_money(money: Money, locale: str = "en") -> str:
+    """Human text for a customer's language: 2999 EUR → "€29.99" (en), "29,99 €" (de)."""
+    return format_currency(to_decimal(money), money.currency, locale=locale)

@@ -1,0 +1,91 @@
+"""marshmallow building blocks shared by every boundary (gateway HTTP, service RPC).
+
+`StrictSchema` refuses unknown fields; the field types carry the API's formats (money objects,
+ISO currency and country codes, languages) so each is validated the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from babel import Locale
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from services.common.money import is_currency
+
+SUPPORTED_LANGUAGES = ("en", "de")
+COUNTRIES = frozenset(code for code in Locale("en").territories if code.isalpha())
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Currency(fields.String):
+    default_error_messages = {"currency": "Not an ISO 4217 currency code."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not is_currency(text):
+            raise self.make_error("currency")
+        return text
+
+
+class CountryCode(fields.String):
+    default_error_messages = {"country": "Not an ISO 3166 two-letter country code."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text not in COUNTRIES:
+            raise self.make_error("country")
+        return text
+
+
+def Text(max_length: int, *, required: bool = False, allow_none: bool = False,
+         min_length: int = 0, **kwargs) -> fields.String:
+    """A bounded string; a 100 KB value is a field error, never a 500."""
+    return fields.String(required=required, allow_none=allow_none,
+                         validate=validate.Length(min=min_length, max=max_length), **kwargs)
+
+
+Language = fields.String(validate=validate.OneOf(SUPPORTED_LANGUAGES))
+
+
+class MoneySchema(StrictSchema):
+    amount = fields.Integer(required=True, strict=True)
+    currency = Currency(required=True)
+
+
+class AddressSchema(StrictSchema):
+    line1 = Text(200, required=True, min_length=1)
+    line2 = Text(200, allow_none=True)
+    city = Text(100, required=True, min_length=1)
+    postal_code = Text(20, required=True, min_length=1)
+    country = CountryCode(required=True)
+
+
+PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{3,30}$", error="Not a phone number.")
+
+
+def flatten_messages(messages: dict | list, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dict → `{"address.city": ["..."]}` as in API.md."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, list):
+        flat[prefix or "_schema"] = [str(m) for m in messages]
+        return flat
+    for key, value in messages.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(flatten_messages(value, name))
+        else:
+            flat[name] = [str(m) for m in (value if isinstance(value, list) else [value])]
+    return flat
+
+
+def load_or_raise(schema: Schema, data, **kwargs):
+    """Load with `schema`; a failure becomes `InvalidArgument` with flattened `fields`."""
+    from services.common.errors import InvalidArgument
+
+    try:
+        return schema.load(data, **kwargs)
+    except ValidationError as exc:
+        raise InvalidArgument(fields=flatten_messages(exc.messages)) from None

@@ -1,0 +1,151 @@
+"""The local runner behind `make run`: every service as its own `nameko run` process, plus the
+gateway; waits until /ready is green, loads demo data, prints the portal's address and the demo
+logins. Ctrl-C (or SIGTERM) stops every process it started. Logs go to $DATA_DIR/logs/.
+
+    python -m deploy.run [--no-demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+from deploy import demo
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "deploy" / "config.yaml"
+# Every service that is built; each runs as its own process. The gateway starts last.
+SERVICES = ["services.accounts.service"]
+GATEWAY = "gateway.service"
+READY_TIMEOUT = 90.0
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Runner:
+    def __init__(self, env: dict, log_dir: pathlib.Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, module: str) -> None:
+        name = module.split(".")[-2] if module != GATEWAY else "gateway"
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        nameko = pathlib.Path(sys.executable).with_name("nameko")
+        self.procs[name] = subprocess.Popen(
+            [str(nameko), "run", "--config", str(CONFIG), module], cwd=ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def tail(self, name: str, lines: int = 30) -> str:
+        text = (self.log_dir / f"{name}.log").read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+def wait_ready(base_url: str, runner: Runner) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        dead = runner.dead()
+        if dead:
+            raise RuntimeError(f"{dead[0]} exited during start-up:\n{runner.tail(dead[0])}")
+        try:
+            response = requests.get(f"{base_url}/ready", timeout=3)
+            if response.status_code == 200:
+                return
+            last = response.text
+        except requests.RequestException as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise RuntimeError(f"not ready after {READY_TIMEOUT:.0f}s: {last}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    args = parser.parse_args(argv)
+
+    env = dict(os.environ)
+    env.setdefault("DATA_DIR", str(ROOT / "var"))
+    env.setdefault("ADMIN_EMAIL", demo.ADMIN["email"])
+    env.setdefault("ADMIN_PASSWORD", demo.ADMIN["password"])
+    host, port = env.setdefault("GATEWAY_HOST", "127.0.0.1"), int(env.setdefault("GATEWAY_PORT",
+                                                                                "8000"))
+    base_url = f"http://{host}:{port}"
+    env.setdefault("PUBLIC_URL", base_url)
+    env["PYTHONUNBUFFERED"] = "1"
+    log_dir = pathlib.Path(env["DATA_DIR"]) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    if not port_free(host, port):
+        print(f"Port {port} on {host} is in use (another `make run`?). Stop that process or "
+              f"set GATEWAY_PORT, e.g. GATEWAY_PORT=8001 make run", file=sys.stderr)
+        return 1
+
+    runner = Runner(env, log_dir)
+    stopping = False
+
+    def on_signal(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        print(f"Starting {len(SERVICES)} service(s) and the gateway; logs in {log_dir}", flush=True)
+        for module in [*SERVICES, GATEWAY]:
+            runner.start(module)
+        wait_ready(base_url, runner)
+        logins = [] if args.no_demo else demo.load(base_url)
+        print(f"\nThe portal is running at {base_url}/", flush=True)
+        print(f"API: {base_url}/api/v1/openapi.json   readiness: {base_url}/ready")
+        for login in logins:
+            print(f"  {login['role']:<9} {login['email']:<24} password: {login['password']}")
+        print("Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            dead = runner.dead()
+            if dead:
+                print(f"{dead[0]} stopped unexpectedly:\n{runner.tail(dead[0])}", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as exc:
+        print(f"Start-up failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping…", flush=True)
+        runner.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The accounts service's rules, with `worker_factory`, a TestClock and SQLite in memory."""
+
+import datetime as dt
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.accounts.models import Base
+from services.accounts.service import AccountsService
+from services.common import errors
+from services.common.clock import TestClock
+from services.common.db import KERNEL, Component, make_engine, migrate
+from services.common.kernel_tables import OutboxMessage
+
+CONFIG = {"SESSION_TTL_SECONDS": 3600 * 12, "SESSION_IDLE_SECONDS": 1800,
+          "PORTAL_LINK_TTL_SECONDS": 86400, "PUBLIC_URL": "https://portal.example"}
+PASSWORD = "a long enough passphrase"
+
+
+@pytest.fixture
+def service():
+    engine = make_engine("sqlite://")
+    migrate(engine, [KERNEL, Component("accounts", Base.metadata)])
+    session = Session(engine, expire_on_commit=False)
+    clock = TestClock(dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC))
+    svc = worker_factory(AccountsService, db=session, clock=clock, config=dict(CONFIG))
+    yield svc
+    session.close()
+
+
+def sign_up(svc, email="ann@example.com", **extra):
+    data = {"email": email, "password": PASSWORD, "name": "Ann", "billing_type": "prepaid",
+            "currency": "EUR", **extra}
+    return svc.register(data)
+
+
+def test_sign_up_stores_the_account_and_emits_customer_registered(service):
+    account = sign_up(service, address={"line1": "Hauptstr. 1", "city": "Berlin",
+                                        "postal_code": "10115", "country": "DE"})
+    assert account["id"].startswith("cus_") and account["role"] == "customer"
+    assert account["tax_region"] == "DE" and account["language"] == "en"
+    events = service.db.scalars(select(OutboxMessage)).all()
+    assert [e.event_type for e in events] == ["customer_registered"]
+    assert events[0].payload["customer"]["id"] == account["id"]
+    assert set(events[0].payload) == {"event_id", "occurred_at", "customer"}
+
+
+def test_email_is_unique_case_insensitively(service):
+    sign_up(service, "Ann@Example.com")
+    with pytest.raises(errors.Conflict) as exc:
+        sign_up(service, "ann@EXAMPLE.com")
+    assert exc.value.code == "EMAIL_TAKEN"
+
+
+@pytest.mark.parametrize(("password", "problem"), [
+    ("short", "at least 8"), ("password123", "common"), ("x" * 129, "at most 128")])
+def test_weak_passwords_are_refused_with_the_reason(service, password, problem):
+    with pytest.raises(errors.InvalidArgument) as exc:
+        service.register({"email": "b@example.com", "password": password, "name": "B",
+                          "billing_type": "postpaid", "currency": "EUR"})
+    assert exc.value.code == "WEAK_PASSWORD"
+    assert problem in " ".join(exc.value.fields["password"])
+
+
+def test_rpc_arguments_are_validated(service):
+    with pytest.raises(errors.InvalidArgument) as exc:
+        service.register({"email": "not-an-email", "password": PASSWORD, "name": "",
+                          "billing_type": "gold", "currency": "EURO", "extra": 1})
+    assert set(exc.value.fields) == {"email", "name", "billing_type", "currency", "extra"}
+
+
+def test_login_then_authenticate_returns_the_account(service):
+    account = sign_up(service)
+    result = service.login("ANN@example.com", PASSWORD, "10.0.0.1", "pytest")
+    assert len(result["token"]) >= 43 and result["account"]["id"] == account["id"]
+    seen = service.authenticate(result["token"])
+    assert seen["account"]["email"] == "ann@example.com"
+    assert seen["session"]["id"] == result["session_id"]
+
+
+def test_wrong_password_and_unknown_email_look_the_same(service):
+    sign_up(service)
+    for email, password in (("ann@example.com", "wrong password"), ("who@example.com", PASSWORD)):
+        with pytest.raises(errors.NotAuthenticated) as exc:
+            service.login(email, password)
+        assert exc.value.code == "INVALID_CREDENTIALS"
+
+
+def test_sessions_end_after_idle_timeout_and_absolute_expiry(service):
+    sign_up(service)
+    token = service.login("ann@example.com", PASSWORD)["token"]
+    service.clock.advance(minutes=29)
+    service.authenticate(token)  # activity keeps it alive
+    service.clock.advance(minutes=29)
+    service.authenticate(token)
+    service.clock.advance(minutes=31)
+    with pytest.raises(errors.NotAuthenticated) as exc:
+        service.authenticate(token)
+    assert exc.value.code == "SESSION_EXPIRED"
+
+    token = service.login("ann@example.com", PASSWORD)["token"]
+    logged_in_at = service.clock.now()
+    for _ in range(30):  # active every 29 minutes, but 12 h is the limit
+        service.clock.advance(minutes=29)
+        try:
+            service.authenticate(token)
+        except errors.NotAuthenticated:
+            break
+    else:
+        pytest.fail("session outlived its absolute expiry")
+    lived = service.clock.now() - logged_in_at
+    assert dt.timedelta(hours=12) <= lived < dt.timedelta(hours=12, minutes=29)
+
+
+def test_logout_revokes_the_session(service):
+    sign_up(service)
+    token = service.login("ann@example.com", PASSWORD)["token"]
+    service.logout(token)
+    with pytest.raises(errors.NotAuthenticated):
+        service.authenticate(token)
+
+
+def test_password_change_revokes_other_sessions_only(service):
+    account = sign_up(service)
+    current = service.login("ann@example.com", PASSWORD)
+    other = service.login("ann@example.com", PASSWORD)
+    service.change_password(account["id"], current["session_id"], PASSWORD,
+                            "a brand new passphrase")
+    service.authenticate(current["token"])
+    with pytest.raises(errors.NotAuthenticated):
+        service.authenticate(other["token"])
+    with pytest.raises(errors.NotAuthenticated):
+        service.login("ann@example.com", PASSWORD)
+    service.login("ann@example.com", "a brand new passphrase")
+
+
+def test_password_change_needs_the_current_password(service):
+    account = sign_up(service)
+    with pytest.raises(errors.InvalidArgument) as exc:
+        service.change_password(account["id"], None, "wrong one!", "a brand new passphrase")
+    assert "current_password" in exc.value.fields
+
+
+def test_logins_are_throttled_per_account_then_free_again(service):
+    sign_up(service)
+    for _ in range(5):
+        with pytest.raises(errors.NotAuthenticated):
+            service.login("ann@example.com", "wrong password", "10.0.0.1")
+    with pytest.raises(errors.RateLimited) as exc:
+        service.login("ann@example.com", PASSWORD, "10.0.0.2")  # even the right password
+    assert 1 <= exc.value.retry_after <= 30
+    service.clock.advance(seconds=31)
+    service.login("ann@example.com", PASSWORD, "10.0.0.2")
+
+
+def test_logins_are_throttled_per_client_address(service):
+    for i in range(30):
+        with pytest.raises(errors.NotAuthenticated):
+            service.login(f"user{i}@example.com", "wrong password", "10.9.9.9")
+    with pytest.raises(errors.RateLimited):
+        service.login("fresh@example.com", "wrong password", "10.9.9.9")
+    with pytest.raises(errors.NotAuthenticated):  # another address is not blocked
+        service.login("fresh@example.com", "wrong password", "10.9.9.8")
+
+
+def test_portal_link_is_single_use_expiring_and_revocable(service):
+    account = sign_up(service)
+    link = service.issue_portal_link(account["id"], "cus_agent")
+    assert link["url"] == f"https://portal.example/#/portal-link/{link['token']}"
+    session = service.exchange_portal_link(link["token"])
+    assert session["account"]["id"] == account["id"]
+    with pytest.raises(errors.NotAuthenticated) as exc:
+        service.exchange_portal_link(link["token"])
+    assert exc.value.code == "PORTAL_LINK_INVALID"
+
+    old = service.issue_portal_link(account["id"])
+    new = service.issue_portal_link(account["id"])  # one active link: the old one is revoked
+    with pytest.raises(errors.NotAuthenticated):
+        service.exchange_portal_link(old["token"])
+    assert service.revoke_portal_link(account["id"]) == {"revoked": 1}
+    with pytest.raises(errors.NotAuthenticated):
+        service.exchange_portal_link(new["token"])
+
+    expiring = service.issue_portal_link(account["id"])
+    service.clock.advance(days=1, seconds=1)
+    with pytest.raises(errors.NotAuthenticated):
+        service.exchange_portal_link(expiring["token"])
+
+
+def test_tokens_are_stored_only_as_hashes(service):
+    from services.accounts.models import AuthSession, PortalLink
+
+    account = sign_up(service)
+    token = service.login("ann@example.com", PASSWORD)["token"]
+    link = service.issue_portal_link(account["id"])["token"]
+    stored = [s.token_hash for s in service.db.scalars(select(AuthSession))]
+    stored += [p.token_hash for p in service.db.scalars(select(PortalLink))]
+    assert token not in stored and link not in stored and len(stored) == 2
+
+
+def test_profile_update_and_email_change_needs_password(service):
+    account = sign_up(service)
+    updated = service.update_profile(account["id"], {"name": "Ann B", "phone": "+49 30 123",
+                                                     "language": "de"})
+    assert (updated["name"], updated["phone"], updated["language"]) == ("Ann B", "+49 30 123",
+                                                                        "de")
+    with pytest.raises(errors.InvalidArgument):
+        service.update_profile(account["id"], {"email": "new@example.com"})
+    changed = service.update_profile(account["id"], {"email": "new@example.com",
+                                                     "current_password": PASSWORD})
+    assert changed["email"] == "new@example.com"
+    with pytest.raises(errors.NotFound):
+        service.update_profile("cus_nobody", {"name": "x"})
+
+
+def test_find_customers_pages_newest_first(service):
+    for i in range(5):
+        sign_up(service, f"user{i}@example.com")
+        service.clock.advance(seconds=1)
+    page = service.find_customers("example.com", 2)
+    assert [a["email"] for a in page["data"]] == ["user4@example.com", "user3@example.com"]
+    assert page["has_more"]
+    rest = service.find_customers("example.com", 10, page["next_cursor"])
+    assert [a["email"] for a in rest["data"]] == [f"user{i}@example.com" for i in (2, 1, 0)]
+    assert not rest["has_more"] and rest["next_cursor"] is None
+    assert service.find_customers("USER3", 10)["data"][0]["email"] == "user3@example.com"
+
+
+def test_admin_is_created_once_and_roles_and_teams_are_set(service):
+    from services.accounts import customers
+
+    now = service.clock.now()
+    assert customers.ensure_admin(service.db, "root@example.com", PASSWORD, now)
+    assert not customers.ensure_admin(service.db, "ROOT@example.com", PASSWORD, now)
+    count = service.db.scalar(select(func.count()).select_from(Base.metadata.tables["customers"]))
+    assert count == 1
+    agent = sign_up(service, "agent@example.com")
+    updated = service.set_role(agent["id"], {"role": "agent", "teams": ["noc", "billing"]})
+    assert updated["role"] == "agent" and updated["teams"] == ["billing", "noc"]

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export AMQP_URI=${AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}
 export RABBIT_API_URI=${RABBIT_API_URI:-http://guest:guest@127.0.0.1:15672}
 export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+export REQUIRE_REAL_SERVICES=1  # a missing broker or database fails the run instead of skipping
 
 status=0
 echo "== ruff"

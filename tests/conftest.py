@@ -76,7 +76,15 @@ def _broker_reachable() -> bool:
 @pytest.fixture(autouse=True)
 def _needs_broker(request):
     if "rabbit_config" in request.fixturenames and not _broker_reachable():
-        pytest.skip("no RabbitMQ: set AMQP_URI/RABBIT_API_URI, or run a Docker engine")
+        missing("no RabbitMQ: set AMQP_URI/RABBIT_API_URI, or run a Docker engine")
+
+
+def missing(reason: str) -> None:
+    """Skip for lack of a real service, except under `make test` (REQUIRE_REAL_SERVICES=1),
+    where a missing broker or database is a failure: nothing important may be skipped."""
+    if os.environ.get("REQUIRE_REAL_SERVICES") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -84,9 +92,12 @@ def pg_url():
     """A fresh, empty PostgreSQL database for this test; dropped afterwards."""
     admin_url = os.environ.get("DATABASE_URL")
     if not admin_url:
-        pytest.skip("no PostgreSQL: set DATABASE_URL, or run a Docker engine")
+        missing("no PostgreSQL: set DATABASE_URL, or run a Docker engine")
     import sqlalchemy as sa
 
+    from services.common.db import normalize_url
+
+    admin_url = normalize_url(admin_url)
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with admin.connect() as conn:

@@ -60,6 +60,15 @@ class SchemaTooNew(RuntimeError):
     pass
 
 
+def normalize_url(url: str) -> str:
+    """`postgresql://…` means psycopg2 here (greened by eventlet; SQLAlchemy 2.1's default
+    driver for that scheme is psycopg 3, which blocks the eventlet hub)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme):]
+    return url
+
+
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     """An engine tuned for its dialect.
 
@@ -91,7 +100,8 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(normalize_url(url), pool_size=pool_size, max_overflow=pool_size,
+                         pool_pre_ping=True)
 
 
 def _lock_schema(conn: Connection) -> None:

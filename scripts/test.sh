@@ -17,6 +17,6 @@ echo "== unit, integration, end to end"
 .venv/bin/python -m pytest tests/unit tests/integration tests/e2e \
   --amqp-uri "$AMQP_URI" --rabbit-ctl-uri "$RABBIT_API_URI" "$@" || status=1
 echo "== browser"
-.venv/bin/python -m pytest tests/browser -p no:nameko "$@" || status=1
+.venv/bin/python -m pytest tests/browser -p no:nameko --confcutdir=tests/browser "$@" || status=1
 [ "$status" = 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
 exit "$status"

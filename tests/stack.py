@@ -88,7 +88,8 @@ class Stack:
         return self.output.read_text(errors="replace") if self.output.exists() else ""
 
     def children(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-f", f"GATEWAY_PORT={self.port}"], capture_output=True,
+        """The service processes the runner started."""
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
                              text=True, check=False)
         return [int(p) for p in out.stdout.split()]
 

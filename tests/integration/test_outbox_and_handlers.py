@@ -15,7 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.orm import Session
 
 from services.accounts.service import AccountsService
-from services.common.db import KERNEL, Component, make_engine, migrate
+from services.common.db import KERNEL, Database, make_engine, migrate
 from services.common.events import event_handler, handles_once, make_envelope
 from services.common.kernel_tables import OutboxMessage, ProcessedEvent
 from services.common.outbox import OutboxRelay, emit, event_exchange
@@ -73,7 +73,7 @@ KILLED_AFTER_COMMIT = textwrap.dedent("""
     from sqlalchemy.orm import Session
     from services.accounts import customers
     from services.accounts.models import Base
-    from services.common.db import KERNEL, Component, make_engine, migrate
+    from services.common.db import KERNEL, Database, make_engine, migrate
     engine = make_engine(os.environ["DB"])
     migrate(engine, [KERNEL, Component("accounts", Base.metadata)])
     with Session(engine) as session:
@@ -116,8 +116,6 @@ applied = Table("applied", applied_metadata, Column("id", Integer, primary_key=T
 
 class Counter:
     name = "counter"
-    from services.common.db import Database
-
     db = Database(applied_metadata)
     fail_next = False
 

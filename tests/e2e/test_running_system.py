@@ -1,0 +1,94 @@
+"""The system as a user starts it: `python -m deploy.run` (what `make run` runs), over HTTP."""
+
+import os
+import pathlib
+import re
+import subprocess
+import time
+
+import requests
+
+from tests.stack import ROOT, Stack
+
+
+def test_the_runner_serves_health_and_ready_within_90_seconds(stack):
+    assert stack.started_in < 90
+    assert requests.get(f"{stack.url}/health", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{stack.url}/ready", timeout=5).status_code == 200
+    assert "The portal is running at" in stack.log() and "prepaid@example.com" in stack.log()
+
+
+def test_the_portal_front_end_is_served_without_outside_assets(stack):
+    page = requests.get(stack.url + "/", timeout=5)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert not re.search(r"(src|href)=\"https?://", page.text)
+    assets = re.findall(r"(?:src|href)=\"(/static/[^\"]+)\"", page.text)
+    assert assets
+    for asset in assets:
+        assert requests.get(stack.url + asset, timeout=5).status_code == 200, asset
+    for lang in ("en", "de"):
+        assert requests.get(f"{stack.url}/static/i18n/{lang}.json", timeout=5).status_code == 200
+
+
+def test_the_demo_logins_work(stack):
+    from deploy import demo
+
+    for login in [demo.ADMIN, *demo.CUSTOMERS]:
+        response = requests.post(f"{stack.url}/api/v1/auth/login", timeout=10,
+                                 json={"email": login["email"], "password": login["password"]})
+        assert response.status_code == 200, (login["email"], response.text)
+    roles = {requests.get(f"{stack.url}/api/v1/me", timeout=5, headers={
+        "Authorization": "Bearer " + requests.post(
+            f"{stack.url}/api/v1/auth/login", timeout=10,
+            json={"email": c["email"], "password": c["password"]}).json()["token"]}
+    ).json()["billing_type"] for c in demo.CUSTOMERS}
+    assert roles == {"prepaid", "postpaid"}
+
+
+def readme_tour() -> str:
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- tour:start -->\s*```bash\n(.*?)```\s*<!-- tour:end -->", text, re.S)
+    assert match, "README.md has no curl tour between <!-- tour:start --> and <!-- tour:end -->"
+    return match.group(1)
+
+
+def test_the_readme_curl_tour_works_as_printed(stack):
+    script = readme_tour()
+    assert "PORTAL=http://127.0.0.1:8000" in script
+    script = script.replace("PORTAL=http://127.0.0.1:8000", f"PORTAL={stack.url}")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"billing_type":"prepaid"' in done.stdout
+    assert '"status":"changed"' in done.stdout
+
+
+def test_time_can_be_moved_in_the_running_processes(tmp_path):
+    """The test clock crosses process boundaries: 31 idle minutes end a session."""
+    offset = tmp_path / "clock-offset"
+    stack = Stack(tmp_path, {"TEST_CLOCK_OFFSET_FILE": str(offset)}).start()
+    try:
+        login = requests.post(f"{stack.url}/api/v1/auth/login", timeout=10, json={
+            "email": "prepaid@example.com", "password": "prepaid demo passphrase"}).json()
+        headers = {"Authorization": f"Bearer {login['token']}"}
+        assert requests.get(f"{stack.url}/api/v1/me", headers=headers, timeout=5).ok
+        offset.write_text(str(31 * 60))
+        expired = requests.get(f"{stack.url}/api/v1/me", headers=headers, timeout=5)
+        assert expired.status_code == 401
+        assert expired.json()["error"]["code"] == "SESSION_EXPIRED"
+    finally:
+        stack.stop()
+
+
+def test_ctrl_c_stops_every_process_the_runner_started(tmp_path):
+    stack = Stack(tmp_path).start()
+    children = stack.children()
+    assert len(children) == 2  # accounts and the gateway
+    assert stack.stop() == 0
+    time.sleep(0.5)
+    alive = [pid for pid in children if pathlib.Path(f"/proc/{pid}").exists()
+             and "zombie" not in pathlib.Path(f"/proc/{pid}/status").read_text().lower()]
+    assert alive == []
+    assert "Stopping" in stack.log()
+    assert not os.path.exists(f"/proc/{stack.proc.pid}") or stack.proc.returncode is not None

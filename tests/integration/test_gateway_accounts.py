@@ -1,0 +1,297 @@
+"""Accounts and sessions through the gateway, against the real accounts service on the real
+RabbitMQ and PostgreSQL (both services in nameko containers in this process)."""
+
+import datetime as dt
+import time
+import uuid
+
+import pytest
+import requests
+from nameko.testing.utils import get_container, get_extension
+
+from gateway.service import GatewayService
+from services.accounts.service import AccountsService
+from services.common.clock import ClockProvider, TestClock
+from tests.stack import free_port
+
+ADMIN = ("admin@example.com", "an admin passphrase")
+PASSWORD = "a long enough passphrase"
+
+
+class Portal:
+    def __init__(self, url, runner):
+        self.url = url
+        self.runner = runner
+
+    def __call__(self, method, path, token=None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.url + path, headers=headers, timeout=15, **kwargs)
+
+    def sign_up(self, **overrides):
+        body = {"email": f"{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
+                "name": "Ann", "billing_type": "prepaid", "currency": "EUR", **overrides}
+        response = self("POST", "/api/v1/accounts", json=body)
+        assert response.status_code == 201, response.text
+        return {**response.json(), "password": body["password"]}
+
+    def login(self, email, password=PASSWORD):
+        response = self("POST", "/api/v1/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def customer(self, **overrides):
+        account = self.sign_up(**overrides)
+        return account, self.login(account["email"], account["password"])["token"]
+
+    def clock(self) -> TestClock:
+        container = get_container(self.runner, AccountsService)
+        provider = get_extension(container, ClockProvider)
+        if not isinstance(provider.clock, TestClock):
+            provider.clock = TestClock(dt.datetime.now(dt.UTC))
+        return provider.clock
+
+
+@pytest.fixture
+def portal(pg_url, rabbit_config, runner_factory):
+    port = free_port()
+    config = {**rabbit_config, "DATABASE_URLS": {"accounts": pg_url},
+              "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "RPC_TIMEOUT_SECONDS": 1.5,
+              "ADMIN_EMAIL": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1],
+              "PUBLIC_URL": "https://portal.example", "max_workers": 20}
+    runner = runner_factory(config, AccountsService, GatewayService)
+    runner.start()
+    return Portal(f"http://127.0.0.1:{port}", runner)
+
+
+def error_of(response):
+    body = response.json()
+    assert set(body) == {"error"} and {"code", "message", "fields"} <= set(body["error"])
+    return body["error"]
+
+
+def test_sign_up_then_log_in_with_a_bearer_token(portal):
+    account = portal.sign_up(email="Ann.Smith@Example.com", phone="+49 30 1234",
+                             language="de")
+    assert account["id"].startswith("cus_") and "password" not in portal("GET", "/health").text
+    session = portal.login("ann.smith@example.com")
+    assert {"token", "csrf_token", "expires_at", "account"} <= set(session)
+    me = portal("GET", "/api/v1/me", session["token"])
+    assert me.status_code == 200
+    assert {k: me.json()[k] for k in ("id", "email", "phone", "language", "billing_type",
+                                      "currency", "role")} == {
+        "id": account["id"], "email": "Ann.Smith@Example.com", "phone": "+49 30 1234",
+        "language": "de", "billing_type": "prepaid", "currency": "EUR", "role": "customer"}
+    again = portal("POST", "/api/v1/accounts", json={
+        "email": "ANN.SMITH@example.com", "password": PASSWORD, "name": "Other",
+        "billing_type": "postpaid", "currency": "EUR"})
+    assert again.status_code == 409 and error_of(again)["code"] == "EMAIL_TAKEN"
+
+
+def test_cookie_sessions_need_the_csrf_header_for_writes(portal):
+    account = portal.sign_up()
+    browser = requests.Session()
+    login = browser.post(portal.url + "/api/v1/auth/login",
+                         json={"email": account["email"], "password": PASSWORD}, timeout=10)
+    cookie = login.headers["Set-Cookie"]
+    assert "portal_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert browser.get(portal.url + "/api/v1/me", timeout=10).status_code == 200
+    refused = browser.patch(portal.url + "/api/v1/me", json={"name": "Evil"}, timeout=10)
+    assert refused.status_code == 403 and error_of(refused)["code"] == "CSRF_FAILED"
+    wrong = browser.patch(portal.url + "/api/v1/me", json={"name": "Evil"}, timeout=10,
+                          headers={"X-CSRF-Token": "guess"})
+    assert wrong.status_code == 403
+    ok = browser.patch(portal.url + "/api/v1/me", json={"name": "Ann C"}, timeout=10,
+                       headers={"X-CSRF-Token": browser.cookies["portal_csrf"]})
+    assert ok.status_code == 200 and ok.json()["name"] == "Ann C"
+    logout = browser.post(portal.url + "/api/v1/auth/logout", timeout=10,
+                          headers={"X-CSRF-Token": login.json()["csrf_token"]})
+    assert logout.status_code == 200
+    assert browser.get(portal.url + "/api/v1/me", timeout=10).status_code == 401
+
+
+def test_profile_and_contact_details_are_updated(portal):
+    account, token = portal.customer()
+    address = {"line1": "Hauptstraße 1", "line2": None, "city": "Berlin", "postal_code": "10115",
+               "country": "DE"}
+    response = portal("PATCH", "/api/v1/me", token, json={
+        "name": "Ann B", "phone": "+49 30 999", "address": address, "language": "de"})
+    assert response.status_code == 200, response.text
+    me = portal("GET", "/api/v1/me", token).json()
+    assert (me["name"], me["phone"], me["address"], me["language"]) == (
+        "Ann B", "+49 30 999", address, "de")
+    no_password = portal("PATCH", "/api/v1/me", token, json={"email": "new@example.com"})
+    assert no_password.status_code == 400 and "current_password" in error_of(no_password)["fields"]
+    changed = portal("PATCH", "/api/v1/me", token, json={"email": f"new-{account['id']}@ex.com",
+                                                          "current_password": PASSWORD})
+    assert changed.status_code == 200
+    assert portal.login(f"new-{account['id']}@ex.com")["account"]["id"] == account["id"]
+
+
+def test_password_change_revokes_other_sessions(portal):
+    account, token = portal.customer()
+    other = portal.login(account["email"])["token"]
+    response = portal("POST", "/api/v1/me/password", token, json={
+        "current_password": PASSWORD, "new_password": "another long passphrase"})
+    assert response.status_code == 200, response.text
+    assert portal("GET", "/api/v1/me", token).status_code == 200
+    assert portal("GET", "/api/v1/me", other).status_code == 401
+    old = portal("POST", "/api/v1/auth/login", json={"email": account["email"],
+                                                     "password": PASSWORD})
+    assert old.status_code == 401
+    portal.login(account["email"], "another long passphrase")
+    weak = portal("POST", "/api/v1/me/password", token, json={
+        "current_password": "another long passphrase", "new_password": "password1"})
+    assert weak.status_code == 400 and "new_password" in error_of(weak)["fields"]
+
+
+def test_logout_revokes_the_token(portal):
+    _, token = portal.customer()
+    assert portal("POST", "/api/v1/auth/logout", token).status_code == 200
+    response = portal("GET", "/api/v1/me", token)
+    assert response.status_code == 401 and error_of(response)["code"] == "NOT_AUTHENTICATED"
+
+
+def test_portal_link_issued_by_ops_is_exchanged_once_and_can_be_revoked(portal):
+    account, _ = portal.customer()
+    admin = portal.login(*ADMIN)["token"]
+    issued = portal("POST", f"/api/v1/ops/customers/{account['id']}/portal-link", admin)
+    assert issued.status_code == 201, issued.text
+    link = issued.json()
+    assert link["url"] == f"https://portal.example/#/portal-link/{link['token']}"
+    exchanged = portal("POST", f"/api/v1/auth/portal-link/{link['token']}")
+    assert exchanged.status_code == 200 and "portal_session=" in exchanged.headers["Set-Cookie"]
+    assert portal("GET", "/api/v1/me", exchanged.json()["token"]).json()["id"] == account["id"]
+    twice = portal("POST", f"/api/v1/auth/portal-link/{link['token']}")
+    assert twice.status_code == 401 and error_of(twice)["code"] == "PORTAL_LINK_INVALID"
+
+    fresh = portal("POST", f"/api/v1/ops/customers/{account['id']}/portal-link", admin).json()
+    revoked = portal("DELETE", f"/api/v1/ops/customers/{account['id']}/portal-link", admin)
+    assert revoked.json() == {"revoked": 1}
+    assert portal("POST", f"/api/v1/auth/portal-link/{fresh['token']}").status_code == 401
+
+
+def test_ops_find_and_view_customers_and_customers_are_kept_out(portal):
+    account, token = portal.customer(name="Zed Zimmermann")
+    admin = portal.login(*ADMIN)["token"]
+    found = portal("GET", "/api/v1/ops/customers", admin, params={"q": "zimmermann"})
+    assert found.status_code == 200 and [a["id"] for a in found.json()["data"]] == [account["id"]]
+    assert found.json()["has_more"] is False
+    by_id = portal("GET", f"/api/v1/ops/customers/{account['id']}", admin)
+    assert by_id.status_code == 200 and by_id.json()["email"] == account["email"]
+    missing = portal("GET", "/api/v1/ops/customers/cus_doesnotexist", admin)
+    assert missing.status_code == 404
+
+    for method, path in (("GET", "/api/v1/ops/customers"),
+                         ("GET", f"/api/v1/ops/customers/{account['id']}"),
+                         ("POST", f"/api/v1/ops/customers/{account['id']}/portal-link")):
+        response = portal(method, path, token)
+        assert response.status_code == 403 and error_of(response)["code"] == "FORBIDDEN"
+
+    agent, agent_token = portal.customer()
+    promoted = portal("PATCH", f"/api/v1/ops/customers/{agent['id']}", admin,
+                      json={"role": "agent", "teams": ["noc"]})
+    assert promoted.status_code == 200 and promoted.json()["teams"] == ["noc"]
+    assert portal("GET", "/api/v1/ops/customers", agent_token).status_code == 200
+    assert portal("PATCH", f"/api/v1/ops/customers/{account['id']}", agent_token,
+                  json={"role": "admin"}).status_code == 403
+
+
+BAD_BODIES = [
+    ("malformed JSON", '{"email": ', "application/json", "MALFORMED_JSON", "body"),
+    ("not an object", "[1, 2]", "application/json", "MALFORMED_JSON", "body"),
+    ("wrong content type", '{"email": "a@b.c"}', "text/plain", "UNSUPPORTED_CONTENT_TYPE",
+     "content_type"),
+    ("missing fields", '{"email": "a@example.com"}', "application/json", "VALIDATION_FAILED",
+     "password"),
+    ("wrong types", '{"email": 5, "password": [], "name": {}, "billing_type": "prepaid", '
+     '"currency": "EUR"}', "application/json", "VALIDATION_FAILED", "email"),
+    ("unknown field", '{"email": "a@example.com", "password": "a long enough passphrase", '
+     '"name": "A", "billing_type": "prepaid", "currency": "EUR", "is_admin": true}',
+     "application/json", "VALIDATION_FAILED", "is_admin"),
+    ("100 KB string", '{"email": "a@example.com", "password": "a long enough passphrase", '
+     '"name": "' + "x" * 100_000 + '", "billing_type": "prepaid", "currency": "EUR"}',
+     "application/json", "VALIDATION_FAILED", "name"),
+    ("bad enum and currency", '{"email": "a@example.com", "password": "a long passphrase!", '
+     '"name": "A", "billing_type": "gold", "currency": "EURO"}', "application/json",
+     "VALIDATION_FAILED", "currency"),
+    ("NaN", '{"email": NaN}', "application/json", "MALFORMED_JSON", "body"),
+]
+
+
+@pytest.mark.parametrize(("what", "body", "content_type", "code", "field"), BAD_BODIES,
+                         ids=[b[0] for b in BAD_BODIES])
+def test_bad_input_is_a_400_with_fields(portal, what, body, content_type, code, field):
+    response = portal("POST", "/api/v1/accounts", data=body.encode(),
+                      headers={"Content-Type": content_type})
+    assert response.status_code == 400, response.text
+    error = error_of(response)
+    assert error["code"] == code and field in error["fields"]
+
+
+def test_bad_input_on_authenticated_routes_and_huge_bodies(portal):
+    _, token = portal.customer()
+    nested = portal("PATCH", "/api/v1/me", token, json={"address": {"city": "x" * 5000}})
+    assert nested.status_code == 400
+    assert {"address.city", "address.line1", "address.country"} <= set(error_of(nested)["fields"])
+    huge = portal("PATCH", "/api/v1/me", token, data=b'{"name": "' + b"x" * 2_000_000 + b'"}',
+                  headers={"Content-Type": "application/json"})
+    assert huge.status_code == 413 and error_of(huge)["code"] == "PAYLOAD_TOO_LARGE"
+    admin = portal.login(*ADMIN)["token"]
+    for params, field in (({"limit": "many"}, "limit"), ({"limit": "1000"}, "limit"),
+                          ({"sort": "name"}, "sort"), ({"cursor": "%%%"}, "cursor")):
+        page = portal("GET", "/api/v1/ops/customers", admin, params=params)
+        assert page.status_code == 400 and field in error_of(page)["fields"], params
+
+
+def test_missing_garbage_expired_and_revoked_tokens_are_401(portal):
+    account, token = portal.customer()
+    assert portal("GET", "/api/v1/me").status_code == 401
+    assert portal("GET", "/api/v1/me", "x" * 43).status_code == 401
+    bad_header = portal("GET", "/api/v1/me", headers={"Authorization": "Basic abc"})
+    assert bad_header.status_code == 401
+
+    clock = portal.clock()
+    fresh = portal.login(account["email"])["token"]
+    clock.advance(minutes=31)  # idle timeout is 30 minutes
+    expired = portal("GET", "/api/v1/me", fresh)
+    assert expired.status_code == 401 and error_of(expired)["code"] == "SESSION_EXPIRED"
+
+
+def test_repeated_wrong_passwords_are_throttled_with_retry_after(portal):
+    account = portal.sign_up()
+    codes = [portal("POST", "/api/v1/auth/login", json={"email": account["email"],
+                                                        "password": "wrong guess!"}).status_code
+             for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    blocked = portal("POST", "/api/v1/auth/login", json={"email": account["email"],
+                                                         "password": PASSWORD})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    assert error_of(blocked)["code"] == "RATE_LIMITED"
+
+
+def test_unknown_paths_and_methods_answer_json(portal):
+    assert error_of(portal("GET", "/api/v1/nothing-here"))["code"] == "NOT_FOUND"
+    not_allowed = portal("DELETE", "/api/v1/accounts")
+    assert not_allowed.status_code == 405 and error_of(not_allowed)["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_health_ready_metrics_and_degradation_when_accounts_stops(portal):
+    assert portal("GET", "/health").json() == {"status": "ok"}
+    ready = portal("GET", "/ready")
+    assert ready.status_code == 200 and ready.json()["services"] == {"accounts": "ok"}
+    portal.sign_up()
+    metrics = portal("GET", "/metrics").text
+    assert 'portal_http_requests_total{method="POST",route="signup",status="201"}' in metrics
+    assert 'portal_rpc_duration_seconds_count{method="register",outcome="ok",service="accounts"}' \
+        in metrics
+
+    _, token = portal.customer()
+    get_container(portal.runner, AccountsService).stop()
+    started = time.monotonic()
+    down = portal("GET", "/api/v1/me", token)
+    assert down.status_code == 503 and error_of(down)["code"] == "SERVICE_UNAVAILABLE"
+    assert time.monotonic() - started < 5
+    not_ready = portal("GET", "/ready")
+    assert not_ready.status_code == 503 and not_ready.json()["services"]["accounts"] != "ok"

@@ -1,0 +1,43 @@
+"""The OpenAPI document is generated from the routes the gateway really serves."""
+
+from nameko.web.handlers import HttpRequestHandler
+
+from gateway.openapi import openapi_path
+from gateway.service import GatewayService, openapi_document
+
+NOT_API = {"/", "/static/<path:path>", "/<path:path>"}
+
+
+def served_routes():
+    for attr in vars(GatewayService).values():
+        for entrypoint in getattr(attr, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, HttpRequestHandler) and entrypoint.url not in NOT_API:
+                for method in entrypoint.method.split(","):
+                    yield method.lower(), entrypoint.url
+
+
+def test_every_served_route_is_in_the_openapi_document():
+    document = openapi_document()
+    routes = list(served_routes())
+    assert len(routes) >= 16
+    for method, url in routes:
+        path = openapi_path(url)
+        assert path in document["paths"], path
+        assert method in document["paths"][path], (method, path)
+
+
+def test_the_document_has_no_route_the_gateway_does_not_serve():
+    served = {(m, openapi_path(u)) for m, u in served_routes()}
+    documented = {(m, p) for p, ops in openapi_document()["paths"].items() for m in ops}
+    assert documented == served
+
+
+def test_request_bodies_come_from_the_validation_schemas():
+    document = openapi_document()
+    signup = document["paths"]["/api/v1/accounts"]["post"]
+    schema_ref = signup["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][schema_ref.rsplit("/", 1)[-1]]
+    assert set(schema["required"]) == {"email", "password", "name", "billing_type", "currency"}
+    assert schema["properties"]["name"]["maxLength"] == 200
+    assert schema.get("additionalProperties") is False
+    assert document["paths"]["/api/v1/ops/customers/{customer_id}"]["get"]["security"]

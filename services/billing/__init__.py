@@ -1,0 +1,1 @@
+"""billing: subscriptions, charges, wallets, invoices, payments (not built yet)."""

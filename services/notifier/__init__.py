@@ -1,0 +1,1 @@
+"""notifier: inbox, preferences, alert channels, deliveries (not built yet)."""

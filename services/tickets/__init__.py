@@ -1,0 +1,1 @@
+"""tickets: support tickets, teams, routing, escalation, incidents, FAQ (not built yet)."""

@@ -1,0 +1,1 @@
+"""vouchers: batches, codes, redemptions, online sales (not built yet)."""

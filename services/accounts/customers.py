@@ -156,6 +156,10 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
 
 def find(session: Session, query: str | None, limit: int = 20, cursor: str | None = None) -> dict:
     """Customers matching an email or name fragment, or an exact id; newest first."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
+        raise errors.InvalidArgument(fields={"limit": ["must be a whole number from 1 to 100"]})
+    if query is not None and (not isinstance(query, str) or len(query) > 254):
+        raise errors.InvalidArgument(fields={"q": ["must be text of at most 254 characters"]})
     stmt = select(Customer)
     if query:
         q = query.strip().lower()

@@ -295,3 +295,16 @@ def test_health_ready_metrics_and_degradation_when_accounts_stops(portal):
     assert time.monotonic() - started < 5
     not_ready = portal("GET", "/ready")
     assert not_ready.status_code == 503 and not_ready.json()["services"]["accounts"] != "ok"
+
+
+def test_a_portal_link_exchanged_concurrently_opens_exactly_one_session(portal):
+    import eventlet
+
+    account, _ = portal.customer()
+    admin = portal.login(*ADMIN)["token"]
+    link = portal("POST", f"/api/v1/ops/customers/{account['id']}/portal-link", admin).json()
+    pool = eventlet.GreenPool(10)
+    codes = list(pool.imap(
+        lambda _: portal("POST", f"/api/v1/auth/portal-link/{link['token']}").status_code,
+        range(10)))
+    assert sorted(codes) == [200] + [401] * 9

@@ -73,7 +73,7 @@ KILLED_AFTER_COMMIT = textwrap.dedent("""
     from sqlalchemy.orm import Session
     from services.accounts import customers
     from services.accounts.models import Base
-    from services.common.db import KERNEL, Database, make_engine, migrate
+    from services.common.db import KERNEL, Component, make_engine, migrate
     engine = make_engine(os.environ["DB"])
     migrate(engine, [KERNEL, Component("accounts", Base.metadata)])
     with Session(engine) as session:

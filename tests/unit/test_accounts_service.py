@@ -239,3 +239,9 @@ def test_admin_is_created_once_and_roles_and_teams_are_set(service):
     agent = sign_up(service, "agent@example.com")
     updated = service.set_role(agent["id"], {"role": "agent", "teams": ["noc", "billing"]})
     assert updated["role"] == "agent" and updated["teams"] == ["billing", "noc"]
+
+
+def test_rpc_callers_cannot_ask_for_unbounded_pages(service):
+    for limit in (0, 101, 10**9, "5", True):
+        with pytest.raises(errors.InvalidArgument):
+            service.find_customers(None, limit)

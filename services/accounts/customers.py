@@ -47,6 +47,20 @@ def _check_password_policy(password: str, email: str, field: str) -> None:
                                      code=WEAK_PASSWORD, fields={field: problems})
 
 
+def _save(session: Session, customer: Customer, event_type: str, now: dt.datetime) -> dict:
+    """Flush (the unique email decides), emit the event in the same transaction, commit."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise errors.Conflict("An account with this email already exists.", code=EMAIL_TAKEN,
+                              fields={"email": ["is already registered"]}) from None
+    account = dump_account(customer)
+    outbox.emit(session, event_type, "customer", account, now)
+    session.commit()
+    return account
+
+
 def register(session: Session, data: dict, now: dt.datetime, role: str = "customer") -> dict:
     values = load_or_raise(RegistrationSchema(), data)
     email = values["email"].strip()
@@ -60,16 +74,7 @@ def register(session: Session, data: dict, now: dt.datetime, role: str = "custom
         tax_region=address["country"] if address else None, role=role,
         created_at=now, updated_at=now, password_changed_at=now)
     session.add(customer)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise errors.Conflict("An account with this email already exists.", code=EMAIL_TAKEN,
-                              fields={"email": ["is already registered"]}) from None
-    account = dump_account(customer)
-    outbox.emit(session, events.CUSTOMER_REGISTERED, "customer", account, now)
-    session.commit()
-    return account
+    return _save(session, customer, events.CUSTOMER_REGISTERED, now)
 
 
 def update_profile(session: Session, customer_id: str, changes: dict, now: dt.datetime) -> dict:
@@ -91,16 +96,7 @@ def update_profile(session: Session, customer_id: str, changes: dict, now: dt.da
     if "address" in values and values["address"]:
         customer.tax_region = values["address"]["country"]
     customer.updated_at = now
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise errors.Conflict("An account with this email already exists.", code=EMAIL_TAKEN,
-                              fields={"email": ["is already registered"]}) from None
-    account = dump_account(customer)
-    outbox.emit(session, events.CUSTOMER_UPDATED, "customer", account, now)
-    session.commit()
-    return account
+    return _save(session, customer, events.CUSTOMER_UPDATED, now)
 
 
 def change_password(session: Session, customer_id: str, keep_session_id: str | None,
@@ -133,11 +129,7 @@ def set_role(session: Session, customer_id: str, changes: dict, now: dt.datetime
     if "teams" in values:
         customer.teams = [TeamMembership(team=t) for t in sorted(set(values["teams"]))]
     customer.updated_at = now
-    session.flush()
-    account = dump_account(customer)
-    outbox.emit(session, events.CUSTOMER_UPDATED, "customer", account, now)
-    session.commit()
-    return account
+    return _save(session, customer, events.CUSTOMER_UPDATED, now)
 
 
 def _encode_cursor(customer: Customer) -> str:

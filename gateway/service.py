@@ -17,14 +17,17 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
+from gateway import metrics
 from gateway import schemas as s
 from gateway.errors import MethodNotAllowed, error_response, json_response
 from gateway.http import ROUTES, SECURITY_HEADERS, api
 from gateway.openapi import build_spec
-from gateway.rpc import BoundedRpcProxy
 from gateway.views import accounts, health, ops
 from services.common import errors
 from services.common.ids import new_id
+from services.common.rpc import BoundedRpcProxy, observers
+
+observers.append(metrics.observe_rpc)
 
 STATIC_DIR = pathlib.Path(__file__).with_name("static")
 PAGE_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": (

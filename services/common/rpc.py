@@ -1,23 +1,32 @@
-"""RPC to the services with a deadline (nameko 2.14's proxy has none of its own).
+"""RPC to another service with a deadline (nameko 2.14's proxy has none of its own).
 
 `BoundedRpcProxy("accounts")` is nameko's `RpcProxy` whose calls give up after
-`RPC_TIMEOUT_SECONDS` with `ServiceUnavailable` (503), and record their latency. For a view that
-needs several services, `start()` sends a call without waiting, and `wait()` collects it within
-what is left of the view's deadline, so the calls run in parallel.
+`RPC_TIMEOUT_SECONDS` with `ServiceUnavailable`, and report their latency to `observers` (the
+gateway records them as metrics). For a view that needs several services, `start()` sends a call
+without waiting, and `wait()` collects it within what is left of the view's deadline, so the
+calls run in parallel.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 
-from gateway import metrics
 from services.common import config as keys
 from services.common import errors, green
+
+# callables (service, method, outcome, seconds) told about every call
+observers: list[Callable[[str, str, str, float], None]] = []
+
+
+def _observe(service: str, method: str, outcome: str, seconds: float) -> None:
+    for observer in observers:
+        observer(service, method, outcome, seconds)
 
 
 @dataclass
@@ -44,8 +53,7 @@ class Pending:
             outcome = "remote_error"
             raise
         finally:
-            metrics.observe_rpc(self.service, self.method, outcome,
-                                time.monotonic() - self.started)
+            _observe(self.service, self.method, outcome, time.monotonic() - self.started)
 
 
 class BoundedServiceProxy:
@@ -59,7 +67,7 @@ class BoundedServiceProxy:
         try:
             reply = getattr(self._proxy, method).call_async(*args, **kwargs)
         except UnknownService:
-            metrics.observe_rpc(self._service, method, "unavailable", 0.0)
+            _observe(self._service, method, "unavailable", 0.0)
             raise errors.ServiceUnavailable(f"The {self._service} service is not running.",
                                             details={"service": self._service}) from None
         return Pending(self._service, method, reply, started)

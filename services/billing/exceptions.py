@@ -1,0 +1,11 @@
+"""Error codes billing answers with (raised as the kernel's typed errors)."""
+
+SUBSCRIPTION_NOT_FOUND = "SUBSCRIPTION_NOT_FOUND"  # NotFound
+DEVICE_NOT_FOUND = "DEVICE_NOT_FOUND"  # NotFound
+SUBSCRIPTION_NOT_ACTIVE = "SUBSCRIPTION_NOT_ACTIVE"  # Conflict (see lifecycle.py for others)
+CONCURRENT_MODIFICATION = "CONCURRENT_MODIFICATION"  # Conflict: changed meanwhile, retry
+CHANGE_ALREADY_SCHEDULED = "CHANGE_ALREADY_SCHEDULED"  # Conflict
+SERIAL_TAKEN = "SERIAL_TAKEN"  # Conflict
+# Conflicts whose code and reason come from the catalog's service rules (check_change), e.g.
+# CHANGE_NOT_ALLOWED, DOWNGRADE_AT_PERIOD_END, ADDON_NOT_ALLOWED, TOO_MANY_ADDONS,
+# PAUSE_NOT_ALLOWED, PAUSE_TOO_LONG, MINIMUM_TERM.

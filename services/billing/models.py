@@ -1,0 +1,161 @@
+"""billing's own tables (this issue: subscriptions, their items and devices, scheduled changes,
+charges). Nothing else reads them: other services ask by RPC."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.common.sqltypes import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Subscription(Base):
+    """A customer's service. Prices are snapshots taken from the catalog when the subscription
+    starts, changes or renews, so a catalog price change never alters a running period.
+
+    `version` is SQLAlchemy's optimistic lock: two writers of the same subscription (two billing
+    instances renewing it, two concurrent changes) cannot both commit.
+    """
+
+    __tablename__ = "subscriptions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    currency: Mapped[str] = mapped_column(String(3))
+    billing_type: Mapped[str] = mapped_column(String(10))
+    billing_period: Mapped[str] = mapped_column(String(8))
+    tax_region: Mapped[str | None] = mapped_column(String(20))
+    tax_rate_bp: Mapped[int] = mapped_column(Integer)
+    tax_name: Mapped[str] = mapped_column(String(60))
+    activation_date: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    anchor_day: Mapped[int] = mapped_column(Integer)
+    current_period_start: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    current_period_end: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    pause_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    items: Mapped[list[SubscriptionItem]] = relationship(
+        back_populates="subscription", order_by="SubscriptionItem.added_at", lazy="selectin")
+    devices: Mapped[list[Device]] = relationship(order_by="Device.created_at", lazy="selectin")
+    scheduled: Mapped[list[ScheduledChange]] = relationship(
+        order_by="ScheduledChange.effective_at", lazy="selectin")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_subscriptions_due", "status", "current_period_end"),)
+
+    @property
+    def active_items(self) -> list[SubscriptionItem]:
+        return [i for i in self.items if i.removed_at is None]
+
+    @property
+    def package(self) -> SubscriptionItem:
+        return next(i for i in self.active_items if i.kind == "package")
+
+    @property
+    def addons(self) -> list[SubscriptionItem]:
+        return [i for i in self.active_items if i.kind == "addon"]
+
+    @property
+    def pending_changes(self) -> list[ScheduledChange]:
+        return [c for c in self.scheduled if c.status == "pending"]
+
+
+class SubscriptionItem(Base):
+    """A priced part of a subscription: its package, an add-on, or a rented device.
+
+    `list_price` and `discount` are per billing period (snapshot); `charged` is what the
+    customer was charged for `[charged_since, current period end]`, the base of any credit.
+    """
+
+    __tablename__ = "subscription_items"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # package | addon | device_rental
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    list_price: Mapped[int] = mapped_column(Integer)
+    discount: Mapped[int] = mapped_column(Integer, default=0)
+    promotion: Mapped[dict | None] = mapped_column(JSON)
+    charged: Mapped[int] = mapped_column(Integer)
+    charged_since: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    credited: Mapped[int | None] = mapped_column(Integer)  # credited when removed mid-period
+    added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    subscription: Mapped[Subscription] = relationship(back_populates="items")
+
+    @property
+    def net_price(self) -> int:
+        return self.list_price - self.discount
+
+
+class Device(Base):
+    """Physical goods on the account (set-top box, router) with its serial number."""
+
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    acquisition: Mapped[str] = mapped_column(String(10))  # purchase | rental
+    serial_number: Mapped[str] = mapped_column(String(64), unique=True)
+    previous_serials: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class ScheduledChange(Base):
+    """A change that takes effect later (a downgrade or a cancellation at period end).
+
+    `pending_key` is `<subscription>:<kind>` while pending and NULL afterwards; its unique index
+    allows one pending change of each kind per subscription.
+    """
+
+    __tablename__ = "scheduled_changes"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # change_package | cancel
+    details: Mapped[dict] = mapped_column(JSON)
+    effective_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(10))  # pending | applied | cancelled
+    pending_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Charge(Base):
+    """A money consequence: what is owed (positive) or credited (negative), for which
+    subscription and period, and why. The wallet (prepaid) and invoicing (postpaid) consume
+    these. `operation_key` is unique: the operation that caused the line, so a repeated or
+    concurrent operation cannot record it twice."""
+
+    __tablename__ = "charges"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"),
+                                                        index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(300))
+    item_code: Mapped[str | None] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(Integer)
+    tax_rate_bp: Mapped[int] = mapped_column(Integer)
+    tax: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    period_end: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    operation_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,191 @@
+"""The billing service (this issue: subscriptions and their charges).
+
+RPC (customer-facing calls take the customer id the gateway authenticated; another customer's
+subscription is NotFound):
+- subscribe(customer_id, request, idempotency_key=None) → subscription + its first charges
+- list_subscriptions(customer_id) · get_subscription(customer_id, subscription_id)
+- change_package(customer_id, subscription_id, request, idempotency_key=None)
+  request {package, when, preview}: with preview, the proration lines and amount due, nothing
+  changed; a change the catalog's rules forbid is Conflict with the rule's code and reason
+- add_addon(customer_id, subscription_id, request, idempotency_key=None) · remove_addon(...)
+- pause(customer_id, subscription_id, request) · resume(...) · cancel(..., request {reason, when})
+- dashboard(customer_id) → the subscriptions part of the portal's main page
+- list_charges(customer_id, subscription_id=None) → the recorded money consequences
+- replace_device(device_id, request {serial_number}) (ops)
+- health()
+Timer: every BILLING_TIMER_SECONDS, ends due pauses and renews due subscriptions; each is
+guarded by the subscription's optimistic version and the charges' unique operation keys, so
+several billing instances never renew twice.
+Events: subscription_activated/changed/paused/resumed/cancelled/renewed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from nameko.rpc import rpc
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from services.billing import subscriptions as subs
+from services.billing.exceptions import CONCURRENT_MODIFICATION
+from services.billing.models import Base, Charge
+from services.common import config as keys
+from services.common import errors
+from services.common.clock import ClockProvider, isoformat
+from services.common.db import Database
+from services.common.idempotency import run_idempotent
+from services.common.rpc import BoundedRpcProxy
+from services.common.timers import timer
+
+log = logging.getLogger(__name__)
+EXPECTED = (errors.ServiceError,)
+
+
+class BillingService:
+    name = "billing"
+
+    db = Database(Base.metadata)
+    clock = ClockProvider()
+    catalog = BoundedRpcProxy("catalog")
+    accounts = BoundedRpcProxy("accounts")
+
+    def _ops(self) -> subs.Ops:
+        return subs.Ops(self.db, self.clock.now(), self.catalog, self.accounts)
+
+    def _commit(self, scope: str, key: str | None, request: Any,
+                action: Callable[[], dict], preview: bool = False) -> dict:
+        """Run a change and commit it, once per idempotency key when one is given.
+
+        A preview changes nothing and is not recorded. Two writers of one subscription cannot
+        both commit (optimistic version): the second gets CONCURRENT_MODIFICATION.
+        """
+        try:
+            if preview:
+                result = action()
+                self.db.rollback()
+                return result
+            if key:
+                return run_idempotent(self.db, scope=scope, key=key, request=request,
+                                      action=action, now=self.clock.now())
+            result = action()
+            self.db.commit()
+            return result
+        except (StaleDataError, IntegrityError):
+            self.db.rollback()
+            raise errors.Conflict("The subscription changed meanwhile. Reload and try again.",
+                                  code=CONCURRENT_MODIFICATION) from None
+
+    @rpc(expected_exceptions=EXPECTED)
+    def subscribe(self, customer_id, request, idempotency_key=None):
+        return self._commit(f"subscribe:{customer_id}", idempotency_key, request,
+                            lambda: subs.subscribe(self._ops(), customer_id, request))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_subscriptions(self, customer_id):
+        return {"data": [subs.dump(s) for s in subs.list_for(self.db, customer_id)],
+                "has_more": False, "next_cursor": None}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_subscription(self, customer_id, subscription_id):
+        return subs.dump(subs.get(self.db, customer_id, subscription_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def change_package(self, customer_id, subscription_id, request, idempotency_key=None):
+        preview = bool(isinstance(request, dict) and request.get("preview"))
+        return self._commit(f"change:{subscription_id}", idempotency_key, request,
+                            lambda: subs.change_package(self._ops(), customer_id,
+                                                        subscription_id, request), preview)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_addon(self, customer_id, subscription_id, request, idempotency_key=None):
+        preview = bool(isinstance(request, dict) and request.get("preview"))
+        return self._commit(f"addon:{subscription_id}", idempotency_key, request,
+                            lambda: subs.add_addon(self._ops(), customer_id, subscription_id,
+                                                   request), preview)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def remove_addon(self, customer_id, subscription_id, code, preview=False,
+                     idempotency_key=None):
+        return self._commit(f"addon-removal:{subscription_id}", idempotency_key, {"code": code},
+                            lambda: subs.remove_addon(self._ops(), customer_id, subscription_id,
+                                                      code, bool(preview)), bool(preview))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def pause(self, customer_id, subscription_id, request=None, idempotency_key=None):
+        return self._commit(f"pause:{subscription_id}", idempotency_key, request,
+                            lambda: subs.pause(self._ops(), customer_id, subscription_id,
+                                               request or {}))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def resume(self, customer_id, subscription_id, idempotency_key=None):
+        return self._commit(f"resume:{subscription_id}", idempotency_key, {},
+                            lambda: subs.resume(self._ops(), customer_id, subscription_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def cancel(self, customer_id, subscription_id, request, idempotency_key=None):
+        return self._commit(f"cancel:{subscription_id}", idempotency_key, request,
+                            lambda: subs.cancel(self._ops(), customer_id, subscription_id,
+                                                request))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def dashboard(self, customer_id):
+        return {"subscriptions": [
+            {"id": s["id"], "status": s["status"], "package": s["package"],
+             "addons": s["addons"], "next_renewal": s["next_renewal"],
+             "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
+            for s in map(subs.dump, subs.list_for(self.db, customer_id))]}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_charges(self, customer_id, subscription_id=None):
+        query = select(Charge).where(Charge.customer_id == customer_id)
+        if subscription_id:
+            query = query.where(Charge.subscription_id == subscription_id)
+        return [{"id": c.id, "subscription_id": c.subscription_id, "kind": c.kind,
+                 "description": c.description, "item": c.item_code,
+                 "amount": {"amount": c.amount, "currency": c.currency},
+                 "tax": {"amount": c.tax, "currency": c.currency}, "tax_rate_bp": c.tax_rate_bp,
+                 "period_start": isoformat(c.period_start), "period_end": isoformat(c.period_end),
+                 "operation": c.operation_key, "created_at": isoformat(c.created_at)}
+                for c in self.db.scalars(query.order_by(Charge.created_at, Charge.id))]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def replace_device(self, device_id, request):
+        return self._commit(f"device:{device_id}", None, request,
+                            lambda: subs.replace_serial(self._ops(), device_id, request))
+
+    @rpc
+    def health(self):
+        self.db.execute(text("SELECT 1"))
+        return {"service": self.name, "database": "ok"}
+
+    @timer(keys.BILLING_TIMER_SECONDS, 30.0)
+    def run_due(self):
+        """End due pauses, then renew due subscriptions, each in its own transaction."""
+        done = {"pauses_ended": 0, "periods_started": 0}
+        for sub_id in subs.due_pause_ends(self.db, self.clock.now()):
+            done["pauses_ended"] += self._guarded(lambda i=sub_id: int(subs.end_pause(
+                self._ops(), i)))
+        for sub_id in subs.due_renewals(self.db, self.clock.now()):
+            done["periods_started"] += self._guarded(lambda i=sub_id: subs.renew(
+                self._ops(), i))
+        if any(done.values()):
+            log.info("billing timer: %s", done)
+        return done
+
+    def _guarded(self, step: Callable[[], int]) -> int:
+        """One subscription's timer work; if another instance did it first, nothing."""
+        try:
+            count = step()
+            self.db.commit()
+            return count
+        except (StaleDataError, IntegrityError):
+            self.db.rollback()
+            return 0
+        except errors.ServiceUnavailable as exc:  # the catalog is down: next round
+            self.db.rollback()
+            log.warning("billing timer: %s; retrying next round", exc.message)
+            return 0

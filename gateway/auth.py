@@ -4,16 +4,25 @@ Cookie-authenticated writes must carry `X-CSRF-Token` equal to the token login r
 session keeps only its hash). Bearer calls need no CSRF token: browsers never attach them on
 their own. Access levels: "public", "session" (any logged-in account), "ops" (agent or admin),
 "admin".
+
+Authentications are cached for `AUTH_CACHE_SECONDS` (default 5; 0 turns it off), so most
+requests cost no RPC for auth. Logout and password change evict at once in the gateway that
+handled them, and every gateway evicts when accounts' `session_revoked`, `password_changed` or
+`customer_updated` event arrives (milliseconds later). A session's own expiry is never extended.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
+from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
+from services.common import config as keys
 from services.common import errors
 
 SESSION_COOKIE = "portal_session"
@@ -51,11 +60,71 @@ def credentials(request: Request) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
-def authenticate(accounts, request: Request, access: str) -> Principal:
+def token_key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class SessionCache:
+    """token hash → (deadline, authenticate() result), bounded, evictable by customer."""
+
+    def __init__(self, seconds: float, max_entries: int = 20_000) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, dict]] = OrderedDict()
+
+    def get(self, key: str) -> dict | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return entry[1]
+
+    def put(self, key: str, result: dict) -> None:
+        if self.seconds <= 0:
+            return
+        self._entries[key] = (time.monotonic() + self.seconds, result)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def evict(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def evict_customer(self, customer_id: str) -> None:
+        for key in [k for k, (_, r) in self._entries.items()
+                    if r["account"]["id"] == customer_id]:
+            self._entries.pop(key, None)
+
+    def evict_sessions(self, session_ids: list[str]) -> None:
+        wanted = set(session_ids)
+        for key in [k for k, (_, r) in self._entries.items() if r["session"]["id"] in wanted]:
+            self._entries.pop(key, None)
+
+
+class AuthCache(DependencyProvider):
+    """One `SessionCache` per gateway process."""
+
+    def setup(self) -> None:
+        value = self.container.config.get(keys.AUTH_CACHE_SECONDS)
+        self.cache = SessionCache(float(5 if value in (None, "") else value))
+
+    def get_dependency(self, worker_ctx) -> SessionCache:
+        return self.cache
+
+
+def authenticate(accounts, request: Request, access: str,
+                 cache: SessionCache | None = None) -> Principal:
     token, from_cookie = credentials(request)
     if not token:
         raise errors.NotAuthenticated()
-    result = accounts.authenticate(token)
+    key = token_key(token)
+    result = cache.get(key) if cache else None
+    if result is None:
+        result = accounts.authenticate(token)
+        if cache:
+            cache.put(key, result)
     session, account = result["session"], result["account"]
     if from_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")

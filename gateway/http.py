@@ -136,7 +136,8 @@ def api(method: str, path: str, *, access: str = "session", body: type[Schema] |
                 call = Call(request=request, request_id=request_id,
                             client_ip=client_ip(request, self.config), path=path_args)
                 if access != "public":
-                    call.principal = auth.authenticate(self.accounts, request, access)
+                    call.principal = auth.authenticate(self.accounts, request, access,
+                                                       self.sessions)
                 if route.body is not None:
                     call.body = load_or_raise(route.body(), read_json(request))
                 if route.query is not None:
@@ -163,3 +164,14 @@ def _render(route: Route, result: Any) -> Response:
     for cookie in reply.cookies:
         response.set_cookie(**cookie)
     return response
+
+
+def idempotency_key(call: Call) -> str | None:
+    """The client's `Idempotency-Key` header (1–255 visible characters), if it sent one."""
+    key = call.request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise errors.InvalidArgument("The Idempotency-Key header is not valid.",
+                                     fields={"Idempotency-Key": ["must be 1 to 255 characters"]})
+    return key

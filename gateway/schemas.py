@@ -10,6 +10,7 @@ from services.common.schemas import (
     AddressSchema,
     Currency,
     Language,
+    MoneySchema,
     StrictSchema,
     Text,
 )
@@ -130,3 +131,229 @@ CustomerPage = page_of(Account, "CustomerPage")
 class Readiness(Schema):
     status = fields.String(metadata={"enum": ["ready", "not_ready"]})
     services = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+# catalog
+
+Money = MoneySchema
+
+
+class Package(Schema):
+    code = fields.String()
+    name = fields.String()
+    description = fields.String()
+    channels = fields.List(fields.String())
+    price = fields.Nested(Money)
+    prices = fields.Dict(keys=fields.String(), values=fields.Integer())
+    currency = fields.String()
+    billing_period = fields.String()
+    included_devices = fields.List(fields.String())
+    rules = fields.Dict()
+
+
+class Addon(Schema):
+    code = fields.String()
+    name = fields.String()
+    description = fields.String()
+    channels = fields.List(fields.String())
+    price = fields.Nested(Money)
+    prices = fields.Dict(keys=fields.String(), values=fields.Integer())
+    currency = fields.String()
+    billing_period = fields.String()
+    packages = fields.List(fields.String())
+
+
+class DeviceOffer(Schema):
+    code = fields.String()
+    model = fields.String()
+    kind = fields.String()
+    sale_price = fields.Nested(Money, allow_none=True)
+    rental_price = fields.Nested(Money, allow_none=True)
+
+
+class AddonQuery(StrictSchema):
+    package = fields.String(validate=validate.Length(max=40))
+
+
+PackageList = Schema.from_dict({"data": fields.List(fields.Nested(Package))}, name="PackageList")
+AddonList = Schema.from_dict({"data": fields.List(fields.Nested(Addon))}, name="AddonList")
+DeviceList = Schema.from_dict({"data": fields.List(fields.Nested(DeviceOffer))},
+                              name="DeviceList")
+
+
+class CatalogEntry(Schema):
+    """Ops send catalog entries as they are; the catalog service validates them fully and
+    answers field errors (see its schemas for each kind)."""
+
+    class Meta:
+        unknown = "include"
+
+
+# subscriptions
+
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{1,39}$", error="Not a catalog code.")
+
+
+class Period(Schema):
+    start = fields.String(metadata={"format": "date-time"})
+    end = fields.String(metadata={"format": "date-time"})
+
+
+class PackageRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    price = fields.Nested(Money)
+    discount = fields.Nested(Money, allow_none=True)
+
+
+class AddonRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    price = fields.Nested(Money)
+
+
+class DeviceOnAccount(Schema):
+    id = fields.String()
+    code = fields.String()
+    model = fields.String()
+    kind = fields.String()
+    acquisition = fields.String()
+    serial_number = fields.String()
+
+
+class Renewal(Schema):
+    date = fields.String(metadata={"format": "date-time"})
+    amount = fields.Nested(Money)
+
+
+class ScheduledChange(Schema):
+    id = fields.String()
+    kind = fields.String(metadata={"enum": ["change_package", "cancel"]})
+    effective_date = fields.String(metadata={"format": "date-time"})
+    package = fields.String()
+    package_name = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+class Subscription(Schema):
+    id = fields.String(metadata={"example": "sub_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    status = fields.String(metadata={"enum": ["active", "paused", "suspended", "cancelled"]})
+    currency = fields.String()
+    billing_period = fields.String()
+    activation_date = fields.String(metadata={"format": "date-time"})
+    current_period = fields.Nested(Period)
+    package = fields.Nested(PackageRef)
+    addons = fields.List(fields.Nested(AddonRef))
+    devices = fields.List(fields.Nested(DeviceOnAccount))
+    next_renewal = fields.Nested(Renewal, allow_none=True)
+    scheduled_changes = fields.List(fields.Nested(ScheduledChange))
+    paused_at = fields.String(allow_none=True)
+    pause_until = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+
+
+class PreviewLine(Schema):
+    kind = fields.String(metadata={"enum": ["fee", "charge", "credit", "discount", "one_off",
+                                            "tax"]})
+    description = fields.String()
+    amount = fields.Nested(Money)
+    tax = fields.Nested(Money)
+    tax_rate_bp = fields.Integer()
+
+
+class Preview(Schema):
+    lines = fields.List(fields.Nested(PreviewLine))
+    subtotal = fields.Nested(Money)
+    tax = fields.Nested(Money)
+    amount_due = fields.Nested(Money)
+    effective_date = fields.String(metadata={"format": "date"})
+    effective_at = fields.String(metadata={"format": "date-time"})
+    scheduled = fields.Boolean()
+    next_renewal = fields.Nested(Renewal, allow_none=True)
+    subscription = fields.Nested(Subscription)
+
+
+class SubscriptionCreated(Subscription):
+    charges = fields.Nested(Preview)
+
+
+SubscriptionList = page_of(Subscription, "SubscriptionList")
+
+
+class DeviceChoice(StrictSchema):
+    code = fields.String(required=True, validate=CODE)
+    acquisition = fields.String(validate=validate.OneOf(["purchase", "rental"]))
+
+
+class Subscribe(StrictSchema):
+    package = fields.String(required=True, validate=CODE)
+    billing_period = fields.String(validate=validate.OneOf(["month", "year"]))
+    addons = fields.List(fields.String(validate=CODE), validate=validate.Length(max=20))
+    devices = fields.List(fields.Nested(DeviceChoice), validate=validate.Length(max=5))
+
+
+class Change(StrictSchema):
+    package = fields.String(required=True, validate=CODE)
+    when = fields.String(validate=validate.OneOf(["now", "period_end"]), allow_none=True)
+    preview = fields.Boolean()
+
+
+class AddAddon(StrictSchema):
+    code = fields.String(required=True, validate=CODE)
+    preview = fields.Boolean()
+
+
+class RemoveAddonQuery(StrictSchema):
+    preview = fields.Boolean(load_default=False)
+
+
+class Pause(StrictSchema):
+    until = fields.Date(allow_none=True)
+
+
+class Cancel(StrictSchema):
+    reason = Text(500, required=True, min_length=1)
+    when = fields.String(validate=validate.OneOf(["now", "period_end"]))
+
+
+class SerialChange(StrictSchema):
+    serial_number = fields.String(required=True, validate=validate.Length(min=4, max=64))
+
+
+class DeviceSerial(Schema):
+    id = fields.String()
+    customer_id = fields.String()
+    model = fields.String()
+    serial_number = fields.String()
+    previous_serials = fields.List(fields.String())
+
+
+# dashboard
+
+class DashboardAccount(Schema):
+    id = fields.String()
+    name = fields.String()
+    billing_type = fields.String()
+    currency = fields.String()
+    language = fields.String()
+
+
+class DashboardSubscription(Schema):
+    id = fields.String()
+    status = fields.String()
+    package = fields.Nested(PackageRef)
+    addons = fields.List(fields.Nested(AddonRef))
+    next_renewal = fields.Nested(Renewal, allow_none=True)
+    pause_until = fields.String(allow_none=True)
+    scheduled_changes = fields.List(fields.Nested(ScheduledChange))
+
+
+class DashboardSubscriptions(Schema):
+    unavailable = fields.Boolean()
+    data = fields.List(fields.Nested(DashboardSubscription))
+
+
+class Dashboard(Schema):
+    account = fields.Nested(DashboardAccount)
+    subscriptions = fields.Nested(DashboardSubscriptions)

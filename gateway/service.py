@@ -10,6 +10,7 @@ import functools
 import pathlib
 
 from nameko.dependency_providers import Config
+from nameko.events import BROADCAST, event_handler
 from nameko.web.handlers import http
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
@@ -19,10 +20,11 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import metrics
 from gateway import schemas as s
+from gateway.auth import AuthCache
 from gateway.errors import MethodNotAllowed, error_response, json_response
 from gateway.http import ROUTES, SECURITY_HEADERS, api
 from gateway.openapi import build_spec
-from gateway.views import accounts, health, ops
+from gateway.views import accounts, catalog, dashboard, health, ops, subscriptions
 from services.common import errors
 from services.common.ids import new_id
 from services.common.rpc import BoundedRpcProxy, observers
@@ -39,11 +41,30 @@ class GatewayService:
     name = "gateway"
 
     config = Config()
+    sessions = AuthCache()
     accounts = BoundedRpcProxy("accounts")
+    catalog = BoundedRpcProxy("catalog")
+    billing = BoundedRpcProxy("billing")
 
     def backends(self) -> dict:
         """The services /ready checks: every service the gateway talks to."""
-        return {"accounts": self.accounts}
+        return {"accounts": self.accounts, "catalog": self.catalog, "billing": self.billing}
+
+    # a revoked session or a changed account leaves every gateway's auth cache at once
+    @event_handler("accounts", "session_revoked", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    def on_session_revoked(self, payload):
+        self.sessions.evict_sessions(payload["customer"]["session_ids"])
+
+    @event_handler("accounts", "password_changed", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    def on_password_changed(self, payload):
+        self.sessions.evict_customer(payload["customer"]["id"])
+
+    @event_handler("accounts", "customer_updated", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    def on_customer_updated(self, payload):
+        self.sessions.evict_customer(payload["customer"]["id"])
 
     # accounts and sessions
     @api("POST", "/api/v1/accounts", access="public", body=s.SignUp, response=s.Account,
@@ -106,6 +127,112 @@ class GatewayService:
          response=s.Revoked, tag="ops", summary="Revoke the customer's portal link")
     def ops_revoke_portal_link(self, call):
         return ops.revoke_portal_link(self, call)
+
+    # the main page
+    @api("GET", "/api/v1/dashboard", response=s.Dashboard, tag="portal",
+         summary="The main page: account, services, and (as they exist) wallet or bills, "
+                 "tickets, notifications; a part whose service is down is marked unavailable")
+    def dashboard(self, call):
+        return dashboard.dashboard(self, call)
+
+    # catalog
+    @api("GET", "/api/v1/catalog/packages", response=s.PackageList, tag="catalog",
+         summary="Base packages with prices, channels and included devices")
+    def catalog_packages(self, call):
+        return catalog.packages(self, call)
+
+    @api("GET", "/api/v1/catalog/addons", query=s.AddonQuery, response=s.AddonList,
+         tag="catalog", summary="Add-ons (channel bundles) and the packages that allow them")
+    def catalog_addons(self, call):
+        return catalog.addons(self, call)
+
+    @api("GET", "/api/v1/catalog/devices", response=s.DeviceList, tag="catalog",
+         summary="Set-top boxes and routers: sale price or monthly rental")
+    def catalog_devices(self, call):
+        return catalog.devices(self, call)
+
+    # subscriptions
+    @api("GET", "/api/v1/subscriptions", response=s.SubscriptionList, tag="subscriptions",
+         summary="My subscriptions")
+    def subscriptions(self, call):
+        return subscriptions.list_(self, call)
+
+    @api("POST", "/api/v1/subscriptions", body=s.Subscribe, response=s.SubscriptionCreated,
+         status=201, tag="subscriptions",
+         summary="Subscribe to a package (with add-ons and devices); Idempotency-Key honoured")
+    def subscribe(self, call):
+        return subscriptions.subscribe(self, call)
+
+    @api("GET", "/api/v1/subscriptions/<string:subscription_id>", response=s.Subscription,
+         tag="subscriptions", summary="One subscription")
+    def subscription(self, call):
+        return subscriptions.get(self, call)
+
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/change", body=s.Change,
+         response=s.Preview, tag="subscriptions",
+         summary="Upgrade or downgrade; with preview: the proration lines, nothing changed")
+    def change_subscription(self, call):
+        return subscriptions.change(self, call)
+
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/addons", body=s.AddAddon,
+         response=s.Preview, tag="subscriptions", summary="Add a channel bundle (prorated)")
+    def add_addon(self, call):
+        return subscriptions.add_addon(self, call)
+
+    @api("DELETE", "/api/v1/subscriptions/<string:subscription_id>/addons/<string:code>",
+         query=s.RemoveAddonQuery, response=s.Preview, tag="subscriptions",
+         summary="Remove a channel bundle (the unused part is credited)")
+    def remove_addon(self, call):
+        return subscriptions.remove_addon(self, call)
+
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/pause", body=s.Pause,
+         response=s.Subscription, tag="subscriptions", summary="Pause, optionally until a date")
+    def pause_subscription(self, call):
+        return subscriptions.pause(self, call)
+
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/resume",
+         response=s.Subscription, tag="subscriptions", summary="Resume a paused subscription")
+    def resume_subscription(self, call):
+        return subscriptions.resume(self, call)
+
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/cancel", body=s.Cancel,
+         response=s.Preview, tag="subscriptions",
+         summary="Cancel with a reason, now (unused part credited) or at period end")
+    def cancel_subscription(self, call):
+        return subscriptions.cancel(self, call)
+
+    # operations: catalog and devices
+    @api("GET", "/api/v1/ops/catalog/<string:kind>", access="ops", tag="ops",
+         summary="List a catalog kind: packages, addons, devices, tax_rates, promotions")
+    def ops_catalog_list(self, call):
+        return catalog.ops_list(self, call)
+
+    @api("POST", "/api/v1/ops/catalog/<string:kind>", access="ops", body=s.CatalogEntry,
+         status=201, tag="ops", summary="Create a catalog entry (fully validated)")
+    def ops_catalog_create(self, call):
+        return catalog.ops_create(self, call)
+
+    @api("GET", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="ops", tag="ops",
+         summary="One catalog entry")
+    def ops_catalog_get(self, call):
+        return catalog.ops_get(self, call)
+
+    @api("PATCH", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="ops",
+         body=s.CatalogEntry, tag="ops",
+         summary="Change a catalog entry; running subscriptions keep their prices until renewal")
+    def ops_catalog_update(self, call):
+        return catalog.ops_update(self, call)
+
+    @api("DELETE", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="ops", tag="ops",
+         summary="Retire a catalog entry (never deleted: subscriptions refer to it)")
+    def ops_catalog_retire(self, call):
+        return catalog.ops_retire(self, call)
+
+    @api("POST", "/api/v1/ops/devices/<string:device_id>/serial", access="ops",
+         body=s.SerialChange, response=s.DeviceSerial, tag="ops",
+         summary="Record a device's (replacement) serial number")
+    def ops_replace_device(self, call):
+        return subscriptions.ops_replace_device(self, call)
 
     # health and the API's own description
     @api("GET", "/health", access="public", response=s.Status, tag="health",

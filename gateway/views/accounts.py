@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.auth import CSRF_COOKIE, SESSION_COOKIE
+from gateway.auth import CSRF_COOKIE, SESSION_COOKIE, token_key
 from gateway.http import Call, Reply
 from services.common import config as keys
 
@@ -41,6 +41,7 @@ def exchange_portal_link(gw, call: Call) -> Reply:
 
 def logout(gw, call: Call) -> Reply:
     gw.accounts.logout(call.principal.token)
+    gw.sessions.evict(token_key(call.principal.token))
     return Reply({"status": "logged_out"}, cookies=_cleared_cookies(_secure(gw)))
 
 
@@ -49,12 +50,15 @@ def me(gw, call: Call) -> dict:
 
 
 def update_me(gw, call: Call) -> dict:
-    return gw.accounts.update_profile(call.principal.customer_id, call.body)
+    account = gw.accounts.update_profile(call.principal.customer_id, call.body)
+    gw.sessions.evict_customer(call.principal.customer_id)
+    return account
 
 
 def change_password(gw, call: Call) -> dict:
     gw.accounts.change_password(call.principal.customer_id, call.principal.session_id,
                                 call.body["current_password"], call.body["new_password"])
+    gw.sessions.evict_customer(call.principal.customer_id)
     return {"status": "changed"}
 
 

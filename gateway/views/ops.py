@@ -24,4 +24,6 @@ def revoke_portal_link(gw, call: Call) -> dict:
 
 
 def set_role(gw, call: Call) -> dict:
-    return gw.accounts.set_role(call.path["customer_id"], call.body)
+    account = gw.accounts.set_role(call.path["customer_id"], call.body)
+    gw.sessions.evict_customer(account["id"])
+    return account

@@ -3,3 +3,4 @@
 CUSTOMER_REGISTERED = "customer_registered"
 CUSTOMER_UPDATED = "customer_updated"
 PASSWORD_CHANGED = "password_changed"
+SESSION_REVOKED = "session_revoked"  # payload: customer {id}, session_ids

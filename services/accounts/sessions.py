@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.accounts import passwords, throttle
+from services.accounts import events, passwords, throttle
 from services.accounts.customers import get, normalize_email
 from services.accounts.exceptions import (
     INVALID_CREDENTIALS,
@@ -25,7 +25,7 @@ from services.accounts.exceptions import (
 )
 from services.accounts.models import AuthSession, Customer, PortalLink
 from services.accounts.schemas import dump_account
-from services.common import errors
+from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id, new_secret_token
 
@@ -108,12 +108,14 @@ def authenticate(session: Session, token: str, policy: SessionPolicy, now: dt.da
 
 
 def logout(session: Session, token: str, now: dt.datetime) -> None:
-    if isinstance(token, str):
-        session.execute(update(AuthSession)
-                        .where(AuthSession.token_hash == token_hash(token),
-                               AuthSession.revoked_at.is_(None))
-                        .values(revoked_at=now, revoked_reason="logout"))
-        session.commit()
+    auth = session.scalar(select(AuthSession).where(
+        AuthSession.token_hash == token_hash(token))) if isinstance(token, str) else None
+    if auth is None or auth.revoked_at is not None:
+        return
+    auth.revoked_at, auth.revoked_reason = now, "logout"
+    outbox.emit(session, events.SESSION_REVOKED, "customer", {"id": auth.customer_id,
+                                                              "session_ids": [auth.id]}, now)
+    session.commit()
 
 
 def issue_portal_link(session: Session, customer_id: str, issued_by: str | None,

@@ -1,1 +1,1 @@
-"""catalog: packages, add-ons, devices, prices, tax rates, service rules (not built yet)."""
+"""catalog: packages, add-ons, devices, prices, tax rates, promotions and service rules."""

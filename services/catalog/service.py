@@ -1,0 +1,92 @@
+"""The catalog service: what the operator sells, at which price, under which rules.
+
+RPC (all arguments and results are JSON; errors are `services.common.errors` kinds):
+- list_packages() → [package]                    active packages
+- get_package(code) → package                    retired ones too; PACKAGE_NOT_FOUND
+- list_addons(package=None) → [add-on]           active; only those allowed on `package`
+- list_devices() → [device]                      active
+- quote(currency, period, package, addons=(), devices=(), tax_region=None) → price snapshot
+  (see `pricing`); NotFound PACKAGE_/ADDON_/DEVICE_NOT_FOUND; Conflict PACKAGE_NOT_AVAILABLE,
+  ADDON_NOT_AVAILABLE, DEVICE_NOT_AVAILABLE, CURRENCY_NOT_OFFERED, PERIOD_NOT_OFFERED,
+  ADDON_NOT_ALLOWED, TOO_MANY_ADDONS; InvalidArgument (duplicates, malformed)
+- check_change(subscription, target) → {allowed, code, reason, effective[, until_latest]}
+  a forbidden change is an answer, not an error (see `rules`); InvalidArgument if malformed
+- ops_list(kind) · ops_get(kind, code) · ops_create(kind, data) · ops_update(kind, code,
+  changes) · ops_retire(kind, code)             kind: packages, addons, devices, tax_rates
+  (keyed by `region`), promotions; InvalidArgument with fields; Conflict ALREADY_EXISTS;
+  NotFound <KIND>_NOT_FOUND (see `entries`)
+- health() → {"service", "database"}
+Events: catalog_changed {kind, code, change: created | updated | retired}.
+"""
+
+from __future__ import annotations
+
+from nameko.rpc import rpc
+from sqlalchemy import text
+
+from services.catalog import decisions, entries, pricing
+from services.catalog.models import Base, Device, Package
+from services.catalog.schemas import dump_device, dump_package
+from services.common import errors
+from services.common.clock import ClockProvider
+from services.common.db import Database
+
+EXPECTED = (errors.ServiceError,)
+
+
+class CatalogService:
+    name = "catalog"
+
+    db = Database(Base.metadata)
+    clock = ClockProvider()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_packages(self):
+        return entries.list_active(self.db, Package, dump_package)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_package(self, code):
+        return entries.get_package(self.db, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_addons(self, package=None):
+        return entries.list_addons(self.db, package)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_devices(self):
+        return entries.list_active(self.db, Device, dump_device)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def quote(self, currency, period, package, addons=(), devices=(), tax_region=None):
+        args = {"currency": currency, "period": period, "package": package, "addons": addons,
+                "devices": devices, "tax_region": tax_region}
+        return pricing.quote(self.db, args, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def check_change(self, subscription, target):
+        return decisions.check_change(self.db, subscription, target, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ops_list(self, kind):
+        return entries.ops_list(self.db, kind)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ops_get(self, kind, code):
+        return entries.ops_get(self.db, kind, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ops_create(self, kind, data):
+        return entries.create(self.db, kind, data, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ops_update(self, kind, code, changes):
+        return entries.update(self.db, kind, code, changes, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ops_retire(self, kind, code):
+        return entries.retire(self.db, kind, code, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def health(self):
+        self.db.execute(text("SELECT 1"))
+        return {"service": self.name, "database": "ok"}

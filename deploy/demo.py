@@ -1,11 +1,20 @@
-"""Demo data for `make run`, loaded through the public API like any client would.
+"""Demo data for `make run`, loaded through the public API like any client would: the IPTV
+demo catalog (`demo_catalog.json`), a prepaid and a postpaid customer with a subscription each.
 
-Safe to run again: an account that exists already is left as it is.
+Safe to run again: what exists already is left as it is.
 """
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import requests
+
+from services.catalog import seed
+from services.common import errors
+
+CATALOG_FILE = pathlib.Path(__file__).with_name("demo_catalog.json")
 
 ADMIN = {"email": "admin@example.com", "password": "portal admin demo passphrase"}
 CUSTOMERS = [
@@ -21,8 +30,53 @@ CUSTOMERS = [
 ]
 
 
+SUBSCRIPTIONS = {"prepaid@example.com": {"package": "family", "addons": ["sports"]},
+                 "postpaid@example.com": {"package": "premium", "addons": ["movies"],
+                                          "devices": [{"code": "stb-4k",
+                                                       "acquisition": "rental"}]}}
+
+
+class CatalogOverHttp:
+    """The catalog's ops verbs through the gateway's /api/v1/ops/catalog endpoints."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.url = f"{base_url}/api/v1/ops/catalog"
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def _send(self, method: str, path: str, body: dict | None = None) -> dict:
+        response = requests.request(method, self.url + path, json=body, headers=self.headers,
+                                    timeout=30)
+        if response.status_code == 404:
+            raise errors.NotFound(response.json()["error"]["message"])
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def ops_get(self, kind: str, code: str) -> dict:
+        return self._send("GET", f"/{kind}/{code}")
+
+    def ops_create(self, kind: str, entry: dict) -> dict:
+        return self._send("POST", f"/{kind}", entry)
+
+    def ops_update(self, kind: str, code: str, changes: dict) -> dict:
+        return self._send("PATCH", f"/{kind}/{code}", changes)
+
+
+def login(base_url: str, email: str, password: str) -> str:
+    response = requests.post(f"{base_url}/api/v1/auth/login", timeout=30,
+                             json={"email": email, "password": password})
+    response.raise_for_status()
+    return response.json()["token"]
+
+
+def load_catalog(base_url: str) -> dict:
+    token = login(base_url, ADMIN["email"], ADMIN["password"])
+    return seed.load(CatalogOverHttp(base_url, token), json.loads(CATALOG_FILE.read_text()))
+
+
 def load(base_url: str) -> list[dict]:
-    """Create the demo customers; returns the logins to print."""
+    """Create the demo catalog, customers and subscriptions; returns the logins to print."""
+    load_catalog(base_url)
     logins = [{"role": "admin", "email": ADMIN["email"], "password": ADMIN["password"]}]
     for customer in CUSTOMERS:
         response = requests.post(f"{base_url}/api/v1/accounts", json=customer, timeout=30)
@@ -30,4 +84,13 @@ def load(base_url: str) -> list[dict]:
             raise RuntimeError(f"demo sign-up failed: {response.status_code} {response.text}")
         logins.append({"role": customer["billing_type"], "email": customer["email"],
                        "password": customer["password"]})
+        headers = {"Authorization": "Bearer " + login(base_url, customer["email"],
+                                                      customer["password"])}
+        existing = requests.get(f"{base_url}/api/v1/subscriptions", headers=headers, timeout=30)
+        existing.raise_for_status()
+        if not existing.json()["data"]:
+            created = requests.post(f"{base_url}/api/v1/subscriptions", headers=headers,
+                                    json=SUBSCRIPTIONS[customer["email"]], timeout=30)
+            if created.status_code != 201:
+                raise RuntimeError(f"demo subscription failed: {created.text}")
     return logins

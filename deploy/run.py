@@ -23,7 +23,8 @@ from deploy import demo
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "deploy" / "config.yaml"
 # Every service that is built; each runs as its own process. The gateway starts last.
-SERVICES = ["services.accounts.service"]
+SERVICES = ["services.accounts.service", "services.catalog.service",
+            "services.billing.service"]
 GATEWAY = "gateway.service"
 READY_TIMEOUT = 90.0
 

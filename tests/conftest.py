@@ -88,8 +88,14 @@ def missing(reason: str) -> None:
 
 
 @pytest.fixture
-def pg_url():
+def pg_url(new_pg_url):
     """A fresh, empty PostgreSQL database for this test; dropped afterwards."""
+    return new_pg_url()
+
+
+@pytest.fixture
+def new_pg_url():
+    """Makes fresh, empty PostgreSQL databases (one per service in a test); all dropped after."""
     admin_url = os.environ.get("DATABASE_URL")
     if not admin_url:
         missing("no PostgreSQL: set DATABASE_URL, or run a Docker engine")
@@ -98,12 +104,19 @@ def pg_url():
     from services.common.db import normalize_url
 
     admin_url = normalize_url(admin_url)
-    name = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    names: list[str] = []
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        url = sa.engine.make_url(admin_url).set(database=name)
+        return url.render_as_string(hide_password=False)
+
+    yield make
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(admin_url).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()

@@ -86,9 +86,11 @@ const DEFAULT_CODES = {
  * request('POST', '/api/v1/auth/login', {body: {...}})
  * options.redirectOn401 (default true): on 401 the app is sent to #/login,
  * except for INVALID_CREDENTIALS (a wrong password is a form error, not a lost session).
+ * options.idempotencyKey: sent as Idempotency-Key, so a retried write has one effect.
  */
-export async function request(method, path, { body, redirectOn401 = true } = {}) {
+export async function request(method, path, { body, redirectOn401 = true, idempotencyKey } = {}) {
   const headers = { Accept: 'application/json' };
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD') {
     const csrf = readCookie(CSRF_COOKIE) || csrfFromLogin;
@@ -137,3 +139,41 @@ export async function request(method, path, { body, redirectOn401 = true } = {})
 export const get = (path, options) => request('GET', path, options);
 export const post = (path, body, options) => request('POST', path, { ...options, body });
 export const patch = (path, body, options) => request('PATCH', path, { ...options, body });
+export const del = (path, options) => request('DELETE', path, options);
+
+/** A random Idempotency-Key (crypto.randomUUID needs a secure context; fall back to getRandomValues). */
+export function newIdempotencyKey() {
+  if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * A sender for one form's writes that keeps its Idempotency-Key while the outcome is unknown:
+ * resubmitting the same request after a network error, a timeout (503) or a 5xx reuses the
+ * key, so the server replays the first answer instead of acting twice. Any other answer, or a
+ * different request, starts a new key.
+ */
+export function idempotentSender() {
+  let key = null;
+  let signature = null;
+  return async function send(method, path, body) {
+    const next = `${method} ${path} ${JSON.stringify(body === undefined ? null : body)}`;
+    if (!key || next !== signature) {
+      key = newIdempotencyKey();
+      signature = next;
+    }
+    try {
+      const result = await request(method, path, { body, idempotencyKey: key });
+      key = null;
+      return result;
+    } catch (err) {
+      const unknownOutcome = err && (err.status === 0 || err.status >= 500);
+      if (!unknownOutcome) key = null;
+      throw err;
+    }
+  };
+}

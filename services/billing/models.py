@@ -111,7 +111,7 @@ class Device(Base):
     code: Mapped[str] = mapped_column(String(40))
     model: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
-    acquisition: Mapped[str] = mapped_column(String(10))  # purchase | rental
+    acquisition: Mapped[str] = mapped_column(String(10))  # purchase | rental | included
     serial_number: Mapped[str] = mapped_column(String(64), unique=True)
     previous_serials: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

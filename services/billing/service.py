@@ -36,7 +36,7 @@ from services.billing.models import Base, Charge
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider, isoformat
-from services.common.db import Database
+from services.common.db import Database, is_unique_violation
 from services.common.idempotency import run_idempotent
 from services.common.rpc import BoundedRpcProxy
 from services.common.timers import timer
@@ -74,8 +74,10 @@ class BillingService:
             result = action()
             self.db.commit()
             return result
-        except (StaleDataError, IntegrityError):
+        except (StaleDataError, IntegrityError) as exc:
             self.db.rollback()
+            if isinstance(exc, IntegrityError) and not is_unique_violation(exc):
+                raise
             raise errors.Conflict("The subscription changed meanwhile. Reload and try again.",
                                   code=CONCURRENT_MODIFICATION) from None
 
@@ -182,8 +184,10 @@ class BillingService:
             count = step()
             self.db.commit()
             return count
-        except (StaleDataError, IntegrityError):
+        except (StaleDataError, IntegrityError) as exc:
             self.db.rollback()
+            if isinstance(exc, IntegrityError) and not is_unique_violation(exc):
+                raise
             return 0
         except errors.ServiceUnavailable as exc:  # the catalog is down: next round
             self.db.rollback()

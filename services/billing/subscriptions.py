@@ -154,6 +154,7 @@ def _discount(quoted: dict) -> int:
 
 def _record(ops: Ops, sub: Subscription, lines: list[Line], operation: str,
             start: dt.datetime | None, end: dt.datetime | None) -> None:
+    ops.session.flush()  # the subscription's row first: charges refer to it
     for n, ln in enumerate(lines):
         ops.session.add(Charge(
             id=new_id("chg"), customer_id=sub.customer_id, subscription_id=sub.id, kind=ln.kind,
@@ -215,7 +216,10 @@ def subscribe(ops: Ops, customer_id: str, request: dict) -> dict:
     for (choice, device) in zip(wanted_devices, quote["devices"], strict=True):
         acquisition = choice["acquisition"] or ("rental" if device["rental_price"] is not None
                                                 else "purchase")
-        price = device["rental_price" if acquisition == "rental" else "sale_price"]
+        if device.get("included"):  # part of the package: no charge of its own
+            acquisition = "included"
+        price = 0 if acquisition == "included" else \
+            device["rental_price" if acquisition == "rental" else "sale_price"]
         if price is None:
             raise errors.Conflict(f"{device['model']} is not offered for {acquisition}.",
                                   code="DEVICE_NOT_OFFERED", fields={"devices": [device["code"]]})
@@ -224,6 +228,8 @@ def subscribe(ops: Ops, customer_id: str, request: dict) -> dict:
             model=device["model"], kind=device["kind"], acquisition=acquisition,
             serial_number=_serial(device["kind"]), previous_serials=[], created_at=now,
             updated_at=now))
+        if acquisition == "included":
+            continue
         if acquisition == "rental":
             priced.append(("device_rental", {"code": device["code"],
                                              "name": f"{device['model']} rental",

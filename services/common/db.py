@@ -26,6 +26,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool, StaticPool
 
@@ -102,6 +103,15 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         return engine
     return create_engine(normalize_url(url), pool_size=pool_size, max_overflow=pool_size,
                          pool_pre_ping=True)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """True when a unique key refused the write (the "exactly once" guard did its job), as
+    opposed to a broken foreign key or NOT NULL, which are bugs."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "pgcode", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(orig)
 
 
 def _lock_schema(conn: Connection) -> None:

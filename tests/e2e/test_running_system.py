@@ -67,7 +67,10 @@ def test_the_readme_curl_tour_works_as_printed(stack):
 def test_time_can_be_moved_in_the_running_processes(tmp_path):
     """The test clock crosses process boundaries: 31 idle minutes end a session."""
     offset = tmp_path / "clock-offset"
-    stack = Stack(tmp_path, {"TEST_CLOCK_OFFSET_FILE": str(offset)}).start()
+    # the gateway's auth cache is off: it holds an authentication for real seconds, while this
+    # test moves only the services' clock
+    stack = Stack(tmp_path, {"TEST_CLOCK_OFFSET_FILE": str(offset),
+                             "AUTH_CACHE_SECONDS": "0"}).start()
     try:
         login = requests.post(f"{stack.url}/api/v1/auth/login", timeout=10, json={
             "email": "prepaid@example.com", "password": "prepaid demo passphrase"}).json()
@@ -84,7 +87,7 @@ def test_time_can_be_moved_in_the_running_processes(tmp_path):
 def test_ctrl_c_stops_every_process_the_runner_started(tmp_path):
     stack = Stack(tmp_path).start()
     children = stack.children()
-    assert len(children) == 2  # accounts and the gateway
+    assert len(children) == 4  # accounts, catalog, billing and the gateway
     assert stack.stop() == 0
     time.sleep(0.5)
     alive = [pid for pid in children if pathlib.Path(f"/proc/{pid}").exists()

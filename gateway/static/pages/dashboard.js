@@ -1,14 +1,157 @@
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { h } from '../dom.js';
+import { money, date, isMoney } from '../format.js';
+import { statusBadge, scheduleSentences, renewalText } from '../subscription-view.js';
 
-// For now built from GET /api/v1/me; later work switches to GET /api/v1/dashboard.
+// GET /api/v1/dashboard answers every part of the main page at once. A part missing from the
+// answer is not shown; a part marked {"unavailable": true} shows a short notice instead, and
+// the rest of the page renders as usual.
+
+function unavailableNotice() {
+  return h('p', { class: 'notice muted', 'data-testid': 'dashboard-unavailable' }, t('dashboard.unavailable'));
+}
+
+function panel({ id, title, testid, link, body }) {
+  return h('section', { class: 'card dashboard-panel', 'aria-labelledby': id, 'data-testid': testid },
+    h('div', { class: 'panel-head' },
+      h('h2', { id }, title),
+      link ? h('a', { href: link.href, class: 'panel-link' }, link.text) : null),
+    body);
+}
+
+function subscriptionItem(sub) {
+  const pkg = sub.package || {};
+  const addons = (sub.addons || []).map((a) => a.name).filter(Boolean);
+  const schedule = scheduleSentences(sub);
+  return h('li', { class: 'dash-sub', 'data-testid': 'dashboard-subscription', 'data-subscription-id': sub.id },
+    h('div', { class: 'dash-sub-head' },
+      h('h3', { 'data-testid': 'dashboard-package-name' }, pkg.name || pkg.code || ''),
+      statusBadge(sub.status, { 'data-testid': 'dashboard-subscription-status' })),
+    h('dl', { class: 'pairs' },
+      h('div', {},
+        h('dt', {}, t('subscriptions.addons')),
+        h('dd', {}, addons.length ? addons.join(', ') : t('subscriptions.noAddons'))),
+      sub.status !== 'cancelled'
+        ? h('div', {},
+          h('dt', {}, t('subscriptions.nextRenewal')),
+          h('dd', { 'data-testid': 'dashboard-next-renewal' }, renewalText(sub)))
+        : null),
+    schedule.length
+      ? h('ul', { class: 'schedule', 'data-testid': 'dashboard-schedule' }, schedule.map((line) => h('li', {}, line)))
+      : null);
+}
+
+function subscriptionsPanel(part) {
+  let body;
+  if (part.unavailable) {
+    body = unavailableNotice();
+  } else {
+    const subs = Array.isArray(part.data) ? part.data : [];
+    body = subs.length
+      ? h('ul', { class: 'dash-subs' }, subs.map(subscriptionItem))
+      : h('div', { class: 'empty' },
+        h('p', {}, t('dashboard.noSubscriptions')),
+        h('a', { href: '#/subscriptions', class: 'button primary', 'data-testid': 'dashboard-choose-package' }, t('dashboard.choosePackage')));
+  }
+  return panel({
+    id: 'dash-subscriptions-title',
+    title: t('dashboard.services'),
+    testid: 'dashboard-subscriptions',
+    link: { href: '#/subscriptions', text: t('dashboard.manageSubscriptions') },
+    body,
+  });
+}
+
+// The parts below come with later work; they are drawn from the fields the API contract fixes
+// and ignore anything they do not know.
+
+function count(part, ...names) {
+  for (const name of names) if (Number.isInteger(part[name])) return part[name];
+  return null;
+}
+
+function walletPanel(part) {
+  const balance = part.balance;
+  return panel({
+    id: 'dash-wallet-title',
+    title: t('dashboard.wallet'),
+    testid: 'dashboard-wallet',
+    link: { href: '#/wallet', text: t('dashboard.openWallet') },
+    body: part.unavailable ? unavailableNotice() : h('div', {},
+      h('p', { class: 'figure', 'data-testid': 'dashboard-balance' }, isMoney(balance) ? money(balance) : '–'),
+      part.low_balance ? h('p', { class: 'notice warning' }, t('dashboard.lowBalance')) : null),
+  });
+}
+
+function billsPanel(part) {
+  const overdue = count(part, 'overdue_count');
+  const next = part.next_due;
+  return panel({
+    id: 'dash-bills-title',
+    title: t('dashboard.bills'),
+    testid: 'dashboard-bills',
+    link: { href: '#/bills', text: t('dashboard.openBills') },
+    body: part.unavailable ? unavailableNotice() : h('div', {},
+      h('p', { class: 'figure', 'data-testid': 'dashboard-outstanding' },
+        isMoney(part.outstanding_total) ? money(part.outstanding_total) : '–'),
+      h('p', { class: 'muted' }, t('dashboard.outstanding')),
+      overdue ? h('p', { class: 'notice warning' }, t('dashboard.overdue', { count: overdue })) : null,
+      next && next.due_date
+        ? h('p', {}, t('dashboard.nextDue', { date: date(next.due_date), amount: money(next.total || next.amount_due || next.amount) }))
+        : null),
+  });
+}
+
+function ticketsPanel(part) {
+  const latest = Array.isArray(part.latest) ? part.latest : Array.isArray(part.data) ? part.data : [];
+  const n = count(part, 'count', 'total') ?? latest.length;
+  return panel({
+    id: 'dash-tickets-title',
+    title: t('dashboard.tickets'),
+    testid: 'dashboard-tickets',
+    link: { href: '#/support', text: t('dashboard.openSupport') },
+    body: part.unavailable ? unavailableNotice() : h('div', {},
+      h('p', {}, n ? t('dashboard.openTickets', { count: n }) : t('dashboard.noTickets')),
+      latest.length
+        ? h('ul', { class: 'plain-list' }, latest.slice(0, 3).map((ticket) => h('li', {}, ticket.subject || ticket.id)))
+        : null),
+  });
+}
+
+function notificationsPanel(part) {
+  const n = count(part, 'count', 'total', 'unread');
+  return panel({
+    id: 'dash-notifications-title',
+    title: t('dashboard.notifications'),
+    testid: 'dashboard-notifications',
+    link: { href: '#/notifications', text: t('dashboard.openNotifications') },
+    body: part.unavailable ? unavailableNotice() : h('p', {}, n ? t('dashboard.unread', { count: n }) : t('dashboard.noUnread')),
+  });
+}
+
+const PARTS = [
+  ['subscriptions', subscriptionsPanel],
+  ['wallet', walletPanel],
+  ['bills', billsPanel],
+  ['open_tickets', ticketsPanel],
+  ['unread_notifications', notificationsPanel],
+];
+
 export async function render(ctx) {
-  const account = await api.get('/api/v1/me');
+  const data = await api.get('/api/v1/dashboard');
+  const account = { ...(ctx.session.account || {}), ...(data.account || {}) };
   ctx.session.account = account;
   ctx.refreshShell();
+  const panels = [];
+  for (const [name, draw] of PARTS) {
+    let part = data[name];
+    if (part === undefined || part === null) continue;
+    if (typeof part !== 'object') part = { count: part }; // a bare number, e.g. unread_notifications: 3
+    panels.push(draw(part));
+  }
   return h('section', { class: 'page', 'data-testid': 'page-dashboard' },
-    h('h1', { 'data-testid': 'dashboard-greeting' }, t('dashboard.greeting', { name: account.name })),
+    h('h1', { 'data-testid': 'dashboard-greeting' }, t('dashboard.greeting', { name: account.name || '' })),
     h('dl', { class: 'facts' },
       h('div', {},
         h('dt', {}, t('dashboard.billingType')),
@@ -16,5 +159,5 @@ export async function render(ctx) {
       h('div', {},
         h('dt', {}, t('dashboard.currency')),
         h('dd', { 'data-testid': 'dashboard-currency' }, account.currency))),
-    h('p', { class: 'notice' }, t('dashboard.later')));
+    h('div', { class: 'dashboard-grid' }, panels));
 }

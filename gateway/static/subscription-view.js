@@ -1,0 +1,94 @@
+// Pieces shared by the dashboard and the Subscriptions tab: status badges, the sentences for
+// scheduled changes, and the table of price lines a preview (or a charge) consists of.
+import { t, has } from './i18n.js';
+import { h } from './dom.js';
+import { money, date, isMoney } from './format.js';
+
+export const STATUSES = ['active', 'paused', 'suspended', 'cancelled'];
+
+export function statusText(status) {
+  return has(`subscriptionStatus.${status}`) ? t(`subscriptionStatus.${status}`) : String(status || '');
+}
+
+export function statusBadge(status, attrs = {}) {
+  const known = STATUSES.includes(status) ? status : 'unknown';
+  return h('span', { class: `badge status-${known}`, 'data-status': status, ...attrs }, statusText(status));
+}
+
+/** Price per billing period: "€14.99 per month". */
+export function pricePer(price, period) {
+  if (!isMoney(price)) return '';
+  return t(period === 'year' ? 'subscriptions.perYear' : 'subscriptions.perMonth', { amount: money(price) });
+}
+
+/** "Changes to Basic on 21 Dec 2026", "Cancels on …", "Paused until …", one per line. */
+export function scheduleSentences(sub) {
+  const lines = [];
+  if (sub.status === 'paused') {
+    lines.push(sub.pause_until ? t('schedule.pausedUntil', { date: date(sub.pause_until) }) : t('schedule.pausedOpenEnded'));
+  }
+  for (const change of sub.scheduled_changes || []) {
+    const when = date(change.effective_date);
+    if (change.kind === 'change_package') {
+      lines.push(t('schedule.changesTo', { package: change.package_name || change.package || '', date: when }));
+    } else if (change.kind === 'cancel') {
+      lines.push(t('schedule.cancelsOn', { date: when }));
+    } else {
+      lines.push(t('schedule.other', { date: when }));
+    }
+  }
+  return lines;
+}
+
+/** "21 Dec 2026 · €17.84", or the reason there is none. */
+export function renewalText(sub) {
+  const renewal = sub.next_renewal;
+  if (!renewal) return t('subscriptions.noRenewal');
+  const parts = [date(renewal.date), money(renewal.amount)].filter(Boolean);
+  return parts.join(' · ');
+}
+
+// Credits and discounts always read as money going back to the customer.
+function lineAmount(line) {
+  const amount = line.amount;
+  if (!isMoney(amount)) return '';
+  const back = line.kind === 'credit' || line.kind === 'discount';
+  return money(back && amount.amount > 0 ? { ...amount, amount: -amount.amount } : amount);
+}
+
+/** The lines of a preview or of charges, and what is due now (or credited). */
+export function priceTable(preview, { caption } = {}) {
+  const lines = Array.isArray(preview && preview.lines) ? preview.lines : [];
+  const due = preview && preview.amount_due;
+  const credited = isMoney(due) && due.amount < 0;
+  return h('table', { class: 'price-table' },
+    caption ? h('caption', {}, caption) : null,
+    h('thead', { class: 'visually-hidden' },
+      h('tr', {},
+        h('th', { scope: 'col' }, t('preview.item')),
+        h('th', { scope: 'col' }, t('preview.amount')))),
+    h('tbody', {},
+      lines.length
+        ? lines.map((line) => h('tr', { 'data-testid': 'preview-line', 'data-kind': line.kind || '' },
+          h('th', { scope: 'row' }, line.description || ''),
+          h('td', { class: 'amount' }, lineAmount(line))))
+        : h('tr', {}, h('td', { colspan: '2', class: 'muted' }, t('preview.noLines')))),
+    isMoney(due)
+      ? h('tfoot', {},
+        h('tr', { class: 'total' },
+          h('th', { scope: 'row' }, credited ? t('preview.creditedNow') : t('preview.dueNow')),
+          h('td', { class: 'amount', 'data-testid': 'preview-amount-due' }, money(credited ? { ...due, amount: -due.amount } : due))))
+      : null);
+}
+
+/** When a previewed change takes effect, in words. */
+export function effectText(preview) {
+  if (preview && preview.scheduled) {
+    const when = date(preview.effective_at || preview.effective_date);
+    const renewal = preview.next_renewal && preview.next_renewal.amount;
+    return isMoney(renewal)
+      ? t('preview.scheduledWithRenewal', { date: when, amount: money(renewal) })
+      : t('preview.scheduled', { date: when });
+  }
+  return t('preview.immediate');
+}

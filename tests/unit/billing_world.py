@@ -1,0 +1,59 @@
+"""An in-process world for billing's unit tests: the real catalog service (worker_factory, SQLite
+in memory, the demo catalog) and a hand-written accounts fake; one TestClock for both."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pathlib
+
+from nameko.testing.services import worker_factory
+from sqlalchemy.orm import Session
+
+from services.billing.models import Base as BillingBase
+from services.billing.service import BillingService
+from services.catalog import seed
+from services.catalog.models import Base as CatalogBase
+from services.catalog.service import CatalogService
+from services.common import errors
+from services.common.clock import TestClock
+from services.common.db import KERNEL, Component, make_engine, migrate
+
+DEMO = json.loads((pathlib.Path(__file__).resolve().parents[2] / "deploy" /
+                   "demo_catalog.json").read_text())
+
+
+def session_for(name: str, metadata) -> Session:
+    engine = make_engine("sqlite://")
+    migrate(engine, [KERNEL, Component(name, metadata)])
+    return Session(engine, expire_on_commit=False)
+
+
+class FakeAccounts:
+    """accounts.get_account, for customers the test declares."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, dict] = {}
+
+    def add(self, customer_id: str, billing_type: str = "prepaid", currency: str = "EUR",
+            tax_region: str | None = "DE") -> str:
+        self.accounts[customer_id] = {"id": customer_id, "billing_type": billing_type,
+                                      "currency": currency, "tax_region": tax_region}
+        return customer_id
+
+    def get_account(self, customer_id: str) -> dict:
+        if customer_id not in self.accounts:
+            raise errors.NotFound("No such customer.")
+        return self.accounts[customer_id]
+
+
+class World:
+    def __init__(self, start: dt.datetime) -> None:
+        self.clock = TestClock(start)
+        self.catalog = worker_factory(
+            CatalogService, db=session_for("catalog", CatalogBase.metadata), clock=self.clock)
+        seed.load(self.catalog, DEMO)
+        self.accounts = FakeAccounts()
+        self.billing_session = session_for("billing", BillingBase.metadata)
+        self.billing = worker_factory(BillingService, db=self.billing_session, clock=self.clock,
+                                      catalog=self.catalog, accounts=self.accounts)

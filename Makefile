@@ -15,3 +15,4 @@ lint:
 bench:
 	@scripts/setup.sh --test
 	@.venv/bin/python tests/perf/bench_gateway.py
+	@.venv/bin/python tests/perf/bench_dashboard.py

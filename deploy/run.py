@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 
 import requests
 
@@ -73,6 +74,20 @@ class Runner:
         return "\n".join(text[-lines:])
 
 
+def broker_in_use(amqp_uri: str) -> bool:
+    """True if the accounts service already consumes on this broker vhost: another portal runs
+    there, and two systems on one vhost would answer each other's calls."""
+    uri = urllib.parse.urlparse(amqp_uri)
+    vhost = urllib.parse.quote(uri.path[1:] or "/", safe="")
+    try:
+        response = requests.get(f"http://{uri.hostname}:15672/api/queues/{vhost}/rpc-accounts",
+                                auth=(uri.username or "guest", uri.password or "guest"),
+                                timeout=3)
+    except requests.RequestException:
+        return False  # no management API: cannot tell
+    return response.status_code == 200 and response.json().get("consumers", 0) > 0
+
+
 def wait_ready(base_url: str, runner: Runner) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     last = "no answer yet"
@@ -113,6 +128,14 @@ def main(argv: list[str] | None = None) -> int:
               f"set GATEWAY_PORT, e.g. GATEWAY_PORT=8001 make run", file=sys.stderr)
         return 1
 
+    amqp_uri = env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+    if broker_in_use(amqp_uri):
+        print(f"Another portal is already running on {amqp_uri.split('@')[-1]} (its services "
+              f"would answer this one's calls). Stop it, or give this one its own vhost: "
+              f"rabbitmqctl add_vhost dev2 && rabbitmqctl set_permissions -p dev2 guest "
+              f"'.*' '.*' '.*' && AMQP_URI=amqp://guest:guest@127.0.0.1:5672/dev2 make run",
+              file=sys.stderr)
+        return 1
     runner = Runner(env, log_dir)
     stopping = False
 

@@ -8,6 +8,7 @@ import * as signup from './pages/signup.js';
 import * as portalLink from './pages/portal-link.js';
 import * as dashboard from './pages/dashboard.js';
 import * as settings from './pages/settings.js';
+import * as subscriptions from './pages/subscriptions.js';
 import * as comingSoon from './pages/coming-soon.js';
 import * as notFound from './pages/not-found.js';
 
@@ -17,7 +18,7 @@ const ROUTES = [
   { path: 'signup', page: signup, public: true },
   { path: /^portal-link\/([^/]+)$/, page: portalLink, public: true },
   { path: 'dashboard', page: dashboard, nav: 'dashboard' },
-  { path: 'subscriptions', page: comingSoon, nav: 'subscriptions' },
+  { path: 'subscriptions', page: subscriptions, nav: 'subscriptions' },
   { path: 'wallet', page: comingSoon, nav: 'wallet', billing: 'prepaid' },
   { path: 'bills', page: comingSoon, nav: 'bills', billing: 'postpaid' },
   { path: 'vouchers', page: comingSoon, nav: 'vouchers' },
@@ -96,7 +97,7 @@ api.onUnauthorized(() => {
 
 /** Re-render in another language, keeping typed text (not passwords) and focus. */
 async function switchLanguage(lang) {
-  const typed = [...root.querySelectorAll('input, select')]
+  const typed = [...root.querySelectorAll('input, select, textarea')]
     .filter((el) => el.id && el.type !== 'password')
     .map((el) => [el.id, el.type === 'radio' || el.type === 'checkbox' ? el.checked : el.value]);
   const focusedId = document.activeElement && document.activeElement.id;

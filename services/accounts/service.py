@@ -21,7 +21,6 @@ import logging
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from sqlalchemy import text
 
 from services.accounts import customers, sessions
@@ -31,6 +30,7 @@ from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider
 from services.common.db import Database, find_database
+from services.common.rpc import rpc
 
 log = logging.getLogger(__name__)
 EXPECTED = (errors.ServiceError,)

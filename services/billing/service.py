@@ -25,7 +25,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from nameko.rpc import rpc
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -38,7 +37,7 @@ from services.common import errors
 from services.common.clock import ClockProvider, isoformat
 from services.common.db import Database, is_unique_violation
 from services.common.idempotency import run_idempotent
-from services.common.rpc import BoundedRpcProxy
+from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
 
 log = logging.getLogger(__name__)

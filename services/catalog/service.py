@@ -21,7 +21,6 @@ Events: catalog_changed {kind, code, change: created | updated | retired}.
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
 from sqlalchemy import text
 
 from services.catalog import decisions, entries, pricing
@@ -30,6 +29,7 @@ from services.catalog.schemas import dump_device, dump_package
 from services.common import errors
 from services.common.clock import ClockProvider
 from services.common.db import Database
+from services.common.rpc import rpc
 
 EXPECTED = (errors.ServiceError,)
 

@@ -177,6 +177,7 @@ def test_two_billing_instances_renew_end_pauses_and_apply_downgrades_once(
         container.start()
         get_extension(container, ClockProvider).clock = clock  # after setup() chose its own
     from nameko.standalone.rpc import ServiceRpcProxy
+
     from services.catalog import seed
 
     with ServiceRpcProxy("catalog", config) as catalog, \

@@ -213,7 +213,9 @@ def subscribe(ops: Ops, customer_id: str, request: dict) -> dict:
     ops.session.add(sub)
     priced = [("package", quote["package"])] + [("addon", a) for a in quote["addons"]]
     lines: list[Line] = []
-    for (choice, device) in zip(wanted_devices, quote["devices"], strict=True):
+    choices = {d["code"]: d for d in wanted_devices}
+    for device in quote["devices"]:  # what was chosen, and what the package includes
+        choice = choices.get(device["code"], {"acquisition": None})
         acquisition = choice["acquisition"] or ("rental" if device["rental_price"] is not None
                                                 else "purchase")
         if device.get("included"):  # part of the package: no charge of its own
@@ -394,6 +396,8 @@ def pause(ops: Ops, customer_id: str, subscription_id: str, request: dict) -> di
     sub = get(ops.session, customer_id, subscription_id)
     paused = lifecycle.next_status("pause", sub.status)
     until = req["until"]
+    if until is not None and until <= ops.now.date():
+        raise errors.InvalidArgument(fields={"until": ["must be a date after today"]})
     answer = _rules_allow(ops, sub, {"action": "pause",
                                      "until": until.isoformat() if until else None})
     sub.status = paused

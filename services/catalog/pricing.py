@@ -141,7 +141,10 @@ def quote(session: Session, args: dict, now: dt.datetime) -> dict:
     if len(addons) > limit:
         raise errors.Conflict(f"{package.name} allows at most {addons_phrase(limit)}.",
                               code=exceptions.TOO_MANY_ADDONS)
-    devices = [_device(session, code, package, currency, period) for code in values["devices"]]
+    # the package's own devices come with it, whether asked for or not
+    wanted = list(values["devices"]) + [code for code in package.included_devices
+                                        if code not in values["devices"]]
+    devices = [_device(session, code, package, currency, period) for code in wanted]
     promotions = session.scalars(select(Promotion).where(Promotion.active.is_(True))).all()
     region = values["tax_region"]
     rate = session.get(TaxRate, region) if region else None

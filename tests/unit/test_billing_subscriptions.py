@@ -53,6 +53,9 @@ def test_subscribing_records_each_line_with_tax_and_a_device_serial(world):
 def test_an_included_device_costs_nothing_and_a_bought_one_once(world):
     sub = subscribe(world, package="premium", devices=[{"code": "stb-4k"}])
     assert sub["devices"][0]["acquisition"] == "included"
+    unasked = subscribe(world, "cus_c", package="premium")  # the package brings its box
+    assert [(d["code"], d["acquisition"]) for d in unasked["devices"]] == [("stb-4k",
+                                                                           "included")]
     assert [k for k, _ in amounts(sub["charges"])] == ["fee", "tax"]
     bought = subscribe(world, "cus_b", package="family",
                        devices=[{"code": "stb-4k", "acquisition": "purchase"}])
@@ -171,8 +174,11 @@ def test_a_pause_ends_on_its_date_and_the_paused_days_are_not_paid(world):
     assert resumed["current_period"]["end"] == "2026-12-31T00:00:00Z"
 
 
-def test_a_pause_longer_than_the_rule_allows_is_refused(world):
+def test_a_pause_longer_than_the_rule_allows_or_in_the_past_is_refused(world):
     sub = subscribe(world, package="family")
+    with pytest.raises(errors.InvalidArgument) as exc:
+        world.billing.pause("cus_a", sub["id"], {"until": "2026-11-21"})
+    assert set(exc.value.fields) == {"until"}
     with pytest.raises(errors.Conflict) as exc:
         world.billing.pause("cus_a", sub["id"], {"until": "2027-06-01"})
     assert exc.value.code == "PAUSE_TOO_LONG"

@@ -56,7 +56,9 @@ def main() -> int:
         if loaded:
             print(row(clients, "  the same, load from wrk", loaded))
         slowest = max(r["p50_ms"] for r in raw.values())
-        print(f"{clients:>7} dashboard p50 / slowest RPC p50: {view['p50_ms'] / slowest:.2f}")
+        print(f"{clients:>7} dashboard p50 / slowest RPC p50: {view['p50_ms'] / slowest:.2f}"
+              f" (Python client)" + (f", {loaded['p50_ms'] / slowest:.2f} (wrk)" if loaded
+                                      else ""))
     return 0
 
 

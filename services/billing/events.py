@@ -7,3 +7,7 @@ SUBSCRIPTION_RESUMED = "subscription_resumed"
 SUBSCRIPTION_CANCELLED = "subscription_cancelled"
 SUBSCRIPTION_SUSPENDED = "subscription_suspended"
 SUBSCRIPTION_RENEWED = "subscription_renewed"
+PAYMENT_SUCCEEDED = "payment_succeeded"
+PAYMENT_FAILED = "payment_failed"
+PAYMENT_METHOD_EXPIRING = "payment_method_expiring"
+# the ledger (services/billing/ledger.py) emits wallet_credited, wallet_debited, wallet_low_balance

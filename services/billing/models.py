@@ -159,3 +159,78 @@ class Charge(Base):
     operation_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Wallet(Base):
+    """A prepaid account's balance. `balance` changes only together with a ledger entry, by an
+    atomic conditional UPDATE (never below zero); `entries` numbers the ledger."""
+
+    __tablename__ = "wallets"
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[int] = mapped_column(Integer, default=0)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    low_balance_threshold: Mapped[int] = mapped_column(Integer)
+    low_balance_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class WalletTransaction(Base):
+    """An immutable ledger entry. `source` (the operation that caused it) is unique, so an
+    operation can move money once; `(customer_id, seq)` is unique and gapless per wallet."""
+
+    __tablename__ = "wallet_transactions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(6))  # credit | debit
+    type: Mapped[str] = mapped_column(String(24))
+    amount: Mapped[int] = mapped_column(Integer)  # > 0; the direction gives the sign
+    currency: Mapped[str] = mapped_column(String(3))
+    balance_after: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ux_wallet_transactions_seq", "customer_id", "seq", unique=True),)
+
+
+class PaymentMethod(Base):
+    """A card, as the provider's token plus what may be shown. Never the number or the CVC."""
+
+    __tablename__ = "payment_methods"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    token: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str] = mapped_column(String(20))
+    last4: Mapped[str] = mapped_column(String(4))
+    exp_month: Mapped[int] = mapped_column(Integer)
+    exp_year: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    expiry_notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class Payment(Base):
+    """A charge to a card, from its first attempt. `provider_key` (unique) is the provider-side
+    idempotency key: repeating it can never charge twice. `status`: pending (asked, no answer
+    yet), succeeded, failed (declined, with its code)."""
+
+    __tablename__ = "payments"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    payment_method_id: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(20))  # top_up | invoice | voucher
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(10))
+    provider_key: Mapped[str] = mapped_column(String(200), unique=True)
+    provider_charge_id: Mapped[str | None] = mapped_column(String(100))
+    decline_code: Mapped[str | None] = mapped_column(String(40))
+    failure_message: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

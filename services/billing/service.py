@@ -1,4 +1,4 @@
-"""The billing service (this issue: subscriptions and their charges).
+"""The billing service: subscriptions and their charges, cards, payments, the prepaid wallet.
 
 RPC (customer-facing calls take the customer id the gateway authenticated; another customer's
 subscription is NotFound):
@@ -12,15 +12,23 @@ subscription is NotFound):
 - dashboard(customer_id) → the subscriptions part of the portal's main page
 - list_charges(customer_id, subscription_id=None) → the recorded money consequences
 - replace_device(device_id, request {serial_number}) (ops)
+- add_payment_method(customer_id, card) · list_payment_methods · remove_payment_method ·
+  set_default_payment_method: cards are tokenized at once; number and CVC are never kept
+- get_wallet(customer_id) · wallet_transactions(customer_id, limit, cursor) ·
+  top_up(customer_id, request {amount, payment_method_id}, idempotency_key) · set_low_balance ·
+  adjust_wallet(customer_id, request {amount, reason}, actor) (ops) · verify_ledger() (ops)
 - health()
-Timer: every BILLING_TIMER_SECONDS, ends due pauses and renews due subscriptions; each is
-guarded by the subscription's optimistic version and the charges' unique operation keys, so
-several billing instances never renew twice.
-Events: subscription_activated/changed/paused/resumed/cancelled/renewed.
+Timer: every BILLING_TIMER_SECONDS, ends due pauses and renews due subscriptions (prepaid ones
+are paid from the wallet or suspended); each is guarded by the subscription's optimistic
+version and the charges' unique operation keys, so several instances never renew twice. It also
+completes top-ups whose provider answer was lost, and announces cards that expire next month.
+Events: subscription_activated/changed/paused/resumed/cancelled/renewed/suspended,
+payment_succeeded/failed, payment_method_expiring, wallet_credited/debited/low_balance.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -29,9 +37,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from services.billing import ledger, payment_methods, wallets
 from services.billing import subscriptions as subs
 from services.billing.exceptions import CONCURRENT_MODIFICATION
-from services.billing.models import Base, Charge
+from services.billing.models import Base, Charge, Wallet
+from services.billing.provider import Payments
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider, isoformat
@@ -51,6 +61,7 @@ class BillingService:
     clock = ClockProvider()
     catalog = BoundedRpcProxy("catalog")
     accounts = BoundedRpcProxy("accounts")
+    payments = Payments()
 
     def _ops(self) -> subs.Ops:
         return subs.Ops(self.db, self.clock.now(), self.catalog, self.accounts)
@@ -134,11 +145,77 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def dashboard(self, customer_id):
+        """The billing parts of the main page: subscriptions, and the wallet if there is one."""
+        wallet = self.db.get(Wallet, customer_id)
         return {"subscriptions": [
             {"id": s["id"], "status": s["status"], "package": s["package"],
              "addons": s["addons"], "next_renewal": s["next_renewal"],
              "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
-            for s in map(subs.dump, subs.list_for(self.db, customer_id))]}
+            for s in map(subs.dump, subs.list_for(self.db, customer_id))],
+            "wallet": ledger.dump_wallet(wallet) if wallet else None}
+
+    # cards
+    @rpc(expected_exceptions=EXPECTED)
+    def add_payment_method(self, customer_id, card):
+        return payment_methods.add(self.db, self.payments, customer_id, card, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_payment_methods(self, customer_id):
+        return {"data": [payment_methods.dump(pm)
+                         for pm in payment_methods.active(self.db, customer_id)],
+                "has_more": False, "next_cursor": None}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def remove_payment_method(self, customer_id, payment_method_id):
+        payment_methods.remove(self.db, customer_id, payment_method_id, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_default_payment_method(self, customer_id, payment_method_id):
+        return payment_methods.set_default(self.db, customer_id, payment_method_id)
+
+    # the prepaid wallet
+    @rpc(expected_exceptions=EXPECTED)
+    def get_wallet(self, customer_id):
+        account = wallets.prepaid_account(self.accounts, customer_id)
+        return wallets.view(self.db, customer_id, account["currency"])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def wallet_transactions(self, customer_id, limit=20, cursor=None):
+        wallets.prepaid_account(self.accounts, customer_id)
+        if not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
+        before = None
+        if cursor is not None:
+            if not str(cursor).isdigit():
+                raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
+            before = int(cursor)
+        return ledger.history(self.db, customer_id, limit, before)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def top_up(self, customer_id, request, idempotency_key=None):
+        payment_id = wallets.begin_top_up(self.db, self.accounts, customer_id, request,
+                                          idempotency_key, self.clock.now())
+        try:
+            return self._commit(f"top-up:{customer_id}", idempotency_key, request,
+                                lambda: wallets.complete_top_up(self.db, self.payments,
+                                                                payment_id, self.clock.now()))
+        except errors.PaymentDeclined as declined:
+            wallets.record_decline(self.db, payment_id, declined, self.clock.now())
+            raise
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_low_balance(self, customer_id, request):
+        return wallets.set_threshold(self.db, self.accounts, customer_id, request,
+                                     self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def adjust_wallet(self, customer_id, request, actor):
+        return wallets.adjust(self.db, self.accounts, customer_id, request, actor,
+                              self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def verify_ledger(self):
+        return ledger.verify(self.db)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_charges(self, customer_id, subscription_id=None):
@@ -166,13 +243,18 @@ class BillingService:
     @timer(keys.BILLING_TIMER_SECONDS, 30.0)
     def run_due(self):
         """End due pauses, then renew due subscriptions, each in its own transaction."""
-        done = {"pauses_ended": 0, "periods_started": 0}
+        done = {"pauses_ended": 0, "periods_started": 0, "payments_completed": 0}
         for sub_id in subs.due_pause_ends(self.db, self.clock.now()):
             done["pauses_ended"] += self._guarded(lambda i=sub_id: int(subs.end_pause(
                 self._ops(), i)))
         for sub_id in subs.due_renewals(self.db, self.clock.now()):
             done["periods_started"] += self._guarded(lambda i=sub_id: subs.renew(
                 self._ops(), i))
+        stale = self.clock.now() - dt.timedelta(minutes=2)
+        for payment_id in wallets.pending_payments(self.db, stale):
+            done["payments_completed"] += self._guarded(lambda i=payment_id: int(bool(
+                wallets.complete_top_up(self.db, self.payments, i, self.clock.now()))))
+        done["expiry_notices"] = payment_methods.notify_expiring(self.db, self.clock.now())
         if any(done.values()):
             log.info("billing timer: %s", done)
         return done
@@ -188,7 +270,10 @@ class BillingService:
             if isinstance(exc, IntegrityError) and not is_unique_violation(exc):
                 raise
             return 0
-        except errors.ServiceUnavailable as exc:  # the catalog is down: next round
+        except errors.ServiceUnavailable as exc:  # catalog or provider down: next round
             self.db.rollback()
             log.warning("billing timer: %s; retrying next round", exc.message)
+            return 0
+        except errors.PaymentDeclined:  # a pending top-up the provider declines after all
+            self.db.rollback()
             return 0

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.billing import events, lifecycle, proration
+from services.billing import events, lifecycle, proration, wallets
 from services.billing.exceptions import (
     CHANGE_ALREADY_SCHEDULED,
     DEVICE_NOT_FOUND,
@@ -164,6 +164,12 @@ def _record(ops: Ops, sub: Subscription, lines: list[Line], operation: str,
             settled=False))
 
 
+def _pay(ops: Ops, sub: Subscription) -> None:
+    """A prepaid customer's own action is paid from the wallet at once, or does not happen."""
+    if sub.billing_type == "prepaid":
+        wallets.settle(ops.session, sub.customer_id, ops.now, strict=True)
+
+
 def _emit(ops: Ops, event_type: str, sub: Subscription, **extra: Any) -> None:
     ops.session.flush()
     outbox.emit(ops.session, event_type, "subscription", {**dump(sub), "customer_id":
@@ -250,6 +256,7 @@ def subscribe(ops: Ops, customer_id: str, request: dict) -> dict:
                       "list_price": item.list_price, "discount": item.discount})
     lines = renewal_lines(sub, items, now, end) + lines
     _record(ops, sub, lines, f"subscribe:{sub.id}", now, end)
+    _pay(ops, sub)
     _emit(ops, events.SUBSCRIPTION_ACTIVATED, sub)
     return {**dump(sub), "charges": quote_view(sub, lines, now)}
 
@@ -332,8 +339,8 @@ def change_package(ops: Ops, customer_id: str, subscription_id: str, request: di
             _unschedule(change)
     old = sub.package.code
     apply()
-    operation = new_id("op")
-    _record(ops, sub, lines, operation, ops.now, sub.current_period_end)
+    _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
+    _pay(ops, sub)
     _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "package", "from": old,
                                                          "to": new_package["code"]})
     return {**view, "subscription": dump(sub)}
@@ -352,6 +359,7 @@ def add_addon(ops: Ops, customer_id: str, subscription_id: str, request: dict) -
         return view
     apply()
     _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
+    _pay(ops, sub)
     _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "addon_added",
                                                          "addon": added["code"]})
     return {**view, "subscription": dump(sub)}
@@ -369,6 +377,7 @@ def remove_addon(ops: Ops, customer_id: str, subscription_id: str, code: str,
         return view
     apply()
     _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
+    _pay(ops, sub)
     _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "addon_removed", "addon": code})
     return {**view, "subscription": dump(sub)}
 
@@ -452,6 +461,7 @@ def cancel(ops: Ops, customer_id: str, subscription_id: str, request: dict) -> d
     apply()
     _finish(ops, sub, ops.now, req["reason"])
     _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
+    _pay(ops, sub)
     _emit(ops, events.SUBSCRIPTION_CANCELLED, sub)
     return {**quote_view(sub, lines, ops.now), "subscription": dump(sub)}
 
@@ -519,6 +529,8 @@ def renew(ops: Ops, subscription_id: str) -> int:
         _record(ops, sub, lines, f"renew:{sub.id}:{isoformat(start)}", start, end)
         _emit(ops, events.SUBSCRIPTION_RENEWED, sub)
         started += 1
+        if sub.billing_type == "prepaid":  # paid from the wallet, or the subscription waits
+            wallets.settle(ops.session, sub.customer_id, ops.now, strict=False)
     return started
 
 

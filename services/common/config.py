@@ -27,6 +27,11 @@ PORTAL_LINK_TTL_SECONDS = "PORTAL_LINK_TTL_SECONDS"
 # billing
 BILLING_TIMER_SECONDS = "BILLING_TIMER_SECONDS"  # how often renewals and pause ends are checked
 
+# payments
+PAYMENT_PROVIDER = "PAYMENT_PROVIDER"  # "sandbox" (default); see services/billing/provider.py
+PAYMENT_SANDBOX_URL = "PAYMENT_SANDBOX_URL"  # the sandbox provider's own store
+LOW_BALANCE_THRESHOLD = "LOW_BALANCE_THRESHOLD"  # default per wallet, minor units
+
 # gateway
 RPC_TIMEOUT_SECONDS = "RPC_TIMEOUT_SECONDS"
 DASHBOARD_DEADLINE_SECONDS = "DASHBOARD_DEADLINE_SECONDS"

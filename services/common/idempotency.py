@@ -6,7 +6,8 @@ or the typed error the action raised, and commits. Outcomes:
 - a new key: the action runs once; its result is returned and stored;
 - a key seen with the same request: the stored result is returned (or the stored error raised)
   and the action does not run;
-- a key seen with a different request: `Conflict(IDEMPOTENCY_KEY_REUSED)`.
+- a key seen with a different request: `Conflict(IDEMPOTENCY_KEY_REUSED)`;
+- a retryable failure (`ServiceUnavailable`) is not stored: the key stays free for the retry.
 Concurrent duplicates: on PostgreSQL the second insert waits on the key until the first
 transaction ends, then replays its outcome; on SQLite writers are serialized. One effect.
 The action must not commit; `run_idempotent` commits its work together with the record.
@@ -62,6 +63,9 @@ def run_idempotent(session: Session, *, scope: str, key: str, request: Any,
     try:
         with session.begin_nested():
             response = action()
+    except errors.ServiceUnavailable:
+        session.rollback()  # a retryable failure is not an outcome: the retry runs again
+        raise
     except errors.ServiceError as exc:
         record.error = _error_to_dict(exc)
         record.completed_at = now

@@ -11,6 +11,7 @@ from nameko.testing.services import worker_factory
 from sqlalchemy.orm import Session
 
 from services.billing.models import Base as BillingBase
+from services.billing.provider import SandboxProvider
 from services.billing.service import BillingService
 from services.catalog import seed
 from services.catalog.models import Base as CatalogBase
@@ -48,12 +49,25 @@ class FakeAccounts:
 
 
 class World:
-    def __init__(self, start: dt.datetime) -> None:
+    def __init__(self, start: dt.datetime, sandbox_url: str = "sqlite://") -> None:
         self.clock = TestClock(start)
+        self.provider = SandboxProvider(sandbox_url)
         self.catalog = worker_factory(
             CatalogService, db=session_for("catalog", CatalogBase.metadata), clock=self.clock)
         seed.load(self.catalog, DEMO)
         self.accounts = FakeAccounts()
         self.billing_session = session_for("billing", BillingBase.metadata)
         self.billing = worker_factory(BillingService, db=self.billing_session, clock=self.clock,
-                                      catalog=self.catalog, accounts=self.accounts)
+                                      catalog=self.catalog, accounts=self.accounts,
+                                      payments=self.provider)
+
+    def card(self, customer_id: str, number: str = "4242424242424242") -> str:
+        return self.billing.add_payment_method(customer_id, {
+            "number": number, "exp_month": 12, "exp_year": self.clock.now().year + 2,
+            "cvc": "913", "holder": "Test Holder"})["id"]
+
+    def top_up(self, customer_id: str, amount: int, key: str | None = None,
+               card: str | None = None) -> dict:
+        return self.billing.top_up(customer_id, {
+            "amount": {"amount": amount, "currency": "EUR"},
+            "payment_method_id": card or self.card(customer_id)}, key)

@@ -1,0 +1,118 @@
+"""Cards: tokenized at once by the provider; stored as token, brand, last four, expiry, holder.
+The number and CVC pass through `add()` and nowhere else: never stored, logged, put in an
+event, or echoed in an error."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import fields, validate, validates_schema
+from marshmallow.exceptions import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.billing.models import PaymentMethod
+from services.billing.provider import Card, PaymentProvider, ProviderFailure, luhn_ok
+from services.common import errors, outbox
+from services.common.ids import new_id
+from services.common.schemas import StrictSchema, Text, load_or_raise
+
+PAYMENT_METHOD_NOT_FOUND = "PAYMENT_METHOD_NOT_FOUND"
+CARD_INVALID = "CARD_INVALID"
+
+
+class CardSchema(StrictSchema):
+    number = fields.String(required=True, validate=validate.Length(max=40))
+    exp_month = fields.Integer(required=True, strict=True, validate=validate.Range(1, 12))
+    exp_year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
+    cvc = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9]{3,4}$", error="Must be the 3 or 4 digits on the card."))
+    holder = Text(200, required=True, min_length=1)
+
+    @validates_schema
+    def _number(self, data, **kwargs):
+        digits = data.get("number", "").replace(" ", "").replace("-", "")
+        if not (digits.isdigit() and 12 <= len(digits) <= 19 and luhn_ok(digits)):
+            raise ValidationError("Not a valid card number.", "number")  # never the value
+
+
+def dump(pm: PaymentMethod) -> dict:
+    return {"id": pm.id, "brand": pm.brand, "last4": pm.last4, "exp_month": pm.exp_month,
+            "exp_year": pm.exp_year, "holder": pm.holder, "is_default": pm.is_default}
+
+
+def active(session: Session, customer_id: str) -> list[PaymentMethod]:
+    return list(session.scalars(
+        select(PaymentMethod).where(PaymentMethod.customer_id == customer_id,
+                                    PaymentMethod.removed_at.is_(None))
+        .order_by(PaymentMethod.is_default.desc(), PaymentMethod.created_at.desc())))
+
+
+def get(session: Session, customer_id: str, pm_id: str | None) -> PaymentMethod:
+    """The customer's card `pm_id`, or their default when `pm_id` is None."""
+    if pm_id is None:
+        default = next((pm for pm in active(session, customer_id) if pm.is_default), None)
+        if default is None:
+            raise errors.NotFound("There is no default card. Add a card first.",
+                                  code=PAYMENT_METHOD_NOT_FOUND)
+        return default
+    pm = session.get(PaymentMethod, pm_id) if isinstance(pm_id, str) else None
+    if pm is None or pm.customer_id != customer_id or pm.removed_at is not None:
+        raise errors.NotFound("No such card.", code=PAYMENT_METHOD_NOT_FOUND)
+    return pm
+
+
+def add(session: Session, provider: PaymentProvider, customer_id: str, data: dict,
+        now: dt.datetime) -> dict:
+    values = load_or_raise(CardSchema(), data)
+    if (values["exp_year"], values["exp_month"]) < (now.year, now.month):
+        raise errors.InvalidArgument("The card has expired.", code=CARD_INVALID,
+                                     fields={"exp_year": ["the card has expired"]})
+    card = Card(values["number"].replace(" ", "").replace("-", ""), values["exp_month"],
+                values["exp_year"], values["cvc"], values["holder"].strip())
+    try:
+        tokenized = provider.tokenize(card)
+    except ProviderFailure:
+        raise errors.ServiceUnavailable("The payment provider could not take the card now. "
+                                        "Try again.") from None
+    first = not active(session, customer_id)
+    pm = PaymentMethod(id=new_id("pm"), customer_id=customer_id, provider=provider.name,
+                       token=tokenized.token, brand=tokenized.brand, last4=tokenized.last4,
+                       exp_month=tokenized.exp_month, exp_year=tokenized.exp_year,
+                       holder=tokenized.holder, fingerprint=tokenized.fingerprint,
+                       is_default=first, expiry_notice_sent=False, created_at=now)
+    session.add(pm)
+    session.commit()
+    return dump(pm)
+
+
+def remove(session: Session, customer_id: str, pm_id: str, now: dt.datetime) -> None:
+    pm = get(session, customer_id, pm_id)
+    pm.removed_at, was_default, pm.is_default = now, pm.is_default, False
+    if was_default:
+        others = [other for other in active(session, customer_id) if other.id != pm.id]
+        if others:
+            others[0].is_default = True
+    session.commit()
+
+
+def set_default(session: Session, customer_id: str, pm_id: str) -> dict:
+    chosen = get(session, customer_id, pm_id)
+    for pm in active(session, customer_id):
+        pm.is_default = pm.id == chosen.id
+    session.commit()
+    return dump(chosen)
+
+
+def notify_expiring(session: Session, now: dt.datetime) -> int:
+    """`payment_method_expiring` once for every card that expires at the end of next month."""
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    due = session.scalars(select(PaymentMethod).where(
+        PaymentMethod.removed_at.is_(None), PaymentMethod.expiry_notice_sent.is_(False),
+        PaymentMethod.exp_year == year, PaymentMethod.exp_month == month)).all()
+    for pm in due:
+        pm.expiry_notice_sent = True
+        outbox.emit(session, "payment_method_expiring", "payment_method",
+                    {**dump(pm), "customer_id": pm.customer_id}, now)
+    session.commit()
+    return len(due)

@@ -1,0 +1,261 @@
+"""The payment provider adapter: one interface, a sandbox that behaves like the big providers'
+test modes, and room for a real one.
+
+Interface (`PaymentProvider`): `tokenize(card)` → a token and the card's safe details;
+`charge(token, amount, idempotency_key, description)` → a provider charge; `refund(charge_id,
+amount, idempotency_key)`. The idempotency key is the provider's own (Stripe's
+`Idempotency-Key` header): the same key returns the first charge instead of making a second, so
+a call whose answer was lost can be repeated safely. Failures are typed: `CardDeclined`
+(decline_code; final), `ProviderUnavailable` (retryable: the provider said so), `ProviderTimeout`
+(retryable: no answer; the charge may or may not exist, and repeating the key finds out).
+
+A real provider is one more subclass (see the README, "Payment providers"): map its decline
+codes to `CardDeclined`, its 5xx/rate limits to `ProviderUnavailable`, network timeouts to
+`ProviderTimeout`, pass the idempotency key through, and register it in `PROVIDERS`.
+
+The card number and CVC exist only inside `tokenize()`; `Card.__repr__` never shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Integer, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from services.common import config as keys
+from services.common.db import make_engine
+from services.common.money import Money
+from services.common.sqltypes import UtcDateTime
+
+
+@dataclass(frozen=True)
+class Card:
+    number: str = field(repr=False)
+    exp_month: int
+    exp_year: int
+    cvc: str = field(repr=False)
+    holder: str
+
+    def __repr__(self) -> str:
+        return f"Card(…{self.number[-4:]}, {self.exp_month:02d}/{self.exp_year})"
+
+
+@dataclass(frozen=True)
+class TokenizedCard:
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    holder: str
+    fingerprint: str  # the same card gives the same fingerprint (duplicates can be spotted)
+
+
+@dataclass(frozen=True)
+class ProviderCharge:
+    id: str
+    amount: int
+    currency: str
+    status: str = "succeeded"
+
+
+class ProviderFailure(Exception):
+    retryable = False
+
+
+class CardDeclined(ProviderFailure):
+    def __init__(self, decline_code: str, message: str) -> None:
+        super().__init__(message)
+        self.decline_code = decline_code
+        self.message = message
+
+
+class ProviderUnavailable(ProviderFailure):
+    retryable = True
+
+
+class ProviderTimeout(ProviderUnavailable):
+    """No answer in time: the charge may exist; repeating the idempotency key finds out."""
+
+
+class PaymentProvider(ABC):
+    name: str
+
+    @abstractmethod
+    def tokenize(self, card: Card) -> TokenizedCard: ...
+
+    @abstractmethod
+    def charge(self, token: str, amount: Money, idempotency_key: str,
+               description: str) -> ProviderCharge: ...
+
+    @abstractmethod
+    def refund(self, charge_id: str, amount: Money, idempotency_key: str) -> str: ...
+
+
+def brand_of(number: str) -> str:
+    if number.startswith("4"):
+        return "visa"
+    if number[:2] in {"51", "52", "53", "54", "55"} or 2221 <= int(number[:4]) <= 2720:
+        return "mastercard"
+    if number[:2] in {"34", "37"}:
+        return "amex"
+    return "unknown"
+
+
+def luhn_ok(number: str) -> bool:
+    total = 0
+    for i, digit in enumerate(int(d) for d in reversed(number)):
+        if i % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+# The sandbox ---------------------------------------------------------------------------------
+
+# Documented test cards (README, "Sandbox test cards"). Any future expiry, any 3-digit CVC.
+SANDBOX_CARDS = {
+    "4242424242424242": "approve",
+    "5555555555554444": "approve",
+    "4000000000000002": "card_declined",
+    "4000000000009995": "insufficient_funds",
+    "4000000000000069": "expired_card",
+    "4000000000009979": "stolen_card",
+    "4000000000000119": "processing_error",  # retryable provider error
+    "4000000000000408": "timeout",  # the charge is made but its answer is lost, once per key
+}
+DECLINE_MESSAGES = {
+    "card_declined": "The card was declined.",
+    "insufficient_funds": "The card has insufficient funds.",
+    "expired_card": "The card has expired.",
+    "stolen_card": "The card was declined.",  # never tell a thief why
+}
+
+
+class SandboxBase(DeclarativeBase):
+    pass
+
+
+class SandboxCard(SandboxBase):
+    __tablename__ = "sandbox_cards"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    behaviour: Mapped[str] = mapped_column(String(30))
+    last4: Mapped[str] = mapped_column(String(4))
+
+
+class SandboxCharge(SandboxBase):
+    __tablename__ = "sandbox_charges"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    token: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    answered: Mapped[int] = mapped_column(Integer, default=0)  # times the answer was delivered
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class SandboxRefund(SandboxBase):
+    __tablename__ = "sandbox_refunds"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    charge_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(Integer)
+
+
+class SandboxProvider(PaymentProvider):
+    """Deterministic by card number, with its own store (it stands for an outside system, so
+    its writes commit on their own, whatever the caller's transaction does)."""
+
+    name = "sandbox"
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url, pool_size=4)
+        SandboxBase.metadata.create_all(self.engine)
+
+    def tokenize(self, card: Card) -> TokenizedCard:
+        token = f"tok_sandbox_{secrets.token_hex(12)}"
+        behaviour = SANDBOX_CARDS.get(card.number, "approve")
+        with Session(self.engine) as session, session.begin():
+            session.add(SandboxCard(token=token, behaviour=behaviour, last4=card.number[-4:]))
+        fingerprint = hashlib.sha256(f"sandbox:{card.number}".encode()).hexdigest()[:24]
+        return TokenizedCard(token, brand_of(card.number), card.number[-4:], card.exp_month,
+                             card.exp_year, card.holder, fingerprint)
+
+    def charge(self, token: str, amount: Money, idempotency_key: str,
+               description: str) -> ProviderCharge:
+        with Session(self.engine) as session, session.begin():
+            card = session.get(SandboxCard, token)
+            if card is None:
+                raise CardDeclined("card_declined", "The card is not known.")
+            existing = session.scalar(select(SandboxCharge).where(
+                SandboxCharge.idempotency_key == idempotency_key))
+            if existing is not None:
+                existing.answered += 1
+                return ProviderCharge(existing.id, existing.amount, existing.currency)
+            if card.behaviour in DECLINE_MESSAGES:
+                raise CardDeclined(card.behaviour, DECLINE_MESSAGES[card.behaviour])
+            if card.behaviour == "processing_error":
+                raise ProviderUnavailable("The payment provider had a processing error.")
+            charge = SandboxCharge(id=f"ch_sandbox_{secrets.token_hex(12)}",
+                                   idempotency_key=idempotency_key, token=token,
+                                   amount=amount.amount, currency=amount.currency,
+                                   answered=0 if card.behaviour == "timeout" else 1,
+                                   created_at=dt.datetime.now(dt.UTC))
+            session.add(charge)
+            try:
+                session.flush()
+            except IntegrityError:  # a concurrent call with the same key made it first
+                session.rollback()
+                return self.charge(token, amount, idempotency_key, description)
+            result = ProviderCharge(charge.id, charge.amount, charge.currency)
+        if charge.answered == 0:
+            raise ProviderTimeout("The payment provider did not answer in time.")
+        return result
+
+    def refund(self, charge_id: str, amount: Money, idempotency_key: str) -> str:
+        with Session(self.engine) as session, session.begin():
+            existing = session.scalar(select(SandboxRefund).where(
+                SandboxRefund.idempotency_key == idempotency_key))
+            if existing is not None:
+                return existing.id
+            refund = SandboxRefund(id=f"re_sandbox_{secrets.token_hex(12)}",
+                                   idempotency_key=idempotency_key, charge_id=charge_id,
+                                   amount=amount.amount)
+            session.add(refund)
+            return refund.id
+
+    def charges_for(self, idempotency_key: str) -> int:
+        """How many charges the provider holds for a key (for tests and reconciliation)."""
+        with Session(self.engine) as session:
+            return len(session.scalars(select(SandboxCharge).where(
+                SandboxCharge.idempotency_key == idempotency_key)).all())
+
+    def charge_count(self) -> int:
+        with Session(self.engine) as session:
+            return len(session.scalars(select(SandboxCharge.id)).all())
+
+
+PROVIDERS = {"sandbox": SandboxProvider}
+
+
+class Payments(DependencyProvider):
+    """Injects the configured provider (`PAYMENT_PROVIDER`, default the sandbox)."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        name = config.get(keys.PAYMENT_PROVIDER) or "sandbox"
+        if name != "sandbox":
+            raise RuntimeError(f"unknown payment provider {name!r}; known: {sorted(PROVIDERS)}")
+        url = config.get(keys.PAYMENT_SANDBOX_URL) or keys.database_url(config,
+                                                                         "payment_sandbox")
+        self.provider: PaymentProvider = SandboxProvider(url)
+
+    def get_dependency(self, worker_ctx) -> PaymentProvider:
+        return self.provider

@@ -1,0 +1,299 @@
+"""The prepaid wallet: top-ups by card, paying subscriptions' charges, suspension and
+reinstatement, ops adjustments.
+
+Paying for a subscription: every money consequence is a `Charge`; for a prepaid subscription the
+charges of one operation (a subscription, a change, a renewal) are settled together as one
+ledger entry whose source is `charges:<operation>`. A customer's own action (subscribe, upgrade,
+add-on) must be paid at once or it does not happen (409 INSUFFICIENT_BALANCE); a renewal that
+cannot be paid suspends the subscription, and the next top-up pays what is due, in order, and
+reinstates it (the suspended time is added to its period). Credits (a cancellation, a removed
+add-on) go back to the wallet.
+
+A top-up is a `Payment` first, committed before the provider is asked, with a provider-side
+idempotency key derived from the client's Idempotency-Key: a retry after a timeout, or the
+reconciliation timer, asks the provider again with the same key and completes it exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import OrderedDict
+
+from marshmallow import fields, validate
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.billing import events, ledger, lifecycle, payment_methods
+from services.billing.models import Charge, Payment, Subscription, Wallet
+from services.billing.provider import CardDeclined, PaymentProvider, ProviderUnavailable
+from services.common import errors, outbox
+from services.common.clock import isoformat
+from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
+from services.common.ids import new_id
+from services.common.money import Money
+from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
+
+NOT_PREPAID = "NOT_PREPAID"
+MIN_TOP_UP, MAX_TOP_UP = 100, 100_000  # 1.00 to 1,000.00 in a two-decimal currency
+
+
+class TopUpSchema(StrictSchema):
+    amount = fields.Nested(MoneySchema, required=True)
+    payment_method_id = fields.String(load_default=None, allow_none=True,
+                                      validate=validate.Length(max=40))
+
+
+class AdjustmentSchema(StrictSchema):
+    amount = fields.Nested(MoneySchema, required=True)  # positive: credit; negative: debit
+    reason = Text(300, required=True, min_length=3)
+
+
+class ThresholdSchema(StrictSchema):
+    low_balance_threshold = fields.Nested(MoneySchema, required=True)
+
+
+def prepaid_account(accounts, customer_id: str) -> dict:
+    account = accounts.get_account(customer_id)
+    if account["billing_type"] != "prepaid":
+        raise errors.Conflict("This account is postpaid: it has bills, not a wallet.",
+                              code=NOT_PREPAID)
+    return account
+
+
+def view(session: Session, customer_id: str, currency: str) -> dict:
+    wallet = session.get(Wallet, customer_id)
+    if wallet is None:
+        return {"balance": ledger.money(0, currency), "currency": currency,
+                "low_balance": True,
+                "low_balance_threshold": ledger.money(ledger.DEFAULT_LOW_BALANCE, currency)}
+    return ledger.dump_wallet(wallet)
+
+
+def dump_payment(p: Payment) -> dict:
+    return {"id": p.id, "status": p.status, "amount": ledger.money(p.amount, p.currency),
+            "purpose": p.purpose, "payment_method_id": p.payment_method_id,
+            "decline_code": p.decline_code, "created_at": isoformat(p.created_at)}
+
+
+# top-ups ------------------------------------------------------------------------------------
+
+def begin_top_up(session: Session, accounts, customer_id: str, request: dict,
+                 idempotency_key: str | None, now: dt.datetime) -> str:
+    """Validate and record the payment attempt (committed); returns its id. The same
+    idempotency key finds the same attempt; with other details it is refused."""
+    req = load_or_raise(TopUpSchema(), request)
+    account = prepaid_account(accounts, customer_id)
+    amount = req["amount"]
+    if amount["currency"] != account["currency"]:
+        raise errors.InvalidArgument(f"The wallet is in {account['currency']}.",
+                                     fields={"amount.currency": [
+                                         f"must be {account['currency']}"]})
+    if not MIN_TOP_UP <= amount["amount"] <= MAX_TOP_UP:
+        raise errors.InvalidArgument(fields={"amount.amount": [
+            f"must be from {MIN_TOP_UP} to {MAX_TOP_UP} (minor units)"]})
+    method = payment_methods.get(session, customer_id, req["payment_method_id"])
+    key = idempotency_key or new_id("once")
+    provider_key = hashlib.sha256(f"top_up:{customer_id}:{key}".encode()).hexdigest()
+    existing = session.scalar(select(Payment).where(Payment.provider_key == provider_key))
+    if existing is None:
+        try:
+            with session.begin_nested():
+                existing = Payment(
+                    id=new_id("pay"), customer_id=customer_id, payment_method_id=method.id,
+                    purpose="top_up", amount=amount["amount"], currency=amount["currency"],
+                    status="pending", provider_key=provider_key, created_at=now,
+                    updated_at=now)
+                session.add(existing)
+        except IntegrityError:  # the same key, concurrently
+            existing = session.scalar(select(Payment).where(
+                Payment.provider_key == provider_key))
+    if (existing.amount, existing.currency, existing.payment_method_id) != (
+            amount["amount"], amount["currency"], method.id):
+        raise errors.Conflict("This Idempotency-Key was already used with a different request.",
+                              code=IDEMPOTENCY_KEY_REUSED)
+    session.commit()
+    return existing.id
+
+
+def complete_top_up(session: Session, provider: PaymentProvider, payment_id: str,
+                    now: dt.datetime) -> dict:
+    """Charge the card (once, by the provider key), credit the wallet (once, by the payment),
+    pay what is due. Safe to run again for the same payment."""
+    payment = session.get(Payment, payment_id, populate_existing=True)
+    if payment.status == "failed":
+        raise _declined(payment.decline_code, payment.failure_message)
+    if payment.status == "pending":
+        method = session.get(payment_methods.PaymentMethod, payment.payment_method_id)
+        try:
+            charge = provider.charge(method.token, _money(payment), payment.provider_key,
+                                     "Wallet top-up")
+        except CardDeclined as declined:
+            raise _declined(declined.decline_code, declined.message) from None
+        except ProviderUnavailable:
+            raise errors.ServiceUnavailable(
+                "The payment provider did not answer. Nothing was credited; try again with "
+                "the same Idempotency-Key.", code="PAYMENT_PROVIDER_UNAVAILABLE") from None
+        payment.status, payment.provider_charge_id = "succeeded", charge.id
+        payment.updated_at = now
+        outbox.emit(session, events.PAYMENT_SUCCEEDED, "payment",
+                    {**dump_payment(payment), "customer_id": payment.customer_id}, now)
+    wallet = ledger.wallet_for(session, payment.customer_id, payment.currency, now)
+    method = session.get(payment_methods.PaymentMethod, payment.payment_method_id)
+    entry = ledger.post(session, wallet, ledger.CREDIT, "top_up", payment.amount,
+                        f"Top-up by card {method.brand.title()} …{method.last4}",
+                        f"payment:{payment.id}", now)
+    resumed = settle(session, payment.customer_id, now, strict=False)["reinstated"]
+    return {"payment": dump_payment(payment), "transaction": ledger.dump_entry(entry),
+            "wallet": ledger.dump_wallet(wallet), "reinstated": resumed}
+
+
+def record_decline(session: Session, payment_id: str, error: errors.PaymentDeclined,
+                   now: dt.datetime) -> None:
+    payment = session.get(Payment, payment_id, populate_existing=True)
+    if payment.status == "pending":
+        payment.status, payment.updated_at = "failed", now
+        payment.decline_code = error.details.get("decline_code")
+        payment.failure_message = error.message
+        outbox.emit(session, events.PAYMENT_FAILED, "payment",
+                    {**dump_payment(payment), "customer_id": payment.customer_id}, now)
+        session.commit()
+
+
+def _declined(code: str | None, message: str | None) -> errors.PaymentDeclined:
+    return errors.PaymentDeclined(message or "The card was declined.",
+                                  details={"decline_code": code or "card_declined"})
+
+
+def _money(payment: Payment) -> Money:
+    return Money(payment.amount, payment.currency)
+
+
+def pending_payments(session: Session, older_than: dt.datetime) -> list[str]:
+    return list(session.scalars(select(Payment.id).where(
+        Payment.status == "pending", Payment.purpose == "top_up",
+        Payment.created_at < older_than).limit(50)))
+
+
+# paying charges -----------------------------------------------------------------------------
+
+def _group(charge: Charge) -> str:
+    return charge.operation_key.rsplit(":", 1)[0]
+
+
+def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -> dict:
+    """Pay the customer's unsettled prepaid charges from the wallet, oldest operation first.
+
+    strict (a customer's own action): not enough balance raises INSUFFICIENT_BALANCE.
+    Otherwise (a renewal, a top-up): what cannot be paid suspends its subscription; paid-up
+    suspended subscriptions are reinstated.
+    """
+    due = session.scalars(
+        select(Charge).join(Subscription, Subscription.id == Charge.subscription_id)
+        .where(Charge.customer_id == customer_id, Charge.settled.is_(False),
+               Subscription.billing_type == "prepaid")
+        .order_by(Charge.created_at, Charge.operation_key)).all()
+    groups: OrderedDict[str, list[Charge]] = OrderedDict()
+    for charge in due:
+        groups.setdefault(_group(charge), []).append(charge)
+    unpaid: set[str] = set()
+    wallet = None
+    for group, charges in groups.items():
+        total = sum(c.amount + c.tax for c in charges)
+        sub_id = charges[0].subscription_id
+        if sub_id in unpaid:
+            continue  # keep each subscription's charges in order
+        wallet = wallet or ledger.wallet_for(session, customer_id, charges[0].currency, now)
+        description = charges[0].description + (f" and {len(charges) - 1} more"
+                                                 if len(charges) > 1 else "")
+        try:
+            if total > 0:
+                ledger.post(session, wallet, ledger.DEBIT, "service_charge", total, description,
+                            f"charges:{group}", now)
+            elif total < 0:
+                kind = "cancellation_credit" if charges[0].kind == "credit" and all(
+                    c.kind == "credit" for c in charges) else "refund"
+                ledger.post(session, wallet, ledger.CREDIT, kind, -total, description,
+                            f"charges:{group}", now)
+        except errors.Conflict as exc:
+            if strict or exc.code != ledger.INSUFFICIENT_BALANCE:
+                raise
+            unpaid.add(sub_id)
+            continue
+        for charge in charges:
+            charge.settled = True
+    suspended, reinstated = [], []
+    for sub in session.scalars(select(Subscription).where(
+            Subscription.customer_id == customer_id, Subscription.billing_type == "prepaid")):
+        if sub.id in unpaid and lifecycle.allowed("suspend", sub.status):
+            _suspend(session, sub, now)
+            suspended.append(sub.id)
+        elif sub.id not in unpaid and sub.status == lifecycle.SUSPENDED:
+            _reinstate(session, sub, now)
+            reinstated.append(sub.id)
+    session.flush()
+    return {"suspended": suspended, "reinstated": reinstated}
+
+
+def _suspend(session: Session, sub: Subscription, now: dt.datetime) -> None:
+    from services.billing.subscriptions import dump
+
+    sub.status = lifecycle.next_status("suspend", sub.status)
+    sub.suspended_at, sub.updated_at = now, now
+    session.flush()
+    outbox.emit(session, events.SUBSCRIPTION_SUSPENDED, "subscription",
+                {**dump(sub), "customer_id": sub.customer_id, "reason": "insufficient_balance"},
+                now)
+
+
+def _reinstate(session: Session, sub: Subscription, now: dt.datetime) -> None:
+    """Active again; the suspended time is added to the period, so none of it is paid for."""
+    from services.billing.subscriptions import dump
+
+    sub.status = lifecycle.next_status("reinstate", sub.status)
+    gap = max(dt.timedelta(0), now - (sub.suspended_at or now))
+    sub.current_period_end += gap
+    sub.anchor_day = sub.current_period_end.day
+    for item in sub.active_items:
+        item.charged_since += gap
+    sub.suspended_at, sub.updated_at = None, now
+    session.flush()
+    outbox.emit(session, events.SUBSCRIPTION_RESUMED, "subscription",
+                {**dump(sub), "customer_id": sub.customer_id, "reason": "paid"}, now)
+
+
+# ops ----------------------------------------------------------------------------------------
+
+def adjust(session: Session, accounts, customer_id: str, request: dict, actor: str,
+           now: dt.datetime) -> dict:
+    req = load_or_raise(AdjustmentSchema(), request)
+    account = prepaid_account(accounts, customer_id)
+    amount = req["amount"]
+    if amount["currency"] != account["currency"] or amount["amount"] == 0:
+        raise errors.InvalidArgument(fields={"amount": [
+            f"must be a non-zero amount in {account['currency']}"]})
+    wallet = ledger.wallet_for(session, customer_id, account["currency"], now)
+    direction = ledger.CREDIT if amount["amount"] > 0 else ledger.DEBIT
+    entry = ledger.post(session, wallet, direction, "adjustment", abs(amount["amount"]),
+                        f"Adjustment: {req['reason']} (by {actor})", f"adjustment:{new_id('adj')}",
+                        now)
+    if direction == ledger.CREDIT:
+        settle(session, customer_id, now, strict=False)
+    session.commit()
+    return {"transaction": ledger.dump_entry(entry), "wallet": ledger.dump_wallet(wallet)}
+
+
+def set_threshold(session: Session, accounts, customer_id: str, request: dict,
+                  now: dt.datetime) -> dict:
+    req = load_or_raise(ThresholdSchema(), request)
+    account = prepaid_account(accounts, customer_id)
+    value = req["low_balance_threshold"]
+    if value["currency"] != account["currency"] or value["amount"] < 0:
+        raise errors.InvalidArgument(fields={"low_balance_threshold": [
+            f"must be zero or more, in {account['currency']}"]})
+    wallet = ledger.wallet_for(session, customer_id, account["currency"], now)
+    wallet.low_balance_threshold = value["amount"]
+    wallet.low_balance_alerted = wallet.balance < wallet.low_balance_threshold
+    session.commit()
+    return ledger.dump_wallet(wallet)

@@ -357,3 +357,99 @@ class DashboardSubscriptions(Schema):
 class Dashboard(Schema):
     account = fields.Nested(DashboardAccount)
     subscriptions = fields.Nested(DashboardSubscriptions)
+    wallet = fields.Nested(lambda: DashboardWallet(), metadata={"description": "prepaid only"})
+
+
+# payment methods and the wallet
+
+class CardIn(StrictSchema):
+    number = fields.String(required=True, validate=validate.Length(min=12, max=40),
+                           metadata={"example": "4242424242424242"})
+    exp_month = fields.Integer(required=True, strict=True, validate=validate.Range(1, 12))
+    exp_year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
+    cvc = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9]{3,4}$", error="Must be the 3 or 4 digits on the card."))
+    holder = Text(200, required=True, min_length=1)
+
+
+class PaymentMethod(Schema):
+    id = fields.String(metadata={"example": "pm_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    brand = fields.String()
+    last4 = fields.String()
+    exp_month = fields.Integer()
+    exp_year = fields.Integer()
+    holder = fields.String()
+    is_default = fields.Boolean()
+
+
+PaymentMethodList = page_of(PaymentMethod, "PaymentMethodList")
+
+
+class WalletOut(Schema):
+    balance = fields.Nested(Money)
+    currency = fields.String()
+    low_balance = fields.Boolean()
+    low_balance_threshold = fields.Nested(Money)
+
+
+class WalletSettings(StrictSchema):
+    low_balance_threshold = fields.Nested(MoneySchema, required=True)
+
+
+class WalletTransaction(Schema):
+    id = fields.String(metadata={"example": "txn_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    type = fields.String(metadata={"enum": ["top_up", "service_charge", "refund",
+                                            "cancellation_credit", "voucher", "adjustment"]})
+    direction = fields.String(metadata={"enum": ["credit", "debit"]})
+    amount = fields.Nested(Money)
+    balance_after = fields.Nested(Money)
+    description = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+WalletTransactionList = page_of(WalletTransaction, "WalletTransactionList")
+
+
+class TopUpIn(StrictSchema):
+    amount = fields.Nested(MoneySchema, required=True)
+    payment_method_id = fields.String(validate=validate.Length(max=40),
+                                      metadata={"description": "the default card if omitted"})
+
+
+class PaymentOut(Schema):
+    id = fields.String(metadata={"example": "pay_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    status = fields.String(metadata={"enum": ["succeeded", "failed", "pending"]})
+    amount = fields.Nested(Money)
+    purpose = fields.String()
+    payment_method_id = fields.String()
+    decline_code = fields.String(allow_none=True)
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+class TopUpOut(Schema):
+    payment = fields.Nested(PaymentOut)
+    transaction = fields.Nested(WalletTransaction)
+    wallet = fields.Nested(WalletOut)
+    reinstated = fields.List(fields.String(), metadata={
+        "description": "subscriptions this top-up paid for and resumed"})
+
+
+class AdjustmentIn(StrictSchema):
+    amount = fields.Nested(MoneySchema, required=True, metadata={
+        "description": "positive credits the wallet, negative debits it"})
+    reason = Text(300, required=True, min_length=3)
+
+
+class AdjustmentOut(Schema):
+    transaction = fields.Nested(WalletTransaction)
+    wallet = fields.Nested(WalletOut)
+
+
+class LedgerReport(Schema):
+    ok = fields.Boolean()
+    wallets_checked = fields.Integer()
+    differences = fields.List(fields.Dict())
+
+
+class DashboardWallet(WalletOut):
+    unavailable = fields.Boolean()

@@ -24,7 +24,7 @@ from gateway.auth import AuthCache
 from gateway.errors import MethodNotAllowed, error_response, json_response
 from gateway.http import ROUTES, SECURITY_HEADERS, api
 from gateway.openapi import build_spec
-from gateway.views import accounts, catalog, dashboard, health, ops, subscriptions
+from gateway.views import accounts, catalog, dashboard, health, ops, subscriptions, wallet
 from services.common import errors
 from services.common.ids import new_id
 from services.common.rpc import BoundedRpcProxy, observers
@@ -100,7 +100,62 @@ class GatewayService:
     def change_password(self, call):
         return accounts.change_password(self, call)
 
+    # cards
+    @api("GET", "/api/v1/me/payment-methods", response=s.PaymentMethodList, tag="payments",
+         summary="My cards (brand, last four, expiry; never the number)")
+    def payment_methods(self, call):
+        return wallet.payment_methods(self, call)
+
+    @api("POST", "/api/v1/me/payment-methods", body=s.CardIn, response=s.PaymentMethod,
+         status=201, tag="payments",
+         summary="Add a card: tokenized at once; the number and CVC are never stored")
+    def add_payment_method(self, call):
+        return wallet.add_payment_method(self, call)
+
+    @api("DELETE", "/api/v1/me/payment-methods/<string:payment_method_id>", status=204,
+         tag="payments", summary="Remove a card")
+    def remove_payment_method(self, call):
+        return wallet.remove_payment_method(self, call)
+
+    @api("POST", "/api/v1/me/payment-methods/<string:payment_method_id>/default",
+         response=s.PaymentMethod, tag="payments", summary="Make a card the default")
+    def default_payment_method(self, call):
+        return wallet.default_payment_method(self, call)
+
+    # the prepaid wallet
+    @api("GET", "/api/v1/wallet", response=s.WalletOut, tag="wallet",
+         summary="Balance and low-balance flag (prepaid accounts; 409 NOT_PREPAID otherwise)")
+    def wallet(self, call):
+        return wallet.wallet(self, call)
+
+    @api("PATCH", "/api/v1/wallet", body=s.WalletSettings, response=s.WalletOut, tag="wallet",
+         summary="Set the low-balance threshold")
+    def wallet_settings(self, call):
+        return wallet.wallet_settings(self, call)
+
+    @api("GET", "/api/v1/wallet/transactions", query=s.PageQuery,
+         response=s.WalletTransactionList, tag="wallet",
+         summary="The ledger, newest first, each entry with the balance after it")
+    def wallet_transactions(self, call):
+        return wallet.transactions(self, call)
+
+    @api("POST", "/api/v1/wallet/top-ups", body=s.TopUpIn, response=s.TopUpOut, status=201,
+         tag="wallet", summary="Top up by card; Idempotency-Key honoured; 402 when declined")
+    def top_up(self, call):
+        return wallet.top_up(self, call)
+
     # operations
+    @api("POST", "/api/v1/ops/customers/<string:customer_id>/wallet/adjustments", access="ops",
+         body=s.AdjustmentIn, response=s.AdjustmentOut, status=201, tag="ops",
+         summary="Post a wallet adjustment with a reason")
+    def ops_wallet_adjustment(self, call):
+        return wallet.ops_adjust(self, call)
+
+    @api("GET", "/api/v1/ops/ledger/verify", access="ops", response=s.LedgerReport, tag="ops",
+         summary="Check every wallet's balance against its ledger")
+    def ops_verify_ledger(self, call):
+        return wallet.ops_verify_ledger(self, call)
+
     @api("GET", "/api/v1/ops/customers", access="ops", query=s.CustomerQuery,
          response=s.CustomerPage, tag="ops", summary="Find customers by email, name or id")
     def ops_find_customers(self, call):

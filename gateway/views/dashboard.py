@@ -38,8 +38,17 @@ def dashboard(gw, call: Call) -> dict:
             log.exception("dashboard part %s failed", name)
             answers[name] = None
     billing = answers.get("subscriptions")
-    return {
+    view = {
         "account": {k: me[k] for k in ("id", "name", "billing_type", "currency", "language")},
         "subscriptions": ({"unavailable": True, "data": []} if billing is None else
                           {"unavailable": False, "data": billing["subscriptions"]}),
     }
+    if me["billing_type"] == "prepaid":
+        if billing is None:
+            view["wallet"] = {"unavailable": True}
+        else:
+            zero = {"amount": 0, "currency": me["currency"]}
+            view["wallet"] = {"unavailable": False, **(billing["wallet"] or {
+                "balance": zero, "currency": me["currency"], "low_balance": True,
+                "low_balance_threshold": zero})}
+    return view

@@ -69,6 +69,22 @@ def login(base_url: str, email: str, password: str) -> str:
     return response.json()["token"]
 
 
+DEMO_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123",
+             "holder": "Paula Prepaid"}
+
+
+def _fund(base_url: str, headers: dict) -> None:
+    """A sandbox card and a 50.00 top-up, so the prepaid demo can pay for its subscription."""
+    card = requests.post(f"{base_url}/api/v1/me/payment-methods", json=DEMO_CARD,
+                         headers=headers, timeout=30)
+    card.raise_for_status()
+    top_up = requests.post(f"{base_url}/api/v1/wallet/top-ups", timeout=30,
+                           headers={**headers, "Idempotency-Key": "demo-first-top-up"},
+                           json={"amount": {"amount": 5000, "currency": "EUR"},
+                                 "payment_method_id": card.json()["id"]})
+    top_up.raise_for_status()
+
+
 def load_catalog(base_url: str) -> dict:
     token = login(base_url, ADMIN["email"], ADMIN["password"])
     return seed.load(CatalogOverHttp(base_url, token), json.loads(CATALOG_FILE.read_text()))
@@ -88,6 +104,8 @@ def load(base_url: str) -> list[dict]:
                                                       customer["password"])}
         existing = requests.get(f"{base_url}/api/v1/subscriptions", headers=headers, timeout=30)
         existing.raise_for_status()
+        if customer["billing_type"] == "prepaid" and not existing.json()["data"]:
+            _fund(base_url, headers)
         if not existing.json()["data"]:
             created = requests.post(f"{base_url}/api/v1/subscriptions", headers=headers,
                                     json=SUBSCRIPTIONS[customer["email"]], timeout=30)

@@ -6,13 +6,14 @@ let csrfFromLogin = null; // fallback only; kept in memory, never in storage
 let unauthorizedHandler = null;
 
 export class ApiError extends Error {
-  constructor({ status, code, message, fields, retryAfter }) {
+  constructor({ status, code, message, fields, retryAfter, declineCode }) {
     super(message || code);
     this.status = status;
     this.code = code;
     this.serverMessage = message || '';
     this.fields = fields || {};
     this.retryAfter = retryAfter;
+    this.declineCode = declineCode || null; // a declined payment (402): why, e.g. insufficient_funds
     this.handled = false; // true once the app redirected to the login page
   }
 }
@@ -128,6 +129,7 @@ export async function request(method, path, { body, redirectOn401 = true, idempo
     message: typeof error.message === 'string' ? error.message : '',
     fields: flattenFields(error.fields),
     retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
+    declineCode: typeof error.decline_code === 'string' ? error.decline_code : null,
   });
   if (res.status === 401 && redirectOn401 && err.code !== 'INVALID_CREDENTIALS' && unauthorizedHandler) {
     err.handled = true;

@@ -70,3 +70,53 @@ export function inputDate(days = 0) {
   const now = new Date();
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + days)).toISOString().slice(0, 10);
 }
+
+/**
+ * What a customer typed as an amount in major units ("20", "20.00", "20,5", "1 000.00")
+ * → integer minor units (2000, 2050, 100000), exactly: the text is read digit by digit, never
+ * through a float. Returns {amount} or {error: 'format'|'decimals'}.
+ * The last "." or "," is the decimal mark; others before it group thousands.
+ */
+export function parseAmount(text, currency) {
+  const digits = fractionDigits(currency);
+  const raw = String(text ?? '').replace(/[\s\u00a0\u202f']/g, '');
+  if (!/^\d[\d.,]*$/.test(raw) && !/^[.,]\d+$/.test(raw)) return { error: 'format' };
+  const mark = Math.max(raw.lastIndexOf('.'), raw.lastIndexOf(','));
+  let whole = raw;
+  let fraction = '';
+  if (mark >= 0) {
+    whole = raw.slice(0, mark);
+    fraction = raw.slice(mark + 1);
+    // A single mark followed by exactly three digits with more than the currency's decimals
+    // ("1.000", "1,000") could mean a thousand or one: refuse rather than guess.
+    if (fraction.length > digits) return { error: fraction.length === 3 && !/[.,]/.test(whole) ? 'format' : 'decimals' };
+    if (!/^\d*$/.test(fraction)) return { error: 'format' };
+    // Grouping marks in the whole part: every group after the first has three digits.
+    if (/[.,]/.test(whole) && !/^\d{1,3}([.,]\d{3})*$/.test(whole)) return { error: 'format' };
+    whole = whole.replace(/[.,]/g, '');
+  }
+  if (!whole) whole = '0';
+  if (!/^\d+$/.test(whole) || whole.length > 12) return { error: 'format' };
+  const minor = whole.replace(/^0+(?=\d)/, '') + fraction.padEnd(digits, '0');
+  return { amount: Number(minor) };
+}
+
+/** Integer minor units → the text for an amount input, in the UI's decimal mark ("5.00" / "5,00"). */
+export function amountInput(value) {
+  if (!isMoney(value)) return '';
+  const digits = fractionDigits(value.currency);
+  const abs = String(Math.abs(value.amount)).padStart(digits + 1, '0');
+  const whole = abs.slice(0, abs.length - digits);
+  const fraction = abs.slice(abs.length - digits);
+  const mark = currentLanguage() === 'de' ? ',' : '.';
+  return `${value.amount < 0 ? '-' : ''}${whole}${digits ? mark + fraction : ''}`;
+}
+
+/** "21 Nov 2026, 10:00" / "21. Nov. 2026, 10:00": a moment, in the browser's time zone. */
+export function dateTime(value) {
+  const parsed = parseDate(value);
+  if (!parsed) return value ? String(value) : '';
+  return new Intl.DateTimeFormat(locale(), {
+    day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  }).format(parsed);
+}

@@ -182,7 +182,7 @@ class SandboxProvider(PaymentProvider):
     def tokenize(self, card: Card) -> TokenizedCard:
         token = f"tok_sandbox_{secrets.token_hex(12)}"
         behaviour = SANDBOX_CARDS.get(card.number, "approve")
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
             session.add(SandboxCard(token=token, behaviour=behaviour, last4=card.number[-4:]))
         fingerprint = hashlib.sha256(f"sandbox:{card.number}".encode()).hexdigest()[:24]
         return TokenizedCard(token, brand_of(card.number), card.number[-4:], card.exp_month,
@@ -190,7 +190,7 @@ class SandboxProvider(PaymentProvider):
 
     def charge(self, token: str, amount: Money, idempotency_key: str,
                description: str) -> ProviderCharge:
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
             card = session.get(SandboxCard, token)
             if card is None:
                 raise CardDeclined("card_declined", "The card is not known.")
@@ -220,7 +220,7 @@ class SandboxProvider(PaymentProvider):
         return result
 
     def refund(self, charge_id: str, amount: Money, idempotency_key: str) -> str:
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
             existing = session.scalar(select(SandboxRefund).where(
                 SandboxRefund.idempotency_key == idempotency_key))
             if existing is not None:

@@ -90,6 +90,9 @@ class BillingService:
                 raise
             raise errors.Conflict("The subscription changed meanwhile. Reload and try again.",
                                   code=CONCURRENT_MODIFICATION) from None
+        except BaseException:
+            self.db.rollback()  # nothing half-applied stays in the session
+            raise
 
     @rpc(expected_exceptions=EXPECTED)
     def subscribe(self, customer_id, request, idempotency_key=None):

@@ -53,6 +53,8 @@ def run_idempotent(session: Session, *, scope: str, key: str, request: Any,
             fields={"idempotency_key": [f"must be 1 to {MAX_KEY_LENGTH} characters"]})
     now = now or dt.datetime.now(dt.UTC)
     request_hash = fingerprint(request)
+    if session.get(IdempotencyRecord, (scope, key)) is not None:  # a plain repeat: no insert
+        return _replay(session, scope, key, request_hash)
     record = IdempotencyRecord(scope=scope, key=key, request_hash=request_hash, created_at=now)
     try:
         with session.begin_nested():

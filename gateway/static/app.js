@@ -9,6 +9,7 @@ import * as portalLink from './pages/portal-link.js';
 import * as dashboard from './pages/dashboard.js';
 import * as settings from './pages/settings.js';
 import * as subscriptions from './pages/subscriptions.js';
+import * as wallet from './pages/wallet.js';
 import * as comingSoon from './pages/coming-soon.js';
 import * as notFound from './pages/not-found.js';
 
@@ -19,7 +20,7 @@ const ROUTES = [
   { path: /^portal-link\/([^/]+)$/, page: portalLink, public: true },
   { path: 'dashboard', page: dashboard, nav: 'dashboard' },
   { path: 'subscriptions', page: subscriptions, nav: 'subscriptions' },
-  { path: 'wallet', page: comingSoon, nav: 'wallet', billing: 'prepaid' },
+  { path: 'wallet', page: wallet, nav: 'wallet', billing: 'prepaid' },
   { path: 'bills', page: comingSoon, nav: 'bills', billing: 'postpaid' },
   { path: 'vouchers', page: comingSoon, nav: 'vouchers' },
   { path: 'support', page: comingSoon, nav: 'support' },
@@ -95,10 +96,10 @@ api.onUnauthorized(() => {
   navigate('#/login');
 });
 
-/** Re-render in another language, keeping typed text (not passwords) and focus. */
+/** Re-render in another language, keeping typed text (not passwords or card details) and focus. */
 async function switchLanguage(lang) {
   const typed = [...root.querySelectorAll('input, select, textarea')]
-    .filter((el) => el.id && el.type !== 'password')
+    .filter((el) => el.id && el.type !== 'password' && !el.hasAttribute('data-sensitive'))
     .map((el) => [el.id, el.type === 'radio' || el.type === 'checkbox' ? el.checked : el.value]);
   const focusedId = document.activeElement && document.activeElement.id;
   await i18n.setLanguage(lang, { remember: true });

@@ -92,3 +92,15 @@ export function effectText(preview) {
   }
   return t('preview.immediate');
 }
+
+/**
+ * A suspended subscription (a prepaid renewal that could not be paid): what to do about it,
+ * with a link to the Wallet tab (prepaid accounts only have one). Null for other statuses.
+ */
+export function suspendedNotice(sub, billingType, attrs = {}) {
+  if (!sub || sub.status !== 'suspended') return null;
+  const withWallet = !billingType || billingType === 'prepaid';
+  return h('p', { class: 'notice error suspended-notice', ...attrs },
+    h('span', {}, t(withWallet ? 'subscriptions.suspendedTopUp' : 'subscriptions.suspendedOther')),
+    withWallet ? [' ', h('a', { href: '#/wallet', 'data-testid': 'suspended-top-up' }, t('subscriptions.toWallet'))] : null);
+}

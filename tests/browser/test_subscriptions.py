@@ -1,7 +1,8 @@
 """Browser tests for the Subscriptions tab and the dashboard (gateway/static/).
 
 Same setup as test_portal.py: Playwright's sync API against the whole system with its demo
-catalog (`portal_url`). Each test signs up its own prepaid customer.
+catalog (`portal_url`). Each test signs up its own postpaid customer (a prepaid one would need
+a funded wallet first; the Wallet tab has its own tests).
 """
 
 import json
@@ -106,7 +107,7 @@ def catalog_packages(page, portal_url):
 
 def test_subscribe_and_upgrade_with_a_preview_then_see_it_on_the_dashboard(make_page, portal_url):
     page = make_page()
-    sign_up(page, portal_url, unique_email(), "Ada Subscriber")
+    sign_up(page, portal_url, unique_email(), "Ada Subscriber", billing="Postpaid")
 
     # A fresh account: the dashboard invites to choose a package.
     services = page.get_by_test_id("dashboard-subscriptions")
@@ -171,7 +172,7 @@ def test_subscribe_and_upgrade_with_a_preview_then_see_it_on_the_dashboard(make_
 
 def test_add_and_remove_addons_pause_resume_and_cancel_at_period_end(make_page, portal_url):
     page = make_page()
-    sign_up(page, portal_url, unique_email(), "Grace Traveller")
+    sign_up(page, portal_url, unique_email(), "Grace Traveller", billing="Postpaid")
     open_subscriptions(page)
     card = subscribe(page, "family")
 
@@ -236,7 +237,7 @@ def test_add_and_remove_addons_pause_resume_and_cancel_at_period_end(make_page, 
 
 def test_refused_actions_show_the_servers_reason(make_page, portal_url):
     page = make_page()
-    sign_up(page, portal_url, unique_email(), "Katherine Rules")
+    sign_up(page, portal_url, unique_email(), "Katherine Rules", billing="Postpaid")
     open_subscriptions(page)
     packages = catalog_packages(page, portal_url)
 
@@ -276,7 +277,7 @@ def test_refused_actions_show_the_servers_reason(make_page, portal_url):
 
 def test_subscriptions_page_is_labelled_and_fits_a_phone(make_page, portal_url):
     page = make_page(width=375, height=740)
-    sign_up(page, portal_url, unique_email(), "Margaret Phone")
+    sign_up(page, portal_url, unique_email(), "Margaret Phone", billing="Postpaid")
     page.goto(f"{portal_url}/#/subscriptions")
     expect(page.get_by_test_id("package-option").first).to_be_visible()
     card = subscribe(page, "family")
@@ -305,7 +306,7 @@ def test_subscriptions_page_is_labelled_and_fits_a_phone(make_page, portal_url):
 
 def test_dashboard_marks_an_unavailable_part_and_renders_the_rest(make_page, portal_url):
     page = make_page()
-    sign_up(page, portal_url, unique_email(), "Dorothy Degraded")
+    sign_up(page, portal_url, unique_email(), "Dorothy Degraded", billing="Postpaid")
     answer = page.request.get(f"{portal_url}/api/v1/dashboard").json()
 
     def degraded(route):
@@ -328,7 +329,7 @@ def test_dashboard_marks_an_unavailable_part_and_renders_the_rest(make_page, por
 def test_a_resubmitted_subscription_after_a_network_error_reuses_its_idempotency_key(
         make_page, portal_url):
     page = make_page()
-    sign_up(page, portal_url, unique_email(), "Ida Retry")
+    sign_up(page, portal_url, unique_email(), "Ida Retry", billing="Postpaid")
     open_subscriptions(page)
     keys = []
 

@@ -24,8 +24,8 @@ DEMO = json.loads((pathlib.Path(__file__).resolve().parents[2] / "deploy" /
                    "demo_catalog.json").read_text())
 
 
-def session_for(name: str, metadata) -> Session:
-    engine = make_engine("sqlite://")
+def session_for(name: str, metadata, url: str = "sqlite://") -> Session:
+    engine = make_engine(url)
     migrate(engine, [KERNEL, Component(name, metadata)])
     return Session(engine, expire_on_commit=False)
 
@@ -49,14 +49,15 @@ class FakeAccounts:
 
 
 class World:
-    def __init__(self, start: dt.datetime, sandbox_url: str = "sqlite://") -> None:
+    def __init__(self, start: dt.datetime, sandbox_url: str = "sqlite://",
+                 billing_url: str = "sqlite://") -> None:
         self.clock = TestClock(start)
         self.provider = SandboxProvider(sandbox_url)
         self.catalog = worker_factory(
             CatalogService, db=session_for("catalog", CatalogBase.metadata), clock=self.clock)
         seed.load(self.catalog, DEMO)
         self.accounts = FakeAccounts()
-        self.billing_session = session_for("billing", BillingBase.metadata)
+        self.billing_session = session_for("billing", BillingBase.metadata, billing_url)
         self.billing = worker_factory(BillingService, db=self.billing_session, clock=self.clock,
                                       catalog=self.catalog, accounts=self.accounts,
                                       payments=self.provider)

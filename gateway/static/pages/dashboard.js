@@ -2,7 +2,7 @@ import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { h } from '../dom.js';
 import { money, date, isMoney } from '../format.js';
-import { statusBadge, scheduleSentences, renewalText } from '../subscription-view.js';
+import { statusBadge, scheduleSentences, renewalText, suspendedNotice } from '../subscription-view.js';
 
 // GET /api/v1/dashboard answers every part of the main page at once. A part missing from the
 // answer is not shown; a part marked {"unavailable": true} shows a short notice instead, and
@@ -20,7 +20,7 @@ function panel({ id, title, testid, link, body }) {
     body);
 }
 
-function subscriptionItem(sub) {
+function subscriptionItem(sub, billingType) {
   const pkg = sub.package || {};
   const addons = (sub.addons || []).map((a) => a.name).filter(Boolean);
   const schedule = scheduleSentences(sub);
@@ -28,6 +28,7 @@ function subscriptionItem(sub) {
     h('div', { class: 'dash-sub-head' },
       h('h3', { 'data-testid': 'dashboard-package-name' }, pkg.name || pkg.code || ''),
       statusBadge(sub.status, { 'data-testid': 'dashboard-subscription-status' })),
+    suspendedNotice(sub, billingType, { 'data-testid': 'dashboard-suspended' }),
     h('dl', { class: 'pairs' },
       h('div', {},
         h('dt', {}, t('subscriptions.addons')),
@@ -42,14 +43,14 @@ function subscriptionItem(sub) {
       : null);
 }
 
-function subscriptionsPanel(part) {
+function subscriptionsPanel(part, account) {
   let body;
   if (part.unavailable) {
     body = unavailableNotice();
   } else {
     const subs = Array.isArray(part.data) ? part.data : [];
     body = subs.length
-      ? h('ul', { class: 'dash-subs' }, subs.map(subscriptionItem))
+      ? h('ul', { class: 'dash-subs' }, subs.map((sub) => subscriptionItem(sub, account.billing_type)))
       : h('div', { class: 'empty' },
         h('p', {}, t('dashboard.noSubscriptions')),
         h('a', { href: '#/subscriptions', class: 'button primary', 'data-testid': 'dashboard-choose-package' }, t('dashboard.choosePackage')));
@@ -73,6 +74,7 @@ function count(part, ...names) {
 
 function walletPanel(part) {
   const balance = part.balance;
+  const threshold = part.low_balance_threshold;
   return panel({
     id: 'dash-wallet-title',
     title: t('dashboard.wallet'),
@@ -80,7 +82,14 @@ function walletPanel(part) {
     link: { href: '#/wallet', text: t('dashboard.openWallet') },
     body: part.unavailable ? unavailableNotice() : h('div', {},
       h('p', { class: 'figure', 'data-testid': 'dashboard-balance' }, isMoney(balance) ? money(balance) : '–'),
-      part.low_balance ? h('p', { class: 'notice warning' }, t('dashboard.lowBalance')) : null),
+      h('p', { class: 'muted' }, t('dashboard.balance')),
+      part.low_balance
+        ? h('div', { class: 'notice warning', 'data-testid': 'dashboard-low-balance' },
+          h('p', {}, isMoney(threshold) && threshold.amount > 0
+            ? t('dashboard.lowBalanceBelow', { threshold: money(threshold) })
+            : t('dashboard.lowBalance')),
+          h('a', { href: '#/wallet', class: 'button primary', 'data-testid': 'dashboard-top-up' }, t('dashboard.topUp')))
+        : null),
   });
 }
 
@@ -148,7 +157,7 @@ export async function render(ctx) {
     let part = data[name];
     if (part === undefined || part === null) continue;
     if (typeof part !== 'object') part = { count: part }; // a bare number, e.g. unread_notifications: 3
-    panels.push(draw(part));
+    panels.push(draw(part, account));
   }
   return h('section', { class: 'page', 'data-testid': 'page-dashboard' },
     h('h1', { 'data-testid': 'dashboard-greeting' }, t('dashboard.greeting', { name: account.name || '' })),

@@ -4,6 +4,7 @@ import {
   h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage, clearErrors,
   passwordProblem,
 } from '../dom.js';
+import { paymentMethodsSection } from '../payment-methods.js';
 
 const ADDRESS_PARTS = ['line1', 'line2', 'city', 'postal_code', 'country'];
 
@@ -122,7 +123,7 @@ function passwordForm() {
 }
 
 export async function render(ctx) {
-  const account = await api.get('/api/v1/me');
+  const [account, paymentMethods] = await Promise.all([api.get('/api/v1/me'), paymentMethodsSection()]);
   ctx.session.account = account;
   ctx.refreshShell();
   const profile = profileForm(ctx, account);
@@ -136,5 +137,6 @@ export async function render(ctx) {
         profile),
       h('section', { class: 'card', 'aria-labelledby': 'password-title' },
         h('h2', { id: 'password-title' }, t('settings.passwordTitle')),
-        passwordForm())));
+        passwordForm())),
+    h('div', { class: 'settings-payment' }, paymentMethods));
 }

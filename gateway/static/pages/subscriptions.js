@@ -9,7 +9,7 @@ import { t, has } from '../i18n.js';
 import { h, field, radioGroup, clearErrors, setFieldError, errorText, onSubmit, value } from '../dom.js';
 import { money, date, inputDate, isMoney } from '../format.js';
 import {
-  statusBadge, scheduleSentences, renewalText, pricePer, priceTable, effectText,
+  statusBadge, scheduleSentences, renewalText, pricePer, priceTable, effectText, suspendedNotice,
 } from '../subscription-view.js';
 
 const BASE = '/api/v1/subscriptions';
@@ -34,6 +34,8 @@ function errorRegion() {
 
 function reasonText(err) {
   // A refusal (409) or a missing catalog entry (404) carries a sentence naming the rule.
+  // Not enough in the wallet: said in the customer's language (the server's sentence counts in minor units).
+  if (err && err.code === 'INSUFFICIENT_BALANCE') return t('errors.INSUFFICIENT_BALANCE');
   if (err && (err.status === 409 || err.status === 404) && err.serverMessage) return err.serverMessage;
   return errorText(err);
 }
@@ -53,6 +55,9 @@ function showActionError(scope, region, err) {
     if (!shown) leftovers.push(problems.join(' '));
   }
   region.append(h('p', {}, reasonText(err)));
+  if (err.code === 'INSUFFICIENT_BALANCE') {
+    region.append(h('p', {}, h('a', { href: '#/wallet', 'data-testid': 'insufficient-top-up' }, t('subscriptions.toWallet'))));
+  }
   if (leftovers.length) region.append(h('ul', {}, leftovers.map((line) => h('li', {}, line))));
   const invalid = scope && scope.querySelector('[aria-invalid="true"]');
   if (invalid) (invalid.tagName === 'FIELDSET' ? invalid.querySelector('input') : invalid).focus();
@@ -527,6 +532,7 @@ function subscriptionCard(state, sub, addonChoices) {
     h('header', { class: 'sub-head' },
       h('h2', { id: titleId, 'data-testid': 'subscription-package-name' }, pkg.name || pkg.code || ''),
       statusBadge(sub.status, { 'data-testid': 'subscription-status' })),
+    suspendedNotice(sub, state.ctx.session.account && state.ctx.session.account.billing_type, { 'data-testid': 'subscription-suspended' }),
     result,
     facts(sub),
     schedule.length

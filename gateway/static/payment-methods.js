@@ -1,0 +1,318 @@
+// Cards (Settings → Payment methods): the list with Make default and Remove (confirmed first),
+// and the Add card form. Card labels are shared with the Wallet tab's card select.
+//
+// The card number and CVC are read from their inputs only inside the submit handler, sent once,
+// and the inputs are emptied again whatever the answer: they are never kept in a variable that
+// outlives the request, never logged, never put in the URL or in storage.
+import * as api from './api.js';
+import { t, has } from './i18n.js';
+import {
+  h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage,
+  clearErrors, setFieldError, errorText,
+} from './dom.js';
+
+const BASE = '/api/v1/me/payment-methods';
+
+export function brandName(brand) {
+  return has(`cards.brand.${brand}`) ? t(`cards.brand.${brand}`) : t('cards.brand.unknown');
+}
+
+/** "Visa •••• 4242" */
+export function cardLabel(pm) {
+  return `${brandName(pm.brand)} •••• ${pm.last4 || ''}`;
+}
+
+export function isExpired(pm, now = new Date()) {
+  const year = now.getFullYear();
+  const month = now.getMonth() + 1;
+  return Number(pm.exp_year) < year || (Number(pm.exp_year) === year && Number(pm.exp_month) < month);
+}
+
+export function expiryText(pm) {
+  return `${String(pm.exp_month).padStart(2, '0')}/${pm.exp_year}`;
+}
+
+export async function listCards() {
+  const answer = await api.get(BASE);
+  return Array.isArray(answer && answer.data) ? answer.data : [];
+}
+
+// --- checks before sending ----------------------------------------------------------------------
+
+function luhnOk(digits) {
+  let total = 0;
+  for (let i = 0; i < digits.length; i += 1) {
+    let digit = Number(digits[digits.length - 1 - i]);
+    if (i % 2) digit = digit > 4 ? digit * 2 - 9 : digit * 2;
+    total += digit;
+  }
+  return total % 10 === 0;
+}
+
+/** The number as digits only, or null when it cannot be a card number. */
+function cardDigits(text) {
+  const digits = text.replace(/[\s-]/g, '');
+  return /^\d{12,19}$/.test(digits) && luhnOk(digits) ? digits : null;
+}
+
+function expiryYear(text) {
+  if (/^\d{4}$/.test(text)) return Number(text);
+  if (/^\d{2}$/.test(text)) return 2000 + Number(text);
+  return null;
+}
+
+// --- the list -----------------------------------------------------------------------------------
+
+function cardItem(pm, { onMakeDefault, onRemove }, onlyCard) {
+  const label = cardLabel(pm);
+  const expired = isExpired(pm);
+  const confirmSlot = h('div', { class: 'confirm-slot' });
+  const buttons = [];
+  let makeDefault = null;
+  if (!pm.is_default) {
+    makeDefault = h('button', {
+      type: 'button',
+      class: 'button secondary small',
+      'data-testid': 'payment-method-make-default',
+      'aria-label': t('cards.makeDefaultLabel', { card: label }),
+    }, t('cards.makeDefault'));
+    makeDefault.addEventListener('click', () => onMakeDefault(pm, makeDefault));
+    buttons.push(makeDefault);
+  }
+  const remove = h('button', {
+    type: 'button',
+    class: 'button secondary small',
+    'data-testid': 'payment-method-remove',
+    'aria-label': t('cards.removeLabel', { card: label }),
+    'aria-expanded': 'false',
+  }, t('cards.remove'));
+  buttons.push(remove);
+
+  // Remove asks first, in place: the question and two buttons; Escape or "Keep it" go back.
+  const closeConfirm = () => {
+    confirmSlot.replaceChildren();
+    remove.setAttribute('aria-expanded', 'false');
+    remove.focus();
+  };
+  remove.addEventListener('click', () => {
+    if (confirmSlot.firstChild) {
+      closeConfirm();
+      return;
+    }
+    const questionId = `confirm-remove-${pm.id}`;
+    const yes = h('button', { type: 'button', class: 'button danger small', 'data-testid': 'payment-method-remove-confirm', 'aria-describedby': questionId }, t('cards.removeYes'));
+    const no = h('button', { type: 'button', class: 'button secondary small', 'data-testid': 'payment-method-remove-cancel' }, t('cards.removeNo'));
+    const box = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': questionId },
+      h('p', { id: questionId, class: 'strong' },
+        t(onlyCard ? 'cards.confirmRemoveLast' : pm.is_default ? 'cards.confirmRemoveDefault' : 'cards.confirmRemove', { card: label })),
+      h('div', { class: 'actions' }, yes, no));
+    box.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') closeConfirm();
+    });
+    no.addEventListener('click', closeConfirm);
+    yes.addEventListener('click', () => onRemove(pm, yes));
+    confirmSlot.replaceChildren(box);
+    remove.setAttribute('aria-expanded', 'true');
+    yes.focus();
+  });
+
+  return h('li', { class: 'pm', 'data-testid': 'payment-method', 'data-payment-method-id': pm.id, 'data-default': String(Boolean(pm.is_default)) },
+    h('div', { class: 'pm-head' },
+      h('span', { class: 'pm-brand' }, brandName(pm.brand)),
+      h('span', { class: 'pm-number', 'data-testid': 'payment-method-number' },
+        h('span', { 'aria-hidden': 'true' }, `•••• ${pm.last4 || ''}`),
+        h('span', { class: 'visually-hidden' }, t('cards.endingIn', { last4: pm.last4 || '' }))),
+      pm.is_default ? h('span', { class: 'badge badge-default', 'data-testid': 'payment-method-default' }, t('cards.default')) : null,
+      expired ? h('span', { class: 'badge status-suspended', 'data-testid': 'payment-method-expired' }, t('cards.expired')) : null),
+    h('p', { class: 'pm-meta muted' },
+      h('span', { 'data-testid': 'payment-method-expiry' }, t('cards.expires', { date: expiryText(pm) })),
+      pm.holder ? [' · ', h('span', { 'data-testid': 'payment-method-holder' }, pm.holder)] : null),
+    h('div', { class: 'actions' }, buttons),
+    confirmSlot);
+}
+
+// --- adding a card ------------------------------------------------------------------------------
+
+function testCardsNote() {
+  const cards = [
+    ['4242 4242 4242 4242', 'cards.test.approveVisa'],
+    ['5555 5555 5555 4444', 'cards.test.approveMastercard'],
+    ['4000 0000 0000 0002', 'cards.test.declined'],
+    ['4000 0000 0000 9995', 'cards.test.insufficient'],
+    ['4000 0000 0000 0069', 'cards.test.expired'],
+    ['4000 0000 0000 0119', 'cards.test.error'],
+  ];
+  return h('details', { class: 'test-cards', 'data-testid': 'test-cards' },
+    h('summary', {}, t('cards.testCards')),
+    h('div', { class: 'test-cards-body' },
+      h('p', {}, t('cards.testCardsIntro')),
+      h('ul', { class: 'plain-list' }, cards.map(([number, key]) => h('li', {},
+        h('span', { class: 'serial' }, number), ' – ', t(key))))));
+}
+
+function addCardForm(onAdded) {
+  const F = 'card';
+  const numeric = { inputmode: 'numeric', spellcheck: 'false', autocapitalize: 'off', autocorrect: 'off' };
+  const form = h('form', { class: 'form add-card-form', 'data-testid': 'add-card-form', novalidate: true, 'aria-labelledby': 'add-card-title' },
+    formMessage(),
+    field({
+      form: F, name: 'number', label: t('cards.number'),
+      attrs: { ...numeric, autocomplete: 'cc-number', maxlength: '23', 'data-sensitive': 'true', 'data-testid': 'card-number' },
+    }),
+    h('fieldset', { class: 'field expiry', 'aria-describedby': 'card-expiry-hint' },
+      h('legend', {}, t('cards.expiry')),
+      h('p', { class: 'hint', id: 'card-expiry-hint' }, t('cards.expiryHint')),
+      h('div', { class: 'row even' },
+        field({ form: F, name: 'exp_month', label: t('cards.expMonth'), attrs: { ...numeric, autocomplete: 'cc-exp-month', maxlength: '2', class: 'short', 'data-testid': 'card-exp-month' } }),
+        field({ form: F, name: 'exp_year', label: t('cards.expYear'), attrs: { ...numeric, autocomplete: 'cc-exp-year', maxlength: '4', class: 'short', 'data-testid': 'card-exp-year' } }))),
+    field({
+      form: F, name: 'cvc', label: t('cards.cvc'), hint: t('cards.cvcHint'),
+      attrs: { ...numeric, autocomplete: 'cc-csc', maxlength: '4', class: 'short', 'data-sensitive': 'true', 'data-testid': 'card-cvc' },
+    }),
+    field({ form: F, name: 'holder', label: t('cards.holder'), attrs: { autocomplete: 'cc-name', maxlength: '200', 'data-testid': 'card-holder' } }),
+    testCardsNote(),
+    h('div', { class: 'actions' }, submitButton(t('cards.submit'))));
+
+  const numberInput = form.querySelector('[data-field="number"]');
+  const cvcInput = form.querySelector('[data-field="cvc"]');
+  const forgetSecrets = () => {
+    numberInput.value = '';
+    cvcInput.value = '';
+  };
+
+  onSubmit(form, async () => {
+    const problems = {};
+    const digits = cardDigits(numberInput.value);
+    if (!numberInput.value.trim()) problems.number = t('validation.required');
+    else if (!digits) problems.number = t('cards.numberInvalid');
+    const monthText = value(form, 'exp_month').trim();
+    const month = /^\d{1,2}$/.test(monthText) ? Number(monthText) : null;
+    if (!monthText) problems.exp_month = t('validation.required');
+    else if (!month || month < 1 || month > 12) problems.exp_month = t('cards.monthInvalid');
+    const yearText = value(form, 'exp_year').trim();
+    const year = expiryYear(yearText);
+    const now = new Date();
+    if (!yearText) problems.exp_year = t('validation.required');
+    else if (!year) problems.exp_year = t('cards.yearInvalid', { year: now.getFullYear() + 2 });
+    else if (month && month >= 1 && month <= 12 && isExpired({ exp_month: month, exp_year: year }, now)) {
+      problems.exp_year = t('cards.expiredInput');
+    }
+    if (!cvcInput.value.trim()) problems.cvc = t('validation.required');
+    else if (!/^\d{3,4}$/.test(cvcInput.value.trim())) problems.cvc = t('cards.cvcInvalid');
+    const holder = value(form, 'holder').trim();
+    if (!holder) problems.holder = t('validation.required');
+    // Nothing has been sent yet: the customer may correct a typo in what they entered.
+    if (showProblems(form, problems)) return;
+
+    let card;
+    try {
+      card = await api.post(BASE, {
+        number: digits, exp_month: month, exp_year: year, cvc: cvcInput.value.trim(), holder,
+      });
+    } catch (err) {
+      forgetSecrets();
+      showApiError(form, err);
+      if (err && err.code === 'CARD_INVALID' && err.fields && err.fields.exp_year) {
+        setFieldError(form, 'exp_year', t('cards.expiredInput'));
+      }
+      return;
+    }
+    forgetSecrets();
+    form.reset();
+    clearErrors(form);
+    await onAdded(card);
+  });
+  return form;
+}
+
+// --- the section --------------------------------------------------------------------------------
+
+/** The Payment methods section of Settings: loads its cards itself and redraws after changes. */
+export async function paymentMethodsSection() {
+  const titleId = 'payment-methods-title';
+  const status = h('div', { class: 'result', role: 'status', 'aria-live': 'polite', tabindex: '-1', 'data-testid': 'payment-methods-status' });
+  const problem = h('div', { class: 'action-error', role: 'alert', 'data-testid': 'payment-methods-error' });
+  const list = h('div', { class: 'pm-list-slot' });
+
+  const say = (text) => {
+    problem.replaceChildren();
+    status.replaceChildren(h('p', { class: 'notice success' }, text));
+  };
+  const fail = (err) => {
+    if (err && err.handled) return;
+    status.replaceChildren();
+    problem.replaceChildren(h('p', {}, errorText(err)));
+  };
+
+  let refresh;
+  const busy = async (button, work) => {
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await work();
+    } finally {
+      button.disabled = false;
+    }
+  };
+  const handlers = {
+    onMakeDefault: (pm, button) => busy(button, async () => {
+      try {
+        await api.post(`${BASE}/${encodeURIComponent(pm.id)}/default`);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      await refresh();
+      say(t('cards.madeDefault', { card: cardLabel(pm) }));
+      status.focus();
+    }),
+    onRemove: (pm, button) => busy(button, async () => {
+      try {
+        await api.del(`${BASE}/${encodeURIComponent(pm.id)}`);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      await refresh();
+      say(t('cards.removed', { card: cardLabel(pm) }));
+      status.focus();
+    }),
+  };
+
+  const draw = (cards) => {
+    list.replaceChildren(cards.length
+      ? h('ul', { class: 'pm-list', 'aria-labelledby': titleId }, cards.map((pm) => cardItem(pm, handlers, cards.length === 1)))
+      : h('p', { class: 'muted', 'data-testid': 'payment-methods-empty' }, t('cards.none')));
+  };
+  refresh = async () => {
+    try {
+      draw(await listCards());
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  const form = addCardForm(async (card) => {
+    await refresh();
+    const text = t(card.is_default ? 'cards.addedDefault' : 'cards.added', { card: cardLabel(card) });
+    setMessage(form, 'success', text);
+  });
+
+  let cards = null;
+  try {
+    cards = await listCards();
+  } catch (err) {
+    if (err && err.handled) throw err;
+    fail(err);
+  }
+  if (cards) draw(cards);
+
+  return h('section', { class: 'card', 'aria-labelledby': titleId, 'data-testid': 'payment-methods' },
+    h('h2', { id: titleId }, t('cards.title')),
+    h('p', { class: 'intro' }, t('cards.intro')),
+    status,
+    problem,
+    list,
+    h('h3', { id: 'add-card-title', class: 'add-card-title' }, t('cards.addTitle')),
+    form);
+}

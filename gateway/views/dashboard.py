@@ -21,7 +21,8 @@ def dashboard(gw, call: Call) -> dict:
     me = call.principal.account
     deadline = float(gw.config.get(keys.DASHBOARD_DEADLINE_SECONDS) or DEFAULT_DEADLINE_SECONDS)
     until = time.monotonic() + deadline
-    parts = {"subscriptions": (gw.billing, "dashboard", me["id"])}
+    prepaid_currency = me["currency"] if me["billing_type"] == "prepaid" else None
+    parts = {"subscriptions": (gw.billing, "dashboard", me["id"], prepaid_currency)}
     pending = {}
     answers: dict[str, dict | None] = {}
     for name, (proxy, method, *args) in parts.items():
@@ -43,12 +44,7 @@ def dashboard(gw, call: Call) -> dict:
         "subscriptions": ({"unavailable": True, "data": []} if billing is None else
                           {"unavailable": False, "data": billing["subscriptions"]}),
     }
-    if me["billing_type"] == "prepaid":
-        if billing is None:
-            view["wallet"] = {"unavailable": True}
-        else:
-            zero = {"amount": 0, "currency": me["currency"]}
-            view["wallet"] = {"unavailable": False, **(billing["wallet"] or {
-                "balance": zero, "currency": me["currency"], "low_balance": True,
-                "low_balance_threshold": zero})}
+    if prepaid_currency:
+        view["wallet"] = ({"unavailable": True} if billing is None else
+                          {"unavailable": False, **billing["wallet"]})
     return view

@@ -40,7 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from services.billing import ledger, payment_methods, wallets
 from services.billing import subscriptions as subs
 from services.billing.exceptions import CONCURRENT_MODIFICATION
-from services.billing.models import Base, Charge, Wallet
+from services.billing.models import Base, Charge
 from services.billing.provider import Payments
 from services.common import config as keys
 from services.common import errors
@@ -147,15 +147,15 @@ class BillingService:
                                                 request))
 
     @rpc(expected_exceptions=EXPECTED)
-    def dashboard(self, customer_id):
-        """The billing parts of the main page: subscriptions, and the wallet if there is one."""
-        wallet = self.db.get(Wallet, customer_id)
+    def dashboard(self, customer_id, currency=None):
+        """The billing parts of the main page: subscriptions, and for a prepaid account (the
+        caller passes its currency) the wallet."""
         return {"subscriptions": [
             {"id": s["id"], "status": s["status"], "package": s["package"],
              "addons": s["addons"], "next_renewal": s["next_renewal"],
              "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
             for s in map(subs.dump, subs.list_for(self.db, customer_id))],
-            "wallet": ledger.dump_wallet(wallet) if wallet else None}
+            "wallet": wallets.view(self.db, customer_id, currency) if currency else None}
 
     # cards
     @rpc(expected_exceptions=EXPECTED)

@@ -164,10 +164,12 @@ def _record(ops: Ops, sub: Subscription, lines: list[Line], operation: str,
             settled=False))
 
 
-def _pay(ops: Ops, sub: Subscription) -> None:
-    """A prepaid customer's own action is paid from the wallet at once, or does not happen."""
+def _pay(ops: Ops, sub: Subscription, strict: bool = True) -> None:
+    """A prepaid customer's own action that costs money is paid from the wallet at once, or
+    does not happen (strict); one that gives money back (a removal, a cancellation) always
+    happens, and pays what it can of anything due."""
     if sub.billing_type == "prepaid":
-        wallets.settle(ops.session, sub.customer_id, ops.now, strict=True)
+        wallets.settle(ops.session, sub.customer_id, ops.now, strict=strict)
 
 
 def _emit(ops: Ops, event_type: str, sub: Subscription, **extra: Any) -> None:
@@ -377,7 +379,7 @@ def remove_addon(ops: Ops, customer_id: str, subscription_id: str, code: str,
         return view
     apply()
     _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
-    _pay(ops, sub)
+    _pay(ops, sub, strict=False)
     _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "addon_removed", "addon": code})
     return {**view, "subscription": dump(sub)}
 
@@ -455,13 +457,18 @@ def cancel(ops: Ops, customer_id: str, subscription_id: str, request: dict) -> d
         _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "cancel_scheduled"})
         return {**quote_view(sub, [], sub.current_period_end, scheduled=True),
                 "subscription": dump(sub)}
-    # the unused part of what was paid is credited; a paused subscription stopped using its
-    # service when the pause began
-    lines, apply = _swap(sub, sub.active_items, [], sub.paused_at or ops.now)
-    apply()
+    if sub.status == lifecycle.SUSPENDED:
+        # the current period was never paid for: its charges are voided, nothing is credited
+        lines = []
+        wallets.void_unpaid(ops.session, sub, ops.now)
+    else:
+        # the unused part of what was paid is credited; a paused subscription stopped using
+        # its service when the pause began
+        lines, apply = _swap(sub, sub.active_items, [], sub.paused_at or ops.now)
+        apply()
     _finish(ops, sub, ops.now, req["reason"])
     _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
-    _pay(ops, sub)
+    _pay(ops, sub, strict=False)
     _emit(ops, events.SUBSCRIPTION_CANCELLED, sub)
     return {**quote_view(sub, lines, ops.now), "subscription": dump(sub)}
 

@@ -64,9 +64,9 @@ def prepaid_account(accounts, customer_id: str) -> dict:
 
 def view(session: Session, customer_id: str, currency: str) -> dict:
     wallet = session.get(Wallet, customer_id)
-    if wallet is None:
+    if wallet is None:  # no money has moved yet: an empty wallet with the default threshold
         return {"balance": ledger.money(0, currency), "currency": currency,
-                "low_balance": True,
+                "low_balance": 0 < ledger.DEFAULT_LOW_BALANCE,
                 "low_balance_threshold": ledger.money(ledger.DEFAULT_LOW_BALANCE, currency)}
     return ledger.dump_wallet(wallet)
 
@@ -234,6 +234,22 @@ def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -
             reinstated.append(sub.id)
     session.flush()
     return {"suspended": suspended, "reinstated": reinstated}
+
+
+def void_unpaid(session: Session, sub: Subscription, now: dt.datetime) -> None:
+    """Cancel what a subscription owes for service it never got (it was suspended unpaid): each
+    unsettled charge is matched by a voiding charge, and both are closed. No money moves."""
+    for charge in session.scalars(select(Charge).where(Charge.subscription_id == sub.id,
+                                                       Charge.settled.is_(False))):
+        charge.settled = True
+        session.add(Charge(
+            id=new_id("chg"), customer_id=charge.customer_id, subscription_id=sub.id,
+            kind="void", description=f"Voided, not delivered: {charge.description}"[:300],
+            item_code=charge.item_code, amount=-charge.amount, tax_rate_bp=charge.tax_rate_bp,
+            tax=-charge.tax, currency=charge.currency, period_start=charge.period_start,
+            period_end=charge.period_end, operation_key=f"void:{charge.id}", created_at=now,
+            settled=True))
+    session.flush()
 
 
 def _suspend(session: Session, sub: Subscription, now: dt.datetime) -> None:

@@ -62,6 +62,8 @@ def test_the_readme_curl_tour_works_as_printed(stack):
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"billing_type":"prepaid"' in done.stdout
     assert '"status":"changed"' in done.stdout
+    assert '"decline_code":"insufficient_funds"' in done.stdout
+    assert '"type":"service_charge"' in done.stdout and '"type":"top_up"' in done.stdout
 
 
 def test_time_can_be_moved_in_the_running_processes(tmp_path):
@@ -95,3 +97,39 @@ def test_ctrl_c_stops_every_process_the_runner_started(tmp_path):
     assert alive == []
     assert "Stopping" in stack.log()
     assert not os.path.exists(f"/proc/{stack.proc.pid}") or stack.proc.returncode is not None
+
+
+def test_no_card_number_or_cvc_is_written_to_any_database_or_log(stack):
+    """Cards are added and used (approved, declined) through the running system; then every
+    file it wrote (the services' SQLite databases with their WAL files, the sandbox provider's
+    store, the logs) is searched for the numbers and for any CVC field."""
+    numbers = ["4242424242424242", "4000000000009995", "5555555555554444"]
+    email = "cards@example.com"
+    requests.post(f"{stack.url}/api/v1/accounts", timeout=10, json={
+        "email": email, "password": "a long enough passphrase", "name": "Card Tester",
+        "billing_type": "prepaid", "currency": "EUR"}).raise_for_status()
+    token = requests.post(f"{stack.url}/api/v1/auth/login", timeout=10, json={
+        "email": email, "password": "a long enough passphrase"}).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for number in numbers:
+        card = requests.post(f"{stack.url}/api/v1/me/payment-methods", headers=headers,
+                             timeout=10, json={"number": number, "exp_month": 11,
+                                               "exp_year": 2031, "cvc": "913",
+                                               "holder": "Card Tester"})
+        assert card.status_code == 201, card.text
+        top_up = requests.post(f"{stack.url}/api/v1/wallet/top-ups", headers=headers,
+                               timeout=10, json={"amount": {"amount": 1000, "currency": "EUR"},
+                                                 "payment_method_id": card.json()["id"]})
+        assert top_up.status_code in (201, 402)
+    bad = requests.post(f"{stack.url}/api/v1/me/payment-methods", headers=headers, timeout=10,
+                        json={"number": "4242424242424241", "exp_month": 11, "exp_year": 2031,
+                              "cvc": "913", "holder": "Card Tester"})
+    assert bad.status_code == 400 and "4242424242424241" not in bad.text
+    time.sleep(1)  # let the outbox relays and logs settle
+    files = [p for p in stack.data_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in files) and any(p.suffix == ".log" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        for secret in [*numbers, "4242424242424241"]:
+            assert secret.encode() not in content, f"{secret} found in {path}"
+        assert b"cvc" not in content.lower(), f"a CVC field found in {path}"

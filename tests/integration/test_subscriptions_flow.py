@@ -29,7 +29,7 @@ class Portal:
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         return requests.request(method, self.url + path, headers=headers, timeout=15, **kwargs)
 
-    def customer(self, billing_type="prepaid"):
+    def customer(self, billing_type="postpaid"):
         email = f"{uuid.uuid4().hex[:8]}@example.com"
         created = requests.post(self.url + "/api/v1/accounts", timeout=15, json={
             "email": email, "password": PASSWORD, "name": "Ann", "billing_type": billing_type,
@@ -65,7 +65,7 @@ def test_subscribe_upgrade_addon_pause_resume_cancel_and_the_dashboard_shows_eac
     token = portal.customer()
     board = portal.ok("GET", "/api/v1/dashboard", token)
     assert board["subscriptions"] == {"unavailable": False, "data": []}
-    assert board["account"]["billing_type"] == "prepaid"
+    assert board["account"]["billing_type"] == "postpaid" and "wallet" not in board
 
     packages = portal.ok("GET", "/api/v1/catalog/packages", token)["data"]
     assert {"basic", "family", "premium"} <= {p["code"] for p in packages}

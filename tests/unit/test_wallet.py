@@ -254,3 +254,17 @@ def test_the_ledger_post_is_the_only_way_money_moves(world):
     with pytest.raises(errors.Conflict):
         ledger.post(world.billing_session, wallet, ledger.DEBIT, "adjustment", 101, "x", "s2",
                     START)
+
+
+def test_cancelling_a_suspended_subscription_voids_what_it_never_delivered(world):
+    world.top_up("cus_p", 2000)
+    sub = world.billing.subscribe("cus_p", {"package": "basic"})
+    world.clock.set(dt.datetime(2026, 12, 21, 10, 0, 1, tzinfo=dt.UTC))
+    world.billing.run_due()
+    assert world.billing.get_subscription("cus_p", sub["id"])["status"] == "suspended"
+    done = world.billing.cancel("cus_p", sub["id"], {"reason": "too expensive", "when": "now"})
+    assert done["subscription"]["status"] == "cancelled" and done["lines"] == []
+    assert balance(world) == 216  # the unpaid renewal is not owed, nothing is credited
+    assert world.billing.verify_ledger()["ok"]
+    world.top_up("cus_p", 1000)
+    assert balance(world) == 1216  # and a later top-up does not pay for it

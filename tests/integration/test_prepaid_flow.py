@@ -1,0 +1,102 @@
+"""A prepaid customer's life through the gateway on the real services, RabbitMQ and PostgreSQL:
+subscribe, paid from the wallet, the money runs out at renewal, suspended, top up, resumed."""
+
+import datetime as dt
+import time
+import uuid
+
+import pytest
+from nameko.testing.utils import get_container, get_extension
+
+from deploy import demo
+from gateway.service import GatewayService
+from services.accounts.service import AccountsService
+from services.billing.service import BillingService
+from services.catalog.service import CatalogService
+from services.common.clock import ClockProvider, TestClock
+from tests.integration.test_subscriptions_flow import PASSWORD, Portal
+from tests.stack import free_port
+
+
+@pytest.fixture
+def prepaid(new_pg_url, rabbit_config, runner_factory, tmp_path):
+    port = free_port()
+    config = {**rabbit_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+              "DATABASE_URLS": {"accounts": new_pg_url(), "catalog": new_pg_url(),
+                                "billing": new_pg_url()},
+              "PAYMENT_SANDBOX_URL": f"sqlite:///{tmp_path}/sandbox.db",
+              "ADMIN_EMAIL": demo.ADMIN["email"], "ADMIN_PASSWORD": demo.ADMIN["password"],
+              "BILLING_TIMER_SECONDS": 0.2, "AUTH_CACHE_SECONDS": 0}
+    runner = runner_factory(config, AccountsService, CatalogService, BillingService,
+                            GatewayService)
+    runner.start()
+    clock = TestClock(dt.datetime.now(dt.UTC))
+    for service in (CatalogService, BillingService):
+        get_extension(get_container(runner, service), ClockProvider).clock = clock
+    portal = Portal(f"http://127.0.0.1:{port}", runner)
+    demo.load_catalog(portal.url)
+    return portal, clock
+
+
+def wait_for(check, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_prepaid_customer_runs_out_is_suspended_tops_up_and_is_resumed(prepaid):
+    portal, clock = prepaid
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    portal.ok("POST", "/api/v1/accounts", None, status=201, json={
+        "email": email, "password": PASSWORD, "name": "Pia", "billing_type": "prepaid",
+        "currency": "EUR", "address": {"line1": "Hauptstr. 1", "city": "Berlin",
+                                       "postal_code": "10115", "country": "DE"}})
+    token = demo.login(portal.url, email, PASSWORD)
+    refused = portal("POST", "/api/v1/subscriptions", token, json={"package": "basic"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == \
+        "INSUFFICIENT_BALANCE"
+
+    card = portal.ok("POST", "/api/v1/me/payment-methods", token, status=201, json={
+        "number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "913",
+        "holder": "Pia"})
+    assert card["last4"] == "4242" and card["is_default"]
+    portal.ok("POST", "/api/v1/wallet/top-ups", token, status=201,
+              json={"amount": {"amount": 2000, "currency": "EUR"}},
+              headers={"Idempotency-Key": "first"})
+    sub = portal.ok("POST", "/api/v1/subscriptions", token, status=201,
+                    json={"package": "basic"})
+    wallet = portal.ok("GET", "/api/v1/wallet", token)
+    assert wallet["balance"]["amount"] == 2000 - sub["charges"]["amount_due"]["amount"] == 216
+    ledger = portal.ok("GET", "/api/v1/wallet/transactions", token)["data"]
+    assert [(e["type"], e["balance_after"]["amount"]) for e in ledger] == [
+        ("service_charge", 216), ("top_up", 2000)]
+
+    clock.advance(days=31)  # the renewal cannot be paid
+    board = wait_for(lambda: (b := portal.ok("GET", "/api/v1/dashboard", token))[
+        "subscriptions"]["data"][0]["status"] == "suspended" and b)
+    assert board["wallet"]["balance"]["amount"] == 216 and board["wallet"]["low_balance"]
+
+    declined = portal.ok("POST", "/api/v1/me/payment-methods", token, status=201, json={
+        "number": "4000000000009995", "exp_month": 12, "exp_year": 2030, "cvc": "913",
+        "holder": "Pia"})
+    refused = portal("POST", "/api/v1/wallet/top-ups", token, json={
+        "amount": {"amount": 3000, "currency": "EUR"}, "payment_method_id": declined["id"]})
+    assert refused.status_code == 402
+    assert refused.json()["error"]["decline_code"] == "insufficient_funds"
+
+    topped = portal.ok("POST", "/api/v1/wallet/top-ups", token, status=201,
+                       json={"amount": {"amount": 3000, "currency": "EUR"},
+                             "payment_method_id": card["id"]},
+                       headers={"Idempotency-Key": "second"})
+    assert topped["reinstated"] == [sub["id"]]
+    assert portal.ok("GET", f"/api/v1/subscriptions/{sub['id']}", token)["status"] == "active"
+    assert portal.ok("GET", "/api/v1/wallet", token)["balance"]["amount"] == 216 + 3000 - 1784
+
+    postpaid = portal.customer("postpaid")
+    assert portal("GET", "/api/v1/wallet", postpaid).json()["error"]["code"] == "NOT_PREPAID"
+    admin = demo.login(portal.url, demo.ADMIN["email"], demo.ADMIN["password"])
+    assert portal.ok("GET", "/api/v1/ops/ledger/verify", admin)["ok"] is True

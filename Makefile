@@ -16,3 +16,4 @@ bench:
 	@scripts/setup.sh --test
 	@.venv/bin/python tests/perf/bench_gateway.py
 	@.venv/bin/python tests/perf/bench_dashboard.py
+	@.venv/bin/python tests/perf/bench_topup.py

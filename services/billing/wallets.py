@@ -21,7 +21,7 @@ import hashlib
 from collections import OrderedDict
 
 from marshmallow import fields, validate
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -225,7 +225,8 @@ def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -
             charge.settled = True
     suspended, reinstated = [], []
     for sub in session.scalars(select(Subscription).where(
-            Subscription.customer_id == customer_id, Subscription.billing_type == "prepaid")):
+            Subscription.customer_id == customer_id, Subscription.billing_type == "prepaid",
+            or_(Subscription.id.in_(unpaid), Subscription.status == lifecycle.SUSPENDED))):
         if sub.id in unpaid and lifecycle.allowed("suspend", sub.status):
             _suspend(session, sub, now)
             suspended.append(sub.id)

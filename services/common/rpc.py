@@ -27,6 +27,7 @@ from nameko.constants import (
     AMQP_URI_CONFIG_KEY,
     DEFAULT_SERIALIZER,
     LOGIN_METHOD_CONFIG_KEY,
+    NON_PERSISTENT,
     SERIALIZER_CONFIG_KEY,
 )
 from nameko.exceptions import RemoteError, UnknownService
@@ -95,6 +96,12 @@ class BoundedServiceProxy:
 
 
 class BoundedRpcProxy(RpcProxy):
+    def __init__(self, target_service: str, **options: Any) -> None:
+        # transient: a request is worthless after its deadline, and it may carry what must not
+        # reach a disk (a card number on its way to the provider)
+        options.setdefault("delivery_mode", NON_PERSISTENT)
+        super().__init__(target_service, **options)
+
     def setup(self) -> None:
         super().setup()
         self.timeout = float(self.container.config.get(keys.RPC_TIMEOUT_SECONDS) or 5.0)
@@ -106,6 +113,7 @@ class BoundedRpcProxy(RpcProxy):
 
 class UnconfirmedPublisher(Publisher):
     use_confirms = False
+    delivery_mode = NON_PERSISTENT
 
 
 class UnconfirmedResponder(Responder):

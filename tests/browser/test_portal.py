@@ -7,8 +7,7 @@ The running system comes from the ``portal_url`` fixture in conftest.py.
 import re
 import uuid
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,38 +35,6 @@ UNLABELLED_CONTROLS_JS = """
   return {count: controls.length, missing};
 }
 """
-
-
-@pytest.fixture(scope="module")
-def pw_browser():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def make_page(pw_browser):
-    """Factory for a page in a fresh browser context (own cookies), English UI."""
-    contexts = []
-    errors = []
-
-    def _make(width=1280, height=900):
-        context = pw_browser.new_context(
-            viewport={"width": width, "height": height}, locale="en-US"
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield _make
-    for context in contexts:
-        context.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
 
 
 def unique_email():

@@ -8,48 +8,13 @@ a funded wallet first; the Wallet tab has its own tests).
 import json
 import re
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.browser.test_portal import (
-    CHROMIUM_ARGS,
-    TIMEOUT_MS,
     UNLABELLED_CONTROLS_JS,
     sign_up,
     unique_email,
 )
-
-
-@pytest.fixture(scope="module")
-def pw_browser():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def make_page(pw_browser):
-    """Factory for a page in a fresh browser context (own cookies), English UI."""
-    contexts = []
-    errors = []
-
-    def _make(width=1280, height=900):
-        context = pw_browser.new_context(
-            viewport={"width": width, "height": height}, locale="en-US"
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield _make
-    for context in contexts:
-        context.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
 
 
 def open_subscriptions(page):

@@ -9,10 +9,9 @@ import datetime as dt
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.browser.test_portal import (
-    CHROMIUM_ARGS,
     TIMEOUT_MS,
     UNLABELLED_CONTROLS_JS,
     open_settings,
@@ -25,16 +24,6 @@ APPROVES = "4242 4242 4242 4242"
 INSUFFICIENT_FUNDS = "4000 0000 0000 9995"
 MASTERCARD = "5555 5555 5555 4444"
 PROCESSING_ERROR = "4000 0000 0000 0119"
-
-
-@pytest.fixture(scope="module")
-def pw_browser():
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

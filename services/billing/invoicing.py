@@ -1,0 +1,54 @@
+"""Invoice arithmetic for postpaid accounts: pure functions over charges.
+
+Rules, written down once (the same as for charges, see proration.py):
+- every invoice line is one charge: its net amount and its tax, the tax computed on that line,
+  rounded half to even, in the currency's minor units (0, 2 or 3 digits: JPY, EUR, BHD);
+- promotions are their own lines (kind `discount`, negative); the invoice shows them as
+  `discount`, a positive amount taken off;
+- `subtotal` = Σ amounts of the other lines, `tax` = Σ line taxes, `total` = subtotal −
+  discount + tax. Nothing is rounded at the invoice level: the total is exact given its lines.
+Numbers come from a gapless sequence per series (`next_number`), allocated inside the
+invoice's own transaction, so a rolled-back invoice gives its number back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.billing.proration import tax_of
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    description: str
+    kind: str
+    amount: int
+    tax_rate_bp: int
+    tax: int
+
+
+@dataclass(frozen=True)
+class InvoiceTotals:
+    subtotal: int
+    discount: int
+    tax: int
+    total: int
+
+
+def line_from_charge(description: str, kind: str, amount: int, tax_rate_bp: int,
+                     tax: int | None = None) -> InvoiceLine:
+    """A line; its tax is the charge's (already per line), or computed the same way."""
+    return InvoiceLine(description, kind, amount, tax_rate_bp,
+                       tax_of(amount, tax_rate_bp) if tax is None else tax)
+
+
+def totals(lines: list[InvoiceLine]) -> InvoiceTotals:
+    discount = -sum(x.amount for x in lines if x.kind == "discount")
+    subtotal = sum(x.amount for x in lines if x.kind != "discount")
+    tax = sum(x.tax for x in lines)
+    return InvoiceTotals(subtotal, discount, tax, subtotal - discount + tax)
+
+
+def format_number(series: str, year: int, number: int) -> str:
+    """INV-2026-000042: the series, the year of issue, the gapless number."""
+    return f"{series}-{year}-{number:06d}"

@@ -1,4 +1,4 @@
-"""Invoice arithmetic for postpaid accounts: pure functions over charges.
+"""Invoice arithmetic for postpaid accounts (pure functions over charges) and invoice numbers.
 
 Rules, written down once (the same as for charges, see proration.py):
 - every invoice line is one charge: its net amount and its tax, the tax computed on that line,
@@ -15,6 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.billing.models import InvoiceSeries
 from services.billing.proration import tax_of
 
 
@@ -52,3 +57,23 @@ def totals(lines: list[InvoiceLine]) -> InvoiceTotals:
 def format_number(series: str, year: int, number: int) -> str:
     """INV-2026-000042: the series, the year of issue, the gapless number."""
     return f"{series}-{year}-{number:06d}"
+
+
+def allocate_number(session: Session, series: str) -> int:
+    """The next number of `series`, in the caller's transaction (gapless; see the module doc).
+
+    One conditional UPDATE … RETURNING: on PostgreSQL the row lock makes concurrent issuers wait
+    for each other's commit or rollback, so numbers are unique and without holes."""
+    stmt = (update(InvoiceSeries).where(InvoiceSeries.series == series)
+            .values(next_number=InvoiceSeries.next_number + 1)
+            .returning(InvoiceSeries.next_number)
+            .execution_options(synchronize_session=False))
+    row = session.execute(stmt).first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(InvoiceSeries).values(series=series, next_number=1))
+        except IntegrityError:
+            pass  # created concurrently
+        row = session.execute(stmt).first()
+    return row[0] - 1

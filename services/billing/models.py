@@ -234,3 +234,12 @@ class Payment(Base):
     failure_message: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class InvoiceSeries(Base):
+    """A gapless invoice number sequence; `next_number` moves only inside the transaction that
+    issues the invoice, so a rolled-back invoice gives its number back."""
+
+    __tablename__ = "invoice_series"
+    series: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_number: Mapped[int] = mapped_column(Integer, default=1)

@@ -120,7 +120,8 @@ def read_json(request: Request) -> dict:
 
 def client_ip(request: Request, config: dict) -> str | None:
     if keys.as_bool(config.get(keys.TRUST_PROXY_HEADERS, False)) and request.access_route:
-        return request.access_route[0]
+        # the address our proxy saw is the last it appended; earlier ones the client can forge
+        return request.access_route[-1]
     return request.remote_addr
 
 
@@ -147,6 +148,9 @@ def api(method: str, path: str, *, access: str = "session", body: type[Schema] |
             started = time.perf_counter()
             request_id = new_id("req")
             try:
+                if method != "GET" and request.headers.get("Sec-Fetch-Site") == "cross-site":
+                    raise errors.PermissionDenied("Cross-site requests are refused.",
+                                                  code="CROSS_SITE_REQUEST")
                 call = Call(request=request, request_id=request_id,
                             client_ip=client_ip(request, self.config), path=path_args)
                 if access != "public":

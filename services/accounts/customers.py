@@ -141,7 +141,8 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, cid = json.loads(raw)
-        return dt.datetime.fromisoformat(created), str(cid)
+        when = dt.datetime.fromisoformat(created)
+        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)), str(cid)
     except (ValueError, TypeError) as exc:
         raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from exc
 
@@ -176,6 +177,10 @@ def ensure_admin(session: Session, email: str, password: str, now: dt.datetime) 
         select(Customer).where(Customer.email_normalized == normalize_email(email)))
     if existing is not None:
         if existing.role != "admin":
+            # someone signed up with this address: promote only if they hold the password
+            if not passwords.verify_password(existing.password_hash, password):
+                raise RuntimeError(f"ADMIN_EMAIL {email} belongs to an account whose password "
+                                   f"is not ADMIN_PASSWORD; refusing to make it admin")
             existing.role = "admin"
             session.commit()
         return False

@@ -66,7 +66,7 @@ def login(session: Session, email: str, password: str, policy: SessionPolicy, no
     account_key = f"login:account:{normalize_email(email)[:254]}"
     address_key = f"login:address:{client_ip}" if client_ip else None
     keys = [k for k in (account_key, address_key) if k]
-    wait = throttle.blocked_for(session, keys, now)
+    wait = throttle.blocked_for(session, keys, now, lock=True)
     if wait > 0:
         raise errors.rate_limited(wait, "Too many failed logins. Try again later.")
 
@@ -121,6 +121,9 @@ def logout(session: Session, token: str, now: dt.datetime) -> None:
 def issue_portal_link(session: Session, customer_id: str, issued_by: str | None,
                       policy: SessionPolicy, now: dt.datetime) -> dict:
     customer = get(session, customer_id)
+    if customer.role != "customer":  # a link must never open a staff session
+        raise errors.PermissionDenied("Portal links are for customer accounts only.",
+                                      code="PORTAL_LINK_NOT_ALLOWED")
     session.execute(update(PortalLink)
                     .where(PortalLink.customer_id == customer.id, PortalLink.revoked_at.is_(None),
                            PortalLink.used_at.is_(None))
@@ -167,5 +170,9 @@ def exchange_portal_link(session: Session, token: str, policy: SessionPolicy, no
             session.commit()
         raise errors.NotAuthenticated("This portal link is not valid any more.",
                                       code=PORTAL_LINK_INVALID)
-    return _open_session(session, get(session, link.customer_id), "portal_link", policy, now,
-                         client_ip, user_agent)
+    customer = get(session, link.customer_id)
+    if customer.role != "customer":  # promoted to staff after the link was issued
+        session.rollback()
+        raise errors.NotAuthenticated("This portal link is not valid any more.",
+                                      code=PORTAL_LINK_INVALID)
+    return _open_session(session, customer, "portal_link", policy, now, client_ip, user_agent)

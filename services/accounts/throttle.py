@@ -32,11 +32,14 @@ ADDRESS_LIMIT = Limit(30, dt.timedelta(minutes=15), dt.timedelta(minutes=1),
                       dt.timedelta(minutes=30))
 
 
-def blocked_for(session: Session, keys: list[str], now: dt.datetime) -> float:
-    """Seconds until every key is free again (0: not blocked)."""
+def blocked_for(session: Session, keys: list[str], now: dt.datetime,
+                lock: bool = False) -> float:
+    """Seconds until every key is free again (0: not blocked). With `lock`, the counters are
+    locked until the caller's transaction ends, so concurrent attempts on one key are counted
+    one after the other instead of all passing the check at once (PostgreSQL)."""
     longest = 0.0
     for key in keys:
-        counter = session.get(ThrottleCounter, key)
+        counter = session.get(ThrottleCounter, key, with_for_update=lock or None)
         if counter and counter.blocked_until and counter.blocked_until > now:
             longest = max(longest, (counter.blocked_until - now).total_seconds())
     return longest

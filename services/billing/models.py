@@ -232,6 +232,8 @@ class Payment(Base):
     provider_charge_id: Mapped[str | None] = mapped_column(String(100))
     decline_code: Mapped[str | None] = mapped_column(String(40))
     failure_message: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # provider asked, no answer
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 

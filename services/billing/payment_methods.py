@@ -8,7 +8,7 @@ import datetime as dt
 
 from marshmallow import fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.billing.models import PaymentMethod
@@ -107,12 +107,16 @@ def set_default(session: Session, customer_id: str, pm_id: str) -> dict:
 def notify_expiring(session: Session, now: dt.datetime) -> int:
     """`payment_method_expiring` once for every card that expires at the end of next month."""
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
-    due = session.scalars(select(PaymentMethod).where(
-        PaymentMethod.removed_at.is_(None), PaymentMethod.expiry_notice_sent.is_(False),
-        PaymentMethod.exp_year == year, PaymentMethod.exp_month == month)).all()
-    for pm in due:
-        pm.expiry_notice_sent = True
+    # claimed with one conditional UPDATE, so two billing instances cannot both announce a card
+    claimed = session.scalars(
+        update(PaymentMethod)
+        .where(PaymentMethod.removed_at.is_(None), PaymentMethod.expiry_notice_sent.is_(False),
+               PaymentMethod.exp_year == year, PaymentMethod.exp_month == month)
+        .values(expiry_notice_sent=True).returning(PaymentMethod.id)
+        .execution_options(synchronize_session=False)).all()
+    for pm_id in claimed:
+        pm = session.get(PaymentMethod, pm_id, populate_existing=True)
         outbox.emit(session, "payment_method_expiring", "payment_method",
                     {**dump(pm), "customer_id": pm.customer_id}, now)
     session.commit()
-    return len(due)
+    return len(claimed)

@@ -3,7 +3,8 @@ test modes, and room for a real one.
 
 Interface (`PaymentProvider`): `tokenize(card)` → a token and the card's safe details;
 `charge(token, amount, idempotency_key, description)` → a provider charge; `refund(charge_id,
-amount, idempotency_key)`. The idempotency key is the provider's own (Stripe's
+amount, idempotency_key)`; `find_charge(idempotency_key)` → the charge made under a key, if
+any. The idempotency key is the provider's own (Stripe's
 `Idempotency-Key` header): the same key returns the first charge instead of making a second, so
 a call whose answer was lost can be repeated safely. Failures are typed: `CardDeclined`
 (decline_code; final), `ProviderUnavailable` (retryable: the provider said so), `ProviderTimeout`
@@ -97,6 +98,10 @@ class PaymentProvider(ABC):
 
     @abstractmethod
     def refund(self, charge_id: str, amount: Money, idempotency_key: str) -> str: ...
+
+    @abstractmethod
+    def find_charge(self, idempotency_key: str) -> ProviderCharge | None:
+        """The charge made under this key, if any, without making one (reconciliation)."""
 
 
 def brand_of(number: str) -> str:
@@ -200,7 +205,9 @@ class SandboxProvider(PaymentProvider):
                 existing.answered += 1
                 return ProviderCharge(existing.id, existing.amount, existing.currency)
             if card.behaviour in DECLINE_MESSAGES:
-                raise CardDeclined(card.behaviour, DECLINE_MESSAGES[card.behaviour])
+                # a stolen card is reported to the customer as a plain decline
+                code = "card_declined" if card.behaviour == "stolen_card" else card.behaviour
+                raise CardDeclined(code, DECLINE_MESSAGES[card.behaviour])
             if card.behaviour == "processing_error":
                 raise ProviderUnavailable("The payment provider had a processing error.")
             charge = SandboxCharge(id=f"ch_sandbox_{secrets.token_hex(12)}",
@@ -230,6 +237,12 @@ class SandboxProvider(PaymentProvider):
                                    amount=amount.amount)
             session.add(refund)
             return refund.id
+
+    def find_charge(self, idempotency_key: str) -> ProviderCharge | None:
+        with Session(self.engine) as session:
+            found = session.scalar(select(SandboxCharge).where(
+                SandboxCharge.idempotency_key == idempotency_key))
+            return ProviderCharge(found.id, found.amount, found.currency) if found else None
 
     def charges_for(self, idempotency_key: str) -> int:
         """How many charges the provider holds for a key (for tests and reconciliation)."""

@@ -28,7 +28,6 @@ payment_succeeded/failed, payment_method_expiring, wallet_credited/debited/low_b
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -111,38 +110,39 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def change_package(self, customer_id, subscription_id, request, idempotency_key=None):
         preview = bool(isinstance(request, dict) and request.get("preview"))
-        return self._commit(f"change:{subscription_id}", idempotency_key, request,
+        return self._commit(f"change:{customer_id}:{subscription_id}", idempotency_key, request,
                             lambda: subs.change_package(self._ops(), customer_id,
                                                         subscription_id, request), preview)
 
     @rpc(expected_exceptions=EXPECTED)
     def add_addon(self, customer_id, subscription_id, request, idempotency_key=None):
         preview = bool(isinstance(request, dict) and request.get("preview"))
-        return self._commit(f"addon:{subscription_id}", idempotency_key, request,
+        return self._commit(f"addon:{customer_id}:{subscription_id}", idempotency_key, request,
                             lambda: subs.add_addon(self._ops(), customer_id, subscription_id,
                                                    request), preview)
 
     @rpc(expected_exceptions=EXPECTED)
     def remove_addon(self, customer_id, subscription_id, code, preview=False,
                      idempotency_key=None):
-        return self._commit(f"addon-removal:{subscription_id}", idempotency_key, {"code": code},
+        return self._commit(f"addon-removal:{customer_id}:{subscription_id}", idempotency_key,
+                            {"code": code},
                             lambda: subs.remove_addon(self._ops(), customer_id, subscription_id,
                                                       code, bool(preview)), bool(preview))
 
     @rpc(expected_exceptions=EXPECTED)
     def pause(self, customer_id, subscription_id, request=None, idempotency_key=None):
-        return self._commit(f"pause:{subscription_id}", idempotency_key, request,
+        return self._commit(f"pause:{customer_id}:{subscription_id}", idempotency_key, request,
                             lambda: subs.pause(self._ops(), customer_id, subscription_id,
                                                request or {}))
 
     @rpc(expected_exceptions=EXPECTED)
     def resume(self, customer_id, subscription_id, idempotency_key=None):
-        return self._commit(f"resume:{subscription_id}", idempotency_key, {},
+        return self._commit(f"resume:{customer_id}:{subscription_id}", idempotency_key, {},
                             lambda: subs.resume(self._ops(), customer_id, subscription_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def cancel(self, customer_id, subscription_id, request, idempotency_key=None):
-        return self._commit(f"cancel:{subscription_id}", idempotency_key, request,
+        return self._commit(f"cancel:{customer_id}:{subscription_id}", idempotency_key, request,
                             lambda: subs.cancel(self._ops(), customer_id, subscription_id,
                                                 request))
 
@@ -154,7 +154,8 @@ class BillingService:
             {"id": s["id"], "status": s["status"], "package": s["package"],
              "addons": s["addons"], "next_renewal": s["next_renewal"],
              "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
-            for s in map(subs.dump, subs.list_for(self.db, customer_id))],
+            for s in map(subs.dump, subs.list_for(self.db, customer_id))
+            if s["status"] != "cancelled"],
             "wallet": wallets.view(self.db, customer_id, currency) if currency else None}
 
     # cards
@@ -189,7 +190,7 @@ class BillingService:
             raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
         before = None
         if cursor is not None:
-            if not str(cursor).isdigit():
+            if not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()):
                 raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
             before = int(cursor)
         return ledger.history(self.db, customer_id, limit, before)
@@ -253,14 +254,32 @@ class BillingService:
         for sub_id in subs.due_renewals(self.db, self.clock.now()):
             done["periods_started"] += self._guarded(lambda i=sub_id: subs.renew(
                 self._ops(), i))
-        stale = self.clock.now() - dt.timedelta(minutes=2)
-        for payment_id in wallets.pending_payments(self.db, stale):
-            done["payments_completed"] += self._guarded(lambda i=payment_id: int(bool(
-                wallets.complete_top_up(self.db, self.payments, i, self.clock.now()))))
+        for payment_id in wallets.pending_payments(self.db, self.clock.now()):
+            done["payments_completed"] += self._complete_pending(payment_id)
         done["expiry_notices"] = payment_methods.notify_expiring(self.db, self.clock.now())
         if any(done.values()):
             log.info("billing timer: %s", done)
         return done
+
+    def _complete_pending(self, payment_id: str) -> int:
+        """A top-up whose answer was lost: ask the provider again with its key. A decline is
+        recorded; a provider still down is tried again later, and given up after a day."""
+        now = self.clock.now()
+        try:
+            wallets.complete_top_up(self.db, self.payments, payment_id, now)
+            self.db.commit()
+            return 1
+        except errors.PaymentDeclined as declined:
+            self.db.rollback()
+            wallets.record_decline(self.db, payment_id, declined, now)
+        except errors.ServiceUnavailable:
+            self.db.rollback()
+            wallets.retry_later(self.db, payment_id, now)
+        except Exception:  # noqa: BLE001 - one payment must not stop the others
+            self.db.rollback()
+            log.exception("billing timer: pending payment %s failed", payment_id)
+            wallets.retry_later(self.db, payment_id, now)
+        return 0
 
     def _guarded(self, step: Callable[[], int]) -> int:
         """One subscription's timer work; if another instance did it first, nothing."""
@@ -277,6 +296,7 @@ class BillingService:
             self.db.rollback()
             log.warning("billing timer: %s; retrying next round", exc.message)
             return 0
-        except errors.PaymentDeclined:  # a pending top-up the provider declines after all
+        except Exception:  # noqa: BLE001 - one bad subscription must not halt every renewal
             self.db.rollback()
+            log.exception("billing timer: a step failed; the others go on")
             return 0

@@ -32,11 +32,11 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
-from services.common.money import Money
+from services.common.money import Money, minor_unit_exponent
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
 
 NOT_PREPAID = "NOT_PREPAID"
-MIN_TOP_UP, MAX_TOP_UP = 100, 100_000  # 1.00 to 1,000.00 in a two-decimal currency
+MIN_TOP_UP, MAX_TOP_UP = 1, 1000  # in major units of the wallet's currency
 
 
 class TopUpSchema(StrictSchema):
@@ -90,9 +90,12 @@ def begin_top_up(session: Session, accounts, customer_id: str, request: dict,
         raise errors.InvalidArgument(f"The wallet is in {account['currency']}.",
                                      fields={"amount.currency": [
                                          f"must be {account['currency']}"]})
-    if not MIN_TOP_UP <= amount["amount"] <= MAX_TOP_UP:
+    unit = 10 ** minor_unit_exponent(amount["currency"])
+    low, high = MIN_TOP_UP * unit, MAX_TOP_UP * unit
+    if not low <= amount["amount"] <= high:
         raise errors.InvalidArgument(fields={"amount.amount": [
-            f"must be from {MIN_TOP_UP} to {MAX_TOP_UP} (minor units)"]})
+            f"must be from {MIN_TOP_UP} to {MAX_TOP_UP} {amount['currency']} "
+            f"({low} to {high} in minor units)"]})
     method = payment_methods.get(session, customer_id, req["payment_method_id"])
     key = idempotency_key or new_id("once")
     provider_key = hashlib.sha256(f"top_up:{customer_id}:{key}".encode()).hexdigest()
@@ -103,7 +106,8 @@ def begin_top_up(session: Session, accounts, customer_id: str, request: dict,
                 existing = Payment(
                     id=new_id("pay"), customer_id=customer_id, payment_method_id=method.id,
                     purpose="top_up", amount=amount["amount"], currency=amount["currency"],
-                    status="pending", provider_key=provider_key, created_at=now,
+                    status="pending", provider_key=provider_key, attempts=0,
+                    next_attempt_at=now + dt.timedelta(minutes=2), created_at=now,
                     updated_at=now)
                 session.add(existing)
         except IntegrityError:  # the same key, concurrently
@@ -127,8 +131,15 @@ def complete_top_up(session: Session, provider: PaymentProvider, payment_id: str
     if payment.status == "pending":
         method = session.get(payment_methods.PaymentMethod, payment.payment_method_id)
         try:
-            charge = provider.charge(method.token, _money(payment), payment.provider_key,
-                                     "Wallet top-up")
+            if method.removed_at is not None:
+                # never a new charge on a removed card; but one already made is credited
+                charge = provider.find_charge(payment.provider_key)
+                if charge is None:
+                    raise CardDeclined("card_removed",
+                                       "The card was removed before the payment finished.")
+            else:
+                charge = provider.charge(method.token, _money(payment), payment.provider_key,
+                                         "Wallet top-up")
         except CardDeclined as declined:
             raise _declined(declined.decline_code, declined.message) from None
         except ProviderUnavailable:
@@ -170,10 +181,32 @@ def _money(payment: Payment) -> Money:
     return Money(payment.amount, payment.currency)
 
 
-def pending_payments(session: Session, older_than: dt.datetime) -> list[str]:
-    return list(session.scalars(select(Payment.id).where(
-        Payment.status == "pending", Payment.purpose == "top_up",
-        Payment.created_at < older_than).limit(50)))
+GIVE_UP_AFTER = 10  # attempts of the timer: about a day with the backoff below
+
+
+def pending_payments(session: Session, now: dt.datetime) -> list[str]:
+    """Top-ups still waiting for the provider's answer, due for another try, oldest first."""
+    return list(session.scalars(
+        select(Payment.id).where(Payment.status == "pending", Payment.purpose == "top_up",
+                                 Payment.next_attempt_at <= now)
+        .order_by(Payment.next_attempt_at).limit(50)))
+
+
+def retry_later(session: Session, payment_id: str, now: dt.datetime) -> None:
+    """The provider is still not answering: back off (2, 4, 8 … minutes); in the end, fail it
+    (the provider key guarantees a late success cannot charge twice)."""
+    payment = session.get(Payment, payment_id, populate_existing=True)
+    if payment is None or payment.status != "pending":
+        return
+    payment.attempts += 1
+    if payment.attempts >= GIVE_UP_AFTER:
+        session.commit()
+        record_decline(session, payment_id, errors.PaymentDeclined(
+            "The payment provider never confirmed this payment.",
+            details={"decline_code": "provider_unavailable"}), now)
+        return
+    payment.next_attempt_at = now + dt.timedelta(minutes=2 ** payment.attempts)
+    session.commit()
 
 
 # paying charges -----------------------------------------------------------------------------

@@ -50,8 +50,12 @@ def Text(max_length: int, *, required: bool = False, allow_none: bool = False,
 Language = fields.String(validate=validate.OneOf(SUPPORTED_LANGUAGES))
 
 
+MAX_AMOUNT = 2**31 - 1  # minor units; the columns are 32-bit integers
+
+
 class MoneySchema(StrictSchema):
-    amount = fields.Integer(required=True, strict=True)
+    amount = fields.Integer(required=True, strict=True,
+                            validate=validate.Range(-MAX_AMOUNT, MAX_AMOUNT))
     currency = Currency(required=True)
 
 

@@ -310,3 +310,15 @@ def test_a_portal_link_exchanged_concurrently_opens_exactly_one_session(portal):
         lambda _: portal("POST", f"/api/v1/auth/portal-link/{link['token']}").status_code,
         range(10)))
     assert sorted(codes) == [200] + [401] * 9
+
+
+def test_cross_site_writes_are_refused(portal):
+    account, token = portal.customer()
+    admin = portal.login(*ADMIN)["token"]
+    link = portal("POST", f"/api/v1/ops/customers/{account['id']}/portal-link", admin).json()
+    forged = portal("POST", f"/api/v1/auth/portal-link/{link['token']}",
+                    headers={"Sec-Fetch-Site": "cross-site"})  # a form on another site
+    assert forged.status_code == 403 and error_of(forged)["code"] == "CROSS_SITE_REQUEST"
+    same = portal("POST", f"/api/v1/auth/portal-link/{link['token']}",
+                  headers={"Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 200

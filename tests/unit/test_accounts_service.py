@@ -245,3 +245,27 @@ def test_rpc_callers_cannot_ask_for_unbounded_pages(service):
     for limit in (0, 101, 10**9, "5", True):
         with pytest.raises(errors.InvalidArgument):
             service.find_customers(None, limit)
+
+
+def test_staff_accounts_get_no_portal_link(service):
+    from services.accounts import customers
+
+    customers.ensure_admin(service.db, "root@example.com", PASSWORD, service.clock.now())
+    admin = service.find_customers("root@example.com")["data"][0]
+    with pytest.raises(errors.PermissionDenied):
+        service.issue_portal_link(admin["id"])
+    customer = sign_up(service, "later-staff@example.com")
+    link = service.issue_portal_link(customer["id"])
+    service.set_role(customer["id"], {"role": "agent"})  # promoted after the link was issued
+    with pytest.raises(errors.NotAuthenticated):
+        service.exchange_portal_link(link["token"])
+
+
+def test_the_admin_bootstrap_never_takes_over_an_account_with_another_password(service):
+    from services.accounts import customers
+
+    sign_up(service, "boss@example.com")  # someone registered the admin address first
+    with pytest.raises(RuntimeError):
+        customers.ensure_admin(service.db, "boss@example.com", "the real admin passphrase",
+                               service.clock.now())
+    assert service.find_customers("boss@example.com")["data"][0]["role"] == "customer"

@@ -89,7 +89,9 @@ def test_a_top_up_credits_the_wallet_once_per_key(world):
 
 @pytest.mark.parametrize(("number", "code"), [
     ("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds"),
-    ("4000000000000069", "expired_card"), ("4000000000009979", "stolen_card")])
+    ("4000000000000069", "expired_card"),
+    ("4000000000009979", "card_declined"),  # stolen: the customer is told only "declined"
+])
 def test_a_declined_card_credits_nothing_and_says_why(world, number, code):
     card = world.card("cus_p", number)
     with pytest.raises(errors.PaymentDeclined) as exc:
@@ -268,3 +270,32 @@ def test_cancelling_a_suspended_subscription_voids_what_it_never_delivered(world
     assert world.billing.verify_ledger()["ok"]
     world.top_up("cus_p", 1000)
     assert balance(world) == 1216  # and a later top-up does not pay for it
+
+
+def test_a_pending_top_up_the_provider_never_answers_is_retried_with_backoff_then_failed(world):
+    card = world.card("cus_p", "4000000000000119")  # the provider keeps failing
+    with pytest.raises(errors.ServiceUnavailable):
+        world.top_up("cus_p", 1500, key="never", card=card)
+    for _ in range(12):
+        world.clock.advance(days=1)
+        world.billing.run_due()
+    payment = world.billing_session.scalar(select(Payment))
+    assert (payment.status, payment.decline_code) == ("failed", "provider_unavailable")
+    assert balance(world) == 0 and world.provider.charge_count() == 0
+    assert [e["payment"]["decline_code"] for e in events(world, "payment_failed")] == [
+        "provider_unavailable"]
+
+
+def test_the_timer_never_charges_a_removed_card_but_credits_a_charge_already_made(world):
+    lost = world.card("cus_p", "4000000000000408")  # charged, answer lost
+    failing = world.card("cus_p", "4000000000000119")  # never charged
+    for card, key in ((lost, "lost"), (failing, "failing")):
+        with pytest.raises(errors.ServiceUnavailable):
+            world.top_up("cus_p", 1500, key=key, card=card)
+        world.billing.remove_payment_method("cus_p", card)
+    world.clock.advance(minutes=3)
+    world.billing.run_due()
+    statuses = {p.payment_method_id: (p.status, p.decline_code)
+                for p in world.billing_session.scalars(select(Payment))}
+    assert statuses == {lost: ("succeeded", None), failing: ("failed", "card_removed")}
+    assert balance(world) == 1500 and world.provider.charge_count() == 1

@@ -358,6 +358,7 @@ class Dashboard(Schema):
     account = fields.Nested(DashboardAccount)
     subscriptions = fields.Nested(DashboardSubscriptions)
     wallet = fields.Nested(lambda: DashboardWallet(), metadata={"description": "prepaid only"})
+    bills = fields.Nested(lambda: DashboardBills(), metadata={"description": "postpaid only"})
 
 
 # payment methods and the wallet
@@ -453,3 +454,82 @@ class LedgerReport(Schema):
 
 class DashboardWallet(WalletOut):
     unavailable = fields.Boolean()
+
+
+# bills (postpaid)
+
+class InvoiceLineOut(Schema):
+    description = fields.String()
+    kind = fields.String()
+    amount = fields.Nested(Money)
+    tax_rate = fields.Float(metadata={"description": "percent, e.g. 19.0"})
+    tax_rate_bp = fields.Integer()
+    tax = fields.Nested(Money)
+
+
+class InvoicePeriod(Schema):
+    start = fields.String(allow_none=True, metadata={"format": "date"})
+    end = fields.String(allow_none=True, metadata={"format": "date"})
+
+
+class InvoiceOut(Schema):
+    id = fields.String(metadata={"example": "inv_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    number = fields.String(metadata={"example": "INV-2026-000042"})
+    status = fields.String(metadata={"enum": ["open", "paid", "overdue", "void"]})
+    currency = fields.String()
+    issue_date = fields.String(metadata={"format": "date"})
+    due_date = fields.String(metadata={"format": "date"})
+    period = fields.Nested(InvoicePeriod)
+    lines = fields.List(fields.Nested(InvoiceLineOut))
+    subtotal = fields.Nested(Money)
+    discount = fields.Nested(Money)
+    tax = fields.Nested(Money)
+    total = fields.Nested(Money)
+    amount_paid = fields.Nested(Money)
+    amount_due = fields.Nested(Money)
+
+
+InvoiceList = page_of(InvoiceOut, "InvoiceList")
+
+
+class InvoiceQuery(PageQuery):
+    pass
+
+
+class NextDue(Schema):
+    id = fields.String()
+    number = fields.String()
+    due_date = fields.String(metadata={"format": "date"})
+    amount_due = fields.Nested(Money)
+
+
+class DashboardBills(Schema):
+    unavailable = fields.Boolean()
+    outstanding_total = fields.Nested(Money)
+    overdue_count = fields.Integer()
+    next_due = fields.Nested(NextDue, allow_none=True)
+
+
+class BillingRunIn(StrictSchema):
+    date = fields.Date(metadata={"description": "default: today"})
+
+
+class BillingRunProgress(Schema):
+    chunks_total = fields.Integer()
+    chunks_done = fields.Integer()
+    accounts_total = fields.Integer()
+    accounts_done = fields.Integer()
+    invoices_issued = fields.Integer()
+
+
+class BillingRunOut(Schema):
+    id = fields.String(metadata={"example": "run_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    date = fields.String(metadata={"format": "date"})
+    status = fields.String(metadata={"enum": ["running", "completed", "failed"]})
+    progress = fields.Nested(BillingRunProgress)
+    failures = fields.List(fields.Dict())
+    created_at = fields.String(metadata={"format": "date-time"})
+    finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+BillingRunList = page_of(BillingRunOut, "BillingRunList")

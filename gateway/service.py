@@ -24,7 +24,16 @@ from gateway.auth import AuthCache
 from gateway.errors import MethodNotAllowed, error_response, json_response
 from gateway.http import ROUTES, SECURITY_HEADERS, api
 from gateway.openapi import build_spec
-from gateway.views import accounts, catalog, dashboard, health, ops, subscriptions, wallet
+from gateway.views import (
+    accounts,
+    bills,
+    catalog,
+    dashboard,
+    health,
+    ops,
+    subscriptions,
+    wallet,
+)
 from services.common import errors
 from services.common.ids import new_id
 from services.common.rpc import BoundedRpcProxy, observers
@@ -144,7 +153,34 @@ class GatewayService:
     def top_up(self, call):
         return wallet.top_up(self, call)
 
+    # bills (postpaid)
+    @api("GET", "/api/v1/invoices", query=s.InvoiceQuery, response=s.InvoiceList, tag="bills",
+         summary="My invoices, newest first (postpaid accounts; 409 NOT_POSTPAID otherwise)")
+    def invoices(self, call):
+        return bills.invoices(self, call)
+
+    @api("GET", "/api/v1/invoices/<string:invoice_id>", response=s.InvoiceOut, tag="bills",
+         summary="One invoice: number, dates, lines, discounts, taxes, totals")
+    def invoice(self, call):
+        return bills.invoice(self, call)
+
     # operations
+    @api("POST", "/api/v1/ops/billing-runs", access="ops", body=s.BillingRunIn,
+         response=s.BillingRunOut, status=202, tag="ops",
+         summary="Start the billing run for a date (default today); a repeat starts nothing new")
+    def ops_start_billing_run(self, call):
+        return bills.ops_start_run(self, call)
+
+    @api("GET", "/api/v1/ops/billing-runs", access="ops", response=s.BillingRunList, tag="ops",
+         summary="Recent billing runs")
+    def ops_billing_runs(self, call):
+        return bills.ops_runs(self, call)
+
+    @api("GET", "/api/v1/ops/billing-runs/<string:run_id>", access="ops",
+         response=s.BillingRunOut, tag="ops", summary="A billing run's status and progress")
+    def ops_billing_run(self, call):
+        return bills.ops_run(self, call)
+
     @api("POST", "/api/v1/ops/customers/<string:customer_id>/wallet/adjustments", access="ops",
          body=s.AdjustmentIn, response=s.AdjustmentOut, status=201, tag="ops",
          summary="Post a wallet adjustment with a reason")

@@ -21,8 +21,8 @@ def dashboard(gw, call: Call) -> dict:
     me = call.principal.account
     deadline = float(gw.config.get(keys.DASHBOARD_DEADLINE_SECONDS) or DEFAULT_DEADLINE_SECONDS)
     until = time.monotonic() + deadline
-    prepaid_currency = me["currency"] if me["billing_type"] == "prepaid" else None
-    parts = {"subscriptions": (gw.billing, "dashboard", me["id"], prepaid_currency)}
+    parts = {"subscriptions": (gw.billing, "dashboard", me["id"], me["currency"],
+                               me["billing_type"])}
     pending = {}
     answers: dict[str, dict | None] = {}
     for name, (proxy, method, *args) in parts.items():
@@ -44,7 +44,7 @@ def dashboard(gw, call: Call) -> dict:
         "subscriptions": ({"unavailable": True, "data": []} if billing is None else
                           {"unavailable": False, "data": billing["subscriptions"]}),
     }
-    if prepaid_currency:
-        view["wallet"] = ({"unavailable": True} if billing is None else
-                          {"unavailable": False, **billing["wallet"]})
+    part = "wallet" if me["billing_type"] == "prepaid" else "bills"
+    view[part] = ({"unavailable": True} if billing is None else
+                  {"unavailable": False, **billing[part]})
     return view

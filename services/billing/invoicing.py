@@ -60,12 +60,17 @@ def format_number(series: str, year: int, number: int) -> str:
 
 
 def allocate_number(session: Session, series: str) -> int:
-    """The next number of `series`, in the caller's transaction (gapless; see the module doc).
+    return allocate_block(session, series, 1)
 
-    One conditional UPDATE … RETURNING: on PostgreSQL the row lock makes concurrent issuers wait
-    for each other's commit or rollback, so numbers are unique and without holes."""
+
+def allocate_block(session: Session, series: str, count: int) -> int:
+    """The first of `count` consecutive numbers of `series`, in the caller's transaction
+    (gapless; see the module doc).
+
+    One UPDATE … RETURNING: on PostgreSQL the row lock makes concurrent issuers wait for each
+    other's commit or rollback, so numbers are unique and without holes."""
     stmt = (update(InvoiceSeries).where(InvoiceSeries.series == series)
-            .values(next_number=InvoiceSeries.next_number + 1)
+            .values(next_number=InvoiceSeries.next_number + count)
             .returning(InvoiceSeries.next_number)
             .execution_options(synchronize_session=False))
     row = session.execute(stmt).first()
@@ -76,4 +81,23 @@ def allocate_number(session: Session, series: str) -> int:
         except IntegrityError:
             pass  # created concurrently
         row = session.execute(stmt).first()
-    return row[0] - 1
+    return row[0] - count
+
+
+def dump_invoice(invoice, lines) -> dict:
+    """The API's invoice: number, dates, status, lines with tax, totals, what was paid."""
+    cur = invoice.currency
+
+    def money(amount: int) -> dict:
+        return {"amount": amount, "currency": cur}
+
+    return {"id": invoice.id, "number": invoice.number, "status": invoice.status,
+            "currency": cur, "issue_date": invoice.issue_date, "due_date": invoice.due_date,
+            "period": {"start": invoice.period_start, "end": invoice.period_end},
+            "lines": [{"description": ln.description, "kind": ln.kind,
+                       "amount": money(ln.amount), "tax_rate": ln.tax_rate_bp / 100,
+                       "tax_rate_bp": ln.tax_rate_bp, "tax": money(ln.tax)} for ln in lines],
+            "subtotal": money(invoice.subtotal), "discount": money(invoice.discount),
+            "tax": money(invoice.tax), "total": money(invoice.total),
+            "amount_paid": money(invoice.amount_paid),
+            "amount_due": money(invoice.total - invoice.amount_paid)}

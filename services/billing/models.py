@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from services.common.sqltypes import UtcDateTime
+from services.common.sqltypes import AutoId, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -159,6 +159,9 @@ class Charge(Base):
     operation_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
+    invoice_id: Mapped[str | None] = mapped_column(String(40))  # postpaid: the invoice it is on
+
+    __table_args__ = (Index("ix_charges_unsettled", "settled", "customer_id"),)
 
 
 class Wallet(Base):
@@ -245,3 +248,75 @@ class InvoiceSeries(Base):
     __tablename__ = "invoice_series"
     series: Mapped[str] = mapped_column(String(20), primary_key=True)
     next_number: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Invoice(Base):
+    """A postpaid account's bill for one billing period. `(customer_id, period_key)` is unique:
+    exactly one invoice per account and period, however often and wherever a run is started.
+    A finalized invoice is never edited (corrections are credit notes)."""
+
+    __tablename__ = "invoices"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(40))
+    period_key: Mapped[str] = mapped_column(String(20))  # the billing run's date
+    number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    run_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10))  # open | paid | overdue | void
+    currency: Mapped[str] = mapped_column(String(3))
+    issue_date: Mapped[str] = mapped_column(String(10))
+    due_date: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[str | None] = mapped_column(String(10))
+    period_end: Mapped[str | None] = mapped_column(String(10))
+    subtotal: Mapped[int] = mapped_column(Integer)
+    discount: Mapped[int] = mapped_column(Integer)
+    tax: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    amount_paid: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ux_invoices_customer_period", "customer_id", "period_key", unique=True),
+        Index("ix_invoices_customer", "customer_id", "created_at"),
+    )
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(String(40), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(Integer)
+    tax_rate_bp: Mapped[int] = mapped_column(Integer)
+    tax: Mapped[int] = mapped_column(Integer)
+    charge_id: Mapped[str] = mapped_column(String(40), unique=True)  # a charge is billed once
+
+
+class BillingRun(Base):
+    """A run invoicing every postpaid account's due charges up to `run_date`, split into chunks
+    that billing instances take from RabbitMQ (competing consumers)."""
+
+    __tablename__ = "billing_runs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_date: Mapped[str] = mapped_column(String(10), unique=True)
+    status: Mapped[str] = mapped_column(String(10))  # running | completed | failed
+    chunks_total: Mapped[int] = mapped_column(Integer)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    accounts_total: Mapped[int] = mapped_column(Integer)
+    accounts_done: Mapped[int] = mapped_column(Integer, default=0)
+    invoices_issued: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class BillingRunChunk(Base):
+    __tablename__ = "billing_run_chunks"
+    run_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_ids: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10))  # pending | done
+    invoices_issued: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

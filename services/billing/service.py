@@ -28,15 +28,17 @@ payment_succeeded/failed, payment_method_expiring, wallet_credited/debited/low_b
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from nameko.dependency_providers import Config
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.billing import ledger, payment_methods, wallets
+from services.billing import invoices, ledger, payment_methods, runs, wallets
 from services.billing import subscriptions as subs
 from services.billing.exceptions import CONCURRENT_MODIFICATION
 from services.billing.models import Base, Charge
@@ -45,6 +47,7 @@ from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider, isoformat
 from services.common.db import Database, is_unique_violation
+from services.common.events import event_handler
 from services.common.idempotency import run_idempotent
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
@@ -61,6 +64,11 @@ class BillingService:
     catalog = BoundedRpcProxy("catalog")
     accounts = BoundedRpcProxy("accounts")
     payments = Payments()
+    config = Config()
+
+    @property
+    def _chunk_size(self) -> int:
+        return int(self.config.get(keys.BILLING_RUN_CHUNK_SIZE) or runs.CHUNK_SIZE)
 
     def _ops(self) -> subs.Ops:
         return subs.Ops(self.db, self.clock.now(), self.catalog, self.accounts)
@@ -147,16 +155,19 @@ class BillingService:
                                                 request))
 
     @rpc(expected_exceptions=EXPECTED)
-    def dashboard(self, customer_id, currency=None):
-        """The billing parts of the main page: subscriptions, and for a prepaid account (the
-        caller passes its currency) the wallet."""
-        return {"subscriptions": [
+    def dashboard(self, customer_id, currency=None, billing_type="prepaid"):
+        """The billing parts of the main page: subscriptions, and the wallet (prepaid) or the
+        bills (postpaid) in the account's currency, which the caller passes."""
+        return {
+            "bills": (invoices.summary(self.db, customer_id, currency)
+                      if currency and billing_type == "postpaid" else None),"subscriptions": [
             {"id": s["id"], "status": s["status"], "package": s["package"],
              "addons": s["addons"], "next_renewal": s["next_renewal"],
              "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
             for s in map(subs.dump, subs.list_for(self.db, customer_id))
             if s["status"] != "cancelled"],
-            "wallet": wallets.view(self.db, customer_id, currency) if currency else None}
+            "wallet": (wallets.view(self.db, customer_id, currency)
+                       if currency and billing_type == "prepaid" else None)}
 
     # cards
     @rpc(expected_exceptions=EXPECTED)
@@ -221,6 +232,41 @@ class BillingService:
     def verify_ledger(self):
         return ledger.verify(self.db)
 
+    # postpaid: billing runs and invoices
+    @rpc(expected_exceptions=EXPECTED)
+    def start_billing_run(self, run_date=None):
+        when = self.clock.now()
+        try:
+            day = dt.date.fromisoformat(run_date) if run_date else when.date()
+        except (TypeError, ValueError):
+            raise errors.InvalidArgument(fields={"date": ["must be a date YYYY-MM-DD"]}) from None
+        if day > when.date():
+            raise errors.InvalidArgument(fields={"date": ["must not be in the future"]})
+        return runs.start(self.db, day, when, self._chunk_size)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_billing_run(self, run_id):
+        return runs.get(self.db, run_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_billing_runs(self):
+        return runs.recent(self.db)
+
+    @event_handler("billing", runs.CHUNK_READY)
+    def on_chunk_ready(self, payload):
+        """A chunk of a billing run, taken by whichever billing instance is free; an error
+        puts it back on the queue (the chunk is one transaction, and repeating it is safe)."""
+        chunk = payload["chunk"]
+        runs.issue_chunk(self.db, chunk["run_id"], chunk["index"], self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_invoices(self, customer_id, limit=20, cursor=None):
+        return invoices.page(self.db, customer_id, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_invoice(self, customer_id, invoice_id):
+        return invoices.get(self.db, customer_id, invoice_id)
+
     @rpc(expected_exceptions=EXPECTED)
     def list_charges(self, customer_id, subscription_id=None):
         query = select(Charge).where(Charge.customer_id == customer_id)
@@ -257,6 +303,11 @@ class BillingService:
         for payment_id in wallets.pending_payments(self.db, self.clock.now()):
             done["payments_completed"] += self._complete_pending(payment_id)
         done["expiry_notices"] = payment_methods.notify_expiring(self.db, self.clock.now())
+        # the daily billing run: every instance asks, the run's unique date starts it once
+        done["billing_run_started"] = int(self._guarded(lambda: int(
+            runs.start(self.db, self.clock.now().date(), self.clock.now(),
+                       self._chunk_size)["status"]
+            == "running")))
         if any(done.values()):
             log.info("billing timer: %s", done)
         return done

@@ -26,6 +26,7 @@ PORTAL_LINK_TTL_SECONDS = "PORTAL_LINK_TTL_SECONDS"
 
 # billing
 BILLING_TIMER_SECONDS = "BILLING_TIMER_SECONDS"  # how often renewals and pause ends are checked
+BILLING_RUN_CHUNK_SIZE = "BILLING_RUN_CHUNK_SIZE"  # accounts per work message of a billing run
 
 # payments
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"  # "sandbox" (default); see services/billing/provider.py

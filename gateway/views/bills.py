@@ -1,0 +1,36 @@
+"""The Bills tab (postpaid accounts) and the ops side of billing runs. A prepaid account has no
+bills: 409 NOT_POSTPAID."""
+
+from __future__ import annotations
+
+from gateway.http import Call, Reply
+from services.common import errors
+
+
+def _postpaid(call: Call) -> str:
+    if call.principal.account["billing_type"] != "postpaid":
+        raise errors.Conflict("This account is prepaid: it has a wallet, not bills.",
+                              code="NOT_POSTPAID")
+    return call.principal.customer_id
+
+
+def invoices(gw, call: Call) -> dict:
+    return gw.billing.list_invoices(_postpaid(call), call.query["limit"],
+                                    call.query.get("cursor"))
+
+
+def invoice(gw, call: Call) -> dict:
+    return gw.billing.get_invoice(_postpaid(call), call.path["invoice_id"])
+
+
+def ops_start_run(gw, call: Call) -> Reply:
+    day = call.body.get("date")
+    return Reply(gw.billing.start_billing_run(day.isoformat() if day else None), status=202)
+
+
+def ops_runs(gw, call: Call) -> dict:
+    return gw.billing.list_billing_runs()
+
+
+def ops_run(gw, call: Call) -> dict:
+    return gw.billing.get_billing_run(call.path["run_id"])

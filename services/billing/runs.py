@@ -1,0 +1,206 @@
+"""Billing runs: invoice every postpaid account's due charges, exactly once, at scale.
+
+A run for a date D (`start`) lists the postpaid accounts with unsettled charges made up to the
+end of D, splits them into chunks, records the chunks and, in the same transaction, emits one
+`billing_run_chunk_ready` event per chunk through the outbox. Every billing instance consumes
+those events from one queue (competing consumers), so more processes share a run; a process
+killed mid-chunk leaves its message unacknowledged and another instance (or the same one,
+restarted) takes it again.
+
+`issue_chunk` invoices one chunk in one transaction, set-based: it reads the chunk's charges,
+builds each account's invoice (lines, per-line tax, totals: `invoicing.py`), inserts the
+invoices with `ON CONFLICT DO NOTHING` on the unique `(customer_id, period_key)`, and only for
+the invoices it really inserted adds the lines, marks the charges billed and takes numbers
+from the gapless series. So whatever happens (a run repeated, two runs for one date, two
+instances on one chunk, a chunk processed again after a crash), each account has exactly one
+invoice for the period: the database decides, not a check in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.billing import invoicing
+from services.billing.models import (
+    BillingRun,
+    BillingRunChunk,
+    Charge,
+    Invoice,
+    InvoiceLine,
+    Subscription,
+)
+from services.common import errors, outbox
+from services.common.clock import isoformat
+from services.common.ids import new_id
+
+CHUNK_SIZE = 500
+PAYMENT_TERMS_DAYS = 14
+SERIES = "INV"
+CHUNK_READY = "billing_run_chunk_ready"
+INVOICE_ISSUED = "invoice_issued"
+
+
+def _cutoff(run_date: dt.date) -> dt.datetime:
+    """A run for day D bills the charges made up to the end of D."""
+    return dt.datetime.combine(run_date + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+def dump_run(run: BillingRun) -> dict:
+    return {"id": run.id, "date": run.run_date, "status": run.status,
+            "progress": {"chunks_total": run.chunks_total, "chunks_done": run.chunks_done,
+                         "accounts_total": run.accounts_total,
+                         "accounts_done": run.accounts_done,
+                         "invoices_issued": run.invoices_issued},
+            "failures": run.failures, "created_at": isoformat(run.created_at),
+            "finished_at": isoformat(run.finished_at)}
+
+
+def start(session: Session, run_date: dt.date, now: dt.datetime,
+          chunk_size: int = CHUNK_SIZE) -> dict:
+    """Start the run for `run_date`, or answer the one that exists (a repeat starts nothing new;
+    a run still running has its unfinished chunks sent again, which is how a run interrupted by
+    a crash is finished)."""
+    key = run_date.isoformat()
+    existing = session.scalar(select(BillingRun).where(BillingRun.run_date == key))
+    if existing is not None:
+        if existing.status == "running":
+            for chunk in session.scalars(select(BillingRunChunk).where(
+                    BillingRunChunk.run_id == existing.id, BillingRunChunk.status == "pending")):
+                _announce(session, existing, chunk.index, now)
+            session.commit()
+        return dump_run(existing)
+    customers = list(session.scalars(
+        select(Charge.customer_id).join(Subscription, Subscription.id == Charge.subscription_id)
+        .where(Charge.settled.is_(False), Subscription.billing_type == "postpaid",
+               Charge.created_at < _cutoff(run_date))
+        .group_by(Charge.customer_id).order_by(Charge.customer_id)))
+    chunks = [customers[i:i + chunk_size] for i in range(0, len(customers), chunk_size)]
+    run = BillingRun(id=new_id("run"), run_date=key, status="running" if chunks else "completed",
+                     chunks_total=len(chunks), chunks_done=0, accounts_total=len(customers),
+                     accounts_done=0, invoices_issued=0, failures=[], created_at=now,
+                     finished_at=None if chunks else now)
+    session.add(run)
+    try:
+        session.flush()
+    except IntegrityError:  # another instance started the same date at the same moment
+        session.rollback()
+        return dump_run(session.scalar(select(BillingRun).where(BillingRun.run_date == key)))
+    for index, ids in enumerate(chunks):
+        session.add(BillingRunChunk(run_id=run.id, index=index, customer_ids=ids,
+                                    status="pending", invoices_issued=0, updated_at=now))
+        _announce(session, run, index, now)
+    session.commit()
+    return dump_run(run)
+
+
+def _announce(session: Session, run: BillingRun, index: int, now: dt.datetime) -> None:
+    outbox.emit(session, CHUNK_READY, "chunk", {"run_id": run.id, "index": index,
+                                                "run_date": run.run_date}, now)
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> set[str]:
+    """Insert invoices; the ids of those inserted (an account already invoiced for the period
+    is skipped by the unique key, on PostgreSQL and SQLite alike)."""
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
+    stmt = (dialect.insert(Invoice).on_conflict_do_nothing(
+        index_elements=["customer_id", "period_key"]).returning(Invoice.id))
+    inserted = set()
+    for row in rows:  # RETURNING with executemany is per row on both dialects
+        got = session.execute(stmt.values(**row)).scalar()
+        if got:
+            inserted.add(got)
+    return inserted
+
+
+def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime) -> int:
+    """Invoice one chunk (one transaction); returns invoices issued. Safe to repeat."""
+    chunk = session.get(BillingRunChunk, (run_id, index), with_for_update=True)
+    run = session.get(BillingRun, run_id)
+    if chunk is None or run is None:
+        raise errors.NotFound("No such billing run chunk.")
+    if chunk.status == "done":
+        return 0
+    run_date = dt.date.fromisoformat(run.run_date)
+    charges = session.scalars(
+        select(Charge).join(Subscription, Subscription.id == Charge.subscription_id)
+        .where(Charge.customer_id.in_(chunk.customer_ids), Charge.settled.is_(False),
+               Subscription.billing_type == "postpaid",
+               Charge.created_at < _cutoff(run_date))
+        .order_by(Charge.customer_id, Charge.created_at, Charge.operation_key)).all()
+    by_customer: OrderedDict[str, list[Charge]] = OrderedDict()
+    for charge in charges:
+        by_customer.setdefault(charge.customer_id, []).append(charge)
+    due = (run_date + dt.timedelta(days=PAYMENT_TERMS_DAYS)).isoformat()
+    rows, lines_for = [], {}
+    for customer_id, owed in by_customer.items():
+        lines = [invoicing.line_from_charge(c.description, c.kind, c.amount, c.tax_rate_bp,
+                                            c.tax) for c in owed]
+        totals = invoicing.totals(lines)
+        invoice_id = new_id("inv")
+        starts = [c.period_start for c in owed if c.period_start]
+        ends = [c.period_end for c in owed if c.period_end]
+        rows.append({"id": invoice_id, "customer_id": customer_id, "period_key": run.run_date,
+                     "number": None, "run_id": run.id, "status": "open",
+                     "currency": owed[0].currency, "issue_date": run.run_date, "due_date": due,
+                     "period_start": min(starts).date().isoformat() if starts else None,
+                     "period_end": max(ends).date().isoformat() if ends else None,
+                     "subtotal": totals.subtotal, "discount": totals.discount,
+                     "tax": totals.tax, "total": totals.total, "amount_paid": 0,
+                     "created_at": now})
+        lines_for[invoice_id] = owed
+    inserted = _insert_ignoring_duplicates(session, rows)
+    new_rows = [r for r in rows if r["id"] in inserted]
+    if new_rows:
+        session.execute(insert(InvoiceLine), [
+            {"invoice_id": r["id"], "position": n, "description": c.description[:300],
+             "kind": c.kind, "amount": c.amount, "tax_rate_bp": c.tax_rate_bp, "tax": c.tax,
+             "charge_id": c.id}
+            for r in new_rows for n, c in enumerate(lines_for[r["id"]], start=1)])
+        session.execute(update(Charge).execution_options(synchronize_session=False), [
+            {"id": c.id, "settled": True, "invoice_id": r["id"]}
+            for r in new_rows for c in lines_for[r["id"]]])
+        # numbers last: the series row stays locked only from here to the commit
+        first = invoicing.allocate_block(session, SERIES, len(new_rows))
+        year = run_date.year
+        session.execute(update(Invoice).execution_options(synchronize_session=False), [
+            {"id": r["id"], "number": invoicing.format_number(SERIES, year, first + n)}
+            for n, r in enumerate(new_rows)])
+        for n, r in enumerate(new_rows):
+            outbox.emit(session, INVOICE_ISSUED, "invoice", {
+                "id": r["id"], "customer_id": r["customer_id"],
+                "number": invoicing.format_number(SERIES, year, first + n),
+                "total": {"amount": r["total"], "currency": r["currency"]},
+                "issue_date": r["issue_date"], "due_date": r["due_date"]}, now)
+    chunk.status, chunk.invoices_issued, chunk.updated_at = "done", len(new_rows), now
+    progressed = session.execute(
+        update(BillingRun).where(BillingRun.id == run.id)
+        .values(chunks_done=BillingRun.chunks_done + 1,
+                accounts_done=BillingRun.accounts_done + len(chunk.customer_ids),
+                invoices_issued=BillingRun.invoices_issued + len(new_rows))
+        .returning(BillingRun.chunks_done, BillingRun.chunks_total)
+        .execution_options(synchronize_session=False)).first()
+    if progressed.chunks_done >= progressed.chunks_total:
+        session.execute(update(BillingRun).where(BillingRun.id == run.id)
+                        .values(status="completed", finished_at=now)
+                        .execution_options(synchronize_session=False))
+    session.commit()
+    return len(new_rows)
+
+
+def get(session: Session, run_id: str) -> dict:
+    run = session.get(BillingRun, run_id) if isinstance(run_id, str) else None
+    if run is None:
+        raise errors.NotFound("No such billing run.", code="BILLING_RUN_NOT_FOUND")
+    return dump_run(run)
+
+
+def recent(session: Session, limit: int = 20) -> dict:
+    runs = session.scalars(select(BillingRun).order_by(BillingRun.created_at.desc())
+                           .limit(limit)).all()
+    return {"data": [dump_run(r) for r in runs], "has_more": False, "next_cursor": None}

@@ -533,3 +533,20 @@ class BillingRunOut(Schema):
 
 
 BillingRunList = page_of(BillingRunOut, "BillingRunList")
+
+
+class PayIn(StrictSchema):
+    payment_method_id = fields.String(validate=validate.Length(max=40),
+                                      metadata={"description": "the default card if omitted"})
+
+
+class PaymentRecord(PaymentOut):
+    invoice_id = fields.String(allow_none=True)
+
+
+class InvoicePaid(Schema):
+    payment = fields.Nested(PaymentRecord)
+    invoice = fields.Nested(InvoiceOut)
+
+
+PaymentList = page_of(PaymentRecord, "PaymentList")

@@ -164,6 +164,18 @@ class GatewayService:
     def invoice(self, call):
         return bills.invoice(self, call)
 
+    @api("POST", "/api/v1/invoices/<string:invoice_id>/pay", body=s.PayIn,
+         response=s.InvoicePaid, status=201, tag="bills",
+         summary="Pay an invoice by card (the default if none is named); Idempotency-Key "
+                 "honoured; 402 with the decline code when declined")
+    def pay_invoice(self, call):
+        return bills.pay(self, call)
+
+    @api("GET", "/api/v1/payments", response=s.PaymentList, tag="bills",
+         summary="My payments: invoice payments and wallet top-ups, newest first")
+    def payments(self, call):
+        return bills.payments(self, call)
+
     # operations
     @api("POST", "/api/v1/ops/billing-runs", access="ops", body=s.BillingRunIn,
          response=s.BillingRunOut, status=202, tag="ops",

@@ -3,7 +3,7 @@ bills: 409 NOT_POSTPAID."""
 
 from __future__ import annotations
 
-from gateway.http import Call, Reply
+from gateway.http import Call, Reply, idempotency_key
 from services.common import errors
 
 
@@ -21,6 +21,16 @@ def invoices(gw, call: Call) -> dict:
 
 def invoice(gw, call: Call) -> dict:
     return gw.billing.get_invoice(_postpaid(call), call.path["invoice_id"])
+
+
+def pay(gw, call: Call) -> Reply:
+    result = gw.billing.pay_invoice(_postpaid(call), call.path["invoice_id"], call.body,
+                                    idempotency_key(call))
+    return Reply(result, status=201)
+
+
+def payments(gw, call: Call) -> dict:
+    return gw.billing.list_payments(call.principal.customer_id)
 
 
 def ops_start_run(gw, call: Call) -> Reply:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.billing import payment_methods, payments
 from services.billing.invoicing import dump_invoice
 from services.billing.models import Invoice, InvoiceLine
-from services.common import errors
+from services.common import errors, outbox
+from services.common.money import Money
+from services.common.schemas import StrictSchema, load_or_raise
 
 INVOICE_NOT_FOUND = "INVOICE_NOT_FOUND"
+
+
+class PaySchema(StrictSchema):
+    payment_method_id = fields.String(load_default=None, allow_none=True,
+                                      validate=validate.Length(max=40))
 
 
 def _lines(session: Session, invoice_id: str) -> list[InvoiceLine]:
@@ -60,3 +69,35 @@ def summary(session: Session, customer_id: str, currency: str) -> dict:
                 "id": nxt.id, "number": nxt.number, "due_date": nxt.due_date,
                 "amount_due": {"amount": nxt.total - nxt.amount_paid,
                                "currency": nxt.currency}}}
+
+
+def begin_payment(session: Session, customer_id: str, invoice_id: str, request: dict,
+                  idempotency_key: str | None, now) -> str:
+    """Check the invoice can be paid and record the payment attempt (committed)."""
+    values = load_or_raise(PaySchema(), request)
+    invoice = find(session, customer_id, invoice_id)
+    earlier = payments.find(session, "invoice", customer_id, idempotency_key)
+    if earlier is not None and earlier.invoice_id == invoice.id:
+        return earlier.id  # a repeat: its stored outcome is answered
+    if invoice.status not in ("open", "overdue"):
+        raise errors.Conflict(f"This invoice is {invoice.status}; there is nothing to pay.",
+                              code="INVOICE_NOT_PAYABLE")
+    method = payment_methods.get(session, customer_id, values.get("payment_method_id"))
+    due = Money(invoice.total - invoice.amount_paid, invoice.currency)
+    return payments.begin(session, customer_id, "invoice", due, method, idempotency_key, now,
+                          invoice_id=invoice.id)
+
+
+def complete_payment(session: Session, provider, payment_id: str, now) -> dict:
+    """Charge the card (once), mark the invoice paid (once). Safe to run again."""
+    payment = payments.charge(session, provider, payment_id, "Invoice payment", now)
+    invoice = session.get(Invoice, payment.invoice_id, populate_existing=True)
+    if invoice.status in ("open", "overdue"):
+        invoice.amount_paid = invoice.total
+        invoice.status, invoice.paid_at = "paid", now
+        outbox.emit(session, "invoice_paid", "invoice", {
+            "id": invoice.id, "customer_id": invoice.customer_id, "number": invoice.number,
+            "total": {"amount": invoice.total, "currency": invoice.currency},
+            "payment_id": payment.id}, now)
+    return {"payment": payments.dump(payment),
+            "invoice": dump_invoice(invoice, _lines(session, invoice.id))}

@@ -228,6 +228,7 @@ class Payment(Base):
     customer_id: Mapped[str] = mapped_column(String(40), index=True)
     payment_method_id: Mapped[str] = mapped_column(String(40))
     purpose: Mapped[str] = mapped_column(String(20))  # top_up | invoice | voucher
+    invoice_id: Mapped[str | None] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(10))

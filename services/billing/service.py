@@ -38,10 +38,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.billing import invoices, ledger, payment_methods, runs, wallets
+from services.billing import invoices, ledger, payment_methods, payments, runs, wallets
 from services.billing import subscriptions as subs
 from services.billing.exceptions import CONCURRENT_MODIFICATION
-from services.billing.models import Base, Charge
+from services.billing.models import Base, Charge, Payment
 from services.billing.provider import Payments
 from services.common import config as keys
 from services.common import errors
@@ -215,7 +215,7 @@ class BillingService:
                                 lambda: wallets.complete_top_up(self.db, self.payments,
                                                                 payment_id, self.clock.now()))
         except errors.PaymentDeclined as declined:
-            wallets.record_decline(self.db, payment_id, declined, self.clock.now())
+            payments.record_decline(self.db, payment_id, declined, self.clock.now())
             raise
 
     @rpc(expected_exceptions=EXPECTED)
@@ -268,6 +268,25 @@ class BillingService:
         return invoices.get(self.db, customer_id, invoice_id)
 
     @rpc(expected_exceptions=EXPECTED)
+    def pay_invoice(self, customer_id, invoice_id, request=None, idempotency_key=None):
+        """Pay an open invoice by card (the default one if none is named); 402 when declined."""
+        request = request or {}
+        payment_id = invoices.begin_payment(self.db, customer_id, invoice_id, request,
+                                            idempotency_key, self.clock.now())
+        try:
+            return self._commit(f"invoice:{customer_id}:{invoice_id}", idempotency_key,
+                                request, lambda: invoices.complete_payment(
+                                    self.db, self.payments, payment_id, self.clock.now()))
+        except errors.PaymentDeclined as declined:
+            payments.record_decline(self.db, payment_id, declined, self.clock.now())
+            raise
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_payments(self, customer_id):
+        return {"data": [payments.dump(p) for p in payments.history(self.db, customer_id)],
+                "has_more": False, "next_cursor": None}
+
+    @rpc(expected_exceptions=EXPECTED)
     def list_charges(self, customer_id, subscription_id=None):
         query = select(Charge).where(Charge.customer_id == customer_id)
         if subscription_id:
@@ -300,7 +319,7 @@ class BillingService:
         for sub_id in subs.due_renewals(self.db, self.clock.now()):
             done["periods_started"] += self._guarded(lambda i=sub_id: subs.renew(
                 self._ops(), i))
-        for payment_id in wallets.pending_payments(self.db, self.clock.now()):
+        for payment_id in payments.pending(self.db, self.clock.now()):
             done["payments_completed"] += self._complete_pending(payment_id)
         done["expiry_notices"] = payment_methods.notify_expiring(self.db, self.clock.now())
         # the daily billing run: every instance asks, the run's unique date starts it once
@@ -313,23 +332,25 @@ class BillingService:
         return done
 
     def _complete_pending(self, payment_id: str) -> int:
-        """A top-up whose answer was lost: ask the provider again with its key. A decline is
+        """A payment whose answer was lost: ask the provider again with its key. A decline is
         recorded; a provider still down is tried again later, and given up after a day."""
         now = self.clock.now()
+        complete = {"top_up": wallets.complete_top_up, "invoice": invoices.complete_payment}
         try:
-            wallets.complete_top_up(self.db, self.payments, payment_id, now)
+            purpose = self.db.get(Payment, payment_id).purpose
+            complete[purpose](self.db, self.payments, payment_id, now)
             self.db.commit()
             return 1
         except errors.PaymentDeclined as declined:
             self.db.rollback()
-            wallets.record_decline(self.db, payment_id, declined, now)
+            payments.record_decline(self.db, payment_id, declined, now)
         except errors.ServiceUnavailable:
             self.db.rollback()
-            wallets.retry_later(self.db, payment_id, now)
+            payments.retry_later(self.db, payment_id, now)
         except Exception:  # noqa: BLE001 - one payment must not stop the others
             self.db.rollback()
             log.exception("billing timer: pending payment %s failed", payment_id)
-            wallets.retry_later(self.db, payment_id, now)
+            payments.retry_later(self.db, payment_id, now)
         return 0
 
     def _guarded(self, step: Callable[[], int]) -> int:

@@ -17,20 +17,16 @@ reconciliation timer, asks the provider again with the same key and completes it
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import OrderedDict
 
 from marshmallow import fields, validate
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import events, ledger, lifecycle, payment_methods
-from services.billing.models import Charge, Payment, Subscription, Wallet
-from services.billing.provider import CardDeclined, PaymentProvider, ProviderUnavailable
+from services.billing import events, ledger, lifecycle, payment_methods, payments
+from services.billing.models import Charge, Subscription, Wallet
+from services.billing.provider import PaymentProvider
 from services.common import errors, outbox
-from services.common.clock import isoformat
-from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
 from services.common.money import Money, minor_unit_exponent
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
@@ -71,18 +67,11 @@ def view(session: Session, customer_id: str, currency: str) -> dict:
     return ledger.dump_wallet(wallet)
 
 
-def dump_payment(p: Payment) -> dict:
-    return {"id": p.id, "status": p.status, "amount": ledger.money(p.amount, p.currency),
-            "purpose": p.purpose, "payment_method_id": p.payment_method_id,
-            "decline_code": p.decline_code, "created_at": isoformat(p.created_at)}
-
-
 # top-ups ------------------------------------------------------------------------------------
 
 def begin_top_up(session: Session, accounts, customer_id: str, request: dict,
                  idempotency_key: str | None, now: dt.datetime) -> str:
-    """Validate and record the payment attempt (committed); returns its id. The same
-    idempotency key finds the same attempt; with other details it is refused."""
+    """Validate a top-up and record its payment attempt (committed); returns its id."""
     req = load_or_raise(TopUpSchema(), request)
     account = prepaid_account(accounts, customer_id)
     amount = req["amount"]
@@ -97,116 +86,23 @@ def begin_top_up(session: Session, accounts, customer_id: str, request: dict,
             f"must be from {MIN_TOP_UP} to {MAX_TOP_UP} {amount['currency']} "
             f"({low} to {high} in minor units)"]})
     method = payment_methods.get(session, customer_id, req["payment_method_id"])
-    key = idempotency_key or new_id("once")
-    provider_key = hashlib.sha256(f"top_up:{customer_id}:{key}".encode()).hexdigest()
-    existing = session.scalar(select(Payment).where(Payment.provider_key == provider_key))
-    if existing is None:
-        try:
-            with session.begin_nested():
-                existing = Payment(
-                    id=new_id("pay"), customer_id=customer_id, payment_method_id=method.id,
-                    purpose="top_up", amount=amount["amount"], currency=amount["currency"],
-                    status="pending", provider_key=provider_key, attempts=0,
-                    next_attempt_at=now + dt.timedelta(minutes=2), created_at=now,
-                    updated_at=now)
-                session.add(existing)
-        except IntegrityError:  # the same key, concurrently
-            existing = session.scalar(select(Payment).where(
-                Payment.provider_key == provider_key))
-    if (existing.amount, existing.currency, existing.payment_method_id) != (
-            amount["amount"], amount["currency"], method.id):
-        raise errors.Conflict("This Idempotency-Key was already used with a different request.",
-                              code=IDEMPOTENCY_KEY_REUSED)
-    session.commit()
-    return existing.id
+    return payments.begin(session, customer_id, "top_up", Money(amount["amount"],
+                          amount["currency"]), method, idempotency_key, now)
 
 
 def complete_top_up(session: Session, provider: PaymentProvider, payment_id: str,
                     now: dt.datetime) -> dict:
     """Charge the card (once, by the provider key), credit the wallet (once, by the payment),
     pay what is due. Safe to run again for the same payment."""
-    payment = session.get(Payment, payment_id, populate_existing=True)
-    if payment.status == "failed":
-        raise _declined(payment.decline_code, payment.failure_message)
-    if payment.status == "pending":
-        method = session.get(payment_methods.PaymentMethod, payment.payment_method_id)
-        try:
-            if method.removed_at is not None:
-                # never a new charge on a removed card; but one already made is credited
-                charge = provider.find_charge(payment.provider_key)
-                if charge is None:
-                    raise CardDeclined("card_removed",
-                                       "The card was removed before the payment finished.")
-            else:
-                charge = provider.charge(method.token, _money(payment), payment.provider_key,
-                                         "Wallet top-up")
-        except CardDeclined as declined:
-            raise _declined(declined.decline_code, declined.message) from None
-        except ProviderUnavailable:
-            raise errors.ServiceUnavailable(
-                "The payment provider did not answer. Nothing was credited; try again with "
-                "the same Idempotency-Key.", code="PAYMENT_PROVIDER_UNAVAILABLE") from None
-        payment.status, payment.provider_charge_id = "succeeded", charge.id
-        payment.updated_at = now
-        outbox.emit(session, events.PAYMENT_SUCCEEDED, "payment",
-                    {**dump_payment(payment), "customer_id": payment.customer_id}, now)
+    payment = payments.charge(session, provider, payment_id, "Wallet top-up", now)
     wallet = ledger.wallet_for(session, payment.customer_id, payment.currency, now)
     method = session.get(payment_methods.PaymentMethod, payment.payment_method_id)
     entry = ledger.post(session, wallet, ledger.CREDIT, "top_up", payment.amount,
                         f"Top-up by card {method.brand.title()} …{method.last4}",
                         f"payment:{payment.id}", now)
     resumed = settle(session, payment.customer_id, now, strict=False)["reinstated"]
-    return {"payment": dump_payment(payment), "transaction": ledger.dump_entry(entry),
+    return {"payment": payments.dump(payment), "transaction": ledger.dump_entry(entry),
             "wallet": ledger.dump_wallet(wallet), "reinstated": resumed}
-
-
-def record_decline(session: Session, payment_id: str, error: errors.PaymentDeclined,
-                   now: dt.datetime) -> None:
-    payment = session.get(Payment, payment_id, populate_existing=True)
-    if payment.status == "pending":
-        payment.status, payment.updated_at = "failed", now
-        payment.decline_code = error.details.get("decline_code")
-        payment.failure_message = error.message
-        outbox.emit(session, events.PAYMENT_FAILED, "payment",
-                    {**dump_payment(payment), "customer_id": payment.customer_id}, now)
-        session.commit()
-
-
-def _declined(code: str | None, message: str | None) -> errors.PaymentDeclined:
-    return errors.PaymentDeclined(message or "The card was declined.",
-                                  details={"decline_code": code or "card_declined"})
-
-
-def _money(payment: Payment) -> Money:
-    return Money(payment.amount, payment.currency)
-
-
-GIVE_UP_AFTER = 10  # attempts of the timer: about a day with the backoff below
-
-
-def pending_payments(session: Session, now: dt.datetime) -> list[str]:
-    """Top-ups still waiting for the provider's answer, due for another try, oldest first."""
-    return list(session.scalars(
-        select(Payment.id).where(Payment.status == "pending", Payment.purpose == "top_up",
-                                 Payment.next_attempt_at <= now)
-        .order_by(Payment.next_attempt_at).limit(50)))
-
-
-def retry_later(session: Session, payment_id: str, now: dt.datetime) -> None:
-    """The provider is still not answering: back off (2, 4, 8 … minutes); in the end, fail it
-    (the provider key guarantees a late success cannot charge twice)."""
-    payment = session.get(Payment, payment_id, populate_existing=True)
-    if payment is None or payment.status != "pending":
-        return
-    payment.attempts += 1
-    if payment.attempts >= GIVE_UP_AFTER:
-        session.commit()
-        record_decline(session, payment_id, errors.PaymentDeclined(
-            "The payment provider never confirmed this payment.",
-            details={"decline_code": "provider_unavailable"}), now)
-        return
-    payment.next_attempt_at = now + dt.timedelta(minutes=2 ** payment.attempts)
-    session.commit()
 
 
 # paying charges -----------------------------------------------------------------------------

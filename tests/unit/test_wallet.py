@@ -299,3 +299,54 @@ def test_the_timer_never_charges_a_removed_card_but_credits_a_charge_already_mad
                 for p in world.billing_session.scalars(select(Payment))}
     assert statuses == {lost: ("succeeded", None), failing: ("failed", "card_removed")}
     assert balance(world) == 1500 and world.provider.charge_count() == 1
+
+
+def issue_invoices(world):
+    """Run today's billing run in process (the chunks' events are not consumed here)."""
+    from services.billing import runs
+
+    run = world.billing.start_billing_run(world.clock.now().date().isoformat())
+    for index in range(run["progress"]["chunks_total"]):
+        runs.issue_chunk(world.billing_session, run["id"], index, world.clock.now())
+    return run
+
+
+def test_an_invoice_is_paid_once_by_card_and_a_decline_leaves_it_open(world):
+    world.billing.subscribe("cus_q", {"package": "family"})
+    issue_invoices(world)
+    [invoice] = world.billing.list_invoices("cus_q")["data"]
+    assert invoice["status"] == "open" and invoice["amount_due"] == invoice["total"]
+    bad = world.card("cus_q", "4000000000000002")
+    with pytest.raises(errors.PaymentDeclined) as exc:
+        world.billing.pay_invoice("cus_q", invoice["id"], {"payment_method_id": bad}, "p1")
+    assert exc.value.details["decline_code"] == "card_declined"
+    assert world.billing.get_invoice("cus_q", invoice["id"])["status"] == "open"
+    good = world.card("cus_q")
+    paid = world.billing.pay_invoice("cus_q", invoice["id"], {"payment_method_id": good}, "p2")
+    assert paid["invoice"]["status"] == "paid"
+    assert paid["invoice"]["amount_paid"] == invoice["total"]
+    assert paid["payment"]["amount"] == invoice["total"]
+    again = world.billing.pay_invoice("cus_q", invoice["id"], {"payment_method_id": good}, "p2")
+    assert again == paid and world.provider.charge_count() == 1
+    with pytest.raises(errors.Conflict) as exc:
+        world.billing.pay_invoice("cus_q", invoice["id"], {"payment_method_id": good}, "p3")
+    assert exc.value.code == "INVOICE_NOT_PAYABLE"
+    assert [e["number"] for e in [m["invoice"] for m in events(world, "invoice_paid")]] == [
+        invoice["number"]]
+    with pytest.raises(errors.NotFound):
+        world.billing.get_invoice("cus_p", invoice["id"])  # another customer's
+
+
+def test_an_invoice_payment_whose_answer_was_lost_completes_once(world):
+    world.billing.subscribe("cus_q", {"package": "basic"})
+    issue_invoices(world)
+    [invoice] = world.billing.list_invoices("cus_q")["data"]
+    lost = world.card("cus_q", "4000000000000408")
+    with pytest.raises(errors.ServiceUnavailable):
+        world.billing.pay_invoice("cus_q", invoice["id"], {"payment_method_id": lost}, "k")
+    assert world.billing.get_invoice("cus_q", invoice["id"])["status"] == "open"
+    world.clock.advance(minutes=3)
+    assert world.billing.run_due()["payments_completed"] == 1
+    assert world.billing.get_invoice("cus_q", invoice["id"])["status"] == "paid"
+    assert world.provider.charge_count() == 1
+    assert [p["status"] for p in world.billing.list_payments("cus_q")["data"]] == ["succeeded"]

@@ -164,6 +164,16 @@ class GatewayService:
     def invoice(self, call):
         return bills.invoice(self, call)
 
+    @api("GET", "/api/v1/invoices/<string:invoice_id>/pdf", tag="bills",
+         summary="The invoice as a PDF document")
+    def invoice_pdf(self, call):
+        return bills.invoice_pdf(self, call)
+
+    @api("GET", "/api/v1/payments/<string:payment_id>/receipt", tag="bills",
+         summary="A payment's receipt as a PDF document")
+    def payment_receipt(self, call):
+        return bills.receipt(self, call)
+
     @api("POST", "/api/v1/invoices/<string:invoice_id>/pay", body=s.PayIn,
          response=s.InvoicePaid, status=201, tag="bills",
          summary="Pay an invoice by card (the default if none is named); Idempotency-Key "

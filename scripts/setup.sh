@@ -4,8 +4,8 @@
 #     pyproject.toml changes);
 #   - RabbitMQ reachable, started if installed and down, with the management plugin enabled
 #     (the tests create a vhost per test through it);
-#   - with --test: PostgreSQL reachable (started if down) and Debian's Chromium for the
-#     browser tests.
+#   - with --test: PostgreSQL reachable (started if down), Debian's Chromium for the browser
+#     tests and poppler's pdftotext for the PDF tests.
 # Missing system packages are installed with apt-get when running as root; otherwise the
 # script says exactly what to install. It is safe to run again: it skips what is done.
 set -euo pipefail
@@ -87,6 +87,7 @@ if [ "$want_test" = 1 ]; then
     wait_port 127.0.0.1 5432 60 PostgreSQL
   fi
   [ -x /usr/bin/chromium ] || apt_install chromium
+  command -v pdftotext >/dev/null || apt_install poppler-utils  # the PDF tests read the text
 fi
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
 exit 0

@@ -3,6 +3,10 @@ bills: 409 NOT_POSTPAID."""
 
 from __future__ import annotations
 
+import base64
+
+from werkzeug.wrappers import Response
+
 from gateway.http import Call, Reply, idempotency_key
 from services.common import errors
 
@@ -21,6 +25,21 @@ def invoices(gw, call: Call) -> dict:
 
 def invoice(gw, call: Call) -> dict:
     return gw.billing.get_invoice(_postpaid(call), call.path["invoice_id"])
+
+
+def _pdf(document: dict) -> Response:
+    return Response(base64.b64decode(document["content"]), mimetype="application/pdf",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{document["filename"]}"',
+                             "Cache-Control": "private, no-store"})
+
+
+def invoice_pdf(gw, call: Call) -> Response:
+    return _pdf(gw.billing.invoice_pdf(_postpaid(call), call.path["invoice_id"]))
+
+
+def receipt(gw, call: Call) -> Response:
+    return _pdf(gw.billing.receipt_pdf(call.principal.customer_id, call.path["payment_id"]))
 
 
 def pay(gw, call: Call) -> Reply:

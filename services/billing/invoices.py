@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+
 from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.billing import payment_methods, payments
+from services.billing import payment_methods, payments, pdf
 from services.billing.invoicing import dump_invoice
-from services.billing.models import Invoice, InvoiceLine
-from services.common import errors, outbox
+from services.billing.models import Invoice, InvoiceLine, Payment, PaymentMethod
+from services.common import errors, green, outbox
 from services.common.money import Money
 from services.common.schemas import StrictSchema, load_or_raise
 
@@ -101,3 +103,33 @@ def complete_payment(session: Session, provider, payment_id: str, now) -> dict:
             "payment_id": payment.id}, now)
     return {"payment": payments.dump(payment),
             "invoice": dump_invoice(invoice, _lines(session, invoice.id))}
+
+
+def _customer(accounts, customer_id: str) -> dict:
+    account = accounts.get_account(customer_id)
+    return {k: account.get(k) for k in ("id", "name", "email", "address", "language")}
+
+
+def invoice_pdf(session: Session, accounts, customer_id: str, invoice_id: str) -> dict:
+    """The invoice as a PDF (base64, for the RPC), rendered off the event loop."""
+    invoice = get(session, customer_id, invoice_id)
+    customer = _customer(accounts, customer_id)
+    document = green.run_blocking(pdf.render_invoice, invoice, customer, pdf.DEFAULT_OPERATOR,
+                                  customer.get("language") or "en")
+    return {"filename": f"invoice-{invoice['number']}.pdf",
+            "content": base64.b64encode(document).decode("ascii")}
+
+
+def receipt_pdf(session: Session, accounts, customer_id: str, payment_id: str) -> dict:
+    payment = session.get(Payment, payment_id) if isinstance(payment_id, str) else None
+    if payment is None or payment.customer_id != customer_id or payment.status != "succeeded":
+        raise errors.NotFound("No such payment.", code="PAYMENT_NOT_FOUND")
+    method = session.get(PaymentMethod, payment.payment_method_id)
+    paid = {**payments.dump(payment), "payment_method": {"brand": method.brand,
+                                                         "last4": method.last4}}
+    invoice = get(session, customer_id, payment.invoice_id) if payment.invoice_id else None
+    customer = _customer(accounts, customer_id)
+    document = green.run_blocking(pdf.render_receipt, paid, customer, pdf.DEFAULT_OPERATOR,
+                                  customer.get("language") or "en", invoice)
+    return {"filename": f"receipt-{payment.id}.pdf",
+            "content": base64.b64encode(document).decode("ascii")}

@@ -282,6 +282,14 @@ class BillingService:
             raise
 
     @rpc(expected_exceptions=EXPECTED)
+    def invoice_pdf(self, customer_id, invoice_id):
+        return invoices.invoice_pdf(self.db, self.accounts, customer_id, invoice_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def receipt_pdf(self, customer_id, payment_id):
+        return invoices.receipt_pdf(self.db, self.accounts, customer_id, payment_id)
+
+    @rpc(expected_exceptions=EXPECTED)
     def list_payments(self, customer_id):
         return {"data": [payments.dump(p) for p in payments.history(self.db, customer_id)],
                 "has_more": False, "next_cursor": None}

@@ -34,11 +34,12 @@ from collections.abc import Callable
 from typing import Any
 
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.billing import invoices, ledger, payment_methods, payments, runs, wallets
+from services.billing import invoices, ledger, payment_methods, payments, pdf, runs, wallets
 from services.billing import subscriptions as subs
 from services.billing.exceptions import CONCURRENT_MODIFICATION
 from services.billing.models import Base, Charge, Payment
@@ -56,6 +57,15 @@ log = logging.getLogger(__name__)
 EXPECTED = (errors.ServiceError,)
 
 
+class PdfFonts(DependencyProvider):
+    """Loads the PDF fonts and the languages' formatting data once, in the main thread, at
+    start: documents are then rendered in real threads (`green.run_blocking`), where Babel's
+    locale loading would wait on a green lock forever (see services/billing/pdf.py)."""
+
+    def setup(self) -> None:
+        pdf.warm_up(("en", "de"))
+
+
 class BillingService:
     name = "billing"
 
@@ -65,6 +75,7 @@ class BillingService:
     accounts = BoundedRpcProxy("accounts")
     payments = Payments()
     config = Config()
+    pdf_fonts = PdfFonts()
 
     @property
     def _chunk_size(self) -> int:

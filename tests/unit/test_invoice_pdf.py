@@ -266,3 +266,75 @@ def test_unknown_language_falls_back_to_english_labels(tmp_path):
     text = pdf_text(render_invoice(make_invoice(EUR_LINES), CUSTOMER, DEFAULT_OPERATOR, "xx"),
                     tmp_path, "xx.pdf")
     assert "€50.56" in flat(text)
+
+
+def test_concurrent_renders_in_real_threads_match_sequential_ones():
+    """Services render in `eventlet.tpool` (real OS threads): the per-process font cache must
+    not leak state between documents written at the same time (a shared font descriptor once
+    produced broken cross-reference tables when a 1-page and a 3-page document overlapped), and
+    nothing may wait on a lock eventlet made green (Babel's locale-data lock once hung here)."""
+    import sys
+
+    import eventlet.patcher
+
+    real_threading = eventlet.patcher.original("threading")
+    interval = sys.getswitchinterval()
+    many = [line(f"Event {i:02d}", 100 + i) for i in range(60)]
+    docs = [(make_invoice(EUR_LINES[:1]), "en"), (make_invoice(EUR_LINES, status="paid"), "de"),
+            (make_invoice(many), "en"), (make_invoice(EUR_LINES[:2], status="void"), "de")]
+    expected = [render_invoice(inv, CUSTOMER, DEFAULT_OPERATOR, loc) for inv, loc in docs]
+    results: dict[tuple[int, int], bytes] = {}
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for round_ in range(8):
+                inv, loc = docs[(worker + round_) % len(docs)]
+                results[(worker, round_)] = render_invoice(inv, CUSTOMER, DEFAULT_OPERATOR, loc)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [real_threading.Thread(target=work, args=(w,), daemon=True) for w in range(4)]
+    sys.setswitchinterval(1e-5)  # switch threads often, to make overlaps likely
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not any(thread.is_alive() for thread in threads), "a render thread hung"
+    assert errors == []
+    assert len(results) == 32
+    for (worker, round_), data in results.items():
+        assert data == expected[(worker + round_) % len(docs)]
+
+
+def test_warm_renders_never_load_babel_locale_data(monkeypatch):
+    """`babel.localedata.load` takes a lock that is green under eventlet; after `warm_up` a
+    render must not call it (so it is safe in eventlet.tpool's OS threads)."""
+    import babel.localedata
+
+    invoice_pdf.warm_up(("en", "de"))
+    calls = []
+    real_load = babel.localedata.load
+
+    def counting_load(*args, **kwargs):
+        calls.append(args)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(babel.localedata, "load", counting_load)
+    payment = {"id": "pay_x", "status": "succeeded", "amount": money(5056),
+               "created_at": "2026-12-03T09:41:00Z", "purpose": "top_up",
+               "payment_method": {"brand": "visa", "last4": "4242"}, "invoice_id": None}
+    for locale in ("en", "de"):
+        render_invoice(make_invoice(EUR_LINES), CUSTOMER, DEFAULT_OPERATOR, locale)
+        render_receipt(payment, CUSTOMER, DEFAULT_OPERATOR, locale)
+    assert calls == []
+
+
+def test_characters_no_font_has_become_question_marks(tmp_path):
+    customer = dict(CUSTOMER, name="山田 Taro")
+    text = pdf_text(render_invoice(make_invoice(EUR_LINES), customer, DEFAULT_OPERATOR, "en"),
+                    tmp_path)
+    assert "?? Taro" in text

@@ -7,29 +7,11 @@ import time
 import pytest
 
 from deploy import demo
-from gateway.service import GatewayService
-from services.accounts.service import AccountsService
-from services.billing.service import BillingService
-from services.catalog.service import CatalogService
-from tests.integration.test_subscriptions_flow import Portal
-from tests.stack import free_port
 
 
 @pytest.fixture
-def portal(new_pg_url, rabbit_config, runner_factory, tmp_path):
-    port = free_port()
-    config = {**rabbit_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-              "DATABASE_URLS": {"accounts": new_pg_url(), "catalog": new_pg_url(),
-                                "billing": new_pg_url()},
-              "PAYMENT_SANDBOX_URL": f"sqlite:///{tmp_path}/sandbox.db",
-              "ADMIN_EMAIL": demo.ADMIN["email"], "ADMIN_PASSWORD": demo.ADMIN["password"],
-              "BILLING_TIMER_SECONDS": 3600}
-    runner = runner_factory(config, AccountsService, CatalogService, BillingService,
-                            GatewayService)
-    runner.start()
-    portal = Portal(f"http://127.0.0.1:{port}", runner)
-    demo.load_catalog(portal.url)
-    return portal
+def portal(start_portal):
+    return start_portal()
 
 
 def pdf_text(content: bytes, tmp_path) -> str:

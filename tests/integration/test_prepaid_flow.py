@@ -9,32 +9,18 @@ import pytest
 from nameko.testing.utils import get_container, get_extension
 
 from deploy import demo
-from gateway.service import GatewayService
-from services.accounts.service import AccountsService
 from services.billing.service import BillingService
 from services.catalog.service import CatalogService
 from services.common.clock import ClockProvider, TestClock
-from tests.integration.test_subscriptions_flow import PASSWORD, Portal
-from tests.stack import free_port
+from tests.integration.conftest import PASSWORD
 
 
 @pytest.fixture
-def prepaid(new_pg_url, rabbit_config, runner_factory, tmp_path):
-    port = free_port()
-    config = {**rabbit_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-              "DATABASE_URLS": {"accounts": new_pg_url(), "catalog": new_pg_url(),
-                                "billing": new_pg_url()},
-              "PAYMENT_SANDBOX_URL": f"sqlite:///{tmp_path}/sandbox.db",
-              "ADMIN_EMAIL": demo.ADMIN["email"], "ADMIN_PASSWORD": demo.ADMIN["password"],
-              "BILLING_TIMER_SECONDS": 0.2, "AUTH_CACHE_SECONDS": 0}
-    runner = runner_factory(config, AccountsService, CatalogService, BillingService,
-                            GatewayService)
-    runner.start()
+def prepaid(start_portal):
+    portal = start_portal(BILLING_TIMER_SECONDS=0.2, AUTH_CACHE_SECONDS=0)
     clock = TestClock(dt.datetime.now(dt.UTC))
     for service in (CatalogService, BillingService):
-        get_extension(get_container(runner, service), ClockProvider).clock = clock
-    portal = Portal(f"http://127.0.0.1:{port}", runner)
-    demo.load_catalog(portal.url)
+        get_extension(get_container(portal.runner, service), ClockProvider).clock = clock
     return portal, clock
 
 

@@ -4,61 +4,21 @@ and renewals with two billing instances running."""
 import datetime as dt
 import json
 import time
-import uuid
 
 import pytest
-import requests
 from nameko.testing.utils import get_container, get_extension
 
 from deploy import demo
-from gateway.service import GatewayService
 from services.accounts.service import AccountsService
 from services.billing.service import BillingService
 from services.catalog.service import CatalogService
 from services.common.clock import ClockProvider, TestClock
-from tests.stack import free_port
-
-PASSWORD = "a long enough passphrase"
-
-
-class Portal:
-    def __init__(self, url, runner):
-        self.url, self.runner = url, runner
-
-    def __call__(self, method, path, token, **kwargs):
-        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-        return requests.request(method, self.url + path, headers=headers, timeout=15, **kwargs)
-
-    def customer(self, billing_type="postpaid"):
-        email = f"{uuid.uuid4().hex[:8]}@example.com"
-        created = requests.post(self.url + "/api/v1/accounts", timeout=15, json={
-            "email": email, "password": PASSWORD, "name": "Ann", "billing_type": billing_type,
-            "currency": "EUR", "address": {"line1": "Hauptstr. 1", "city": "Berlin",
-                                           "postal_code": "10115", "country": "DE"}})
-        assert created.status_code == 201, created.text
-        return demo.login(self.url, email, PASSWORD)
-
-    def ok(self, method, path, token, status=200, **kwargs):
-        response = self(method, path, token, **kwargs)
-        assert response.status_code == status, response.text
-        return response.json()
+from tests.integration.conftest import PASSWORD
 
 
 @pytest.fixture
-def portal(new_pg_url, rabbit_config, runner_factory):
-    port = free_port()
-    config = {**rabbit_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-              "DATABASE_URLS": {"accounts": new_pg_url(), "catalog": new_pg_url(),
-                                "billing": new_pg_url()},
-              "ADMIN_EMAIL": demo.ADMIN["email"], "ADMIN_PASSWORD": demo.ADMIN["password"],
-              "RPC_TIMEOUT_SECONDS": 2, "DASHBOARD_DEADLINE_SECONDS": 1,
-              "BILLING_TIMER_SECONDS": 3600}
-    runner = runner_factory(config, AccountsService, CatalogService, BillingService,
-                            GatewayService)
-    runner.start()
-    url = f"http://127.0.0.1:{port}"
-    demo.load_catalog(url)
-    return Portal(url, runner)
+def portal(start_portal):
+    return start_portal(RPC_TIMEOUT_SECONDS=2, DASHBOARD_DEADLINE_SECONDS=1)
 
 
 def test_subscribe_upgrade_addon_pause_resume_cancel_and_the_dashboard_shows_each(portal):

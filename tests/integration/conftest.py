@@ -1,0 +1,61 @@
+"""The whole system in this process for integration tests through the gateway: accounts,
+catalog, billing and the gateway in nameko containers on the real RabbitMQ, each service on its
+own fresh PostgreSQL database, the demo catalog loaded."""
+
+import uuid
+
+import pytest
+import requests
+
+from deploy import demo
+from gateway.service import GatewayService
+from services.accounts.service import AccountsService
+from services.billing.service import BillingService
+from services.catalog.service import CatalogService
+from tests.stack import free_port
+
+PASSWORD = "a long enough passphrase"
+
+
+class Portal:
+    def __init__(self, url, runner):
+        self.url, self.runner = url, runner
+
+    def __call__(self, method, path, token, **kwargs):
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=15, **kwargs)
+
+    def customer(self, billing_type="postpaid"):
+        """A new customer's bearer token."""
+        email = f"{uuid.uuid4().hex[:8]}@example.com"
+        created = requests.post(self.url + "/api/v1/accounts", timeout=15, json={
+            "email": email, "password": PASSWORD, "name": "Ann", "billing_type": billing_type,
+            "currency": "EUR", "address": {"line1": "Hauptstr. 1", "city": "Berlin",
+                                           "postal_code": "10115", "country": "DE"}})
+        assert created.status_code == 201, created.text
+        return demo.login(self.url, email, PASSWORD)
+
+    def ok(self, method, path, token, status=200, **kwargs):
+        response = self(method, path, token, **kwargs)
+        assert response.status_code == status, response.text
+        return response.json()
+
+
+@pytest.fixture
+def start_portal(new_pg_url, rabbit_config, runner_factory, tmp_path):
+    """start_portal(**config overrides) → a running Portal."""
+    def start(**overrides):
+        port = free_port()
+        config = {**rabbit_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+                  "DATABASE_URLS": {"accounts": new_pg_url(), "catalog": new_pg_url(),
+                                    "billing": new_pg_url()},
+                  "PAYMENT_SANDBOX_URL": f"sqlite:///{tmp_path}/sandbox.db",
+                  "ADMIN_EMAIL": demo.ADMIN["email"], "ADMIN_PASSWORD": demo.ADMIN["password"],
+                  "BILLING_TIMER_SECONDS": 3600, **overrides}
+        runner = runner_factory(config, AccountsService, CatalogService, BillingService,
+                                GatewayService)
+        runner.start()
+        portal = Portal(f"http://127.0.0.1:{port}", runner)
+        demo.load_catalog(portal.url)
+        return portal
+    return start

@@ -56,6 +56,8 @@ def post(session: Session, wallet: Wallet, direction: str, type_: str, amount: i
     A debit larger than the balance is `Conflict(INSUFFICIENT_BALANCE)` and changes nothing."""
     if not isinstance(amount, int) or amount <= 0:
         raise errors.InvalidArgument(fields={"amount": ["must be a positive amount"]})
+    if type_ not in TYPES or direction not in (CREDIT, DEBIT):
+        raise ValueError(f"unknown ledger entry {direction}/{type_}")  # a bug, not input
     done = find(session, source)
     if done is not None:
         return done

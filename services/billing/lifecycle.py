@@ -36,6 +36,15 @@ HUMAN = {"change_package": "change the package", "add_addon": "add a channel bun
          "suspend": "suspend", "reinstate": "reinstate", "cancel": "cancel", "renew": "renew"}
 
 
+def add_unserved_time(sub, gap) -> None:
+    """Time a subscription was not served (paused, suspended) is added to its period, so none
+    of it is paid for; the items' paid spans move with it, so credits stay exact."""
+    sub.current_period_end += gap
+    sub.anchor_day = sub.current_period_end.day
+    for item in sub.active_items:
+        item.charged_since += gap
+
+
 def allowed(action: str, status: str) -> bool:
     sources, _ = TRANSITIONS[action]
     return status in sources

@@ -244,12 +244,6 @@ class SandboxProvider(PaymentProvider):
                 SandboxCharge.idempotency_key == idempotency_key))
             return ProviderCharge(found.id, found.amount, found.currency) if found else None
 
-    def charges_for(self, idempotency_key: str) -> int:
-        """How many charges the provider holds for a key (for tests and reconciliation)."""
-        with Session(self.engine) as session:
-            return len(session.scalars(select(SandboxCharge).where(
-                SandboxCharge.idempotency_key == idempotency_key)).all())
-
     def charge_count(self) -> int:
         with Session(self.engine) as session:
             return len(session.scalars(select(SandboxCharge.id)).all())

@@ -431,10 +431,7 @@ def _resume(ops: Ops, sub: Subscription, at: dt.datetime) -> None:
     """Back to active; the paused time is added to the period, so none of it is paid for."""
     sub.status = lifecycle.next_status("resume", sub.status)
     paused_for = max(dt.timedelta(0), at - sub.paused_at)
-    sub.current_period_end += paused_for
-    sub.anchor_day = sub.current_period_end.day
-    for item in sub.active_items:
-        item.charged_since += paused_for
+    lifecycle.add_unserved_time(sub, paused_for)
     sub.paused_at = sub.pause_until = None
     sub.updated_at = ops.now
     _emit(ops, events.SUBSCRIPTION_RESUMED, sub, paused_seconds=int(paused_for.total_seconds()))

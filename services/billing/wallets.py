@@ -198,11 +198,7 @@ def _reinstate(session: Session, sub: Subscription, now: dt.datetime) -> None:
     from services.billing.subscriptions import dump
 
     sub.status = lifecycle.next_status("reinstate", sub.status)
-    gap = max(dt.timedelta(0), now - (sub.suspended_at or now))
-    sub.current_period_end += gap
-    sub.anchor_day = sub.current_period_end.day
-    for item in sub.active_items:
-        item.charged_since += gap
+    lifecycle.add_unserved_time(sub, max(dt.timedelta(0), now - (sub.suspended_at or now)))
     sub.suspended_at, sub.updated_at = None, now
     session.flush()
     outbox.emit(session, events.SUBSCRIPTION_RESUMED, "subscription",

@@ -31,7 +31,6 @@ BILLING_RUN_CHUNK_SIZE = "BILLING_RUN_CHUNK_SIZE"  # accounts per work message o
 # payments
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"  # "sandbox" (default); see services/billing/provider.py
 PAYMENT_SANDBOX_URL = "PAYMENT_SANDBOX_URL"  # the sandbox provider's own store
-LOW_BALANCE_THRESHOLD = "LOW_BALANCE_THRESHOLD"  # default per wallet, minor units
 
 # gateway
 RPC_TIMEOUT_SECONDS = "RPC_TIMEOUT_SECONDS"

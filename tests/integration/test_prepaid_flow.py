@@ -85,4 +85,14 @@ def test_a_prepaid_customer_runs_out_is_suspended_tops_up_and_is_resumed(prepaid
     postpaid = portal.customer("postpaid")
     assert portal("GET", "/api/v1/wallet", postpaid).json()["error"]["code"] == "NOT_PREPAID"
     admin = demo.login(portal.url, demo.ADMIN["email"], demo.ADMIN["password"])
+    me = portal.ok("GET", "/api/v1/me", token)["id"]
+    adjusted = portal.ok("POST", f"/api/v1/ops/customers/{me}/wallet/adjustments", admin,
+                         status=201, json={"amount": {"amount": 250, "currency": "EUR"},
+                                           "reason": "goodwill for the outage"})
+    assert adjusted["transaction"]["type"] == "adjustment"
+    assert portal.ok("GET", "/api/v1/wallet", token)["balance"]["amount"] == 216 + 3000 - 1784 \
+        + 250
+    assert portal("POST", f"/api/v1/ops/customers/{me}/wallet/adjustments", token, json={
+        "amount": {"amount": 250, "currency": "EUR"}, "reason": "self-service"}).status_code \
+        == 403
     assert portal.ok("GET", "/api/v1/ops/ledger/verify", admin)["ok"] is True

@@ -43,6 +43,15 @@ def test_subscribe_upgrade_addon_pause_resume_cancel_and_the_dashboard_shows_eac
     assert again["id"] == sub["id"]
     assert sub["devices"][0]["serial_number"].startswith("STB-")
     sid = sub["id"]
+    admin = demo.login(portal.url, demo.ADMIN["email"], demo.ADMIN["password"])
+    device = sub["devices"][0]["id"]
+    replaced = portal.ok("POST", f"/api/v1/ops/devices/{device}/serial", admin,
+                         json={"serial_number": "STB-FIELD-0042"})
+    assert replaced["previous_serials"] == [sub["devices"][0]["serial_number"]]
+    assert portal.ok("GET", f"/api/v1/subscriptions/{sid}", token)["devices"][0][
+        "serial_number"] == "STB-FIELD-0042"
+    assert portal("POST", f"/api/v1/ops/devices/{device}/serial", token,
+                  json={"serial_number": "STB-MINE-0001"}).status_code == 403
 
     preview = portal.ok("POST", f"/api/v1/subscriptions/{sid}/change", token,
                         json={"package": "premium", "preview": True})

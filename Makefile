@@ -17,3 +17,4 @@ bench:
 	@.venv/bin/python tests/perf/bench_gateway.py
 	@.venv/bin/python tests/perf/bench_dashboard.py
 	@.venv/bin/python tests/perf/bench_topup.py
+	@.venv/bin/python tests/perf/bench_billing_run.py

@@ -1,5 +1,6 @@
 """Demo data for `make run`, loaded through the public API like any client would: the IPTV
-demo catalog (`demo_catalog.json`), a prepaid and a postpaid customer with a subscription each.
+demo catalog (`demo_catalog.json`), a prepaid and a postpaid customer with a subscription each, and
+today's billing run (so the postpaid customer has a bill).
 
 Safe to run again: what exists already is left as it is.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import time
 
 import requests
 
@@ -90,9 +92,29 @@ def load_catalog(base_url: str) -> dict:
     return seed.load(CatalogOverHttp(base_url, token), json.loads(CATALOG_FILE.read_text()))
 
 
+VOUCHER_OFFERS = [
+    {"code": "topup-10", "name": "10 € top-up voucher",
+     "value": {"amount": 1000, "currency": "EUR"}, "price": {"amount": 1000, "currency": "EUR"}},
+    {"code": "topup-25", "name": "25 € top-up voucher",
+     "value": {"amount": 2500, "currency": "EUR"}, "price": {"amount": 2500, "currency": "EUR"}},
+    {"code": "topup-50", "name": "50 € top-up voucher, 5 % off",
+     "value": {"amount": 5000, "currency": "EUR"}, "price": {"amount": 4750, "currency": "EUR"}},
+]
+
+
+def load_voucher_offers(base_url: str) -> None:
+    admin = {"Authorization": "Bearer " + login(base_url, ADMIN["email"], ADMIN["password"])}
+    for offer in VOUCHER_OFFERS:
+        made = requests.post(f"{base_url}/api/v1/ops/voucher-offers", headers=admin, json=offer,
+                             timeout=30)
+        if made.status_code not in (201, 409):
+            raise RuntimeError(f"demo voucher offer failed: {made.text}")
+
+
 def load(base_url: str) -> list[dict]:
     """Create the demo catalog, customers and subscriptions; returns the logins to print."""
     load_catalog(base_url)
+    load_voucher_offers(base_url)
     logins = [{"role": "admin", "email": ADMIN["email"], "password": ADMIN["password"]}]
     for customer in CUSTOMERS:
         response = requests.post(f"{base_url}/api/v1/accounts", json=customer, timeout=30)
@@ -111,4 +133,20 @@ def load(base_url: str) -> list[dict]:
                                     json=SUBSCRIPTIONS[customer["email"]], timeout=30)
             if created.status_code != 201:
                 raise RuntimeError(f"demo subscription failed: {created.text}")
+    _bill_today(base_url)
     return logins
+
+
+def _bill_today(base_url: str) -> None:
+    """Today's billing run, so the postpaid customer has a bill to look at (a run exists once
+    per date: on a restart this answers the run made before)."""
+    admin = {"Authorization": "Bearer " + login(base_url, ADMIN["email"], ADMIN["password"])}
+    started = requests.post(f"{base_url}/api/v1/ops/billing-runs", headers=admin, json={},
+                            timeout=30)
+    if started.status_code != 202:
+        raise RuntimeError(f"demo billing run failed: {started.text}")
+    run, deadline = started.json(), time.monotonic() + 30
+    while run["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        run = requests.get(f"{base_url}/api/v1/ops/billing-runs/{run['id']}", headers=admin,
+                           timeout=30).json()

@@ -25,7 +25,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "deploy" / "config.yaml"
 # Every service that is built; each runs as its own process. The gateway starts last.
 SERVICES = ["services.accounts.service", "services.catalog.service",
-            "services.billing.service"]
+            "services.billing.service", "services.vouchers.service",
+            "services.notifier.service"]
 GATEWAY = "gateway.service"
 READY_TIMEOUT = 90.0
 
@@ -53,6 +54,15 @@ class Runner:
         self.procs[name] = subprocess.Popen(
             [str(nameko), "run", "--config", str(CONFIG), module], cwd=ROOT, env=self.env,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_mail_catcher(self, host: str, port: int, mail_dir: pathlib.Path) -> None:
+        """A local SMTP server that files every mail in `mail_dir` (a maildir), so the
+        notifier's e-mails can be read without a mail relay."""
+        log = open(self.log_dir / "mail.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.procs["mail"] = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{host}:{port}", "-c",
+             "aiosmtpd.handlers.Mailbox", str(mail_dir)], cwd=ROOT, env=self.env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
 
     def dead(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
@@ -146,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        smtp_host = env.get("SMTP_HOST", "127.0.0.1")
+        smtp_port = int(env.get("SMTP_PORT", "1025"))
+        mail_dir = pathlib.Path(env["DATA_DIR"]) / "mail"
+        if smtp_host in ("127.0.0.1", "localhost") and port_free(smtp_host, smtp_port):
+            runner.start_mail_catcher(smtp_host, smtp_port, mail_dir)
+            print(f"E-mails go to a local catcher: {mail_dir} (a maildir)", flush=True)
         print(f"Starting {len(SERVICES)} service(s) and the gateway; logs in {log_dir}", flush=True)
         for module in [*SERVICES, GATEWAY]:
             runner.start(module)

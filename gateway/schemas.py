@@ -3,7 +3,7 @@ them, and the OpenAPI document is generated from them."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.schemas import (
     PHONE,
@@ -354,11 +354,17 @@ class DashboardSubscriptions(Schema):
     data = fields.List(fields.Nested(DashboardSubscription))
 
 
+class DashboardUnread(Schema):
+    unavailable = fields.Boolean()
+    count = fields.Integer(metadata={"description": "unread notifications in the inbox"})
+
+
 class Dashboard(Schema):
     account = fields.Nested(DashboardAccount)
     subscriptions = fields.Nested(DashboardSubscriptions)
     wallet = fields.Nested(lambda: DashboardWallet(), metadata={"description": "prepaid only"})
     bills = fields.Nested(lambda: DashboardBills(), metadata={"description": "postpaid only"})
+    unread_notifications = fields.Nested(DashboardUnread)
 
 
 # payment methods and the wallet
@@ -412,9 +418,19 @@ WalletTransactionList = page_of(WalletTransaction, "WalletTransactionList")
 
 
 class TopUpIn(StrictSchema):
-    amount = fields.Nested(MoneySchema, required=True)
+    amount = fields.Nested(MoneySchema, metadata={"description": "by card: how much"})
     payment_method_id = fields.String(validate=validate.Length(max=40),
                                       metadata={"description": "the default card if omitted"})
+    voucher_code = Text(40, min_length=1, metadata={
+        "description": "by voucher instead of a card: the code (its value is credited)"})
+
+    @validates_schema
+    def _card_or_voucher(self, data, **kwargs):
+        if ("voucher_code" in data) == ("amount" in data):
+            raise ValidationError("give either an amount (by card) or a voucher_code",
+                                  "amount")
+        if "voucher_code" in data and "payment_method_id" in data:
+            raise ValidationError("a voucher top-up takes no card", "payment_method_id")
 
 
 class PaymentOut(Schema):
@@ -427,8 +443,16 @@ class PaymentOut(Schema):
     created_at = fields.String(metadata={"format": "date-time"})
 
 
+class Redemption(Schema):
+    id = fields.String(metadata={"example": "red_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    serial = fields.String(metadata={"example": "000010000042"})
+    value = fields.Nested(Money)
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
 class TopUpOut(Schema):
-    payment = fields.Nested(PaymentOut)
+    payment = fields.Nested(PaymentOut, metadata={"description": "a top-up by card"})
+    redemption = fields.Nested(Redemption, metadata={"description": "a top-up by voucher"})
     transaction = fields.Nested(WalletTransaction)
     wallet = fields.Nested(WalletOut)
     reinstated = fields.List(fields.String(), metadata={
@@ -472,6 +496,32 @@ class InvoicePeriod(Schema):
     end = fields.String(allow_none=True, metadata={"format": "date"})
 
 
+class CreditNoteOut(Schema):
+    id = fields.String(metadata={"example": "cn_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    number = fields.String(metadata={"example": "CN-2026-000007"})
+    invoice_id = fields.String()
+    amount = fields.Nested(Money, metadata={"description": "credited, tax included"})
+    tax = fields.Nested(Money)
+    reason = fields.String()
+    applied_to = fields.String(metadata={
+        "enum": ["invoice", "next_invoice"],
+        "description": "lowers this invoice's amount due, or (paid invoice) credits the next"})
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+class Collection(Schema):
+    autopay = fields.Boolean(metadata={"description": "the account pays by autopay"})
+    state = fields.String(allow_none=True, metadata={
+        "enum": [None, "retrying", "exhausted"],
+        "description": "dunning: retrying (steps scheduled), exhausted (services suspended "
+                       "until paid)"})
+    failed_attempts = fields.Integer(metadata={"description": "declined card charges"})
+    last_decline_code = fields.String(allow_none=True)
+    next_retry_at = fields.String(allow_none=True, metadata={
+        "format": "date-time", "description": "the next dunning step (charge or reminder)"})
+    steps_left = fields.Integer()
+
+
 class InvoiceOut(Schema):
     id = fields.String(metadata={"example": "inv_3k4j5h6g7f8d9s0a1q2w3e4r"})
     number = fields.String(metadata={"example": "INV-2026-000042"})
@@ -486,7 +536,10 @@ class InvoiceOut(Schema):
     tax = fields.Nested(Money)
     total = fields.Nested(Money)
     amount_paid = fields.Nested(Money)
+    amount_credited = fields.Nested(Money)
     amount_due = fields.Nested(Money)
+    credit_notes = fields.List(fields.Nested(CreditNoteOut))
+    collection = fields.Nested(Collection)
 
 
 InvoiceList = page_of(InvoiceOut, "InvoiceList")
@@ -547,6 +600,298 @@ class PaymentRecord(PaymentOut):
 class InvoicePaid(Schema):
     payment = fields.Nested(PaymentRecord)
     invoice = fields.Nested(InvoiceOut)
+    reinstated = fields.List(fields.String(), metadata={
+        "description": "subscriptions suspended for this bill and now active again"})
+
+
+class Autopay(Schema):
+    enabled = fields.Boolean()
+    payment_method_id = fields.String(allow_none=True, metadata={
+        "description": "the card autopay charges; null: the default card"})
+
+
+class AutopayIn(StrictSchema):
+    enabled = fields.Boolean(required=True)
+    payment_method_id = fields.String(load_default=None, allow_none=True,
+                                      validate=validate.Length(max=40))
+
+
+class BillingProfile(Schema):
+    customer_id = fields.String()
+    payment_terms_days = fields.Integer(allow_none=True, metadata={
+        "description": "the account's own terms; null: the operator's default"})
+    effective_payment_terms_days = fields.Integer()
+    autopay = fields.Nested(Autopay)
+
+
+class BillingProfileIn(StrictSchema):
+    payment_terms_days = fields.Integer(required=True, allow_none=True, strict=True,
+                                        validate=validate.Range(min=0, max=365))
+
+
+class CreditNoteIn(StrictSchema):
+    amount = fields.Nested(MoneySchema, required=True, metadata={
+        "description": "to credit, tax included; at most what was invoiced and not credited"})
+    reason = Text(300, required=True, min_length=3)
 
 
 PaymentList = page_of(PaymentRecord, "PaymentList")
+
+
+# vouchers
+
+class RedeemIn(StrictSchema):
+    code = Text(40, required=True, min_length=1, metadata={
+        "description": "as printed; case, spaces and dashes do not matter"})
+
+
+RedemptionList = page_of(Redemption, "RedemptionList")
+
+
+class VoucherOffer(Schema):
+    code = fields.String(metadata={"example": "topup-25"})
+    name = fields.String()
+    value = fields.Nested(Money, metadata={"description": "credited on redemption"})
+    price = fields.Nested(Money)
+    valid_days = fields.Integer()
+    active = fields.Boolean()
+
+
+VoucherOfferList = page_of(VoucherOffer, "VoucherOfferList")
+
+
+class VoucherOfferIn(StrictSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
+    name = Text(200, required=True, min_length=1)
+    value = fields.Nested(MoneySchema, required=True)
+    price = fields.Nested(MoneySchema, required=True)
+    valid_days = fields.Integer(strict=True, validate=validate.Range(1, 3650))
+
+
+class PurchaseIn(StrictSchema):
+    offer = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    payment_method_id = fields.String(validate=validate.Length(max=40),
+                                      metadata={"description": "the default card if omitted"})
+
+
+class Purchase(Schema):
+    code = fields.String(metadata={"example": "7K3M-9QXT-2HRW-4B",
+                                   "description": "shown once: keep it or give it away"})
+    serial = fields.String()
+    value = fields.Nested(Money)
+    valid_until = fields.String(metadata={"format": "date-time"})
+    offer = fields.String()
+    payment = fields.Nested(PaymentRecord, metadata={
+        "description": "the card payment; its receipt is GET /api/v1/payments/{id}/receipt"})
+
+
+class VoucherBatchIn(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["print", "online"]),
+                         metadata={"description": "print (online vouchers come from offers)"})
+    value = fields.Nested(MoneySchema, required=True)
+    count = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
+    valid_from = fields.AwareDateTime()
+    valid_until = fields.AwareDateTime(required=True)
+    restriction = fields.String(allow_none=True, validate=validate.OneOf(["prepaid"]))
+    description = Text(300)
+
+
+class VoucherBatch(Schema):
+    id = fields.String(metadata={"example": "vb_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    number = fields.Integer()
+    type = fields.String(metadata={"enum": ["print", "online"]})
+    value = fields.Nested(Money)
+    count = fields.Integer()
+    generated = fields.Integer(metadata={"description": "vouchers made so far"})
+    status = fields.String(metadata={"enum": ["created", "active", "expired", "voided"]})
+    restriction = fields.String(allow_none=True)
+    valid_from = fields.String(metadata={"format": "date-time"})
+    valid_until = fields.String(metadata={"format": "date-time"})
+    description = fields.String()
+    offer = fields.String(allow_none=True)
+    created_by = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    voided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    void_reason = fields.String(allow_none=True)
+    voided_by = fields.String(allow_none=True)
+
+
+VoucherBatchList = page_of(VoucherBatch, "VoucherBatchList")
+
+
+class VoidIn(StrictSchema):
+    reason = Text(300, required=True, min_length=3)
+
+
+class VoucherOut(Schema):
+    serial = fields.String()
+    status = fields.String(metadata={"enum": ["active", "redeemed", "expired", "voided"]})
+    batch_id = fields.String()
+    batch_number = fields.Integer()
+    type = fields.String()
+    value = fields.Nested(Money)
+    valid_until = fields.String(metadata={"format": "date-time"})
+    purchase_id = fields.String(allow_none=True)
+    buyer_id = fields.String(allow_none=True)
+    redeemed_by = fields.String(allow_none=True)
+    redeemed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    redemption_id = fields.String(allow_none=True)
+
+
+class VoidedVoucher(Schema):
+    serial = fields.String()
+    status = fields.String()
+    batch_id = fields.String()
+
+
+class ThrottleEvent(Schema):
+    key = fields.String(metadata={"example": "redeem:ip:203.0.113.7"})
+    failures = fields.Integer()
+    blocked_until = fields.String(metadata={"format": "date-time"})
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+ThrottleEventList = page_of(ThrottleEvent, "ThrottleEventList")
+
+
+# notifications
+
+class NotificationOut(Schema):
+    id = fields.String(metadata={"example": "ntf_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    topic = fields.String()
+    title = fields.String()
+    body = fields.String()
+    read_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+class Inbox(Schema):
+    data = fields.List(fields.Nested(NotificationOut), required=True)
+    has_more = fields.Boolean(required=True)
+    next_cursor = fields.String(allow_none=True)
+    unread_count = fields.Integer()
+
+
+class InboxQuery(PageQuery):
+    unread = fields.Boolean(metadata={"description": "only unread ones"})
+
+
+class NotificationRead(NotificationOut):
+    unread_count = fields.Integer()
+
+
+class UnreadCount(Schema):
+    unread_count = fields.Integer()
+
+
+class TopicPreference(Schema):
+    topic = fields.String()
+    label = fields.String()
+    locked = fields.Boolean(metadata={"description": "the inbox cannot be turned off"})
+    portal = fields.Boolean()
+    email = fields.Boolean()
+
+
+class Preferences(Schema):
+    preferences = fields.List(fields.Nested(TopicPreference))
+
+
+class PreferenceIn(StrictSchema):
+    topic = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(["portal", "email"]))
+    enabled = fields.Boolean(required=True)
+
+
+class PreferencesIn(StrictSchema):
+    preferences = fields.List(fields.Nested(PreferenceIn), required=True,
+                              validate=validate.Length(min=1, max=50))
+
+
+class ChannelIn(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["webhook", "email", "bus"]))
+    url = fields.String(validate=validate.Length(max=500))
+    address = fields.String(validate=validate.Length(max=320))
+
+
+class ChannelOut(Schema):
+    id = fields.String(metadata={"example": "chn_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    team = fields.String()
+    type = fields.String()
+    url = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    active = fields.Boolean()
+    secret = fields.String(metadata={"description": "webhook signing secret; only in the "
+                                                    "answer that creates the channel"})
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+ChannelList = page_of(ChannelOut, "ChannelList")
+
+
+class AlertIn(StrictSchema):
+    severity = fields.String(required=True,
+                             validate=validate.OneOf(["critical", "warning", "info"]))
+    title = Text(300, required=True, min_length=1)
+    text = Text(5000, required=True, min_length=1)
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.String())
+    dedup_key = Text(200, min_length=1)
+
+
+class AlertOut(Schema):
+    alert = fields.Dict()
+    deliveries = fields.List(fields.String())
+    duplicate = fields.Boolean()
+
+
+class DeliveryOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    channel = fields.String()
+    target = fields.String()
+    subject = fields.String()
+    status = fields.String(metadata={"enum": ["pending", "sending", "sent", "dead"]})
+    attempts = fields.Integer()
+    next_attempt_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    last_error = fields.String(allow_none=True)
+    dedup_key = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    sent_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+DeliveryList = page_of(DeliveryOut, "DeliveryList")
+
+
+class DeliveryQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "dead",
+                                                    "failing"]))
+
+
+class SegmentIn(StrictSchema):
+    billing_type = fields.String(validate=validate.OneOf(["prepaid", "postpaid"]))
+    tax_region = fields.String(validate=validate.Length(min=2, max=20))
+    package = fields.String(validate=validate.Length(min=1, max=40))
+
+
+class BroadcastIn(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(["promotion", "maintenance"]))
+    title = Text(200, required=True, min_length=1)
+    body = Text(5000, required=True, min_length=1)
+    segment = fields.Nested(SegmentIn)
+    send_at = fields.AwareDateTime(metadata={"description": "default: now"})
+
+
+class BroadcastOut(Schema):
+    id = fields.String(metadata={"example": "brd_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    kind = fields.String()
+    title = fields.String()
+    body = fields.String()
+    segment = fields.Dict()
+    send_at = fields.String(metadata={"format": "date-time"})
+    status = fields.String(metadata={"enum": ["scheduled", "sending", "done"]})
+    recipients = fields.Integer(metadata={"description": "customers reached so far"})
+    created_by = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+BroadcastList = page_of(BroadcastOut, "BroadcastList")

@@ -30,8 +30,10 @@ from gateway.views import (
     catalog,
     dashboard,
     health,
+    notifications,
     ops,
     subscriptions,
+    vouchers,
     wallet,
 )
 from services.common import errors
@@ -54,10 +56,13 @@ class GatewayService:
     accounts = BoundedRpcProxy("accounts")
     catalog = BoundedRpcProxy("catalog")
     billing = BoundedRpcProxy("billing")
+    vouchers = BoundedRpcProxy("vouchers")
+    notifier = BoundedRpcProxy("notifier")
 
     def backends(self) -> dict:
         """The services /ready checks: every service the gateway talks to."""
-        return {"accounts": self.accounts, "catalog": self.catalog, "billing": self.billing}
+        return {"accounts": self.accounts, "catalog": self.catalog, "billing": self.billing,
+                "vouchers": self.vouchers, "notifier": self.notifier}
 
     # a revoked session or a changed account leaves every gateway's auth cache at once
     @event_handler("accounts", "session_revoked", handler_type=BROADCAST,
@@ -186,7 +191,202 @@ class GatewayService:
     def payments(self, call):
         return bills.payments(self, call)
 
+    @api("GET", "/api/v1/autopay", response=s.Autopay, tag="bills",
+         summary="Whether new invoices are paid automatically on issue, and with which card")
+    def autopay(self, call):
+        return bills.autopay(self, call)
+
+    @api("PUT", "/api/v1/autopay", body=s.AutopayIn, response=s.Autopay, tag="bills",
+         summary="Turn autopay on (with a card of mine, or the default card: null) or off; "
+                 "409 NO_PAYMENT_METHOD without a card")
+    def set_autopay(self, call):
+        return bills.set_autopay(self, call)
+
+    # vouchers
+    @api("POST", "/api/v1/vouchers/redeem", body=s.RedeemIn, response=s.TopUpOut, status=201,
+         tag="vouchers", summary="Redeem a voucher code into the wallet (once); wrong codes are "
+                                 "throttled per account and address (429 with Retry-After)")
+    def redeem_voucher(self, call):
+        return vouchers.redeem(self, call)
+
+    @api("GET", "/api/v1/vouchers/offers", response=s.VoucherOfferList, tag="vouchers",
+         summary="Online vouchers on sale")
+    def voucher_offers(self, call):
+        return vouchers.offers(self, call)
+
+    @api("POST", "/api/v1/vouchers/purchases", body=s.PurchaseIn, response=s.Purchase,
+         status=201, tag="vouchers",
+         summary="Buy an online voucher by card: its code (shown once) and the payment; "
+                 "Idempotency-Key honoured; 402 when declined")
+    def buy_voucher(self, call):
+        return vouchers.purchase(self, call)
+
+    @api("GET", "/api/v1/vouchers/redemptions", response=s.RedemptionList, tag="vouchers",
+         summary="Vouchers I redeemed, newest first")
+    def voucher_redemptions(self, call):
+        return vouchers.redemptions(self, call)
+
+    # notifications
+    @api("GET", "/api/v1/notifications", query=s.InboxQuery, response=s.Inbox,
+         tag="notifications", summary="My inbox, newest first, with the unread count")
+    def notifications(self, call):
+        return notifications.inbox(self, call)
+
+    @api("POST", "/api/v1/notifications/<string:notification_id>/read",
+         response=s.NotificationRead, tag="notifications", summary="Mark one as read")
+    def notification_read(self, call):
+        return notifications.read(self, call)
+
+    @api("POST", "/api/v1/notifications/read-all", response=s.UnreadCount,
+         tag="notifications", summary="Mark all as read")
+    def notifications_read_all(self, call):
+        return notifications.read_all(self, call)
+
+    @api("GET", "/api/v1/me/notification-preferences", response=s.Preferences,
+         tag="notifications", summary="Per topic: portal inbox and e-mail on or off")
+    def notification_preferences(self, call):
+        return notifications.preferences(self, call)
+
+    @api("PUT", "/api/v1/me/notification-preferences", body=s.PreferencesIn,
+         response=s.Preferences, tag="notifications",
+         summary="Opt in or out per topic and channel (account security and service notices "
+                 "always reach the inbox: 409 PREFERENCE_LOCKED)")
+    def set_notification_preferences(self, call):
+        return notifications.set_preferences(self, call)
+
     # operations
+    @api("GET", "/api/v1/ops/teams/<string:team>/channels", access="ops",
+         response=s.ChannelList, tag="ops", summary="A team's alert channels")
+    def ops_team_channels(self, call):
+        return notifications.ops_channels(self, call)
+
+    @api("POST", "/api/v1/ops/teams/<string:team>/channels", access="ops", body=s.ChannelIn,
+         response=s.ChannelOut, status=201, tag="ops",
+         summary="Add an alert channel: webhook (signed; the secret is in this answer only), "
+                 "email, or bus (the alerts exchange, routing key <team>.<severity>)")
+    def ops_create_team_channel(self, call):
+        return notifications.ops_create_channel(self, call)
+
+    @api("DELETE", "/api/v1/ops/channels/<string:channel_id>", access="ops", tag="ops",
+         summary="Remove an alert channel")
+    def ops_delete_channel(self, call):
+        return notifications.ops_delete_channel(self, call)
+
+    @api("POST", "/api/v1/ops/teams/<string:team>/alerts", access="ops", body=s.AlertIn,
+         response=s.AlertOut, status=201, tag="ops",
+         summary="Raise an alert to the team's channels (one page per dedup_key)")
+    def ops_raise_alert(self, call):
+        return notifications.ops_raise_alert(self, call)
+
+    @api("POST", "/api/v1/ops/broadcasts", access="ops", body=s.BroadcastIn,
+         response=s.BroadcastOut, status=202, tag="ops",
+         summary="Send a promotion or a maintenance notice to all customers or a segment, now "
+                 "or at send_at (sent in batches; promotions respect opt-outs)")
+    def ops_broadcast(self, call):
+        return notifications.ops_broadcast(self, call)
+
+    @api("GET", "/api/v1/ops/broadcasts", access="ops", response=s.BroadcastList, tag="ops",
+         summary="Recent broadcasts and their progress")
+    def ops_broadcasts(self, call):
+        return notifications.ops_broadcasts(self, call)
+
+    @api("GET", "/api/v1/ops/broadcasts/<string:broadcast_id>", access="ops",
+         response=s.BroadcastOut, tag="ops", summary="One broadcast and its progress")
+    def ops_broadcast_status(self, call):
+        return notifications.ops_broadcast_status(self, call)
+
+    @api("GET", "/api/v1/ops/deliveries", access="ops", query=s.DeliveryQuery,
+         response=s.DeliveryList, tag="ops",
+         summary="Notification deliveries (status=failing or dead for the ones to look at)")
+    def ops_deliveries(self, call):
+        return notifications.ops_deliveries(self, call)
+
+    @api("POST", "/api/v1/ops/deliveries/<string:delivery_id>/retry", access="ops",
+         response=s.DeliveryOut, tag="ops", summary="Send a failed delivery again now")
+    def ops_retry_delivery(self, call):
+        return notifications.ops_retry_delivery(self, call)
+
+    @api("POST", "/api/v1/ops/voucher-batches", access="ops", body=s.VoucherBatchIn,
+         response=s.VoucherBatch, status=202, tag="ops",
+         summary="Create a print batch (up to 1,000,000); its vouchers are generated in the "
+                 "background (status created → active)")
+    def ops_create_voucher_batch(self, call):
+        return vouchers.ops_create_batch(self, call)
+
+    @api("GET", "/api/v1/ops/voucher-batches", access="ops", query=s.PageQuery,
+         response=s.VoucherBatchList, tag="ops", summary="Voucher batches, newest first")
+    def ops_voucher_batches(self, call):
+        return vouchers.ops_batches(self, call)
+
+    @api("GET", "/api/v1/ops/voucher-batches/<string:batch_id>", access="ops",
+         response=s.VoucherBatch, tag="ops", summary="A voucher batch and its progress")
+    def ops_voucher_batch(self, call):
+        return vouchers.ops_batch(self, call)
+
+    @api("GET", "/api/v1/ops/voucher-batches/<string:batch_id>/export.csv", access="ops",
+         tag="ops", summary="The print batch for the print house (CSV: serial,code,value,"
+                            "currency,valid_until), streamed; every export is recorded")
+    def ops_export_voucher_batch(self, call):
+        return vouchers.ops_export(self, call)
+
+    @api("POST", "/api/v1/ops/voucher-batches/<string:batch_id>/void", access="ops",
+         body=s.VoidIn, response=s.VoucherBatch, tag="ops",
+         summary="Void a batch: none of its unredeemed vouchers can be redeemed")
+    def ops_void_voucher_batch(self, call):
+        return vouchers.ops_void_batch(self, call)
+
+    @api("GET", "/api/v1/ops/vouchers/<string:serial>", access="ops", response=s.VoucherOut,
+         tag="ops", summary="One voucher by its serial: state, batch, who redeemed it (never "
+                            "its code)")
+    def ops_voucher(self, call):
+        return vouchers.ops_voucher(self, call)
+
+    @api("POST", "/api/v1/ops/vouchers/<string:serial>/void", access="ops", body=s.VoidIn,
+         response=s.VoidedVoucher, tag="ops", summary="Void one voucher by its serial")
+    def ops_void_voucher(self, call):
+        return vouchers.ops_void_voucher(self, call)
+
+    @api("GET", "/api/v1/ops/voucher-throttles", access="ops", response=s.ThrottleEventList,
+         tag="ops", summary="Accounts and addresses blocked for guessing voucher codes")
+    def ops_voucher_throttles(self, call):
+        return vouchers.ops_throttles(self, call)
+
+    @api("POST", "/api/v1/ops/voucher-offers", access="ops", body=s.VoucherOfferIn,
+         response=s.VoucherOffer, status=201, tag="ops", summary="Put an online voucher on sale")
+    def ops_create_voucher_offer(self, call):
+        return vouchers.ops_create_offer(self, call)
+
+    @api("DELETE", "/api/v1/ops/voucher-offers/<string:code>", access="ops",
+         response=s.VoucherOffer, tag="ops", summary="Take an online voucher off sale")
+    def ops_retire_voucher_offer(self, call):
+        return vouchers.ops_retire_offer(self, call)
+
+    @api("GET", "/api/v1/ops/customers/<string:customer_id>/invoices", access="ops",
+         query=s.InvoiceQuery, response=s.InvoiceList, tag="ops",
+         summary="A postpaid customer's invoices, newest first")
+    def ops_customer_invoices(self, call):
+        return bills.ops_customer_invoices(self, call)
+
+    @api("GET", "/api/v1/ops/customers/<string:customer_id>/billing-profile", access="ops",
+         response=s.BillingProfile, tag="ops",
+         summary="A postpaid account's payment terms and autopay")
+    def ops_billing_profile(self, call):
+        return bills.ops_billing_profile(self, call)
+
+    @api("PUT", "/api/v1/ops/customers/<string:customer_id>/billing-profile", access="ops",
+         body=s.BillingProfileIn, response=s.BillingProfile, tag="ops",
+         summary="Set an account's payment terms (days from issue to due date; null: the "
+                 "default) for invoices issued from now on")
+    def ops_set_payment_terms(self, call):
+        return bills.ops_set_payment_terms(self, call)
+
+    @api("POST", "/api/v1/ops/invoices/<string:invoice_id>/credit-notes", access="ops",
+         body=s.CreditNoteIn, response=s.CreditNoteOut, status=201, tag="ops",
+         summary="Correct a finalized invoice by a credit note (lowers what is due, or credits "
+                 "the next invoice if it was paid); Idempotency-Key honoured")
+    def ops_credit_note(self, call):
+        return bills.ops_credit_note(self, call)
+
     @api("POST", "/api/v1/ops/billing-runs", access="ops", body=s.BillingRunIn,
          response=s.BillingRunOut, status=202, tag="ops",
          summary="Start the billing run for a date (default today); a repeat starts nothing new")

@@ -63,7 +63,8 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
         env.update({"AMQP_URI": create_vhost(self.vhost), "GATEWAY_PORT": str(self.port),
                     "DATA_DIR": str(self.data_dir), "PUBLIC_URL": self.url,
-                    "OUTBOX_POLL_SECONDS": "0.2", **(extra_env or {})})
+                    "OUTBOX_POLL_SECONDS": "0.2", "SMTP_PORT": str(free_port()),
+                    **(extra_env or {})})
         self.env = env
         self.proc: subprocess.Popen | None = None
         self.started_in: float | None = None

@@ -10,10 +10,17 @@ import * as dashboard from './pages/dashboard.js';
 import * as settings from './pages/settings.js';
 import * as subscriptions from './pages/subscriptions.js';
 import * as wallet from './pages/wallet.js';
+import * as bills from './pages/bills.js';
+import * as vouchers from './pages/vouchers.js';
+import * as notifications from './pages/notifications.js';
+import * as opsVouchers from './pages/ops-vouchers.js';
 import * as comingSoon from './pages/coming-soon.js';
 import * as notFound from './pages/not-found.js';
 
-// `nav` routes appear in the navigation; `billing` limits a route to one billing type.
+// `nav` routes appear in the navigation (a pattern route only marks its tab as the current one);
+// `billing` limits a route to one billing type, `roles` to some roles (ops pages: agents and
+// admins; the API refuses everyone else all the same).
+const OPS_ROLES = ['agent', 'admin'];
 const ROUTES = [
   { path: 'login', page: login, public: true },
   { path: 'signup', page: signup, public: true },
@@ -21,11 +28,13 @@ const ROUTES = [
   { path: 'dashboard', page: dashboard, nav: 'dashboard' },
   { path: 'subscriptions', page: subscriptions, nav: 'subscriptions' },
   { path: 'wallet', page: wallet, nav: 'wallet', billing: 'prepaid' },
-  { path: 'bills', page: comingSoon, nav: 'bills', billing: 'postpaid' },
-  { path: 'vouchers', page: comingSoon, nav: 'vouchers' },
+  { path: 'bills', page: bills, nav: 'bills', billing: 'postpaid' },
+  { path: /^bills\/([^/]+)$/, page: bills, nav: 'bills', billing: 'postpaid' }, // one invoice
+  { path: 'vouchers', page: vouchers, nav: 'vouchers' },
   { path: 'support', page: comingSoon, nav: 'support' },
-  { path: 'notifications', page: comingSoon, nav: 'notifications' },
+  { path: 'notifications', page: notifications, nav: 'notifications' },
   { path: 'settings', page: settings, nav: 'settings' },
+  { path: 'ops/vouchers', page: opsVouchers, nav: 'opsVouchers', roles: OPS_ROLES },
 ];
 const HOME = '#/dashboard';
 
@@ -34,6 +43,14 @@ const session = { account: null, returnTo: null };
 const flashes = new Map(); // one-shot messages shown by the next render of a page
 let renderCount = 0;
 let firstRender = true;
+
+// The unread count on the Notifications link (and on the phone's menu button). Pages that load
+// it anyway report it (the dashboard, the inbox, marking read); any other page asks for it when
+// it opens unless it is fresh, and a light poll asks once a minute while the tab is visible.
+// One request at a time; a background ask never sends the customer to the login page.
+const UNREAD_POLL_MS = 60_000;
+const UNREAD_FRESH_MS = 10_000;
+const unread = { count: null, at: 0, pending: null, timer: null, stopped: false };
 
 function currentPath() {
   return decodeURIComponent(location.hash.replace(/^#\/?/, ''));
@@ -69,6 +86,7 @@ async function setAccount(account) {
 /** After a successful login or portal-link exchange. */
 async function loggedIn(result) {
   api.rememberCsrf(result && result.csrf_token);
+  forgetUnread(); // perhaps another account than before
   await setAccount(result.account);
   const target = session.returnTo || HOME;
   session.returnTo = null;
@@ -82,6 +100,7 @@ async function logout() {
     // the session is gone either way
   }
   session.account = null;
+  forgetUnread();
   api.forgetCsrf();
   flashes.set('login', { kind: 'success', text: 'login.loggedOut' });
   navigate('#/login');
@@ -90,10 +109,80 @@ async function logout() {
 api.onUnauthorized(() => {
   const hadSession = Boolean(session.account);
   session.account = null;
+  forgetUnread();
   const matched = match(currentPath());
   if (matched && !matched.route.public) session.returnTo = location.hash;
   if (hadSession) flashes.set('login', { kind: 'error', text: 'login.sessionEnded' });
   navigate('#/login');
+});
+
+/** The badge's content: the number for the eye, "3 unread" for screen readers; empty at 0. */
+function unreadBadgeContent(badge) {
+  const n = unread.count;
+  badge.hidden = !(n > 0);
+  badge.replaceChildren(...(n > 0 ? [
+    h('span', { 'aria-hidden': 'true' }, n > 99 ? '99+' : String(n)),
+    h('span', { class: 'visually-hidden' }, ` ${t('notifications.unreadBadge', { count: n })}`),
+  ] : []));
+  badge.dataset.count = n > 0 ? String(n) : '0';
+}
+
+function drawUnread() {
+  root.querySelectorAll('[data-unread-badge]').forEach(unreadBadgeContent);
+}
+
+function schedulePoll() {
+  clearTimeout(unread.timer);
+  unread.timer = null;
+  if (!session.account || unread.stopped) return;
+  unread.timer = setTimeout(() => {
+    unread.timer = null;
+    if (document.visibilityState === 'visible') refreshUnread();
+    // hidden: the visibilitychange handler asks when the customer comes back
+  }, UNREAD_POLL_MS);
+}
+
+/** A page's answer carried the count: show it, and the next poll is a minute from now. */
+function setUnread(count) {
+  if (!Number.isInteger(count) || count < 0) return;
+  const before = unread.count;
+  unread.count = count;
+  unread.at = Date.now();
+  unread.stopped = false;
+  drawUnread();
+  schedulePoll();
+  if (before !== count) window.dispatchEvent(new CustomEvent('portal:unread', { detail: { count, before } }));
+}
+
+/** Ask the server (one request at a time); failures keep the last known count. */
+function refreshUnread({ ifOlderThan = 0 } = {}) {
+  if (!session.account || unread.stopped) return Promise.resolve();
+  if (unread.pending) return unread.pending;
+  if (ifOlderThan && Date.now() - unread.at < ifOlderThan) return Promise.resolve();
+  const accountId = session.account.id;
+  unread.pending = api.request('GET', '/api/v1/notifications?limit=1&unread=true', { redirectOn401: false })
+    .then((page) => {
+      if (session.account && session.account.id === accountId) setUnread(page && page.unread_count);
+    }, (err) => {
+      // Signed out meanwhile: stop asking until the next login. Otherwise try again later.
+      if (err && err.status === 401) unread.stopped = true;
+      else schedulePoll();
+    })
+    .finally(() => {
+      unread.pending = null;
+    });
+  return unread.pending;
+}
+
+function forgetUnread() {
+  clearTimeout(unread.timer);
+  Object.assign(unread, { count: null, at: 0, pending: null, timer: null, stopped: false });
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && session.account && !unread.timer) {
+    refreshUnread({ ifOlderThan: UNREAD_POLL_MS });
+  }
 });
 
 /** Re-render in another language, keeping typed text (not passwords or card details) and focus. */
@@ -128,6 +217,8 @@ const ctx = {
   setFlash(key, kind, text) {
     flashes.set(key, { kind, text });
   },
+  /** A page learnt the unread count from the server (dashboard, inbox, marking read). */
+  setUnread,
   refreshShell() {
     const name = root.querySelector('[data-testid="account-name"]');
     if (name && session.account) name.textContent = session.account.name;
@@ -171,23 +262,37 @@ function publicShell(main) {
   ];
 }
 
+/** Whether the logged-in account may open a route (its billing type and role). */
+function allowed(route) {
+  const account = session.account || {};
+  return (!route.billing || route.billing === account.billing_type)
+    && (!route.roles || route.roles.includes(account.role));
+}
+
+function unreadBadge(testid) {
+  const badge = h('span', { class: 'count-badge', 'data-unread-badge': '', 'data-testid': testid });
+  unreadBadgeContent(badge);
+  return badge;
+}
+
 function navigation(activeNav) {
-  const billing = session.account && session.account.billing_type;
-  const items = ROUTES.filter((r) => r.nav && (!r.billing || r.billing === billing));
+  const items = ROUTES.filter((r) => r.nav && typeof r.path === 'string' && allowed(r));
   const list = h('ul', { id: 'nav-list', class: 'nav-list' },
-    items.map((r) => h('li', {},
+    items.map((r) => h('li', { class: r.roles ? 'nav-ops' : null },
       h('a', {
         href: `#/${r.path}`,
+        class: r.nav === 'notifications' ? 'has-badge' : null,
         'data-testid': `nav-${r.nav}`,
         'aria-current': r.nav === activeNav ? 'page' : null,
-      }, t(`nav.${r.nav}`)))));
+      }, t(`nav.${r.nav}`), r.nav === 'notifications' ? unreadBadge('nav-unread') : null))));
+  // On a phone the links are behind the menu button: it shows the count too.
   const toggle = h('button', {
     type: 'button',
     class: 'nav-toggle',
     'data-testid': 'nav-toggle',
     'aria-expanded': 'false',
     'aria-controls': 'nav-list',
-  }, h('span', { class: 'nav-toggle-icon', 'aria-hidden': 'true' }), t('nav.menu'));
+  }, h('span', { class: 'nav-toggle-icon', 'aria-hidden': 'true' }), t('nav.menu'), unreadBadge('nav-toggle-unread'));
   const nav = h('nav', { class: 'nav', 'data-testid': 'nav', 'aria-label': t('nav.label'), 'data-open': 'false' }, toggle, list);
   const setOpen = (open) => {
     nav.dataset.open = String(open);
@@ -253,11 +358,12 @@ async function render() {
     return;
   }
 
-  const available = route && (!route.billing || route.billing === session.account.billing_type);
+  const available = route && (route.public || allowed(route));
   const page = available ? route.page : notFound;
   const main = h('main', { id: 'main', tabindex: '-1', 'aria-busy': 'true' }, h('p', { class: 'loading' }, t('app.loading')));
   root.replaceChildren(...(route && route.public ? publicShell(main) : accountShell(main, available ? route.nav : null)));
 
+  const unreadBefore = unread.at;
   let content;
   try {
     content = await page.render({ ...ctx, params: matched ? matched.params : [], nav: route && route.nav, isCurrent });
@@ -276,6 +382,10 @@ async function render() {
     heading.focus();
   }
   firstRender = false;
+  // A page that did not report the unread count (most do not): ask, unless it is fresh.
+  if (session.account && !(route && route.public) && unread.at === unreadBefore) {
+    refreshUnread({ ifOlderThan: UNREAD_FRESH_MS });
+  }
 }
 
 window.addEventListener('hashchange', () => render());

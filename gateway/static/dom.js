@@ -182,3 +182,92 @@ export function passwordProblem(password) {
   if (password.length < 8 || password.length > 128) return t('validation.passwordLength');
   return null;
 }
+
+/**
+ * A server error on a form: field problems next to their inputs, found by the full name
+ * ("amount.amount"), its first part or its last part; `text` (the message, by default the
+ * error's) and what fits nowhere on top.
+ */
+export function showNestedError(form, err, text = errorText(err)) {
+  clearErrors(form);
+  if (!err || err.handled) return;
+  const leftovers = [];
+  for (const [name, problems] of Object.entries(err.fields || {})) {
+    const parts = name.split('.');
+    const shown = setFieldError(form, name, problems) || setFieldError(form, parts[0], problems)
+      || setFieldError(form, parts[parts.length - 1], problems);
+    if (!shown) leftovers.push(problems.join(' '));
+  }
+  setMessage(form, 'error', text, leftovers);
+  const invalid = form.querySelector('[aria-invalid="true"]');
+  if (invalid) invalid.focus();
+}
+
+/** An always-present live region, so what is put in it later is announced. */
+export function resultRegion(testid) {
+  return h('div', { class: 'result', 'data-testid': testid, role: 'status', 'aria-live': 'polite', tabindex: '-1' });
+}
+
+/**
+ * A paged table. `draw(page, {append, highlight})` puts the page's rows (`row(item,
+ * highlighted)`) in `body` (after the ones there with `append`), shows `table`, or `empty()`
+ * when there are none, in `wrap`, and `more` in `moreSlot` while there is a next page
+ * (`cursor()`); it returns the new rows.
+ */
+export function pagedRows({ body, table, empty, wrap, more, moreSlot, row }) {
+  let cursor = null;
+  const draw = (page, { append, highlight } = {}) => {
+    const items = Array.isArray(page && page.data) ? page.data : [];
+    const rows = items.map((item) => row(item, highlight && item.id === highlight));
+    if (append) body.append(...rows);
+    else body.replaceChildren(...rows);
+    wrap.replaceChildren(body.children.length ? table : empty());
+    cursor = page && page.has_more && page.next_cursor ? page.next_cursor : null;
+    moreSlot.replaceChildren(...(cursor ? [more] : []));
+    return rows;
+  };
+  return { draw, cursor: () => cursor };
+}
+
+/**
+ * "Load more": on a click, `load(cursor)` fetches and draws the next page and returns its rows;
+ * when the button has gone, the keyboard goes on at the first new row. Errors go in `problem`.
+ */
+export function onLoadMore(more, problem, cursor, load) {
+  more.addEventListener('click', async () => {
+    if (more.disabled || !cursor()) return;
+    more.disabled = true;
+    problem.replaceChildren();
+    try {
+      const rows = await load(cursor());
+      if (!cursor() && rows.length) {
+        const cell = rows[0].querySelector('th');
+        cell.setAttribute('tabindex', '-1');
+        cell.focus();
+      }
+    } catch (err) {
+      if (!(err && err.handled)) problem.replaceChildren(h('p', {}, errorText(err)));
+    } finally {
+      more.disabled = false;
+    }
+  });
+}
+
+/**
+ * Reloading a list after a change: `load()` fetches the first page and `draw(page, highlight)`
+ * shows it, only for the latest reload (they may answer out of order). A failure goes in
+ * `problem` under `failedText`.
+ */
+export function latestReload(problem, failedText, load, draw) {
+  let reloads = 0;
+  return async (highlight) => {
+    const reload = ++reloads;
+    problem.replaceChildren();
+    try {
+      const page = await load();
+      if (reload === reloads) draw(page, highlight);
+    } catch (err) {
+      if (!(err && err.handled)) problem.replaceChildren(h('p', {}, failedText), h('p', {}, errorText(err)));
+    }
+  };
+}

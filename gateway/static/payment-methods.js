@@ -1,5 +1,6 @@
 // Cards (Settings → Payment methods): the list with Make default and Remove (confirmed first),
-// and the Add card form. Card labels are shared with the Wallet tab's card select.
+// and the Add card form. Card labels are shared with the Wallet tab's card select; the card
+// form itself with the Bills tab (a new card that pays a bill).
 //
 // The card number and CVC are read from their inputs only inside the submit handler, sent once,
 // and the inputs are emptied again whatever the answer: they are never kept in a variable that
@@ -150,18 +151,24 @@ function testCardsNote() {
         h('span', { class: 'serial' }, number), ' – ', t(key))))));
 }
 
-function addCardForm(onAdded) {
-  const F = 'card';
+/**
+ * A card form: number, expiry, CVC and holder, checked before anything is sent. On a valid
+ * submit the number and CVC inputs are emptied at once and `onCard(details, form)` gets
+ * {number, exp_month, exp_year, cvc, holder} to send (once); it shows the outcome on the form.
+ * Used by Settings (add a card) and the Bills tab (a new card that pays a bill).
+ */
+export function cardForm({ id, testid, labelledBy, submitLabel, onCard }) {
+  const F = id;
   const numeric = { inputmode: 'numeric', spellcheck: 'false', autocapitalize: 'off', autocorrect: 'off' };
-  const form = h('form', { class: 'form add-card-form', 'data-testid': 'add-card-form', novalidate: true, 'aria-labelledby': 'add-card-title' },
+  const form = h('form', { class: 'form add-card-form', 'data-testid': testid, novalidate: true, 'aria-labelledby': labelledBy },
     formMessage(),
     field({
       form: F, name: 'number', label: t('cards.number'),
       attrs: { ...numeric, autocomplete: 'cc-number', maxlength: '23', 'data-sensitive': 'true', 'data-testid': 'card-number' },
     }),
-    h('fieldset', { class: 'field expiry', 'aria-describedby': 'card-expiry-hint' },
+    h('fieldset', { class: 'field expiry', 'aria-describedby': `${F}-expiry-hint` },
       h('legend', {}, t('cards.expiry')),
-      h('p', { class: 'hint', id: 'card-expiry-hint' }, t('cards.expiryHint')),
+      h('p', { class: 'hint', id: `${F}-expiry-hint` }, t('cards.expiryHint')),
       h('div', { class: 'row even' },
         field({ form: F, name: 'exp_month', label: t('cards.expMonth'), attrs: { ...numeric, autocomplete: 'cc-exp-month', maxlength: '2', class: 'short', 'data-testid': 'card-exp-month' } }),
         field({ form: F, name: 'exp_year', label: t('cards.expYear'), attrs: { ...numeric, autocomplete: 'cc-exp-year', maxlength: '4', class: 'short', 'data-testid': 'card-exp-year' } }))),
@@ -171,14 +178,10 @@ function addCardForm(onAdded) {
     }),
     field({ form: F, name: 'holder', label: t('cards.holder'), attrs: { autocomplete: 'cc-name', maxlength: '200', 'data-testid': 'card-holder' } }),
     testCardsNote(),
-    h('div', { class: 'actions' }, submitButton(t('cards.submit'))));
+    h('div', { class: 'actions' }, submitButton(submitLabel)));
 
   const numberInput = form.querySelector('[data-field="number"]');
   const cvcInput = form.querySelector('[data-field="cvc"]');
-  const forgetSecrets = () => {
-    numberInput.value = '';
-    cvcInput.value = '';
-  };
 
   onSubmit(form, async () => {
     const problems = {};
@@ -204,25 +207,59 @@ function addCardForm(onAdded) {
     // Nothing has been sent yet: the customer may correct a typo in what they entered.
     if (showProblems(form, problems)) return;
 
-    let card;
-    try {
-      card = await api.post(BASE, {
-        number: digits, exp_month: month, exp_year: year, cvc: cvcInput.value.trim(), holder,
-      });
-    } catch (err) {
-      forgetSecrets();
-      showApiError(form, err);
-      if (err && err.code === 'CARD_INVALID' && err.fields && err.fields.exp_year) {
-        setFieldError(form, 'exp_year', t('cards.expiredInput'));
-      }
-      return;
-    }
-    forgetSecrets();
-    form.reset();
-    clearErrors(form);
-    await onAdded(card);
+    const cvc = cvcInput.value.trim();
+    // Sent once: the inputs are emptied before the request, whatever its answer.
+    numberInput.value = '';
+    cvcInput.value = '';
+    await onCard({ number: digits, exp_month: month, exp_year: year, cvc, holder }, form);
   });
   return form;
+}
+
+/** Show why the provider refused a card's details (an expired one next to the year). */
+export function showCardError(form, err) {
+  showApiError(form, err);
+  if (err && err.code === 'CARD_INVALID' && err.fields && err.fields.exp_year) {
+    setFieldError(form, 'exp_year', t('cards.expiredInput'));
+  }
+}
+
+/** Save a card (POST /api/v1/me/payment-methods); the new card, as the API answers it. */
+export function saveCard(details) {
+  return api.post(BASE, details);
+}
+
+/** Save the card typed in a card form: the card (the form emptied), or null (the refusal shown). */
+export async function saveCardFrom(form, details) {
+  let card;
+  try {
+    card = await saveCard(details);
+  } catch (err) {
+    showCardError(form, err);
+    return null;
+  }
+  form.reset();
+  return card;
+}
+
+/** Make a card the default one. */
+export function makeDefaultCard(id) {
+  return api.post(`${BASE}/${encodeURIComponent(id)}/default`);
+}
+
+function addCardForm(onAdded) {
+  return cardForm({
+    id: 'card',
+    testid: 'add-card-form',
+    labelledBy: 'add-card-title',
+    submitLabel: t('cards.submit'),
+    async onCard(details, form) {
+      const card = await saveCardFrom(form, details);
+      if (!card) return;
+      clearErrors(form);
+      await onAdded(card);
+    },
+  });
 }
 
 // --- the section --------------------------------------------------------------------------------
@@ -257,7 +294,7 @@ export async function paymentMethodsSection() {
   const handlers = {
     onMakeDefault: (pm, button) => busy(button, async () => {
       try {
-        await api.post(`${BASE}/${encodeURIComponent(pm.id)}/default`);
+        await makeDefaultCard(pm.id);
       } catch (err) {
         fail(err);
         return;

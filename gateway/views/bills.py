@@ -63,3 +63,30 @@ def ops_runs(gw, call: Call) -> dict:
 
 def ops_run(gw, call: Call) -> dict:
     return gw.billing.get_billing_run(call.path["run_id"])
+
+
+def autopay(gw, call: Call) -> dict:
+    return gw.billing.get_autopay(_postpaid(call))
+
+
+def set_autopay(gw, call: Call) -> dict:
+    return gw.billing.set_autopay(_postpaid(call), call.body)
+
+
+def ops_billing_profile(gw, call: Call) -> dict:
+    return gw.billing.get_billing_profile(call.path["customer_id"])
+
+
+def ops_set_payment_terms(gw, call: Call) -> dict:
+    return gw.billing.set_payment_terms(call.path["customer_id"], call.body)
+
+
+def ops_customer_invoices(gw, call: Call) -> dict:
+    return gw.billing.list_invoices(call.path["customer_id"], call.query["limit"],
+                                    call.query.get("cursor"))
+
+
+def ops_credit_note(gw, call: Call) -> Reply:
+    return Reply(gw.billing.issue_credit_note(call.path["invoice_id"], call.body,
+                                              call.principal.customer_id,
+                                              idempotency_key(call)), status=201)

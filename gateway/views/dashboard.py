@@ -22,7 +22,8 @@ def dashboard(gw, call: Call) -> dict:
     deadline = float(gw.config.get(keys.DASHBOARD_DEADLINE_SECONDS) or DEFAULT_DEADLINE_SECONDS)
     until = time.monotonic() + deadline
     parts = {"subscriptions": (gw.billing, "dashboard", me["id"], me["currency"],
-                               me["billing_type"])}
+                               me["billing_type"]),
+             "unread_notifications": (gw.notifier, "unread_count", me["id"])}
     pending = {}
     answers: dict[str, dict | None] = {}
     for name, (proxy, method, *args) in parts.items():
@@ -47,4 +48,7 @@ def dashboard(gw, call: Call) -> dict:
     part = "wallet" if me["billing_type"] == "prepaid" else "bills"
     view[part] = ({"unavailable": True} if billing is None else
                   {"unavailable": False, **billing[part]})
+    unread = answers.get("unread_notifications")
+    view["unread_notifications"] = ({"unavailable": True} if unread is None else
+                                    {"unavailable": False, "count": unread["unread_count"]})
     return view

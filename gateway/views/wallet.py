@@ -49,7 +49,13 @@ def transactions(gw, call: Call) -> dict:
 
 
 def top_up(gw, call: Call) -> Reply:
-    result = gw.billing.top_up(_prepaid(call), call.body, idempotency_key(call))
+    """By card (`amount`, `payment_method_id`) or by voucher (`voucher_code`)."""
+    if call.body.get("voucher_code") is not None:
+        result = gw.billing.redeem_voucher(_prepaid(call), {"code": call.body["voucher_code"]},
+                                           call.client_ip)
+    else:
+        body = {k: v for k, v in call.body.items() if k != "voucher_code"}
+        result = gw.billing.top_up(_prepaid(call), body, idempotency_key(call))
     return Reply(result, status=201)
 
 

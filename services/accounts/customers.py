@@ -171,6 +171,25 @@ def find(session: Session, query: str | None, limit: int = 20, cursor: str | Non
             "next_cursor": _encode_cursor(rows[-1]) if has_more else None}
 
 
+def recipients(session: Session, after: str | None = None, limit: int = 500,
+               billing_type: str | None = None, tax_region: str | None = None) -> dict:
+    """Customers (role customer) in id order after `after`, optionally of one billing type or
+    tax region: who a broadcast reaches, page by page."""
+    if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 1000"]})
+    stmt = (select(Customer.id, Customer.email, Customer.name, Customer.language,
+                   Customer.billing_type, Customer.tax_region)
+            .where(Customer.role == "customer").order_by(Customer.id).limit(limit))
+    if after:
+        stmt = stmt.where(Customer.id > after)
+    if billing_type:
+        stmt = stmt.where(Customer.billing_type == billing_type)
+    if tax_region:
+        stmt = stmt.where(Customer.tax_region == tax_region)
+    rows = [dict(r._mapping) for r in session.execute(stmt)]
+    return {"data": rows, "next": rows[-1]["id"] if len(rows) == limit else None}
+
+
 def ensure_admin(session: Session, email: str, password: str, now: dt.datetime) -> bool:
     """Create the admin account from configuration if it does not exist. True if created."""
     existing = session.scalar(

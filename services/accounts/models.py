@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.sqltypes import UtcDateTime
+from services.common.throttle import ThrottleCounterColumns
 
 
 class Base(DeclarativeBase):
@@ -16,7 +17,7 @@ class Base(DeclarativeBase):
 
 ROLES = ("customer", "agent", "admin")
 BILLING_TYPES = ("prepaid", "postpaid")
-LANGUAGES = ("en", "de")
+LANGUAGES = ("en", "de", "it")
 
 
 class Customer(Base):
@@ -92,11 +93,7 @@ class PortalLink(Base):
     __table_args__ = (Index("ix_portal_links_customer", "customer_id"),)
 
 
-class ThrottleCounter(Base):
+class ThrottleCounter(ThrottleCounterColumns, Base):
     """Failed attempts per key (`login:account:<email>`, `login:ip:<addr>`) in a window."""
 
     __tablename__ = "throttle_counters"
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    window_start: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    blocked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

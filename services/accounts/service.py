@@ -10,6 +10,7 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - get_account(customer_id) · update_profile(customer_id, changes) · change_password(...)
 - issue_portal_link(customer_id, issued_by) → {token, url, expires_at} · revoke_portal_link
 - find_customers(query, limit, cursor) → page · set_role(customer_id, changes)
+- recipients(after, limit, billing_type, tax_region) → customers in id order (broadcasts)
 - health() → {"service", "database"}
 Events: customer_registered, customer_updated, password_changed.
 """
@@ -120,6 +121,10 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def find_customers(self, query=None, limit=20, cursor=None):
         return customers.find(self.db, query, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def recipients(self, after=None, limit=500, billing_type=None, tax_region=None):
+        return customers.recipients(self.db, after, limit, billing_type, tax_region)
 
     @rpc(expected_exceptions=EXPECTED)
     def set_role(self, customer_id, changes):

@@ -8,14 +8,16 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.billing import payment_methods, payments, pdf
+from services.billing import payment_methods, payments, pdf, suspension
 from services.billing.invoicing import dump_invoice
-from services.billing.models import Invoice, InvoiceLine, Payment, PaymentMethod
+from services.billing.models import CreditNote, Invoice, InvoiceLine, Payment, PaymentMethod
 from services.common import errors, green, outbox
+from services.common.clock import isoformat
 from services.common.money import Money
 from services.common.schemas import StrictSchema, load_or_raise
 
 INVOICE_NOT_FOUND = "INVOICE_NOT_FOUND"
+INVOICE_PAID = "invoice_paid"
 
 
 class PaySchema(StrictSchema):
@@ -23,9 +25,39 @@ class PaySchema(StrictSchema):
                                       validate=validate.Length(max=40))
 
 
-def _lines(session: Session, invoice_id: str) -> list[InvoiceLine]:
-    return list(session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)
-                                .order_by(InvoiceLine.position)))
+def _lines(session: Session, invoice_ids: list[str]) -> dict[str, list[InvoiceLine]]:
+    out: dict[str, list[InvoiceLine]] = {i: [] for i in invoice_ids}
+    for line in session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id.in_(invoice_ids))
+                                .order_by(InvoiceLine.invoice_id, InvoiceLine.position)):
+        out[line.invoice_id].append(line)
+    return out
+
+
+def _credit_notes(session: Session, invoice_ids: list[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {i: [] for i in invoice_ids}
+    for note in session.scalars(select(CreditNote).where(CreditNote.invoice_id.in_(invoice_ids))
+                                .order_by(CreditNote.created_at)):
+        out[note.invoice_id].append(dump_credit_note(note))
+    return out
+
+
+def dump_credit_note(note: CreditNote) -> dict:
+    return {"id": note.id, "number": note.number, "invoice_id": note.invoice_id,
+            "amount": {"amount": note.amount, "currency": note.currency},
+            "tax": {"amount": note.tax, "currency": note.currency}, "reason": note.reason,
+            "applied_to": note.applied_to, "created_at": isoformat(note.created_at)}
+
+
+def dump_many(session: Session, invoice_list: list[Invoice]) -> list[dict]:
+    """Invoices as the API shows them, with their lines, credit notes and collection (a few
+    queries for the whole list, not a few per invoice)."""
+    from services.billing import collection
+
+    ids = [i.id for i in invoice_list]
+    lines, notes = _lines(session, ids), _credit_notes(session, ids)
+    views = collection.views(session, invoice_list)
+    return [{**dump_invoice(i, lines[i.id]), "credit_notes": notes[i.id],
+             "collection": views[i.id]} for i in invoice_list]
 
 
 def find(session: Session, customer_id: str, invoice_id: str) -> Invoice:
@@ -37,8 +69,7 @@ def find(session: Session, customer_id: str, invoice_id: str) -> Invoice:
 
 
 def get(session: Session, customer_id: str, invoice_id: str) -> dict:
-    invoice = find(session, customer_id, invoice_id)
-    return dump_invoice(invoice, _lines(session, invoice.id))
+    return dump_many(session, [find(session, customer_id, invoice_id)])[0]
 
 
 def page(session: Session, customer_id: str, limit: int = 20, cursor: str | None = None) -> dict:
@@ -53,7 +84,7 @@ def page(session: Session, customer_id: str, limit: int = 20, cursor: str | None
     rows = session.scalars(query.order_by(Invoice.number.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"data": [dump_invoice(r, _lines(session, r.id)) for r in rows], "has_more": more,
+    return {"data": dump_many(session, rows), "has_more": more,
             "next_cursor": rows[-1].number if more else None}
 
 
@@ -63,13 +94,13 @@ def summary(session: Session, customer_id: str, currency: str) -> dict:
     unpaid = session.scalars(select(Invoice).where(
         Invoice.customer_id == customer_id, Invoice.status.in_(["open", "overdue"]),
         Invoice.number.is_not(None)).order_by(Invoice.due_date)).all()
-    outstanding = sum(i.total - i.amount_paid for i in unpaid)
+    outstanding = sum(i.amount_due for i in unpaid)
     nxt = unpaid[0] if unpaid else None
     return {"outstanding_total": {"amount": outstanding, "currency": currency},
             "overdue_count": sum(1 for i in unpaid if i.status == "overdue"),
             "next_due": None if nxt is None else {
                 "id": nxt.id, "number": nxt.number, "due_date": nxt.due_date,
-                "amount_due": {"amount": nxt.total - nxt.amount_paid,
+                "amount_due": {"amount": nxt.amount_due,
                                "currency": nxt.currency}}}
 
 
@@ -85,24 +116,40 @@ def begin_payment(session: Session, customer_id: str, invoice_id: str, request: 
         raise errors.Conflict(f"This invoice is {invoice.status}; there is nothing to pay.",
                               code="INVOICE_NOT_PAYABLE")
     method = payment_methods.get(session, customer_id, values.get("payment_method_id"))
-    due = Money(invoice.total - invoice.amount_paid, invoice.currency)
+    due = Money(invoice.amount_due, invoice.currency)
     return payments.begin(session, customer_id, "invoice", due, method, idempotency_key, now,
                           invoice_id=invoice.id)
 
 
 def complete_payment(session: Session, provider, payment_id: str, now) -> dict:
-    """Charge the card (once), mark the invoice paid (once). Safe to run again."""
+    """Charge the card (once), mark the invoice paid (once). Safe to run again.
+
+    The invoice row is locked from before the charge to the commit, so payments of one invoice
+    racing each other (two tabs, autopay's retry and the customer) are charged one after the
+    other, and only the first finds anything to pay: the others are closed uncharged."""
+    pending = session.get(Payment, payment_id, populate_existing=True)
+    invoice = session.get(Invoice, pending.invoice_id, populate_existing=True,
+                          with_for_update=True)
+    if pending.status == "pending" and (invoice.status not in ("open", "overdue")
+                                        or invoice.amount_due != pending.amount):
+        pending.status, pending.updated_at = "failed", now
+        pending.decline_code = "invoice_not_payable"
+        pending.failure_message = f"Not charged: the invoice is {invoice.status} already."
+        session.commit()
+        raise errors.Conflict(f"This invoice is {invoice.status}; there is nothing to pay.",
+                              code="INVOICE_NOT_PAYABLE")
     payment = payments.charge(session, provider, payment_id, "Invoice payment", now)
-    invoice = session.get(Invoice, payment.invoice_id, populate_existing=True)
+    reinstated: list[str] = []
     if invoice.status in ("open", "overdue"):
-        invoice.amount_paid = invoice.total
+        invoice.amount_paid += payment.amount
         invoice.status, invoice.paid_at = "paid", now
-        outbox.emit(session, "invoice_paid", "invoice", {
+        outbox.emit(session, INVOICE_PAID, "invoice", {
             "id": invoice.id, "customer_id": invoice.customer_id, "number": invoice.number,
             "total": {"amount": invoice.total, "currency": invoice.currency},
             "payment_id": payment.id}, now)
-    return {"payment": payments.dump(payment),
-            "invoice": dump_invoice(invoice, _lines(session, invoice.id))}
+        reinstated = suspension.invoice_settled(session, invoice, now)
+    return {"payment": payments.dump(payment), "invoice": dump_many(session, [invoice])[0],
+            "reinstated": reinstated}
 
 
 def _customer(accounts, customer_id: str) -> dict:

@@ -100,4 +100,5 @@ def dump_invoice(invoice, lines) -> dict:
             "subtotal": money(invoice.subtotal), "discount": money(invoice.discount),
             "tax": money(invoice.tax), "total": money(invoice.total),
             "amount_paid": money(invoice.amount_paid),
-            "amount_due": money(invoice.total - invoice.amount_paid)}
+            "amount_credited": money(invoice.amount_credited),
+            "amount_due": money(invoice.amount_due)}

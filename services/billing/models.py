@@ -1,13 +1,17 @@
-"""billing's own tables (this issue: subscriptions, their items and devices, scheduled changes,
-charges). Nothing else reads them: other services ask by RPC."""
+"""billing's own tables: subscriptions, their items and devices, scheduled changes, charges,
+cards and payments, the wallet ledger, invoices and billing runs, collection (autopay, dunning)
+and credit notes. Nothing else reads them: other services ask by RPC.
+
+A change to a table that exists in a deployed database needs a `Migration` in `MIGRATIONS`."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.common.db import Migration
 from services.common.sqltypes import AutoId, UtcDateTime
 
 
@@ -42,6 +46,8 @@ class Subscription(Base):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     suspended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # the period end the "renews soon" (or "stops soon") notice was sent for: once per period
+    renewal_notice_for: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -229,6 +235,7 @@ class Payment(Base):
     payment_method_id: Mapped[str] = mapped_column(String(40))
     purpose: Mapped[str] = mapped_column(String(20))  # top_up | invoice | voucher
     invoice_id: Mapped[str | None] = mapped_column(String(40))
+    reference: Mapped[str | None] = mapped_column(String(40))  # e.g. the voucher offer bought
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(10))
@@ -240,6 +247,14 @@ class Payment(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        # one payment at a time per invoice: a customer paying while autopay's retry runs
+        # cannot charge the invoice twice
+        Index("ux_payments_pending_invoice", "invoice_id", unique=True,
+              postgresql_where=text("status = 'pending' AND invoice_id IS NOT NULL"),
+              sqlite_where=text("status = 'pending' AND invoice_id IS NOT NULL")),
+    )
 
 
 class InvoiceSeries(Base):
@@ -273,8 +288,16 @@ class Invoice(Base):
     tax: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     amount_paid: Mapped[int] = mapped_column(Integer, default=0)
+    amount_credited: Mapped[int] = mapped_column(Integer, default=0)  # credit notes on it
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     paid_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # collection: None, "retrying" (a dunning schedule runs), "exhausted" (services suspended)
+    dunning: Mapped[str | None] = mapped_column(String(12))
+    due_reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    @property
+    def amount_due(self) -> int:
+        return max(0, self.total - self.amount_paid - self.amount_credited)
 
     __table_args__ = (
         Index("ux_invoices_customer_period", "customer_id", "period_key", unique=True),
@@ -321,3 +344,94 @@ class BillingRunChunk(Base):
     status: Mapped[str] = mapped_column(String(10))  # pending | done
     invoices_issued: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class BillingProfile(Base):
+    """How a postpaid account is billed and collected: its payment terms (None: the operator's
+    default) and autopay (charge each new invoice on issue, to this card or the default one)."""
+
+    __tablename__ = "billing_profiles"
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    payment_terms_days: Mapped[int | None] = mapped_column(Integer)
+    autopay_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    autopay_method_id: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class CollectionAttempt(Base):
+    """One step of collecting an unpaid invoice. Attempt 0 is autopay at issue; 1..n are the
+    dunning steps after a decline or after the due date (a card charge when there is a card to
+    charge, else a reminder). `(invoice_id, attempt)` is unique: each step happens once, and its
+    payment's provider key is derived from it, so no step can charge twice."""
+
+    __tablename__ = "collection_attempts"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    remind_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(10))  # scheduled|succeeded|failed|cancelled
+    payment_id: Mapped[str | None] = mapped_column(String(40))
+    decline_code: Mapped[str | None] = mapped_column(String(40))
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ux_collection_invoice_attempt", "invoice_id", "attempt", unique=True),
+        Index("ix_collection_due", "status", "due_at"),
+    )
+
+
+class CreditNote(Base):
+    """A correction of a finalized invoice (which itself is never edited). On an unpaid invoice
+    it lowers the amount due; on a paid one it becomes a credit line on the next invoice.
+    Numbered from its own gapless series; `operation_key` (unique) makes issuing it idempotent."""
+
+    __tablename__ = "credit_notes"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    invoice_id: Mapped[str] = mapped_column(String(40), index=True)
+    customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    amount: Mapped[int] = mapped_column(Integer)  # gross, tax included
+    tax: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(500))
+    applied_to: Mapped[str] = mapped_column(String(20))  # "invoice" | "next_invoice"
+    created_by: Mapped[str] = mapped_column(String(40))
+    operation_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+def _collection_and_credit_notes(ops, conn) -> None:
+    """v2: payment terms and autopay, dunning steps, credit notes."""
+    from sqlalchemy import Column
+
+    for table in ("billing_profiles", "collection_attempts", "credit_notes"):
+        Base.metadata.tables[table].create(conn, checkfirst=True)
+    ops.add_column("invoices", Column("amount_credited", Integer, nullable=False,
+                                      server_default="0"))
+    ops.add_column("invoices", Column("dunning", String(12)))
+    ops.add_column("invoices", Column("due_reminder_sent_at", UtcDateTime()))
+    next(i for i in Base.metadata.tables["payments"].indexes
+         if i.name == "ux_payments_pending_invoice").create(conn, checkfirst=True)
+
+
+def _payment_reference(ops, conn) -> None:
+    """v3: what a payment bought (a voucher offer), to finish the purchase after a crash."""
+    from sqlalchemy import Column
+
+    ops.add_column("payments", Column("reference", String(40)))
+
+
+def _renewal_notices(ops, conn) -> None:
+    """v4: renewal notices, once per period."""
+    from sqlalchemy import Column
+
+    ops.add_column("subscriptions", Column("renewal_notice_for", UtcDateTime()))
+
+
+MIGRATIONS = (Migration(2, "payment terms, autopay, dunning, credit notes",
+                        _collection_and_credit_notes),
+              Migration(3, "payments.reference", _payment_reference),
+              Migration(4, "subscriptions.renewal_notice_for", _renewal_notices))

@@ -32,7 +32,7 @@ GIVE_UP_AFTER = 10  # attempts of the timer: about a day with the backoff in ret
 def dump(p: Payment) -> dict:
     return {"id": p.id, "status": p.status, "amount": {"amount": p.amount,
                                                        "currency": p.currency},
-            "purpose": p.purpose, "invoice_id": p.invoice_id,
+            "purpose": p.purpose, "invoice_id": p.invoice_id, "reference": p.reference,
             "payment_method_id": p.payment_method_id, "decline_code": p.decline_code,
             "created_at": isoformat(p.created_at)}
 
@@ -52,7 +52,7 @@ def find(session: Session, purpose: str, customer_id: str,
 
 def begin(session: Session, customer_id: str, purpose: str, amount: Money,
           method: PaymentMethod, idempotency_key: str | None, now: dt.datetime,
-          invoice_id: str | None = None) -> str:
+          invoice_id: str | None = None, reference: str | None = None) -> str:
     """Record the attempt (committed); returns its id. The same idempotency key finds the same
     attempt; with other details it is refused."""
     key = provider_key(purpose, customer_id, idempotency_key or new_id("once"))
@@ -62,15 +62,21 @@ def begin(session: Session, customer_id: str, purpose: str, amount: Money,
             with session.begin_nested():
                 existing = Payment(
                     id=new_id("pay"), customer_id=customer_id, payment_method_id=method.id,
-                    purpose=purpose, invoice_id=invoice_id, amount=amount.amount,
+                    purpose=purpose, invoice_id=invoice_id, reference=reference,
+                    amount=amount.amount,
                     currency=amount.currency, status="pending", provider_key=key,
                     attempts=0, next_attempt_at=now + dt.timedelta(minutes=2), created_at=now,
                     updated_at=now)
                 session.add(existing)
-        except IntegrityError:  # the same key, concurrently
+        except IntegrityError:  # the same key, concurrently; or the invoice is being paid
             existing = session.scalar(select(Payment).where(Payment.provider_key == key))
-    if (existing.amount, existing.currency, existing.payment_method_id, existing.invoice_id) \
-            != (amount.amount, amount.currency, method.id, invoice_id):
+            if existing is None:
+                raise errors.Conflict(
+                    "A payment of this invoice is already in progress. Try again in a few "
+                    "minutes.", code="PAYMENT_IN_PROGRESS") from None
+    if (existing.amount, existing.currency, existing.payment_method_id, existing.invoice_id,
+            existing.reference) != (amount.amount, amount.currency, method.id, invoice_id,
+                                    reference):
         raise errors.Conflict("This Idempotency-Key was already used with a different request.",
                               code=IDEMPOTENCY_KEY_REUSED)
     session.commit()
@@ -114,14 +120,17 @@ def declined(code: str | None, message: str | None) -> errors.PaymentDeclined:
 
 
 def record_decline(session: Session, payment_id: str, error: errors.PaymentDeclined,
-                   now: dt.datetime) -> None:
+                   now: dt.datetime, commit: bool = True, **extra) -> None:
+    """The payment failed for good; `payment_failed` tells the notifier (with `extra`, e.g.
+    the next retry of a dunning schedule)."""
     payment = session.get(Payment, payment_id, populate_existing=True)
     if payment.status == "pending":
         payment.status, payment.updated_at = "failed", now
         payment.decline_code = error.details.get("decline_code")
         payment.failure_message = error.message
         outbox.emit(session, events.PAYMENT_FAILED, "payment",
-                    {**dump(payment), "customer_id": payment.customer_id}, now)
+                    {**dump(payment), "customer_id": payment.customer_id, **extra}, now)
+    if commit:
         session.commit()
 
 

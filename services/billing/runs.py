@@ -21,13 +21,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.billing import invoicing
 from services.billing.models import (
+    BillingProfile,
     BillingRun,
     BillingRunChunk,
     Charge,
@@ -35,7 +35,7 @@ from services.billing.models import (
     InvoiceLine,
     Subscription,
 )
-from services.common import errors, outbox
+from services.common import bulk, errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 
@@ -105,21 +105,44 @@ def _announce(session: Session, run: BillingRun, index: int, now: dt.datetime) -
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> set[str]:
-    """Insert invoices; the ids of those inserted (an account already invoiced for the period
-    is skipped by the unique key, on PostgreSQL and SQLite alike)."""
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
-    stmt = (dialect.insert(Invoice).on_conflict_do_nothing(
-        index_elements=["customer_id", "period_key"]).returning(Invoice.id))
-    inserted = set()
-    for row in rows:  # RETURNING with executemany is per row on both dialects
-        got = session.execute(stmt.values(**row)).scalar()
-        if got:
-            inserted.add(got)
-    return inserted
+    """Insert invoices in one statement; the ids of those inserted (an account already
+    invoiced for the period is skipped by the unique key, on PostgreSQL and SQLite alike)."""
+    return set(bulk.insert_rows(session, Invoice.__table__, rows,
+                                skip_conflicts_on=("customer_id", "period_key"),
+                                returning="id"))
 
 
-def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime) -> int:
-    """Invoice one chunk (one transaction); returns invoices issued. Safe to repeat."""
+def _unsettled_charges(session: Session, customer_ids: list, run_date: dt.date) -> list:
+    """The chunk's accounts' charges to bill (those of their postpaid subscriptions), as plain
+    rows (no ORM objects: a chunk reads about a thousand), in invoice-line order.
+
+    Two lookups by index (the charges by account, then which of their subscriptions are
+    postpaid) rather than one join, which the planner would make by reading every
+    subscription for each chunk."""
+    charges = session.execute(
+        select(Charge.id, Charge.customer_id, Charge.subscription_id, Charge.kind,
+               Charge.description, Charge.amount, Charge.tax_rate_bp, Charge.tax,
+               Charge.currency, Charge.period_start, Charge.period_end)
+        .where(Charge.customer_id.in_(customer_ids), Charge.settled.is_(False),
+               Charge.created_at < _cutoff(run_date))
+        .order_by(Charge.customer_id, Charge.created_at, Charge.operation_key)).all()
+    postpaid = set(session.scalars(select(Subscription.id).where(
+        Subscription.id.in_({c.subscription_id for c in charges if c.subscription_id}),
+        Subscription.billing_type == "postpaid"))) if charges else set()
+    return [c for c in charges if c.subscription_id in postpaid]
+
+
+def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime,
+                default_terms_days: int = PAYMENT_TERMS_DAYS) -> int:
+    """Invoice one chunk (one transaction); returns invoices issued. Safe to repeat. Each
+    invoice is due `payment_terms_days` after the run date: the account's own terms (its
+    billing profile) or the operator's default.
+
+    A fixed number of statements whatever the chunk's size (`services/common/bulk.py`): read
+    the charges; insert the invoices (`ON CONFLICT DO NOTHING … RETURNING id`); insert the
+    lines of those inserted and mark their charges billed, one statement each; then, last,
+    take a block of numbers, set them by one UPDATE, and record the `invoice_issued` events by
+    one INSERT."""
     chunk = session.get(BillingRunChunk, (run_id, index), with_for_update=True)
     run = session.get(BillingRun, run_id)
     if chunk is None or run is None:
@@ -127,16 +150,13 @@ def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime) -> 
     if chunk.status == "done":
         return 0
     run_date = dt.date.fromisoformat(run.run_date)
-    charges = session.scalars(
-        select(Charge).join(Subscription, Subscription.id == Charge.subscription_id)
-        .where(Charge.customer_id.in_(chunk.customer_ids), Charge.settled.is_(False),
-               Subscription.billing_type == "postpaid",
-               Charge.created_at < _cutoff(run_date))
-        .order_by(Charge.customer_id, Charge.created_at, Charge.operation_key)).all()
-    by_customer: OrderedDict[str, list[Charge]] = OrderedDict()
-    for charge in charges:
+    by_customer: OrderedDict[str, list] = OrderedDict()
+    for charge in _unsettled_charges(session, chunk.customer_ids, run_date):
         by_customer.setdefault(charge.customer_id, []).append(charge)
-    due = (run_date + dt.timedelta(days=PAYMENT_TERMS_DAYS)).isoformat()
+    terms = dict(session.execute(
+        select(BillingProfile.customer_id, BillingProfile.payment_terms_days)
+        .where(BillingProfile.customer_id.in_(list(by_customer)),
+               BillingProfile.payment_terms_days.is_not(None))).all()) if by_customer else {}
     rows, lines_for = [], {}
     for customer_id, owed in by_customer.items():
         lines = [invoicing.line_from_charge(c.description, c.kind, c.amount, c.tax_rate_bp,
@@ -147,36 +167,38 @@ def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime) -> 
         ends = [c.period_end for c in owed if c.period_end]
         rows.append({"id": invoice_id, "customer_id": customer_id, "period_key": run.run_date,
                      "number": None, "run_id": run.id, "status": "open",
-                     "currency": owed[0].currency, "issue_date": run.run_date, "due_date": due,
+                     "currency": owed[0].currency, "issue_date": run.run_date,
+                     "due_date": (run_date + dt.timedelta(
+                         days=terms.get(customer_id, default_terms_days))).isoformat(),
                      "period_start": min(starts).date().isoformat() if starts else None,
                      "period_end": max(ends).date().isoformat() if ends else None,
                      "subtotal": totals.subtotal, "discount": totals.discount,
                      "tax": totals.tax, "total": totals.total, "amount_paid": 0,
+                     "amount_credited": 0,
                      "created_at": now})
         lines_for[invoice_id] = owed
     inserted = _insert_ignoring_duplicates(session, rows)
     new_rows = [r for r in rows if r["id"] in inserted]
     if new_rows:
-        session.execute(insert(InvoiceLine), [
+        bulk.insert_rows(session, InvoiceLine.__table__, [
             {"invoice_id": r["id"], "position": n, "description": c.description[:300],
              "kind": c.kind, "amount": c.amount, "tax_rate_bp": c.tax_rate_bp, "tax": c.tax,
              "charge_id": c.id}
             for r in new_rows for n, c in enumerate(lines_for[r["id"]], start=1)])
-        session.execute(update(Charge).execution_options(synchronize_session=False), [
+        bulk.update_rows(session, Charge.__table__, [
             {"id": c.id, "settled": True, "invoice_id": r["id"]}
             for r in new_rows for c in lines_for[r["id"]]])
         # numbers last: the series row stays locked only from here to the commit
         first = invoicing.allocate_block(session, SERIES, len(new_rows))
         year = run_date.year
-        session.execute(update(Invoice).execution_options(synchronize_session=False), [
-            {"id": r["id"], "number": invoicing.format_number(SERIES, year, first + n)}
-            for n, r in enumerate(new_rows)])
-        for n, r in enumerate(new_rows):
-            outbox.emit(session, INVOICE_ISSUED, "invoice", {
-                "id": r["id"], "customer_id": r["customer_id"],
-                "number": invoicing.format_number(SERIES, year, first + n),
-                "total": {"amount": r["total"], "currency": r["currency"]},
-                "issue_date": r["issue_date"], "due_date": r["due_date"]}, now)
+        numbers = {r["id"]: invoicing.format_number(SERIES, year, first + n)
+                   for n, r in enumerate(new_rows)}
+        bulk.update_rows(session, Invoice.__table__,
+                         [{"id": k, "number": v} for k, v in numbers.items()])
+        outbox.emit_many(session, INVOICE_ISSUED, "invoice", [{
+            "id": r["id"], "customer_id": r["customer_id"], "number": numbers[r["id"]],
+            "total": {"amount": r["total"], "currency": r["currency"]},
+            "issue_date": r["issue_date"], "due_date": r["due_date"]} for r in new_rows], now)
     chunk.status, chunk.invoices_issued, chunk.updated_at = "done", len(new_rows), now
     progressed = session.execute(
         update(BillingRun).where(BillingRun.id == run.id)

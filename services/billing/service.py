@@ -1,7 +1,8 @@
-"""The billing service: subscriptions and their charges, cards, payments, the prepaid wallet.
+"""The billing service: subscriptions and their charges, cards, payments, the prepaid wallet,
+and postpaid bills (billing runs, invoices, autopay, dunning, credit notes).
 
 RPC (customer-facing calls take the customer id the gateway authenticated; another customer's
-subscription is NotFound):
+subscription, invoice or payment is NotFound):
 - subscribe(customer_id, request, idempotency_key=None) → subscription + its first charges
 - list_subscriptions(customer_id) · get_subscription(customer_id, subscription_id)
 - change_package(customer_id, subscription_id, request, idempotency_key=None)
@@ -9,7 +10,7 @@ subscription is NotFound):
   changed; a change the catalog's rules forbid is Conflict with the rule's code and reason
 - add_addon(customer_id, subscription_id, request, idempotency_key=None) · remove_addon(...)
 - pause(customer_id, subscription_id, request) · resume(...) · cancel(..., request {reason, when})
-- dashboard(customer_id) → the subscriptions part of the portal's main page
+- dashboard(customer_id, currency, billing_type) → the billing parts of the portal's main page
 - list_charges(customer_id, subscription_id=None) → the recorded money consequences
 - replace_device(device_id, request {serial_number}) (ops)
 - add_payment_method(customer_id, card) · list_payment_methods · remove_payment_method ·
@@ -17,13 +18,27 @@ subscription is NotFound):
 - get_wallet(customer_id) · wallet_transactions(customer_id, limit, cursor) ·
   top_up(customer_id, request {amount, payment_method_id}, idempotency_key) · set_low_balance ·
   adjust_wallet(customer_id, request {amount, reason}, actor) (ops) · verify_ledger() (ops)
+- start_billing_run(date) · get_billing_run(id) · list_billing_runs() (ops)
+- list_invoices(customer_id, limit, cursor) · get_invoice · invoice_pdf · receipt_pdf ·
+  pay_invoice(customer_id, invoice_id, request {payment_method_id}, idempotency_key) ·
+  list_payments(customer_id) · get_autopay(customer_id) · set_autopay(customer_id, request)
+- customers_with_package(customer_ids, package) (broadcast segments)
+- get_billing_profile(customer_id) · set_payment_terms(customer_id, request) ·
+  issue_credit_note(invoice_id, request {amount, reason}, actor, idempotency_key) (ops)
 - health()
 Timer: every BILLING_TIMER_SECONDS, ends due pauses and renews due subscriptions (prepaid ones
 are paid from the wallet or suspended); each is guarded by the subscription's optimistic
 version and the charges' unique operation keys, so several instances never renew twice. It also
-completes top-ups whose provider answer was lost, and announces cards that expire next month.
+completes payments whose provider answer was lost, announces cards that expire next month
+and renewals coming in BILLING_DUE_REMINDER_DAYS ("stops soon" if the wallet will not cover it),
+starts the daily billing run for the day that ended, and collects postpaid invoices (overdue
+marking, payment-due notices, dunning reminders and steps: collection.py).
 Events: subscription_activated/changed/paused/resumed/cancelled/renewed/suspended,
-payment_succeeded/failed, payment_method_expiring, wallet_credited/debited/low_balance.
+subscription_renewal_upcoming, payment_succeeded/failed, payment_method_expiring,
+wallet_credited/debited/low_balance,
+invoice_issued/paid/overdue/payment_due/payment_reminder/collection_failed,
+credit_note_issued; billing consumes its own billing_run_chunk_ready (a run's work) and
+invoice_issued (autopay).
 """
 
 from __future__ import annotations
@@ -39,15 +54,27 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.billing import invoices, ledger, payment_methods, payments, pdf, runs, wallets
+from services.billing import (
+    collection,
+    credit_notes,
+    events,
+    invoices,
+    ledger,
+    payment_methods,
+    payments,
+    pdf,
+    runs,
+    voucher_sales,
+    wallets,
+)
 from services.billing import subscriptions as subs
 from services.billing.exceptions import CONCURRENT_MODIFICATION
-from services.billing.models import Base, Charge, Payment
+from services.billing.models import MIGRATIONS, Base, Charge, Payment
 from services.billing.provider import Payments
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider, isoformat
-from services.common.db import Database, is_unique_violation
+from services.common.db import Database, is_unique_violation, snapshot
 from services.common.events import event_handler
 from services.common.idempotency import run_idempotent
 from services.common.rpc import BoundedRpcProxy, rpc
@@ -63,16 +90,17 @@ class PdfFonts(DependencyProvider):
     locale loading would wait on a green lock forever (see services/billing/pdf.py)."""
 
     def setup(self) -> None:
-        pdf.warm_up(("en", "de"))
+        pdf.warm_up(("en", "de", "it"))
 
 
 class BillingService:
     name = "billing"
 
-    db = Database(Base.metadata)
+    db = Database(Base.metadata, MIGRATIONS)
     clock = ClockProvider()
     catalog = BoundedRpcProxy("catalog")
     accounts = BoundedRpcProxy("accounts")
+    vouchers = BoundedRpcProxy("vouchers")
     payments = Payments()
     config = Config()
     pdf_fonts = PdfFonts()
@@ -80,6 +108,17 @@ class BillingService:
     @property
     def _chunk_size(self) -> int:
         return int(self.config.get(keys.BILLING_RUN_CHUNK_SIZE) or runs.CHUNK_SIZE)
+
+    @property
+    def _policy(self) -> collection.Policy:
+        return collection.Policy.from_config(
+            self.config.get(keys.BILLING_DUNNING_RETRY_DAYS),
+            self.config.get(keys.BILLING_DUNNING_REMINDER_HOURS),
+            self.config.get(keys.BILLING_DUE_REMINDER_DAYS))
+
+    @property
+    def _terms_days(self) -> int:
+        return int(self.config.get(keys.BILLING_PAYMENT_TERMS_DAYS) or runs.PAYMENT_TERMS_DAYS)
 
     def _ops(self) -> subs.Ops:
         return subs.Ops(self.db, self.clock.now(), self.catalog, self.accounts)
@@ -171,7 +210,8 @@ class BillingService:
         bills (postpaid) in the account's currency, which the caller passes."""
         return {
             "bills": (invoices.summary(self.db, customer_id, currency)
-                      if currency and billing_type == "postpaid" else None),"subscriptions": [
+                      if currency and billing_type == "postpaid" else None),
+            "subscriptions": [
             {"id": s["id"], "status": s["status"], "package": s["package"],
              "addons": s["addons"], "next_renewal": s["next_renewal"],
              "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
@@ -229,6 +269,63 @@ class BillingService:
             payments.record_decline(self.db, payment_id, declined, self.clock.now())
             raise
 
+    # vouchers: redeemed into the wallet, bought by card
+    @rpc(expected_exceptions=EXPECTED)
+    def redeem_voucher(self, customer_id, request, client=None):
+        """Redeem a code into the prepaid wallet: vouchers redeems it (once), billing credits
+        it (once, keyed by the redemption)."""
+        code = voucher_sales.redeem_request(request)
+        account = wallets.prepaid_account(self.accounts, customer_id)
+        redemption = self.vouchers.redeem(customer_id, code, {
+            "currency": account["currency"], "billing_type": account["billing_type"]}, client)
+        return self._credit_voucher(redemption)
+
+    @event_handler("vouchers", "voucher_redeemed")
+    def on_voucher_redeemed(self, payload):
+        """The credit, if the redeeming call died before making it (a no-op otherwise)."""
+        self._credit_voucher(payload["redemption"])
+
+    def _credit_voucher(self, redemption: dict) -> dict:
+        for _ in range(3):
+            try:
+                result = voucher_sales.credit(self.db, redemption, self.clock.now())
+                self.db.commit()
+                return result
+            except IntegrityError as exc:  # credited concurrently: the next round finds it
+                self.db.rollback()
+                if not is_unique_violation(exc):
+                    raise
+        raise errors.ServiceUnavailable("The wallet is busy; try again.")
+
+    @rpc(expected_exceptions=EXPECTED)
+    def buy_voucher(self, customer_id, request, idempotency_key=None):
+        """Buy an online voucher by card; answers its code (and a repeat with the same
+        Idempotency-Key answers the same voucher, never a second charge)."""
+        payment_id, offer = voucher_sales.begin_purchase(
+            self.db, self.accounts, self.vouchers, customer_id, request or {}, idempotency_key,
+            self.clock.now())
+        try:
+            payment = voucher_sales.charge(self.db, self.payments, payment_id, self.clock.now())
+            self.db.commit()
+        except errors.PaymentDeclined as declined:
+            self.db.rollback()
+            payments.record_decline(self.db, payment_id, declined, self.clock.now())
+            raise
+        except BaseException:
+            self.db.rollback()
+            raise
+        voucher = self.vouchers.issue_online(payment_id, offer["code"], customer_id)
+        return {**voucher, "offer": offer["code"], "payment": payment}
+
+    @event_handler("billing", events.PAYMENT_SUCCEEDED)
+    def on_payment_succeeded(self, payload):
+        """A voucher bought by a payment whose caller died after the charge: issue it now
+        (vouchers makes one per payment, so this is a no-op when it exists)."""
+        payment = payload["payment"]
+        if payment.get("purpose") == voucher_sales.PURPOSE and payment.get("reference"):
+            self.vouchers.issue_online(payment["id"], payment["reference"],
+                                       payment["customer_id"])
+
     @rpc(expected_exceptions=EXPECTED)
     def set_low_balance(self, customer_id, request):
         return wallets.set_threshold(self.db, self.accounts, customer_id, request,
@@ -268,14 +365,17 @@ class BillingService:
         """A chunk of a billing run, taken by whichever billing instance is free; an error
         puts it back on the queue (the chunk is one transaction, and repeating it is safe)."""
         chunk = payload["chunk"]
-        runs.issue_chunk(self.db, chunk["run_id"], chunk["index"], self.clock.now())
+        runs.issue_chunk(self.db, chunk["run_id"], chunk["index"], self.clock.now(),
+                         self._terms_days)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_invoices(self, customer_id, limit=20, cursor=None):
+        snapshot(self.db)
         return invoices.page(self.db, customer_id, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_invoice(self, customer_id, invoice_id):
+        snapshot(self.db)
         return invoices.get(self.db, customer_id, invoice_id)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -304,6 +404,58 @@ class BillingService:
     def list_payments(self, customer_id):
         return {"data": [payments.dump(p) for p in payments.history(self.db, customer_id)],
                 "has_more": False, "next_cursor": None}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_autopay(self, customer_id):
+        collection.postpaid_account(self.accounts, customer_id)
+        return collection.get_autopay(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_autopay(self, customer_id, request):
+        collection.postpaid_account(self.accounts, customer_id)
+        return collection.set_autopay(self.db, customer_id, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_billing_profile(self, customer_id):
+        collection.postpaid_account(self.accounts, customer_id)
+        return collection.billing_profile(self.db, customer_id, self._terms_days)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_payment_terms(self, customer_id, request):
+        collection.postpaid_account(self.accounts, customer_id)
+        return collection.set_terms(self.db, customer_id, request, self.clock.now(),
+                                    self._terms_days)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def issue_credit_note(self, invoice_id, request, actor, idempotency_key=None):
+        return credit_notes.issue(self.db, invoice_id, request, actor, idempotency_key,
+                                  self.clock.now())
+
+    @event_handler("billing", runs.INVOICE_ISSUED)
+    def on_invoice_issued(self, payload):
+        """Autopay: a new invoice of an account with autopay on is charged at once. The step
+        is unique per invoice, so a repeated event charges nothing more; a step cut short is
+        finished by the timer."""
+        invoice = payload["invoice"]
+        step = collection.on_invoice_issued(self.db, invoice["id"], invoice.get("customer_id"),
+                                            self.clock.now())
+        if step is not None:
+            self._run_step(step)
+
+    def _run_step(self, step_id: int) -> str:
+        try:
+            return collection.run_step(self.db, self.payments, step_id, self.clock.now(),
+                                       self._policy)
+        except Exception:  # noqa: BLE001 - the step stays `processing`; the timer redoes it
+            self.db.rollback()
+            log.exception("collection step %s failed; it is retried later", step_id)
+            return "error"
+
+    @rpc(expected_exceptions=EXPECTED)
+    def customers_with_package(self, customer_ids, package):
+        """Of `customer_ids`, those with a live (not cancelled) subscription to `package`:
+        a broadcast's package segment."""
+        return subs.customers_with_package(self.db, list(customer_ids)[:1000], package)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_charges(self, customer_id, subscription_id=None):
@@ -341,20 +493,39 @@ class BillingService:
         for payment_id in payments.pending(self.db, self.clock.now()):
             done["payments_completed"] += self._complete_pending(payment_id)
         done["expiry_notices"] = payment_methods.notify_expiring(self.db, self.clock.now())
-        # the daily billing run: every instance asks, the run's unique date starts it once
+        done["renewal_notices"] = self._guarded(lambda: subs.renewal_notices(
+            self.db, self.clock.now(), self._policy.due_reminder_days))
+        done.update(self._collect())
+        # the daily billing run, for the day that ended (all of its charges are in): every
+        # instance asks, the run's unique date starts it once
+        yesterday = self.clock.now().date() - dt.timedelta(days=1)
         done["billing_run_started"] = int(self._guarded(lambda: int(
-            runs.start(self.db, self.clock.now().date(), self.clock.now(),
-                       self._chunk_size)["status"]
+            runs.start(self.db, yesterday, self.clock.now(), self._chunk_size)["status"]
             == "running")))
         if any(done.values()):
             log.info("billing timer: %s", done)
+        return done
+
+    def _collect(self) -> dict:
+        """Postpaid collection: overdue marking, "payment due" notices, reminders before
+        dunning steps, and the due steps (each guarded by a conditional UPDATE; see
+        collection.py)."""
+        policy, done = self._policy, {}
+        for name, step in (("invoices_overdue", collection.mark_overdue),
+                           ("due_notices", collection.remind_due),
+                           ("dunning_reminders", collection.remind_steps)):
+            done[name] = self._guarded(lambda s=step: s(self.db, self.clock.now(), policy))
+        outcomes = [self._run_step(i) for i in collection.due_steps(self.db, self.clock.now())]
+        done["collection_steps"] = len(outcomes)
+        done["collected"] = outcomes.count("paid")
         return done
 
     def _complete_pending(self, payment_id: str) -> int:
         """A payment whose answer was lost: ask the provider again with its key. A decline is
         recorded; a provider still down is tried again later, and given up after a day."""
         now = self.clock.now()
-        complete = {"top_up": wallets.complete_top_up, "invoice": invoices.complete_payment}
+        complete = {"top_up": wallets.complete_top_up, "invoice": invoices.complete_payment,
+                    "voucher": voucher_sales.charge}
         try:
             purpose = self.db.get(Payment, payment_id).purpose
             complete[purpose](self.db, self.payments, payment_id, now)

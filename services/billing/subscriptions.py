@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.billing import events, lifecycle, proration, wallets
@@ -497,6 +497,60 @@ def end_pause(ops: Ops, subscription_id: str) -> bool:
         return False
     _resume(ops, sub, sub.pause_until)  # from the day it ended, not when the timer noticed
     return True
+
+
+def customers_with_package(session: Session, customer_ids: list[str], package: str) -> list[str]:
+    return list(session.scalars(
+        select(Subscription.customer_id).join(SubscriptionItem)
+        .where(Subscription.customer_id.in_(customer_ids),
+               Subscription.status != lifecycle.CANCELLED, SubscriptionItem.kind == "package",
+               SubscriptionItem.code == package, SubscriptionItem.removed_at.is_(None))
+        .distinct()))
+
+
+RENEWAL_UPCOMING = "subscription_renewal_upcoming"
+
+
+def renewal_notices(session: Session, now: dt.datetime, days: int, limit: int = 200) -> int:
+    """`subscription_renewal_upcoming`, once per period, `days` before an active subscription
+    renews: the amount, and for prepaid whether the wallet covers it (if not, the customer is
+    told the service stops on that date unless topped up). The conditional UPDATE claims the
+    notice, so several instances send it once."""
+    from services.billing.models import Wallet
+
+    horizon = now + dt.timedelta(days=days)
+    candidates = session.scalars(select(Subscription).where(
+        Subscription.status == lifecycle.ACTIVE, Subscription.current_period_end <= horizon,
+        Subscription.current_period_end > now,
+        (Subscription.renewal_notice_for.is_(None))
+        | (Subscription.renewal_notice_for != Subscription.current_period_end))
+        .limit(limit)).all()
+    sent = 0
+    for sub in candidates:
+        renewal = next_renewal(sub)
+        claimed = session.execute(
+            update(Subscription).where(
+                Subscription.id == sub.id,
+                Subscription.current_period_end == sub.current_period_end,
+                (Subscription.renewal_notice_for.is_(None))
+                | (Subscription.renewal_notice_for != sub.current_period_end))
+            .values(renewal_notice_for=sub.current_period_end)
+            .execution_options(synchronize_session=False)).rowcount
+        if not claimed or renewal is None:
+            continue
+        covered, balance = None, None
+        if sub.billing_type == "prepaid":
+            wallet = session.get(Wallet, sub.customer_id)
+            balance = wallet.balance if wallet else 0
+            covered = balance >= renewal["amount"]["amount"]
+        outbox.emit(session, RENEWAL_UPCOMING, "subscription", {
+            **dump(sub), "customer_id": sub.customer_id, "renewal": renewal,
+            "days_left": max(0, (sub.current_period_end - now).days),
+            "wallet_covers": covered,
+            "wallet_balance": None if balance is None else money(balance, sub.currency)}, now)
+        sent += 1
+    session.commit()
+    return sent
 
 
 def due_renewals(session: Session, now: dt.datetime, limit: int = 100) -> list[str]:

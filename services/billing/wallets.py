@@ -23,10 +23,10 @@ from marshmallow import fields, validate
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from services.billing import events, ledger, lifecycle, payment_methods, payments
+from services.billing import ledger, lifecycle, payment_methods, payments, suspension
 from services.billing.models import Charge, Subscription, Wallet
 from services.billing.provider import PaymentProvider
-from services.common import errors, outbox
+from services.common import errors
 from services.common.ids import new_id
 from services.common.money import Money, minor_unit_exponent
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
@@ -157,10 +157,10 @@ def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -
             Subscription.customer_id == customer_id, Subscription.billing_type == "prepaid",
             or_(Subscription.id.in_(unpaid), Subscription.status == lifecycle.SUSPENDED))):
         if sub.id in unpaid and lifecycle.allowed("suspend", sub.status):
-            _suspend(session, sub, now)
+            suspension.suspend(session, sub, now, suspension.INSUFFICIENT_BALANCE)
             suspended.append(sub.id)
         elif sub.id not in unpaid and sub.status == lifecycle.SUSPENDED:
-            _reinstate(session, sub, now)
+            suspension.reinstate(session, sub, now)
             reinstated.append(sub.id)
     session.flush()
     return {"suspended": suspended, "reinstated": reinstated}
@@ -180,29 +180,6 @@ def void_unpaid(session: Session, sub: Subscription, now: dt.datetime) -> None:
             period_end=charge.period_end, operation_key=f"void:{charge.id}", created_at=now,
             settled=True))
     session.flush()
-
-
-def _suspend(session: Session, sub: Subscription, now: dt.datetime) -> None:
-    from services.billing.subscriptions import dump
-
-    sub.status = lifecycle.next_status("suspend", sub.status)
-    sub.suspended_at, sub.updated_at = now, now
-    session.flush()
-    outbox.emit(session, events.SUBSCRIPTION_SUSPENDED, "subscription",
-                {**dump(sub), "customer_id": sub.customer_id, "reason": "insufficient_balance"},
-                now)
-
-
-def _reinstate(session: Session, sub: Subscription, now: dt.datetime) -> None:
-    """Active again; the suspended time is added to the period, so none of it is paid for."""
-    from services.billing.subscriptions import dump
-
-    sub.status = lifecycle.next_status("reinstate", sub.status)
-    lifecycle.add_unserved_time(sub, max(dt.timedelta(0), now - (sub.suspended_at or now)))
-    sub.suspended_at, sub.updated_at = None, now
-    session.flush()
-    outbox.emit(session, events.SUBSCRIPTION_RESUMED, "subscription",
-                {**dump(sub), "customer_id": sub.customer_id, "reason": "paid"}, now)
 
 
 # ops ----------------------------------------------------------------------------------------

@@ -27,6 +27,25 @@ PORTAL_LINK_TTL_SECONDS = "PORTAL_LINK_TTL_SECONDS"
 # billing
 BILLING_TIMER_SECONDS = "BILLING_TIMER_SECONDS"  # how often renewals and pause ends are checked
 BILLING_RUN_CHUNK_SIZE = "BILLING_RUN_CHUNK_SIZE"  # accounts per work message of a billing run
+BILLING_PAYMENT_TERMS_DAYS = "BILLING_PAYMENT_TERMS_DAYS"  # default days from issue to due date
+BILLING_DUNNING_RETRY_DAYS = "BILLING_DUNNING_RETRY_DAYS"  # e.g. "1,3,7": days after the decline
+BILLING_DUNNING_REMINDER_HOURS = "BILLING_DUNNING_REMINDER_HOURS"  # reminder lead before a retry
+BILLING_DUE_REMINDER_DAYS = "BILLING_DUE_REMINDER_DAYS"  # "payment due" notice before due date
+
+# vouchers
+VOUCHER_SECRET_KEY = "VOUCHER_SECRET_KEY"  # makes and finds voucher codes (vouchers/codes.py)
+VOUCHER_CHUNK_SIZE = "VOUCHER_CHUNK_SIZE"  # vouchers per work message when a batch is created
+
+# notifier
+SMTP_HOST = "SMTP_HOST"  # where e-mail goes (customers' notifications, team alert channels)
+SMTP_PORT = "SMTP_PORT"
+SMTP_FROM = "SMTP_FROM"  # the From address of every e-mail
+SMTP_USERNAME = "SMTP_USERNAME"  # empty: no SMTP AUTH
+SMTP_PASSWORD = "SMTP_PASSWORD"
+SMTP_STARTTLS = "SMTP_STARTTLS"  # true: STARTTLS before sending
+SMTP_TIMEOUT_SECONDS = "SMTP_TIMEOUT_SECONDS"  # per SMTP socket operation
+WEBHOOK_TIMEOUT_SECONDS = "WEBHOOK_TIMEOUT_SECONDS"  # a team webhook's connect and read timeout
+NOTIFIER_DELIVERY_SECONDS = "NOTIFIER_DELIVERY_SECONDS"  # how often due deliveries are sent
 
 # payments
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"  # "sandbox" (default); see services/billing/provider.py

@@ -105,6 +105,16 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
                          pool_pre_ping=True)
 
 
+def snapshot(session: Session) -> None:
+    """Read what follows in this session from one snapshot: a view built by several queries
+    (an invoice and its collection steps) never mixes before and after a concurrent commit.
+    Ends the session's open transaction; PostgreSQL gets REPEATABLE READ for the next one
+    (SQLite's transactions are serializable already)."""
+    session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def is_unique_violation(exc: IntegrityError) -> bool:
     """True when a unique key refused the write (the "exactly once" guard did its job), as
     opposed to a broken foreign key or NOT NULL, which are bugs."""

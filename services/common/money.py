@@ -18,6 +18,15 @@ def is_currency(code: str) -> bool:
     return isinstance(code, str) and code.isupper() and code in KNOWN_CURRENCIES
 
 
+def decimal_string(amount: int, currency: str) -> str:
+    """Minor units as a plain decimal (`1050, "EUR"` → `"10.50"`; JPY has no decimals)."""
+    exponent = minor_unit_exponent(currency)
+    if exponent == 0:
+        return str(amount)
+    sign, amount = ("-" if amount < 0 else ""), abs(amount)
+    return f"{sign}{amount // 10 ** exponent}.{amount % 10 ** exponent:0{exponent}d}"
+
+
 def minor_unit_exponent(currency: str) -> int:
     """Digits after the decimal point for `currency` (EUR 2, JPY 0, BHD 3), from CLDR."""
     if not is_currency(currency):

@@ -11,7 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from services.common.money import is_currency
 
-SUPPORTED_LANGUAGES = ("en", "de")
+SUPPORTED_LANGUAGES = ("en", "de", "it")
 COUNTRIES = frozenset(code for code in Locale("en").territories if code.isalpha())
 
 

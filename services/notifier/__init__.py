@@ -1,1 +1,0 @@
-"""notifier: inbox, preferences, alert channels, deliveries (not built yet)."""

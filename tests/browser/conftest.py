@@ -1,18 +1,46 @@
 """The browser tier runs in its own pytest process (Playwright hangs under eventlet), against
-the whole system started as `make run` starts it."""
+the whole system started as `make run` starts it. Its services read their clock's offset from a
+file (TEST_CLOCK_OFFSET_FILE), so tests can move their time forward (`advance_clock`)."""
+
+import datetime as dt
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.browser.test_portal import CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser.helpers import page_factory
+from tests.browser.test_portal import CHROMIUM_ARGS
 from tests.stack import Stack
 
 
 @pytest.fixture(scope="session")
-def portal_url(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("browser-stack")).start()
+def clock_offset_file(tmp_path_factory):
+    """Seconds the services' clock is ahead of real time; they re-read it when it changes."""
+    path = tmp_path_factory.mktemp("clock") / "offset-seconds"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture(scope="session")
+def portal_url(tmp_path_factory, clock_offset_file):
+    stack = Stack(tmp_path_factory.mktemp("browser-stack"),
+                  {"TEST_CLOCK_OFFSET_FILE": str(clock_offset_file)}).start()
     yield stack.url
     stack.stop()
+
+
+@pytest.fixture
+def advance_clock(portal_url, clock_offset_file):
+    """advance_clock(days=1) moves the services' clock forward and returns their new date.
+
+    Only ever forward, and it stays moved for the rest of the session: a billing run exists once
+    per date. Sessions expire by that clock, so log in after moving it."""
+
+    def _advance(days=1):
+        seconds = float(clock_offset_file.read_text() or 0) + days * 86400
+        clock_offset_file.write_text(str(seconds))
+        return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).date()
+
+    return _advance
 
 
 @pytest.fixture(scope="session")
@@ -28,20 +56,4 @@ def pw_browser():
 @pytest.fixture
 def make_page(pw_browser):
     """Factory for a page in a fresh browser context (own cookies), English UI."""
-    contexts = []
-    errors = []
-
-    def _make(width=1280, height=900):
-        context = pw_browser.new_context(
-            viewport={"width": width, "height": height}, locale="en-US"
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield _make
-    for context in contexts:
-        context.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
+    yield from page_factory(pw_browser, console_errors=False, card_numbers=False)

@@ -8,6 +8,7 @@ import time
 
 import requests
 
+from deploy import run
 from tests.stack import ROOT, Stack
 
 
@@ -64,6 +65,16 @@ def test_the_readme_curl_tour_works_as_printed(stack):
     assert '"status":"changed"' in done.stdout
     assert '"decline_code":"insufficient_funds"' in done.stdout
     assert '"type":"service_charge"' in done.stdout and '"type":"top_up"' in done.stdout
+    assert "application/pdf" in done.stdout and "\npaid\n" in done.stdout  # Peter's bill
+    assert "serial,code,value,currency,valid_until" in done.stdout
+    assert '"code":"VOUCHER_ALREADY_REDEEMED"' in done.stdout
+    # the notifier's e-mails reach the local mail catcher `make run` starts (a maildir)
+    deadline = time.monotonic() + 15
+    mails: list[str] = []
+    while time.monotonic() < deadline and not any("To: ann@example.com" in m for m in mails):
+        time.sleep(0.3)
+        mails = [p.read_text(errors="replace") for p in (stack.data_dir / "mail" / "new").glob("*")]
+    assert any("To: ann@example.com" in m and "Welcome, Ann" in m for m in mails), mails[:3]
 
 
 def test_time_can_be_moved_in_the_running_processes(tmp_path):
@@ -89,8 +100,10 @@ def test_time_can_be_moved_in_the_running_processes(tmp_path):
 def test_ctrl_c_stops_every_process_the_runner_started(tmp_path):
     stack = Stack(tmp_path).start()
     children = stack.children()
-    assert len(children) == 4  # accounts, catalog, billing and the gateway
-    assert stack.stop() == 0
+    stopped = stack.stop()  # first: a failed check below must not leave the system running
+    # every service, the gateway and the local mail catcher
+    assert len(children) == len(run.SERVICES) + 2
+    assert stopped == 0
     time.sleep(0.5)
     alive = [pid for pid in children if pathlib.Path(f"/proc/{pid}").exists()
              and "zombie" not in pathlib.Path(f"/proc/{pid}/status").read_text().lower()]

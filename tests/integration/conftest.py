@@ -1,7 +1,8 @@
 """The whole system in this process for integration tests through the gateway: accounts,
-catalog, billing and the gateway in nameko containers on the real RabbitMQ, each service on its
-own fresh PostgreSQL database, the demo catalog loaded."""
+catalog, billing, vouchers, notifier and the gateway in nameko containers on the real RabbitMQ, each
+service on its own fresh PostgreSQL database, the demo catalog loaded."""
 
+import time
 import uuid
 
 import pytest
@@ -12,9 +13,22 @@ from gateway.service import GatewayService
 from services.accounts.service import AccountsService
 from services.billing.service import BillingService
 from services.catalog.service import CatalogService
+from services.notifier.service import NotifierService
+from services.vouchers.service import VouchersService
 from tests.stack import free_port
 
 PASSWORD = "a long enough passphrase"
+
+
+def eventually(check, timeout: float = 20.0, pause: float = 0.1):
+    """`check()`'s first truthy answer within `timeout` seconds, else its last answer (for the
+    assertion to show): for what the system does asynchronously (events, timers)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(pause)
 
 
 class Portal:
@@ -25,13 +39,14 @@ class Portal:
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         return requests.request(method, self.url + path, headers=headers, timeout=15, **kwargs)
 
-    def customer(self, billing_type="postpaid"):
+    def customer(self, billing_type="postpaid", currency="EUR", language="en"):
         """A new customer's bearer token."""
         email = f"{uuid.uuid4().hex[:8]}@example.com"
         created = requests.post(self.url + "/api/v1/accounts", timeout=15, json={
             "email": email, "password": PASSWORD, "name": "Ann", "billing_type": billing_type,
-            "currency": "EUR", "address": {"line1": "Hauptstr. 1", "city": "Berlin",
-                                           "postal_code": "10115", "country": "DE"}})
+            "currency": currency, "language": language,
+            "address": {"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115",
+                        "country": "DE"}})
         assert created.status_code == 201, created.text
         return demo.login(self.url, email, PASSWORD)
 
@@ -48,14 +63,17 @@ def start_portal(new_pg_url, rabbit_config, runner_factory, tmp_path):
         port = free_port()
         config = {**rabbit_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
                   "DATABASE_URLS": {"accounts": new_pg_url(), "catalog": new_pg_url(),
-                                    "billing": new_pg_url()},
+                                    "billing": new_pg_url(), "vouchers": new_pg_url(),
+                                    "notifier": new_pg_url()},
+                  "VOUCHER_SECRET_KEY": "integration-test-voucher-secret",
                   "PAYMENT_SANDBOX_URL": f"sqlite:///{tmp_path}/sandbox.db",
                   "ADMIN_EMAIL": demo.ADMIN["email"], "ADMIN_PASSWORD": demo.ADMIN["password"],
                   "BILLING_TIMER_SECONDS": 3600, **overrides}
         runner = runner_factory(config, AccountsService, CatalogService, BillingService,
-                                GatewayService)
+                                VouchersService, NotifierService, GatewayService)
         runner.start()
         portal = Portal(f"http://127.0.0.1:{port}", runner)
+        portal.database_urls, portal.config = config["DATABASE_URLS"], config
         demo.load_catalog(portal.url)
         return portal
     return start

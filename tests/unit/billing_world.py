@@ -60,7 +60,7 @@ class World:
         self.billing_session = session_for("billing", BillingBase.metadata, billing_url)
         self.billing = worker_factory(BillingService, db=self.billing_session, clock=self.clock,
                                       catalog=self.catalog, accounts=self.accounts,
-                                      payments=self.provider)
+                                      payments=self.provider, config={})
 
     def card(self, customer_id: str, number: str = "4242424242424242") -> str:
         return self.billing.add_payment_method(customer_id, {

@@ -350,3 +350,24 @@ def test_an_invoice_payment_whose_answer_was_lost_completes_once(world):
     assert world.billing.get_invoice("cus_q", invoice["id"])["status"] == "paid"
     assert world.provider.charge_count() == 1
     assert [p["status"] for p in world.billing.list_payments("cus_q")["data"]] == ["succeeded"]
+
+
+def test_a_renewal_notice_goes_out_once_per_period_saying_whether_the_wallet_covers_it(world):
+    world.top_up("cus_p", 2000)
+    world.billing.subscribe("cus_p", {"package": "basic"})  # 14.99 + VAT paid; ~3 € left
+    world.billing.subscribe("cus_q", {"package": "basic"})  # postpaid: nothing to cover
+    world.clock.advance(days=25)
+    assert world.billing.run_due()["renewal_notices"] == 0  # more than 3 days to go
+    world.clock.advance(days=3)
+    world.billing.run_due()
+    world.billing.run_due()  # a second round, or another instance: nothing new
+    notices = {e["subscription"]["customer_id"]: e["subscription"]
+               for e in events(world, "subscription_renewal_upcoming")}
+    assert len(events(world, "subscription_renewal_upcoming")) == 2
+    assert notices["cus_p"]["wallet_covers"] is False and notices["cus_p"]["days_left"] <= 3
+    assert notices["cus_q"]["wallet_covers"] is None
+    assert notices["cus_p"]["renewal"]["amount"]["amount"] > balance(world)
+    world.clock.advance(days=31)  # renewed (suspended: not covered) - the next period's
+    world.billing.run_due()       # notice only for what is still active
+    assert len([e for e in events(world, "subscription_renewal_upcoming")
+                if e["subscription"]["customer_id"] == "cus_p"]) == 1

@@ -105,9 +105,13 @@ function billsPanel(part) {
       h('p', { class: 'figure', 'data-testid': 'dashboard-outstanding' },
         isMoney(part.outstanding_total) ? money(part.outstanding_total) : '–'),
       h('p', { class: 'muted' }, t('dashboard.outstanding')),
-      overdue ? h('p', { class: 'notice warning' }, t('dashboard.overdue', { count: overdue })) : null,
+      overdue ? h('p', { class: 'notice warning', 'data-testid': 'dashboard-overdue' }, t('dashboard.overdue', { count: overdue })) : null,
       next && next.due_date
-        ? h('p', {}, t('dashboard.nextDue', { date: date(next.due_date), amount: money(next.total || next.amount_due || next.amount) }))
+        ? h('p', { 'data-testid': 'dashboard-next-due' },
+          t('dashboard.nextDue', { date: date(next.due_date), amount: money(next.amount_due) }),
+          next.id && next.number
+            ? [' ', h('a', { href: `#/bills/${encodeURIComponent(next.id)}` }, t('dashboard.viewBill', { number: next.number }))]
+            : null)
         : null),
   });
 }
@@ -128,6 +132,7 @@ function ticketsPanel(part) {
   });
 }
 
+// The unread count, which the navigation badge shows too (reported to the app by render()).
 function notificationsPanel(part) {
   const n = count(part, 'count', 'total', 'unread');
   return panel({
@@ -135,7 +140,9 @@ function notificationsPanel(part) {
     title: t('dashboard.notifications'),
     testid: 'dashboard-notifications',
     link: { href: '#/notifications', text: t('dashboard.openNotifications') },
-    body: part.unavailable ? unavailableNotice() : h('p', {}, n ? t('dashboard.unread', { count: n }) : t('dashboard.noUnread')),
+    body: part.unavailable || n === null ? unavailableNotice() : h('div', {},
+      h('p', { class: 'figure', 'data-testid': 'dashboard-unread-count' }, String(n)),
+      h('p', { class: 'muted', 'data-testid': 'dashboard-unread' }, t('dashboard.unreadLabel'))),
   });
 }
 
@@ -159,6 +166,8 @@ export async function render(ctx) {
     if (typeof part !== 'object') part = { count: part }; // a bare number, e.g. unread_notifications: 3
     panels.push(draw(part, account));
   }
+  const unread = data.unread_notifications;
+  ctx.setUnread(typeof unread === 'number' ? unread : unread && !unread.unavailable ? unread.count : null);
   return h('section', { class: 'page', 'data-testid': 'page-dashboard' },
     h('h1', { 'data-testid': 'dashboard-greeting' }, t('dashboard.greeting', { name: account.name || '' })),
     h('dl', { class: 'facts' },

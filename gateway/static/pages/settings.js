@@ -2,9 +2,10 @@ import * as api from '../api.js';
 import { t, LANGUAGES } from '../i18n.js';
 import {
   h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage, clearErrors,
-  passwordProblem,
+  passwordProblem, errorText,
 } from '../dom.js';
 import { paymentMethodsSection } from '../payment-methods.js';
+import { topicLabel } from './notifications.js';
 
 const ADDRESS_PARTS = ['line1', 'line2', 'city', 'postal_code', 'country'];
 
@@ -122,8 +123,113 @@ function passwordForm() {
   return form;
 }
 
+// --- notifications: per topic, the portal inbox and e-mail on or off ---------------------------
+
+const PREFERENCES = '/api/v1/me/notification-preferences';
+const CHANNELS = ['portal', 'email'];
+const prefId = (topic, channel) => `pref-${String(topic).replace(/[^a-zA-Z0-9_-]/g, '-')}-${channel}`;
+
+/**
+ * A table of topics × channels. A locked topic always reaches the inbox (its checkbox is
+ * disabled and says why); its e-mail can be turned off. Saving sends only what changed (PUT),
+ * and the answer (the full list) is what the table shows afterwards.
+ */
+function notificationsForm(preferences) {
+  const F = 'notification-settings';
+  const titleId = 'notification-settings-title';
+  let saved = new Map(); // "topic:channel" → enabled, as the server last said
+  const rows = h('tbody', {});
+  const form = h('form', { class: 'form', 'data-testid': 'settings-notifications-form', novalidate: true, 'aria-labelledby': titleId },
+    formMessage(),
+    h('table', { class: 'prefs-table', 'data-testid': 'notification-preferences' },
+      h('caption', { class: 'visually-hidden' }, t('notificationSettings.caption')),
+      h('thead', {},
+        h('tr', {},
+          h('th', { scope: 'col' }, t('notificationSettings.topic')),
+          CHANNELS.map((channel) => h('th', { scope: 'col', class: 'pref-cell' }, t(`notificationSettings.channel.${channel}`))))),
+      rows),
+    h('p', { class: 'hint', id: `${F}-locked-hint` }, t('notificationSettings.lockedExplained')),
+    h('div', { class: 'actions' }, submitButton(t('notificationSettings.save'))));
+
+  const draw = (preferences) => {
+    saved = new Map();
+    rows.replaceChildren(...preferences.map((pref) => {
+      const label = topicLabel(pref.topic, pref.label);
+      const lockedId = prefId(pref.topic, 'locked');
+      return h('tr', { 'data-testid': 'preference-row', 'data-topic': pref.topic, 'data-locked': String(Boolean(pref.locked)) },
+        h('th', { scope: 'row', class: 'pref-topic' },
+          h('span', { class: 'pref-topic-name' }, label),
+          pref.locked ? h('span', { class: 'hint pref-locked', id: lockedId, 'data-testid': 'preference-locked' }, t('notificationSettings.locked')) : null),
+        CHANNELS.map((channel) => {
+          const id = prefId(pref.topic, channel);
+          const locked = Boolean(pref.locked) && channel === 'portal';
+          const on = locked || Boolean(pref[channel]);
+          saved.set(`${pref.topic}:${channel}`, on);
+          return h('td', { class: 'pref-cell' },
+            h('div', { class: 'checkbox' },
+              h('input', {
+                type: 'checkbox',
+                id,
+                name: id,
+                checked: on,
+                disabled: locked,
+                'data-topic': pref.topic,
+                'data-channel': channel,
+                'data-testid': `preference-${channel}`,
+                'aria-describedby': locked ? `${lockedId} ${F}-locked-hint` : null,
+              }),
+              // The column header names the channel on wide screens; the label says it all.
+              h('label', { for: id },
+                h('span', { class: 'visually-hidden' }, `${label}: `),
+                h('span', { class: 'pref-channel-name' }, t(`notificationSettings.channel.${channel}`)))));
+        }));
+    }));
+  };
+  draw(preferences);
+
+  onSubmit(form, async () => {
+    clearErrors(form);
+    const changes = [...form.querySelectorAll('input[type="checkbox"][data-topic]')]
+      .filter((box) => !box.disabled && box.checked !== saved.get(`${box.dataset.topic}:${box.dataset.channel}`))
+      .map((box) => ({ topic: box.dataset.topic, channel: box.dataset.channel, enabled: box.checked }));
+    if (!changes.length) {
+      setMessage(form, 'success', t('settings.noChanges'));
+      return;
+    }
+    try {
+      const answer = await api.request('PUT', PREFERENCES, { body: { preferences: changes } });
+      if (answer && Array.isArray(answer.preferences)) draw(answer.preferences);
+      else changes.forEach((c) => saved.set(`${c.topic}:${c.channel}`, c.enabled));
+      setMessage(form, 'success', t('notificationSettings.saved'));
+    } catch (err) {
+      showApiError(form, err);
+    }
+  });
+  return form;
+}
+
+function notificationsSection(loaded) {
+  const titleId = 'notification-settings-title';
+  const preferences = loaded.value && Array.isArray(loaded.value.preferences) ? loaded.value.preferences : null;
+  return h('section', { class: 'card', 'aria-labelledby': titleId, 'data-testid': 'settings-notifications' },
+    h('h2', { id: titleId }, t('notificationSettings.title')),
+    preferences
+      ? [h('p', { class: 'intro' }, t('notificationSettings.intro')), notificationsForm(preferences)]
+      : h('div', { class: 'notice muted', 'data-testid': 'settings-notifications-unavailable' },
+        h('p', {}, t('notificationSettings.unavailable')),
+        h('p', {}, errorText(loaded.error))));
+}
+
 export async function render(ctx) {
-  const [account, paymentMethods] = await Promise.all([api.get('/api/v1/me'), paymentMethodsSection()]);
+  const [account, paymentMethods, preferences] = await Promise.all([
+    api.get('/api/v1/me'),
+    paymentMethodsSection(),
+    // Settings still open when the notifier does not answer; the section says so.
+    api.get(PREFERENCES).then((value) => ({ value }), (err) => {
+      if (err && err.handled) throw err;
+      return { error: err };
+    }),
+  ]);
   ctx.session.account = account;
   ctx.refreshShell();
   const profile = profileForm(ctx, account);
@@ -138,5 +244,6 @@ export async function render(ctx) {
       h('section', { class: 'card', 'aria-labelledby': 'password-title' },
         h('h2', { id: 'password-title' }, t('settings.passwordTitle')),
         passwordForm())),
-    h('div', { class: 'settings-payment' }, paymentMethods));
+    h('div', { class: 'settings-payment' }, paymentMethods),
+    h('div', { class: 'settings-notifications' }, notificationsSection(preferences)));
 }

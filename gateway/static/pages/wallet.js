@@ -1,17 +1,21 @@
 // The Wallet tab (prepaid accounts): the balance, the low-balance warning and its threshold,
-// topping up by card, and the full ledger with the balance after each entry.
+// topping up by card or by voucher, and the full ledger with the balance after each entry.
 //
 // A top-up is one attempt with its own Idempotency-Key. When its outcome is unknown (the network
 // failed, or the payment provider did not answer: 503), "Try again" sends the same request with
 // the same key, so the card is charged at most once; any other answer ends the attempt.
 import * as api from '../api.js';
-import { t, has, currentLanguage } from '../i18n.js';
+import { t, has } from '../i18n.js';
 import {
-  h, field, formMessage, onSubmit, showProblems, setMessage, clearErrors,
-  setFieldError, errorText, value,
+  h, field, formMessage, onSubmit, showProblems, setMessage, clearErrors, value,
+  showNestedError as showError, resultRegion, pagedRows, onLoadMore, latestReload,
 } from '../dom.js';
 import { money, isMoney, parseAmount, amountInput, dateTime, fractionDigits } from '../format.js';
-import { cardLabel, isExpired, listCards } from '../payment-methods.js';
+import { listCards } from '../payment-methods.js';
+import {
+  cardOptions, preferredCard, isUnknownOutcome, showDecline, offerTryAgain,
+} from '../card-payment.js';
+import { redeemForm, redeemedNotice } from './vouchers.js';
 
 const MIN_TOP_UP = 100; // 1.00 in a two-decimal currency (minor units), as the API accepts
 const MAX_TOP_UP = 100000; // 1,000.00
@@ -37,25 +41,6 @@ function amountProblem(text, currency, { min, max } = {}) {
     return { problem: t('wallet.amountRange', { min: money(minor(min, currency)), max: money(minor(max, currency)) }) };
   }
   return { amount: parsed.amount };
-}
-
-/**
- * A server error on a form: field problems next to their inputs, found by the full name
- * ("amount.amount"), its first part or its last part; the message (and what fits nowhere) on top.
- */
-function showError(form, err) {
-  clearErrors(form);
-  if (!err || err.handled) return;
-  const leftovers = [];
-  for (const [name, problems] of Object.entries(err.fields || {})) {
-    const parts = name.split('.');
-    const shown = setFieldError(form, name, problems) || setFieldError(form, parts[0], problems)
-      || setFieldError(form, parts[parts.length - 1], problems);
-    if (!shown) leftovers.push(problems.join(' '));
-  }
-  setMessage(form, 'error', errorText(err), leftovers);
-  const invalid = form.querySelector('[aria-invalid="true"]');
-  if (invalid) invalid.focus();
 }
 
 function signed(entry) {
@@ -145,10 +130,8 @@ function noCardsNotice() {
 function topUpCard(state) {
   const F = 'top-up';
   const currency = state.currency;
-  const result = h('div', { class: 'result', 'data-testid': 'top-up-result', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
+  const result = resultRegion('top-up-result');
   const cards = state.cards;
-  const usable = cards.filter((pm) => !isExpired(pm));
-  const chosen = (usable.find((pm) => pm.is_default) || usable[0] || cards[0] || {}).id;
   const form = h('form', { class: 'form', 'data-testid': 'top-up-form', novalidate: true, 'aria-labelledby': 'top-up-title' },
     formMessage(),
     field({
@@ -163,12 +146,8 @@ function topUpCard(state) {
         form: F,
         name: 'payment_method_id',
         label: t('wallet.card'),
-        value: chosen,
-        options: cards.map((pm) => ({
-          value: pm.id,
-          label: isExpired(pm) ? t('wallet.expiredCard', { card: cardLabel(pm) })
-            : pm.is_default ? t('wallet.defaultCard', { card: cardLabel(pm) }) : cardLabel(pm),
-        })),
+        value: preferredCard(cards),
+        options: cardOptions(cards, 'wallet'),
         attrs: { 'data-testid': 'top-up-card' },
       })
       : noCardsNotice(),
@@ -189,16 +168,10 @@ function topUpCard(state) {
       answer = await send('POST', '/api/v1/wallet/top-ups', body);
     } catch (err) {
       if (err && err.handled) return;
-      const unknown = err && (err.status === 0 || err.status >= 500);
+      const unknown = isUnknownOutcome(err);
       lastBody = unknown ? body : null;
       if (err && err.code === 'PAYMENT_DECLINED') {
-        setMessage(form, 'error', err.serverMessage || t('errors.PAYMENT_DECLINED'));
-        const box = form.querySelector('[data-testid="form-message"]');
-        // The server's sentence is in English; say so to screen readers in other languages.
-        if (err.serverMessage && currentLanguage() !== 'en') box.firstChild.setAttribute('lang', 'en');
-        box.firstChild.classList.add('strong');
-        box.append(h('p', { 'data-testid': 'decline-explanation' }, declineText(err)));
-        form.setAttribute('data-outcome', 'declined');
+        showDecline(form, err, declineText(err));
         const select = form.querySelector('select');
         if (select) select.focus();
         return;
@@ -206,23 +179,14 @@ function topUpCard(state) {
       showError(form, err);
       form.setAttribute('data-outcome', unknown ? 'unknown' : 'failed');
       if (unknown) {
-        const retry = h('button', { type: 'button', class: 'button primary', 'data-testid': 'top-up-retry' }, t('wallet.retry'));
-        retry.addEventListener('click', async () => {
-          if (retry.disabled || !lastBody) return;
-          retry.disabled = true;
-          form.setAttribute('aria-busy', 'true');
-          try {
-            await attempt(lastBody);
-          } finally {
-            form.removeAttribute('aria-busy');
-          }
+        offerTryAgain(form, err, {
+          testid: 'top-up-retry',
+          label: t('wallet.retry'),
+          unknownText: t('wallet.outcomeUnknown'),
+          retry: async () => {
+            if (lastBody) await attempt(lastBody);
+          },
         });
-        const box = form.querySelector('[data-testid="form-message"]');
-        if (err.code !== 'PAYMENT_PROVIDER_UNAVAILABLE') {
-          box.append(h('p', {}, t('wallet.outcomeUnknown')));
-        }
-        box.append(h('div', { class: 'actions' }, retry));
-        retry.focus();
       }
       return;
     }
@@ -238,8 +202,9 @@ function topUpCard(state) {
       h('p', { class: 'strong' }, t('wallet.success', { amount: money(isMoney(credited) ? credited : body.amount) })),
       wallet && isMoney(wallet.balance) ? h('p', { 'data-testid': 'top-up-new-balance' }, t('wallet.newBalance', { balance: money(wallet.balance) })) : null,
       reinstated.length ? h('p', { 'data-testid': 'top-up-reinstated' }, t('wallet.reinstated', { count: reinstated.length })) : null));
-    await state.reloadHistory(answer && answer.transaction && answer.transaction.id);
     result.focus();
+    // Not awaited: the form is free for the next top-up while the history reloads.
+    state.reloadHistory(answer && answer.transaction && answer.transaction.id);
   };
 
   onSubmit(form, async () => {
@@ -257,6 +222,35 @@ function topUpCard(state) {
     h('h2', { id: 'top-up-title' }, t('wallet.topUpTitle')),
     form,
     result);
+}
+
+// --- topping up by voucher ----------------------------------------------------------------------
+
+// The same form as the Vouchers tab's; here it is a top-up (POST /wallet/top-ups, voucher_code).
+// A voucher is credited once whatever happens, so there is no Idempotency-Key to keep: sending
+// a code again answers "already redeemed", and the history shows whether it was this account.
+function voucherCard(state) {
+  const titleId = 'voucher-top-up-title';
+  const result = resultRegion('voucher-top-up-result');
+  const form = redeemForm({
+    id: 'voucher-top-up',
+    testid: 'voucher-top-up-form',
+    labelledBy: titleId,
+    submitLabel: t('wallet.voucherSubmit'),
+    send: (code) => api.post('/api/v1/wallet/top-ups', { voucher_code: code }),
+    onRedeemed(answer) {
+      if (answer && answer.wallet) state.setWallet(answer.wallet);
+      result.replaceChildren(redeemedNotice(answer, { testid: 'voucher-top-up-success' }));
+      result.focus();
+      state.reloadHistory(answer && answer.transaction && answer.transaction.id); // not awaited
+    },
+  });
+  form.addEventListener('submit', () => result.replaceChildren());
+  return h('section', { class: 'card voucher-top-up-card', 'aria-labelledby': titleId, 'data-testid': 'voucher-top-up' },
+    h('h2', { id: titleId }, t('wallet.voucherTitle')),
+    form,
+    result,
+    h('p', { class: 'manage-cards' }, h('a', { href: '#/vouchers', 'data-testid': 'voucher-top-up-buy' }, t('wallet.voucherBuy'))));
 }
 
 // --- the history ---------------------------------------------------------------------------------
@@ -299,47 +293,15 @@ function historyCard(state, firstPage) {
   const more = h('button', { type: 'button', class: 'button secondary', 'data-testid': 'wallet-load-more' }, t('wallet.loadMore'));
   const moreSlot = h('div', { class: 'actions' });
   const wrap = h('div', { class: 'ledger-wrap' });
-  let cursor = null;
-
-  const draw = (page, { append, highlight } = {}) => {
-    const entries = Array.isArray(page && page.data) ? page.data : [];
-    const rows = entries.map((entry) => entryRow(entry, highlight && entry.id === highlight));
-    if (append) body.append(...rows);
-    else body.replaceChildren(...rows);
-    wrap.replaceChildren(body.children.length ? table : empty);
-    cursor = page && page.has_more && page.next_cursor ? page.next_cursor : null;
-    moreSlot.replaceChildren(...(cursor ? [more] : []));
-    return rows;
-  };
-
-  more.addEventListener('click', async () => {
-    if (more.disabled || !cursor) return;
-    more.disabled = true;
-    problem.replaceChildren();
-    try {
-      const page = await api.get(`/api/v1/wallet/transactions?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(cursor)}`);
-      const rows = draw(page, { append: true });
-      // Keep the keyboard where it was; when the button has gone, go to the first new line.
-      if (!cursor && rows.length) {
-        const cell = rows[0].querySelector('th');
-        cell.setAttribute('tabindex', '-1');
-        cell.focus();
-      }
-    } catch (err) {
-      if (!(err && err.handled)) problem.replaceChildren(h('p', {}, errorText(err)));
-    } finally {
-      more.disabled = false;
-    }
+  const { draw, cursor } = pagedRows({
+    body, table, empty: () => empty, wrap, more, moreSlot, row: entryRow,
   });
-
-  state.reloadHistory = async (highlight) => {
-    problem.replaceChildren();
-    try {
-      draw(await api.get(`/api/v1/wallet/transactions?limit=${PAGE_SIZE}`), { highlight });
-    } catch (err) {
-      if (!(err && err.handled)) problem.replaceChildren(h('p', {}, t('wallet.historyFailed')), h('p', {}, errorText(err)));
-    }
-  };
+  // Keep the keyboard where it was; when the button has gone, go to the first new line.
+  onLoadMore(more, problem, cursor, async (at) => draw(
+    await api.get(`/api/v1/wallet/transactions?limit=${PAGE_SIZE}&cursor=${encodeURIComponent(at)}`), { append: true }));
+  state.reloadHistory = latestReload(problem, t('wallet.historyFailed'),
+    () => api.get(`/api/v1/wallet/transactions?limit=${PAGE_SIZE}`),
+    (page, highlight) => draw(page, { highlight }));
 
   draw(firstPage);
   return h('section', { class: 'card history-card', 'aria-labelledby': 'history-title' },
@@ -372,6 +334,8 @@ export async function render(ctx) {
     h('h1', {}, t('wallet.title')),
     h('div', { class: 'wallet-grid' },
       balanceCard(state),
-      topUpCard(state)),
+      h('div', { class: 'wallet-actions' },
+        topUpCard(state),
+        voucherCard(state))),
     historyCard(state, firstPage));
 }

@@ -1,0 +1,428 @@
+"""Collecting postpaid invoices: autopay, reminders, dunning, suspension.
+
+An invoice's collection is a list of steps, rows of `collection_attempts`, unique per
+`(invoice_id, attempt)`, so each step happens once however many billing instances run:
+- **attempt 0, autopay**: when an invoice is issued and the account has autopay on, billing
+  (handling its own `invoice_issued` event, so a billing run never waits on a card provider)
+  charges the autopay card, or the default card if that one is gone.
+- **attempts 1..n, dunning**: after an autopay decline, or when an invoice without autopay
+  becomes overdue, the steps of `Policy.retry_days` (default 1, 3 and 7 days after that moment)
+  are scheduled at once. At each step the card is charged again if autopay is on and there is a
+  card; otherwise the step is a reminder. `Policy.reminder_hours` before each step, an
+  `invoice_payment_reminder` event tells the customer what will happen and when.
+- when the **last step** fails, the invoice's dunning is `exhausted` and the account's active
+  postpaid subscriptions are suspended; paying the invoice in any way reinstates them
+  (suspension.invoice_settled) once no other exhausted invoice is unpaid.
+
+A step's payment uses the idempotency key `collect:<invoice>:<attempt>`, so its provider key
+is fixed: a step retried after a crash or a provider timeout finds the same payment and can
+never charge twice. A step being worked on is `processing`; one left so by a dead process is
+put back after `STALE_AFTER` and done again (safely, by that key).
+
+Timers (every billing instance runs them; each row changes once, by a conditional UPDATE, and
+its event is emitted in the same transaction): overdue marking, "payment due in N days"
+notices, step reminders, due steps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from marshmallow import fields, validate
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from services.billing import invoices, payment_methods, payments, suspension
+from services.billing.models import BillingProfile, CollectionAttempt, Invoice, PaymentMethod
+from services.common import errors, outbox
+from services.common.clock import isoformat
+from services.common.money import Money
+from services.common.schemas import StrictSchema, load_or_raise
+
+INVOICE_OVERDUE = "invoice_overdue"
+INVOICE_PAYMENT_DUE = "invoice_payment_due"
+INVOICE_PAYMENT_REMINDER = "invoice_payment_reminder"
+STALE_AFTER = dt.timedelta(minutes=10)
+PROVIDER_DOWN_RETRY = dt.timedelta(minutes=10)
+NOT_POSTPAID = "NOT_POSTPAID"
+
+
+@dataclass(frozen=True)
+class Policy:
+    retry_days: tuple[int, ...] = (1, 3, 7)
+    reminder_hours: int = 24
+    due_reminder_days: int = 3
+
+    @classmethod
+    def from_config(cls, retry_days: str | None, reminder_hours: object,
+                    due_reminder_days: object) -> Policy:
+        days = tuple(int(x) for x in str(retry_days or "1,3,7").split(",") if x.strip())
+        if not days or any(d < 0 for d in days) or list(days) != sorted(days):
+            raise ValueError(f"BILLING_DUNNING_RETRY_DAYS must be increasing days, not "
+                             f"{retry_days!r}")
+        return cls(days, int(reminder_hours or 24), int(due_reminder_days or 3))
+
+
+# autopay ------------------------------------------------------------------------------------
+
+class AutopaySchema(StrictSchema):
+    enabled = fields.Boolean(required=True)
+    payment_method_id = fields.String(load_default=None, allow_none=True,
+                                      validate=validate.Length(max=40))
+
+
+def postpaid_account(accounts, customer_id: str) -> dict:
+    account = accounts.get_account(customer_id)
+    if account.get("billing_type") != "postpaid":
+        raise errors.Conflict("This account is prepaid: it has a wallet, not bills.",
+                              code=NOT_POSTPAID)
+    return account
+
+
+def _profile(session: Session, customer_id: str, now: dt.datetime,
+             create: bool = False) -> BillingProfile | None:
+    profile = session.get(BillingProfile, customer_id)
+    if profile is None and create:
+        profile = BillingProfile(customer_id=customer_id, payment_terms_days=None,
+                                 autopay_enabled=False, autopay_method_id=None, updated_at=now)
+        session.add(profile)
+    return profile
+
+
+def dump_autopay(profile: BillingProfile | None) -> dict:
+    if profile is None:
+        return {"enabled": False, "payment_method_id": None}
+    return {"enabled": profile.autopay_enabled, "payment_method_id": profile.autopay_method_id}
+
+
+def get_autopay(session: Session, customer_id: str) -> dict:
+    return dump_autopay(session.get(BillingProfile, customer_id))
+
+
+def set_autopay(session: Session, customer_id: str, request: dict, now: dt.datetime) -> dict:
+    """Autopay on (with a card of the account's, or its default card: `payment_method_id`
+    null) or off. Turning it on needs a card."""
+    values = load_or_raise(AutopaySchema(), request)
+    method_id = values["payment_method_id"]
+    if values["enabled"]:
+        if method_id is None and not payment_methods.active(session, customer_id):
+            raise errors.Conflict("Add a card before turning on automatic payment.",
+                                  code="NO_PAYMENT_METHOD")
+        if method_id is not None:
+            payment_methods.get(session, customer_id, method_id)  # NotFound if not theirs
+    profile = _profile(session, customer_id, now, create=True)
+    profile.autopay_enabled = values["enabled"]
+    profile.autopay_method_id = method_id if values["enabled"] else None
+    profile.updated_at = now
+    session.commit()
+    return dump_autopay(profile)
+
+
+def _autopay_card(session: Session, customer_id: str) -> PaymentMethod | None:
+    """The card autopay charges: the chosen one while it exists, else the default card; None
+    when autopay is off or there is no card."""
+    profile = session.get(BillingProfile, customer_id)
+    if profile is None or not profile.autopay_enabled:
+        return None
+    for wanted in (profile.autopay_method_id, None):
+        try:
+            return payment_methods.get(session, customer_id, wanted)
+        except errors.NotFound:
+            continue
+    return None
+
+
+# payment terms (ops) --------------------------------------------------------------------------
+
+class TermsSchema(StrictSchema):
+    payment_terms_days = fields.Integer(required=True, allow_none=True, strict=True,
+                                        validate=validate.Range(min=0, max=365))
+
+
+def billing_profile(session: Session, customer_id: str, default_terms: int) -> dict:
+    profile = session.get(BillingProfile, customer_id)
+    own = profile.payment_terms_days if profile else None
+    return {"customer_id": customer_id, "payment_terms_days": own,
+            "effective_payment_terms_days": default_terms if own is None else own,
+            "autopay": dump_autopay(profile)}
+
+
+def set_terms(session: Session, customer_id: str, request: dict, now: dt.datetime,
+              default_terms: int) -> dict:
+    """An account's own payment terms (days from issue to due date) for invoices issued from
+    now on; null goes back to the operator's default."""
+    values = load_or_raise(TermsSchema(), request)
+    profile = _profile(session, customer_id, now, create=True)
+    profile.payment_terms_days, profile.updated_at = values["payment_terms_days"], now
+    session.commit()
+    return billing_profile(session, customer_id, default_terms)
+
+
+# the invoice's collection, as the customer sees it ------------------------------------------
+
+def views(session: Session, invoice_list: list[Invoice]) -> dict[str, dict]:
+    """`collection` for each invoice: autopay on?, dunning state, failed steps, the last
+    decline, when the next step is (one query for the steps of all of them)."""
+    if not invoice_list:
+        return {}
+    ids = [i.id for i in invoice_list]
+    steps: dict[str, list[CollectionAttempt]] = {i: [] for i in ids}
+    for step in session.scalars(select(CollectionAttempt).where(
+            CollectionAttempt.invoice_id.in_(ids)).order_by(CollectionAttempt.attempt)):
+        steps[step.invoice_id].append(step)
+    customers = {i.customer_id for i in invoice_list}
+    autopay = dict(session.execute(select(BillingProfile.customer_id,
+                                          BillingProfile.autopay_enabled)
+                                   .where(BillingProfile.customer_id.in_(customers))).all())
+    out = {}
+    for invoice in invoice_list:
+        mine = steps[invoice.id]
+        failed = [s for s in mine if s.status == "failed"]
+        declined = [s for s in failed if s.decline_code]
+        upcoming = [s for s in mine if s.status in ("scheduled", "processing")]
+        out[invoice.id] = {
+            "autopay": bool(autopay.get(invoice.customer_id)),
+            "state": invoice.dunning,
+            "failed_attempts": len(declined),
+            "last_decline_code": declined[-1].decline_code if declined else None,
+            "next_retry_at": isoformat(min(s.due_at for s in upcoming)) if upcoming else None,
+            "steps_left": len(upcoming)}
+    return out
+
+
+# steps ----------------------------------------------------------------------------------------
+
+def _insert_step(session: Session, invoice: Invoice, attempt: int, due_at: dt.datetime,
+                 remind_at: dt.datetime | None) -> None:
+    """A step, once: the unique (invoice, attempt) makes a repeated insert a no-op."""
+    exists = session.scalar(select(CollectionAttempt.id).where(
+        CollectionAttempt.invoice_id == invoice.id, CollectionAttempt.attempt == attempt))
+    if exists is None:
+        session.add(CollectionAttempt(invoice_id=invoice.id, customer_id=invoice.customer_id,
+                                      attempt=attempt, due_at=due_at, remind_at=remind_at,
+                                      status="scheduled"))
+        session.flush()
+
+
+def start_dunning(session: Session, invoice: Invoice, since: dt.datetime,
+                  policy: Policy) -> dt.datetime | None:
+    """Schedule every dunning step of the invoice from `since`; the first step's time."""
+    if invoice.dunning is not None or not policy.retry_days:
+        return None
+    invoice.dunning = "retrying"
+    lead = dt.timedelta(hours=policy.reminder_hours)
+    for n, days in enumerate(policy.retry_days, start=1):
+        due_at = since + dt.timedelta(days=days)
+        _insert_step(session, invoice, n, due_at, max(since, due_at - lead))
+    return since + dt.timedelta(days=policy.retry_days[0])
+
+
+def on_invoice_issued(session: Session, invoice_id: str, customer_id: str | None,
+                      now: dt.datetime) -> int | None:
+    """Autopay's step for a new invoice, if the account has autopay on (committed); its id.
+    Most accounts have no autopay: one primary-key lookup answers for them (a billing run
+    issues an invoice_issued per account)."""
+    if customer_id is not None and not session.scalar(
+            select(BillingProfile.autopay_enabled).where(
+                BillingProfile.customer_id == customer_id)):
+        session.rollback()
+        return None
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.status not in ("open", "overdue") \
+            or _autopay_card(session, invoice.customer_id) is None:
+        return None
+    _insert_step(session, invoice, 0, now, None)
+    step_id = session.scalar(select(CollectionAttempt.id).where(
+        CollectionAttempt.invoice_id == invoice.id, CollectionAttempt.attempt == 0))
+    session.commit()
+    return step_id
+
+
+def due_steps(session: Session, now: dt.datetime, limit: int = 100) -> list[int]:
+    """Steps due now, and steps a dead process left half done (put back first)."""
+    session.execute(update(CollectionAttempt)
+                    .where(CollectionAttempt.status == "processing",
+                           CollectionAttempt.processed_at < now - STALE_AFTER)
+                    .values(status="scheduled")
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    return list(session.scalars(
+        select(CollectionAttempt.id).where(CollectionAttempt.status == "scheduled",
+                                           CollectionAttempt.due_at <= now)
+        .order_by(CollectionAttempt.due_at).limit(limit)))
+
+
+def _claim(session: Session, step_id: int, now: dt.datetime) -> CollectionAttempt | None:
+    claimed = session.execute(
+        update(CollectionAttempt)
+        .where(CollectionAttempt.id == step_id, CollectionAttempt.status == "scheduled")
+        .values(status="processing", processed_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    return session.get(CollectionAttempt, step_id, populate_existing=True) if claimed else None
+
+
+def run_step(session: Session, provider, step_id: int, now: dt.datetime,
+             policy: Policy) -> str:
+    """Do one step (charge or remind); its outcome: paid, declined, reminded, cancelled,
+    retry (provider down: the same step again soon), skipped (another instance has it)."""
+    step = _claim(session, step_id, now)
+    if step is None:
+        return "skipped"
+    invoice = session.get(Invoice, step.invoice_id, populate_existing=True)
+    if invoice.status not in ("open", "overdue") or invoice.amount_due <= 0:
+        step.status = "cancelled"
+        session.commit()
+        return "cancelled"
+    card = _autopay_card(session, invoice.customer_id)
+    if card is None:  # no autopay, or no card: this step was a reminder
+        step.status, step.decline_code = "failed", None
+        _after_failed_step(session, step, invoice, now, policy)
+        session.commit()
+        return "reminded"
+    try:
+        payment_id = payments.begin(
+            session, invoice.customer_id, "invoice", Money(invoice.amount_due, invoice.currency),
+            card, f"collect:{invoice.id}:{step.attempt}", now, invoice_id=invoice.id)
+    except errors.Conflict:  # the customer is paying right now: look again a bit later
+        session.rollback()
+        step = session.get(CollectionAttempt, step_id, populate_existing=True)
+        step.status, step.due_at = "scheduled", now + PROVIDER_DOWN_RETRY
+        session.commit()
+        return "retry"
+    step = session.get(CollectionAttempt, step_id)
+    step.payment_id = payment_id
+    try:
+        invoices.complete_payment(session, provider, payment_id, now)
+        step.status = "succeeded"
+        session.commit()
+        return "paid"
+    except errors.PaymentDeclined as declined:
+        session.rollback()
+        step = session.get(CollectionAttempt, step_id, populate_existing=True)
+        invoice = session.get(Invoice, step.invoice_id, populate_existing=True)
+        step.status, step.payment_id = "failed", payment_id
+        step.decline_code = declined.details.get("decline_code") or "card_declined"
+        next_at = _after_failed_step(session, step, invoice, now, policy)
+        payments.record_decline(session, payment_id, declined, now, commit=False,
+                                next_retry_at=isoformat(next_at),
+                                dunning=invoice.dunning)
+        session.commit()
+        return "declined"
+    except errors.ServiceUnavailable:
+        session.rollback()
+        step = session.get(CollectionAttempt, step_id, populate_existing=True)
+        step.status, step.due_at = "scheduled", now + PROVIDER_DOWN_RETRY
+        session.commit()
+        return "retry"
+    except errors.Conflict:  # paid or credited meanwhile: nothing was charged
+        session.rollback()
+        step = session.get(CollectionAttempt, step_id, populate_existing=True)
+        step.status = "cancelled"
+        session.commit()
+        return "cancelled"
+
+
+def _after_failed_step(session: Session, step: CollectionAttempt, invoice: Invoice,
+                       now: dt.datetime, policy: Policy) -> dt.datetime | None:
+    """After autopay failed: dunning starts. After the last dunning step: suspension. The next
+    step's time, if there is one."""
+    if step.attempt == 0:
+        return start_dunning(session, invoice, now, policy)
+    later = session.scalar(select(func.min(CollectionAttempt.due_at)).where(
+        CollectionAttempt.invoice_id == invoice.id, CollectionAttempt.attempt > step.attempt,
+        CollectionAttempt.status == "scheduled"))
+    if later is not None:
+        return later
+    invoice.dunning = "exhausted"
+    suspended = suspension.suspend_postpaid(session, invoice.customer_id, now)
+    outbox.emit(session, "invoice_collection_failed", "invoice", {
+        **_event_invoice(invoice), "suspended_subscriptions": suspended}, now)
+    return None
+
+
+# timers ---------------------------------------------------------------------------------------
+
+def _event_invoice(invoice: Invoice) -> dict:
+    return {"id": invoice.id, "customer_id": invoice.customer_id, "number": invoice.number,
+            "due_date": invoice.due_date,
+            "total": {"amount": invoice.total, "currency": invoice.currency},
+            "amount_due": {"amount": invoice.amount_due, "currency": invoice.currency}}
+
+
+def mark_overdue(session: Session, now: dt.datetime, policy: Policy, limit: int = 500) -> int:
+    """Open invoices past their due date become overdue (once: the UPDATE's condition), with
+    `invoice_overdue`; one without a dunning schedule (no autopay) starts its reminders."""
+    today = now.date().isoformat()
+    ids = list(session.scalars(select(Invoice.id).where(
+        Invoice.status == "open", Invoice.due_date < today, Invoice.number.is_not(None))
+        .limit(limit)))
+    if not ids:
+        return 0
+    changed = list(session.scalars(
+        update(Invoice).where(Invoice.id.in_(ids), Invoice.status == "open")
+        .values(status="overdue").returning(Invoice.id)
+        .execution_options(synchronize_session=False)))
+    for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(changed))
+                                   .execution_options(populate_existing=True)):
+        outbox.emit(session, INVOICE_OVERDUE, "invoice", _event_invoice(invoice), now)
+        start_dunning(session, invoice, now, policy)
+    session.commit()
+    return len(changed)
+
+
+def remind_due(session: Session, now: dt.datetime, policy: Policy, limit: int = 500) -> int:
+    """`invoice_payment_due` once per open invoice, `due_reminder_days` before its due date
+    (not for one autopay is collecting: it is being paid)."""
+    today = now.date()
+    horizon = (today + dt.timedelta(days=policy.due_reminder_days)).isoformat()
+    ids = list(session.scalars(select(Invoice.id).where(
+        Invoice.status == "open", Invoice.due_reminder_sent_at.is_(None),
+        Invoice.number.is_not(None), Invoice.due_date <= horizon,
+        Invoice.due_date >= today.isoformat()).limit(limit)))
+    if not ids:
+        return 0
+    changed = list(session.scalars(
+        update(Invoice).where(Invoice.id.in_(ids), Invoice.due_reminder_sent_at.is_(None))
+        .values(due_reminder_sent_at=now).returning(Invoice.id)
+        .execution_options(synchronize_session=False)))
+    sent = 0
+    for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(changed))
+                                   .execution_options(populate_existing=True)):
+        if _autopay_card(session, invoice.customer_id) is not None:
+            continue
+        days = (dt.date.fromisoformat(invoice.due_date) - today).days
+        outbox.emit(session, INVOICE_PAYMENT_DUE, "invoice",
+                    {**_event_invoice(invoice), "days_left": days}, now)
+        sent += 1
+    session.commit()
+    return sent
+
+
+def remind_steps(session: Session, now: dt.datetime, policy: Policy, limit: int = 500) -> int:
+    """`invoice_payment_reminder` once before each dunning step: when it happens, whether the
+    card will be charged, and whether it is the last one before suspension."""
+    ids = list(session.scalars(select(CollectionAttempt.id).where(
+        CollectionAttempt.status == "scheduled", CollectionAttempt.reminded_at.is_(None),
+        CollectionAttempt.remind_at <= now).limit(limit)))
+    if not ids:
+        return 0
+    changed = list(session.scalars(
+        update(CollectionAttempt).where(CollectionAttempt.id.in_(ids),
+                                        CollectionAttempt.reminded_at.is_(None))
+        .values(reminded_at=now).returning(CollectionAttempt.id)
+        .execution_options(synchronize_session=False)))
+    last = len(policy.retry_days)
+    for step in session.scalars(select(CollectionAttempt).where(
+            CollectionAttempt.id.in_(changed))):
+        invoice = session.get(Invoice, step.invoice_id)
+        if invoice.status not in ("open", "overdue"):
+            continue
+        outbox.emit(session, INVOICE_PAYMENT_REMINDER, "invoice", {
+            **_event_invoice(invoice), "step": step.attempt, "steps": last,
+            "at": isoformat(step.due_at),
+            "will_charge_card": _autopay_card(session, invoice.customer_id) is not None,
+            "suspension_follows": step.attempt >= last}, now)
+    session.commit()
+    return len(changed)

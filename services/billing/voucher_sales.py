@@ -1,0 +1,75 @@
+"""billing's half of vouchers: crediting a redeemed voucher to the wallet, and selling online
+vouchers by card. The vouchers service owns the vouchers; billing owns money.
+
+Redemption is a saga (ARCHITECTURE.md): billing checks the account is prepaid, vouchers redeems
+the code (atomic, single use) and answers the redemption, billing credits the wallet with the
+ledger source `voucher:<redemption id>` (unique). If billing dies between the two, the
+`voucher_redeemed` event makes it credit later; the unique source makes it once either way.
+
+A purchase records the payment (purpose `voucher`, reference = the offer) before the card is
+charged, then asks vouchers for the voucher bought by that payment (unique per payment). If
+billing dies after the charge, its own `payment_succeeded` handler asks again; a retried
+request with the same Idempotency-Key finds the same payment and the same voucher.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import fields, validate
+from sqlalchemy.orm import Session
+
+from services.billing import ledger, payment_methods, payments, wallets
+from services.billing.provider import PaymentProvider
+from services.common import errors
+from services.common.money import Money
+from services.common.schemas import StrictSchema, Text, load_or_raise
+
+PURPOSE = "voucher"
+
+
+class RedeemSchema(StrictSchema):
+    code = Text(40, required=True, min_length=1)
+
+
+class PurchaseSchema(StrictSchema):
+    offer = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    payment_method_id = fields.String(load_default=None, allow_none=True,
+                                      validate=validate.Length(max=40))
+
+
+def credit(session: Session, redemption: dict, now: dt.datetime) -> dict:
+    """The redeemed value into the wallet (once: the entry's source is the redemption)."""
+    value = redemption["value"]
+    wallet = ledger.wallet_for(session, redemption["customer_id"], value["currency"], now)
+    entry = ledger.post(session, wallet, ledger.CREDIT, "voucher", value["amount"],
+                        f"Voucher {redemption['serial']}", f"voucher:{redemption['id']}", now)
+    resumed = wallets.settle(session, redemption["customer_id"], now, strict=False)["reinstated"]
+    return {"redemption": redemption, "transaction": ledger.dump_entry(entry),
+            "wallet": ledger.dump_wallet(wallet), "reinstated": resumed}
+
+
+def begin_purchase(session: Session, accounts, vouchers, customer_id: str, request: dict,
+                   idempotency_key: str | None, now: dt.datetime) -> tuple[str, dict]:
+    """Check the offer and record the payment (committed): (payment id, offer)."""
+    values = load_or_raise(PurchaseSchema(), request)
+    offer = vouchers.get_offer(values["offer"])
+    account = accounts.get_account(customer_id)
+    if offer["price"]["currency"] != account["currency"]:
+        raise errors.Conflict(f"This voucher is sold in {offer['price']['currency']}; your "
+                              f"account is in {account['currency']}.",
+                              code="VOUCHER_CURRENCY_MISMATCH")
+    method = payment_methods.get(session, customer_id, values["payment_method_id"])
+    payment_id = payments.begin(session, customer_id, PURPOSE, Money.from_dict(offer["price"]),
+                                method, idempotency_key, now, reference=offer["code"])
+    return payment_id, offer
+
+
+def charge(session: Session, provider: PaymentProvider, payment_id: str,
+           now: dt.datetime) -> dict:
+    payment = payments.charge(session, provider, payment_id, "Online voucher", now)
+    return payments.dump(payment)
+
+
+def redeem_request(request: dict) -> str:
+    return load_or_raise(RedeemSchema(), request)["code"]

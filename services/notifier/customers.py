@@ -1,0 +1,161 @@
+"""Customer notifications: an event becomes a notification in the portal inbox and an e-mail,
+each once, by the customer's language and preferences; the inbox and the preferences.
+
+`notify()` renders the event's template (templates.py) for the customer's language and, per
+channel the customer keeps on for the topic, adds the inbox row (`dedup_key` unique:
+`<event id>:<event type>`) and/or enqueues the e-mail delivery (`…:email`, unique too), in one
+transaction. An event delivered twice finds both keys taken and adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import fields, validate
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common import errors
+from services.common.clock import isoformat
+from services.common.ids import new_id
+from services.common.schemas import StrictSchema, load_or_raise
+from services.notifier import deliveries, templates
+from services.notifier.models import Notification, Preference
+
+CHANNELS = ("portal", "email")
+
+
+def enabled(session: Session, customer_id: str, topic: str) -> set[str]:
+    """The channels the customer keeps on for `topic` (locked topics always reach the inbox)."""
+    stored = dict(session.execute(select(Preference.channel, Preference.enabled).where(
+        Preference.customer_id == customer_id, Preference.topic == topic)).all())
+    on = {c for c in CHANNELS if stored.get(c, (topic, c) not in templates.DEFAULT_OFF)}
+    if templates.TOPICS.get(topic, {}).get("locked"):
+        on.add("portal")
+    return on
+
+
+def notify(session: Session, account: dict, event_type: str, event_id: str, entity: dict,
+           now: dt.datetime, priority: int = 0) -> dict:
+    """The notification of one event for one customer (the caller commits). Returns the
+    inbox id and the e-mail delivery id made now (None: not wanted, or made before)."""
+    rendered = templates.render(event_type, entity, account.get("language"))
+    if rendered is None:
+        return {"notification": None, "delivery": None}
+    topic, title, body = rendered
+    channels = enabled(session, account["id"], topic)
+    key = f"{event_id}:{event_type}"[:200]
+    made = {"notification": None, "delivery": None}
+    if "portal" in channels:
+        try:
+            with session.begin_nested():
+                note = Notification(id=new_id("ntf"), customer_id=account["id"], topic=topic,
+                                    title=title[:200], body=body, dedup_key=key,
+                                    data={"event": event_type}, created_at=now)
+                session.add(note)
+            made["notification"] = note.id
+        except IntegrityError:
+            pass  # this event was notified before
+    if "email" in channels and account.get("email"):
+        made["delivery"] = deliveries.enqueue(
+            session, kind="customer", channel="email", target=account["email"],
+            subject=title, body=body, dedup_key=f"{key}:email", now=now, priority=priority,
+            customer_id=account["id"])
+    return made
+
+
+def dump(note: Notification) -> dict:
+    return {"id": note.id, "topic": note.topic, "title": note.title, "body": note.body,
+            "read_at": isoformat(note.read_at), "created_at": isoformat(note.created_at)}
+
+
+def inbox(session: Session, customer_id: str, limit: int = 20, cursor: str | None = None,
+          unread_only: bool = False) -> dict:
+    if not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
+    query = select(Notification).where(Notification.customer_id == customer_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if cursor:
+        anchor = session.get(Notification, cursor) if isinstance(cursor, str) else None
+        if anchor is None or anchor.customer_id != customer_id:
+            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
+        query = query.where((Notification.created_at < anchor.created_at) | (
+            (Notification.created_at == anchor.created_at) & (Notification.id < anchor.id)))
+    rows = session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
+                           .limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"data": [dump(n) for n in rows], "has_more": more,
+            "next_cursor": rows[-1].id if more else None,
+            "unread_count": unread_count(session, customer_id)}
+
+
+def unread_count(session: Session, customer_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.customer_id == customer_id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, customer_id: str, notification_id: str,
+              now: dt.datetime) -> dict:
+    note = session.get(Notification, notification_id) if isinstance(notification_id, str) \
+        else None
+    if note is None or note.customer_id != customer_id:
+        raise errors.NotFound("No such notification.", code="NOTIFICATION_NOT_FOUND")
+    if note.read_at is None:
+        note.read_at = now
+    session.commit()
+    return {**dump(note), "unread_count": unread_count(session, customer_id)}
+
+
+def mark_all_read(session: Session, customer_id: str, now: dt.datetime) -> dict:
+    session.execute(update(Notification).where(Notification.customer_id == customer_id,
+                                               Notification.read_at.is_(None))
+                    .values(read_at=now).execution_options(synchronize_session=False))
+    session.commit()
+    return {"unread_count": 0}
+
+
+class PreferenceSchema(StrictSchema):
+    topic = fields.String(required=True, validate=validate.OneOf(list(templates.TOPICS)))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    enabled = fields.Boolean(required=True)
+
+
+class PreferencesSchema(StrictSchema):
+    preferences = fields.List(fields.Nested(PreferenceSchema), required=True,
+                              validate=validate.Length(min=1, max=50))
+
+
+def preferences(session: Session, customer_id: str) -> dict:
+    return {"preferences": [
+        {"topic": topic, "label": meta["label"], "locked": meta["locked"],
+         **{channel: channel in enabled(session, customer_id, topic) for channel in CHANNELS}}
+        for topic, meta in templates.TOPICS.items()]}
+
+
+def set_preferences(session: Session, customer_id: str, request: dict,
+                    now: dt.datetime) -> dict:
+    """Opt in or out per topic and channel. The inbox of a locked topic (account security,
+    service notices) cannot be turned off: 409 PREFERENCE_LOCKED, nothing changed."""
+    values = load_or_raise(PreferencesSchema(), request)["preferences"]
+    for item in values:
+        if templates.TOPICS[item["topic"]]["locked"] and item["channel"] == "portal" \
+                and not item["enabled"]:
+            raise errors.Conflict(f"Notices about {item['topic']} always reach your inbox.",
+                                  code="PREFERENCE_LOCKED")
+    for item in values:
+        row = session.get(Preference, (customer_id, item["topic"], item["channel"]))
+        if row is None:
+            session.add(Preference(customer_id=customer_id, topic=item["topic"],
+                                   channel=item["channel"], enabled=item["enabled"],
+                                   updated_at=now))
+        else:
+            row.enabled, row.updated_at = item["enabled"], now
+    try:
+        session.commit()
+    except IntegrityError:  # the same preference set concurrently: the later answer wins
+        session.rollback()
+        return set_preferences(session, customer_id, request, now)
+    return preferences(session, customer_id)

@@ -1,0 +1,405 @@
+"""The delivery engine: everything sent outside the portal, recorded, retried, dead-lettered.
+
+A delivery is a row (`deliveries`) written in the transaction of whatever caused it
+(`enqueue`: an event handler's notification, an alert, a broadcast), so nothing is sent for a
+change that rolled back, and nothing is lost when the process dies after the commit.
+
+Life of a delivery (`status`):
+- `pending`: due at `next_attempt_at`. `send_due` (every notifier instance, on a timer) and
+  `send_now` (right after an enqueue, for latency) claim due rows: `SELECT … FOR UPDATE SKIP
+  LOCKED` on PostgreSQL, so several instances share the work and never take the same row; the
+  claimed rows turn `sending` and that commit ends the claim's transaction.
+- `sending`: claimed. While sending, `next_attempt_at` holds the end of the claim's lease
+  (claim time + `LEASE`, 5 minutes): a row still `sending` after it was left by an instance that
+  died mid-send, and the next `send_due` takes it back (counted as a failed attempt, because
+  whether it went out is unknown). An instance stops sending a claimed batch after half the
+  lease (real time) and hands the rest back unsent, so a live sender never outlasts its lease.
+- Each claimed delivery is sent outside any transaction (no row lock or connection is held
+  while a server is slow), then its outcome is recorded in its own short transaction:
+  `sent` (`sent_at`), or a failure: `attempts` + 1, `last_error`, and `next_attempt_at` = now +
+  `backoff(attempts)`; after `MAX_ATTEMPTS` failures (or a failure that cannot succeed, e.g. a
+  malformed address) `dead`. `attempts` counts every attempt, the successful one included.
+- `dead`: given up; ops list them (`page(status="dead")`) and `retry` them.
+
+Backoff: exponential with *equal jitter*: the n-th failure waits `d/2 + uniform(0, d/2)` with
+`d = min(BACKOFF_CAP, BACKOFF_BASE * 2**(n-1))`, i.e. 1-2 s, 2-4 s, 4-8 s, … up to 5-10 minutes.
+Equal rather than full jitter: every retry waits at least half the step, so a server that is
+down is not hit again at once, while the random half spreads a burst's retries apart. With
+`MAX_ATTEMPTS` = 15 a delivery is retried for 34 to 67 minutes (50 on average) before it is
+dead: SMTP or a webhook that is down for less than that delays deliveries, never loses them,
+and a dead one waits for ops (`retry`).
+
+When a server is unreachable (`DeliveryFailed.scope`: SMTP down, the broker gone, a webhook
+host not answering), the rest of the round's deliveries to it fail with the same error without
+being tried: a burst of a thousand e-mails costs one connection attempt, not a thousand timeouts.
+
+At least once: a delivery is sent once per attempt, and recorded `sent` right after. A crash
+(or a lost database connection) between a successful send and that commit makes the lease
+expire and the delivery go out again. The dedup key travels with every message
+(`X-Portal-Dedup-Key`; see `senders.py`) so a receiver can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common import errors
+from services.common.clock import isoformat
+from services.common.db import is_unique_violation
+from services.common.ids import new_id
+from services.notifier.models import Delivery
+from services.notifier.senders import DeliveryFailed, redact_url, scope_of
+
+log = logging.getLogger(__name__)
+
+KINDS = ("customer", "alert", "broadcast")
+CHANNELS = ("email", "webhook", "bus")
+STATUSES = ("pending", "sending", "sent", "dead")
+FAILING = "failing"  # a `page` filter: pending after at least one failed attempt
+
+MAX_ATTEMPTS = 15
+BACKOFF_BASE = 2.0  # seconds: the first step
+BACKOFF_CAP = 600.0  # seconds: no step is longer than 10 minutes
+LEASE = dt.timedelta(minutes=5)  # how long a claim holds before another instance takes it back
+ERROR_LIMIT = 1000  # characters of last_error kept
+INTERRUPTED = "interrupted: the instance sending it stopped before recording the outcome"
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt (1 = the first): equal jitter,
+    `d/2 + uniform(0, d/2)` with `d = min(BACKOFF_CAP, BACKOFF_BASE * 2**(attempts-1))`."""
+    step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (max(1, attempts) - 1))
+    return step / 2 + (rng or random).uniform(0, step / 2)
+
+
+def backoff_bounds(attempts: int) -> tuple[float, float]:
+    """The shortest and longest wait `backoff(attempts)` can choose."""
+    step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (max(1, attempts) - 1))
+    return step / 2, step
+
+
+# enqueue ------------------------------------------------------------------------------------
+
+def _row(*, kind: str, channel: str, target: str, subject: str, body: str, payload: dict | None,
+         secret: str | None, dedup_key: str, now: dt.datetime, priority: int,
+         customer_id: str | None, channel_id: str | None) -> dict:
+    if kind not in KINDS:
+        raise ValueError(f"unknown delivery kind {kind!r}")
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown delivery channel {channel!r}")
+    if not target or len(target) > 500:
+        raise ValueError("a delivery target is 1 to 500 characters")
+    if not dedup_key or len(dedup_key) > 300:
+        raise ValueError("a delivery dedup_key is 1 to 300 characters")
+    return {"id": new_id("dlv"), "kind": kind, "channel": channel, "target": target,
+            "subject": (subject or "")[:300], "body": body or "", "payload": dict(payload or {}),
+            "secret": secret, "dedup_key": dedup_key, "priority": int(priority),
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "last_error": None,
+            "customer_id": customer_id, "channel_id": channel_id, "created_at": now,
+            "sent_at": None}
+
+
+def enqueue(session: Session, *, kind: str, channel: str, target: str, subject: str = "",
+            body: str = "", payload: dict | None = None, secret: str | None = None,
+            dedup_key: str, now: dt.datetime, priority: int = 0,
+            customer_id: str | None = None, channel_id: str | None = None) -> str | None:
+    """Add a pending delivery, due `now`, to the caller's transaction (the caller commits);
+    its id, or None if a delivery with this `dedup_key` exists already (nothing is added).
+
+    `kind`: customer | alert | broadcast; `channel`: email (target = address, `subject`,
+    `body` as text, optional `payload["html"]`) | webhook (target = URL, JSON `payload`, signed
+    with `secret`) | bus (target = routing key on `alerts`, JSON `payload`). `priority` 0 is sent
+    before 1 (broadcasts). Raises ValueError for an unknown kind or channel (a bug)."""
+    row = _row(kind=kind, channel=channel, target=target, subject=subject, body=body,
+               payload=payload, secret=secret, dedup_key=dedup_key, now=now,
+               priority=priority, customer_id=customer_id, channel_id=channel_id)
+    delivery = Delivery(**row)
+    try:
+        with session.begin_nested():
+            session.add(delivery)
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        return None
+    # Flushed: the row is in the transaction. Out of the identity map, so a caller's session
+    # never shows a stale copy after `send_now` changed the row with plain UPDATEs.
+    session.expunge(delivery)
+    return row["id"]
+
+
+def enqueue_many(session: Session, items: Iterable[dict], now: dt.datetime) -> list[str]:
+    """`enqueue` for many deliveries in one INSERT (a broadcast's batch): each item has
+    `enqueue`'s keyword arguments but `now`. Items whose dedup key exists are skipped; the ids
+    of the deliveries really added come back. The caller commits."""
+    defaults = {"subject": "", "body": "", "payload": None, "secret": None, "priority": 0,
+                "customer_id": None, "channel_id": None}
+    rows = [_row(**{**defaults, **item, "now": now}) for item in items]
+    if not rows:
+        return []
+    # the project's two databases (PostgreSQL, SQLite) both have ON CONFLICT … RETURNING
+    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+    stmt = (insert(Delivery.__table__).on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(Delivery.__table__.c.id))
+    return list(session.execute(stmt, rows).scalars())
+
+
+# sending ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a sender needs of a claimed delivery: a plain copy, so nothing touches the
+    database (no lazy load, no implicit transaction) while the message is on its way."""
+
+    id: str
+    kind: str
+    channel: str
+    target: str
+    subject: str
+    body: str
+    payload: dict
+    secret: str | None
+    dedup_key: str
+    attempts: int
+
+    @classmethod
+    def of(cls, d) -> Outgoing:
+        return cls(d.id, d.kind, d.channel, d.target, d.subject or "", d.body or "",
+                   dict(d.payload or {}), d.secret, d.dedup_key, d.attempts or 0)
+
+
+_OUTGOING_COLUMNS = (Delivery.id, Delivery.kind, Delivery.channel, Delivery.target,
+                     Delivery.subject, Delivery.body, Delivery.payload, Delivery.secret,
+                     Delivery.dedup_key, Delivery.attempts)
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _claim(session: Session, now: dt.datetime, limit: int,
+           ids: Sequence[str] | None = None) -> list[Outgoing]:
+    """Claim due pending deliveries (all, or among `ids`): `sending`, leased; committed."""
+    # Columns, not entities: the caller's session keeps no copy that the UPDATEs make stale.
+    query = (select(*_OUTGOING_COLUMNS)
+             .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+             .order_by(Delivery.priority, Delivery.next_attempt_at, Delivery.id)
+             .limit(limit))
+    if ids is not None:
+        query = query.where(Delivery.id.in_(list(ids)))
+    if _is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    try:
+        claimed = [Outgoing.of(d) for d in session.execute(query).all()]
+        if claimed:
+            session.execute(update(Delivery)
+                            .where(Delivery.id.in_([o.id for o in claimed]))
+                            .values(status="sending", next_attempt_at=now + LEASE)
+                            .execution_options(synchronize_session=False))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return claimed
+
+
+def _requeue_abandoned(session: Session, now: dt.datetime) -> int:
+    """Take back deliveries whose instance died mid-send (still `sending` after the lease)."""
+    attempts = Delivery.attempts + 1
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.next_attempt_at <= now)
+        .values(status=case((attempts >= MAX_ATTEMPTS, "dead"), else_="pending"),
+                attempts=attempts, last_error=INTERRUPTED, next_attempt_at=now)
+        .execution_options(synchronize_session=False))
+    session.commit()
+    if result.rowcount:
+        log.warning("%s deliveries left sending by a stopped instance were taken back",
+                    result.rowcount)
+    return result.rowcount or 0
+
+
+def _record(session: Session, item: Outgoing, now: dt.datetime, error: str | None,
+            permanent: bool = False) -> str:
+    """Record one attempt's outcome in its own transaction; the new status."""
+    attempts = item.attempts + 1
+    if error is None:
+        values = {"status": "sent", "sent_at": now, "attempts": attempts}
+    else:
+        dead = permanent or attempts >= MAX_ATTEMPTS
+        values = {"status": "dead" if dead else "pending", "attempts": attempts,
+                  "last_error": error[:ERROR_LIMIT],
+                  "next_attempt_at": now if dead else
+                  now + dt.timedelta(seconds=backoff(attempts))}
+    try:
+        session.execute(update(Delivery)
+                        .where(Delivery.id == item.id, Delivery.status == "sending")
+                        .values(**values)
+                        .execution_options(synchronize_session=False))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return values["status"]
+
+
+def _release(session: Session, items: Sequence[Outgoing], now: dt.datetime) -> None:
+    """Hand claimed deliveries back unsent (no attempt made): pending, due now."""
+    if items:
+        session.execute(update(Delivery)
+                        .where(Delivery.id.in_([o.id for o in items]),
+                               Delivery.status == "sending")
+                        .values(status="pending", next_attempt_at=now)
+                        .execution_options(synchronize_session=False))
+        session.commit()
+
+
+def _send_claimed(session: Session, senders, claimed: list[Outgoing], now: dt.datetime,
+                  counts: dict) -> dict:
+    budget_ends = time.monotonic() + LEASE.total_seconds() / 2
+    down: dict[str, str] = {}  # scope → the error that showed it unreachable in this round
+    for index, item in enumerate(claimed):
+        if time.monotonic() > budget_ends:
+            _release(session, claimed[index:], now)
+            counts["released"] += len(claimed) - index
+            break
+        error, permanent = None, False
+        scope = scope_of(item)
+        if scope in down:
+            error = down[scope]
+        else:
+            try:
+                senders.send(item)
+            except DeliveryFailed as exc:
+                error, permanent = exc.message or type(exc).__name__, exc.permanent
+                if exc.scope:
+                    down[exc.scope] = error
+            except Exception as exc:  # noqa: BLE001 - a sender bug must not strand the batch
+                log.exception("delivery %s: unexpected error from the sender", item.id)
+                error = f"unexpected {type(exc).__name__}: {exc}"
+        status = _record(session, item, now, error, permanent)
+        counts["sent" if status == "sent" else "dead" if status == "dead" else "failed"] += 1
+    return counts
+
+
+def send_due(session: Session, senders, now: dt.datetime, limit: int = 50) -> dict:
+    """One round: take back abandoned claims, claim up to `limit` due deliveries (priority,
+    then due time), send each and record its outcome.
+
+    Commits (pass a session with nothing pending). Returns counts: `sent`, `failed` (will be
+    retried), `dead` (gave up), `requeued` (abandoned claims taken back), `released` (claimed
+    but handed back unsent because the round ran out of time)."""
+    counts = {"sent": 0, "failed": 0, "dead": 0, "requeued": 0, "released": 0}
+    counts["requeued"] = _requeue_abandoned(session, now)
+    claimed = _claim(session, now, limit)
+    return _send_claimed(session, senders, claimed, now, counts)
+
+
+def send_now(session: Session, senders, delivery_ids: Sequence[str], now: dt.datetime) -> dict:
+    """An immediate attempt at deliveries just enqueued (and committed): those of
+    `delivery_ids` that are still pending and due, and not claimed by another instance.
+    Commits; returns `send_due`'s counts."""
+    counts = {"sent": 0, "failed": 0, "dead": 0, "requeued": 0, "released": 0}
+    ids = [i for i in dict.fromkeys(delivery_ids or ()) if isinstance(i, str)]
+    if not ids:
+        return counts
+    claimed = _claim(session, now, len(ids), ids)
+    return _send_claimed(session, senders, claimed, now, counts)
+
+
+# ops ----------------------------------------------------------------------------------------
+
+def dump(delivery: Delivery) -> dict:
+    """A delivery as ops see it: never the webhook secret, nor a webhook URL's path (where
+    webhook credentials live), nor the payload and body (customer data)."""
+    target = delivery.target
+    if delivery.channel == "webhook":
+        target = redact_url(target)
+    return {"id": delivery.id, "kind": delivery.kind, "channel": delivery.channel,
+            "target": target, "subject": delivery.subject or "", "status": delivery.status,
+            "attempts": delivery.attempts or 0, "priority": delivery.priority or 0,
+            "next_attempt_at": isoformat(delivery.next_attempt_at),
+            "last_error": delivery.last_error, "created_at": isoformat(delivery.created_at),
+            "sent_at": isoformat(delivery.sent_at), "dedup_key": delivery.dedup_key,
+            "customer_id": delivery.customer_id, "channel_id": delivery.channel_id}
+
+
+def _encode_cursor(delivery: Delivery) -> str:
+    raw = json.dumps([delivery.created_at.isoformat(), delivery.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, delivery_id = json.loads(raw)
+        when = dt.datetime.fromisoformat(created)
+        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)), str(delivery_id)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from exc
+
+
+def page(session: Session, status: str | None = None, limit: int = 50,
+         cursor: str | None = None) -> dict:
+    """Deliveries, newest first: `{"data", "has_more", "next_cursor"}`. `status`: pending,
+    sending, sent, dead, or `failing` (pending after at least one failed attempt)."""
+    if status is not None and status not in (*STATUSES, FAILING):
+        raise errors.InvalidArgument(fields={"status": [
+            f"must be one of {', '.join((*STATUSES, FAILING))}"]})
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 200:
+        raise errors.InvalidArgument(fields={"limit": ["must be a whole number from 1 to 200"]})
+    query = select(Delivery)
+    if status == FAILING:
+        query = query.where(Delivery.status == "pending", Delivery.attempts > 0)
+    elif status:
+        query = query.where(Delivery.status == status)
+    if cursor:
+        if not isinstance(cursor, str) or len(cursor) > 200:
+            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
+        created, delivery_id = _decode_cursor(cursor)
+        query = query.where(or_(Delivery.created_at < created,
+                                (Delivery.created_at == created) & (Delivery.id < delivery_id)))
+    rows = session.scalars(query.order_by(Delivery.created_at.desc(), Delivery.id.desc())
+                           .limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"data": [dump(d) for d in rows], "has_more": more,
+            "next_cursor": _encode_cursor(rows[-1]) if more else None}
+
+
+def retry(session: Session, delivery_id: str, now: dt.datetime) -> dict:
+    """Ops: a dead or failing delivery back to pending, due now (a dead one starts its
+    attempts again; `last_error` stays until the next outcome). Commits; the delivery.
+    NotFound (DELIVERY_NOT_FOUND) if there is none; Conflict (DELIVERY_NOT_RETRYABLE) if it is
+    sent, being sent, or pending without a failure."""
+    if not isinstance(delivery_id, str) or len(delivery_id) > 40:
+        raise errors.NotFound("No such delivery.", code="DELIVERY_NOT_FOUND")
+    retryable = or_(Delivery.status == "dead",
+                    (Delivery.status == "pending") & (Delivery.attempts > 0))
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, retryable)
+        .values(status="pending", next_attempt_at=now,
+                attempts=case((Delivery.status == "dead", 0), else_=Delivery.attempts))
+        .execution_options(synchronize_session=False))
+    delivery = session.get(Delivery, delivery_id, populate_existing=True)
+    if delivery is None:
+        session.rollback()
+        raise errors.NotFound("No such delivery.", code="DELIVERY_NOT_FOUND")
+    if not result.rowcount:
+        session.rollback()
+        raise errors.Conflict(f"The delivery is {delivery.status}; only dead or failing "
+                              "deliveries can be retried.", code="DELIVERY_NOT_RETRYABLE")
+    session.commit()
+    return dump(delivery)

@@ -1,0 +1,357 @@
+"""Sending one delivery over its channel: e-mail (SMTP), webhook (signed HTTP POST), the bus
+(the `alerts` topic exchange). No database here: `deliveries.py` decides what to send and
+records what happened; a `Senders` only sends, and raises `DeliveryFailed` when it could not.
+
+Every message carries the delivery's dedup key (`X-Portal-Dedup-Key` in the e-mail and webhook
+headers, `message_id` and an `x-portal-dedup-key` header on the bus; the e-mail's Message-ID
+is derived from it too): delivery is at least once (see `deliveries.py`), so a receiver that
+must not act twice drops a key it has seen.
+
+Webhook signatures (Stripe-style): `X-Portal-Timestamp` is the Unix time of the send (real
+time, as the receiver's clock sees it) and `X-Portal-Signature` is
+`sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>` over the exact body bytes. A receiver
+checks it with `verify()`, refusing timestamps more than five minutes off (replays).
+
+Under nameko every socket here is green (eventlet's monkey patching): smtplib, requests and
+pika's BlockingConnection all yield to other green threads while they wait (checked by
+`tests/integration/test_notifier_delivery.py`, which publishes from a nameko container). One
+pika connection per `Senders`, shared under a lock and reopened after an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import threading
+import time
+import urllib.parse
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import pika
+import pika.exceptions
+import requests
+from nameko.extensions import DependencyProvider
+
+from services.common import config as keys
+
+log = logging.getLogger(__name__)
+
+ALERTS_EXCHANGE = "alerts"
+DEDUP_HEADER = "X-Portal-Dedup-Key"
+TIMESTAMP_HEADER = "X-Portal-Timestamp"
+SIGNATURE_HEADER = "X-Portal-Signature"
+SIGNATURE_TOLERANCE_S = 300
+
+
+class DeliveryFailed(Exception):
+    """A delivery could not be sent.
+
+    `scope` is set when the server itself is unreachable (SMTP down, the broker gone, a webhook
+    host not answering): every other delivery of that scope (`scope_of`) would fail the same
+    way in this round, so the caller fails them without trying. `permanent` means retrying
+    cannot help (a malformed message, a recipient the mail server refuses for good).
+    """
+
+    def __init__(self, message: str, scope: str | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.scope = scope
+        self.permanent = permanent
+
+
+# signatures ---------------------------------------------------------------------------------
+
+def _as_bytes(body: bytes | str) -> bytes:
+    return body if isinstance(body, bytes) else body.encode("utf-8")
+
+
+def sign(secret: str, timestamp: int | str, body: bytes | str) -> str:
+    """`sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>`, the `X-Portal-Signature`."""
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + _as_bytes(body),
+                   hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, header_timestamp: str | None, header_signature: str | None,
+           body: bytes | str, tolerance_s: float = SIGNATURE_TOLERANCE_S,
+           now: float | None = None) -> bool:
+    """True if `header_signature` signs `body` at `header_timestamp` with `secret`, and the
+    timestamp is within `tolerance_s` of `now` (default: the current Unix time)."""
+    try:
+        timestamp = int(str(header_timestamp))
+    except ValueError:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_s:
+        return False
+    expected = sign(secret, timestamp, body)
+    return hmac.compare_digest(expected.encode(), str(header_signature or "").encode("utf-8"))
+
+
+# helpers shared with deliveries.py ------------------------------------------------------------
+
+def redact_url(url: str | None) -> str | None:
+    """`https://hooks.example.com/…`: scheme, host and port only. Webhook URLs often carry
+    their credential in the path or query (Slack's do), so listings and errors never show it."""
+    if not url:
+        return url
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "…"
+    if not parts.scheme or not host:
+        return "…"
+    rest = "/…" if (parts.path not in ("", "/") or parts.query or parts.fragment) else "/"
+    return f"{parts.scheme}://{host}{port}{rest}"
+
+
+def scope_of(delivery) -> str:
+    """What a delivery depends on being up: `email` (the SMTP server), `bus` (the broker),
+    `webhook:<scheme://host:port>`."""
+    if delivery.channel == "webhook":
+        parts = urllib.parse.urlsplit(delivery.target or "")
+        return f"webhook:{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    return delivery.channel
+
+
+def json_body(payload: dict | None) -> bytes:
+    return json.dumps(payload or {}, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode("utf-8")
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class Senders:
+    """Sends deliveries; built from the nameko config dict (keys in services/common/config.py).
+
+    `send(delivery)` takes anything with the Delivery columns as attributes (`channel`,
+    `target`, `subject`, `body`, `payload`, `secret`, `dedup_key`, `kind`) and returns when the
+    receiver has it: the SMTP server accepted the message, the webhook answered 2xx, the broker
+    confirmed the publish. Otherwise it raises `DeliveryFailed`.
+    """
+
+    def __init__(self, config: dict) -> None:
+        self.smtp_host = config.get(keys.SMTP_HOST) or "127.0.0.1"
+        self.smtp_port = _int(config.get(keys.SMTP_PORT), 1025)
+        self.smtp_from = config.get(keys.SMTP_FROM) or "noreply@localhost"
+        self.smtp_username = config.get(keys.SMTP_USERNAME) or ""
+        self.smtp_password = config.get(keys.SMTP_PASSWORD) or ""
+        self.smtp_starttls = keys.as_bool(config.get(keys.SMTP_STARTTLS) or False)
+        self.smtp_timeout = _float(config.get(keys.SMTP_TIMEOUT_SECONDS), 10.0)
+        self.webhook_timeout = _float(config.get(keys.WEBHOOK_TIMEOUT_SECONDS), 5.0)
+        self.amqp_uri = config.get(keys.AMQP_URI) or "amqp://guest:guest@127.0.0.1:5672/"
+        self._http = requests.Session()
+        self._bus_lock = threading.Lock()  # a green lock under eventlet: one publish at a time
+        self._bus_connection: pika.BlockingConnection | None = None
+        self._bus_channel = None
+
+    def send(self, delivery) -> None:
+        channel = getattr(delivery, "channel", None)
+        if channel == "email":
+            self.send_email(delivery)
+        elif channel == "webhook":
+            self.send_webhook(delivery)
+        elif channel == "bus":
+            self.send_bus(delivery)
+        else:
+            raise DeliveryFailed(f"unknown channel {channel!r}", permanent=True)
+
+    def close(self) -> None:
+        self._http.close()
+        with self._bus_lock:
+            self._close_bus()
+
+    # e-mail ---------------------------------------------------------------------------------
+
+    def build_email(self, delivery) -> EmailMessage:
+        """The message for an e-mail delivery: From/To/Subject, a text body (and an HTML part
+        when the payload has `html`), the dedup key header, a Message-ID derived from it."""
+        message = EmailMessage()
+        message["From"] = self.smtp_from
+        message["To"] = delivery.target
+        message["Subject"] = " ".join((delivery.subject or "").split())
+        message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        message[DEDUP_HEADER] = delivery.dedup_key
+        domain = parseaddr(self.smtp_from)[1].rpartition("@")[2] or "localhost"
+        digest = hashlib.sha256(delivery.dedup_key.encode("utf-8")).hexdigest()[:32]
+        message["Message-ID"] = f"<{digest}@{domain}>"
+        message.set_content(delivery.body or "")
+        html = (delivery.payload or {}).get("html")
+        if isinstance(html, str) and html:
+            message.add_alternative(html, subtype="html")
+        return message
+
+    def send_email(self, delivery) -> None:
+        try:
+            message = self.build_email(delivery)
+        except (ValueError, TypeError) as exc:  # e.g. a line break in a header
+            raise DeliveryFailed(f"malformed e-mail: {exc}", permanent=True) from None
+        server = f"{self.smtp_host}:{self.smtp_port}"
+        try:
+            smtp = smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.smtp_timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryFailed(f"SMTP server {server} unreachable: {_describe(exc)}",
+                                 scope="email") from None
+        try:
+            try:
+                smtp.ehlo()
+                if self.smtp_starttls:
+                    smtp.starttls()
+                    smtp.ehlo()
+                if self.smtp_username:
+                    smtp.login(self.smtp_username, self.smtp_password)
+            except (OSError, smtplib.SMTPException) as exc:
+                raise DeliveryFailed(f"SMTP server {server} refused the session: "
+                                     f"{_describe(exc)}", scope="email") from None
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _ in exc.recipients.values()]
+                raise DeliveryFailed(f"SMTP server refused the recipient: {_describe(exc)}",
+                                     permanent=all(500 <= c < 600 for c in codes)) from None
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                raise DeliveryFailed(f"SMTP server {server} dropped the connection: "
+                                     f"{_describe(exc)}", scope="email") from None
+            except smtplib.SMTPException as exc:
+                raise DeliveryFailed(f"SMTP server refused the message: {_describe(exc)}") \
+                    from None
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    # webhook --------------------------------------------------------------------------------
+
+    def webhook_request(self, delivery, timestamp: int | None = None) -> tuple[bytes, dict]:
+        """The body and headers of a webhook delivery (signed when it has a secret)."""
+        body = json_body(delivery.payload)
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        headers = {"Content-Type": "application/json", "User-Agent": "subscriber-portal",
+                   TIMESTAMP_HEADER: str(timestamp), DEDUP_HEADER: delivery.dedup_key}
+        if delivery.secret:
+            headers[SIGNATURE_HEADER] = sign(delivery.secret, timestamp, body)
+        return body, headers
+
+    def send_webhook(self, delivery) -> None:
+        url = delivery.target or ""
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise DeliveryFailed("webhook URL is not http(s)", permanent=True)
+        body, headers = self.webhook_request(delivery)
+        shown = redact_url(url)
+        try:
+            response = self._http.post(url, data=body, headers=headers,
+                                       timeout=self.webhook_timeout, allow_redirects=False)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise DeliveryFailed(f"webhook {shown} unreachable: {_describe(exc, url)}",
+                                 scope=scope_of(delivery)) from None
+        except requests.RequestException as exc:
+            raise DeliveryFailed(f"webhook {shown} failed: {_describe(exc, url)}") from None
+        try:
+            if not 200 <= response.status_code < 300:
+                excerpt = " ".join(response.text[:200].split())
+                raise DeliveryFailed(f"webhook {shown} answered HTTP {response.status_code}"
+                                     + (f": {excerpt}" if excerpt else ""))
+        finally:
+            response.close()
+
+    # bus ------------------------------------------------------------------------------------
+
+    def _open_bus(self):
+        if self._bus_channel is None or not self._bus_channel.is_open:
+            self._close_bus()
+            params = pika.URLParameters(self.amqp_uri)
+            params.connection_attempts = 1
+            params.socket_timeout = 5
+            params.stack_timeout = 10
+            params.blocked_connection_timeout = 10
+            params.client_properties = {"connection_name": "notifier senders"}
+            self._bus_connection = pika.BlockingConnection(params)
+            channel = self._bus_connection.channel()
+            channel.confirm_delivery()
+            channel.exchange_declare(ALERTS_EXCHANGE, exchange_type="topic", durable=True)
+            self._bus_channel = channel
+        return self._bus_channel
+
+    def _close_bus(self) -> None:
+        connection, self._bus_connection, self._bus_channel = self._bus_connection, None, None
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except Exception as exc:  # noqa: BLE001 - it is being dropped anyway
+                log.debug("closing the bus connection: %r", exc)
+
+    def send_bus(self, delivery) -> None:
+        """Publish to `alerts` with routing key = the target, persistent, confirmed. Not
+        `mandatory`: an alert nobody has bound a queue for is delivered to the exchange, which
+        is all a bus channel promises (ops tools bind durable queues to keep every alert)."""
+        body = json_body(delivery.payload)
+        properties = pika.BasicProperties(
+            content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=delivery.dedup_key, timestamp=int(time.time()),
+            type=getattr(delivery, "kind", None) or "alert",
+            headers={DEDUP_HEADER.lower(): delivery.dedup_key})
+        with self._bus_lock:
+            for attempt in (1, 2):
+                reused = self._bus_channel is not None
+                try:
+                    channel = self._open_bus()
+                    channel.basic_publish(ALERTS_EXCHANGE, delivery.target, body, properties)
+                    return
+                except pika.exceptions.NackError:
+                    raise DeliveryFailed("the broker refused the alert (nack)") from None
+                except (pika.exceptions.AMQPError, OSError) as exc:
+                    self._close_bus()
+                    if reused and attempt == 1:
+                        continue  # a connection that went stale while idle: one fresh try
+                    raise DeliveryFailed(f"message bus unavailable: {_describe(exc)}",
+                                         scope="bus") from None
+
+
+def _describe(exc: BaseException, url: str | None = None) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if url:  # requests puts the URL (and so a webhook's credential) in its messages
+        parts = urllib.parse.urlsplit(url)
+        secret_part = parts.path + (f"?{parts.query}" if parts.query else "")
+        text = text.replace(url, redact_url(url) or "")
+        if secret_part not in ("", "/"):
+            text = text.replace(secret_part, "/…")
+    return text[:500]
+
+
+class SendersProvider(DependencyProvider):
+    """Injects the process's one `Senders` (built in setup(), closed at stop)."""
+
+    senders: Senders
+
+    def setup(self) -> None:
+        self.senders = Senders(self.container.config)
+
+    def stop(self) -> None:
+        self.senders.close()
+
+    def kill(self) -> None:
+        self.senders.close()
+
+    def get_dependency(self, worker_ctx) -> Senders:
+        return self.senders

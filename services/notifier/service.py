@@ -1,0 +1,261 @@
+"""The notifier service: customer notifications (portal inbox and e-mail), team alert channels
+and every delivery, each once.
+
+RPC:
+- notifications(customer_id, limit, cursor, unread_only) → inbox page with `unread_count` ·
+  unread_count(customer_id) · mark_read(customer_id, notification_id) · mark_all_read
+- get_preferences(customer_id) · set_preferences(customer_id, request {preferences: [{topic,
+  channel, enabled}]})
+- create_channel(team, request) · list_channels(team=None) · delete_channel(channel_id) (ops)
+- raise_alert(team, severity, title, text, fields, dedup_key) → {alert, deliveries, duplicate}:
+  what the ticket service calls to page a team (one page per dedup key)
+- list_deliveries(status, limit, cursor) · retry_delivery(delivery_id) (ops)
+- create_broadcast(request {kind, title, body, segment, send_at}, actor) · list_broadcasts() ·
+  get_broadcast(broadcast_id) (ops; sent in pages by the timer, see broadcasts.py)
+- health()
+Events consumed (each turned into the customer's notification by templates.py, in their
+language and by their preferences): accounts customer_registered, password_changed; billing
+invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
+payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
+wallet_low_balance, payment_method_expiring; vouchers voucher_redeemed.
+Timers: every NOTIFIER_DELIVERY_SECONDS, sends due deliveries (retries with backoff, then
+dead-lettered; see deliveries.py), and sends pages of due broadcasts. A new notification's
+e-mail is tried at once as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from nameko.dependency_providers import Config
+from sqlalchemy import text
+
+from services.common import config as keys
+from services.common import errors
+from services.common.clock import ClockProvider
+from services.common.db import Database
+from services.common.events import event_handler
+from services.common.rpc import BoundedRpcProxy, rpc
+from services.common.timers import timer
+from services.notifier import alerts, broadcasts, customers, deliveries
+from services.notifier.models import MIGRATIONS, Base
+from services.notifier.senders import SendersProvider
+
+log = logging.getLogger(__name__)
+EXPECTED = (errors.ServiceError,)
+BROADCAST_SLICE_SECONDS = 1.0  # per timer round: broadcasts share the process with the rest
+
+
+class NotifierService:
+    name = "notifier"
+
+    db = Database(Base.metadata, MIGRATIONS)
+    clock = ClockProvider()
+    accounts = BoundedRpcProxy("accounts")
+    billing = BoundedRpcProxy("billing")
+    senders = SendersProvider()
+    config = Config()
+
+    # customer notifications -----------------------------------------------------------------
+    def _notify(self, payload: dict, event_type: str, entity_name: str) -> None:
+        """One event → the customer's notification, once (unique keys), e-mail tried now."""
+        entity = payload[entity_name]
+        if entity_name == "customer":
+            account = entity if entity.get("email") else self.accounts.get_account(entity["id"])
+        else:
+            account = self.accounts.get_account(entity["customer_id"])
+        now = self.clock.now()
+        made = customers.notify(self.db, account, event_type, payload["event_id"], entity, now)
+        self.db.commit()
+        if made["delivery"]:
+            try:
+                deliveries.send_now(self.db, self.senders, [made["delivery"]], now)
+            except Exception:  # noqa: BLE001 - the timer sends it; the event is done
+                self.db.rollback()
+                log.exception("immediate send of %s failed; the timer retries",
+                              made["delivery"])
+
+    @event_handler("accounts", "customer_registered")
+    def on_customer_registered(self, payload):
+        self._notify(payload, "customer_registered", "customer")
+
+    @event_handler("accounts", "password_changed")
+    def on_password_changed(self, payload):
+        self._notify(payload, "password_changed", "customer")
+
+    @event_handler("billing", "invoice_issued")
+    def on_invoice_issued(self, payload):
+        self._notify(payload, "invoice_issued", "invoice")
+
+    @event_handler("billing", "invoice_payment_due")
+    def on_invoice_payment_due(self, payload):
+        self._notify(payload, "invoice_payment_due", "invoice")
+
+    @event_handler("billing", "invoice_overdue")
+    def on_invoice_overdue(self, payload):
+        self._notify(payload, "invoice_overdue", "invoice")
+
+    @event_handler("billing", "invoice_payment_reminder")
+    def on_invoice_payment_reminder(self, payload):
+        self._notify(payload, "invoice_payment_reminder", "invoice")
+
+    @event_handler("billing", "invoice_paid")
+    def on_invoice_paid(self, payload):
+        self._notify(payload, "invoice_paid", "invoice")
+
+    @event_handler("billing", "invoice_collection_failed")
+    def on_invoice_collection_failed(self, payload):
+        self._notify(payload, "invoice_collection_failed", "invoice")
+
+    @event_handler("billing", "credit_note_issued")
+    def on_credit_note_issued(self, payload):
+        self._notify(payload, "credit_note_issued", "credit_note")
+
+    @event_handler("billing", "payment_succeeded")
+    def on_payment_succeeded(self, payload):
+        self._notify(payload, "payment_succeeded", "payment")
+
+    @event_handler("billing", "payment_failed")
+    def on_payment_failed(self, payload):
+        self._notify(payload, "payment_failed", "payment")
+
+    @event_handler("billing", "subscription_suspended")
+    def on_subscription_suspended(self, payload):
+        self._notify(payload, "subscription_suspended", "subscription")
+
+    @event_handler("billing", "subscription_resumed")
+    def on_subscription_resumed(self, payload):
+        self._notify(payload, "subscription_resumed", "subscription")
+
+    @event_handler("billing", "subscription_renewed")
+    def on_subscription_renewed(self, payload):
+        self._notify(payload, "subscription_renewed", "subscription")
+
+    @event_handler("billing", "subscription_renewal_upcoming")
+    def on_subscription_renewal_upcoming(self, payload):
+        self._notify(payload, "subscription_renewal_upcoming", "subscription")
+
+    @event_handler("billing", "subscription_cancelled")
+    def on_subscription_cancelled(self, payload):
+        self._notify(payload, "subscription_cancelled", "subscription")
+
+    @event_handler("billing", "wallet_low_balance")
+    def on_wallet_low_balance(self, payload):
+        self._notify(payload, "wallet_low_balance", "wallet")
+
+    @event_handler("billing", "payment_method_expiring")
+    def on_payment_method_expiring(self, payload):
+        self._notify(payload, "payment_method_expiring", "payment_method")
+
+    @event_handler("vouchers", "voucher_redeemed")
+    def on_voucher_redeemed(self, payload):
+        self._notify(payload, "voucher_redeemed", "redemption")
+
+    # the inbox and preferences --------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def notifications(self, customer_id, limit=20, cursor=None, unread_only=False):
+        return customers.inbox(self.db, customer_id, limit, cursor, bool(unread_only))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def unread_count(self, customer_id):
+        return {"unread_count": customers.unread_count(self.db, customer_id)}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def mark_read(self, customer_id, notification_id):
+        return customers.mark_read(self.db, customer_id, notification_id, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def mark_all_read(self, customer_id):
+        return customers.mark_all_read(self.db, customer_id, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_preferences(self, customer_id):
+        return customers.preferences(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_preferences(self, customer_id, request):
+        return customers.set_preferences(self.db, customer_id, request, self.clock.now())
+
+    # team channels and alerts (ops, and the ticket service) ---------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def create_channel(self, team, request):
+        result = alerts.create_channel(self.db, team, request, self.clock.now())
+        self.db.commit()
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_channels(self, team=None):
+        return alerts.list_channels(self.db, team)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_channel(self, channel_id):
+        result = alerts.delete_channel(self.db, channel_id)
+        self.db.commit()
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def raise_alert(self, team, severity, title, text, fields=None, dedup_key=None):
+        now = self.clock.now()
+        result = alerts.raise_alert(self.db, team, severity, title, text, fields or {},
+                                    dedup_key, now)
+        self.db.commit()
+        if result["deliveries"]:
+            try:
+                deliveries.send_now(self.db, self.senders, result["deliveries"], now)
+            except Exception:  # noqa: BLE001 - the timer sends them
+                self.db.rollback()
+                log.exception("immediate send of alert %s failed", result["alert"]["id"])
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_deliveries(self, status=None, limit=50, cursor=None):
+        return deliveries.page(self.db, status, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def retry_delivery(self, delivery_id):
+        result = deliveries.retry(self.db, delivery_id, self.clock.now())
+        self.db.commit()
+        return result
+
+    # broadcasts (ops)
+    @rpc(expected_exceptions=EXPECTED)
+    def create_broadcast(self, request, actor):
+        return broadcasts.create(self.db, request, actor, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_broadcasts(self):
+        return broadcasts.page(self.db)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_broadcast(self, broadcast_id):
+        return broadcasts.get(self.db, broadcast_id)
+
+    @timer(keys.NOTIFIER_DELIVERY_SECONDS, 1.0)
+    def send_due(self):
+        """Due deliveries, priority 0 (transactional, alerts) before 1 (broadcasts)."""
+        return deliveries.send_due(self.db, self.senders, self.clock.now())
+
+    @timer(keys.NOTIFIER_DELIVERY_SECONDS, 1.0)
+    def send_broadcasts(self):
+        """Pages of due broadcasts for up to a second a round, in its own worker: customer
+        notifications (event handlers) and deliveries (send_due) go on meanwhile."""
+        done = 0
+        until = time.monotonic() + BROADCAST_SLICE_SECONDS
+        for broadcast_id in broadcasts.due(self.db, self.clock.now()):
+            while time.monotonic() < until:
+                try:
+                    done += 1
+                    if broadcasts.send_page(self.db, self.accounts, self.billing, broadcast_id,
+                                            self.clock.now()):
+                        break
+                except errors.ServiceUnavailable as exc:  # accounts or billing: next round
+                    self.db.rollback()
+                    log.warning("broadcast %s waits: %s", broadcast_id, exc.message)
+                    break
+        return done
+
+    @rpc
+    def health(self):
+        self.db.execute(text("SELECT 1"))
+        return {"service": self.name, "database": "ok"}

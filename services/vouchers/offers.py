@@ -1,0 +1,150 @@
+"""Online vouchers: offers on sale in the portal, and the voucher a card payment bought.
+
+billing takes the card payment (it owns payments) and then asks `issue_online(purchase_id,
+…)` for the voucher: the purchase id (the payment's id) is unique on the voucher, so asking
+again (a retried request, billing's own `payment_succeeded` handler after a crash) answers the
+same voucher, and the code is derived again, never stored (codes.py). Each offer has its own
+online batch, which grows by one voucher per sale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import fields, validate
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common import errors, outbox
+from services.common.clock import isoformat
+from services.common.ids import new_id
+from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
+from services.vouchers.batches import next_number, serial_of
+from services.vouchers.codes import CodeKeys, display
+from services.vouchers.models import Voucher, VoucherBatch, VoucherOffer
+
+OFFER_NOT_FOUND = "VOUCHER_OFFER_NOT_FOUND"
+FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+class OfferSchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
+    name = Text(200, required=True, min_length=1)
+    value = fields.Nested(MoneySchema, required=True)
+    price = fields.Nested(MoneySchema, required=True)
+    valid_days = fields.Integer(load_default=365, strict=True,
+                                validate=validate.Range(1, 3650))
+
+
+def dump_offer(o: VoucherOffer) -> dict:
+    return {"code": o.code, "name": o.name, "value": {"amount": o.value, "currency": o.currency},
+            "price": {"amount": o.price, "currency": o.currency}, "valid_days": o.valid_days,
+            "active": o.active}
+
+
+def list_offers(session: Session) -> dict:
+    rows = session.scalars(select(VoucherOffer).where(VoucherOffer.active.is_(True))
+                           .order_by(VoucherOffer.price)).all()
+    return {"data": [dump_offer(o) for o in rows], "has_more": False, "next_cursor": None}
+
+
+def get_offer(session: Session, code: str) -> dict:
+    offer = session.get(VoucherOffer, code) if isinstance(code, str) else None
+    if offer is None or not offer.active:
+        raise errors.NotFound("No such voucher offer.", code=OFFER_NOT_FOUND)
+    return dump_offer(offer)
+
+
+def create_offer(session: Session, request: dict, now: dt.datetime) -> dict:
+    values = load_or_raise(OfferSchema(), request)
+    value, price = values["value"], values["price"]
+    if value["currency"] != price["currency"] or value["amount"] <= 0 or price["amount"] <= 0:
+        raise errors.InvalidArgument(fields={"price": [
+            "value and price must be more than zero, in one currency"]})
+    offer = VoucherOffer(code=values["code"], name=values["name"], value=value["amount"],
+                         price=price["amount"], currency=value["currency"],
+                         valid_days=values["valid_days"], active=True, created_at=now)
+    session.add(offer)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise errors.Conflict("An offer with this code exists.", code="ALREADY_EXISTS") from None
+    return dump_offer(offer)
+
+
+def retire_offer(session: Session, code: str) -> dict:
+    offer = session.get(VoucherOffer, code) if isinstance(code, str) else None
+    if offer is None:
+        raise errors.NotFound("No such voucher offer.", code=OFFER_NOT_FOUND)
+    offer.active = False
+    session.commit()
+    return dump_offer(offer)
+
+
+def _online_batch(session: Session, offer: VoucherOffer, now: dt.datetime) -> VoucherBatch:
+    for _ in range(5):
+        batch = session.scalar(select(VoucherBatch).where(
+            VoucherBatch.offer_code == offer.code))
+        if batch is not None:
+            return batch
+        try:
+            with session.begin_nested():
+                session.add(VoucherBatch(
+                    id=new_id("vb"), number=next_number(session), type="online",
+                    offer_code=offer.code, value=offer.value, currency=offer.currency, count=0,
+                    generated=0, chunks_total=0, chunks_done=0, valid_from=now,
+                    valid_until=FAR_FUTURE, restriction=None, status="active",
+                    description=f"Online: {offer.name}"[:300], created_by="portal",
+                    created_at=now))
+        except IntegrityError:
+            continue  # made concurrently, or the number was taken: look again
+    raise errors.ServiceUnavailable("Could not open the offer's batch; try again.")
+
+
+def issue_online(session: Session, keys: CodeKeys, purchase_id: str, offer_code: str,
+                 buyer_id: str, now: dt.datetime) -> dict:
+    """The voucher bought by payment `purchase_id` (made once; a repeat answers it again)."""
+    existing = session.scalar(select(Voucher).where(Voucher.purchase_id == purchase_id))
+    if existing is None:
+        offer = session.get(VoucherOffer, offer_code)
+        if offer is None:
+            raise errors.NotFound("No such voucher offer.", code=OFFER_NOT_FOUND)
+        batch = _online_batch(session, offer, now)
+        n = session.execute(update(VoucherBatch).where(VoucherBatch.id == batch.id)
+                            .values(count=VoucherBatch.count + 1,
+                                    generated=VoucherBatch.generated + 1)
+                            .returning(VoucherBatch.count)
+                            .execution_options(synchronize_session=False)).scalar_one()
+        serial = serial_of(batch.number, n)
+        for variant in range(10):
+            try:
+                with session.begin_nested():
+                    voucher = Voucher(
+                        batch_id=batch.id, serial=serial, variant=variant, status="active",
+                        code_hash=keys.lookup_hash(keys.code_for(batch.id, serial, variant)),
+                        purchase_id=purchase_id, buyer_id=buyer_id,
+                        expires_at=now + dt.timedelta(days=offer.valid_days), changed_at=now)
+                    session.add(voucher)
+                break
+            except IntegrityError:
+                again = session.scalar(select(Voucher).where(Voucher.purchase_id == purchase_id))
+                if again is not None:  # the same purchase, concurrently
+                    session.rollback()
+                    return _bought(keys, again, session)
+        outbox.emit(session, "voucher_purchased", "voucher", {
+            "serial": serial, "purchase_id": purchase_id, "customer_id": buyer_id,
+            "offer": offer.code, "value": {"amount": offer.value, "currency": offer.currency}},
+            now)
+        session.commit()
+        existing = voucher
+    return _bought(keys, existing, session)
+
+
+def _bought(keys: CodeKeys, voucher: Voucher, session: Session) -> dict:
+    batch = session.get(VoucherBatch, voucher.batch_id)
+    return {"code": display(keys.code_for(batch.id, voucher.serial, voucher.variant)),
+            "serial": voucher.serial, "value": {"amount": batch.value,
+                                                "currency": batch.currency},
+            "valid_until": isoformat(voucher.expires_at), "status": voucher.status}

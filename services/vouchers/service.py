@@ -1,0 +1,146 @@
+"""The vouchers service: stored-value vouchers from batch to wallet.
+
+RPC (errors are `services.common.errors` kinds):
+- create_batch(request {type: print, value, count, valid_until, valid_from?, restriction?,
+  description?}, actor) → batch (`created`; its vouchers are generated in chunks, then
+  `active`) · list_batches(limit, cursor) · get_batch(batch_id)
+- get_voucher(serial) (ops: state, batch, who redeemed it; never the code)
+- void_batch(batch_id, request {reason}, actor) · void_voucher(serial, request {reason}, actor)
+- start_export(batch_id, actor) → {export_id, rows, batch} · export_page(batch_id, after,
+  limit) → {rows: [[serial, code, value, currency, valid_until]], next}: a print batch's CSV,
+  page by page (the gateway streams it)
+- redeem(customer_id, code, account {currency, billing_type}, client) → redemption (once per
+  voucher; wrong codes throttled per account and client address: RateLimited)
+- redemptions(customer_id) · throttle_events() (ops)
+- list_offers() · get_offer(code) · create_offer(request) · retire_offer(code) (ops)
+- issue_online(purchase_id, offer_code, buyer_id) → {code, serial, value, valid_until}: the
+  voucher a card payment bought (billing takes the payment)
+- health()
+Events: voucher_batch_created, voucher_batch_voided, voucher_batch_exported, voucher_voided,
+voucher_redeemed (billing credits the wallet from it if it missed the answer),
+voucher_purchased, voucher_guessing_throttled; it consumes its own voucher_batch_chunk_ready.
+"""
+
+from __future__ import annotations
+
+from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
+from sqlalchemy import text
+
+from services.common import config as keys
+from services.common import errors
+from services.common.clock import ClockProvider
+from services.common.db import Database
+from services.common.events import event_handler
+from services.common.rpc import rpc
+from services.vouchers import batches, offers, redemption
+from services.vouchers.codes import CodeKeys
+from services.vouchers.models import MIGRATIONS, Base
+
+EXPECTED = (errors.ServiceError,)
+
+
+class VoucherKeys(DependencyProvider):
+    """The keys that make and find codes, from VOUCHER_SECRET_KEY."""
+
+    def setup(self) -> None:
+        self.keys = CodeKeys(self.container.config.get(keys.VOUCHER_SECRET_KEY) or "")
+
+    def get_dependency(self, worker_ctx) -> CodeKeys:
+        return self.keys
+
+
+class VouchersService:
+    name = "vouchers"
+
+    db = Database(Base.metadata, MIGRATIONS)
+    clock = ClockProvider()
+    codes = VoucherKeys()
+    config = Config()
+
+    @property
+    def _chunk_size(self) -> int:
+        return int(self.config.get(keys.VOUCHER_CHUNK_SIZE) or batches.CHUNK_SIZE)
+
+    # batches (ops)
+    @rpc(expected_exceptions=EXPECTED)
+    def create_batch(self, request, actor):
+        return batches.create(self.db, request, actor, self.clock.now(), self._chunk_size)
+
+    @event_handler("vouchers", batches.CHUNK_READY)
+    def on_chunk_ready(self, payload):
+        """A chunk of a new batch, taken by whichever instance is free; an error puts it back
+        on the queue (the chunk is one transaction; repeating it is a no-op)."""
+        chunk = payload["chunk"]
+        batches.generate_chunk(self.db, self.codes, chunk["batch_id"], chunk["index"],
+                               self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_batches(self, limit=20, cursor=None):
+        return batches.page(self.db, self.clock.now(), limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_batch(self, batch_id):
+        return batches.dump(batches.find(self.db, batch_id), self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def void_batch(self, batch_id, request, actor):
+        return batches.void_batch(self.db, batch_id, request, actor, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_voucher(self, serial):
+        return batches.lookup(self.db, serial, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def void_voucher(self, serial, request, actor):
+        return batches.void_voucher(self.db, serial, request, actor, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def start_export(self, batch_id, actor):
+        return batches.start_export(self.db, batch_id, actor, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def export_page(self, batch_id, after=None, limit=10_000):
+        return batches.export_page(self.db, self.codes, batch_id, after,
+                                   max(1, min(int(limit), 20_000)))
+
+    # redemption
+    @rpc(expected_exceptions=EXPECTED)
+    def redeem(self, customer_id, code, account, client=None):
+        return redemption.redeem(self.db, self.codes, customer_id, code, account, client,
+                                 self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def redemptions(self, customer_id):
+        return redemption.history(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def throttle_events(self):
+        return redemption.throttle_events(self.db)
+
+    # online vouchers
+    @rpc(expected_exceptions=EXPECTED)
+    def list_offers(self):
+        return offers.list_offers(self.db)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_offer(self, code):
+        return offers.get_offer(self.db, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_offer(self, request):
+        return offers.create_offer(self.db, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def retire_offer(self, code):
+        return offers.retire_offer(self.db, code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def issue_online(self, purchase_id, offer_code, buyer_id):
+        return offers.issue_online(self.db, self.codes, purchase_id, offer_code, buyer_id,
+                                   self.clock.now())
+
+    @rpc
+    def health(self):
+        self.db.execute(text("SELECT 1"))
+        return {"service": self.name, "database": "ok"}

@@ -1,0 +1,132 @@
+"""Customer notifications end to end on the real services, RabbitMQ, PostgreSQL and a real SMTP
+server: events become inbox notifications and e-mails in the customer's language, once even
+when an event arrives twice, by the customer's preferences; the inbox through the gateway;
+broadcasts to many customers do not hold up a payment notice."""
+
+import datetime as dt
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from nameko.standalone.events import event_dispatcher
+
+from deploy import demo
+from services.common.db import normalize_url
+from services.common.events import make_envelope
+from tests.integration.conftest import eventually
+from tests.integration.test_notifier_delivery import MailCatcher
+
+
+@pytest.fixture
+def mail():
+    catcher = MailCatcher()
+    catcher.start()
+    yield catcher
+    catcher.stop()
+
+
+@pytest.fixture
+def portal(start_portal, mail):
+    return start_portal(SMTP_PORT=mail.port, NOTIFIER_DELIVERY_SECONDS=0.2)
+
+
+
+def mails_to(mail, address):
+    return [m for m in mail.messages if m["To"] == address]
+
+
+def test_welcome_in_the_customers_language_in_the_inbox_and_by_mail(portal, mail):
+    token = portal.customer("prepaid", language="it")
+    me = portal.ok("GET", "/api/v1/me", token)
+    inbox = eventually(lambda: portal.ok("GET", "/api/v1/notifications", token)["data"])
+    assert [n["title"] for n in inbox] == ["Benvenuto, Ann"]
+    assert portal.ok("GET", "/api/v1/notifications", token)["unread_count"] == 1
+    [welcome] = eventually(lambda: mails_to(mail, me["email"]))
+    assert welcome["Subject"] == "Benvenuto, Ann" and "servizi" in welcome.get_content()
+    board = portal.ok("GET", "/api/v1/dashboard", token)
+    assert board["unread_notifications"] == {"unavailable": False, "count": 1}
+
+    other = portal.customer("prepaid")
+    assert portal("POST", f"/api/v1/notifications/{inbox[0]['id']}/read",
+                  other).status_code == 404  # not theirs
+    read = portal.ok("POST", f"/api/v1/notifications/{inbox[0]['id']}/read", token)
+    assert read["read_at"] and read["unread_count"] == 0
+    assert portal.ok("GET", "/api/v1/dashboard", token)["unread_notifications"]["count"] == 0
+
+
+def test_an_event_delivered_twice_notifies_once_and_preferences_are_kept(portal, mail):
+    token = portal.customer("postpaid")
+    me = portal.ok("GET", "/api/v1/me", token)
+    eventually(lambda: mails_to(mail, me["email"]))  # the welcome
+    dispatch = event_dispatcher(portal.config)
+    failed = make_envelope("payment", {
+        "id": "pay_x", "customer_id": me["id"], "status": "failed", "purpose": "invoice",
+        "amount": {"amount": 2999, "currency": "EUR"}, "decline_code": "insufficient_funds",
+        "next_retry_at": "2026-12-01T10:00:00Z"}, dt.datetime.now(dt.UTC))
+    dispatch("billing", "payment_failed", failed)
+    dispatch("billing", "payment_failed", failed)  # redelivered
+    assert eventually(lambda: len(mails_to(mail, me["email"])) == 2)
+    time.sleep(1.0)
+    titles = [n["title"] for n in portal.ok("GET", "/api/v1/notifications", token)["data"]]
+    assert titles.count("Payment of €29.99 failed") == 1
+    assert len(mails_to(mail, me["email"])) == 2  # welcome + one payment notice
+    assert "insufficient funds" in mails_to(mail, me["email"])[-1].get_content()
+
+    prefs = portal.ok("PUT", "/api/v1/me/notification-preferences", token, json={
+        "preferences": [{"topic": "billing", "channel": "email", "enabled": False}]})
+    billing = next(p for p in prefs["preferences"] if p["topic"] == "billing")
+    assert (billing["portal"], billing["email"]) == (True, False)
+    locked = portal("PUT", "/api/v1/me/notification-preferences", token, json={
+        "preferences": [{"topic": "account", "channel": "portal", "enabled": False}]})
+    assert locked.status_code == 409 and locked.json()["error"]["code"] == "PREFERENCE_LOCKED"
+    assert portal("PUT", "/api/v1/me/notification-preferences", token, json={
+        "preferences": [{"topic": "nope", "channel": "email", "enabled": False}]}
+    ).status_code == 400
+    again = {**failed, "event_id": str(uuid.uuid4())}
+    dispatch("billing", "payment_failed", again)
+    assert eventually(lambda: len(portal.ok("GET", "/api/v1/notifications", token)["data"]) == 3)
+    time.sleep(1.0)
+    assert len(mails_to(mail, me["email"])) == 2  # billing e-mail is off now
+
+
+def test_a_broadcast_to_ten_thousand_does_not_hold_up_a_payment_notice(portal, mail):
+    token = portal.customer("prepaid")
+    me = portal.ok("GET", "/api/v1/me", token)
+    eventually(lambda: mails_to(mail, me["email"]))
+    engine = sa.create_engine(normalize_url(portal.database_urls["accounts"]))
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO customers (id, email, email_normalized, password_hash, name, language, "
+            "billing_type, currency, tax_region, role, created_at, updated_at, "
+            "password_changed_at) SELECT 'cus_bulk' || lpad(g::text, 6, '0'), "
+            "'bulk' || g || '@example.com', 'bulk' || g || '@example.com', 'x', 'Bulk', 'en', "
+            "'prepaid', 'EUR', 'DE', 'customer', now(), now(), now() "
+            "FROM generate_series(1, 10000) g"))
+    engine.dispose()
+    admin = demo.login(portal.url, demo.ADMIN["email"], demo.ADMIN["password"])
+    broadcast = portal.ok("POST", "/api/v1/ops/broadcasts", admin, status=202, json={
+        "kind": "promotion", "title": "Sports weekend", "body": "Sports Plus free this weekend."})
+    time.sleep(0.5)  # under way
+    dispatch = event_dispatcher(portal.config)
+    began = time.monotonic()
+    dispatch("billing", "payment_failed", make_envelope("payment", {
+        "id": "pay_y", "customer_id": me["id"], "status": "failed", "purpose": "top_up",
+        "amount": {"amount": 1000, "currency": "EUR"}, "decline_code": "card_declined"},
+        dt.datetime.now(dt.UTC)))
+    assert eventually(lambda: len(mails_to(mail, me["email"])) == 2, timeout=10)
+    notice_after = time.monotonic() - began
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        broadcast = portal.ok("GET", f"/api/v1/ops/broadcasts/{broadcast['id']}", admin)
+        if broadcast["status"] == "done":
+            break
+        time.sleep(0.5)
+    assert broadcast["status"] == "done" and broadcast["recipients"] == 10001
+    assert notice_after < 5.0, notice_after
+    inbox = portal.ok("GET", "/api/v1/notifications", token)["data"]
+    assert "Sports weekend" in [n["title"] for n in inbox]
+    assert not [m for m in mail.messages if m["Subject"] == "Sports weekend"]  # opt-in only
+    with sa.create_engine(normalize_url(portal.database_urls["notifier"])).connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM notifications WHERE title = "
+                                    "'Sports weekend'")).scalar() == 10001

@@ -1,0 +1,86 @@
+"""Every customer notification renders in English, German and Italian from the events' real
+shapes, with money and dates in the customer's language."""
+
+import pytest
+
+from services.notifier import templates
+
+EUR = {"amount": 123456, "currency": "EUR"}
+EVENTS = {
+    "customer_registered": {"id": "cus_1", "name": "Ann", "email": "a@example.com"},
+    "password_changed": {"id": "cus_1", "email": "a@example.com"},
+    "invoice_issued": {"customer_id": "cus_1", "number": "INV-2026-000042", "total": EUR,
+                       "due_date": "2026-12-05", "issue_date": "2026-11-21"},
+    "invoice_payment_due": {"customer_id": "cus_1", "number": "INV-2026-000042",
+                            "amount_due": EUR, "due_date": "2026-12-05", "days_left": 3},
+    "invoice_overdue": {"customer_id": "cus_1", "number": "INV-2026-000042", "amount_due": EUR,
+                        "due_date": "2026-12-05"},
+    "invoice_payment_reminder": {"customer_id": "cus_1", "number": "INV-2026-000042",
+                                 "amount_due": EUR, "at": "2026-12-08T10:00:00Z",
+                                 "will_charge_card": True, "suspension_follows": True},
+    "invoice_paid": {"customer_id": "cus_1", "number": "INV-2026-000042", "total": EUR},
+    "invoice_collection_failed": {"customer_id": "cus_1", "number": "INV-2026-000042",
+                                  "amount_due": EUR},
+    "credit_note_issued": {"customer_id": "cus_1", "amount": EUR, "reason": "Outage",
+                           "invoice_number": "INV-2026-000042"},
+    "payment_succeeded": {"customer_id": "cus_1", "purpose": "top_up", "amount": EUR},
+    "payment_failed": {"customer_id": "cus_1", "purpose": "invoice", "amount": EUR,
+                       "decline_code": "insufficient_funds",
+                       "next_retry_at": "2026-12-06T10:00:00Z"},
+    "subscription_suspended": {"customer_id": "cus_1", "package": {"name": "Family"},
+                               "reason": "unpaid_invoice"},
+    "subscription_resumed": {"customer_id": "cus_1", "package": {"name": "Family"}},
+    "subscription_renewed": {"customer_id": "cus_1", "package": {"name": "Family"},
+                             "current_period": {"end": "2026-12-21T10:00:00Z"}},
+    "subscription_renewal_upcoming": {
+        "customer_id": "cus_1", "package": {"name": "Family"}, "days_left": 3,
+        "renewal": {"date": "2026-12-21T10:00:00Z", "amount": EUR}, "wallet_covers": True},
+    "subscription_cancelled": {"customer_id": "cus_1", "package": {"name": "Family"}},
+    "wallet_low_balance": {"customer_id": "cus_1", "balance": {"amount": 250,
+                                                               "currency": "EUR"}},
+    "payment_method_expiring": {"customer_id": "cus_1", "brand": "visa", "last4": "4242",
+                                "exp_month": 12, "exp_year": 2026},
+    "voucher_redeemed": {"customer_id": "cus_1", "serial": "000010000001", "value": EUR},
+}
+
+
+def test_every_template_has_an_event_here():
+    assert set(templates.TEMPLATES) - {"subscription_stops_soon"} == set(EVENTS)
+
+
+@pytest.mark.parametrize("language", templates.LANGUAGES)
+@pytest.mark.parametrize("event_type", sorted(EVENTS))
+def test_each_event_renders_in_each_language_without_placeholders(event_type, language):
+    topic, title, body = templates.render(event_type, EVENTS[event_type], language)
+    assert topic in templates.TOPICS
+    assert title and body and "{" not in title + body and "None" not in title + body
+
+
+def test_money_and_dates_follow_the_language():
+    _, en_title, en_body = templates.render("invoice_issued", EVENTS["invoice_issued"], "en")
+    _, de_title, de_body = templates.render("invoice_issued", EVENTS["invoice_issued"], "de")
+    _, it_title, it_body = templates.render("invoice_issued", EVENTS["invoice_issued"], "it")
+    assert "€1,234.56" in en_body and "Dec 5, 2026" in en_body
+    assert "1.234,56\xa0€" in de_body and "05.12.2026" in de_body
+    assert "1.234,56\xa0€" in it_body and "Rechnung" in de_title and "fattura" in it_body
+    zero_digits = templates.render("invoice_paid", {"number": "X", "total": {
+        "amount": 1500, "currency": "JPY"}}, "en")[2]
+    assert "¥1,500" in zero_digits
+
+
+def test_an_unknown_language_falls_back_to_english_and_quiet_events_render_nothing():
+    assert templates.render("invoice_paid", EVENTS["invoice_paid"], "fr")[1] == \
+        "Bill INV-2026-000042 is paid"
+    assert templates.render("payment_succeeded", {**EVENTS["payment_succeeded"],
+                                                  "purpose": "invoice"}, "en") is None
+    assert templates.render("subscription_activated", {}, "en") is None
+
+
+def test_a_renewal_the_wallet_cannot_cover_says_the_service_stops():
+    event = {**EVENTS["subscription_renewal_upcoming"], "wallet_covers": False,
+             "wallet_balance": {"amount": 300, "currency": "EUR"}}
+    topic, title, body = templates.render("subscription_renewal_upcoming", event, "en")
+    assert topic == "wallet" and title == "Family stops in 3 days"
+    assert "€3.00" in body and "€1,234.56" in body
+    failed = templates.render("payment_failed", EVENTS["payment_failed"], "de")[2]
+    assert "Deckung nicht ausreichend" in failed and "06.12.2026" in failed

@@ -26,7 +26,7 @@ CONFIG = ROOT / "deploy" / "config.yaml"
 # Every service that is built; each runs as its own process. The gateway starts last.
 SERVICES = ["services.accounts.service", "services.catalog.service",
             "services.billing.service", "services.vouchers.service",
-            "services.notifier.service"]
+            "services.tickets.service", "services.notifier.service"]
 GATEWAY = "gateway.service"
 READY_TIMEOUT = 90.0
 

@@ -209,3 +209,48 @@ def ensure_admin(session: Session, email: str, password: str, now: dt.datetime) 
     except errors.Conflict:  # another instance created it at the same moment
         return False
     return True
+
+
+# ops teams' members -------------------------------------------------------------------------
+
+def team_members(session: Session, teams: list[str]) -> dict[str, list[dict]]:
+    """Each team's members: `{team: [{id, name, email, role}]}` (teams without members: [])."""
+    wanted = [t for t in teams if isinstance(t, str)][:200]
+    out: dict[str, list[dict]] = {t: [] for t in wanted}
+    rows = session.execute(
+        select(TeamMembership.team, Customer.id, Customer.name, Customer.email, Customer.role)
+        .join(Customer, Customer.id == TeamMembership.customer_id)
+        .where(TeamMembership.team.in_(wanted)).order_by(Customer.name, Customer.id))
+    for team, cid, name, email, role in rows:
+        out[team].append({"id": cid, "name": name, "email": email, "role": role})
+    return out
+
+
+def set_team_members(session: Session, team: str, member_ids: list[str],
+                     now: dt.datetime) -> list[dict]:
+    """Make exactly `member_ids` the team's members (agent or admin accounts; anyone else is
+    a field error, and nothing changes)."""
+    if not isinstance(team, str) or not 1 <= len(team) <= 64:
+        raise errors.InvalidArgument(fields={"team": ["must be 1 to 64 characters"]})
+    if not isinstance(member_ids, list) or len(member_ids) > 200 \
+            or not all(isinstance(m, str) for m in member_ids):
+        raise errors.InvalidArgument(fields={"members": ["must be a list of account ids"]})
+    wanted = set(member_ids)
+    staff = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
+    bad = sorted(m for m in wanted if m not in staff or staff[m].role not in ("agent", "admin"))
+    if bad:
+        raise errors.InvalidArgument(fields={"members": [
+            f"{m} is not an agent or admin account" for m in bad]})
+    current = set(session.scalars(select(TeamMembership.customer_id)
+                                  .where(TeamMembership.team == team)))
+    for cid in current - wanted:
+        session.execute(TeamMembership.__table__.delete().where(
+            TeamMembership.team == team, TeamMembership.customer_id == cid))
+    for cid in wanted - current:
+        session.add(TeamMembership(customer_id=cid, team=team))
+    for cid in current ^ wanted:
+        customer = session.get(Customer, cid)
+        if customer is not None:
+            customer.updated_at = now
+    session.commit()
+    return team_members(session, [team])[team]

@@ -10,6 +10,8 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - get_account(customer_id) · update_profile(customer_id, changes) · change_password(...)
 - issue_portal_link(customer_id, issued_by) → {token, url, expires_at} · revoke_portal_link
 - find_customers(query, limit, cursor) → page · set_role(customer_id, changes)
+- team_members(teams) → {team: [{id, name, email, role}]} · set_team_members(team, member_ids)
+  (ops teams: exactly these agent/admin accounts)
 - recipients(after, limit, billing_type, tax_region) → customers in id order (broadcasts)
 - health() → {"service", "database"}
 Events: customer_registered, customer_updated, password_changed.
@@ -125,6 +127,14 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def recipients(self, after=None, limit=500, billing_type=None, tax_region=None):
         return customers.recipients(self.db, after, limit, billing_type, tax_region)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def team_members(self, teams):
+        return customers.team_members(self.db, list(teams or []))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_team_members(self, team, member_ids):
+        return customers.set_team_members(self.db, team, member_ids, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def set_role(self, customer_id, changes):

@@ -25,6 +25,8 @@ subscription, invoice or payment is NotFound):
 - customers_with_package(customer_ids, package) (broadcast segments)
 - get_billing_profile(customer_id) · set_payment_terms(customer_id, request) ·
   issue_credit_note(invoice_id, request {amount, reason}, actor, idempotency_key) (ops)
+- grant_service_credit(customer_id, request {amount, reason, reference}, actor): an
+  incident's service credit, once per reference (wallet credit or credit note; tickets asks)
 - health()
 Timer: every BILLING_TIMER_SECONDS, ends due pauses and renews due subscriptions (prepaid ones
 are paid from the wallet or suspended); each is guarded by the subscription's optimistic
@@ -64,6 +66,7 @@ from services.billing import (
     payments,
     pdf,
     runs,
+    service_credits,
     voucher_sales,
     wallets,
 )
@@ -425,6 +428,12 @@ class BillingService:
         collection.postpaid_account(self.accounts, customer_id)
         return collection.set_terms(self.db, customer_id, request, self.clock.now(),
                                     self._terms_days)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def grant_service_credit(self, customer_id, request, actor):
+        """An incident's service credit for one customer, once per `reference`."""
+        return service_credits.grant(self.db, self.accounts, customer_id, request, actor,
+                                     self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def issue_credit_note(self, invoice_id, request, actor, idempotency_key=None):

@@ -36,6 +36,11 @@ BILLING_DUE_REMINDER_DAYS = "BILLING_DUE_REMINDER_DAYS"  # "payment due" notice 
 VOUCHER_SECRET_KEY = "VOUCHER_SECRET_KEY"  # makes and finds voucher codes (vouchers/codes.py)
 VOUCHER_CHUNK_SIZE = "VOUCHER_CHUNK_SIZE"  # vouchers per work message when a batch is created
 
+# tickets
+TICKETS_TIMER_SECONDS = "TICKETS_TIMER_SECONDS"  # how often escalations, credits, closing run
+TICKETS_REOPEN_DAYS = "TICKETS_REOPEN_DAYS"  # a resolved ticket reopens on a comment this long
+TICKETS_DEFAULT_TEAM = "TICKETS_DEFAULT_TEAM"  # the default route's team until ops set one
+
 # notifier
 SMTP_HOST = "SMTP_HOST"  # where e-mail goes (customers' notifications, team alert channels)
 SMTP_PORT = "SMTP_PORT"

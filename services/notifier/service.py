@@ -17,7 +17,9 @@ Events consumed (each turned into the customer's notification by templates.py, i
 language and by their preferences): accounts customer_registered, password_changed; billing
 invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
 payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
-wallet_low_balance, payment_method_expiring; vouchers voucher_redeemed.
+wallet_low_balance, payment_method_expiring; vouchers voucher_redeemed; tickets ticket_opened,
+ticket_updated (an agent's reply, waiting on the customer), ticket_resolved. The tickets
+service's alert_requested events are raised like raise_alert.
 Timers: every NOTIFIER_DELIVERY_SECONDS, sends due deliveries (retries with backoff, then
 dead-lettered; see deliveries.py), and sends pages of due broadcasts. A new notification's
 e-mail is tried at once as well.
@@ -136,6 +138,18 @@ class NotifierService:
     def on_subscription_renewal_upcoming(self, payload):
         self._notify(payload, "subscription_renewal_upcoming", "subscription")
 
+    @event_handler("tickets", "ticket_opened")
+    def on_ticket_opened(self, payload):
+        self._notify(payload, "ticket_opened", "ticket")
+
+    @event_handler("tickets", "ticket_updated")
+    def on_ticket_updated(self, payload):
+        self._notify(payload, "ticket_updated", "ticket")
+
+    @event_handler("tickets", "ticket_resolved")
+    def on_ticket_resolved(self, payload):
+        self._notify(payload, "ticket_resolved", "ticket")
+
     @event_handler("billing", "subscription_cancelled")
     def on_subscription_cancelled(self, payload):
         self._notify(payload, "subscription_cancelled", "subscription")
@@ -196,6 +210,18 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def raise_alert(self, team, severity, title, text, fields=None, dedup_key=None):
+        return self._raise_alert(team, severity, title, text, fields, dedup_key)
+
+    @event_handler("tickets", "alert_requested")
+    def on_alert_requested(self, payload):
+        """The tickets service's pages (routing, escalation, incidents) arrive as events: a
+        page requested while the notifier was down waits on the queue; its dedup key makes a
+        redelivered one a no-op."""
+        alert = payload["alert"]
+        self._raise_alert(alert["team"], alert["severity"], alert["title"], alert["text"],
+                          alert.get("fields"), alert.get("dedup_key") or payload["event_id"])
+
+    def _raise_alert(self, team, severity, title, text, fields=None, dedup_key=None):
         now = self.clock.now()
         result = alerts.raise_alert(self.db, team, severity, title, text, fields or {},
                                     dedup_key, now)

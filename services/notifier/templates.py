@@ -191,7 +191,34 @@ TEMPLATES: dict[str, Template] = {
                                       "Guthaben gutgeschrieben."),
         "it": ("Buono riscattato", "{value} dal buono {serial} sono stati aggiunti al tuo "
                                    "credito.")}),
+    "ticket_opened": T("support", {
+        "en": ("We received your request #{number}", "“{subject}” is with our support team. "
+                                                     "We will keep you posted here."),
+        "de": ("Ihre Anfrage #{number} ist eingegangen", "„{subject}“ liegt bei unserem "
+                                                         "Support. Wir halten Sie hier auf "
+                                                         "dem Laufenden."),
+        "it": ("Abbiamo ricevuto la richiesta #{number}", "«{subject}» è in mano al nostro "
+                                                          "supporto. Ti aggiorneremo qui.")}),
+    "ticket_reply": T("support", {
+        "en": ("New reply on your request #{number}", "{text}"),
+        "de": ("Neue Antwort auf Ihre Anfrage #{number}", "{text}"),
+        "it": ("Nuova risposta alla richiesta #{number}", "{text}")}),
+    "ticket_waiting": T("support", {
+        "en": ("We need your answer on request #{number}", "Please reply to “{subject}” so we "
+                                                           "can go on."),
+        "de": ("Wir brauchen Ihre Antwort zu Anfrage #{number}", "Bitte antworten Sie auf "
+                                                                 "„{subject}“, damit wir "
+                                                                 "weitermachen können."),
+        "it": ("Ci serve una tua risposta sulla richiesta #{number}", "Rispondi a «{subject}» "
+                                                                      "per andare avanti.")}),
+    "ticket_resolved": T("support", {
+        "en": ("Your request #{number} is resolved", "“{subject}”: {resolution}{credit_text}"),
+        "de": ("Ihre Anfrage #{number} ist gelöst", "„{subject}“: {resolution}{credit_text}"),
+        "it": ("La richiesta #{number} è risolta", "«{subject}»: {resolution}{credit_text}")}),
 }
+CREDIT_TEXT = {"en": " As an apology we credit you {credit}.",
+               "de": " Als Entschuldigung schreiben wir Ihnen {credit} gut.",
+               "it": " Per scusarci ti accreditiamo {credit}."}
 
 DECLINES = {
     "en": {"card_declined": "the card was declined", "insufficient_funds": "insufficient funds",
@@ -277,6 +304,14 @@ def _context(event_type: str, e: dict, lang: str) -> dict | None:
         ctx["amount"] = money(renewal.get("amount"), lang)
         ctx["date"] = day(renewal.get("date"), lang)
         ctx["balance"] = money(e.get("wallet_balance"), lang)
+    if event_type.startswith("ticket_"):
+        ctx["text"] = e.get("text") or ""
+        resolution = (e.get("resolution") or "").strip()
+        ctx["resolution"] = resolution + ("" if not resolution or resolution[-1] in ".!?…"
+                                          else ".")
+        credit = e.get("service_credit")
+        ctx["credit_text"] = (CREDIT_TEXT[lang].format(credit=money(credit, lang))
+                              if credit else "")
     if event_type == "subscription_suspended":
         reasons = SUSPENSION_REASONS.get(lang, SUSPENSION_REASONS["en"])
         ctx["reason"] = reasons.get(e.get("reason") or "", e.get("reason") or "")
@@ -287,6 +322,9 @@ def render(event_type: str, entity: dict, language: str | None) -> tuple[str, st
     """(topic, title, body) for the customer, or None."""
     if event_type == "subscription_renewal_upcoming" and entity.get("wallet_covers") is False:
         event_type = "subscription_stops_soon"
+    if event_type == "ticket_updated":  # an agent's reply or a question; not the customer's own
+        event_type = {"reply": "ticket_reply", "waiting_on_customer": "ticket_waiting"}.get(
+            entity.get("change"), "")
     template = TEMPLATES.get(event_type)
     if template is None:
         return None

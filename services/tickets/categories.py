@@ -1,0 +1,100 @@
+"""Ticket categories: what customers can raise, and the urgency × impact that give a new
+ticket its priority (ITIL's matrix, `routing.priority_of`). A fresh database has the operator's
+usual four; ops add and change them."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common import errors
+from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets.models import Category
+from services.tickets.routing import priority_of
+
+LEVELS = ("high", "medium", "low")
+REQUIRABLE = ("subscription_id",)
+CATEGORY_NOT_FOUND = "CATEGORY_NOT_FOUND"
+
+DEFAULTS = [
+    {"code": "service_interruption", "name": "Service interruption",
+     "description": "A service does not work: no picture, no connection.",
+     "urgency": "high", "impact": "medium", "required_fields": ["subscription_id"]},
+    {"code": "billing", "name": "Billing question",
+     "description": "A question about a bill, a payment or the wallet.",
+     "urgency": "medium", "impact": "low", "required_fields": []},
+    {"code": "complaint", "name": "Complaint",
+     "description": "Something went wrong and you want us to put it right.",
+     "urgency": "medium", "impact": "medium", "required_fields": []},
+    {"code": "general", "name": "General question",
+     "description": "Anything else.", "urgency": "low", "impact": "low", "required_fields": []},
+]
+
+
+class CategorySchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z][a-z0-9_]{1,39}$", error="Must be 2 to 40 of a-z, 0-9 and _."))
+    name = Text(100, required=True, min_length=1)
+    description = Text(500)
+    urgency = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    impact = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    required_fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE)),
+                                  validate=validate.Length(max=len(REQUIRABLE)))
+    active = fields.Boolean()
+    position = fields.Integer(strict=True, validate=validate.Range(0, 10_000))
+
+
+def seed(session: Session) -> None:
+    """The four usual categories, on a fresh database only (ops' changes are kept)."""
+    if session.scalar(select(Category.code).limit(1)) is None:
+        for n, spec in enumerate(DEFAULTS):
+            session.add(Category(**spec, active=True, position=n))
+        session.commit()
+
+
+def dump(category: Category) -> dict:
+    return {"code": category.code, "name": category.name, "description": category.description,
+            "urgency": category.urgency, "impact": category.impact,
+            "priority": priority_of(category.urgency, category.impact),
+            "required_fields": list(category.required_fields or []),
+            "active": category.active, "position": category.position}
+
+
+def listing(session: Session, include_inactive: bool = False) -> dict:
+    seed(session)
+    query = select(Category).order_by(Category.position, Category.code)
+    if not include_inactive:
+        query = query.where(Category.active.is_(True))
+    return {"data": [dump(c) for c in session.scalars(query)]}
+
+
+def find(session: Session, code, active_only: bool = True) -> Category:
+    category = session.get(Category, code) if isinstance(code, str) else None
+    if category is None or (active_only and not category.active):
+        raise errors.NotFound("No such ticket category.", code=CATEGORY_NOT_FOUND)
+    return category
+
+
+def create(session: Session, request: dict) -> dict:
+    values = load_or_raise(CategorySchema(), request)
+    seed(session)
+    if session.get(Category, values["code"]) is not None:
+        raise errors.Conflict("A category with this code exists.", code="CATEGORY_EXISTS",
+                              fields={"code": ["is taken"]})
+    category = Category(**{"description": "", "required_fields": [], "active": True,
+                           "position": 100, **values})
+    session.add(category)
+    session.commit()
+    return dump(category)
+
+
+def update(session: Session, code: str, request: dict) -> dict:
+    values = load_or_raise(CategorySchema(partial=True), request)
+    category = find(session, code, active_only=False)
+    if values.get("code", code) != code:
+        raise errors.InvalidArgument(fields={"code": ["cannot be changed"]})
+    for name, value in values.items():
+        setattr(category, name, value)
+    session.commit()
+    return dump(category)

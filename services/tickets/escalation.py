@@ -1,0 +1,206 @@
+"""Escalation policies and the timer that fires their steps (PagerDuty-style).
+
+A policy is ordered steps, each `{"delay_minutes", "target"}`: the step fires `delay_minutes`
+after the previous page (the routing alert, for the first step) if nobody acknowledged the
+ticket. A target is a team (`{"type": "team", "team"}`: its channels) or the ticket team's lead
+(`{"type": "lead"}`: the channels of the pseudo-team `<team>-lead`). After the last step the
+policy starts over, `repeat` times; then it stops.
+
+Exactly once: a ticket's position in its policy (`escalation_round`, `escalation_step`) and the
+time the next step is due are moved by a conditional UPDATE that names the position it saw, so
+when two timers (two instances) find the same due step, one fires it and the other's UPDATE
+matches nothing. The alert (an outbox event) and the history entry commit with the move. Due
+times are computed from the previous due time, not from when the timer ran: a step is due at
+exactly the policy's delay, whatever the timer's interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.common import errors, outbox
+from services.common.clock import isoformat
+from services.common.ids import new_id
+from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets import alerting, history, teams
+from services.tickets.models import EscalationPolicy, RoutingRule, Setting, Ticket
+
+POLICY_NOT_FOUND = "POLICY_NOT_FOUND"
+TICKET_ESCALATED = "ticket_escalated"
+UNACKNOWLEDGED = ("new", "routed")
+
+
+class TargetSchema(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(("team", "lead")))
+    team = Text(64)
+
+    @validates_schema
+    def _team_for_team(self, data, **kwargs):
+        if data.get("type") == "team" and not data.get("team"):
+            raise ValidationError("Required for a team target.", "team")
+        if data.get("type") == "lead" and data.get("team"):
+            raise ValidationError("A lead target is the ticket team's lead.", "team")
+
+
+class StepSchema(StrictSchema):
+    delay_minutes = fields.Integer(required=True, strict=True,
+                                   validate=validate.Range(1, 7 * 24 * 60))
+    target = fields.Nested(TargetSchema, required=True)
+
+
+class PolicySchema(StrictSchema):
+    name = Text(100, required=True, min_length=1)
+    steps = fields.List(fields.Nested(StepSchema), required=True,
+                        validate=validate.Length(min=1, max=10))
+    repeat = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 10))
+
+
+def dump(policy: EscalationPolicy) -> dict:
+    return {"id": policy.id, "name": policy.name, "steps": policy.steps,
+            "repeat": policy.repeat, "created_at": isoformat(policy.created_at)}
+
+
+def listing(session: Session) -> dict:
+    return {"data": [dump(p) for p in session.scalars(
+        select(EscalationPolicy).order_by(EscalationPolicy.name))]}
+
+
+def _find(session: Session, policy_id) -> EscalationPolicy:
+    policy = session.get(EscalationPolicy, policy_id) if isinstance(policy_id, str) else None
+    if policy is None:
+        raise errors.NotFound("No such escalation policy.", code=POLICY_NOT_FOUND)
+    return policy
+
+
+def _check_teams(session: Session, values: dict) -> None:
+    problems = {f"steps.{n}.target.team": ["no such team"]
+                for n, step in enumerate(values["steps"])
+                if step["target"]["type"] == "team"
+                and not teams.exists(session, step["target"]["team"])}
+    if problems:
+        raise errors.InvalidArgument(fields=problems)
+
+
+def create(session: Session, request: dict, now: dt.datetime) -> dict:
+    values = load_or_raise(PolicySchema(), request)
+    _check_teams(session, values)
+    policy = EscalationPolicy(id=new_id("esc"), name=values["name"], steps=values["steps"],
+                              repeat=values["repeat"], created_at=now)
+    session.add(policy)
+    session.commit()
+    return dump(policy)
+
+
+def replace(session: Session, policy_id: str, request: dict) -> dict:
+    """A new shape applies to tickets from their next step on."""
+    values = load_or_raise(PolicySchema(), request)
+    policy = _find(session, policy_id)
+    _check_teams(session, values)
+    policy.name, policy.steps, policy.repeat = values["name"], values["steps"], values["repeat"]
+    session.commit()
+    return dump(policy)
+
+
+def delete(session: Session, policy_id: str) -> None:
+    policy = _find(session, policy_id)
+    used = session.scalar(select(RoutingRule.id).where(
+        RoutingRule.escalation_policy == policy_id).limit(1))
+    default = session.get(Setting, "default_route")
+    if used or (default and default.value.get("escalation_policy") == policy_id):
+        raise errors.Conflict("A routing rule or the default route uses this policy.",
+                              code="POLICY_IN_USE")
+    session.execute(update(Ticket).where(Ticket.escalation_policy == policy_id)
+                    .values(escalation_due_at=None))
+    session.delete(policy)
+    session.commit()
+
+
+# a ticket's escalation ------------------------------------------------------------------------
+
+def start(session: Session, ticket: Ticket, policy_id: str | None, paged_at: dt.datetime) -> None:
+    """Put the ticket at the start of its policy: the first step due after its delay."""
+    policy = session.get(EscalationPolicy, policy_id) if policy_id else None
+    ticket.escalation_policy = policy.id if policy else None
+    ticket.escalation_round = ticket.escalation_step = 0
+    ticket.escalation_due_at = (paged_at + dt.timedelta(minutes=policy.steps[0]["delay_minutes"])
+                                if policy and policy.steps else None)
+
+
+def stop(ticket: Ticket) -> None:
+    ticket.escalation_due_at = None
+
+
+def _next_position(policy: EscalationPolicy, rnd: int, step: int,
+                   due: dt.datetime) -> tuple[int, int, dt.datetime | None]:
+    steps = policy.steps
+    if step + 1 < len(steps):
+        return rnd, step + 1, due + dt.timedelta(minutes=steps[step + 1]["delay_minutes"])
+    if rnd < policy.repeat:
+        return rnd + 1, 0, due + dt.timedelta(minutes=steps[0]["delay_minutes"])
+    return rnd, step, None
+
+
+def view(ticket: Ticket) -> dict:
+    return {"policy": ticket.escalation_policy, "round": ticket.escalation_round,
+            "step": ticket.escalation_step, "next_at": isoformat(ticket.escalation_due_at)}
+
+
+def fire_due(session: Session, now: dt.datetime, limit: int = 200) -> int:
+    """Fire every escalation step due by `now` (each once, whichever instance gets it)."""
+    due = list(session.execute(
+        select(Ticket.id, Ticket.escalation_round, Ticket.escalation_step,
+               Ticket.escalation_due_at)
+        .where(Ticket.escalation_due_at <= now).order_by(Ticket.escalation_due_at)
+        .limit(limit)))
+    session.rollback()
+    fired = 0
+    for ticket_id, rnd, step, due_at in due:
+        fired += _fire(session, ticket_id, rnd, step, due_at, now)
+    return fired
+
+
+def _fire(session: Session, ticket_id: str, rnd: int, step: int, due_at: dt.datetime,
+          now: dt.datetime) -> int:
+    ticket = session.get(Ticket, ticket_id, populate_existing=True)
+    policy = session.get(EscalationPolicy, ticket.escalation_policy) \
+        if ticket.escalation_policy else None
+    if ticket.status not in UNACKNOWLEDGED or policy is None or step >= len(policy.steps):
+        session.execute(update(Ticket).where(Ticket.id == ticket_id,
+                                             Ticket.escalation_due_at == due_at)
+                        .values(escalation_due_at=None))
+        session.commit()
+        return 0
+    nxt_round, nxt_step, nxt_due = _next_position(policy, rnd, step, due_at)
+    claimed = session.execute(
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.escalation_round == rnd,
+                             Ticket.escalation_step == step, Ticket.escalation_due_at == due_at)
+        .values(escalation_round=nxt_round, escalation_step=nxt_step,
+                escalation_due_at=nxt_due)
+        .execution_options(synchronize_session=False)).rowcount
+    if not claimed:  # another instance fired it
+        session.rollback()
+        return 0
+    target = policy.steps[step]["target"]
+    team = target["team"] if target["type"] == "team" else f"{ticket.team}-lead"
+    minutes = int((due_at - (ticket.routed_at or ticket.created_at)).total_seconds() // 60)
+    headline = (f"Escalated (step {step + 1} of {len(policy.steps)}, round {rnd + 1}): "
+                f"not acknowledged after {minutes} min")
+    silence = alerting.raise_alert(
+        session, team, alerting.severity_of(ticket.priority),
+        f"Escalated: #{ticket.number} {ticket.subject}", alerting.ticket_text(ticket, headline),
+        {**alerting.ticket_fields(ticket), "escalation_step": step, "escalation_round": rnd},
+        f"ticket:{ticket.id}:escalation:{rnd}:{step}", list(ticket.rules or []), now)
+    data = {"step": step, "round": rnd, "target": target, "team": team,
+            "due_at": isoformat(due_at)}
+    history.add(session, ticket, "escalated", history.SYSTEM, now, data=data)
+    if silence:
+        history.add(session, ticket, "silenced", history.SYSTEM, now,
+                    data={"silence_id": silence, "team": team})
+    outbox.emit(session, TICKET_ESCALATED, "ticket",
+                {"id": ticket.id, "number": ticket.number, "team": ticket.team, **data}, now)
+    session.commit()
+    return 1

@@ -1,0 +1,208 @@
+"""Routing rules as ops manage them, and the compiled rule set routing uses.
+
+Rules are kept as ops wrote them (`match`: `[{field, op, value}]`); a bad matcher (unknown
+field or operator, a regular expression that does not compile) is a field error when the rule
+is saved, never at routing time. Every change bumps `rules_version`; each process keeps the
+compiled rule set until the version moves, so routing a ticket costs one small query, not a
+recompilation of the whole tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from marshmallow import fields, validate
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.common import errors
+from services.common.clock import isoformat
+from services.common.ids import new_id
+from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets import routing, teams
+from services.tickets.models import EscalationPolicy, RoutingRule, Setting
+
+RULE_NOT_FOUND = "RULE_NOT_FOUND"
+MAX_RULES = 10_000
+
+
+class MatcherSchema(StrictSchema):
+    field = fields.String(required=True, validate=validate.OneOf(routing.FIELDS))
+    op = fields.String(load_default="=", validate=validate.OneOf(routing.OPERATORS))
+    value = Text(500, required=True)
+
+
+class RuleSchema(StrictSchema):
+    position = fields.Integer(required=True, strict=True, validate=validate.Range(0, 1_000_000))
+    description = Text(300)
+    match = fields.List(fields.Nested(MatcherSchema), load_default=list,
+                        validate=validate.Length(max=20))
+    team = Text(64, required=True, min_length=1)
+    priority = fields.String(allow_none=True, validate=validate.OneOf(routing.PRIORITIES))
+    escalation_policy = Text(40, allow_none=True)
+    # `continue` is a Python keyword: the attribute is `continue_`, the field `continue`
+    continue_ = fields.Boolean(data_key="continue", load_default=False)
+
+
+class DefaultSchema(StrictSchema):
+    team = Text(64, required=True, min_length=1)
+    escalation_policy = Text(40, allow_none=True)
+
+
+class TestSchema(StrictSchema):
+    category = Text(40)
+    priority = Text(2)
+    region = Text(10)
+    package = Text(40)
+    billing_type = Text(20)
+    subscription = Text(40)
+    subject = Text(200)
+    description = Text(5000)
+
+
+def dump(rule: RoutingRule) -> dict:
+    return {"id": rule.id, "position": rule.position, "description": rule.description,
+            "match": rule.match, "team": rule.team, "priority": rule.priority,
+            "escalation_policy": rule.escalation_policy, "continue": rule.continue_,
+            "updated_at": isoformat(rule.updated_at)}
+
+
+def default_route(session: Session, policy) -> dict:
+    stored = session.get(Setting, "default_route")
+    value = dict(stored.value) if stored else {}
+    return {"team": value.get("team") or policy.default_team,
+            "escalation_policy": value.get("escalation_policy")}
+
+
+def listing(session: Session, policy) -> dict:
+    rows = session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
+    return {"data": [dump(r) for r in rows], "default": default_route(session, policy)}
+
+
+def _check(session: Session, values: dict) -> None:
+    """The rule's regular expressions compile, its team and policy exist."""
+    try:
+        routing.compile_rule({**values, "continue": values.get("continue_")})
+    except routing.InvalidRule as bad:
+        raise errors.InvalidArgument(fields=bad.problems) from None
+    problems = {}
+    if not teams.exists(session, values["team"]):
+        problems["team"] = ["no such team"]
+    wanted = values.get("escalation_policy")
+    if wanted and session.get(EscalationPolicy, wanted) is None:
+        problems["escalation_policy"] = ["no such escalation policy"]
+    if problems:
+        raise errors.InvalidArgument(fields=problems)
+
+
+def _bump(session: Session) -> None:
+    version = session.get(Setting, "rules_version")
+    if version is None:
+        session.add(Setting(name="rules_version", value={"n": 1}))
+    else:
+        session.execute(update(Setting).where(Setting.name == "rules_version")
+                        .values(value={"n": int(version.value.get("n", 0)) + 1}))
+
+
+def create(session: Session, request: dict, now: dt.datetime) -> dict:
+    values = load_or_raise(RuleSchema(), request)
+    _check(session, values)
+    if session.query(RoutingRule).count() >= MAX_RULES:
+        raise errors.Conflict(f"At most {MAX_RULES} routing rules.", code="TOO_MANY_RULES")
+    rule = RoutingRule(id=new_id("rule"), description=values.get("description") or "",
+                       created_at=now, updated_at=now,
+                       **{k: values.get(k) for k in ("position", "match", "team", "priority",
+                                                     "escalation_policy", "continue_")})
+    session.add(rule)
+    _bump(session)
+    session.commit()
+    return dump(rule)
+
+
+def _find(session: Session, rule_id) -> RoutingRule:
+    rule = session.get(RoutingRule, rule_id) if isinstance(rule_id, str) else None
+    if rule is None:
+        raise errors.NotFound("No such routing rule.", code=RULE_NOT_FOUND)
+    return rule
+
+
+def replace(session: Session, rule_id: str, request: dict, now: dt.datetime) -> dict:
+    values = load_or_raise(RuleSchema(), request)
+    rule = _find(session, rule_id)
+    _check(session, values)
+    for name in ("position", "match", "team", "priority", "escalation_policy", "continue_"):
+        setattr(rule, name, values.get(name))
+    rule.description, rule.updated_at = values.get("description") or "", now
+    _bump(session)
+    session.commit()
+    return dump(rule)
+
+
+def delete(session: Session, rule_id: str) -> None:
+    session.delete(_find(session, rule_id))
+    _bump(session)
+    session.commit()
+
+
+def set_default(session: Session, request: dict, policy) -> dict:
+    values = load_or_raise(DefaultSchema(), request)
+    problems = {}
+    if not teams.exists(session, values["team"]):
+        problems["team"] = ["no such team"]
+    if values.get("escalation_policy") and session.get(
+            EscalationPolicy, values["escalation_policy"]) is None:
+        problems["escalation_policy"] = ["no such escalation policy"]
+    if problems:
+        raise errors.InvalidArgument(fields=problems)
+    stored = session.get(Setting, "default_route")
+    value = {"team": values["team"], "escalation_policy": values.get("escalation_policy")}
+    if stored is None:
+        session.add(Setting(name="default_route", value=value))
+    else:
+        stored.value = value
+    _bump(session)
+    session.commit()
+    return default_route(session, policy)
+
+
+# the compiled rule set ------------------------------------------------------------------------
+
+_cache: dict = {}
+_cache_lock = threading.Lock()
+
+
+def rule_set(session: Session, policy) -> routing.RuleSet:
+    """The compiled rules and default route, recompiled only after a change."""
+    version = session.get(Setting, "rules_version")
+    n = int(version.value.get("n", 0)) if version else 0
+    key = (id(session.get_bind()), n, policy.default_team)
+    cached = _cache.get("set")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    rows = session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
+    compiled = [routing.compile_rule({"id": r.id, "position": r.position, "match": r.match,
+                                      "team": r.team, "priority": r.priority,
+                                      "escalation_policy": r.escalation_policy,
+                                      "continue": r.continue_}) for r in rows]
+    default = default_route(session, policy)
+    result = routing.RuleSet(compiled, routing.DefaultRoute(default["team"],
+                                                            default["escalation_policy"]))
+    with _cache_lock:
+        _cache["set"] = (key, result)
+    return result
+
+
+def test(session: Session, request: dict, policy) -> dict:
+    """Where a ticket with these attributes would go (ops try rules before relying on them)."""
+    values = load_or_raise(TestSchema(), request)
+    attributes = routing.attributes_of({
+        "category": values.get("category"), "priority": values.get("priority"),
+        "subscription_id": values.get("subscription"), "subject": values.get("subject"),
+        "description": values.get("description"),
+        "context": {"tax_region": values.get("region"), "package": values.get("package"),
+                    "billing_type": values.get("billing_type")}})
+    decisions = routing.route(rule_set(session, policy), attributes)
+    return {"decisions": [{"team": d.team, "priority": d.priority,
+                           "escalation_policy": d.escalation_policy, "rule_id": d.rule_id}
+                          for d in decisions]}

@@ -1,0 +1,293 @@
+"""The tickets service: customer issues routed to ops teams by automated alerts, escalations,
+incidents and the FAQ (docs/support.md tells the whole flow).
+
+RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of the agent):
+- customers: list_categories() · search_faq(q, category, language, limit) ·
+  open_ticket(customer_id, request {category, subject, description, subscription_id?},
+  idempotency_key) → ticket (captured context, priority, routed, alerted) ·
+  list_tickets(customer_id, status, limit, cursor) · get_ticket(customer_id, ticket_id) ·
+  comment(customer_id, ticket_id, request {text}) · open_tickets(customer_id) (dashboard)
+- agents: list_queue(filters {team, status, assignee, incident}, limit, cursor) ·
+  get_ticket_ops(ticket_id) · acknowledge(ticket_id, actor) · assign(ticket_id, request
+  {assignee}, actor) · update_ticket(ticket_id, request {status?, priority?}, actor) ·
+  add_comment(ticket_id, request {text, internal}, actor) · resolve(ticket_id, request
+  {resolution}, actor)
+- configuration (ops): create_category/update_category · list_teams/get_team/create_team/
+  update_team/delete_team · list_rules/create_rule/replace_rule/delete_rule/
+  set_default_route/test_route · list_policies/create_policy/replace_policy/delete_policy ·
+  list_incident_rules/create_incident_rule/delete_incident_rule · list_silences/
+  create_silence/expire_silence · list_faq/create_faq/update_faq/delete_faq
+- incidents: list_incidents(status) · get_incident(id) · acknowledge_incident(id, actor) ·
+  resolve_incident(id, request {resolution, credit?}, actor)
+- health()
+Events: ticket_opened, ticket_routed, ticket_updated (a customer-visible change: an agent's
+reply, waiting on the customer, reopened), ticket_escalated, ticket_resolved, ticket_closed,
+incident_opened, incident_resolved, and alert_requested (the notifier pages the team's
+channels from it, once per dedup key).
+Timer (every TICKETS_TIMER_SECONDS): due escalation steps, pending service credits, closing
+resolved tickets past the reopen window. Every step is guarded in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nameko.dependency_providers import Config
+from sqlalchemy import text
+
+from services.common import config as keys
+from services.common import errors
+from services.common.clock import ClockProvider
+from services.common.db import Database
+from services.common.rpc import BoundedRpcProxy, rpc
+from services.common.timers import timer
+from services.tickets import (
+    categories,
+    escalation,
+    faq,
+    incidents,
+    rules,
+    silences,
+    teams,
+    tickets,
+)
+from services.tickets.models import MIGRATIONS, Base
+
+log = logging.getLogger(__name__)
+EXPECTED = (errors.ServiceError,)
+
+
+class TicketsService:
+    name = "tickets"
+
+    db = Database(Base.metadata, MIGRATIONS)
+    clock = ClockProvider()
+    accounts = BoundedRpcProxy("accounts")
+    billing = BoundedRpcProxy("billing")
+    config = Config()
+
+    @property
+    def _policy(self) -> tickets.Policy:
+        return tickets.Policy.from_config(self.config)
+
+    # customers --------------------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def list_categories(self, include_inactive=False):
+        return categories.listing(self.db, include_inactive)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def search_faq(self, q=None, category=None, language=None, limit=20):
+        return faq.search(self.db, q, category, language, limit)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def open_ticket(self, customer_id, request, idempotency_key=None):
+        return tickets.open_ticket(self.db, self.accounts, self.billing, customer_id, request,
+                                   idempotency_key, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_tickets(self, customer_id, status=None, limit=20, cursor=None):
+        return tickets.customer_page(self.db, customer_id, status, limit, cursor,
+                                     self._policy, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_ticket(self, customer_id, ticket_id):
+        return tickets.customer_view(self.db, customer_id, ticket_id, self._policy,
+                                     self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def comment(self, customer_id, ticket_id, request):
+        return tickets.customer_comment(self.db, customer_id, ticket_id, request,
+                                        self._policy, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def open_tickets(self, customer_id):
+        return tickets.open_summary(self.db, customer_id, self._policy, self.clock.now())
+
+    # agents -----------------------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def list_queue(self, filters=None, limit=50, cursor=None):
+        return tickets.queue(self.db, filters or {}, limit, cursor, self._policy,
+                             self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_ticket_ops(self, ticket_id):
+        return tickets.ops_view(self.db, ticket_id, self._policy, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def acknowledge(self, ticket_id, actor):
+        return tickets.acknowledge(self.db, ticket_id, actor, self._policy, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def assign(self, ticket_id, request, actor):
+        return tickets.assign(self.db, self.accounts, ticket_id, request, actor, self._policy,
+                              self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_ticket(self, ticket_id, request, actor):
+        return tickets.change(self.db, ticket_id, request, actor, self._policy,
+                              self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_comment(self, ticket_id, request, actor):
+        return tickets.agent_comment(self.db, ticket_id, request, actor, self._policy,
+                                     self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def resolve(self, ticket_id, request, actor):
+        return tickets.resolve(self.db, ticket_id, request, actor, self._policy,
+                               self.clock.now())
+
+    # configuration (ops) ------------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def create_category(self, request):
+        return categories.create(self.db, request)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_category(self, code, request):
+        return categories.update(self.db, code, request)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_teams(self):
+        return teams.listing(self.db)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_team(self, name):
+        return teams.get(self.db, name)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_team(self, request):
+        return teams.create(self.db, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_team(self, name, request):
+        return teams.update(self.db, name, request)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_team(self, name):
+        return teams.delete(self.db, name)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_rules(self):
+        return rules.listing(self.db, self._policy)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_rule(self, request):
+        return rules.create(self.db, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def replace_rule(self, rule_id, request):
+        return rules.replace(self.db, rule_id, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_rule(self, rule_id):
+        return rules.delete(self.db, rule_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_default_route(self, request):
+        return rules.set_default(self.db, request, self._policy)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def test_route(self, request):
+        return rules.test(self.db, request, self._policy)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_policies(self):
+        return escalation.listing(self.db)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_policy(self, request):
+        return escalation.create(self.db, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def replace_policy(self, policy_id, request):
+        return escalation.replace(self.db, policy_id, request)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_policy(self, policy_id):
+        return escalation.delete(self.db, policy_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_incident_rules(self):
+        return incidents.list_rules(self.db)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_incident_rule(self, request):
+        return incidents.create_rule(self.db, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_incident_rule(self, rule_id):
+        return incidents.delete_rule(self.db, rule_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_silences(self, active_only=False):
+        return silences.listing(self.db, active_only, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_silence(self, request, actor):
+        return silences.create(self.db, request, actor, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def expire_silence(self, silence_id, actor):
+        return silences.expire(self.db, silence_id, actor, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_faq(self):
+        return faq.listing(self.db)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_faq(self, request):
+        return faq.create(self.db, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_faq(self, entry_id, request):
+        return faq.update(self.db, entry_id, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_faq(self, entry_id):
+        return faq.delete(self.db, entry_id)
+
+    # incidents --------------------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def list_incidents(self, status=None):
+        return incidents.listing(self.db, status)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_incident(self, incident_id):
+        return incidents.get(self.db, incident_id, self._policy, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def acknowledge_incident(self, incident_id, actor):
+        return incidents.acknowledge(self.db, incident_id, actor, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def resolve_incident(self, incident_id, request, actor):
+        result = incidents.resolve(self.db, incident_id, request, actor, self._policy,
+                                   self.clock.now())
+        self._grant_credits(incident_id)
+        return incidents.get(self.db, incident_id, self._policy, self.clock.now()) \
+            if result is None else result
+
+    def _grant_credits(self, incident_id=None) -> int:
+        try:
+            return incidents.grant_due_credits(self.db, self.billing, self.clock.now(),
+                                               incident_id)
+        except Exception:  # noqa: BLE001 - pending credits stay pending; the timer retries
+            self.db.rollback()
+            log.exception("granting service credits failed; the timer retries")
+            return 0
+
+    # timers -----------------------------------------------------------------------------------
+    @timer(keys.TICKETS_TIMER_SECONDS, 5.0)
+    def tick(self):
+        """Due escalation steps (each fires once: a conditional update claims it), pending
+        service credits, resolved tickets past the reopen window closed."""
+        now = self.clock.now()
+        fired = escalation.fire_due(self.db, now)
+        granted = self._grant_credits()
+        closed = tickets.close_expired(self.db, self._policy, now)
+        return {"escalated": fired, "credited": granted, "closed": closed}
+
+    @rpc
+    def health(self):
+        self.db.execute(text("SELECT 1"))
+        return {"service": self.name, "database": "ok"}

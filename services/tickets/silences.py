@@ -1,0 +1,83 @@
+"""Silences: ops mute a team's alerts or a rule's for a time window, with who and why (as in
+Alertmanager). A silenced alert is not sent; the ticket's history says which silence held it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import ValidationError, fields, validates_schema
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from services.common import errors
+from services.common.clock import isoformat
+from services.common.ids import new_id
+from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets.models import Silence
+
+MAX_LENGTH = dt.timedelta(days=90)
+
+
+class SilenceSchema(StrictSchema):
+    team = Text(64, allow_none=True)
+    rule_id = Text(40, allow_none=True)
+    starts_at = fields.AwareDateTime(allow_none=True)
+    ends_at = fields.AwareDateTime(required=True)
+    reason = Text(500, required=True, min_length=3)
+
+    @validates_schema
+    def _what_and_when(self, data, **kwargs):
+        if not data.get("team") and not data.get("rule_id"):
+            raise ValidationError("Give a team or a rule_id to silence.", "team")
+        if data.get("starts_at") and data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("Must be after starts_at.", "ends_at")
+
+
+def dump(silence: Silence, now: dt.datetime) -> dict:
+    return {"id": silence.id, "team": silence.team, "rule_id": silence.rule_id,
+            "starts_at": isoformat(silence.starts_at), "ends_at": isoformat(silence.ends_at),
+            "reason": silence.reason, "created_by": silence.created_by,
+            "created_at": isoformat(silence.created_at),
+            "active": silence.starts_at <= now < silence.ends_at}
+
+
+def listing(session: Session, active_only: bool, now: dt.datetime) -> dict:
+    query = select(Silence).order_by(Silence.ends_at.desc())
+    if active_only:
+        query = query.where(Silence.starts_at <= now, Silence.ends_at > now)
+    return {"data": [dump(s, now) for s in session.scalars(query.limit(500))]}
+
+
+def create(session: Session, request: dict, actor: dict, now: dt.datetime) -> dict:
+    values = load_or_raise(SilenceSchema(), request)
+    starts = values.get("starts_at") or now
+    if values["ends_at"] <= now:
+        raise errors.InvalidArgument(fields={"ends_at": ["must be in the future"]})
+    if values["ends_at"] - starts > MAX_LENGTH:
+        raise errors.InvalidArgument(fields={"ends_at": ["a silence lasts at most 90 days"]})
+    silence = Silence(id=new_id("sil"), team=values.get("team"), rule_id=values.get("rule_id"),
+                      starts_at=starts, ends_at=values["ends_at"], reason=values["reason"],
+                      created_by=actor["id"], created_at=now)
+    session.add(silence)
+    session.commit()
+    return dump(silence, now)
+
+
+def expire(session: Session, silence_id: str, actor: dict, now: dt.datetime) -> dict:
+    silence = session.get(Silence, silence_id) if isinstance(silence_id, str) else None
+    if silence is None:
+        raise errors.NotFound("No such silence.", code="SILENCE_NOT_FOUND")
+    if silence.ends_at > now:
+        silence.ends_at = max(now, silence.starts_at)
+        silence.reason = f"{silence.reason} (ended early by {actor.get('name') or actor['id']})"
+        session.commit()
+    return dump(silence, now)
+
+
+def holding(session: Session, team: str, rule_ids: list[str], now: dt.datetime) -> str | None:
+    """The id of an active silence that mutes an alert of `team` raised by one of `rule_ids`."""
+    conditions = [Silence.team == team]
+    if rule_ids:
+        conditions.append(Silence.rule_id.in_(rule_ids))
+    return session.scalar(select(Silence.id).where(
+        or_(*conditions), Silence.starts_at <= now, Silence.ends_at > now).limit(1))

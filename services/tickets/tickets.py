@@ -1,0 +1,626 @@
+"""Tickets: raised by customers, routed to teams, worked by agents.
+
+Opening a ticket captures the customer's context (billing type, packages, tax region, open
+balance: asked of accounts and billing before the transaction; a part that does not answer in
+time is listed in `context.unavailable`, and the ticket is still taken), gives it the
+category's priority, routes it (`routing.py` over the ops' rules), joins or opens an incident
+when an incident rule matches, requests the team's alert, starts the escalation policy, and
+records `ticket_opened` — one transaction. A repeated `Idempotency-Key` answers the same ticket
+(unique key `(customer_id, idempotency_key)`).
+
+Status machine (agents): `new` → `routed` → `acknowledged` → `in_progress` ⇄
+`waiting_on_customer` → `resolved` → `closed`. Acknowledging, or any other status an agent
+sets, stops the escalation. Resolving needs a resolution text (`resolve`). A customer's comment
+on `waiting_on_customer` puts it back `in_progress`; on `resolved`, within the reopen window, it
+reopens it; after the window the timer closes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from marshmallow import fields, validate
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common import config as keys
+from services.common import errors, outbox
+from services.common.clock import isoformat
+from services.common.db import is_unique_violation
+from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
+from services.common.ids import new_id
+from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets import alerting, categories, escalation, history, incidents, routing, rules
+from services.tickets.models import Category, Counter, Incident, Ticket
+
+TICKET_NOT_FOUND = "TICKET_NOT_FOUND"
+TICKET_CLOSED = "TICKET_CLOSED"
+INVALID_STATUS_CHANGE = "INVALID_STATUS_CHANGE"
+
+TICKET_OPENED = "ticket_opened"
+TICKET_ROUTED = "ticket_routed"
+TICKET_UPDATED = "ticket_updated"
+TICKET_RESOLVED = "ticket_resolved"
+TICKET_CLOSED_EVENT = "ticket_closed"
+
+STATUSES = ("new", "routed", "acknowledged", "in_progress", "waiting_on_customer", "resolved",
+            "closed")
+DONE = ("resolved", "closed")
+# what an agent may set by PATCH (resolving has its own call, with the resolution)
+AGENT_MOVES = {
+    "new": {"acknowledged", "in_progress", "waiting_on_customer"},
+    "routed": {"acknowledged", "in_progress", "waiting_on_customer"},
+    "acknowledged": {"in_progress", "waiting_on_customer"},
+    "in_progress": {"waiting_on_customer"},
+    "waiting_on_customer": {"in_progress"},
+    "resolved": {"in_progress", "closed"},
+    "closed": set(),
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    reopen_days: int = 7
+    default_team: str = "support"
+    public_url: str | None = None
+
+    @classmethod
+    def from_config(cls, config: dict) -> Policy:
+        return cls(reopen_days=int(config.get(keys.TICKETS_REOPEN_DAYS) or 7),
+                   default_team=str(config.get(keys.TICKETS_DEFAULT_TEAM) or "support"),
+                   public_url=config.get(keys.PUBLIC_URL) or None)
+
+
+class OpenSchema(StrictSchema):
+    category = Text(40, required=True, min_length=1)
+    subject = Text(200, required=True, min_length=1)
+    description = Text(5000, required=True, min_length=1)
+    subscription_id = Text(40, allow_none=True)
+
+
+class CommentSchema(StrictSchema):
+    text = Text(5000, required=True, min_length=1)
+
+
+class AgentCommentSchema(CommentSchema):
+    internal = fields.Boolean(load_default=False)
+
+
+class AssignSchema(StrictSchema):
+    assignee = Text(40, required=True, allow_none=True)
+
+
+class UpdateSchema(StrictSchema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    priority = fields.String(validate=validate.OneOf(routing.PRIORITIES))
+
+
+class ResolveSchema(StrictSchema):
+    resolution = Text(5000, required=True, min_length=3)
+
+
+# views ----------------------------------------------------------------------------------------
+
+def _category_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Category.code, Category.name)).all())
+
+
+def _incident_of(session: Session, ticket: Ticket) -> dict | None:
+    if not ticket.incident_id:
+        return None
+    incident = session.get(Incident, ticket.incident_id)
+    return incident and {"id": incident.id, "title": incident.title, "status": incident.status}
+
+
+def dump(session: Session, ticket: Ticket, policy: Policy, *, for_customer: bool,
+         with_history: bool, names: dict | None = None) -> dict:
+    names = names if names is not None else _category_names(session)
+    reopen_until = (ticket.resolved_at + dt.timedelta(days=policy.reopen_days)
+                    if ticket.status == "resolved" and ticket.resolved_at else None)
+    out = {"id": ticket.id, "number": ticket.number, "status": ticket.status,
+           "category": ticket.category, "category_name": names.get(ticket.category,
+                                                                   ticket.category),
+           "subject": ticket.subject, "description": ticket.description,
+           "subscription_id": ticket.subscription_id, "priority": ticket.priority,
+           "team": ticket.team, "incident": _incident_of(session, ticket),
+           "resolution": ticket.resolution, "reopen_until": isoformat(reopen_until),
+           "created_at": isoformat(ticket.created_at), "updated_at": isoformat(ticket.updated_at),
+           "acknowledged_at": isoformat(ticket.acknowledged_at),
+           "resolved_at": isoformat(ticket.resolved_at),
+           "closed_at": isoformat(ticket.closed_at)}
+    if not for_customer:
+        out.update({"customer_id": ticket.customer_id, "assignee": ticket.assignee,
+                    "context": ticket.context, "escalation": escalation.view(ticket),
+                    "rules": list(ticket.rules or []), "urgency": ticket.urgency,
+                    "impact": ticket.impact})
+    if with_history:
+        out["history"] = history.of(session, ticket.id, for_customer)
+    return out
+
+
+def _find(session: Session, ticket_id, customer_id: str | None = None,
+          lock: bool = False) -> Ticket:
+    """The ticket; for a customer, only their own (another's id is NotFound, like a missing)."""
+    ticket = None
+    if isinstance(ticket_id, str) and len(ticket_id) <= 40:
+        query = select(Ticket).where(Ticket.id == ticket_id)
+        ticket = session.scalar(query.with_for_update() if lock else query)
+    if ticket is None or (customer_id is not None and ticket.customer_id != customer_id):
+        raise errors.NotFound("No such ticket.", code=TICKET_NOT_FOUND)
+    return ticket
+
+
+def customer_view(session: Session, customer_id: str, ticket_id: str, policy: Policy,
+                  now: dt.datetime) -> dict:
+    return dump(session, _find(session, ticket_id, customer_id), policy, for_customer=True,
+                with_history=True)
+
+
+def ops_view(session: Session, ticket_id: str, policy: Policy, now: dt.datetime) -> dict:
+    return dump(session, _find(session, ticket_id), policy, for_customer=False,
+                with_history=True)
+
+
+def _status_filter(query, status: str | None):
+    if status in (None, ""):
+        return query
+    if status == "open":
+        return query.where(Ticket.status.not_in(DONE))
+    if status == "done":
+        return query.where(Ticket.status.in_(DONE))
+    if status not in STATUSES:
+        raise errors.InvalidArgument(fields={"status": [
+            f"must be open, done or one of {', '.join(STATUSES)}"]})
+    return query.where(Ticket.status == status)
+
+
+def _limit(limit) -> int:
+    if not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
+    return limit
+
+
+def customer_page(session: Session, customer_id: str, status: str | None, limit: int,
+                  cursor: str | None, policy: Policy, now: dt.datetime) -> dict:
+    limit = _limit(limit)
+    query = _status_filter(select(Ticket).where(Ticket.customer_id == customer_id), status)
+    if cursor:
+        try:
+            query = query.where(Ticket.number < int(cursor))
+        except (TypeError, ValueError):
+            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from None
+    rows = list(session.scalars(query.order_by(Ticket.number.desc()).limit(limit + 1)))
+    more, rows = len(rows) > limit, rows[:limit]
+    names = _category_names(session)
+    return {"data": [dump(session, t, policy, for_customer=True, with_history=False,
+                          names=names) for t in rows],
+            "has_more": more, "next_cursor": str(rows[-1].number) if more else None}
+
+
+def open_summary(session: Session, customer_id: str, policy: Policy, now: dt.datetime) -> dict:
+    """The dashboard's part: how many are open, and the latest few."""
+    base = select(Ticket).where(Ticket.customer_id == customer_id,
+                                Ticket.status.not_in(DONE))
+    count = session.scalar(select(func.count()).select_from(base.subquery()))
+    latest = list(session.scalars(base.order_by(Ticket.updated_at.desc()).limit(3)))
+    names = _category_names(session)
+    return {"count": count, "latest": [dump(session, t, policy, for_customer=True,
+                                            with_history=False, names=names) for t in latest]}
+
+
+def _encode(ticket: Ticket) -> str:
+    raw = json.dumps([ticket.priority, ticket.created_at.isoformat(), ticket.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[str, dt.datetime, str]:
+    try:
+        priority, created, tid = json.loads(base64.urlsafe_b64decode(
+            cursor + "=" * (-len(cursor) % 4)))
+        return str(priority), dt.datetime.fromisoformat(created), str(tid)
+    except (ValueError, TypeError) as exc:
+        raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from exc
+
+
+def queue(session: Session, filters: dict, limit: int, cursor: str | None, policy: Policy,
+          now: dt.datetime) -> dict:
+    """Agents' queue: most urgent first (priority, then the oldest)."""
+    limit = _limit(limit)
+    query = _status_filter(select(Ticket), filters.get("status"))
+    for name, column in (("team", Ticket.team), ("assignee", Ticket.assignee),
+                         ("incident", Ticket.incident_id), ("customer", Ticket.customer_id)):
+        if filters.get(name):
+            query = query.where(column == filters[name])
+    if cursor:
+        query = query.where(tuple_(Ticket.priority, Ticket.created_at, Ticket.id)
+                            > tuple_(*_decode(cursor)))
+    rows = list(session.scalars(query.order_by(Ticket.priority, Ticket.created_at, Ticket.id)
+                                .limit(limit + 1)))
+    more, rows = len(rows) > limit, rows[:limit]
+    names = _category_names(session)
+    return {"data": [dump(session, t, policy, for_customer=False, with_history=False,
+                          names=names) for t in rows],
+            "has_more": more, "next_cursor": _encode(rows[-1]) if more else None}
+
+
+# opening --------------------------------------------------------------------------------------
+
+def _capture(accounts, billing, customer_id: str, subscription_id: str | None) -> dict:
+    """The customer's context now, from accounts and billing (what does not answer is listed
+    in `unavailable`; the ticket is taken anyway)."""
+    context: dict = {"unavailable": []}
+    try:
+        account = accounts.get_account(customer_id)
+    except errors.NotFound:
+        raise
+    except Exception:  # noqa: BLE001 - slow or down: the ticket is still taken
+        context["unavailable"].append("account")
+        return context
+    context.update({"name": account.get("name"), "language": account.get("language"),
+                    "billing_type": account.get("billing_type"),
+                    "currency": account.get("currency"), "tax_region": account.get("tax_region")})
+    try:
+        parts = billing.dashboard(customer_id, account.get("currency"),
+                                  account.get("billing_type"))
+    except Exception:  # noqa: BLE001
+        context["unavailable"].append("billing")
+        return context
+    subscriptions = parts.get("subscriptions") or []
+    context["subscriptions"] = [s["id"] for s in subscriptions]
+    context["packages"] = sorted({s["package"]["code"] for s in subscriptions
+                                  if s.get("package")})
+    chosen = next((s for s in subscriptions if s["id"] == subscription_id), None)
+    pick = chosen or (subscriptions[0] if subscriptions else None)
+    context["package"] = pick["package"]["code"] if pick and pick.get("package") else None
+    if parts.get("wallet"):
+        context["open_balance"] = parts["wallet"].get("balance")
+    elif parts.get("bills"):
+        context["open_balance"] = parts["bills"].get("outstanding_total")
+    else:
+        context["open_balance"] = None
+    return context
+
+
+def _next_number(session: Session) -> int:
+    bump = update(Counter).where(Counter.name == "tickets").values(value=Counter.value + 1) \
+        .returning(Counter.value)
+    number = session.scalar(bump)
+    if number is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(Counter).values(name="tickets", value=0))
+        except IntegrityError:
+            pass
+        number = session.scalar(bump)
+    return number
+
+
+def _repeat(session: Session, customer_id: str, key: str | None, values: dict) -> Ticket | None:
+    if not key:
+        return None
+    earlier = session.scalar(select(Ticket).where(Ticket.customer_id == customer_id,
+                                                  Ticket.idempotency_key == key))
+    if earlier is None:
+        return None
+    if (earlier.category, earlier.subject, earlier.description,
+            earlier.subscription_id) != (values["category"], values["subject"],
+                                         values["description"], values.get("subscription_id")):
+        raise errors.Conflict("This Idempotency-Key was already used with a different request.",
+                              code=IDEMPOTENCY_KEY_REUSED)
+    return earlier
+
+
+def event_entity(ticket: Ticket, **extra) -> dict:
+    """What ticket events carry (the notifier writes the customer from it)."""
+    return {"id": ticket.id, "number": ticket.number, "customer_id": ticket.customer_id,
+            "subject": ticket.subject, "category": ticket.category, "status": ticket.status,
+            "priority": ticket.priority, "team": ticket.team, "resolution": ticket.resolution,
+            "incident_id": ticket.incident_id, **extra}
+
+
+def open_ticket(session: Session, accounts, billing, customer_id: str, request: dict,
+                idempotency_key: str | None, now: dt.datetime, policy: Policy | None = None
+                ) -> dict:
+    policy = policy or Policy()
+    values = load_or_raise(OpenSchema(), request)
+    if idempotency_key is not None and (not isinstance(idempotency_key, str)
+                                        or not 1 <= len(idempotency_key) <= 255):
+        raise errors.InvalidArgument(fields={"Idempotency-Key": ["must be 1 to 255 characters"]})
+    earlier = _repeat(session, customer_id, idempotency_key, values)
+    if earlier is not None:
+        return dump(session, earlier, policy, for_customer=True, with_history=True)
+    try:
+        category = categories.find(session, values["category"])
+    except errors.NotFound:
+        categories.seed(session)
+        category = session.get(Category, values["category"])
+        if category is None or not category.active:
+            raise errors.InvalidArgument(fields={"category": ["no such category"]}) from None
+    missing = [f for f in category.required_fields or [] if not values.get(f)]
+    if missing:
+        raise errors.InvalidArgument(
+            "This category needs more details.",
+            fields={f: [f"is required for {category.name.lower()}"] for f in missing})
+    session.rollback()  # no transaction held open across the RPCs
+    context = _capture(accounts, billing, customer_id, values.get("subscription_id"))
+    if values.get("subscription_id") and "subscriptions" in context \
+            and values["subscription_id"] not in context["subscriptions"]:
+        raise errors.InvalidArgument(fields={"subscription_id": ["is not one of yours"]})
+    try:
+        ticket = _create(session, customer_id, values, category, context, idempotency_key,
+                         policy, now)
+    except IntegrityError as exc:
+        session.rollback()
+        if not is_unique_violation(exc):
+            raise
+        earlier = _repeat(session, customer_id, idempotency_key, values)
+        if earlier is None:
+            raise
+        ticket = earlier
+    return dump(session, ticket, policy, for_customer=True, with_history=True)
+
+
+def _create(session: Session, customer_id: str, values: dict, category: Category,
+            context: dict, idempotency_key: str | None, policy: Policy,
+            now: dt.datetime) -> Ticket:
+    customer = history.customer_actor(customer_id, context.get("name"))
+    ticket = Ticket(id=new_id("tkt"), number=_next_number(session), customer_id=customer_id,
+                    idempotency_key=idempotency_key, category=category.code,
+                    subject=values["subject"], description=values["description"],
+                    subscription_id=values.get("subscription_id"), context=context,
+                    urgency=category.urgency, impact=category.impact,
+                    priority=routing.priority_of(category.urgency, category.impact),
+                    status="new", rules=[], escalation_round=0, escalation_step=0,
+                    created_at=now, updated_at=now)
+    session.add(ticket)
+    session.flush()
+    history.add(session, ticket, "created", customer, now)
+    route(session, ticket, policy, now)
+    outbox.emit(session, TICKET_OPENED, "ticket", event_entity(ticket), now)
+    session.commit()
+    return ticket
+
+
+def route(session: Session, ticket: Ticket, policy: Policy, now: dt.datetime) -> None:
+    """Route by the rules, join or open an incident, request the alerts, start escalation."""
+    attributes = routing.attributes_of({
+        "category": ticket.category, "priority": ticket.priority, "subject": ticket.subject,
+        "description": ticket.description, "subscription_id": ticket.subscription_id,
+        "context": ticket.context})
+    decisions = routing.route(rules.rule_set(session, policy), attributes)
+    first = decisions[0]
+    ticket.team = first.team
+    if first.priority:
+        ticket.priority = first.priority
+    ticket.rules = [d.rule_id for d in decisions if d.rule_id]
+    ticket.status, ticket.routed_at = "routed", now
+    history.add(session, ticket, "routed", history.SYSTEM, now,
+                data={"team": ticket.team, "rule_ids": ticket.rules,
+                      "also": [d.team for d in decisions[1:]]})
+    placed = incidents.place(session, ticket, {**attributes, "priority": ticket.priority},
+                             now)
+    if placed is not None:
+        incident, opened = placed
+        ticket.incident_id, ticket.team = incident.id, incident.team
+        history.add(session, ticket, "incident", history.SYSTEM, now,
+                    data={"incident_id": incident.id, "title": incident.title,
+                          "opened": opened})
+        if not opened:  # the incident paged already: this ticket adds no page
+            outbox.emit(session, TICKET_ROUTED, "ticket", event_entity(ticket), now)
+            return
+        _page(session, ticket, incident.team, f"incident:{incident.id}:opened",
+              f"Incident opened: {incident.title}", now, policy)
+    else:
+        for decision in decisions:
+            _page(session, ticket, decision.team,
+                  f"ticket:{ticket.id}:routed:{decision.team}",
+                  f"New ticket for {decision.team}", now, policy)
+    escalation.start(session, ticket, first.escalation_policy, now)
+    outbox.emit(session, TICKET_ROUTED, "ticket", event_entity(ticket), now)
+
+
+def _page(session: Session, ticket: Ticket, team: str, dedup_key: str, headline: str,
+          now: dt.datetime, policy: Policy) -> None:
+    fields_ = alerting.ticket_fields(ticket, policy.public_url)
+    silence = alerting.raise_alert(session, team, alerting.severity_of(ticket.priority),
+                                   f"#{ticket.number} {ticket.subject}",
+                                   alerting.ticket_text(ticket, headline), fields_, dedup_key,
+                                   list(ticket.rules or []), now)
+    if silence is None:
+        history.add(session, ticket, "alerted", history.SYSTEM, now,
+                    data={"team": team, "dedup_key": dedup_key})
+    else:
+        history.add(session, ticket, "silenced", history.SYSTEM, now,
+                    data={"team": team, "silence_id": silence, "dedup_key": dedup_key})
+
+
+# customers' comments --------------------------------------------------------------------------
+
+def customer_comment(session: Session, customer_id: str, ticket_id: str, request: dict,
+                     policy: Policy, now: dt.datetime) -> dict:
+    values = load_or_raise(CommentSchema(), request)
+    ticket = _find(session, ticket_id, customer_id, lock=True)
+    actor = history.customer_actor(customer_id, (ticket.context or {}).get("name"))
+    if ticket.status == "resolved":
+        if now > ticket.resolved_at + dt.timedelta(days=policy.reopen_days):
+            session.rollback()
+            raise errors.Conflict("This request is closed; please raise a new one.",
+                                  code=TICKET_CLOSED)
+        _set_status(session, ticket, "in_progress", actor, now, kind="reopened")
+        ticket.resolved_at, ticket.resolution = None, None
+    elif ticket.status == "closed":
+        session.rollback()
+        raise errors.Conflict("This request is closed; please raise a new one.",
+                              code=TICKET_CLOSED)
+    elif ticket.status == "waiting_on_customer":
+        _set_status(session, ticket, "in_progress", actor, now)
+    entry = history.add(session, ticket, "comment", actor, now, text=values["text"])
+    outbox.emit(session, TICKET_UPDATED, "ticket",
+                event_entity(ticket, change="customer_comment"), now)
+    session.commit()
+    return history.dump(entry, for_customer=True)
+
+
+# agents -----------------------------------------------------------------------------------------
+
+def _set_status(session: Session, ticket: Ticket, status: str, actor: dict, now: dt.datetime,
+                kind: str = "status_changed") -> None:
+    before = ticket.status
+    ticket.status = status
+    history.add(session, ticket, kind, actor, now, data={"from": before, "to": status})
+    if before in ("new", "routed") and status not in ("new", "routed"):
+        ticket.acknowledged_at = ticket.acknowledged_at or now
+        escalation.stop(ticket)
+
+
+def _agent_view(session: Session, ticket: Ticket, policy: Policy) -> dict:
+    return dump(session, ticket, policy, for_customer=False, with_history=True)
+
+
+def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
+                now: dt.datetime) -> dict:
+    ticket = _find(session, ticket_id, lock=True)
+    if ticket.status in DONE:
+        session.rollback()
+        raise errors.Conflict(f"This ticket is {ticket.status}.", code=INVALID_STATUS_CHANGE)
+    if ticket.status in ("new", "routed"):
+        _set_status(session, ticket, "acknowledged", history.agent_actor(actor), now,
+                    kind="acknowledged")
+        if ticket.assignee is None:
+            ticket.assignee = actor.get("id")
+    session.commit()
+    return _agent_view(session, ticket, policy)
+
+
+def assign(session: Session, accounts, ticket_id: str, request: dict, actor: dict,
+           policy: Policy, now: dt.datetime) -> dict:
+    values = load_or_raise(AssignSchema(), request)
+    assignee = values["assignee"]
+    if assignee is not None:
+        try:
+            account = accounts.get_account(assignee)
+        except errors.NotFound:
+            account = None
+        if account is None or account.get("role") not in ("agent", "admin"):
+            raise errors.InvalidArgument(fields={"assignee": ["is not an agent"]})
+    ticket = _find(session, ticket_id, lock=True)
+    if ticket.status == "closed":
+        session.rollback()
+        raise errors.Conflict("This ticket is closed.", code=INVALID_STATUS_CHANGE)
+    if ticket.assignee != assignee:
+        history.add(session, ticket, "assigned", history.agent_actor(actor), now,
+                    data={"from": ticket.assignee, "assignee": assignee})
+        ticket.assignee = assignee
+    session.commit()
+    return _agent_view(session, ticket, policy)
+
+
+def change(session: Session, ticket_id: str, request: dict, actor: dict, policy: Policy,
+           now: dt.datetime) -> dict:
+    values = load_or_raise(UpdateSchema(), request)
+    if not values:
+        raise errors.InvalidArgument(fields={"status": ["give a status or a priority"]})
+    ticket = _find(session, ticket_id, lock=True)
+    agent = history.agent_actor(actor)
+    wanted = values.get("status")
+    if wanted is not None and wanted != ticket.status:
+        if wanted == "resolved":
+            session.rollback()
+            raise errors.Conflict("Resolve a ticket with its resolution (…/resolve).",
+                                  code=INVALID_STATUS_CHANGE)
+        if wanted not in AGENT_MOVES[ticket.status]:
+            session.rollback()
+            raise errors.Conflict(f"A {ticket.status} ticket cannot become {wanted}.",
+                                  code=INVALID_STATUS_CHANGE)
+        before = ticket.status
+        _set_status(session, ticket, wanted, agent,
+                    now, kind="reopened" if before == "resolved" and wanted != "closed"
+                    else "status_changed")
+        if before == "resolved" and wanted == "in_progress":
+            ticket.resolved_at, ticket.resolution = None, None
+        if wanted == "closed":
+            ticket.closed_at = now
+            outbox.emit(session, TICKET_CLOSED_EVENT, "ticket", event_entity(ticket), now)
+        elif wanted == "waiting_on_customer":
+            outbox.emit(session, TICKET_UPDATED, "ticket",
+                        event_entity(ticket, change="waiting_on_customer"), now)
+    if values.get("priority") and values["priority"] != ticket.priority:
+        if ticket.status == "closed":
+            session.rollback()
+            raise errors.Conflict("This ticket is closed.", code=INVALID_STATUS_CHANGE)
+        history.add(session, ticket, "priority_changed", agent, now,
+                    data={"from": ticket.priority, "to": values["priority"]})
+        ticket.priority = values["priority"]
+    session.commit()
+    return _agent_view(session, ticket, policy)
+
+
+def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
+                  policy: Policy, now: dt.datetime) -> dict:
+    values = load_or_raise(AgentCommentSchema(), request)
+    ticket = _find(session, ticket_id, lock=True)
+    if ticket.status == "closed" and not values["internal"]:
+        session.rollback()
+        raise errors.Conflict("This ticket is closed.", code=TICKET_CLOSED)
+    entry = history.add(session, ticket, "comment", history.agent_actor(actor), now,
+                        text=values["text"], internal=values["internal"])
+    if not values["internal"]:
+        outbox.emit(session, TICKET_UPDATED, "ticket", event_entity(ticket, change="reply",
+                                                                    text=values["text"][:500]),
+                    now)
+    session.commit()
+    return history.dump(entry, for_customer=False)
+
+
+def resolve_one(session: Session, ticket: Ticket, resolution: str, actor: dict,
+                now: dt.datetime, **extra) -> bool:
+    """Resolve in the caller's transaction; False when it already was resolved or closed."""
+    if ticket.status in DONE:
+        return False
+    before = ticket.status
+    ticket.status, ticket.resolution, ticket.resolved_at = "resolved", resolution, now
+    ticket.acknowledged_at = ticket.acknowledged_at or now
+    escalation.stop(ticket)
+    history.add(session, ticket, "resolved", actor, now, text=resolution,
+                data={"from": before, **extra})
+    outbox.emit(session, TICKET_RESOLVED, "ticket", event_entity(ticket, **extra), now)
+    return True
+
+
+def resolve(session: Session, ticket_id: str, request: dict, actor: dict, policy: Policy,
+            now: dt.datetime) -> dict:
+    values = load_or_raise(ResolveSchema(), request)
+    ticket = _find(session, ticket_id, lock=True)
+    if ticket.status in DONE:
+        session.rollback()
+        raise errors.Conflict(f"This ticket is {ticket.status} already.",
+                              code=INVALID_STATUS_CHANGE)
+    resolve_one(session, ticket, values["resolution"], history.agent_actor(actor), now)
+    session.commit()
+    return _agent_view(session, ticket, policy)
+
+
+def close_expired(session: Session, policy: Policy, now: dt.datetime, limit: int = 500) -> int:
+    """Resolved tickets past the reopen window become closed (each once: the UPDATE's
+    condition)."""
+    cutoff = now - dt.timedelta(days=policy.reopen_days)
+    ids = list(session.scalars(select(Ticket.id).where(
+        Ticket.status == "resolved", Ticket.resolved_at < cutoff).limit(limit)))
+    if not ids:
+        session.rollback()
+        return 0
+    closed = list(session.scalars(
+        update(Ticket).where(Ticket.id.in_(ids), Ticket.status == "resolved")
+        .values(status="closed", closed_at=now, updated_at=now).returning(Ticket.id)
+        .execution_options(synchronize_session=False)))
+    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(closed))
+                                  .execution_options(populate_existing=True)):
+        history.add(session, ticket, "closed", history.SYSTEM, now,
+                    data={"from": "resolved", "to": "closed"})
+        outbox.emit(session, TICKET_CLOSED_EVENT, "ticket", event_entity(ticket), now)
+    session.commit()
+    return len(closed)

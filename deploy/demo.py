@@ -1,6 +1,7 @@
 """Demo data for `make run`, loaded through the public API like any client would: the IPTV
-demo catalog (`demo_catalog.json`), a prepaid and a postpaid customer with a subscription each, and
-today's billing run (so the postpaid customer has a bill).
+demo catalog (`demo_catalog.json`), a prepaid and a postpaid customer with a subscription each,
+today's billing run (so the postpaid customer has a bill), and support: an agent, teams,
+routing rules, an escalation policy, an incident rule and FAQ entries.
 
 Safe to run again: what exists already is left as it is.
 """
@@ -31,6 +32,8 @@ CUSTOMERS = [
                  "country": "DE"}},
 ]
 
+AGENT = {"email": "agent@example.com", "password": "portal agent demo passphrase",
+         "name": "Alex Agent", "billing_type": "postpaid", "currency": "EUR", "language": "en"}
 
 SUBSCRIPTIONS = {"prepaid@example.com": {"package": "family", "addons": ["sports"]},
                  "postpaid@example.com": {"package": "premium", "addons": ["movies"],
@@ -134,6 +137,8 @@ def load(base_url: str) -> list[dict]:
             if created.status_code != 201:
                 raise RuntimeError(f"demo subscription failed: {created.text}")
     _bill_today(base_url)
+    load_support(base_url)
+    logins.append({"role": "agent", "email": AGENT["email"], "password": AGENT["password"]})
     return logins
 
 
@@ -150,3 +155,77 @@ def _bill_today(base_url: str) -> None:
         time.sleep(0.2)
         run = requests.get(f"{base_url}/api/v1/ops/billing-runs/{run['id']}", headers=admin,
                            timeout=30).json()
+
+
+TEAMS = [{"name": "support", "description": "First line: anything not routed elsewhere."},
+         {"name": "network", "description": "Network operations: outages, picture, signal."},
+         {"name": "billing", "description": "Bills, payments, wallet and vouchers."}]
+FAQ = [
+    {"category": "billing", "language": "en", "question": "When is my invoice issued?",
+     "answer": "Invoices are issued the day after your billing period ends and are due 14 days "
+               "later. You find them under Bills, with a PDF for each."},
+    {"category": "billing", "language": "en", "question": "How do I turn on autopay?",
+     "answer": "Under Bills, switch on autopay and pick a card: new invoices are paid on issue."},
+    {"category": "billing", "language": "de", "question": "Wann wird meine Rechnung erstellt?",
+     "answer": "Rechnungen entstehen am Tag nach dem Ende Ihres Abrechnungszeitraums und sind "
+               "14 Tage später fällig. Sie finden sie unter Rechnungen, jeweils als PDF."},
+    {"category": "service_interruption", "language": "en",
+     "question": "I have no picture. What can I try first?",
+     "answer": "Restart the set-top box (unplug it for 10 seconds) and check the cable to the "
+               "router. If the picture does not come back, raise a service interruption."},
+    {"category": "general", "language": "en", "question": "How do I change my package?",
+     "answer": "Open My services, choose the subscription and Change package: you see the price "
+               "difference before you confirm."},
+]
+
+
+def _ops(base_url: str, token: str, method: str, path: str, body=None,
+         ok=(200, 201, 204)) -> requests.Response:
+    response = requests.request(method, f"{base_url}/api/v1/ops{path}", json=body, timeout=30,
+                                headers={"Authorization": f"Bearer {token}"})
+    if response.status_code not in ok:
+        raise RuntimeError(f"demo {method} {path}: {response.status_code} {response.text}")
+    return response
+
+
+def load_support(base_url: str) -> None:
+    """An agent in team `support`; teams support, network and billing; routing (billing
+    questions → billing, service interruptions → network, the rest → support) with an
+    escalation policy; service interruptions in one region within 30 minutes are one
+    incident; a few FAQ entries. Left as it is when it exists."""
+    admin = login(base_url, ADMIN["email"], ADMIN["password"])
+    signed = requests.post(f"{base_url}/api/v1/accounts", json=AGENT, timeout=30)
+    if signed.status_code not in (201, 409):
+        raise RuntimeError(f"demo agent sign-up failed: {signed.text}")
+    agent = requests.get(f"{base_url}/api/v1/me", timeout=30, headers={
+        "Authorization": "Bearer " + login(base_url, AGENT["email"], AGENT["password"])}).json()
+    if agent["role"] != "agent":
+        _ops(base_url, admin, "PATCH", f"/customers/{agent['id']}",
+             {"role": "agent", "teams": ["support"]})
+    existing = {t["name"] for t in _ops(base_url, admin, "GET", "/teams").json()["data"]}
+    for team in TEAMS:
+        if team["name"] not in existing:
+            members = [agent["id"]] if team["name"] == "support" else []
+            _ops(base_url, admin, "POST", "/teams", {**team, "members": members,
+                                                     "channels": [{"type": "bus"}]})
+    if not _ops(base_url, admin, "GET", "/routing-rules").json()["data"]:
+        policy = _ops(base_url, admin, "POST", "/escalation-policies", {
+            "name": "Standard", "repeat": 1,
+            "steps": [{"delay_minutes": 15, "target": {"type": "team", "team": "support"}},
+                      {"delay_minutes": 30, "target": {"type": "lead"}}]}).json()
+        rules = [("billing", "billing", None), ("service_interruption", "network", "P2")]
+        for position, (category, team, priority) in enumerate(rules, start=1):
+            _ops(base_url, admin, "POST", "/routing-rules", {
+                "position": position * 10, "team": team, "priority": priority,
+                "escalation_policy": policy["id"],
+                "description": f"{category} tickets to {team}",
+                "match": [{"field": "category", "op": "=", "value": category}]})
+        _ops(base_url, admin, "PUT", "/routing-rules/default",
+             {"team": "support", "escalation_policy": policy["id"]})
+    if not _ops(base_url, admin, "GET", "/incident-rules").json()["data"]:
+        _ops(base_url, admin, "POST", "/incident-rules", {
+            "name": "Service interruption", "group_by": ["region"], "window_minutes": 30,
+            "match": [{"field": "category", "op": "=", "value": "service_interruption"}]})
+    if not _ops(base_url, admin, "GET", "/faq").json()["data"]:
+        for entry in FAQ:
+            _ops(base_url, admin, "POST", "/faq", entry)

@@ -241,3 +241,123 @@ def test_a_burst_of_interruptions_is_one_incident_resolved_once_with_one_credit_
     # the other region's incident and ticket are untouched
     assert portal.ok("GET", f"/api/v1/tickets/{other['id']}", austrian[0])["status"] == "routed"
     assert eventually(lambda: len(keys(network)) == 2)
+
+
+def inbox_titles(portal, token) -> list[str]:
+    return [n["title"] for n in portal.ok("GET", "/api/v1/notifications", token)["data"]
+            if n["topic"] == "support"]
+
+
+def test_a_ticket_lives_through_replies_reopening_closing_and_silences(world):
+    portal, clock, receiver = world
+    admin = admin_token(portal)
+    quiet = receiver()
+    team_with_webhook(portal, admin, "quiet", quiet)
+    portal.ok("POST", "/api/v1/ops/routing-rules", admin, status=201, json={
+        "position": 1, "team": "quiet",
+        "match": [{"field": "category", "op": "=", "value": "complaint"}]})
+    token, customer_id = signup(portal, "postpaid")
+
+    ticket = raise_ticket(portal, token)  # no rule: the default route
+    assert ticket["team"] == "support" and ticket["priority"] == "P4"
+    assert eventually(lambda: inbox_titles(portal, token) == [
+        f"We received your request #{ticket['number']}"])
+    path = f"/api/v1/ops/tickets/{ticket['id']}"
+    portal.ok("POST", path + "/comments", admin, status=201,
+              json={"text": "Customer sounds upset; check the line.", "internal": True})
+    portal.ok("POST", path + "/comments", admin, status=201,
+              json={"text": "Please restart the box and tell us."})
+    portal.ok("PATCH", path, admin, json={"status": "waiting_on_customer"})
+    assert eventually(lambda: len(inbox_titles(portal, token)) == 3)
+    assert inbox_titles(portal, token)[:2] == [
+        f"We need your answer on request #{ticket['number']}",
+        f"New reply on your request #{ticket['number']}"]
+    mine = portal.ok("GET", f"/api/v1/tickets/{ticket['id']}", token)
+    texts = [h["text"] for h in mine["history"] if h["kind"] == "comment"]
+    assert texts == ["Please restart the box and tell us."]  # never the internal note
+    assert mine["status"] == "waiting_on_customer"
+
+    portal.ok("POST", f"/api/v1/tickets/{ticket['id']}/comments", token, status=201,
+              json={"text": "Restarted, still nothing."})
+    assert portal.ok("GET", path, admin)["status"] == "in_progress"
+    wrong = portal("PATCH", path, admin, json={"status": "new"})
+    assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "INVALID_STATUS_CHANGE"
+    resolved = portal.ok("POST", path + "/resolve", admin, json={"resolution": "Line fixed."})
+    assert resolved["status"] == "resolved"
+    assert eventually(lambda: f"Your request #{ticket['number']} is resolved"
+                      in inbox_titles(portal, token))
+    # a comment within the reopen window reopens it
+    portal.ok("POST", f"/api/v1/tickets/{ticket['id']}/comments", token, status=201,
+              json={"text": "It broke again."})
+    reopened = portal.ok("GET", f"/api/v1/tickets/{ticket['id']}", token)
+    assert reopened["status"] == "in_progress" and reopened["resolution"] is None
+    assert history_kinds(reopened)[-2:] == ["reopened", "comment"]
+    portal.ok("POST", path + "/resolve", admin, json={"resolution": "Replaced the box."})
+
+    clock.advance(8 * 24 * 60)  # past the 7-day window: the timer closes it
+    admin = admin_token(portal)
+    token = demo.login(portal.url, portal.ok("GET", f"/api/v1/ops/customers/{customer_id}",
+                                             admin)["email"], PASSWORD)
+    assert eventually(lambda: portal.ok("GET", f"/api/v1/tickets/{ticket['id']}", token)[
+        "status"] == "closed")
+    late = portal("POST", f"/api/v1/tickets/{ticket['id']}/comments", token,
+                  json={"text": "Hello?"})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "TICKET_CLOSED"
+
+    # a silenced team is not paged; the history says which silence held the alert
+    silence = portal.ok("POST", "/api/v1/ops/silences", admin, status=201, json={
+        "team": "quiet", "reason": "Planned maintenance",
+        "ends_at": (dt.datetime.now(dt.UTC) + dt.timedelta(days=9)).isoformat()})
+    muted = raise_ticket(portal, token, "complaint", "Muted one")
+    ops_muted = portal.ok("GET", f"/api/v1/ops/tickets/{muted['id']}", admin)
+    [held] = [h for h in ops_muted["history"] if h["kind"] == "silenced"]
+    assert held["data"]["silence_id"] == silence["id"]
+    portal.ok("DELETE", f"/api/v1/ops/silences/{silence['id']}", admin)
+    loud = raise_ticket(portal, token, "complaint", "Loud one")
+    assert eventually(lambda: keys(quiet) == [f"ticket:{loud['id']}:routed:quiet"])
+    time.sleep(0.5)
+    assert keys(quiet, f"ticket:{muted['id']}") == []
+
+
+def test_a_postpaid_customer_s_service_credit_is_a_credit_note_and_refusals_are_visible(world):
+    portal, clock, receiver = world
+    admin = admin_token(portal)
+    portal.ok("POST", "/api/v1/ops/incident-rules", admin, status=201, json={
+        "name": "Outage", "group_by": ["region"], "window_minutes": 60,
+        "match": [{"field": "category", "op": "=", "value": "service_interruption"}]})
+    billed, billed_id = signup(portal, "postpaid")
+    fresh, fresh_id = signup(portal, "postpaid")
+    subs = {}
+    for token in (billed, fresh):
+        subs[token] = portal.ok("POST", "/api/v1/subscriptions", token, status=201,
+                                json={"package": "basic"})["id"]
+    clock.advance(24 * 60)  # a day later the run bills the first customer's day
+    admin = admin_token(portal)
+    billed = demo.login(portal.url, portal.ok("GET", f"/api/v1/ops/customers/{billed_id}",
+                                              admin)["email"], PASSWORD)
+    fresh = demo.login(portal.url, portal.ok("GET", f"/api/v1/ops/customers/{fresh_id}",
+                                             admin)["email"], PASSWORD)
+    today = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=clock.offset)).date()
+    portal.ok("POST", "/api/v1/ops/billing-runs", admin, status=202,
+              json={"date": today.isoformat()})
+    [invoice] = eventually(lambda: portal.ok("GET", "/api/v1/invoices", billed)["data"])
+    # the second customer's invoice is voided by a full credit note: nothing left to credit
+    for item in portal.ok("GET", f"/api/v1/ops/customers/{fresh_id}/invoices", admin)["data"]:
+        portal.ok("POST", f"/api/v1/ops/invoices/{item['id']}/credit-notes", admin,
+                  status=201, json={"amount": item["total"], "reason": "Goodwill"})
+
+    first = raise_ticket(portal, billed, "service_interruption", "Down",
+                         subscription_id=subs[next(iter(subs))])
+    raise_ticket(portal, fresh, "service_interruption", "Down too",
+                 subscription_id=list(subs.values())[1])
+    incident_id = first["incident"]["id"]
+    portal.ok("POST", f"/api/v1/ops/incidents/{incident_id}/resolve", admin, json={
+        "resolution": "Fixed.", "credit": {"amount": 300, "currency": "EUR"}})
+    assert eventually(lambda: portal.ok("GET", f"/api/v1/ops/incidents/{incident_id}", admin)[
+        "credits"] == {"granted": 1, "pending": 0, "failed": 1})
+    notes = portal.ok("GET", f"/api/v1/invoices/{invoice['id']}", billed)["credit_notes"]
+    assert [(n["amount"]["amount"], n["reason"]) for n in notes] == [
+        (300, "Service credit: Outage (region DE)")]
+    ops_first = portal.ok("GET", f"/api/v1/ops/tickets/{first['id']}", admin)
+    assert [h["data"]["kind"] for h in ops_first["history"] if h["kind"] == "credited"] == [
+        "credit_note"]

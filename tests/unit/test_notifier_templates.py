@@ -41,11 +41,20 @@ EVENTS = {
     "payment_method_expiring": {"customer_id": "cus_1", "brand": "visa", "last4": "4242",
                                 "exp_month": 12, "exp_year": 2026},
     "voucher_redeemed": {"customer_id": "cus_1", "serial": "000010000001", "value": EUR},
+    "ticket_opened": {"customer_id": "cus_1", "number": 1042, "subject": "No picture"},
+    "ticket_updated": {"customer_id": "cus_1", "number": 1042, "subject": "No picture",
+                       "change": "reply", "text": "Please restart the box."},
+    "ticket_resolved": {"customer_id": "cus_1", "number": 1042, "subject": "No picture",
+                        "resolution": "The line was repaired",
+                        "service_credit": {"amount": 500, "currency": "EUR"}},
 }
+# templates an event reaches by what it carries (a renewal the wallet cannot cover; an agent's
+# reply or question on a ticket)
+DERIVED = {"subscription_stops_soon", "ticket_reply", "ticket_waiting"}
 
 
 def test_every_template_has_an_event_here():
-    assert set(templates.TEMPLATES) - {"subscription_stops_soon"} == set(EVENTS)
+    assert set(templates.TEMPLATES) - DERIVED == set(EVENTS) - {"ticket_updated"}
 
 
 @pytest.mark.parametrize("language", templates.LANGUAGES)
@@ -84,3 +93,18 @@ def test_a_renewal_the_wallet_cannot_cover_says_the_service_stops():
     assert "€3.00" in body and "€1,234.56" in body
     failed = templates.render("payment_failed", EVENTS["payment_failed"], "de")[2]
     assert "Deckung nicht ausreichend" in failed and "06.12.2026" in failed
+
+
+def test_ticket_updates_tell_the_customer_only_what_an_agent_did():
+    reply = templates.render("ticket_updated", EVENTS["ticket_updated"], "it")
+    assert reply == ("support", "Nuova risposta alla richiesta #1042", "Please restart the box.")
+    asked = templates.render("ticket_updated", {**EVENTS["ticket_updated"],
+                                                "change": "waiting_on_customer"}, "de")
+    assert asked[1] == "Wir brauchen Ihre Antwort zu Anfrage #1042" and "No picture" in asked[2]
+    assert templates.render("ticket_updated", {**EVENTS["ticket_updated"],
+                                               "change": "customer_comment"}, "en") is None
+    resolved = templates.render("ticket_resolved", EVENTS["ticket_resolved"], "en")[2]
+    assert resolved == "“No picture”: The line was repaired. As an apology we credit you €5.00."
+    plain = templates.render("ticket_resolved", {**EVENTS["ticket_resolved"],
+                                                 "service_credit": None}, "en")[2]
+    assert plain == "“No picture”: The line was repaired."

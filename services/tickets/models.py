@@ -80,6 +80,7 @@ class Ticket(Base):
         Index("ix_tickets_customer", "customer_id", "created_at"),
         Index("ix_tickets_queue", "team", "status", "priority", "created_at"),
         Index("ix_tickets_escalation_due", "escalation_due_at"),
+        Index("ix_tickets_resolved", "status", "resolved_at"),  # closing past the window
     )
 
 

@@ -14,7 +14,8 @@ import * as bills from './pages/bills.js';
 import * as vouchers from './pages/vouchers.js';
 import * as notifications from './pages/notifications.js';
 import * as opsVouchers from './pages/ops-vouchers.js';
-import * as comingSoon from './pages/coming-soon.js';
+import * as support from './pages/support.js';
+import * as opsSupport from './pages/ops-support.js';
 import * as notFound from './pages/not-found.js';
 
 // `nav` routes appear in the navigation (a pattern route only marks its tab as the current one);
@@ -31,10 +32,13 @@ const ROUTES = [
   { path: 'bills', page: bills, nav: 'bills', billing: 'postpaid' },
   { path: /^bills\/([^/]+)$/, page: bills, nav: 'bills', billing: 'postpaid' }, // one invoice
   { path: 'vouchers', page: vouchers, nav: 'vouchers' },
-  { path: 'support', page: comingSoon, nav: 'support' },
+  { path: 'support', page: support, nav: 'support' },
+  { path: /^support\/([^/]+)$/, page: support, nav: 'support' }, // one ticket
   { path: 'notifications', page: notifications, nav: 'notifications' },
   { path: 'settings', page: settings, nav: 'settings' },
   { path: 'ops/vouchers', page: opsVouchers, nav: 'opsVouchers', roles: OPS_ROLES },
+  { path: 'ops/support', page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES },
+  { path: /^ops\/support\/([^/]+)$/, page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES }, // one ticket
 ];
 const HOME = '#/dashboard';
 

@@ -3,6 +3,7 @@ import { t } from '../i18n.js';
 import { h } from '../dom.js';
 import { money, date, isMoney } from '../format.js';
 import { statusBadge, scheduleSentences, renewalText, suspendedNotice } from '../subscription-view.js';
+import { statusBadge as ticketStatusBadge, ticketHash } from './support.js';
 
 // GET /api/v1/dashboard answers every part of the main page at once. A part missing from the
 // answer is not shown; a part marked {"unavailable": true} shows a short notice instead, and
@@ -116,6 +117,7 @@ function billsPanel(part) {
   });
 }
 
+// Open support requests: how many, and the latest few, each a link to the request.
 function ticketsPanel(part) {
   const latest = Array.isArray(part.latest) ? part.latest : Array.isArray(part.data) ? part.data : [];
   const n = count(part, 'count', 'total') ?? latest.length;
@@ -125,9 +127,16 @@ function ticketsPanel(part) {
     testid: 'dashboard-tickets',
     link: { href: '#/support', text: t('dashboard.openSupport') },
     body: part.unavailable ? unavailableNotice() : h('div', {},
-      h('p', {}, n ? t('dashboard.openTickets', { count: n }) : t('dashboard.noTickets')),
+      h('p', { class: 'figure', 'data-testid': 'dashboard-open-tickets' }, String(n)),
+      h('p', { class: 'muted', 'data-testid': 'dashboard-open-tickets-label' }, n ? t('dashboard.openTicketsLabel') : t('dashboard.noTickets')),
       latest.length
-        ? h('ul', { class: 'plain-list' }, latest.slice(0, 3).map((ticket) => h('li', {}, ticket.subject || ticket.id)))
+        ? h('ul', { class: 'plain-list dash-tickets', 'data-testid': 'dashboard-latest-tickets' }, latest.slice(0, 3).map((ticket) => h('li', {
+          'data-testid': 'dashboard-ticket', 'data-ticket-id': ticket.id || '',
+        },
+        h('a', { href: ticketHash(ticket.id), 'data-testid': 'dashboard-ticket-link' },
+          t('dashboard.ticketLink', { number: ticket.number ?? '', subject: ticket.subject || '' })),
+        ' ',
+        ticketStatusBadge(ticket.status, { 'data-testid': 'dashboard-ticket-status' }))))
         : null),
   });
 }

@@ -614,6 +614,21 @@ def test_the_agent_changes_status_and_priority_and_an_internal_note_stays_intern
     expect(entry(page, "priority_changed")).to_have_count(0)
     expect(page.locator('[data-testid="history-entry"][data-internal="true"]')).to_have_count(0)
 
+    # The agent asks the customer; the customer's answer puts the ticket back in progress.
+    status_form.get_by_label("Status").select_option("waiting_on_customer")
+    status_form.get_by_role("button", name="Change status").click()
+    expect(done).to_have_text("The status is now: Waiting on customer.")
+    page.reload()
+    expect(page.get_by_test_id("ticket-status")).to_have_text("Waiting for your reply")
+    expect(page.get_by_test_id("comment-reopen-hint")).to_have_text(
+        "Our team is waiting for your reply.")
+    form = page.get_by_test_id("comment-form")
+    form.get_by_label("Your message").fill("Restarted the box: the channels are back.")
+    form.get_by_role("button", name="Send comment").click()
+    expect(page.get_by_test_id("comment-success")).to_have_text("Your comment has been added.")
+    expect(page.get_by_test_id("ticket-status")).to_have_attribute("data-status", "in_progress")
+    expect(page.get_by_test_id("comment-reopen-hint")).to_be_hidden()
+
 
 def test_an_incident_groups_interruptions_and_resolving_it_credits_each_customer(
         make_page, portal_url):

@@ -14,8 +14,8 @@
 import * as api from '../api.js';
 import { t, has } from '../i18n.js';
 import {
-  h, field, formMessage, onSubmit, showProblems, setMessage, clearErrors, errorText, value,
-  showNestedError, resultRegion, pagedRows, onLoadMore, latestReload,
+  h, field, formMessage, onSubmit, showProblems, clearErrors, errorText, value, showNestedError,
+  resultRegion, pagedRows, onLoadMore, latestReload,
 } from '../dom.js';
 import { money, isMoney, dateTime } from '../format.js';
 
@@ -560,7 +560,7 @@ async function renderTicket(ctx, ticketId) {
     }
     commentForm.removeAttribute('data-error');
     commentForm.reset();
-    const reopened = ['resolved', 'waiting_on_customer'].includes(state.ticket.status);
+    const reopened = state.ticket.status === 'resolved';
     if (!(await reload()) && entry) {
       state.ticket = { ...state.ticket, history: [...(state.ticket.history || []), entry] };
       draw();
@@ -593,9 +593,11 @@ async function renderTicket(ctx, ticketId) {
     if (tk.status === 'closed') {
       commentSlot.replaceChildren(h('p', { class: 'notice', 'data-testid': 'ticket-closed' }, t('support.closedNotice')));
     } else {
-      commentHint.textContent = tk.status === 'resolved'
-        ? (tk.reopen_until ? t('support.reopenUntil', { date: dateTime(tk.reopen_until) }) : t('support.reopen'))
-        : '';
+      if (tk.status === 'resolved') {
+        commentHint.textContent = tk.reopen_until ? t('support.reopenUntil', { date: dateTime(tk.reopen_until) }) : t('support.reopen');
+      } else {
+        commentHint.textContent = tk.status === 'waiting_on_customer' ? t('support.waitingHint') : '';
+      }
       commentHint.hidden = !commentHint.textContent;
       if (commentSection.parentNode !== commentSlot) commentSlot.replaceChildren(commentSection);
     }

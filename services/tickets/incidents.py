@@ -123,7 +123,7 @@ def place(session: Session, ticket: Ticket, attributes: dict,
     rule = _matching_rule(session, attributes)
     if rule is None:
         return None
-    values = [attributes.get(name) or "-" for name in rule.group_by]
+    values = [attributes.get(name) or "unknown" for name in rule.group_by]
     key = "|".join([rule.id, *values])[:300]
     try:
         with session.begin_nested():

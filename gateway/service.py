@@ -33,6 +33,7 @@ from gateway.views import (
     notifications,
     ops,
     subscriptions,
+    support,
     vouchers,
     wallet,
 )
@@ -58,11 +59,12 @@ class GatewayService:
     billing = BoundedRpcProxy("billing")
     vouchers = BoundedRpcProxy("vouchers")
     notifier = BoundedRpcProxy("notifier")
+    tickets = BoundedRpcProxy("tickets")
 
     def backends(self) -> dict:
         """The services /ready checks: every service the gateway talks to."""
         return {"accounts": self.accounts, "catalog": self.catalog, "billing": self.billing,
-                "vouchers": self.vouchers, "notifier": self.notifier}
+                "vouchers": self.vouchers, "notifier": self.notifier, "tickets": self.tickets}
 
     # a revoked session or a changed account leaves every gateway's auth cache at once
     @event_handler("accounts", "session_revoked", handler_type=BROADCAST,
@@ -253,6 +255,269 @@ class GatewayService:
                  "always reach the inbox: 409 PREFERENCE_LOCKED)")
     def set_notification_preferences(self, call):
         return notifications.set_preferences(self, call)
+
+    # support
+    @api("GET", "/api/v1/ticket-categories", response=s.TicketCategoryList, tag="support",
+         summary="What a ticket can be about, with the priority each gets")
+    def ticket_categories(self, call):
+        return support.categories(self, call)
+
+    @api("GET", "/api/v1/faq", query=s.FaqQuery, response=s.FaqList, tag="support",
+         summary="FAQ entries in my language (else English); q matches every word")
+    def faq(self, call):
+        return support.faq(self, call)
+
+    @api("GET", "/api/v1/tickets", query=s.TicketQuery, response=s.TicketList, tag="support",
+         summary="My tickets, newest first (status=open, closed or one status)")
+    def list_tickets(self, call):
+        return support.tickets(self, call)
+
+    @api("POST", "/api/v1/tickets", body=s.TicketIn, response=s.Ticket, status=201,
+         tag="support", summary="Raise a ticket: prioritized and routed to a team at once; "
+                                "Idempotency-Key honoured")
+    def open_ticket(self, call):
+        return support.open_ticket(self, call)
+
+    @api("GET", "/api/v1/tickets/<string:ticket_id>", response=s.Ticket, tag="support",
+         summary="One of my tickets: status, team and history")
+    def ticket(self, call):
+        return support.ticket(self, call)
+
+    @api("POST", "/api/v1/tickets/<string:ticket_id>/comments", body=s.CommentIn,
+         response=s.HistoryEntry, status=201, tag="support",
+         summary="Comment on my ticket (reopens a resolved one within the reopen window; "
+                 "409 TICKET_CLOSED after it)")
+    def comment_ticket(self, call):
+        return support.comment(self, call)
+
+    # operations: tickets
+    @api("GET", "/api/v1/ops/tickets", access="ops", query=s.QueueQuery,
+         response=s.OpsTicketList, tag="ops",
+         summary="A team's queue, most urgent first (priority, then oldest); status=open: not "
+                 "resolved or closed")
+    def ops_tickets(self, call):
+        return support.ops_queue(self, call)
+
+    @api("GET", "/api/v1/ops/tickets/<string:ticket_id>", access="ops", response=s.OpsTicket,
+         tag="ops", summary="A ticket with its customer's context, escalation and "
+                            "whole history")
+    def ops_ticket(self, call):
+        return support.ops_ticket(self, call)
+
+    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/acknowledge", access="ops",
+         response=s.OpsTicket, tag="ops",
+         summary="Acknowledge: stops the escalation (a repeat changes nothing)")
+    def ops_acknowledge_ticket(self, call):
+        return support.ops_acknowledge(self, call)
+
+    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/assign", access="ops",
+         body=s.AssignIn, response=s.OpsTicket, tag="ops",
+         summary="Assign to an agent (null: unassign)")
+    def ops_assign_ticket(self, call):
+        return support.ops_assign(self, call)
+
+    @api("PATCH", "/api/v1/ops/tickets/<string:ticket_id>", access="ops", body=s.TicketChange,
+         response=s.OpsTicket, tag="ops",
+         summary="Change status or priority; 409 INVALID_STATUS_CHANGE if the status machine "
+                 "does not allow it")
+    def ops_update_ticket(self, call):
+        return support.ops_update(self, call)
+
+    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/comments", access="ops",
+         body=s.OpsCommentIn, response=s.OpsHistoryEntry, status=201, tag="ops",
+         summary="Reply to the customer, or (internal) a note the customer never sees")
+    def ops_comment_ticket(self, call):
+        return support.ops_comment(self, call)
+
+    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/resolve", access="ops",
+         body=s.ResolveIn, response=s.OpsTicket, tag="ops",
+         summary="Resolve with a resolution text (the customer is told)")
+    def ops_resolve_ticket(self, call):
+        return support.ops_resolve(self, call)
+
+    # operations: ticket categories
+    @api("GET", "/api/v1/ops/ticket-categories", access="ops", query=s.CategoryQuery,
+         response=s.TicketCategoryList, tag="ops",
+         summary="Ticket categories (inactive=true: with retired ones)")
+    def ops_ticket_categories(self, call):
+        return support.ops_categories(self, call)
+
+    @api("POST", "/api/v1/ops/ticket-categories", access="ops", body=s.CategoryIn,
+         response=s.TicketCategory, status=201, tag="ops",
+         summary="Add a ticket category (urgency × impact give its tickets' priority)")
+    def ops_create_ticket_category(self, call):
+        return support.ops_create_category(self, call)
+
+    @api("PUT", "/api/v1/ops/ticket-categories/<string:code>", access="ops",
+         body=s.CategoryReplace, response=s.TicketCategory, tag="ops",
+         summary="Change a ticket category (active=false retires it); the code stays")
+    def ops_replace_ticket_category(self, call):
+        return support.ops_replace_category(self, call)
+
+    # operations: teams
+    @api("GET", "/api/v1/ops/teams", access="ops", response=s.TeamList, tag="ops",
+         summary="Teams with their members and alert channels")
+    def ops_teams(self, call):
+        return support.ops_teams(self, call)
+
+    @api("POST", "/api/v1/ops/teams", access="ops", body=s.TeamIn, response=s.Team,
+         status=201, tag="ops",
+         summary="Create a team with its members (agent or admin accounts) and alert channels, "
+                 "whole or not at all (webhook secrets are in this answer only)")
+    def ops_create_team(self, call):
+        return support.ops_create_team(self, call)
+
+    @api("GET", "/api/v1/ops/teams/<string:team>", access="ops", response=s.Team,
+         tag="ops", summary="A team with its members and alert channels")
+    def ops_team(self, call):
+        return support.ops_team(self, call)
+
+    @api("PATCH", "/api/v1/ops/teams/<string:team>", access="ops", body=s.TeamChange,
+         response=s.Team, tag="ops",
+         summary="Change a team's description or lead, set exactly its members, or replace "
+                 "its channels")
+    def ops_update_team(self, call):
+        return support.ops_update_team(self, call)
+
+    @api("DELETE", "/api/v1/ops/teams/<string:team>", access="ops", status=204,
+         tag="ops", summary="Delete a team no rule, default route or open ticket uses "
+                            "(409 TEAM_IN_USE); its members and channels go with it")
+    def ops_delete_team(self, call):
+        return support.ops_delete_team(self, call)
+
+    # operations: routing rules (the fixed paths first: `default` and `test` are no rule ids)
+    @api("GET", "/api/v1/ops/routing-rules", access="ops", response=s.RoutingRuleList,
+         tag="ops", summary="The routing rules in order, and the default route")
+    def ops_routing_rules(self, call):
+        return support.ops_rules(self, call)
+
+    @api("PUT", "/api/v1/ops/routing-rules/default", access="ops", body=s.DefaultRouteIn,
+         response=s.DefaultRoute, tag="ops",
+         summary="Where tickets no rule matches go")
+    def ops_set_default_route(self, call):
+        return support.ops_set_default_route(self, call)
+
+    @api("POST", "/api/v1/ops/routing-rules/test", access="ops", body=s.RouteTestIn,
+         response=s.RouteTestOut, tag="ops",
+         summary="Which team, priority and escalation policy a ticket with these attributes "
+                 "would get (nothing is changed)")
+    def ops_test_route(self, call):
+        return support.ops_test_route(self, call)
+
+    @api("POST", "/api/v1/ops/routing-rules", access="ops", body=s.RuleIn,
+         response=s.RoutingRule, status=201, tag="ops", summary="Add a routing rule")
+    def ops_create_routing_rule(self, call):
+        return support.ops_create_rule(self, call)
+
+    @api("PUT", "/api/v1/ops/routing-rules/<string:rule_id>", access="ops", body=s.RuleIn,
+         response=s.RoutingRule, tag="ops", summary="Replace a routing rule")
+    def ops_replace_routing_rule(self, call):
+        return support.ops_replace_rule(self, call)
+
+    @api("DELETE", "/api/v1/ops/routing-rules/<string:rule_id>", access="ops", status=204,
+         tag="ops", summary="Delete a routing rule")
+    def ops_delete_routing_rule(self, call):
+        return support.ops_delete_rule(self, call)
+
+    # operations: escalation policies
+    @api("GET", "/api/v1/ops/escalation-policies", access="ops",
+         response=s.EscalationPolicyList, tag="ops", summary="Escalation policies")
+    def ops_escalation_policies(self, call):
+        return support.ops_policies(self, call)
+
+    @api("POST", "/api/v1/ops/escalation-policies", access="ops", body=s.EscalationPolicyIn,
+         response=s.EscalationPolicy, status=201, tag="ops",
+         summary="Add an escalation policy: steps (delay, target), repeated `repeat` times")
+    def ops_create_escalation_policy(self, call):
+        return support.ops_create_policy(self, call)
+
+    @api("PUT", "/api/v1/ops/escalation-policies/<string:policy_id>", access="ops",
+         body=s.EscalationPolicyIn, response=s.EscalationPolicy, tag="ops",
+         summary="Replace an escalation policy")
+    def ops_replace_escalation_policy(self, call):
+        return support.ops_replace_policy(self, call)
+
+    @api("DELETE", "/api/v1/ops/escalation-policies/<string:policy_id>", access="ops",
+         status=204, tag="ops", summary="Delete an escalation policy")
+    def ops_delete_escalation_policy(self, call):
+        return support.ops_delete_policy(self, call)
+
+    # operations: incidents
+    @api("GET", "/api/v1/ops/incidents", access="ops", query=s.IncidentQuery,
+         response=s.IncidentList, tag="ops", summary="Incidents (status=open|resolved)")
+    def ops_incidents(self, call):
+        return support.ops_incidents(self, call)
+
+    @api("GET", "/api/v1/ops/incidents/<string:incident_id>", access="ops",
+         response=s.Incident, tag="ops", summary="An incident with its tickets")
+    def ops_incident(self, call):
+        return support.ops_incident(self, call)
+
+    @api("POST", "/api/v1/ops/incidents/<string:incident_id>/acknowledge", access="ops",
+         response=s.Incident, tag="ops", summary="Acknowledge an incident")
+    def ops_acknowledge_incident(self, call):
+        return support.ops_acknowledge_incident(self, call)
+
+    @api("POST", "/api/v1/ops/incidents/<string:incident_id>/resolve", access="ops",
+         body=s.IncidentResolveIn, response=s.Incident, tag="ops",
+         summary="Resolve an incident and its tickets, optionally crediting each affected "
+                 "customer once; a repeat answers the same incident")
+    def ops_resolve_incident(self, call):
+        return support.ops_resolve_incident(self, call)
+
+    @api("GET", "/api/v1/ops/incident-rules", access="ops", response=s.IncidentRuleList,
+         tag="ops", summary="Which tickets group into incidents")
+    def ops_incident_rules(self, call):
+        return support.ops_incident_rules(self, call)
+
+    @api("POST", "/api/v1/ops/incident-rules", access="ops", body=s.IncidentRuleIn,
+         response=s.IncidentRule, status=201, tag="ops",
+         summary="Add an incident rule: matchers, grouping, window")
+    def ops_create_incident_rule(self, call):
+        return support.ops_create_incident_rule(self, call)
+
+    @api("DELETE", "/api/v1/ops/incident-rules/<string:rule_id>", access="ops", status=204,
+         tag="ops", summary="Delete an incident rule")
+    def ops_delete_incident_rule(self, call):
+        return support.ops_delete_incident_rule(self, call)
+
+    # operations: silences
+    @api("GET", "/api/v1/ops/silences", access="ops", query=s.SilenceQuery,
+         response=s.SilenceList, tag="ops", summary="Silences (active=true: in force)")
+    def ops_silences(self, call):
+        return support.ops_silences(self, call)
+
+    @api("POST", "/api/v1/ops/silences", access="ops", body=s.SilenceIn, response=s.Silence,
+         status=201, tag="ops",
+         summary="Mute a team's or a rule's alerts for a time window, with a reason")
+    def ops_create_silence(self, call):
+        return support.ops_create_silence(self, call)
+
+    @api("DELETE", "/api/v1/ops/silences/<string:silence_id>", access="ops",
+         response=s.Silence, tag="ops", summary="End a silence now: the expired silence")
+    def ops_expire_silence(self, call):
+        return support.ops_expire_silence(self, call)
+
+    # operations: the FAQ
+    @api("GET", "/api/v1/ops/faq", access="ops", response=s.FaqList, tag="ops",
+         summary="Every FAQ entry, by category and language")
+    def ops_faq(self, call):
+        return support.ops_faq(self, call)
+
+    @api("POST", "/api/v1/ops/faq", access="ops", body=s.FaqIn, response=s.FaqEntry,
+         status=201, tag="ops", summary="Add an FAQ entry")
+    def ops_create_faq(self, call):
+        return support.ops_create_faq(self, call)
+
+    @api("PUT", "/api/v1/ops/faq/<string:entry_id>", access="ops", body=s.FaqIn,
+         response=s.FaqEntry, tag="ops", summary="Replace an FAQ entry")
+    def ops_replace_faq(self, call):
+        return support.ops_replace_faq(self, call)
+
+    @api("DELETE", "/api/v1/ops/faq/<string:entry_id>", access="ops", status=204,
+         tag="ops", summary="Delete an FAQ entry")
+    def ops_delete_faq(self, call):
+        return support.ops_delete_faq(self, call)
 
     # operations
     @api("GET", "/api/v1/ops/teams/<string:team>/channels", access="ops",

@@ -23,6 +23,7 @@ def dashboard(gw, call: Call) -> dict:
     until = time.monotonic() + deadline
     parts = {"subscriptions": (gw.billing, "dashboard", me["id"], me["currency"],
                                me["billing_type"]),
+             "open_tickets": (gw.tickets, "open_tickets", me["id"]),
              "unread_notifications": (gw.notifier, "unread_count", me["id"])}
     pending = {}
     answers: dict[str, dict | None] = {}
@@ -48,6 +49,10 @@ def dashboard(gw, call: Call) -> dict:
     part = "wallet" if me["billing_type"] == "prepaid" else "bills"
     view[part] = ({"unavailable": True} if billing is None else
                   {"unavailable": False, **billing[part]})
+    tickets = answers.get("open_tickets")
+    view["open_tickets"] = ({"unavailable": True} if tickets is None else
+                            {"unavailable": False, "count": tickets["count"],
+                             "latest": tickets["latest"]})
     unread = answers.get("unread_notifications")
     view["unread_notifications"] = ({"unavailable": True} if unread is None else
                                     {"unavailable": False, "count": unread["unread_count"]})

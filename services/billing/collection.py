@@ -3,7 +3,8 @@
 An invoice's collection is a list of steps, rows of `collection_attempts`, unique per
 `(invoice_id, attempt)`, so each step happens once however many billing instances run:
 - **attempt 0, autopay**: when an invoice is issued and the account has autopay on, billing
-  (handling its own `invoice_issued` event, so a billing run never waits on a card provider)
+  (scheduled in the billing run's chunk transaction; billing handles its own
+  `invoice_autopay_due` event, so a run never waits on a card provider)
   charges the autopay card, or the default card if that one is gone.
 - **attempts 1..n, dunning**: after an autopay decline, or when an invoice without autopay
   becomes overdue, the steps of `Policy.retry_days` (default 1, 3 and 7 days after that moment)
@@ -218,25 +219,34 @@ def start_dunning(session: Session, invoice: Invoice, since: dt.datetime,
     return since + dt.timedelta(days=policy.retry_days[0])
 
 
-def on_invoice_issued(session: Session, invoice_id: str, customer_id: str | None,
-                      now: dt.datetime) -> int | None:
-    """Autopay's step for a new invoice, if the account has autopay on (committed); its id.
-    Most accounts have no autopay: one primary-key lookup answers for them (a billing run
-    issues an invoice_issued per account)."""
-    if customer_id is not None and not session.scalar(
-            select(BillingProfile.autopay_enabled).where(
-                BillingProfile.customer_id == customer_id)):
-        session.rollback()
-        return None
-    invoice = session.get(Invoice, invoice_id)
-    if invoice is None or invoice.status not in ("open", "overdue") \
-            or _autopay_card(session, invoice.customer_id) is None:
-        return None
-    _insert_step(session, invoice, 0, now, None)
-    step_id = session.scalar(select(CollectionAttempt.id).where(
-        CollectionAttempt.invoice_id == invoice.id, CollectionAttempt.attempt == 0))
-    session.commit()
-    return step_id
+AUTOPAY_DUE = "invoice_autopay_due"
+
+
+def schedule_autopay(session: Session, invoices_by_customer: dict[str, str],
+                     now: dt.datetime) -> None:
+    """In a billing run's chunk transaction: autopay's first step for each new invoice whose
+    account has autopay on and a card, and an `invoice_autopay_due` event for each (billing
+    handles it at once; a step the handler never ran is done by the timer). One query for the
+    chunk's profiles: most accounts have no autopay, and they cost nothing more."""
+    if not invoices_by_customer:
+        return
+    enabled = list(session.scalars(select(BillingProfile.customer_id).where(
+        BillingProfile.customer_id.in_(list(invoices_by_customer)),
+        BillingProfile.autopay_enabled.is_(True))))
+    due = []
+    for customer_id in enabled:
+        if _autopay_card(session, customer_id) is None:
+            continue
+        invoice = session.get(Invoice, invoices_by_customer[customer_id])
+        _insert_step(session, invoice, 0, now, None)
+        due.append({"invoice_id": invoice.id, "customer_id": customer_id})
+    if due:
+        steps = dict(session.execute(select(CollectionAttempt.invoice_id, CollectionAttempt.id)
+                                     .where(CollectionAttempt.invoice_id.in_(
+                                         [d["invoice_id"] for d in due]),
+                                            CollectionAttempt.attempt == 0)).all())
+        outbox.emit_many(session, AUTOPAY_DUE, "step", [
+            {**d, "id": steps[d["invoice_id"]]} for d in due], now)
 
 
 def due_steps(session: Session, now: dt.datetime, limit: int = 100) -> list[int]:

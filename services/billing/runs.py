@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import invoicing
+from services.billing import collection, invoicing
 from services.billing.models import (
     BillingProfile,
     BillingRun,
@@ -199,6 +199,8 @@ def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime,
             "id": r["id"], "customer_id": r["customer_id"], "number": numbers[r["id"]],
             "total": {"amount": r["total"], "currency": r["currency"]},
             "issue_date": r["issue_date"], "due_date": r["due_date"]} for r in new_rows], now)
+        collection.schedule_autopay(session, {r["customer_id"]: r["id"] for r in new_rows},
+                                    now)
     chunk.status, chunk.invoices_issued, chunk.updated_at = "done", len(new_rows), now
     progressed = session.execute(
         update(BillingRun).where(BillingRun.id == run.id)

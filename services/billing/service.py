@@ -40,7 +40,7 @@ subscription_renewal_upcoming, payment_succeeded/failed, payment_method_expiring
 wallet_credited/debited/low_balance,
 invoice_issued/paid/overdue/payment_due/payment_reminder/collection_failed,
 credit_note_issued; billing consumes its own billing_run_chunk_ready (a run's work) and
-invoice_issued (autopay).
+invoice_autopay_due (the autopay step a run scheduled for a new invoice: charged at once).
 """
 
 from __future__ import annotations
@@ -440,16 +440,12 @@ class BillingService:
         return credit_notes.issue(self.db, invoice_id, request, actor, idempotency_key,
                                   self.clock.now())
 
-    @event_handler("billing", runs.INVOICE_ISSUED)
-    def on_invoice_issued(self, payload):
-        """Autopay: a new invoice of an account with autopay on is charged at once. The step
-        is unique per invoice, so a repeated event charges nothing more; a step cut short is
-        finished by the timer."""
-        invoice = payload["invoice"]
-        step = collection.on_invoice_issued(self.db, invoice["id"], invoice.get("customer_id"),
-                                            self.clock.now())
-        if step is not None:
-            self._run_step(step)
+    @event_handler("billing", collection.AUTOPAY_DUE)
+    def on_autopay_due(self, payload):
+        """Autopay: the step a billing run scheduled for a new invoice is run at once. A step
+        runs once (it is claimed by a conditional update), so a repeated event charges nothing
+        more; a step cut short is finished by the timer."""
+        self._run_step(payload["step"]["id"])
 
     def _run_step(self, step_id: int) -> str:
         try:

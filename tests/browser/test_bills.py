@@ -319,7 +319,7 @@ def test_a_failed_automatic_payment_says_why_and_when_and_a_new_card_pays(
     client, invoice = bill(portal_url, advance_clock, customer)
     number = invoice["number"]
     due = eur(invoice["amount_due"])
-    # Autopay charges after the run (billing handles its own invoice_issued event).
+    # Autopay charges after the run (billing handles its own invoice_autopay_due event).
     deadline = time.monotonic() + 30
     while not (invoice.get("collection") or {}).get("failed_attempts"):
         assert time.monotonic() < deadline, f"no autopay attempt: {invoice}"

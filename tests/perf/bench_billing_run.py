@@ -14,7 +14,8 @@ What it does:
   until it is completed: wall time from the call to completion, invoices per second, CPU
   seconds of the billing processes, PostgreSQL, RabbitMQ and everything else on the machine;
   then (informational) how long until the outbox relays have published every `invoice_issued`
-  event, and until their consumers (billing's own autopay handler) have handled them;
+  event (the notifier consumes them; it is not started here) and until billing's own consumers
+  (autopay's `invoice_autopay_due`, for the accounts with autopay on) have handled theirs;
 - exactly-once checks (one invoice per account, numbers gapless, every charge on one line, due
   dates by the accounts' terms, totals equal to their lines);
 - the raw baseline: the run's own invoice and line rows, read back, bulk-inserted into scratch
@@ -429,7 +430,7 @@ def bill(url: str, amqp_uri: str, vhost: str, processes: int, env: dict,
          log_dir: pathlib.Path, run_date: dt.date, accounts: int, charges: int,
          timeout: float, service: str, wait_handled: bool = True) -> dict:
     """One run with `processes` billing processes: the run (start RPC → completed), then the
-    events (completed → every `invoice_issued` published and handled by its consumers)."""
+    events (completed → every event published and billing's own handled)."""
     conn = psycopg2.connect(url)
     conn.autocommit = True
     cur = conn.cursor()
@@ -559,7 +560,7 @@ def main() -> int:
               f"{r['events']['wall']:>8.1f} {'yes' if not r['problems'] else 'NO':>4}")
     print("run: from the start RPC to the run completed. raw: the same invoice and line rows "
           "bulk-inserted (COPY; multi-row INSERTs of 500). events: from then until every "
-          "invoice_issued event is published and handled (autopay). CPU: the billing "
+          "event is published and billing's own are handled (autopay). CPU: the billing "
           "processes / the PostgreSQL server (all its databases) / RabbitMQ / every other "
           "process (not the bench's: a busy machine makes every figure worse).")
     print(f"aims: >= {AIM_RATE:.0f} invoices/s: "

@@ -46,6 +46,7 @@ def dump(entry: HistoryEntry, for_customer: bool) -> dict:
     data = dict(entry.data or {})
     if for_customer:
         data.pop("rule_ids", None)
+        data.pop("also", None)  # other teams a `continue` rule paged: routing internals
     return {"id": entry.id, "at": isoformat(entry.at), "kind": entry.kind, "actor": actor,
             "text": entry.text, "internal": entry.internal, "data": data}
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors
+from services.common.db import is_unique_violation
 from services.common.schemas import StrictSchema, Text, load_or_raise
 from services.tickets.models import Category
 from services.tickets.routing import priority_of
@@ -46,11 +48,17 @@ class CategorySchema(StrictSchema):
 
 
 def seed(session: Session) -> None:
-    """The four usual categories, on a fresh database only (ops' changes are kept)."""
+    """The four usual categories, on a fresh database only (ops' changes are kept). Two first
+    requests at once both try: the primary key lets one in, the other finds them there."""
     if session.scalar(select(Category.code).limit(1)) is None:
         for n, spec in enumerate(DEFAULTS):
             session.add(Category(**spec, active=True, position=n))
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            if not is_unique_violation(exc):
+                raise
 
 
 def dump(category: Category) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, Sequence, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.sqltypes import AutoId, UtcDateTime
@@ -35,8 +35,12 @@ class Category(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# tickets' human numbers on PostgreSQL (created with the tables); see counters.py
+TICKET_NUMBERS = Sequence("ticket_numbers", metadata=Base.metadata)
+
+
 class Counter(Base):
-    """Named counters (the tickets' human numbers)."""
+    """Named counters: `rules_version`, and tickets' numbers on SQLite (counters.py)."""
 
     __tablename__ = "ticket_counters"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -84,6 +84,9 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     default: DefaultRoute = DefaultRoute("support")
 
+    def __post_init__(self) -> None:
+        self.rules = sorted(self.rules, key=lambda r: (r.position, r.id))  # once, not per ticket
+
 
 def compile_matcher(spec: dict, where: str) -> Matcher:
     """`{"field": "region", "op": "=~", "value": "DE|AT"}`."""
@@ -124,7 +127,7 @@ def route(rule_set: RuleSet, attributes: dict[str, str]) -> list[Decision]:
     """The decisions for a ticket: the first matching rule's, plus those after each matching
     `continue` rule; the default route when nothing matches. Never empty."""
     decisions: list[Decision] = []
-    for rule in sorted(rule_set.rules, key=lambda r: (r.position, r.id)):
+    for rule in rule_set.rules:
         if rule.matches(attributes):
             decisions.append(Decision(rule.team, rule.priority, rule.escalation_policy,
                                       rule.id))

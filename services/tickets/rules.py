@@ -13,14 +13,14 @@ import datetime as dt
 import threading
 
 from marshmallow import fields, validate
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common import errors
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
-from services.tickets import routing, teams
+from services.tickets import counters, routing, teams
 from services.tickets.models import EscalationPolicy, RoutingRule, Setting
 
 RULE_NOT_FOUND = "RULE_NOT_FOUND"
@@ -97,12 +97,9 @@ def _check(session: Session, values: dict) -> None:
 
 
 def _bump(session: Session) -> None:
-    version = session.get(Setting, "rules_version")
-    if version is None:
-        session.add(Setting(name="rules_version", value={"n": 1}))
-    else:
-        session.execute(update(Setting).where(Setting.name == "rules_version")
-                        .values(value={"n": int(version.value.get("n", 0)) + 1}))
+    """A new rules version (atomic: two concurrent changes give two versions, so no process
+    keeps a rule set compiled between them)."""
+    counters.bump(session, "rules_version")
 
 
 def create(session: Session, request: dict, now: dt.datetime) -> dict:
@@ -174,9 +171,8 @@ _cache_lock = threading.Lock()
 
 def rule_set(session: Session, policy) -> routing.RuleSet:
     """The compiled rules and default route, recompiled only after a change."""
-    version = session.get(Setting, "rules_version")
-    n = int(version.value.get("n", 0)) if version else 0
-    key = (id(session.get_bind()), n, policy.default_team)
+    key = (id(session.get_bind()), counters.current(session, "rules_version"),
+           policy.default_team)
     cached = _cache.get("set")
     if cached is not None and cached[0] == key:
         return cached[1]

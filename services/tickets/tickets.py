@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 
 from marshmallow import fields, validate
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,8 +34,17 @@ from services.common.db import is_unique_violation
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
-from services.tickets import alerting, categories, escalation, history, incidents, routing, rules
-from services.tickets.models import Category, Counter, Incident, Ticket
+from services.tickets import (
+    alerting,
+    categories,
+    counters,
+    escalation,
+    history,
+    incidents,
+    routing,
+    rules,
+)
+from services.tickets.models import Category, Incident, Ticket
 
 TICKET_NOT_FOUND = "TICKET_NOT_FOUND"
 TICKET_CLOSED = "TICKET_CLOSED"
@@ -285,20 +294,6 @@ def _capture(accounts, billing, customer_id: str, subscription_id: str | None) -
     return context
 
 
-def _next_number(session: Session) -> int:
-    bump = update(Counter).where(Counter.name == "tickets").values(value=Counter.value + 1) \
-        .returning(Counter.value)
-    number = session.scalar(bump)
-    if number is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(Counter).values(name="tickets", value=0))
-        except IntegrityError:
-            pass
-        number = session.scalar(bump)
-    return number
-
-
 def _repeat(session: Session, customer_id: str, key: str | None, values: dict) -> Ticket | None:
     if not key:
         return None
@@ -368,8 +363,9 @@ def _create(session: Session, customer_id: str, values: dict, category: Category
             context: dict, idempotency_key: str | None, policy: Policy,
             now: dt.datetime) -> Ticket:
     customer = history.customer_actor(customer_id, context.get("name"))
-    ticket = Ticket(id=new_id("tkt"), number=_next_number(session), customer_id=customer_id,
-                    idempotency_key=idempotency_key, category=category.code,
+    ticket = Ticket(id=new_id("tkt"), number=counters.next_ticket_number(session),
+                    customer_id=customer_id, idempotency_key=idempotency_key,
+                    category=category.code,
                     subject=values["subject"], description=values["description"],
                     subscription_id=values.get("subscription_id"), context=context,
                     urgency=category.urgency, impact=category.impact,

@@ -131,7 +131,8 @@ def test_the_dashboard_answers_within_its_deadline_when_billing_or_catalog_stops
     get_container(portal.runner, BillingService).stop()
     started = time.monotonic()
     board = portal.ok("GET", "/api/v1/dashboard", token)
-    assert time.monotonic() - started < 1.8  # the 1 s deadline, plus the HTTP round trip
+    # the 1 s deadline, not the 5 s RPC timeout (plus the round trip on a busy machine)
+    assert time.monotonic() - started < 2.5
     assert board["subscriptions"] == {"unavailable": True, "data": []}
     assert board["account"]["name"] == "Ann"
 

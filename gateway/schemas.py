@@ -928,9 +928,10 @@ ROUTING_FIELDS = ["category", "priority", "region", "package", "billing_type", "
                   "keywords"]
 GROUPABLE = [f for f in ROUTING_FIELDS if f != "keywords"]
 OPERATORS = ["=", "!=", "=~", "!~"]
-# one word of an alert's routing key `<team>.<severity>` (the tickets service's rule)
-TEAM_NAME = validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
-                            error="Must be 1 to 64 letters, digits, '-' or '_'.")
+# one word of an alert's routing key `<team>.<severity>`, with room for `<team>-lead` (the
+# tickets service's rule)
+TEAM_NAME = validate.Regexp(r"^[A-Za-z0-9_-]{1,59}$",
+                            error="Must be 1 to 59 letters, digits, '-' or '_'.")
 CATEGORY_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$",
                                 error="Must be 2 to 40 of a-z, 0-9 and _.")
 

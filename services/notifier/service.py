@@ -218,8 +218,12 @@ class NotifierService:
         page requested while the notifier was down waits on the queue; its dedup key makes a
         redelivered one a no-op."""
         alert = payload["alert"]
-        self._raise_alert(alert["team"], alert["severity"], alert["title"], alert["text"],
-                          alert.get("fields"), alert.get("dedup_key") or payload["event_id"])
+        try:
+            self._raise_alert(alert["team"], alert["severity"], alert["title"], alert["text"],
+                              alert.get("fields"), alert.get("dedup_key") or payload["event_id"])
+        except errors.InvalidArgument as bad:  # redelivering cannot fix it: say so, drop it
+            self.db.rollback()
+            log.error("alert requested by tickets refused (%s): %r", bad.fields, alert)
 
     def _raise_alert(self, team, severity, title, text, fields=None, dedup_key=None):
         now = self.clock.now()

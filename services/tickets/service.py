@@ -82,7 +82,7 @@ class TicketsService:
     @rpc(expected_exceptions=EXPECTED)
     def open_ticket(self, customer_id, request, idempotency_key=None):
         return tickets.open_ticket(self.db, self.accounts, self.billing, customer_id, request,
-                                   idempotency_key, self.clock.now())
+                                   idempotency_key, self.clock.now(), self._policy)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_tickets(self, customer_id, status=None, limit=20, cursor=None):

@@ -16,9 +16,10 @@ from services.common.schemas import StrictSchema, Text, load_or_raise
 from services.tickets.models import RoutingRule, Setting, Team, Ticket
 
 TEAM_NOT_FOUND = "TEAM_NOT_FOUND"
-# one word of a routing key `<team>.<severity>` (as the notifier's channels)
-NAME = validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
-                       error="Must be 1 to 64 letters, digits, '-' or '_'.")
+# one word of a routing key `<team>.<severity>` (as the notifier's channels), short enough for
+# its lead's pseudo-team `<team>-lead` to be one too
+NAME = validate.Regexp(r"^[A-Za-z0-9_-]{1,59}$",
+                       error="Must be 1 to 59 letters, digits, '-' or '_'.")
 
 
 class TeamSchema(StrictSchema):

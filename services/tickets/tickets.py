@@ -318,9 +318,7 @@ def event_entity(ticket: Ticket, **extra) -> dict:
 
 
 def open_ticket(session: Session, accounts, billing, customer_id: str, request: dict,
-                idempotency_key: str | None, now: dt.datetime, policy: Policy | None = None
-                ) -> dict:
-    policy = policy or Policy()
+                idempotency_key: str | None, now: dt.datetime, policy: Policy) -> dict:
     values = load_or_raise(OpenSchema(), request)
     if idempotency_key is not None and (not isinstance(idempotency_key, str)
                                         or not 1 <= len(idempotency_key) <= 255):

@@ -35,7 +35,7 @@ def world(start_portal, tmp_path):
     offset = tmp_path / "clock-offset"
     offset.write_text("0")
     portal = start_portal(TEST_CLOCK_OFFSET_FILE=str(offset), TICKETS_TIMER_SECONDS=0.2,
-                          NOTIFIER_DELIVERY_SECONDS=0.2)
+                          NOTIFIER_DELIVERY_SECONDS=0.2, TICKETS_DEFAULT_TEAM="frontline")
     receivers: list[WebhookReceiver] = []
 
     def receiver() -> WebhookReceiver:
@@ -258,8 +258,8 @@ def test_a_ticket_lives_through_replies_reopening_closing_and_silences(world):
         "match": [{"field": "category", "op": "=", "value": "complaint"}]})
     token, customer_id = signup(portal, "postpaid")
 
-    ticket = raise_ticket(portal, token)  # no rule: the default route
-    assert ticket["team"] == "support" and ticket["priority"] == "P4"
+    ticket = raise_ticket(portal, token)  # no rule: the default route (configured)
+    assert ticket["team"] == "frontline" and ticket["priority"] == "P4"
     assert eventually(lambda: inbox_titles(portal, token) == [
         f"We received your request #{ticket['number']}"])
     path = f"/api/v1/ops/tickets/{ticket['id']}"

@@ -31,10 +31,6 @@ def dump(entry: FaqEntry) -> dict:
             "updated_at": entry.updated_at.isoformat()}
 
 
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search(session: Session, q: str | None, category: str | None, language: str | None,
            limit: int = 20) -> dict:
     if q is not None and (not isinstance(q, str) or len(q) > 200):
@@ -45,9 +41,8 @@ def search(session: Session, q: str | None, category: str | None, language: str 
     if category:
         query = query.where(FaqEntry.category == category)
     for word in words:
-        pattern = f"%{_escape_like(word)}%"
-        query = query.where(or_(func.lower(FaqEntry.question).like(pattern, escape="\\"),
-                                func.lower(FaqEntry.answer).like(pattern, escape="\\")))
+        query = query.where(or_(func.lower(FaqEntry.question).contains(word, autoescape=True),
+                                func.lower(FaqEntry.answer).contains(word, autoescape=True)))
     wanted = language if language in LANGUAGES else "en"
     rows = list(session.scalars(query.where(FaqEntry.language.in_({wanted, "en"}))
                                 .order_by(FaqEntry.position, FaqEntry.question)

@@ -29,7 +29,7 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
-from services.tickets import history, routing
+from services.tickets import history, routing, rules
 from services.tickets.models import (
     Incident,
     IncidentCredit,
@@ -47,15 +47,9 @@ CREDIT_RETRY = dt.timedelta(seconds=30)
 CREDIT_MAX_ATTEMPTS = 20
 
 
-class MatcherSchema(StrictSchema):
-    field = fields.String(required=True, validate=validate.OneOf(routing.FIELDS))
-    op = fields.String(load_default="=", validate=validate.OneOf(routing.OPERATORS))
-    value = Text(500, required=True)
-
-
 class RuleSchema(StrictSchema):
     name = Text(100, required=True, min_length=1)
-    match = fields.List(fields.Nested(MatcherSchema), required=True,
+    match = fields.List(fields.Nested(rules.MatcherSchema), required=True,
                         validate=validate.Length(min=1, max=20))
     group_by = fields.List(fields.String(validate=validate.OneOf(GROUPABLE)),
                            load_default=list, validate=validate.Length(max=5))

@@ -475,6 +475,9 @@ def test_rules_policies_incident_rules_silences_categories_and_faq_round_trip(po
     assert [e["id"] for e in found] == [entry["id"]]
     assert set(found[0]) >= {"id", "category", "language", "question", "answer"}
     assert portal.ok("GET", "/api/v1/faq?q=nothing%20like%20this", customer)["data"] == []
+    # LIKE's wildcards in a search are plain characters, not "anything"
+    assert portal.ok("GET", "/api/v1/faq?q=%25", customer)["data"] == []
+    assert portal.ok("GET", "/api/v1/faq?q=charged_twice", customer)["data"] == []
     assert [e["id"] for e in portal.ok("GET", "/api/v1/faq?language=de",
                                        customer)["data"]] == [german["id"]]
     german_customer = portal.customer(language="de")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from werkzeug.wrappers import Response
 
 from gateway.http import Call, Reply, idempotency_key
-from gateway.views.wallet import _prepaid
+from gateway.views.wallet import _prepaid, billing_facts
 
 CSV_HEADER = ["serial", "code", "value", "currency", "valid_until"]
 
@@ -18,7 +18,7 @@ CSV_HEADER = ["serial", "code", "value", "currency", "valid_until"]
 def redeem(gw, call: Call) -> Reply:
     """Redeem a code into the prepaid wallet (also reachable as a top-up by `voucher_code`)."""
     result = gw.billing.redeem_voucher(_prepaid(call), {"code": call.body["code"]},
-                                       call.client_ip)
+                                       call.client_ip, account=billing_facts(call))
     return Reply(result, status=201)
 
 
@@ -28,7 +28,7 @@ def offers(gw, call: Call) -> dict:
 
 def purchase(gw, call: Call) -> Reply:
     result = gw.billing.buy_voucher(call.principal.customer_id, call.body,
-                                    idempotency_key(call))
+                                    idempotency_key(call), account=billing_facts(call))
     return Reply(result, status=201)
 
 

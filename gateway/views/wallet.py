@@ -52,11 +52,19 @@ def top_up(gw, call: Call) -> Reply:
     """By card (`amount`, `payment_method_id`) or by voucher (`voucher_code`)."""
     if call.body.get("voucher_code") is not None:
         result = gw.billing.redeem_voucher(_prepaid(call), {"code": call.body["voucher_code"]},
-                                           call.client_ip)
+                                           call.client_ip, account=billing_facts(call))
     else:
         body = {k: v for k, v in call.body.items() if k != "voucher_code"}
-        result = gw.billing.top_up(_prepaid(call), body, idempotency_key(call))
+        result = gw.billing.top_up(_prepaid(call), body, idempotency_key(call),
+                                   account=billing_facts(call))
     return Reply(result, status=201)
+
+
+def billing_facts(call: Call) -> dict:
+    """What billing needs to know of the account, as authentication told it: passed along,
+    billing asks accounts nothing on the money paths."""
+    account = call.principal.account
+    return {"billing_type": account["billing_type"], "currency": account["currency"]}
 
 
 def ops_adjust(gw, call: Call) -> Reply:

@@ -294,7 +294,7 @@ def run_step(session: Session, provider, step_id: int, now: dt.datetime,
     try:
         payment_id = payments.begin(
             session, invoice.customer_id, "invoice", Money(invoice.amount_due, invoice.currency),
-            card, f"collect:{invoice.id}:{step.attempt}", now, invoice_id=invoice.id)
+            card, f"collect:{invoice.id}:{step.attempt}", now, invoice_id=invoice.id).id
     except errors.Conflict:  # the customer is paying right now: look again a bit later
         session.rollback()
         step = session.get(CollectionAttempt, step_id, populate_existing=True)

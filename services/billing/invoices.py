@@ -105,13 +105,14 @@ def summary(session: Session, customer_id: str, currency: str) -> dict:
 
 
 def begin_payment(session: Session, customer_id: str, invoice_id: str, request: dict,
-                  idempotency_key: str | None, now) -> str:
-    """Check the invoice can be paid and record the payment attempt (committed)."""
+                  idempotency_key: str | None, now):
+    """Check the invoice can be paid and record the payment attempt (committed); returns
+    it (id, status, …)."""
     values = load_or_raise(PaySchema(), request)
     invoice = find(session, customer_id, invoice_id)
     earlier = payments.find(session, "invoice", customer_id, idempotency_key)
     if earlier is not None and earlier.invoice_id == invoice.id:
-        return earlier.id  # a repeat: its stored outcome is answered
+        return earlier  # a repeat: its stored outcome is answered
     if invoice.status not in ("open", "overdue"):
         raise errors.Conflict(f"This invoice is {invoice.status}; there is nothing to pay.",
                               code="INVOICE_NOT_PAYABLE")
@@ -150,6 +151,14 @@ def complete_payment(session: Session, provider, payment_id: str, now) -> dict:
         reinstated = suspension.invoice_settled(session, invoice, now)
     return {"payment": payments.dump(payment), "invoice": dump_many(session, [invoice])[0],
             "reinstated": reinstated}
+
+
+def payment_result(session: Session, payment_id: str) -> dict:
+    """A completed invoice payment's answer, from what was recorded."""
+    payment = session.get(Payment, payment_id, populate_existing=True)
+    invoice = session.get(Invoice, payment.invoice_id, populate_existing=True)
+    return {"payment": payments.dump(payment), "invoice": dump_many(session, [invoice])[0],
+            "reinstated": []}
 
 
 def _customer(accounts, customer_id: str) -> dict:

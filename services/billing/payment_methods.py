@@ -8,7 +8,7 @@ import datetime as dt
 
 from marshmallow import fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from services.billing.models import PaymentMethod
@@ -48,18 +48,29 @@ def active(session: Session, customer_id: str) -> list[PaymentMethod]:
         .order_by(PaymentMethod.is_default.desc(), PaymentMethod.created_at.desc())))
 
 
-def get(session: Session, customer_id: str, pm_id: str | None) -> PaymentMethod:
-    """The customer's card `pm_id`, or their default when `pm_id` is None."""
+_METHODS = PaymentMethod.__table__
+_ACTIVE = select(_METHODS).where(_METHODS.c.customer_id == bindparam("p_customer"),
+                                 _METHODS.c.removed_at.is_(None))
+_DEFAULT = (_ACTIVE.where(_METHODS.c.is_default.is_(True))
+            .order_by(_METHODS.c.created_at.desc()).limit(1))
+_ONE = _ACTIVE.where(_METHODS.c.id == bindparam("p_id"))
+
+
+def get(session: Session, customer_id: str, pm_id: str | None):
+    """The customer's card `pm_id`, or their default when `pm_id` is None: a read-only row
+    (id, token, brand, last4, …; one Core query, as every payment asks it)."""
     if pm_id is None:
-        default = next((pm for pm in active(session, customer_id) if pm.is_default), None)
-        if default is None:
+        row = session.execute(_DEFAULT, {"p_customer": customer_id}).first()
+    elif isinstance(pm_id, str):
+        row = session.execute(_ONE, {"p_customer": customer_id, "p_id": pm_id}).first()
+    else:
+        row = None
+    if row is None:
+        if pm_id is None:
             raise errors.NotFound("There is no default card. Add a card first.",
                                   code=PAYMENT_METHOD_NOT_FOUND)
-        return default
-    pm = session.get(PaymentMethod, pm_id) if isinstance(pm_id, str) else None
-    if pm is None or pm.customer_id != customer_id or pm.removed_at is not None:
         raise errors.NotFound("No such card.", code=PAYMENT_METHOD_NOT_FOUND)
-    return pm
+    return row
 
 
 def add(session: Session, provider: PaymentProvider, customer_id: str, data: dict,
@@ -87,7 +98,7 @@ def add(session: Session, provider: PaymentProvider, customer_id: str, data: dic
 
 
 def remove(session: Session, customer_id: str, pm_id: str, now: dt.datetime) -> None:
-    pm = get(session, customer_id, pm_id)
+    pm = session.get(PaymentMethod, get(session, customer_id, pm_id).id)
     pm.removed_at, was_default, pm.is_default = now, pm.is_default, False
     if was_default:
         others = [other for other in active(session, customer_id) if other.id != pm.id]
@@ -97,7 +108,7 @@ def remove(session: Session, customer_id: str, pm_id: str, now: dt.datetime) -> 
 
 
 def set_default(session: Session, customer_id: str, pm_id: str) -> dict:
-    chosen = get(session, customer_id, pm_id)
+    chosen = session.get(PaymentMethod, get(session, customer_id, pm_id).id)
     for pm in active(session, customer_id):
         pm.is_default = pm.id == chosen.id
     session.commit()

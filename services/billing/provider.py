@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Integer, String, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.common import config as keys
@@ -183,6 +183,18 @@ class SandboxProvider(PaymentProvider):
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url, pool_size=4)
         SandboxBase.metadata.create_all(self.engine)
+        # on PostgreSQL a charge is one statement in autocommit: no BEGIN and COMMIT round
+        # trips (SQLite keeps its explicit transactions: see make_engine)
+        self.autocommit = (self.engine if self.engine.dialect.name == "sqlite" else
+                           self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        self._behaviours: dict[str, str] = {}  # token → behaviour; a token never changes
+        table = SandboxCharge.__table__
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql"
+                  else sqlite.insert)
+        self._charge_statement = (
+            insert(table).on_conflict_do_update(index_elements=[table.c.idempotency_key],
+                                                set_={"answered": table.c.answered + 1})
+            .returning(table.c.id, table.c.amount, table.c.currency, table.c.answered))
 
     def tokenize(self, card: Card) -> TokenizedCard:
         token = f"tok_sandbox_{secrets.token_hex(12)}"
@@ -193,38 +205,38 @@ class SandboxProvider(PaymentProvider):
         return TokenizedCard(token, brand_of(card.number), card.number[-4:], card.exp_month,
                              card.exp_year, card.holder, fingerprint)
 
+    def _behaviour(self, token: str) -> str | None:
+        if token not in self._behaviours:
+            with self.autocommit.connect() as conn:
+                behaviour = conn.scalar(select(SandboxCard.behaviour)
+                                        .where(SandboxCard.token == token))
+            if behaviour is None:
+                return None
+            self._behaviours[token] = behaviour
+        return self._behaviours[token]
+
     def charge(self, token: str, amount: Money, idempotency_key: str,
                description: str) -> ProviderCharge:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            card = session.get(SandboxCard, token)
-            if card is None:
-                raise CardDeclined("card_declined", "The card is not known.")
-            existing = session.scalar(select(SandboxCharge).where(
-                SandboxCharge.idempotency_key == idempotency_key))
-            if existing is not None:
-                existing.answered += 1
-                return ProviderCharge(existing.id, existing.amount, existing.currency)
-            if card.behaviour in DECLINE_MESSAGES:
-                # a stolen card is reported to the customer as a plain decline
-                code = "card_declined" if card.behaviour == "stolen_card" else card.behaviour
-                raise CardDeclined(code, DECLINE_MESSAGES[card.behaviour])
-            if card.behaviour == "processing_error":
-                raise ProviderUnavailable("The payment provider had a processing error.")
-            charge = SandboxCharge(id=f"ch_sandbox_{secrets.token_hex(12)}",
-                                   idempotency_key=idempotency_key, token=token,
-                                   amount=amount.amount, currency=amount.currency,
-                                   answered=0 if card.behaviour == "timeout" else 1,
-                                   created_at=dt.datetime.now(dt.UTC))
-            session.add(charge)
-            try:
-                session.flush()
-            except IntegrityError:  # a concurrent call with the same key made it first
-                session.rollback()
-                return self.charge(token, amount, idempotency_key, description)
-            result = ProviderCharge(charge.id, charge.amount, charge.currency)
-        if charge.answered == 0:
+        behaviour = self._behaviour(token)
+        if behaviour is None:
+            raise CardDeclined("card_declined", "The card is not known.")
+        if behaviour in DECLINE_MESSAGES:
+            # a stolen card is reported to the customer as a plain decline
+            code = "card_declined" if behaviour == "stolen_card" else behaviour
+            raise CardDeclined(code, DECLINE_MESSAGES[behaviour])
+        if behaviour == "processing_error":
+            raise ProviderUnavailable("The payment provider had a processing error.")
+        # one statement: the charge, or the one made under this key before (its answer
+        # delivered once more); concurrent calls with one key meet on the unique key
+        with self.autocommit.begin() as conn:
+            made = conn.execute(self._charge_statement, {
+                "id": f"ch_sandbox_{secrets.token_hex(12)}", "idempotency_key": idempotency_key,
+                "token": token, "amount": amount.amount, "currency": amount.currency,
+                "answered": 0 if behaviour == "timeout" else 1,
+                "created_at": dt.datetime.now(dt.UTC)}).one()
+        if made.answered == 0:
             raise ProviderTimeout("The payment provider did not answer in time.")
-        return result
+        return ProviderCharge(made.id, made.amount, made.currency)
 
     def refund(self, charge_id: str, amount: Money, idempotency_key: str) -> str:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():

@@ -261,24 +261,29 @@ class BillingService:
         return ledger.history(self.db, customer_id, limit, before)
 
     @rpc(expected_exceptions=EXPECTED)
-    def top_up(self, customer_id, request, idempotency_key=None):
-        payment_id = wallets.begin_top_up(self.db, self.accounts, customer_id, request,
-                                          idempotency_key, self.clock.now())
-        try:
-            return self._commit(f"top-up:{customer_id}", idempotency_key, request,
-                                lambda: wallets.complete_top_up(self.db, self.payments,
-                                                                payment_id, self.clock.now()))
-        except errors.PaymentDeclined as declined:
-            payments.record_decline(self.db, payment_id, declined, self.clock.now())
-            raise
+    def top_up(self, customer_id, request, idempotency_key=None, account=None):
+        return wallets.top_up(self.db, self.payments, customer_id,
+                              self._account(customer_id, account), request, idempotency_key,
+                              self.clock.now())
+
+    def _account(self, customer_id: str, account: dict | None) -> dict:
+        """The account's billing type and currency: as the caller (the gateway, which
+        authentication told) passes them, or asked of accounts."""
+        if isinstance(account, dict) and account.get("billing_type") in (
+                "prepaid", "postpaid") and isinstance(account.get("currency"), str):
+            return {"billing_type": account["billing_type"], "currency": account["currency"]}
+        return self.accounts.get_account(customer_id)
 
     # vouchers: redeemed into the wallet, bought by card
     @rpc(expected_exceptions=EXPECTED)
-    def redeem_voucher(self, customer_id, request, client=None):
+    def redeem_voucher(self, customer_id, request, client=None, account=None):
         """Redeem a code into the prepaid wallet: vouchers redeems it (once), billing credits
         it (once, keyed by the redemption)."""
         code = voucher_sales.redeem_request(request)
-        account = wallets.prepaid_account(self.accounts, customer_id)
+        account = self._account(customer_id, account)
+        if account["billing_type"] != "prepaid":
+            raise errors.Conflict("This account is postpaid: it has bills, not a wallet.",
+                                  code=wallets.NOT_PREPAID)
         redemption = self.vouchers.redeem(customer_id, code, {
             "currency": account["currency"], "billing_type": account["billing_type"]}, client)
         return self._credit_voucher(redemption)
@@ -301,24 +306,21 @@ class BillingService:
         raise errors.ServiceUnavailable("The wallet is busy; try again.")
 
     @rpc(expected_exceptions=EXPECTED)
-    def buy_voucher(self, customer_id, request, idempotency_key=None):
+    def buy_voucher(self, customer_id, request, idempotency_key=None, account=None):
         """Buy an online voucher by card; answers its code (and a repeat with the same
         Idempotency-Key answers the same voucher, never a second charge)."""
-        payment_id, offer = voucher_sales.begin_purchase(
-            self.db, self.accounts, self.vouchers, customer_id, request or {}, idempotency_key,
-            self.clock.now())
-        try:
-            payment = voucher_sales.charge(self.db, self.payments, payment_id, self.clock.now())
-            self.db.commit()
-        except errors.PaymentDeclined as declined:
-            self.db.rollback()
-            payments.record_decline(self.db, payment_id, declined, self.clock.now())
-            raise
-        except BaseException:
-            self.db.rollback()
-            raise
-        voucher = self.vouchers.issue_online(payment_id, offer["code"], customer_id)
-        return {**voucher, "offer": offer["code"], "payment": payment}
+        now = self.clock.now()
+        payment, method, offer = voucher_sales.begin_purchase(
+            self.db, self.vouchers, customer_id, self._account(customer_id, account),
+            request or {}, idempotency_key, now)
+        paid = payments.finish(
+            self.db, payment,
+            lambda: voucher_sales.charge(self.db, self.payments, payment, now, method),
+            lambda: payments.dump(self.db.get(Payment, payment.id, populate_existing=True)),
+            scope=f"voucher-purchase:{customer_id}", key=idempotency_key, request=request,
+            now=now)
+        voucher = self.vouchers.issue_online(paid["id"], offer["code"], customer_id)
+        return {**voucher, "offer": offer["code"], "payment": paid}
 
     @event_handler("billing", events.PAYMENT_SUCCEEDED)
     def on_payment_succeeded(self, payload):
@@ -384,16 +386,15 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def pay_invoice(self, customer_id, invoice_id, request=None, idempotency_key=None):
         """Pay an open invoice by card (the default one if none is named); 402 when declined."""
-        request = request or {}
-        payment_id = invoices.begin_payment(self.db, customer_id, invoice_id, request,
-                                            idempotency_key, self.clock.now())
-        try:
-            return self._commit(f"invoice:{customer_id}:{invoice_id}", idempotency_key,
-                                request, lambda: invoices.complete_payment(
-                                    self.db, self.payments, payment_id, self.clock.now()))
-        except errors.PaymentDeclined as declined:
-            payments.record_decline(self.db, payment_id, declined, self.clock.now())
-            raise
+        request, now = request or {}, self.clock.now()
+        payment = invoices.begin_payment(self.db, customer_id, invoice_id, request,
+                                         idempotency_key, now)
+        return payments.finish(
+            self.db, payment,
+            lambda: invoices.complete_payment(self.db, self.payments, payment.id, now),
+            lambda: invoices.payment_result(self.db, payment.id),
+            scope=f"invoice:{customer_id}:{invoice_id}", key=idempotency_key,
+            request=request, now=now)
 
     @rpc(expected_exceptions=EXPECTED)
     def invoice_pdf(self, customer_id, invoice_id):
@@ -529,11 +530,15 @@ class BillingService:
         """A payment whose answer was lost: ask the provider again with its key. A decline is
         recorded; a provider still down is tried again later, and given up after a day."""
         now = self.clock.now()
-        complete = {"top_up": wallets.complete_top_up, "invoice": invoices.complete_payment,
-                    "voucher": voucher_sales.charge}
         try:
-            purpose = self.db.get(Payment, payment_id).purpose
-            complete[purpose](self.db, self.payments, payment_id, now)
+            payment = self.db.execute(select(Payment.__table__)
+                                      .where(Payment.id == payment_id)).one()
+            if payment.purpose == "invoice":
+                invoices.complete_payment(self.db, self.payments, payment_id, now)
+            elif payment.purpose == "top_up":
+                wallets.complete_top_up(self.db, self.payments, payment, now)
+            else:
+                voucher_sales.charge(self.db, self.payments, payment, now)
             self.db.commit()
             return 1
         except errors.PaymentDeclined as declined:

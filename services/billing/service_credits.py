@@ -49,9 +49,9 @@ def _wallet_credit(session: Session, customer_id: str, amount: dict, reason: str
                    reference: str, actor: str, now: dt.datetime) -> dict:
     source = f"service_credit:{reference}"
     try:
-        wallet = ledger.wallet_for(session, customer_id, amount["currency"], now)
-        entry = ledger.post(session, wallet, ledger.CREDIT, "adjustment", amount["amount"],
-                            f"{reason} (by {actor})", source, now)
+        entry = ledger.post(session, customer_id, amount["currency"], ledger.CREDIT,
+                            "adjustment", amount["amount"], f"{reason} (by {actor})", source,
+                            now)
         wallets.settle(session, customer_id, now, strict=False)
         session.commit()
     except IntegrityError as exc:  # the same reference, concurrently: its entry

@@ -41,34 +41,37 @@ class PurchaseSchema(StrictSchema):
 def credit(session: Session, redemption: dict, now: dt.datetime) -> dict:
     """The redeemed value into the wallet (once: the entry's source is the redemption)."""
     value = redemption["value"]
-    wallet = ledger.wallet_for(session, redemption["customer_id"], value["currency"], now)
-    entry = ledger.post(session, wallet, ledger.CREDIT, "voucher", value["amount"],
-                        f"Voucher {redemption['serial']}", f"voucher:{redemption['id']}", now)
+    entry = ledger.post(session, redemption["customer_id"], value["currency"], ledger.CREDIT,
+                        "voucher", value["amount"], f"Voucher {redemption['serial']}",
+                        f"voucher:{redemption['id']}", now)
     resumed = wallets.settle(session, redemption["customer_id"], now, strict=False)["reinstated"]
     return {"redemption": redemption, "transaction": ledger.dump_entry(entry),
-            "wallet": ledger.dump_wallet(wallet), "reinstated": resumed}
+            "wallet": ledger.dump_wallet(entry.wallet), "reinstated": resumed}
 
 
-def begin_purchase(session: Session, accounts, vouchers, customer_id: str, request: dict,
-                   idempotency_key: str | None, now: dt.datetime) -> tuple[str, dict]:
-    """Check the offer and record the payment (committed): (payment id, offer)."""
+def begin_purchase(session: Session, vouchers, customer_id: str, account: dict,
+                   request: dict, idempotency_key: str | None, now: dt.datetime):
+    """Check the offer and record the payment (committed): (payment, card, offer).
+    `account`: the customer's currency (the gateway passes what authentication told it)."""
     values = load_or_raise(PurchaseSchema(), request)
     offer = vouchers.get_offer(values["offer"])
-    account = accounts.get_account(customer_id)
     if offer["price"]["currency"] != account["currency"]:
         raise errors.Conflict(f"This voucher is sold in {offer['price']['currency']}; your "
                               f"account is in {account['currency']}.",
                               code="VOUCHER_CURRENCY_MISMATCH")
     method = payment_methods.get(session, customer_id, values["payment_method_id"])
-    payment_id = payments.begin(session, customer_id, PURPOSE, Money.from_dict(offer["price"]),
-                                method, idempotency_key, now, reference=offer["code"])
-    return payment_id, offer
+    payment = payments.begin(session, customer_id, PURPOSE, Money.from_dict(offer["price"]),
+                             method, idempotency_key, now, reference=offer["code"])
+    return payment, method, offer
 
 
-def charge(session: Session, provider: PaymentProvider, payment_id: str,
-           now: dt.datetime) -> dict:
-    payment = payments.charge(session, provider, payment_id, "Online voucher", now)
-    return payments.dump(payment)
+def charge(session: Session, provider: PaymentProvider, payment, now: dt.datetime,
+           method=None) -> dict | None:
+    """The card charged and the payment succeeded (its voucher is asked for after the
+    commit); None if it was completed already. The caller commits."""
+    made = payments.ask_provider(session, provider, payment, "Online voucher", method)
+    paid = payments.mark_succeeded(session, payment.id, made, now)
+    return None if paid is None else payments.dump(paid)
 
 
 def redeem_request(request: dict) -> str:

@@ -20,11 +20,11 @@ import datetime as dt
 from collections import OrderedDict
 
 from marshmallow import fields, validate
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from services.billing import ledger, lifecycle, payment_methods, payments, suspension
-from services.billing.models import Charge, Subscription, Wallet
+from services.billing.models import Charge, Payment, Subscription, Wallet
 from services.billing.provider import PaymentProvider
 from services.common import errors
 from services.common.ids import new_id
@@ -69,11 +69,16 @@ def view(session: Session, customer_id: str, currency: str) -> dict:
 
 # top-ups ------------------------------------------------------------------------------------
 
-def begin_top_up(session: Session, accounts, customer_id: str, request: dict,
-                 idempotency_key: str | None, now: dt.datetime) -> str:
-    """Validate a top-up and record its payment attempt (committed); returns its id."""
+def top_up(session: Session, provider: PaymentProvider, customer_id: str, account: dict,
+           request: dict, idempotency_key: str | None, now: dt.datetime) -> dict:
+    """Top the wallet up by card: the attempt recorded (committed), the card charged outside
+    any transaction, then payment, ledger entry, reinstatements, events and the key's outcome
+    in one transaction (`payments.finish`). `account`: the customer's billing type and
+    currency (the gateway passes what authentication told it)."""
     req = load_or_raise(TopUpSchema(), request)
-    account = prepaid_account(accounts, customer_id)
+    if account["billing_type"] != "prepaid":
+        raise errors.Conflict("This account is postpaid: it has bills, not a wallet.",
+                              code=NOT_PREPAID)
     amount = req["amount"]
     if amount["currency"] != account["currency"]:
         raise errors.InvalidArgument(f"The wallet is in {account['currency']}.",
@@ -86,29 +91,67 @@ def begin_top_up(session: Session, accounts, customer_id: str, request: dict,
             f"must be from {MIN_TOP_UP} to {MAX_TOP_UP} {amount['currency']} "
             f"({low} to {high} in minor units)"]})
     method = payment_methods.get(session, customer_id, req["payment_method_id"])
-    return payments.begin(session, customer_id, "top_up", Money(amount["amount"],
-                          amount["currency"]), method, idempotency_key, now)
+    payment = payments.begin(session, customer_id, "top_up",
+                             Money(amount["amount"], amount["currency"]), method,
+                             idempotency_key, now)
+    return payments.finish(
+        session, payment, lambda: complete_top_up(session, provider, payment, now, method),
+        lambda: top_up_result(session, payment.id),
+        scope=f"top-up:{customer_id}", key=idempotency_key, request=request, now=now)
 
 
-def complete_top_up(session: Session, provider: PaymentProvider, payment_id: str,
-                    now: dt.datetime) -> dict:
+def complete_top_up(session: Session, provider: PaymentProvider, payment, now: dt.datetime,
+                    method=None) -> dict | None:
     """Charge the card (once, by the provider key), credit the wallet (once, by the payment),
-    pay what is due. Safe to run again for the same payment."""
-    payment = payments.charge(session, provider, payment_id, "Wallet top-up", now)
-    wallet = ledger.wallet_for(session, payment.customer_id, payment.currency, now)
-    method = session.get(payment_methods.PaymentMethod, payment.payment_method_id)
-    entry = ledger.post(session, wallet, ledger.CREDIT, "top_up", payment.amount,
-                        f"Top-up by card {method.brand.title()} …{method.last4}",
-                        f"payment:{payment.id}", now)
-    resumed = settle(session, payment.customer_id, now, strict=False)["reinstated"]
+    pay what is due; None if the payment was completed already. The caller commits."""
+    made = payments.ask_provider(session, provider, payment, "Wallet top-up", method)
+    paid = payments.mark_succeeded(session, payment.id, made, now)
+    if paid is None:
+        return None
+    if method is None:
+        method = session.get(payment_methods.PaymentMethod, paid.payment_method_id)
+    entry = ledger.post(session, paid.customer_id, paid.currency, ledger.CREDIT, "top_up",
+                        paid.amount, f"Top-up by card {method.brand.title()} …{method.last4}",
+                        f"payment:{paid.id}", now)
+    resumed = settle(session, paid.customer_id, now, strict=False)["reinstated"]
+    return {"payment": payments.dump(paid), "transaction": ledger.dump_entry(entry),
+            "wallet": ledger.dump_wallet(entry.wallet), "reinstated": resumed}
+
+
+def top_up_result(session: Session, payment_id: str) -> dict:
+    """A completed top-up's answer, from what was recorded (its entry and the wallet now)."""
+    payment = session.get(Payment, payment_id, populate_existing=True)
+    entry = ledger.find(session, f"payment:{payment_id}")
     return {"payment": payments.dump(payment), "transaction": ledger.dump_entry(entry),
-            "wallet": ledger.dump_wallet(wallet), "reinstated": resumed}
+            "wallet": ledger.dump_wallet(session.get(Wallet, payment.customer_id)),
+            "reinstated": []}
 
 
 # paying charges -----------------------------------------------------------------------------
 
 def _group(charge: Charge) -> str:
     return charge.operation_key.rsplit(":", 1)[0]
+
+
+def _anything_to_settle_query():
+    charges, subscriptions = Charge.__table__, Subscription.__table__
+    customer = bindparam("p_customer")
+    prepaid = (subscriptions.c.customer_id == customer,
+               subscriptions.c.billing_type == "prepaid")
+    owed = (select(charges.c.id).join(subscriptions,
+                                      subscriptions.c.id == charges.c.subscription_id)
+            .where(charges.c.customer_id == customer, charges.c.settled.is_(False), *prepaid))
+    suspended = select(subscriptions.c.id).where(
+        *prepaid, subscriptions.c.status == lifecycle.SUSPENDED)
+    return select(or_(exists(owed), exists(suspended)))
+
+
+_ANYTHING_TO_SETTLE = _anything_to_settle_query()
+
+
+def _anything_to_settle(session: Session, customer_id: str) -> bool:
+    """One cheap query first: most wallet credits find nothing owed and nothing suspended."""
+    return bool(session.scalar(_ANYTHING_TO_SETTLE, {"p_customer": customer_id}))
 
 
 def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -> dict:
@@ -118,6 +161,8 @@ def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -
     Otherwise (a renewal, a top-up): what cannot be paid suspends its subscription; paid-up
     suspended subscriptions are reinstated.
     """
+    if not _anything_to_settle(session, customer_id):
+        return {"suspended": [], "reinstated": []}
     due = session.scalars(
         select(Charge).join(Subscription, Subscription.id == Charge.subscription_id)
         .where(Charge.customer_id == customer_id, Charge.settled.is_(False),
@@ -127,24 +172,23 @@ def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -
     for charge in due:
         groups.setdefault(_group(charge), []).append(charge)
     unpaid: set[str] = set()
-    wallet = None
     for group, charges in groups.items():
         total = sum(c.amount + c.tax for c in charges)
         sub_id = charges[0].subscription_id
         if sub_id in unpaid:
             continue  # keep each subscription's charges in order
-        wallet = wallet or ledger.wallet_for(session, customer_id, charges[0].currency, now)
+        currency = charges[0].currency
         description = charges[0].description + (f" and {len(charges) - 1} more"
                                                  if len(charges) > 1 else "")
         try:
             if total > 0:
-                ledger.post(session, wallet, ledger.DEBIT, "service_charge", total, description,
-                            f"charges:{group}", now)
+                ledger.post(session, customer_id, currency, ledger.DEBIT, "service_charge",
+                            total, description, f"charges:{group}", now)
             elif total < 0:
                 kind = "cancellation_credit" if charges[0].kind == "credit" and all(
                     c.kind == "credit" for c in charges) else "refund"
-                ledger.post(session, wallet, ledger.CREDIT, kind, -total, description,
-                            f"charges:{group}", now)
+                ledger.post(session, customer_id, currency, ledger.CREDIT, kind, -total,
+                            description, f"charges:{group}", now)
         except errors.Conflict as exc:
             if strict or exc.code != ledger.INSUFFICIENT_BALANCE:
                 raise
@@ -192,15 +236,14 @@ def adjust(session: Session, accounts, customer_id: str, request: dict, actor: s
     if amount["currency"] != account["currency"] or amount["amount"] == 0:
         raise errors.InvalidArgument(fields={"amount": [
             f"must be a non-zero amount in {account['currency']}"]})
-    wallet = ledger.wallet_for(session, customer_id, account["currency"], now)
     direction = ledger.CREDIT if amount["amount"] > 0 else ledger.DEBIT
-    entry = ledger.post(session, wallet, direction, "adjustment", abs(amount["amount"]),
-                        f"Adjustment: {req['reason']} (by {actor})", f"adjustment:{new_id('adj')}",
-                        now)
+    entry = ledger.post(session, customer_id, account["currency"], direction, "adjustment",
+                        abs(amount["amount"]), f"Adjustment: {req['reason']} (by {actor})",
+                        f"adjustment:{new_id('adj')}", now)
     if direction == ledger.CREDIT:
         settle(session, customer_id, now, strict=False)
     session.commit()
-    return {"transaction": ledger.dump_entry(entry), "wallet": ledger.dump_wallet(wallet)}
+    return {"transaction": ledger.dump_entry(entry), "wallet": ledger.dump_wallet(entry.wallet)}
 
 
 def set_threshold(session: Session, accounts, customer_id: str, request: dict,

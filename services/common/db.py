@@ -17,16 +17,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool, StaticPool
 
@@ -101,8 +104,42 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(normalize_url(url), pool_size=pool_size, max_overflow=pool_size,
-                         pool_pre_ping=True)
+    engine = create_engine(normalize_url(url), pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip per transaction, a
+    twentieth of a top-up's CPU. A connection that was used a moment ago is alive; one that
+    sat idle may have been cut (a database restart, a firewall's idle timeout). Such a
+    connection fails the ping and is replaced before the caller sees it. A restart in the few
+    seconds after a use still fails that connection's next statement; SQLAlchemy then drops
+    every pooled connection made before it, so only the one call fails (503-style)."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy):
+        now = time.monotonic()
+        last = record.info.get("last_used", now)
+        record.info["last_used"] = now
+        if now - last < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as exc:  # noqa: BLE001 - any failure: the connection is gone
+            raise DisconnectionError(f"an idle connection failed its ping: {exc}") from exc
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection, record):
+        if record is not None:
+            record.info["last_used"] = time.monotonic()
 
 
 def snapshot(session: Session) -> None:
@@ -113,6 +150,36 @@ def snapshot(session: Session) -> None:
     session.rollback()
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def dialect_insert(session: Session, table):
+    """`INSERT` with `ON CONFLICT` (`.on_conflict_do_nothing()`, `…_do_update()`) for this
+    session's dialect: PostgreSQL in production, SQLite embedded."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class Prepared:
+    """A statement built once per dialect, executed with bound values (`bindparam`s, or the
+    columns of an INSERT). Building a statement and its cache key on every call costs more
+    than running it, on the paths that run most (a top-up runs a dozen statements).
+
+    `build(insert)` receives the dialect's `insert` (for `ON CONFLICT`)."""
+
+    def __init__(self, build: Callable) -> None:
+        self.build = build
+        self.built: dict[str, Any] = {}
+
+    def __call__(self, session: Session):
+        name = session.get_bind().dialect.name
+        if name not in self.built:
+            module = postgresql if name == "postgresql" else sqlite
+            self.built[name] = self.build(module.insert)
+        return self.built[name]
+
+    def run(self, session: Session, **values):
+        return session.execute(self(session), values)
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:

@@ -11,6 +11,11 @@ or the typed error the action raised, and commits. Outcomes:
 Concurrent duplicates: on PostgreSQL the second insert waits on the key until the first
 transaction ends, then replays its outcome; on SQLite writers are serialized. One effect.
 The action must not commit; `run_idempotent` commits its work together with the record.
+
+Card payments (billing) take another route, because their provider call must happen outside
+any transaction: the payment row is their "once" (see services/billing/payments.py), and the
+outcome is stored by `record()` in the transaction that completes the payment; a twin that
+finds the payment completed already answers `stored()`.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors
+from services.common.db import Prepared
 from services.common.kernel_tables import IdempotencyRecord
 
 IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
@@ -48,9 +55,7 @@ def _error_from_dict(data: dict) -> errors.ServiceError:
 
 def run_idempotent(session: Session, *, scope: str, key: str, request: Any,
                    action: Callable[[], Any], now: dt.datetime | None = None) -> Any:
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise errors.InvalidArgument(
-            fields={"idempotency_key": [f"must be 1 to {MAX_KEY_LENGTH} characters"]})
+    check_key(key)
     now = now or dt.datetime.now(dt.UTC)
     request_hash = fingerprint(request)
     if session.get(IdempotencyRecord, (scope, key)) is not None:  # a plain repeat: no insert
@@ -92,3 +97,44 @@ def _replay(session: Session, scope: str, key: str, request_hash: str) -> Any:
     if existing.error:
         raise _error_from_dict(existing.error)
     return existing.response
+
+
+MISSING = object()  # `stored()`: no outcome under this key
+_TABLE = IdempotencyRecord.__table__
+_RECORD = Prepared(lambda insert: insert(_TABLE).on_conflict_do_nothing()
+                   .returning(_TABLE.c.scope))
+_STORED = select(_TABLE.c.request_hash, _TABLE.c.response, _TABLE.c.error).where(
+    _TABLE.c.scope == bindparam("p_scope"), _TABLE.c.key == bindparam("p_key"))
+
+
+def check_key(key: Any) -> None:
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise errors.InvalidArgument(
+            fields={"idempotency_key": [f"must be 1 to {MAX_KEY_LENGTH} characters"]})
+
+
+def record(session: Session, *, scope: str, key: str, request: Any, now: dt.datetime,
+           response: Any = None, error: errors.ServiceError | None = None) -> bool:
+    """Store an outcome in the caller's transaction (one INSERT … ON CONFLICT DO NOTHING).
+    False when the key has one already (a concurrent twin stored it first; on PostgreSQL the
+    INSERT waits for the twin's transaction): the caller then rolls back and answers
+    `stored()`, so both answer the same."""
+    return _RECORD.run(
+        session, scope=scope, key=key, request_hash=fingerprint(request), created_at=now,
+        completed_at=now, response=response,
+        error=_error_to_dict(error) if error is not None else None).first() is not None
+
+
+def stored(session: Session, scope: str, key: str, request: Any) -> Any:
+    """The outcome stored under the key: its response, or its error raised; `MISSING` if
+    none. A different request under the key is `Conflict(IDEMPOTENCY_KEY_REUSED)`."""
+    row = session.execute(_STORED, {"p_scope": scope, "p_key": key}).first()
+    if row is None:
+        return MISSING
+    if row.request_hash != fingerprint(request):
+        raise errors.Conflict(
+            "This Idempotency-Key was already used with a different request.",
+            code=IDEMPOTENCY_KEY_REUSED)
+    if row.error:
+        raise _error_from_dict(row.error)
+    return row.response

@@ -19,7 +19,7 @@ import time
 import amqp
 from kombu import Connection, Exchange
 from nameko.constants import PERSISTENT
-from sqlalchemy import Engine, Text, cast, select, text, update
+from sqlalchemy import Engine, Text, cast, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from services.common import bulk, green
@@ -29,12 +29,19 @@ from services.common.kernel_tables import OutboxMessage
 log = logging.getLogger(__name__)
 
 
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)
+
+
 def emit(session: Session, event_type: str, entity_name: str, entity: dict,
          now: dt.datetime) -> dict:
-    """Record `event_type` with payload `{event_id, occurred_at, <entity_name>: entity}`."""
+    """Record `event_type` with payload `{event_id, occurred_at, <entity_name>: entity}`.
+
+    One Core INSERT at once (not an ORM object flushed later): on the money paths an event
+    costs one statement, and the rows keep the order of the calls."""
     envelope = make_envelope(entity_name, entity, now)
-    session.add(OutboxMessage(event_id=envelope["event_id"], event_type=event_type,
-                              payload=envelope, created_at=now, attempts=0))
+    session.execute(_INSERT_MESSAGE, {"event_id": envelope["event_id"],
+                                      "event_type": event_type, "payload": envelope,
+                                      "created_at": now, "attempts": 0})
     session.info["outbox_pending"] = True
     return envelope
 

@@ -1,33 +1,52 @@
-"""Benchmark: wallet top-ups per second through the gateway, on PostgreSQL, beside a raw insert
-of the same ledger rows in the same run.
+"""Benchmark: the card payment paths through the gateway on PostgreSQL (wallet top-ups, invoice
+payments, online voucher purchases), beside raw ledger rows written in the same run; a load test
+at 20 clients that must end with no error and the ledger verified.
 
 The system runs as `make run` starts it, but with every service's database (and the sandbox
-provider's store) on the local PostgreSQL. A top-up through the gateway is: HTTP, auth, the
-payment attempt committed, the idempotency key, the provider's charge (its own transaction),
-the ledger entry with the wallet's balance, the outbox events. The raw baseline is only the
-ledger part: one transaction per row that updates the wallet and inserts the entry, with
-psycopg2 from Python threads.
+provider's store) on the local PostgreSQL. Many customers pay (each client thread its own
+customer, as on pay day), with a fresh Idempotency-Key per call. A top-up through the gateway
+is: HTTP, auth (cached), one RPC to billing, the attempt committed, the sandbox provider's charge
+(its own store), then payment, ledger entry, events and the key's outcome in one transaction.
+The raw baseline is only the ledger part: one transaction per row that updates a wallet and
+inserts the entry, with psycopg2 from Python threads (one wallet per thread).
 
-    .venv/bin/python tests/perf/bench_topup.py [--requests 600]   (DATABASE_URL as make test)
+Besides req/s and latency, each phase prints the CPU every process spent per call (tests/perf/
+cpu.py): on a 2-core machine shared with the client, the broker and the database, that is what
+bounds throughput. `--profile` samples billing and the gateway with py-spy during the 20-client
+top-ups and prints where they spend it.
+
+    .venv/bin/python tests/perf/bench_topup.py [--requests 600] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import concurrent.futures as cf
+import datetime as dt
+import itertools
 import os
 import pathlib
+import shutil
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 
 import psycopg2
 import requests
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+from tests.perf.cpu import CpuMeter, format_cpu, stack_processes  # noqa: E402
 from tests.perf.harness import HEADER, row, run  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN = ("admin@example.com", "portal admin demo passphrase")
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123",
+        "holder": "Bench Customer"}
 
 
 def create_databases(names: list[str]) -> dict[str, str]:
@@ -52,45 +71,107 @@ def drop_databases(urls: dict[str, str]) -> None:
     conn.close()
 
 
-class TopUps:
-    def __init__(self, url: str, token: str, card: str) -> None:
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        self.url, self.card = url + "/api/v1/wallet/top-ups", card
+class Customer:
+    """A signed-up customer with a bearer token and a card."""
+
+    def __init__(self, url: str, billing_type: str, n: int) -> None:
+        email = f"bench-{billing_type}-{n}-{uuid.uuid4().hex[:6]}@example.com"
+        password = f"bench passphrase {uuid.uuid4().hex}"
+        answer = requests.post(f"{url}/api/v1/accounts", timeout=30, json={
+            "email": email, "password": password, "name": f"Bench {n}",
+            "billing_type": billing_type, "currency": "EUR", "tax_region": "DE"})
+        if answer.status_code != 201:
+            raise RuntimeError(answer.text)
+        self.url, self.email, self.password = url, email, password
+        self.login()
+        self.card = requests.post(f"{url}/api/v1/me/payment-methods", headers=self.headers,
+                                  json=CARD, timeout=30).json()["id"]
+
+
+    def login(self) -> None:
+        token = requests.post(f"{self.url}/api/v1/auth/login", timeout=30, json={
+            "email": self.email, "password": self.password}).json()["token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+
+def sign_up(url: str, billing_type: str, count: int) -> list[Customer]:
+    with cf.ThreadPoolExecutor(4) as pool:
+        return list(pool.map(lambda n: Customer(url, billing_type, n), range(count)))
+
+
+class Payer:
+    """A client thread: POSTs `path(customer)` with `body(customer)` and a fresh
+    Idempotency-Key; anything but 201 is an error (and ends the benchmark)."""
+
+    def __init__(self, url: str, customers, path, body) -> None:
+        self.url, self.customers, self.path, self.body = url, customers, path, body
 
     def __enter__(self):
+        session = requests.Session()
+        self.session = session
+
         def call():
-            response = self.session.post(self.url, timeout=30, headers={
-                "Idempotency-Key": uuid.uuid4().hex}, json={
-                "amount": {"amount": 100, "currency": "EUR"}, "payment_method_id": self.card})
+            customer = next(self.customers)
+            response = session.post(self.url + self.path(customer), timeout=30,
+                                    json=self.body(customer), headers={
+                                        **customer.headers, "Idempotency-Key": uuid.uuid4().hex})
             if response.status_code != 201:
-                raise RuntimeError(response.text)
+                raise RuntimeError(f"{response.status_code} {response.text}")
         return call
 
     def __exit__(self, *exc):
         self.session.close()
 
 
-class RawLedger:
-    """The same ledger rows, written straight to PostgreSQL: one transaction per row."""
+def one_each(customers: list) -> collections.abc.Callable:
+    """A factory of per-thread iterators: thread i pays as customer i (many customers at once,
+    none of them contended)."""
+    counter = itertools.count()
+    lock = threading.Lock()
 
-    def __init__(self, url: str, customer: str) -> None:
-        self.url, self.customer = url, customer
+    def next_customer_iterator():
+        with lock:
+            i = next(counter)
+        return itertools.repeat(customers[i % len(customers)])
+    return next_customer_iterator
+
+
+def each_once(items: list) -> collections.abc.Callable:
+    """Every thread draws from one shared supply (each invoice is paid once)."""
+    supply = iter(items)
+    lock = threading.Lock()
+
+    class Draw:
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            with lock:
+                return next(supply)
+    return lambda: Draw()
+
+
+class RawLedger:
+    """The same ledger rows, written straight to PostgreSQL: one transaction per row, each
+    thread its own wallet."""
+
+    def __init__(self, url: str, wallets) -> None:
+        self.url, self.wallets = url, wallets
 
     def __enter__(self):
         self.conn = psycopg2.connect(self.url)
+        customer = next(self.wallets)
 
         def call():
             with self.conn, self.conn.cursor() as cur:
                 cur.execute("UPDATE wallets SET balance = balance + 100, entries = entries + 1 "
-                            "WHERE customer_id = %s RETURNING balance, entries",
-                            (self.customer,))
+                            "WHERE customer_id = %s RETURNING balance, entries", (customer,))
                 balance, seq = cur.fetchone()
                 cur.execute(
                     "INSERT INTO wallet_transactions (id, customer_id, seq, direction, type, "
                     "amount, currency, balance_after, description, source, created_at) VALUES "
                     "(%s, %s, %s, 'credit', 'top_up', 100, 'EUR', %s, 'raw', %s, now())",
-                    ("txn_" + uuid.uuid4().hex[:24], self.customer, seq, balance,
+                    ("txn_" + uuid.uuid4().hex[:24], customer, seq, balance,
                      "raw:" + uuid.uuid4().hex))
         return call
 
@@ -98,54 +179,168 @@ class RawLedger:
         self.conn.close()
 
 
+def raw_wallets(url: str, count: int):
+    names = [f"cus_raw{n}" for n in range(count)]
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        for name in names:
+            cur.execute("INSERT INTO wallets (customer_id, currency, balance, entries, "
+                        "low_balance_threshold, low_balance_alerted, created_at) "
+                        "VALUES (%s, 'EUR', 0, 0, 0, false, now())", (name,))
+    lock, it = threading.Lock(), itertools.cycle(names)
+
+    class Wallets:
+        def __next__(self):
+            with lock:
+                return next(it)
+    return Wallets()
+
+
+def admin_headers(url: str) -> dict:
+    token = requests.post(f"{url}/api/v1/auth/login", timeout=30,
+                          json={"email": ADMIN[0], "password": ADMIN[1]}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def bill_everyone(url: str, offset_file: pathlib.Path) -> None:
+    """A day passes (the test clock; the demo billed today already), then ops run billing
+    for the new day: every postpaid bench customer gets an open invoice."""
+    offset_file.write_text(str(86400))
+    admin = admin_headers(url)
+    started = requests.post(f"{url}/api/v1/ops/billing-runs", headers=admin, json={},
+                            timeout=60)
+    if started.status_code != 202:
+        raise RuntimeError(started.text)
+    run_, deadline = started.json(), time.monotonic() + 120
+    while run_["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        run_ = requests.get(f"{url}/api/v1/ops/billing-runs/{run_['id']}", headers=admin,
+                            timeout=30).json()
+    if run_["status"] != "completed":
+        raise RuntimeError(f"the billing run did not complete: {run_}")
+
+
+def open_invoices(url: str, customers: list[Customer]) -> list[tuple[Customer, str]]:
+    found = []
+    for customer in customers:
+        page = requests.get(f"{url}/api/v1/invoices", headers=customer.headers,
+                            timeout=30).json()
+        found += [(customer, i["id"]) for i in page["data"] if i["status"] == "open"]
+    return found
+
+
+def profile(procs: dict[str, list[int]], names: tuple[str, ...], seconds: int,
+            out: pathlib.Path) -> list[subprocess.Popen]:
+    spy = shutil.which("py-spy") or str(pathlib.Path(sys.executable).with_name("py-spy"))
+    if not pathlib.Path(spy).exists():
+        print("py-spy is not installed (.venv/bin/pip install py-spy): no profile")
+        return []
+    return [subprocess.Popen([spy, "record", "-p", str(procs[name][0]), "-d", str(seconds),
+                              "-r", "250", "-f", "raw", "-o", str(out / f"{name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name in names if name in procs]
+
+
+def print_profile(path: pathlib.Path, top: int = 12) -> None:
+    """py-spy's collapsed stacks: the frames with the most samples, inclusive."""
+    inclusive, total = collections.Counter(), 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        for frame in set(stack.split(";")):
+            if "/services/" in frame or "/gateway/" in frame:
+                inclusive[frame] += int(count)
+    print(f"  {path.stem}: {total} samples; our frames with the most samples (inclusive):")
+    for frame, count in inclusive.most_common(top):
+        print(f"    {100 * count / max(total, 1):5.1f}% {frame[:110]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--requests", type=int, default=600, help="top-ups per row")
+    parser.add_argument("--invoices", type=int, default=300,
+                        help="invoice payments at 20 clients (a customer each)")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     urls = create_databases(["accounts", "catalog", "billing", "sandbox"])
     env = {f"{k.upper()}_DATABASE_URL": v for k, v in urls.items() if k != "sandbox"}
     env["PAYMENT_SANDBOX_URL"] = urls["sandbox"]
-    results = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            stack = Stack(pathlib.Path(tmp), env).start()
-            try:
-                token = requests.post(f"{stack.url}/api/v1/auth/login", timeout=10, json={
-                    "email": "prepaid@example.com",
-                    "password": "prepaid demo passphrase"}).json()["token"]
-                headers = {"Authorization": f"Bearer {token}"}
-                card = requests.get(f"{stack.url}/api/v1/me/payment-methods", headers=headers,
-                                    timeout=10).json()["data"][0]["id"]
-                raw_customer = "cus_rawbench"
-                with psycopg2.connect(urls["billing"]) as conn, conn.cursor() as cur:
-                    cur.execute("INSERT INTO wallets (customer_id, currency, balance, entries, "
-                                "low_balance_threshold, low_balance_alerted, created_at) "
-                                "VALUES (%s, 'EUR', 0, 0, 0, false, now())", (raw_customer,))
-                for clients in (1, 20):
-                    raw = run(clients, args.requests, lambda: RawLedger(urls["billing"],
-                                                                         raw_customer))
-                    gw = run(clients, args.requests, lambda: TopUps(stack.url, token, card))
-                    results.append((clients, raw, gw))
-                verify = requests.get(f"{stack.url}/api/v1/ops/ledger/verify", timeout=30,
-                                      headers={"Authorization": "Bearer " + requests.post(
-                                          f"{stack.url}/api/v1/auth/login", timeout=10, json={
-                                              "email": "admin@example.com",
-                                              "password": "portal admin demo passphrase"}
-                                      ).json()["token"]}).json()
-            finally:
-                stack.stop()
-    finally:
-        drop_databases(urls)
-    print(f"\nWallet top-ups through the gateway vs raw ledger rows, PostgreSQL "
-          f"({args.requests} per row)")
+    rows, cpu, verify = [], [], None
+    with tempfile.TemporaryDirectory() as tmp:
+        offset = pathlib.Path(tmp) / "clock-offset"
+        offset.write_text("0")
+        env["TEST_CLOCK_OFFSET_FILE"] = str(offset)
+        stack = Stack(pathlib.Path(tmp), env).start()
+        try:
+            prepaid = sign_up(stack.url, "prepaid", 20)
+            small = max(20, args.invoices // 5)
+            postpaid = sign_up(stack.url, "postpaid", small + 2 + args.invoices + 2 * 20)
+            for customer in postpaid:
+                made = requests.post(f"{stack.url}/api/v1/subscriptions",
+                                     headers=customer.headers, json={"package": "basic"},
+                                     timeout=30)
+                if made.status_code != 201:
+                    raise RuntimeError(made.text)
+            bill_everyone(stack.url, offset)
+            with cf.ThreadPoolExecutor(4) as pool:  # a day later every session has expired
+                list(pool.map(Customer.login, prepaid + postpaid))
+            admin = admin_headers(stack.url)
+            invoices = open_invoices(stack.url, postpaid)
+            procs = stack_processes(stack.proc.pid)
+            meter = CpuMeter(procs)
+            wallets = raw_wallets(urls["billing"], 20)
+
+            def phase(name, clients, total, make, warmup=10):
+                meter.start()
+                result = run(clients, total, make, warmup)
+                cpu.append((name, clients, meter.stop(result["n"] + clients * warmup)))
+                rows.append((name, clients, result))
+                return result
+
+            top_up = {"amount": {"amount": 100, "currency": "EUR"}}
+            for clients in (1, 20):
+                phase("raw ledger row (SQL)", clients, args.requests,
+                      lambda: RawLedger(urls["billing"], wallets))
+                spies = (profile(procs, ("billing", "gateway"), 8, pathlib.Path(tmp))
+                         if args.profile and clients == 20 else [])
+                phase("POST wallet/top-ups", clients, args.requests, lambda: Payer(
+                    stack.url, one_each(prepaid)(), lambda c: "/api/v1/wallet/top-ups",
+                    lambda c: {**top_up, "payment_method_id": c.card}))
+                for spy in spies:
+                    spy.wait()
+                phase("POST vouchers/purchases", clients, args.requests // 2, lambda: Payer(
+                    stack.url, one_each(prepaid)(), lambda c: "/api/v1/vouchers/purchases",
+                    lambda c: {"offer": "topup-10", "payment_method_id": c.card}))
+            supply = each_once(invoices)
+            for clients, total in ((1, small), (20, args.invoices)):
+                phase("POST invoices/{id}/pay", clients, total, lambda: Payer(
+                    stack.url, supply(), lambda ci: f"/api/v1/invoices/{ci[1]}/pay",
+                    lambda ci: {"payment_method_id": ci[0].card}), warmup=2)
+            verify = requests.get(f"{stack.url}/api/v1/ops/ledger/verify", headers=admin,
+                                  timeout=60).json()
+            if args.profile:
+                print("\nProfiles of the 20-client top-ups (py-spy):")
+                for name in ("billing", "gateway"):
+                    path = pathlib.Path(tmp) / f"{name}.txt"
+                    if path.exists():
+                        print_profile(path)
+        finally:
+            stack.stop()
+            drop_databases(urls)
+    print(f"\nCard payments through the gateway on PostgreSQL vs raw ledger rows "
+          f"({args.requests} top-ups per row; {dt.date.today()})")
     print(HEADER)
-    for clients, raw, gw in results:
-        print(row(clients, "raw ledger row (SQL)", raw))
-        print(row(clients, "gateway POST top-up", gw))
-        print(f"{clients:>7} top-ups/s ÷ raw rows/s: {gw['rps'] / raw['rps']:.3f}")
-    print(f"ledger verify after the run: ok={verify['ok']} "
-          f"wallets={verify['wallets_checked']} differences={len(verify['differences'])}")
-    return 0
+    raw = {}
+    for (name, clients, result), (_, _, per_call) in zip(rows, cpu, strict=True):
+        print(row(clients, name, result))
+        if name.startswith("raw"):
+            raw[clients] = result["rps"]
+        else:
+            print(f"{clients:>7} {'÷ raw ledger rows/s':<28} {result['rps'] / raw[clients]:>26.3f}")
+        print(format_cpu(f"{name}, {clients} client(s)", per_call))
+    print(f"every call answered 201 (any other answer ends the run); ledger verify after the "
+          f"run: ok={verify['ok']} wallets={verify['wallets_checked']} "
+          f"differences={len(verify['differences'])}")
+    return 0 if verify["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run(clients: int, total: int, make_client) -> dict:
-    """`total` calls spread over `clients` threads; `make_client()` is a context manager that
-    yields a zero-argument call."""
+def run(clients: int, total: int, make_client, warmup: int = 10) -> dict:
+    """`total` calls spread over `clients` threads, after `warmup` calls each;
+    `make_client()` is a context manager that yields a zero-argument call."""
     per_client = max(1, total // clients)
     latencies: list[float] = []
     lock = threading.Lock()
@@ -27,7 +27,7 @@ def run(clients: int, total: int, make_client) -> dict:
 
     def worker():
         with make_client() as call:
-            for _ in range(10):  # warm-up
+            for _ in range(warmup):
                 call()
             barrier.wait()
             mine = []

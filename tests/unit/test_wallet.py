@@ -247,15 +247,17 @@ def test_cards_expiring_next_month_are_announced_once(world):
 
 
 def test_the_ledger_post_is_the_only_way_money_moves(world):
-    wallet = ledger.wallet_for(world.billing_session, "cus_x", "EUR", START)
-    ledger.post(world.billing_session, wallet, ledger.CREDIT, "adjustment", 100, "x", "s1",
-                START)
-    again = ledger.post(world.billing_session, wallet, ledger.CREDIT, "adjustment", 100, "x",
-                        "s1", START)
-    assert again.seq == 1 and wallet.balance == 100
+    session = world.billing_session
+    first = ledger.post(session, "cus_x", "EUR", ledger.CREDIT, "adjustment", 100, "x", "s1",
+                        START)  # the first credit opens the wallet
+    again = ledger.post(session, "cus_x", "EUR", ledger.CREDIT, "adjustment", 100, "x", "s1",
+                        START)
+    assert again.id == first.id and again.seq == 1 and again.wallet.balance == 100
     with pytest.raises(errors.Conflict):
-        ledger.post(world.billing_session, wallet, ledger.DEBIT, "adjustment", 101, "x", "s2",
-                    START)
+        ledger.post(session, "cus_x", "EUR", ledger.DEBIT, "adjustment", 101, "x", "s2", START)
+    with pytest.raises(errors.Conflict):  # no wallet yet: nothing to take
+        ledger.post(session, "cus_y", "EUR", ledger.DEBIT, "adjustment", 1, "x", "s3", START)
+    assert ledger.verify(session)["ok"]
 
 
 def test_cancelling_a_suspended_subscription_voids_what_it_never_delivered(world):

@@ -23,7 +23,7 @@ from services.common import errors
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
-from services.notifier import deliveries, templates
+from services.notifier import customers, deliveries, templates
 from services.notifier.models import Broadcast, Notification, Preference
 
 PAGE = 500
@@ -119,6 +119,7 @@ def send_page(session: Session, accounts, billing, broadcast_id: str, now: dt.da
             else sqlite.insert
         session.execute(insert(Notification).on_conflict_do_nothing(
             index_elements=["dedup_key"]), inbox)
+        customers.inbox_changed(session, [row["customer_id"] for row in inbox], "created", now)
     deliveries.enqueue_many(session, [
         {"kind": "broadcast", "channel": "email", "target": p["email"],
          "subject": broadcast.title, "body": broadcast.body, "priority": 1,

@@ -5,6 +5,10 @@ each once, by the customer's language and preferences; the inbox and the prefere
 channel the customer keeps on for the topic, adds the inbox row (`dedup_key` unique:
 `<event id>:<event type>`) and/or enqueues the e-mail delivery (`…:email`, unique too), in one
 transaction. An event delivered twice finds both keys taken and adds nothing.
+
+Whatever changes a customer's unread count (a new inbox row, a read) emits `inbox_changed`
+`{"inbox": {"customer_ids": [...], "change": "created" | "read"}}` in the same transaction: the
+gateways evict their cached dashboard part with it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, load_or_raise
@@ -24,6 +28,15 @@ from services.notifier import deliveries, templates
 from services.notifier.models import Notification, Preference
 
 CHANNELS = ("portal", "email")
+INBOX_CHANGED = "inbox_changed"
+
+
+def inbox_changed(session: Session, customer_ids: list[str], change: str,
+                  now: dt.datetime) -> None:
+    """Record that these customers' inboxes changed (in the caller's transaction)."""
+    if customer_ids:
+        outbox.emit(session, INBOX_CHANGED, "inbox",
+                    {"customer_ids": list(customer_ids), "change": change}, now)
 
 
 def enabled(session: Session, customer_id: str, topic: str) -> set[str]:
@@ -55,6 +68,7 @@ def notify(session: Session, account: dict, event_type: str, event_id: str, enti
                                     data={"event": event_type}, created_at=now)
                 session.add(note)
             made["notification"] = note.id
+            inbox_changed(session, [account["id"]], "created", now)
         except IntegrityError:
             pass  # this event was notified before
     if "email" in channels and account.get("email"):
@@ -105,14 +119,17 @@ def mark_read(session: Session, customer_id: str, notification_id: str,
         raise errors.NotFound("No such notification.", code="NOTIFICATION_NOT_FOUND")
     if note.read_at is None:
         note.read_at = now
+        inbox_changed(session, [customer_id], "read", now)
     session.commit()
     return {**dump(note), "unread_count": unread_count(session, customer_id)}
 
 
 def mark_all_read(session: Session, customer_id: str, now: dt.datetime) -> dict:
-    session.execute(update(Notification).where(Notification.customer_id == customer_id,
-                                               Notification.read_at.is_(None))
-                    .values(read_at=now).execution_options(synchronize_session=False))
+    read = session.execute(update(Notification).where(Notification.customer_id == customer_id,
+                                                      Notification.read_at.is_(None))
+                           .values(read_at=now).execution_options(synchronize_session=False))
+    if read.rowcount:
+        inbox_changed(session, [customer_id], "read", now)
     session.commit()
     return {"unread_count": 0}
 

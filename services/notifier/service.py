@@ -20,6 +20,8 @@ payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcomin
 wallet_low_balance, payment_method_expiring; vouchers voucher_redeemed; tickets ticket_opened,
 ticket_updated (an agent's reply, waiting on the customer), ticket_resolved. The tickets
 service's alert_requested events are raised like raise_alert.
+Events emitted: inbox_changed {customer_ids, change: created | read}, with every change of a
+customer's unread count (the gateways' dashboard cache listens).
 Timers: every NOTIFIER_DELIVERY_SECONDS, sends due deliveries (retries with backoff, then
 dead-lettered; see deliveries.py), and sends pages of due broadcasts. A new notification's
 e-mail is tried at once as well.

@@ -217,7 +217,9 @@ def get(session: Session, incident_id: str, policy, now: dt.datetime) -> dict:
 
 def acknowledge(session: Session, incident_id: str, actor: dict, now: dt.datetime) -> dict:
     """Acknowledge the incident and every ticket in it that nobody acknowledged yet (their
-    escalation stops)."""
+    escalation stops; each ticket's `ticket_updated` tells the customer's side)."""
+    from services.tickets import tickets as tickets_
+
     incident = _find(session, incident_id)
     if incident.acknowledged_at is None:
         incident.acknowledged_at = now
@@ -229,6 +231,8 @@ def acknowledge(session: Session, incident_id: str, actor: dict, now: dt.datetim
             "acknowledged", now, None
         history.add(session, ticket, "acknowledged", agent, now,
                     data={"from": "routed", "to": "acknowledged", "incident_id": incident.id})
+        outbox.emit(session, tickets_.TICKET_UPDATED, "ticket",
+                    tickets_.event_entity(ticket, change="acknowledged"), now)
     session.commit()
     return dump(session, incident)
 

@@ -21,7 +21,8 @@ RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of t
   resolve_incident(id, request {resolution, credit?}, actor)
 - health()
 Events: ticket_opened, ticket_routed, ticket_updated (a customer-visible change: an agent's
-reply, waiting on the customer, reopened), ticket_escalated, ticket_resolved, ticket_closed,
+reply, waiting on the customer, reopened, acknowledged, another status or priority; the
+customer's own comment), ticket_escalated, ticket_resolved, ticket_closed,
 incident_opened, incident_resolved, and alert_requested (the notifier pages the team's
 channels from it, once per dedup key).
 Timer (every TICKETS_TIMER_SECONDS): due escalation steps, pending service credits, closing

@@ -211,14 +211,21 @@ def customer_page(session: Session, customer_id: str, status: str | None, limit:
 
 
 def open_summary(session: Session, customer_id: str, policy: Policy, now: dt.datetime) -> dict:
-    """The dashboard's part: how many are open, and the latest few."""
-    base = select(Ticket).where(Ticket.customer_id == customer_id,
-                                Ticket.status.not_in(DONE))
-    count = session.scalar(select(func.count()).select_from(base.subquery()))
-    latest = list(session.scalars(base.order_by(Ticket.updated_at.desc()).limit(3)))
-    names = _category_names(session)
-    return {"count": count, "latest": [dump(session, t, policy, for_customer=True,
-                                            with_history=False, names=names) for t in latest]}
+    """The dashboard's part: how many are open, and the latest few. One query when none is open
+    (the count comes with the rows, by a window function); else one more for their categories'
+    names (and one per ticket in an incident)."""
+    rows = session.execute(
+        select(Ticket, func.count().over().label("open"))
+        .where(Ticket.customer_id == customer_id, Ticket.status.not_in(DONE))
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(3)).all()
+    if not rows:
+        return {"count": 0, "latest": []}
+    latest = [row.Ticket for row in rows]
+    names = dict(session.execute(select(Category.code, Category.name).where(
+        Category.code.in_({t.category for t in latest}))).all())
+    return {"count": rows[0].open, "latest": [dump(session, t, policy, for_customer=True,
+                                                   with_history=False, names=names)
+                                              for t in latest]}
 
 
 def _encode(ticket: Ticket) -> str:
@@ -486,6 +493,8 @@ def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
                     kind="acknowledged")
         if ticket.assignee is None:
             ticket.assignee = actor.get("id")
+        outbox.emit(session, TICKET_UPDATED, "ticket",
+                    event_entity(ticket, change="acknowledged"), now)
     session.commit()
     return _agent_view(session, ticket, policy)
 
@@ -521,6 +530,7 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
     ticket = _find(session, ticket_id, lock=True)
     agent = history.agent_actor(actor)
     wanted = values.get("status")
+    told = None  # (event, change): how the customer's side hears of it
     if wanted is not None and wanted != ticket.status:
         if wanted == "resolved":
             session.rollback()
@@ -538,10 +548,10 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
             ticket.resolved_at, ticket.resolution = None, None
         if wanted == "closed":
             ticket.closed_at = now
-            outbox.emit(session, TICKET_CLOSED_EVENT, "ticket", event_entity(ticket), now)
-        elif wanted == "waiting_on_customer":
-            outbox.emit(session, TICKET_UPDATED, "ticket",
-                        event_entity(ticket, change="waiting_on_customer"), now)
+            told = (TICKET_CLOSED_EVENT, {})
+        else:
+            told = (TICKET_UPDATED, {"change": "waiting_on_customer"
+                                     if wanted == "waiting_on_customer" else "status"})
     if values.get("priority") and values["priority"] != ticket.priority:
         if ticket.status == "closed":
             session.rollback()
@@ -549,6 +559,10 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
         history.add(session, ticket, "priority_changed", agent, now,
                     data={"from": ticket.priority, "to": values["priority"]})
         ticket.priority = values["priority"]
+        told = told or (TICKET_UPDATED, {"change": "priority"})
+    if told is not None:
+        event_type, extra = told
+        outbox.emit(session, event_type, "ticket", event_entity(ticket, **extra), now)
     session.commit()
     return _agent_view(session, ticket, policy)
 

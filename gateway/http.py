@@ -20,7 +20,7 @@ from nameko.web.handlers import http
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from gateway import auth, metrics
+from gateway import auth, metrics, readcache
 from gateway.errors import PayloadTooLarge, error_response, json_response
 from services.common import config as keys
 from services.common import errors
@@ -160,7 +160,15 @@ def api(method: str, path: str, *, access: str = "session", body: type[Schema] |
                     call.body = load_or_raise(route.body_schema, read_json(request))
                 if route.query_schema is not None:
                     call.query = load_or_raise(route.query_schema, request.args.to_dict())
-                result = view(self, call)
+                result = None
+                try:
+                    result = view(self, call)
+                finally:
+                    if method not in auth.SAFE_METHODS and call.principal is not None:
+                        # read your own writes: the next view of what this write named is asked
+                        # afresh (also after a failure: a timed-out write may have happened)
+                        readcache.after_write(getattr(self, "views", None), call.principal,
+                                              call.path, result)
                 out = result if isinstance(result, Response) else _render(route, result)
             except Exception as exc:  # noqa: BLE001 - every failure becomes an error body
                 out = error_response(exc, request_id)

@@ -24,6 +24,7 @@ from gateway.auth import AuthCache
 from gateway.errors import MethodNotAllowed, error_response, json_response
 from gateway.http import ROUTES, SECURITY_HEADERS, api
 from gateway.openapi import build_spec
+from gateway.readcache import BILLING, NOTIFIER, TICKETS, ReadCacheProvider, customers_in
 from gateway.views import (
     accounts,
     bills,
@@ -54,6 +55,7 @@ class GatewayService:
 
     config = Config()
     sessions = AuthCache()
+    views = ReadCacheProvider()  # the dashboard's parts per customer
     accounts = BoundedRpcProxy("accounts")
     catalog = BoundedRpcProxy("catalog")
     billing = BoundedRpcProxy("billing")
@@ -81,6 +83,44 @@ class GatewayService:
                    reliable_delivery=False)
     def on_customer_updated(self, payload):
         self.sessions.evict_customer(payload["customer"]["id"])
+        self.views.evict(payload["customer"]["id"])
+
+    # a change in a dashboard part leaves every gateway's read cache (gateway/readcache.py)
+    @event_handler("billing", "wallet_credited", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("billing", "wallet_debited", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("billing", "subscription_activated", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    @event_handler("billing", "subscription_changed", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    @event_handler("billing", "subscription_paused", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    @event_handler("billing", "subscription_resumed", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    @event_handler("billing", "subscription_suspended", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    @event_handler("billing", "subscription_renewed", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    @event_handler("billing", "subscription_cancelled", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    @event_handler("billing", "invoice_issued", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("billing", "invoice_paid", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("billing", "invoice_overdue", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("billing", "credit_note_issued", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    def on_billing_changed(self, payload):
+        self.views.evict_many(customers_in(payload), (BILLING,))
+
+    @event_handler("tickets", "ticket_opened", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("tickets", "ticket_routed", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("tickets", "ticket_updated", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("tickets", "ticket_resolved", handler_type=BROADCAST, reliable_delivery=False)
+    @event_handler("tickets", "ticket_closed", handler_type=BROADCAST, reliable_delivery=False)
+    def on_tickets_changed(self, payload):
+        self.views.evict_many(customers_in(payload), (TICKETS,))
+
+    @event_handler("notifier", "inbox_changed", handler_type=BROADCAST, reliable_delivery=False)
+    def on_inbox_changed(self, payload):
+        self.views.evict_many(customers_in(payload), (NOTIFIER,))
 
     # accounts and sessions
     @api("POST", "/api/v1/accounts", access="public", body=s.SignUp, response=s.Account,
@@ -709,7 +749,9 @@ class GatewayService:
     # the main page
     @api("GET", "/api/v1/dashboard", response=s.Dashboard, tag="portal",
          summary="The main page: account, services, and (as they exist) wallet or bills, "
-                 "tickets, notifications; a part whose service is down is marked unavailable")
+                 "tickets, notifications; a part whose service is down is marked unavailable. "
+                 "Parts are served from the gateway's cache, evicted by every change; "
+                 "`Cache-Control: no-cache` asks each part afresh")
     def dashboard(self, call):
         return dashboard.dashboard(self, call)
 

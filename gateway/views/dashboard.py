@@ -1,7 +1,11 @@
-"""The main page in one call: every part asked of its service in parallel, within a deadline.
+"""The main page in one call: every part from the gateway's read cache, or asked of its service
+in parallel within a deadline.
 
 A part whose service is slow or down is answered `{"unavailable": true}` and the rest of the
-page still renders. The account part needs no call: authentication already returned it.
+page still renders. The account part needs no call: authentication already returned it. The
+other parts' last complete answers are kept per customer by `gateway/readcache.py` (evicted by
+the services' events and by the gateway's own writes, see there); a request with
+`Cache-Control: no-cache` asks every part afresh (and stores what it gets).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import logging
 import time
 
 from gateway.http import Call
+from gateway.readcache import BILLING, NOTIFIER, TICKETS
 from services.common import config as keys
 from services.common import errors
 
@@ -17,17 +22,33 @@ log = logging.getLogger(__name__)
 DEFAULT_DEADLINE_SECONDS = 1.0
 
 
-def dashboard(gw, call: Call) -> dict:
+def _fresh_wanted(call: Call) -> bool:
+    directives = call.request.headers.get("Cache-Control", "").lower()
+    return "no-cache" in directives or "max-age=0" in directives
+
+
+def parts(gw, call: Call) -> dict[str, dict | None]:
+    """Each part's answer (None: unavailable), from the cache or its service."""
     me = call.principal.account
+    cache = gw.views
+    calls = {BILLING: (gw.billing, "dashboard", me["id"], me["currency"], me["billing_type"]),
+             TICKETS: (gw.tickets, "open_tickets", me["id"]),
+             NOTIFIER: (gw.notifier, "unread_count", me["id"])}
+    token = cache.begin()
+    answers: dict[str, dict | None] = {}
+    if not _fresh_wanted(call):
+        for name, (_, _, *args) in calls.items():
+            cached = cache.get(me["id"], name, tuple(args))
+            if cached is not None:
+                answers[name] = cached
+    missing = [name for name in calls if name not in answers]
+    if not missing:
+        return answers
     deadline = float(gw.config.get(keys.DASHBOARD_DEADLINE_SECONDS) or DEFAULT_DEADLINE_SECONDS)
     until = time.monotonic() + deadline
-    parts = {"subscriptions": (gw.billing, "dashboard", me["id"], me["currency"],
-                               me["billing_type"]),
-             "open_tickets": (gw.tickets, "open_tickets", me["id"]),
-             "unread_notifications": (gw.notifier, "unread_count", me["id"])}
     pending = {}
-    answers: dict[str, dict | None] = {}
-    for name, (proxy, method, *args) in parts.items():
+    for name in missing:
+        proxy, method, *args = calls[name]
         try:
             pending[name] = proxy.start(method, *args)
         except errors.ServiceUnavailable:
@@ -37,10 +58,20 @@ def dashboard(gw, call: Call) -> dict:
             answers[name] = reply.wait(until)
         except errors.ServiceUnavailable:
             answers[name] = None
+            continue
         except Exception:  # noqa: BLE001 - a failing part degrades, the page still renders
             log.exception("dashboard part %s failed", name)
             answers[name] = None
-    billing = answers.get("subscriptions")
+            continue
+        # only complete answers are kept, and only if nothing evicted the part meanwhile
+        cache.put(me["id"], name, answers[name], token, tuple(calls[name][2:]))
+    return answers
+
+
+def dashboard(gw, call: Call) -> dict:
+    me = call.principal.account
+    answers = parts(gw, call)
+    billing = answers.get(BILLING)
     view = {
         "account": {k: me[k] for k in ("id", "name", "billing_type", "currency", "language")},
         "subscriptions": ({"unavailable": True, "data": []} if billing is None else
@@ -49,11 +80,11 @@ def dashboard(gw, call: Call) -> dict:
     part = "wallet" if me["billing_type"] == "prepaid" else "bills"
     view[part] = ({"unavailable": True} if billing is None else
                   {"unavailable": False, **billing[part]})
-    tickets = answers.get("open_tickets")
+    tickets = answers.get(TICKETS)
     view["open_tickets"] = ({"unavailable": True} if tickets is None else
                             {"unavailable": False, "count": tickets["count"],
                              "latest": tickets["latest"]})
-    unread = answers.get("unread_notifications")
+    unread = answers.get(NOTIFIER)
     view["unread_notifications"] = ({"unavailable": True} if unread is None else
                                     {"unavailable": False, "count": unread["unread_count"]})
     return view

@@ -83,8 +83,9 @@ def update_profile(session: Session, customer_id: str, changes: dict, now: dt.da
     new_email = values.pop("email", None)
     current_password = values.pop("current_password", None)
     if new_email is not None and normalize_email(new_email) != customer.email_normalized:
-        if not current_password or not passwords.verify_password(
-                customer.password_hash, current_password):
+        stored = customer.password_hash
+        session.commit()  # no transaction open while the hash is verified
+        if not current_password or not passwords.verify_password(stored, current_password):
             raise errors.InvalidArgument(
                 "Changing the email needs your current password.", code=INVALID_CREDENTIALS,
                 fields={"current_password": ["is missing or wrong"]})
@@ -101,24 +102,37 @@ def update_profile(session: Session, customer_id: str, changes: dict, now: dt.da
 
 def change_password(session: Session, customer_id: str, keep_session_id: str | None,
                     current_password: str, new_password: str, now: dt.datetime) -> None:
-    """Set a new password and revoke every other session of the customer."""
+    """Set a new password and revoke every other session of the customer. Both hashes are
+    computed with no transaction open; the new one is written only if the password is still
+    the one just verified (a concurrent change wins, this one is refused)."""
     customer = get(session, customer_id)
+    stored, email, language = customer.password_hash, customer.email, customer.language
+    session.commit()  # nothing is held while the hashes are computed
     if not isinstance(current_password, str) or not passwords.verify_password(
-            customer.password_hash, current_password):
-        raise errors.InvalidArgument("The current password is wrong.", code=INVALID_CREDENTIALS,
-                                     fields={"current_password": ["is wrong"]})
-    _check_password_policy(new_password, customer.email, "new_password")
-    customer.password_hash = passwords.hash_password(new_password)
-    customer.password_changed_at = now
-    customer.updated_at = now
+            stored, current_password):
+        raise _wrong_current_password()
+    _check_password_policy(new_password, email, "new_password")
+    new_hash = passwords.hash_password(new_password)
+    changed = session.execute(
+        update(Customer).where(Customer.id == customer_id, Customer.password_hash == stored)
+        .values(password_hash=new_hash, password_changed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        session.rollback()
+        raise _wrong_current_password()
     session.execute(
         update(AuthSession)
-        .where(AuthSession.customer_id == customer.id, AuthSession.revoked_at.is_(None),
+        .where(AuthSession.customer_id == customer_id, AuthSession.revoked_at.is_(None),
                AuthSession.id != (keep_session_id or ""))
         .values(revoked_at=now, revoked_reason="password_changed"))
     outbox.emit(session, events.PASSWORD_CHANGED, "customer",
-                {"id": customer.id, "email": customer.email, "language": customer.language}, now)
+                {"id": customer_id, "email": email, "language": language}, now)
     session.commit()
+
+
+def _wrong_current_password() -> errors.InvalidArgument:
+    return errors.InvalidArgument("The current password is wrong.", code=INVALID_CREDENTIALS,
+                                  fields={"current_password": ["is wrong"]})
 
 
 def set_role(session: Session, customer_id: str, changes: dict, now: dt.datetime) -> dict:
@@ -197,7 +211,9 @@ def ensure_admin(session: Session, email: str, password: str, now: dt.datetime) 
     if existing is not None:
         if existing.role != "admin":
             # someone signed up with this address: promote only if they hold the password
-            if not passwords.verify_password(existing.password_hash, password):
+            stored = existing.password_hash
+            session.commit()  # no transaction open while the hash is verified
+            if not passwords.verify_password(stored, password):
                 raise RuntimeError(f"ADMIN_EMAIL {email} belongs to an account whose password "
                                    f"is not ADMIN_PASSWORD; refusing to make it admin")
             existing.role = "admin"

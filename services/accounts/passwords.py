@@ -3,7 +3,9 @@
 Policy: at least 8 characters, up to 128 (long passphrases welcome, any character, no
 composition rules), not one of the common passwords, not the account's own email. Hashing:
 argon2id at the OWASP floor (m=19 MiB, t=2, p=1: about 18 ms here); hashes made with other
-parameters are upgraded on the next successful login.
+parameters are upgraded on the next successful login. Hashes are computed in a real thread
+(`green.run_blocking`) and, by the callers, with no database transaction open: no lock is held
+while one runs.
 """
 
 from __future__ import annotations
@@ -64,4 +66,4 @@ def needs_rehash(password_hash: str) -> bool:
 @functools.cache
 def dummy_hash() -> str:
     """A hash to verify against when the email is unknown, so timing does not reveal accounts."""
-    return _hasher.hash("not-a-real-password-but-the-same-cost")
+    return green.run_blocking(_hasher.hash, "not-a-real-password-but-the-same-cost")

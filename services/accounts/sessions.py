@@ -61,30 +61,48 @@ def _open_session(session: Session, customer: Customer, method: str, policy: Ses
 
 def login(session: Session, email: str, password: str, policy: SessionPolicy, now: dt.datetime,
           client_ip: str | None = None, user_agent: str | None = None) -> dict:
+    """A session for the right password. The hash is verified with no transaction open (so no
+    lock of any kind is held while it runs): read, commit, verify, then write."""
     if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
         raise errors.NotAuthenticated("Wrong email or password.", code=INVALID_CREDENTIALS)
     account_key = f"login:account:{normalize_email(email)[:254]}"
     address_key = f"login:address:{client_ip}" if client_ip else None
     keys = [k for k in (account_key, address_key) if k]
-    wait = throttle.blocked_for(session, keys, now, lock=True)
-    if wait > 0:
-        raise errors.rate_limited(wait, "Too many failed logins. Try again later.")
-
+    _refuse_if_blocked(session, keys, now)
     customer = session.scalar(
         select(Customer).where(Customer.email_normalized == normalize_email(email)))
-    ok = passwords.verify_password(
-        customer.password_hash if customer else passwords.dummy_hash(), password)
+    stored = customer.password_hash if customer else None
+    session.commit()  # the read ends here: nothing is held while the hash is computed
+
+    ok = passwords.verify_password(stored or passwords.dummy_hash(), password)
     if not (ok and customer):
-        throttle.record_failure(session, account_key, throttle.ACCOUNT_LIMIT, now)
-        if address_key:
-            throttle.record_failure(session, address_key, throttle.ADDRESS_LIMIT, now)
+        wait = 0.0
+        for key, limit in ((account_key, throttle.ACCOUNT_LIMIT),
+                           (address_key, throttle.ADDRESS_LIMIT)):
+            if key:
+                failure = throttle.record_failure(session, key, limit, now)
+                wait = max(wait, 0.0 if failure.counted else failure.wait(now))
         session.commit()
+        if wait:  # a concurrent failure blocked the key first: this one is refused, uncounted
+            raise errors.rate_limited(wait, "Too many failed logins. Try again later.")
         raise errors.NotAuthenticated("Wrong email or password.", code=INVALID_CREDENTIALS)
 
+    upgraded = passwords.hash_password(password) if passwords.needs_rehash(stored) else None
+    _refuse_if_blocked(session, keys, now)  # blocked by a concurrent failure while verifying
     throttle.clear(session, account_key)
-    if passwords.needs_rehash(customer.password_hash):
-        customer.password_hash = passwords.hash_password(password)
+    if upgraded:  # only if the password did not change meanwhile
+        session.execute(update(Customer)
+                        .where(Customer.id == customer.id, Customer.password_hash == stored)
+                        .values(password_hash=upgraded)
+                        .execution_options(synchronize_session=False))
     return _open_session(session, customer, "password", policy, now, client_ip, user_agent)
+
+
+def _refuse_if_blocked(session: Session, keys: list[str], now: dt.datetime) -> None:
+    wait = throttle.blocked_for(session, keys, now)
+    if wait > 0:
+        session.rollback()
+        raise errors.rate_limited(wait, "Too many failed logins. Try again later.")
 
 
 def authenticate(session: Session, token: str, policy: SessionPolicy, now: dt.datetime) -> dict:

@@ -1,7 +1,8 @@
 """Throttling of failed logins and portal-link exchanges (the mechanism is
 services/common/throttle.py). An account (by email, whether or not it exists, so answers do not
 reveal accounts) gets 5 failures per 15 minutes, then 30 s, 60 s, … up to 15 min; a client
-address gets 30.
+address gets 30. The check is a plain read and a failure is counted atomically, so no lock
+is held while a password is hashed (see services/common/throttle.py for the bound this keeps).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ ADDRESS_LIMIT = Limit(30, dt.timedelta(minutes=15), dt.timedelta(minutes=1),
                       dt.timedelta(minutes=30))
 
 
-def blocked_for(session: Session, keys: list[str], now: dt.datetime,
-                lock: bool = False) -> float:
-    return throttle.blocked_for(session, ThrottleCounter, keys, now, lock)
+def blocked_for(session: Session, keys: list[str], now: dt.datetime) -> float:
+    return throttle.blocked_for(session, ThrottleCounter, keys, now)
 
 
-def record_failure(session: Session, key: str, limit: Limit, now: dt.datetime) -> None:
-    throttle.record_failure(session, ThrottleCounter, key, limit, now)
+def record_failure(session: Session, key: str, limit: Limit,
+                   now: dt.datetime) -> throttle.Failure:
+    return throttle.record_failure(session, ThrottleCounter, key, limit, now)
 
 
 def clear(session: Session, key: str) -> None:

@@ -1,13 +1,21 @@
-"""Redeeming a voucher: atomic and single use, brute-force safe.
+"""Redeeming a voucher: atomic and single use, brute-force safe, no lock held across it.
 
-`redeem` checks the throttle first (per account and per client address; a blocked key is 429
-with Retry-After), then the code's form and check symbol (a typo is refused without a database
-lookup), then finds the voucher by its code's keyed hash. Wrong codes count as failed guesses;
-real codes that cannot be used (redeemed, voided, expired, not yet valid, another currency,
-restricted) get their own 409 and do not count. The voucher turns `redeemed` by a conditional
-UPDATE and the redemption row (unique voucher id) and the `voucher_redeemed` event commit with
-it: of any number of concurrent redemptions exactly one succeeds. billing credits the wallet
-keyed by the redemption id, from the answer or, if it died meanwhile, from the event.
+`redeem` checks the code's form and check symbol first (a typo is refused without a database
+lookup, and counts as a failed guess). A well-formed code is redeemed by one statement on
+PostgreSQL: the conditional UPDATE `active → redeemed` (joined with its batch's checks: active,
+valid now, the account's currency, the prepaid restriction, and neither throttle key blocked),
+the redemption row (unique voucher id) and the `voucher_redeemed` outbox row, then the commit.
+Of any number of concurrent redemptions of one code exactly one succeeds: the others'
+UPDATE waits for the winner's commit and finds the voucher `redeemed`.
+
+Only when that statement claims nothing does `redeem` find out why, in a second round: a blocked
+key (429 with Retry-After), an unknown code (a failed guess, counted against the account and the
+client address), or a real code that cannot be used (redeemed, voided, expired, not yet valid,
+another currency, restricted: its own 409, not counted). The throttle is checked inside the
+claiming statement and failures are counted atomically (`services/common/throttle.py`): nothing
+locks the per-address counter across a redemption, so customers behind one busy address do not
+wait for each other. billing credits the wallet keyed by the redemption id, from the answer or,
+if it died meanwhile, from the event.
 """
 
 from __future__ import annotations
@@ -15,12 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox, throttle
 from services.common.clock import isoformat
 from services.common.ids import new_id
+from services.common.sqltypes import UtcDateTime
 from services.common.throttle import Limit
 from services.vouchers import codes
 from services.vouchers.models import (
@@ -53,57 +62,163 @@ def _keys(customer_id: str, client: str | None) -> list[tuple[str, Limit]]:
 
 def _refuse_guess(session: Session, keys: list[tuple[str, Limit]], error: errors.ServiceError,
                   now: dt.datetime) -> errors.ServiceError:
-    """A wrong code: count it against every key (recording blocks for ops), commit, refuse."""
+    """A wrong code: count it against every key (recording blocks for ops), commit, refuse.
+    A key that a concurrent guess blocked meanwhile refuses it as blocked instead."""
+    wait = 0.0
     for key, limit in keys:
-        if throttle.record_failure(session, ThrottleCounter, key, limit, now):
-            counter = session.get(ThrottleCounter, key)
-            session.add(ThrottleEvent(key=key, failures=counter.failures,
-                                      blocked_until=counter.blocked_until, created_at=now))
+        failure = throttle.record_failure(session, ThrottleCounter, key, limit, now)
+        wait = max(wait, failure.wait(now) if not failure.counted else 0.0)
+        if failure.started_block:
+            session.add(ThrottleEvent(key=key, failures=failure.failures,
+                                      blocked_until=failure.blocked_until, created_at=now))
             outbox.emit(session, "voucher_guessing_throttled", "throttle", {
-                "key": key, "failures": counter.failures,
-                "blocked_until": isoformat(counter.blocked_until)}, now)
+                "key": key, "failures": failure.failures,
+                "blocked_until": isoformat(failure.blocked_until)}, now)
     session.commit()
-    return error
+    return _too_many(wait) if wait else error
+
+
+def _too_many(wait: float) -> errors.ServiceError:
+    return errors.RateLimited("Too many wrong voucher codes. Try again later.",
+                              code="TOO_MANY_ATTEMPTS", details={"retry_after": math.ceil(wait)})
 
 
 def redeem(session: Session, keys_: codes.CodeKeys, customer_id: str, code_text: str,
            account: dict, client: str | None, now: dt.datetime) -> dict:
     keys = _keys(customer_id, client)
-    wait = throttle.blocked_for(session, ThrottleCounter, [k for k, _ in keys], now, lock=True)
-    if wait:
-        session.rollback()
-        raise errors.RateLimited("Too many wrong voucher codes. Try again later.",
-                                 code="TOO_MANY_ATTEMPTS",
-                                 details={"retry_after": math.ceil(wait)})
     code = codes.normalize(code_text) if isinstance(code_text, str) else ""
     if not codes.is_well_formed(code):
+        if wait := throttle.blocked_for(session, ThrottleCounter, [k for k, _ in keys], now):
+            session.rollback()
+            raise _too_many(wait)
         raise _refuse_guess(session, keys, errors.InvalidArgument(
             "This is not a voucher code: please check it for a typo.",
             code="VOUCHER_CODE_INVALID",
             fields={"code": ["is not a valid voucher code (check for a typo)"]}), now)
-    voucher = session.scalar(select(Voucher).where(
-        Voucher.code_hash == keys_.lookup_hash(code)))
-    if voucher is None:
+    code_hash = keys_.lookup_hash(code)
+    for _ in range(2):
+        redeemed = _claim(session, code_hash, customer_id, account, [k for k, _ in keys], now)
+        if redeemed is not None:
+            return redeemed
+        _why_not(session, keys, code_hash, account, now)  # raises, unless usable after all
+    raise errors.Conflict("This voucher has already been redeemed.",
+                          code="VOUCHER_ALREADY_REDEEMED")
+
+
+def _why_not(session: Session, keys: list[tuple[str, Limit]], code_hash: str, account: dict,
+             now: dt.datetime) -> None:
+    """Why the claim took nothing: raises the answer (counting an unknown code as a guess).
+    Returns only if the voucher looks usable now (a concurrent claim rolled back): try again."""
+    if wait := throttle.blocked_for(session, ThrottleCounter, [k for k, _ in keys], now):
+        session.rollback()
+        raise _too_many(wait)
+    found = session.execute(select(Voucher, VoucherBatch).join(
+        VoucherBatch, VoucherBatch.id == Voucher.batch_id).where(
+        Voucher.code_hash == code_hash)).first()
+    if found is None:
         raise _refuse_guess(session, keys, errors.NotFound(
             "No voucher has this code.", code="VOUCHER_NOT_FOUND"), now)
-    batch = session.get(VoucherBatch, voucher.batch_id)
-    _check_usable(voucher, batch, account, now)
-    taken = session.execute(update(Voucher).where(Voucher.id == voucher.id,
-                                                  Voucher.status == "active")
-                            .values(status="redeemed", changed_at=now)
-                            .execution_options(synchronize_session=False)).rowcount
-    if not taken:
+    try:
+        _check_usable(found[0], found[1], account, now)
+    finally:
         session.rollback()
-        raise errors.Conflict("This voucher has already been redeemed.",
-                              code="VOUCHER_ALREADY_REDEEMED")
-    redemption = Redemption(id=new_id("red"), voucher_id=voucher.id, serial=voucher.serial,
-                            customer_id=customer_id, value=batch.value,
-                            currency=batch.currency, created_at=now)
-    session.add(redemption)
+
+
+def _claim(session: Session, code_hash: str, customer_id: str, account: dict,
+           keys: list[str], now: dt.datetime) -> dict | None:
+    """Redeem the voucher with this code if it is usable and no key is blocked, committed;
+    None if nothing was claimed (nothing changed)."""
+    redemption_id = new_id("red")
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(CLAIM_PG, {
+            "code_hash": code_hash, "now": now, "currency": account.get("currency"),
+            "billing_type": account.get("billing_type"), "keys": keys,
+            "redemption_id": redemption_id, "customer_id": customer_id,
+            "event_id": new_id("evt"), "at": isoformat(now)}).first()
+        if row is None:
+            session.rollback()
+            return None
+        session.info["outbox_pending"] = True  # wake the outbox relay, as outbox.emit does
+        session.commit()
+        return _answer(redemption_id, row.serial, customer_id, row.value, row.currency, now)
+    # SQLite (the embedded default; BEGIN IMMEDIATE serializes writers anyway): the same
+    # conditions, a statement per row
+    row = session.execute(
+        update(Voucher).where(Voucher.code_hash == code_hash, Voucher.status == "active",
+                              _usable(account, now), ~_blocked(keys, now))
+        .values(status="redeemed", changed_at=now)
+        .returning(Voucher.id, Voucher.serial, Voucher.batch_id)
+        .execution_options(synchronize_session=False)).first()
+    if row is None:
+        session.rollback()
+        return None
+    value, currency = session.execute(select(VoucherBatch.value, VoucherBatch.currency)
+                                      .where(VoucherBatch.id == row.batch_id)).one()
+    session.add(Redemption(id=redemption_id, voucher_id=row.id, serial=row.serial,
+                           customer_id=customer_id, value=value, currency=currency,
+                           created_at=now))
     session.flush()
-    outbox.emit(session, VOUCHER_REDEEMED, "redemption", dump(redemption), now)
+    answer = _answer(redemption_id, row.serial, customer_id, value, currency, now)
+    outbox.emit(session, VOUCHER_REDEEMED, "redemption", answer, now)
     session.commit()
-    return dump(redemption)
+    return answer
+
+
+def _answer(redemption_id: str, serial: str, customer_id: str, value: int, currency: str,
+            now: dt.datetime) -> dict:
+    """What `dump` makes of the redemption row."""
+    return {"id": redemption_id, "serial": serial, "customer_id": customer_id,
+            "value": {"amount": value, "currency": currency}, "created_at": isoformat(now)}
+
+
+def _usable(account: dict, now: dt.datetime):
+    """The batch checks of `_check_usable`, as a condition on the voucher row (SQLite path)."""
+    return exists().where(
+        VoucherBatch.id == Voucher.batch_id, VoucherBatch.status == "active",
+        VoucherBatch.valid_from <= now,
+        func.coalesce(Voucher.expires_at, VoucherBatch.valid_until) > now,
+        VoucherBatch.currency == account.get("currency"),
+        or_(VoucherBatch.restriction.is_(None), VoucherBatch.restriction != "prepaid",
+            literal(account.get("billing_type") == "prepaid")))
+
+
+def _blocked(keys: list[str], now: dt.datetime):
+    return exists().where(ThrottleCounter.key.in_(keys), ThrottleCounter.blocked_until > now)
+
+
+# The claim on PostgreSQL, in one statement (keep its conditions those of `_usable` and
+# `_check_usable`): the voucher turns redeemed, the redemption row and the voucher_redeemed
+# event (the envelope `outbox.emit` writes) are inserted, all or nothing.
+CLAIM_PG = text("""
+WITH claimed AS (
+    UPDATE vouchers AS v SET status = 'redeemed', changed_at = :now
+    FROM voucher_batches AS b
+    WHERE v.code_hash = :code_hash AND v.status = 'active' AND b.id = v.batch_id
+      AND b.status = 'active' AND b.valid_from <= :now
+      AND COALESCE(v.expires_at, b.valid_until) > :now
+      AND b.currency = :currency
+      AND (b.restriction IS NULL OR b.restriction <> 'prepaid'
+           OR COALESCE(:billing_type = 'prepaid', false))
+      AND NOT EXISTS (SELECT 1 FROM throttle_counters AS t
+                      WHERE t.key = ANY(:keys) AND t.blocked_until > :now)
+    RETURNING v.id, v.serial, b.value, b.currency
+), redeemed AS (
+    INSERT INTO redemptions (id, voucher_id, serial, customer_id, value, currency, created_at)
+    SELECT :redemption_id, id, serial, :customer_id, value, currency, :now FROM claimed
+    RETURNING voucher_id, serial, value, currency
+), event AS (
+    INSERT INTO outbox_messages (event_id, event_type, payload, created_at, attempts)
+    SELECT :event_id, 'voucher_redeemed', json_build_object(
+        'event_id', CAST(:event_id AS text), 'occurred_at', CAST(:at AS text),
+        'redemption', json_build_object(
+            'id', CAST(:redemption_id AS text), 'serial', serial,
+            'customer_id', CAST(:customer_id AS text),
+            'value', json_build_object('amount', value, 'currency', currency),
+            'created_at', CAST(:at AS text))), :now, 0
+    FROM redeemed
+)
+SELECT voucher_id, serial, value, currency FROM redeemed
+""").bindparams(bindparam("now", type_=UtcDateTime()))
 
 
 def _check_usable(voucher: Voucher, batch: VoucherBatch, account: dict,

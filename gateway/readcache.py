@@ -36,7 +36,7 @@ BILLING, TICKETS, NOTIFIER = "billing", "tickets", "notifier"
 PARTS = (BILLING, TICKETS, NOTIFIER)
 DEFAULT_SECONDS = 30.0
 MAX_ENTRIES = 30_000  # (customer, part) answers: 10,000 customers' dashboards
-MAX_MARKS = 100_000  # remembered evictions
+MAX_MARKS = 30_000  # remembered evictions (a fill older than the oldest forgotten one is refused)
 
 
 class ReadCache:

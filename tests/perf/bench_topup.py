@@ -79,7 +79,7 @@ class Customer:
         password = f"bench passphrase {uuid.uuid4().hex}"
         answer = requests.post(f"{url}/api/v1/accounts", timeout=30, json={
             "email": email, "password": password, "name": f"Bench {n}",
-            "billing_type": billing_type, "currency": "EUR", "tax_region": "DE"})
+            "billing_type": billing_type, "currency": "EUR"})
         if answer.status_code != 201:
             raise RuntimeError(answer.text)
         self.url, self.email, self.password = url, email, password
@@ -89,8 +89,11 @@ class Customer:
 
 
     def login(self) -> None:
-        token = requests.post(f"{self.url}/api/v1/auth/login", timeout=30, json={
-            "email": self.email, "password": self.password}).json()["token"]
+        answer = requests.post(f"{self.url}/api/v1/auth/login", timeout=30, json={
+            "email": self.email, "password": self.password})
+        if answer.status_code != 200:
+            raise RuntimeError(f"login: {answer.status_code} {answer.text}")
+        token = answer.json()["token"]
         self.headers = {"Authorization": f"Bearer {token}"}
 
 
@@ -264,7 +267,7 @@ def main() -> int:
     urls = create_databases(["accounts", "catalog", "billing", "sandbox"])
     env = {f"{k.upper()}_DATABASE_URL": v for k, v in urls.items() if k != "sandbox"}
     env["PAYMENT_SANDBOX_URL"] = urls["sandbox"]
-    rows, cpu, verify = [], [], None
+    verify = None
     with tempfile.TemporaryDirectory() as tmp:
         offset = pathlib.Path(tmp) / "clock-offset"
         offset.write_text("0")
@@ -289,11 +292,22 @@ def main() -> int:
             meter = CpuMeter(procs)
             wallets = raw_wallets(urls["billing"], 20)
 
+            print(f"\nCard payments through the gateway on PostgreSQL vs raw ledger rows "
+                  f"({args.requests} top-ups per row; {dt.date.today()})")
+            print(HEADER)
+            raw = {}
+
             def phase(name, clients, total, make, warmup=10):
                 meter.start()
                 result = run(clients, total, make, warmup)
-                cpu.append((name, clients, meter.stop(result["n"] + clients * warmup)))
-                rows.append((name, clients, result))
+                per_call = meter.stop(result["n"] + clients * warmup)
+                print(row(clients, name, result))
+                if name.startswith("raw"):
+                    raw[clients] = result["rps"]
+                else:
+                    print(f"{clients:>7} {'÷ raw ledger rows/s':<28} "
+                          f"{result['rps'] / raw[clients]:>26.3f}")
+                print(format_cpu(f"{name}, {clients} client(s)", per_call), flush=True)
                 return result
 
             top_up = {"amount": {"amount": 100, "currency": "EUR"}}
@@ -302,14 +316,17 @@ def main() -> int:
                       lambda: RawLedger(urls["billing"], wallets))
                 spies = (profile(procs, ("billing", "gateway"), 8, pathlib.Path(tmp))
                          if args.profile and clients == 20 else [])
-                phase("POST wallet/top-ups", clients, args.requests, lambda: Payer(
-                    stack.url, one_each(prepaid)(), lambda c: "/api/v1/wallet/top-ups",
+                pick = one_each(prepaid)
+                phase("POST wallet/top-ups", clients, args.requests, lambda pick=pick: Payer(
+                    stack.url, pick(), lambda c: "/api/v1/wallet/top-ups",
                     lambda c: {**top_up, "payment_method_id": c.card}))
                 for spy in spies:
                     spy.wait()
-                phase("POST vouchers/purchases", clients, args.requests // 2, lambda: Payer(
-                    stack.url, one_each(prepaid)(), lambda c: "/api/v1/vouchers/purchases",
-                    lambda c: {"offer": "topup-10", "payment_method_id": c.card}))
+                pick = one_each(prepaid)
+                phase("POST vouchers/purchases", clients, args.requests // 2,
+                      lambda pick=pick: Payer(
+                          stack.url, pick(), lambda c: "/api/v1/vouchers/purchases",
+                          lambda c: {"offer": "topup-10", "payment_method_id": c.card}))
             supply = each_once(invoices)
             for clients, total in ((1, small), (20, args.invoices)):
                 phase("POST invoices/{id}/pay", clients, total, lambda: Payer(
@@ -326,17 +343,6 @@ def main() -> int:
         finally:
             stack.stop()
             drop_databases(urls)
-    print(f"\nCard payments through the gateway on PostgreSQL vs raw ledger rows "
-          f"({args.requests} top-ups per row; {dt.date.today()})")
-    print(HEADER)
-    raw = {}
-    for (name, clients, result), (_, _, per_call) in zip(rows, cpu, strict=True):
-        print(row(clients, name, result))
-        if name.startswith("raw"):
-            raw[clients] = result["rps"]
-        else:
-            print(f"{clients:>7} {'÷ raw ledger rows/s':<28} {result['rps'] / raw[clients]:>26.3f}")
-        print(format_cpu(f"{name}, {clients} client(s)", per_call))
     print(f"every call answered 201 (any other answer ends the run); ledger verify after the "
           f"run: ok={verify['ok']} wallets={verify['wallets_checked']} "
           f"differences={len(verify['differences'])}")

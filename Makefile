@@ -13,8 +13,9 @@ lint:
 	@.venv/bin/ruff check .
 
 bench:
-	@scripts/setup.sh --test
+	@scripts/setup.sh --bench
 	@.venv/bin/python tests/perf/bench_gateway.py
 	@.venv/bin/python tests/perf/bench_dashboard.py
 	@.venv/bin/python tests/perf/bench_topup.py
+	@.venv/bin/python tests/perf/bench_vouchers.py
 	@.venv/bin/python tests/perf/bench_billing_run.py

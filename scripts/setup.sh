@@ -5,14 +5,18 @@
 #   - RabbitMQ reachable, started if installed and down, with the management plugin enabled
 #     (the tests create a vhost per test through it);
 #   - with --test: PostgreSQL reachable (started if down), Debian's Chromium for the browser
-#     tests and poppler's pdftotext for the PDF tests.
+#     tests and poppler's pdftotext for the PDF tests;
+#   - with --bench (`make bench`): all of --test, and the load client wrk and the py-spy
+#     sampling profiler the benchmarks use.
 # Missing system packages are installed with apt-get when running as root; otherwise the
 # script says exactly what to install. It is safe to run again: it skips what is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
+want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
+[ "${1:-}" = "--bench" ] && want_test=1 && want_bench=1
 PYTHON=${PYTHON:-python3}
 
 say() { printf '[setup] %s\n' "$*" >&2; }
@@ -88,6 +92,11 @@ if [ "$want_test" = 1 ]; then
   fi
   [ -x /usr/bin/chromium ] || apt_install chromium
   command -v pdftotext >/dev/null || apt_install poppler-utils  # the PDF tests read the text
+fi
+if [ "$want_bench" = 1 ]; then
+  command -v wrk >/dev/null || apt_install wrk
+  [ -x .venv/bin/py-spy ] || .venv/bin/pip install -q --disable-pip-version-check \
+    -e '.[test,bench]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 fi
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
 exit 0

@@ -144,8 +144,10 @@ def mark_succeeded(session: Session, payment_id: str, made: ProviderCharge,
     payment = session.execute(_SUCCEEDED, {"p_id": payment_id, "p_charge": made.id,
                                            "p_now": now}).first()
     if payment is not None:
-        outbox.emit(session, events.PAYMENT_SUCCEEDED, "payment",
-                    {**dump(payment), "customer_id": payment.customer_id}, now)
+        entity = {**dump(payment), "customer_id": payment.customer_id}
+        outbox.emit(session, events.PAYMENT_SUCCEEDED, "payment", entity, now)
+        if payment.purpose == "voucher":
+            outbox.emit(session, events.VOUCHER_PURCHASE_PAID, "payment", entity, now)
     return payment
 
 

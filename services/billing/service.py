@@ -39,8 +39,9 @@ Events: subscription_activated/changed/paused/resumed/cancelled/renewed/suspende
 subscription_renewal_upcoming, payment_succeeded/failed, payment_method_expiring,
 wallet_credited/debited/low_balance,
 invoice_issued/paid/overdue/payment_due/payment_reminder/collection_failed,
-credit_note_issued; billing consumes its own billing_run_chunk_ready (a run's work) and
-invoice_autopay_due (the autopay step a run scheduled for a new invoice: charged at once).
+credit_note_issued; billing consumes its own billing_run_chunk_ready (a run's work),
+invoice_autopay_due (the autopay step a run scheduled for a new invoice: charged at once) and
+voucher_purchase_paid (the voucher of a paid purchase whose buying call died, issued then).
 """
 
 from __future__ import annotations
@@ -322,8 +323,8 @@ class BillingService:
         voucher = self.vouchers.issue_online(paid["id"], offer["code"], customer_id)
         return {**voucher, "offer": offer["code"], "payment": paid}
 
-    @event_handler("billing", events.PAYMENT_SUCCEEDED)
-    def on_payment_succeeded(self, payload):
+    @event_handler("billing", events.VOUCHER_PURCHASE_PAID)
+    def on_voucher_purchase_paid(self, payload):
         """A voucher bought by a payment whose caller died after the charge: issue it now
         (vouchers makes one per payment, so this is a no-op when it exists)."""
         payment = payload["payment"]

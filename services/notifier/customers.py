@@ -6,6 +6,10 @@ channel the customer keeps on for the topic, adds the inbox row (`dedup_key` uni
 `<event id>:<event type>`) and/or enqueues the e-mail delivery (`…:email`, unique too), in one
 transaction. An event delivered twice finds both keys taken and adds nothing.
 
+Who the customer is (e-mail address, language) comes from `contacts`, notifier's copy of
+accounts' facts, kept current by accounts' events: a notification costs no RPC (`contact()`
+asks accounts once for a customer the copy does not know yet).
+
 Whatever changes a customer's unread count (a new inbox row, a read) emits `inbox_changed`
 `{"inbox": {"customer_ids": [...], "change": "created" | "read"}}` in the same transaction: the
 gateways evict their cached dashboard part with it.
@@ -16,16 +20,17 @@ from __future__ import annotations
 import datetime as dt
 
 from marshmallow import fields, validate
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox
 from services.common.clock import isoformat
+from services.common.db import Prepared
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, load_or_raise
 from services.notifier import deliveries, templates
-from services.notifier.models import Notification, Preference
+from services.notifier.models import Contact, Notification, Preference
 
 CHANNELS = ("portal", "email")
 INBOX_CHANGED = "inbox_changed"
@@ -37,6 +42,34 @@ def inbox_changed(session: Session, customer_ids: list[str], change: str,
     if customer_ids:
         outbox.emit(session, INBOX_CHANGED, "inbox",
                     {"customer_ids": list(customer_ids), "change": change}, now)
+
+
+_CONTACT = Prepared(lambda insert: select(Contact.email, Contact.language).where(
+    Contact.customer_id == bindparam("customer_id")))
+_REMEMBER = Prepared(lambda insert: (
+    lambda stmt: stmt.on_conflict_do_update(
+        index_elements=[Contact.customer_id],
+        set_={"email": stmt.excluded.email, "language": stmt.excluded.language,
+              "version": stmt.excluded.version},
+        where=Contact.version <= stmt.excluded.version))(insert(Contact)))
+
+
+def remember(session: Session, account: dict) -> None:
+    """Keep the copy of a customer's contact facts from accounts' event or answer `account`
+    (the caller commits). An older version than the stored one changes nothing."""
+    _REMEMBER.run(session, customer_id=account["id"], email=account["email"],
+                  language=account.get("language") or "en",
+                  version=account.get("updated_at") or "")
+
+
+def contact(session: Session, accounts, customer_id: str) -> dict:
+    """`{id, email, language}` of a customer: the copy, or accounts' answer (then kept)."""
+    row = _CONTACT.run(session, customer_id=customer_id).first()
+    if row is not None:
+        return {"id": customer_id, "email": row.email, "language": row.language}
+    account = accounts.get_account(customer_id)
+    remember(session, account)
+    return account
 
 
 def enabled(session: Session, customer_id: str, topic: str) -> set[str]:

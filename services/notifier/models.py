@@ -2,6 +2,9 @@
 
 - `notifications`: the portal inbox, one row per customer notification (unique `dedup_key`:
   an event gives each customer each notification once, however often it is delivered).
+- `contacts`: a copy of each customer's e-mail address and language, kept current by accounts'
+  customer_registered / customer_updated events (`version`: accounts' `updated_at`, so an older
+  event never overwrites a newer copy); filled by one RPC for a customer seen before the copy.
 - `preferences`: per customer, topic and channel (`portal`, `email`) opt-in; no row = default.
 - `deliveries`: everything sent outside the portal (e-mail to customers, team alerts by
   webhook, e-mail or the bus), with status, attempts and last error; unique `dedup_key`.
@@ -37,6 +40,14 @@ class Notification(Base):
     read_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_notifications_inbox", "customer_id", "created_at"),)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(10))
+    version: Mapped[str] = mapped_column(String(40))  # accounts' updated_at (ISO 8601, UTC)
 
 
 class Preference(Base):

@@ -46,6 +46,20 @@ DEDUP_HEADER = "X-Portal-Dedup-Key"
 TIMESTAMP_HEADER = "X-Portal-Timestamp"
 SIGNATURE_HEADER = "X-Portal-Signature"
 SIGNATURE_TOLERANCE_S = 300
+# SMTP sessions are kept open between e-mails (a session costs a connection and EHLO, more
+# than the message): at most SMTP_KEEP idle ones, each reused within SMTP_IDLE_SECONDS
+SMTP_KEEP = 4
+SMTP_IDLE_SECONDS = 20.0
+
+
+def _close_smtp(smtp: smtplib.SMTP, quit: bool = False) -> None:
+    try:
+        if quit:
+            smtp.quit()
+            return
+    except (OSError, smtplib.SMTPException):
+        pass
+    smtp.close()
 
 
 class DeliveryFailed(Exception):
@@ -161,6 +175,8 @@ class Senders:
         self.webhook_timeout = _float(config.get(keys.WEBHOOK_TIMEOUT_SECONDS), 5.0)
         self.amqp_uri = config.get(keys.AMQP_URI) or "amqp://guest:guest@127.0.0.1:5672/"
         self._http = requests.Session()
+        self._smtp_lock = threading.Lock()
+        self._smtp_idle: list[tuple[smtplib.SMTP, float]] = []  # open sessions, newest last
         self._bus_lock = threading.Lock()  # a green lock under eventlet: one publish at a time
         self._bus_connection: pika.BlockingConnection | None = None
         self._bus_channel = None
@@ -178,6 +194,10 @@ class Senders:
 
     def close(self) -> None:
         self._http.close()
+        with self._smtp_lock:
+            idle, self._smtp_idle = self._smtp_idle, []
+        for smtp, _ in idle:
+            _close_smtp(smtp, quit=True)
         with self._bus_lock:
             self._close_bus()
 
@@ -202,10 +222,35 @@ class Senders:
         return message
 
     def send_email(self, delivery) -> None:
+        """Send over an open SMTP session when one is idle (at most `SMTP_IDLE_SECONDS` old),
+        else over a new one; a reused session the server has closed meanwhile is replaced once.
+        A session is kept only after a send it carried through (any error closes it)."""
         try:
             message = self.build_email(delivery)
         except (ValueError, TypeError) as exc:  # e.g. a line break in a header
             raise DeliveryFailed(f"malformed e-mail: {exc}", permanent=True) from None
+        smtp = self._idle_smtp()
+        if smtp is not None:
+            try:
+                self._send_on(smtp, message)
+                self._keep_smtp(smtp)
+                return
+            except DeliveryFailed as failed:
+                _close_smtp(smtp)
+                if failed.scope != "email":  # the message, not the session: no second try
+                    raise
+            except BaseException:
+                _close_smtp(smtp)
+                raise
+        smtp = self._open_smtp()
+        try:
+            self._send_on(smtp, message)
+        except BaseException:
+            _close_smtp(smtp)
+            raise
+        self._keep_smtp(smtp)
+
+    def _open_smtp(self) -> smtplib.SMTP:
         server = f"{self.smtp_host}:{self.smtp_port}"
         try:
             smtp = smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.smtp_timeout)
@@ -213,33 +258,48 @@ class Senders:
             raise DeliveryFailed(f"SMTP server {server} unreachable: {_describe(exc)}",
                                  scope="email") from None
         try:
-            try:
+            smtp.ehlo()
+            if self.smtp_starttls:
+                smtp.starttls()
                 smtp.ehlo()
-                if self.smtp_starttls:
-                    smtp.starttls()
-                    smtp.ehlo()
-                if self.smtp_username:
-                    smtp.login(self.smtp_username, self.smtp_password)
-            except (OSError, smtplib.SMTPException) as exc:
-                raise DeliveryFailed(f"SMTP server {server} refused the session: "
-                                     f"{_describe(exc)}", scope="email") from None
-            try:
-                smtp.send_message(message)
-            except smtplib.SMTPRecipientsRefused as exc:
-                codes = [code for code, _ in exc.recipients.values()]
-                raise DeliveryFailed(f"SMTP server refused the recipient: {_describe(exc)}",
-                                     permanent=all(500 <= c < 600 for c in codes)) from None
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                raise DeliveryFailed(f"SMTP server {server} dropped the connection: "
-                                     f"{_describe(exc)}", scope="email") from None
-            except smtplib.SMTPException as exc:
-                raise DeliveryFailed(f"SMTP server refused the message: {_describe(exc)}") \
-                    from None
-        finally:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                smtp.close()
+            if self.smtp_username:
+                smtp.login(self.smtp_username, self.smtp_password)
+        except (OSError, smtplib.SMTPException) as exc:
+            _close_smtp(smtp)
+            raise DeliveryFailed(f"SMTP server {server} refused the session: "
+                                 f"{_describe(exc)}", scope="email") from None
+        return smtp
+
+    def _send_on(self, smtp: smtplib.SMTP, message: EmailMessage) -> None:
+        server = f"{self.smtp_host}:{self.smtp_port}"
+        try:
+            smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryFailed(f"SMTP server refused the recipient: {_describe(exc)}",
+                                 permanent=all(500 <= c < 600 for c in codes)) from None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise DeliveryFailed(f"SMTP server {server} dropped the connection: "
+                                 f"{_describe(exc)}", scope="email") from None
+        except smtplib.SMTPException as exc:
+            raise DeliveryFailed(f"SMTP server refused the message: {_describe(exc)}") \
+                from None
+
+    def _idle_smtp(self) -> smtplib.SMTP | None:
+        with self._smtp_lock:
+            while self._smtp_idle:
+                smtp, since = self._smtp_idle.pop()
+                if time.monotonic() - since < SMTP_IDLE_SECONDS:
+                    return smtp
+                _close_smtp(smtp, quit=True)
+        return None
+
+    def _keep_smtp(self, smtp: smtplib.SMTP) -> None:
+        with self._smtp_lock:
+            if len(self._smtp_idle) < SMTP_KEEP:
+                self._smtp_idle.append((smtp, time.monotonic()))
+                return
+        _close_smtp(smtp, quit=True)
 
     # webhook --------------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ RPC:
   get_broadcast(broadcast_id) (ops; sent in pages by the timer, see broadcasts.py)
 - health()
 Events consumed (each turned into the customer's notification by templates.py, in their
-language and by their preferences): accounts customer_registered, password_changed; billing
+language and by their preferences): accounts customer_registered, password_changed (and
+customer_updated, which keeps notifier's copy of e-mail address and language current); billing
 invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
 payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
 wallet_low_balance, payment_method_expiring; vouchers voucher_redeemed; tickets ticket_opened,
@@ -65,10 +66,18 @@ class NotifierService:
     def _notify(self, payload: dict, event_type: str, entity_name: str) -> None:
         """One event → the customer's notification, once (unique keys), e-mail tried now."""
         entity = payload[entity_name]
-        if entity_name == "customer":
-            account = entity if entity.get("email") else self.accounts.get_account(entity["id"])
-        else:
-            account = self.accounts.get_account(entity["customer_id"])
+        try:
+            if entity_name == "customer" and entity.get("email"):
+                customers.remember(self.db, entity)
+                account = entity
+            else:
+                account = customers.contact(self.db, self.accounts, entity.get(
+                    "id" if entity_name == "customer" else "customer_id"))
+        except errors.NotFound:  # redelivering cannot make the customer exist: say so, drop
+            self.db.rollback()
+            log.error("%s %s for an unknown customer dropped", event_type,
+                      payload.get("event_id"))
+            return
         now = self.clock.now()
         made = customers.notify(self.db, account, event_type, payload["event_id"], entity, now)
         self.db.commit()
@@ -83,6 +92,12 @@ class NotifierService:
     @event_handler("accounts", "customer_registered")
     def on_customer_registered(self, payload):
         self._notify(payload, "customer_registered", "customer")
+
+    @event_handler("accounts", "customer_updated")
+    def on_customer_updated(self, payload):
+        """A new e-mail address or language: the copy in `contacts` follows."""
+        customers.remember(self.db, payload["customer"])
+        self.db.commit()
 
     @event_handler("accounts", "password_changed")
     def on_password_changed(self, payload):

@@ -14,7 +14,7 @@ from nameko.standalone.events import event_dispatcher
 from deploy import demo
 from services.common.db import normalize_url
 from services.common.events import make_envelope
-from tests.integration.conftest import eventually
+from tests.integration.conftest import PASSWORD, eventually
 from tests.integration.test_notifier_delivery import MailCatcher
 
 
@@ -130,3 +130,32 @@ def test_a_broadcast_to_ten_thousand_does_not_hold_up_a_payment_notice(portal, m
     with sa.create_engine(normalize_url(portal.database_urls["notifier"])).connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM notifications WHERE title = "
                                     "'Sports weekend'")).scalar() == 10001
+
+
+def test_a_new_address_and_language_reach_the_notifier_copy_and_the_next_mail(portal, mail):
+    """The notifier keeps its own copy of each customer's e-mail address and language (no RPC
+    per notification); a profile change reaches it by accounts' customer_updated event."""
+    token = portal.customer("postpaid")
+    me = portal.ok("GET", "/api/v1/me", token)
+    eventually(lambda: mails_to(mail, me["email"]))  # the welcome
+    new_address = f"moved-{uuid.uuid4().hex[:8]}@example.com"
+    portal.ok("PATCH", "/api/v1/me", token, json={"email": new_address, "language": "de",
+                                                    "current_password": PASSWORD})
+    notifier_db = sa.create_engine(normalize_url(portal.database_urls["notifier"]))
+    with notifier_db.connect() as conn:
+        copy = eventually(lambda: conn.execute(sa.text(
+            "SELECT email, language FROM contacts WHERE customer_id = :id AND email = :email"),
+            {"id": me["id"], "email": new_address}).first())
+        assert tuple(copy) == (new_address, "de")
+        # an older event (a redelivery) never brings the old address back
+        dispatch = event_dispatcher(portal.config)
+        dispatch("accounts", "customer_updated", make_envelope("customer", {
+            **me, "updated_at": "2000-01-01T00:00:00Z"}, dt.datetime.now(dt.UTC)))
+    dispatch("billing", "payment_failed", make_envelope("payment", {
+        "id": "pay_y", "customer_id": me["id"], "status": "failed", "purpose": "invoice",
+        "amount": {"amount": 2999, "currency": "EUR"}, "decline_code": "insufficient_funds",
+        "next_retry_at": "2026-12-01T10:00:00Z"}, dt.datetime.now(dt.UTC)))
+    [notice] = eventually(lambda: mails_to(mail, new_address))
+    assert notice["Subject"].startswith("Zahlung über")  # German
+    assert len(mails_to(mail, me["email"])) == 1  # only the welcome went to the old address
+    notifier_db.dispose()

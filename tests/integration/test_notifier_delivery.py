@@ -45,11 +45,13 @@ class MailCatcher:
     def __init__(self) -> None:
         self.port = free_port()
         self.messages: list[email.message.EmailMessage] = []
+        self.peers: list[tuple] = []  # the client (address, port) of each message: its session
         self.controller: Controller | None = None
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         self.messages.append(email.message_from_bytes(envelope.content,
                                                       policy=email.policy.default))
+        self.peers.append(tuple(session.peer))
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
@@ -223,6 +225,24 @@ def test_smtp_down_during_a_burst_delays_every_email_and_sends_each_once(
     assert by_key["burst:17"].get_content().strip() == "Hello customer 17"
     sent = row(Session, ids[17])
     assert (sent.status, sent.attempts, sent.sent_at) == ("sent", 2, later)
+
+
+def test_e_mails_share_an_smtp_session_and_one_the_server_closed_is_replaced(
+        Session, smtp, make_senders):  # noqa: N803
+    sender = make_senders()
+    ids = enqueue_emails(Session, 6)
+    with Session() as s:
+        for delivery_id in ids[:3]:  # one after the other: each finds the session idle
+            assert deliveries.send_now(s, sender, [delivery_id], NOW)["sent"] == 1
+    assert len(smtp.messages) == 3 and len(set(smtp.peers)) == 1  # one connection, one EHLO
+
+    smtp.stop()  # the server goes away and comes back: the idle session is dead
+    smtp.start()
+    with Session() as s:
+        assert deliveries.send_now(s, sender, ids[3:5], NOW)["sent"] == 2
+    assert len(smtp.messages) == 5 and len(set(smtp.peers)) == 2  # a new session, no loss
+    sender.close()  # and the kept session ends with the process
+    assert sender._smtp_idle == []
 
 
 # webhooks -----------------------------------------------------------------------------------

@@ -11,12 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.standalone.rpc import ClusterRpcProxy, ServiceRpcProxy
+from nameko.testing.services import replace_dependencies
 
 from deploy import demo
 from services.billing.service import BillingService
+from services.common import errors
 from services.common.db import normalize_url
 from services.vouchers import codes
+from tests.integration.conftest import eventually
 
 
 @pytest.fixture
@@ -224,6 +227,57 @@ def test_an_online_voucher_is_bought_by_card_and_redeemed_by_someone_else(portal
         "card_declined"
     assert portal("POST", "/api/v1/vouchers/purchases", declining,
                   json={"offer": "nope"}).status_code == 404
+
+
+class VouchersThatFailOnce:
+    """billing's vouchers proxy, except that the first issue_online fails as if the buying
+    call had died after the charge (what billing's voucher_purchase_paid handler repairs)."""
+
+    def __init__(self, config):
+        self.cluster = ClusterRpcProxy(config)
+        self.real = self.cluster.start().vouchers
+        self.failed = False
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def issue_online(self, *args):
+        if not self.failed:
+            self.failed = True
+            raise errors.ServiceUnavailable("The vouchers service did not answer in time.")
+        return self.real.issue_online(*args)
+
+
+def test_a_voucher_paid_for_but_not_issued_is_issued_by_billing_s_event_once(
+        portal, container_factory):
+    admin = admin_of(portal)
+    portal.ok("POST", "/api/v1/ops/voucher-offers", admin, status=201, json={
+        "code": "gift-5", "name": "5 € gift", "value": {"amount": 500, "currency": "EUR"},
+        "price": {"amount": 500, "currency": "EUR"}})
+    [billing] = [c for c in portal.runner.containers if c.service_name == "billing"]
+    billing.kill()
+    flaky = container_factory(BillingService, portal.config)
+    vouchers = VouchersThatFailOnce(portal.config)
+    replace_dependencies(flaky, vouchers=vouchers)
+    flaky.start()
+    try:
+        buyer = portal.customer("prepaid")
+        card(portal, buyer)
+        lost = portal("POST", "/api/v1/vouchers/purchases", buyer, json={"offer": "gift-5"},
+                      headers={"Idempotency-Key": "lost-answer"})
+        assert lost.status_code == 503 and vouchers.failed  # charged, the voucher not issued
+        vouchers_db = sa.create_engine(normalize_url(portal.database_urls["vouchers"]))
+        with vouchers_db.connect() as conn:  # the event issues it, with nobody asking again
+            issued = eventually(lambda: conn.execute(sa.text(
+                "SELECT purchase_id FROM vouchers WHERE purchase_id IS NOT NULL")).all())
+        vouchers_db.dispose()
+        assert len(issued) == 1
+        again = portal.ok("POST", "/api/v1/vouchers/purchases", buyer, status=201,
+                          json={"offer": "gift-5"}, headers={"Idempotency-Key": "lost-answer"})
+        assert again["payment"]["id"] == issued[0][0]  # the same payment and voucher
+        assert len(portal.ok("GET", "/api/v1/payments", buyer)["data"]) == 1
+    finally:
+        vouchers.cluster.stop()
 
 
 def test_the_csv_holds_exactly_the_batch_and_every_code_redeems(portal):

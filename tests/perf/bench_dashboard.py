@@ -28,24 +28,20 @@ figures are noisy; compare the rows of one run.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import os
 import pathlib
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 
 import psycopg2
 import requests
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-from tests.perf.harness import HEADER, RawRpc, percentile, row  # noqa: E402
+from tests.perf.harness import HEADER, RawRpc, row, run  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -66,48 +62,6 @@ function done(summary, latency, requests)
   io.write("degraded: " .. total .. "\\n")
 end
 """
-
-
-def run(clients: int, total: int, make_client) -> dict:
-    """harness.run, except that a client thread's failure ends the run with that error instead
-    of leaving the others waiting at the barrier forever."""
-    per_client = max(1, total // clients)
-    latencies: list[float] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(clients + 1, timeout=120)
-
-    def worker():
-        try:
-            with make_client() as call:
-                for _ in range(10):  # warm-up
-                    call()
-                barrier.wait()
-                mine = []
-                for _ in range(per_client):
-                    t0 = time.perf_counter()
-                    call()
-                    mine.append(time.perf_counter() - t0)
-        except BaseException:
-            barrier.abort()
-            raise
-        with lock:
-            latencies.extend(mine)
-
-    with cf.ThreadPoolExecutor(clients) as pool:
-        futures = [pool.submit(worker) for _ in range(clients)]
-        try:
-            barrier.wait()
-        except threading.BrokenBarrierError:
-            errors = [f.exception() for f in futures]
-            raise next((e for e in errors if e and not isinstance(
-                e, threading.BrokenBarrierError)), RuntimeError("a client failed")) from None
-        began = time.perf_counter()
-        for future in futures:
-            future.result()
-        elapsed = time.perf_counter() - began
-    return {"p50_ms": 1000 * statistics.median(latencies),
-            "p99_ms": 1000 * percentile(latencies, 0.99),
-            "rps": len(latencies) / elapsed, "n": len(latencies)}
 
 
 def create_databases() -> dict[str, str]:

@@ -12,8 +12,8 @@ inserts the entry, with psycopg2 from Python threads (one wallet per thread).
 
 Besides req/s and latency, each phase prints the CPU every process spent per call (tests/perf/
 cpu.py): on a 2-core machine shared with the client, the broker and the database, that is what
-bounds throughput. `--profile` samples billing and the gateway with py-spy during the 20-client
-top-ups and prints where they spend it.
+bounds throughput. `--profile` samples the busiest processes of each 20-client phase with py-spy
+and prints where they spend it.
 
     .venv/bin/python tests/perf/bench_topup.py [--requests 600] [--profile]
 """
@@ -102,6 +102,11 @@ def sign_up(url: str, billing_type: str, count: int) -> list[Customer]:
         return list(pool.map(lambda n: Customer(url, billing_type, n), range(count)))
 
 
+def payer_of(item):
+    """The customer who pays: the item itself, or the first of (customer, invoice id)."""
+    return item[0] if isinstance(item, tuple) else item
+
+
 class Payer:
     """A client thread: POSTs `path(customer)` with `body(customer)` and a fresh
     Idempotency-Key; anything but 201 is an error (and ends the benchmark)."""
@@ -117,7 +122,8 @@ class Payer:
             customer = next(self.customers)
             response = session.post(self.url + self.path(customer), timeout=30,
                                     json=self.body(customer), headers={
-                                        **customer.headers, "Idempotency-Key": uuid.uuid4().hex})
+                                        **payer_of(customer).headers,
+                                        "Idempotency-Key": uuid.uuid4().hex})
             if response.status_code != 201:
                 raise RuntimeError(f"{response.status_code} {response.text}")
         return call
@@ -231,8 +237,13 @@ def open_invoices(url: str, customers: list[Customer]) -> list[tuple[Customer, s
     return found
 
 
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-")
+
+
 def profile(procs: dict[str, list[int]], names: tuple[str, ...], seconds: int,
             out: pathlib.Path) -> list[subprocess.Popen]:
+    out.mkdir(parents=True, exist_ok=True)
     spy = shutil.which("py-spy") or str(pathlib.Path(sys.executable).with_name("py-spy"))
     if not pathlib.Path(spy).exists():
         print("py-spy is not installed (.venv/bin/pip install py-spy): no profile")
@@ -243,18 +254,26 @@ def profile(procs: dict[str, list[int]], names: tuple[str, ...], seconds: int,
             for name in names if name in procs]
 
 
-def print_profile(path: pathlib.Path, top: int = 12) -> None:
-    """py-spy's collapsed stacks: the frames with the most samples, inclusive."""
-    inclusive, total = collections.Counter(), 0
+def print_profile(path: pathlib.Path, top: int = 10) -> None:
+    """py-spy's collapsed stacks: our frames with the most samples (inclusive), and the
+    library modules the process spends its own time in (the leaf frame's file)."""
+    inclusive, leaves, total = collections.Counter(), collections.Counter(), 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         total += int(count)
-        for frame in set(stack.split(";")):
-            if "/services/" in frame or "/gateway/" in frame:
+        frames = stack.split(";")
+        for frame in set(frames):
+            if "services/" in frame or "gateway/" in frame:
                 inclusive[frame] += int(count)
-    print(f"  {path.stem}: {total} samples; our frames with the most samples (inclusive):")
+        leaf = frames[-1]
+        where = leaf[leaf.find("(") + 1:leaf.rfind(":")] if "(" in leaf else leaf
+        leaves[where.split("site-packages/")[-1].split("/python3.11/")[-1]] += int(count)
+    print(f"    {path.stem}: {total} samples; our frames with the most (inclusive):")
     for frame, count in inclusive.most_common(top):
-        print(f"    {100 * count / max(total, 1):5.1f}% {frame[:110]}")
+        print(f"      {100 * count / max(total, 1):5.1f}% {frame[:110]}")
+    print("      own time by file (leaf frames):")
+    for where, count in leaves.most_common(6):
+        print(f"      {100 * count / max(total, 1):5.1f}% {where[:110]}")
 
 
 def main() -> int:
@@ -297,10 +316,14 @@ def main() -> int:
             print(HEADER)
             raw = {}
 
-            def phase(name, clients, total, make, warmup=10):
+            def phase(name, clients, total, make, warmup=10, spy_on=()):
+                spies = (profile(procs, spy_on, 8, pathlib.Path(tmp) / slug(name))
+                         if args.profile and clients == 20 else [])
                 meter.start()
                 result = run(clients, total, make, warmup)
                 per_call = meter.stop(result["n"] + clients * warmup)
+                for spy in spies:
+                    spy.wait()
                 print(row(clients, name, result))
                 if name.startswith("raw"):
                     raw[clients] = result["rps"]
@@ -314,32 +337,30 @@ def main() -> int:
             for clients in (1, 20):
                 phase("raw ledger row (SQL)", clients, args.requests,
                       lambda: RawLedger(urls["billing"], wallets))
-                spies = (profile(procs, ("billing", "gateway"), 8, pathlib.Path(tmp))
-                         if args.profile and clients == 20 else [])
                 pick = one_each(prepaid)
                 phase("POST wallet/top-ups", clients, args.requests, lambda pick=pick: Payer(
                     stack.url, pick(), lambda c: "/api/v1/wallet/top-ups",
-                    lambda c: {**top_up, "payment_method_id": c.card}))
-                for spy in spies:
-                    spy.wait()
+                    lambda c: {**top_up, "payment_method_id": c.card}),
+                    spy_on=("billing", "notifier", "gateway"))
                 pick = one_each(prepaid)
                 phase("POST vouchers/purchases", clients, args.requests // 2,
                       lambda pick=pick: Payer(
                           stack.url, pick(), lambda c: "/api/v1/vouchers/purchases",
-                          lambda c: {"offer": "topup-10", "payment_method_id": c.card}))
+                          lambda c: {"offer": "topup-10", "payment_method_id": c.card}),
+                      spy_on=("vouchers", "billing"))
             supply = each_once(invoices)
             for clients, total in ((1, small), (20, args.invoices)):
                 phase("POST invoices/{id}/pay", clients, total, lambda: Payer(
                     stack.url, supply(), lambda ci: f"/api/v1/invoices/{ci[1]}/pay",
-                    lambda ci: {"payment_method_id": ci[0].card}), warmup=2)
+                    lambda ci: {"payment_method_id": ci[0].card}), warmup=2,
+                    spy_on=("billing",))
             verify = requests.get(f"{stack.url}/api/v1/ops/ledger/verify", headers=admin,
                                   timeout=60).json()
             if args.profile:
-                print("\nProfiles of the 20-client top-ups (py-spy):")
-                for name in ("billing", "gateway"):
-                    path = pathlib.Path(tmp) / f"{name}.txt"
-                    if path.exists():
-                        print_profile(path)
+                print("\nProfiles at 20 clients (py-spy, 8 s of each phase):")
+                for path in sorted(pathlib.Path(tmp).glob("*/*.txt")):
+                    print(f"  {path.parent.name}:")
+                    print_profile(path)
         finally:
             stack.stop()
             drop_databases(urls)

@@ -19,28 +19,39 @@ def percentile(samples: list[float], q: float) -> float:
 
 def run(clients: int, total: int, make_client, warmup: int = 10) -> dict:
     """`total` calls spread over `clients` threads, after `warmup` calls each;
-    `make_client()` is a context manager that yields a zero-argument call."""
+    `make_client()` is a context manager that yields a zero-argument call. A client thread's
+    failure ends the run with that error (never leaves the others waiting at the barrier)."""
     per_client = max(1, total // clients)
     latencies: list[float] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(clients + 1)
+    barrier = threading.Barrier(clients + 1, timeout=300)
 
     def worker():
-        with make_client() as call:
-            for _ in range(warmup):
-                call()
-            barrier.wait()
-            mine = []
-            for _ in range(per_client):
-                t0 = time.perf_counter()
-                call()
-                mine.append(time.perf_counter() - t0)
+        try:
+            with make_client() as call:
+                for _ in range(warmup):
+                    call()
+                barrier.wait()
+                mine = []
+                for _ in range(per_client):
+                    t0 = time.perf_counter()
+                    call()
+                    mine.append(time.perf_counter() - t0)
+        except BaseException:
+            barrier.abort()
+            raise
         with lock:
             latencies.extend(mine)
 
     with cf.ThreadPoolExecutor(clients) as pool:
         futures = [pool.submit(worker) for _ in range(clients)]
-        barrier.wait()
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            cf.wait(futures)
+            failures = [f.exception() for f in futures]
+            raise next((e for e in failures if e and not isinstance(
+                e, threading.BrokenBarrierError)), RuntimeError("a client failed")) from None
         began = time.perf_counter()
         for future in futures:
             future.result()

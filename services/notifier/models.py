@@ -20,6 +20,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.db import Migration
 from services.common.sqltypes import UtcDateTime
 
 
@@ -132,4 +133,9 @@ class Broadcast(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
-MIGRATIONS: tuple = ()
+def _contacts(ops, conn) -> None:
+    """v2: notifier's copy of customers' e-mail address and language."""
+    Base.metadata.tables["contacts"].create(conn, checkfirst=True)
+
+
+MIGRATIONS = (Migration(2, "contacts: customers' e-mail address and language", _contacts),)

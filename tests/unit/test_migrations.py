@@ -60,3 +60,22 @@ def test_a_database_newer_than_the_code_refuses_to_start(tmp_path):
     migrate(engine, [KERNEL, Component("svc", plans_v2(), [Migration(2, "period", add_period)])])
     with pytest.raises(SchemaTooNew):
         migrate(engine, [KERNEL, Component("svc", plans_v1())])
+
+
+def test_a_notifier_database_from_before_contacts_gets_the_table(tmp_path):
+    """v2 of notifier added `contacts` (its copy of customers' address and language)."""
+    from services.notifier.models import MIGRATIONS as NOTIFIER_MIGRATIONS
+    from services.notifier.models import Base as NotifierBase
+
+    before = MetaData()
+    for table in NotifierBase.metadata.sorted_tables:
+        if table.name != "contacts":
+            table.to_metadata(before)
+    engine = make_engine(f"sqlite:///{tmp_path}/notifier.db")
+    migrate(engine, [KERNEL, Component("notifier", before)])
+    assert "contacts" not in inspect(engine).get_table_names()
+    migrate(engine, [KERNEL, Component("notifier", NotifierBase.metadata, NOTIFIER_MIGRATIONS)])
+    assert "contacts" in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT version FROM schema_versions WHERE component='notifier'")).scalar() == 2

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import DDL, JSON, BigInteger, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from services.common.sqltypes import UtcDateTime
+from services.common.db import Migration
+from services.common.sqltypes import AutoId, UtcDateTime
 from services.common.throttle import ThrottleCounterColumns
 
 
@@ -15,7 +16,7 @@ class Base(DeclarativeBase):
     pass
 
 
-ROLES = ("customer", "agent", "admin")
+ROLES = ("customer", "agent", "supervisor", "finance", "admin")  # services/common/permissions.py
 BILLING_TYPES = ("prepaid", "postpaid")
 LANGUAGES = ("en", "de", "it")
 
@@ -97,3 +98,101 @@ class ThrottleCounter(ThrottleCounterColumns, Base):
     """Failed attempts per key (`login:account:<email>`, `login:ip:<addr>`) in a window."""
 
     __tablename__ = "throttle_counters"
+
+
+# staff governance: money created by staff, approvals, the audit trail (staff.py, audit.py) ----
+
+class StaffAllowance(Base):
+    """Money a staff member created on a day (UTC), per currency: what per-day bounds count."""
+
+    __tablename__ = "staff_allowances"
+    actor_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MoneyGrant(Base):
+    """One decision on one money action, keyed by the staff member's Idempotency-Key: a retry
+    is answered the same decision and counts once against the day."""
+
+    __tablename__ = "money_grants"
+    actor_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    action: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    decision: Mapped[str] = mapped_column(String(20))  # allowed | approval_required
+    approval_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Approval(Base):
+    """A money action above its maker's bound, waiting for a second person (maker-checker).
+    `status`: pending → approved → executed | failed, or pending → rejected."""
+
+    __tablename__ = "approvals"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    action: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON)  # what to do once approved
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    customer_id: Mapped[str | None] = mapped_column(String(40))  # whose money, if anyone's
+    reason: Mapped[str] = mapped_column(String(20))  # per_action | per_day
+    status: Mapped[str] = mapped_column(String(10))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    requested_role: Mapped[str] = mapped_column(String(10))
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(String(500))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_approvals_status", "status", "created_at"),)
+
+
+class AuditEntry(Base):
+    """The audit trail: append-only (no code path updates or deletes a row; on PostgreSQL a
+    trigger refuses it). `seq` orders it; `details` holds before/after for money and
+    permissions, the approval, the amount."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    actor_role: Mapped[str | None] = mapped_column(String(10))
+    session_id: Mapped[str | None] = mapped_column(String(40))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(200))  # e.g. customer:cus_…
+    outcome: Mapped[str] = mapped_column(String(20))  # ok | refused | failed | pending
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text)  # one line a person reads
+
+    __table_args__ = (Index("ix_audit_actor", "actor_id", "seq"),
+                      Index("ix_audit_action", "action", "seq"),
+                      Index("ix_audit_target", "target", "seq"))
+
+
+_APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+"""
+
+
+event.listen(AuditEntry.__table__, "after_create",
+             DDL(_APPEND_ONLY).execute_if(dialect="postgresql"))
+
+
+def _staff_governance(ops, conn) -> None:
+    """v2: staff allowances, money grants, approvals and the audit trail."""
+    for table in ("staff_allowances", "money_grants", "approvals", "audit_log"):
+        Base.metadata.tables[table].create(conn, checkfirst=True)  # audit_log: + trigger
+
+
+MIGRATIONS = (Migration(2, "staff governance: allowances, approvals, audit log",
+                        _staff_governance),)

@@ -13,6 +13,11 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - team_members(teams) → {team: [{id, name, email, role}]} · set_team_members(team, member_ids)
   (ops teams: exactly these agent/admin accounts)
 - recipients(after, limit, billing_type, tax_region) → customers in id order (broadcasts)
+- authorize_money(actor, action, amount, currency, params, customer_id, idempotency_key) →
+  {decision: allowed | approval_required, approval?}: staff money bounded per role (staff.py)
+- list_approvals(status, limit, cursor) · get_approval(id) · decide_approval(id, decider,
+  approve, note) · finish_approval(id, succeeded, result): maker-checker
+- record_audit(entry) · audit_log(filters…, limit, cursor): the append-only audit trail
 - health() → {"service", "database"}
 Events: customer_registered, customer_updated, password_changed.
 """
@@ -26,11 +31,11 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import text
 
-from services.accounts import customers, sessions
-from services.accounts.models import Base
+from services.accounts import audit, customers, sessions, staff
+from services.accounts.models import MIGRATIONS, Base
 from services.accounts.schemas import dump_account
 from services.common import config as keys
-from services.common import errors
+from services.common import errors, permissions
 from services.common.clock import ClockProvider
 from services.common.db import Database, find_database
 from services.common.rpc import rpc
@@ -67,7 +72,7 @@ class AdminBootstrap(DependencyProvider):
 class AccountsService:
     name = "accounts"
 
-    db = Database(Base.metadata)
+    db = Database(Base.metadata, MIGRATIONS)
     clock = ClockProvider()
     config = Config()
     admin = AdminBootstrap()
@@ -139,6 +144,44 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def set_role(self, customer_id, changes):
         return customers.set_role(self.db, customer_id, changes, self.clock.now())
+
+    # staff governance ----------------------------------------------------------------------
+    @property
+    def staff_limits(self) -> dict[str, permissions.Bound]:
+        return permissions.limits_from_config(self.config.get(keys.STAFF_LIMITS))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def authorize_money(self, actor, action, amount, currency, params=None, customer_id=None,
+                        idempotency_key=None):
+        return staff.authorize_money(self.db, self.staff_limits, actor, action, amount,
+                                     currency, params, customer_id, idempotency_key,
+                                     self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_approvals(self, status=None, limit=50, cursor=None):
+        return staff.page(self.db, status, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_approval(self, approval_id):
+        return staff.get(self.db, approval_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def decide_approval(self, approval_id, decider, approve, note=None):
+        return staff.decide(self.db, approval_id, decider, bool(approve), note,
+                            self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def finish_approval(self, approval_id, succeeded, result=None):
+        return staff.finish(self.db, approval_id, bool(succeeded), result, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_audit(self, entry):
+        return audit.record(self.db, entry, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def audit_log(self, actor_id=None, action=None, target=None, since=None, until=None,
+                  limit=50, cursor=None):
+        return audit.page(self.db, actor_id, action, target, since, until, limit, cursor)
 
     @rpc
     def health(self):

@@ -79,3 +79,4 @@ def as_bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
+STAFF_LIMITS = "STAFF_LIMITS"  # money staff may create per role (common/permissions.py)

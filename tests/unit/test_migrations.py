@@ -79,3 +79,20 @@ def test_a_notifier_database_from_before_contacts_gets_the_table(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text(
             "SELECT version FROM schema_versions WHERE component='notifier'")).scalar() == 2
+
+
+def test_an_accounts_database_from_before_staff_governance_gets_its_tables(tmp_path):
+    """v2 of accounts added staff allowances, money grants, approvals and the audit log."""
+    from services.accounts.models import MIGRATIONS as ACCOUNTS_MIGRATIONS
+    from services.accounts.models import Base as AccountsBase
+
+    added = {"staff_allowances", "money_grants", "approvals", "audit_log"}
+    before = MetaData()
+    for table in AccountsBase.metadata.sorted_tables:
+        if table.name not in added:
+            table.to_metadata(before)
+    engine = make_engine(f"sqlite:///{tmp_path}/accounts.db")
+    migrate(engine, [KERNEL, Component("accounts", before)])
+    assert not added & set(inspect(engine).get_table_names())
+    migrate(engine, [KERNEL, Component("accounts", AccountsBase.metadata, ACCOUNTS_MIGRATIONS)])
+    assert added <= set(inspect(engine).get_table_names())

@@ -1,0 +1,98 @@
+"""The audit trail: who did what, when, from which session, with what outcome; before and after
+for money and permissions, and the approval when one was needed.
+
+Written append-only (`audit_log`; on PostgreSQL a trigger refuses UPDATE and DELETE), read by
+admins through `GET /api/v1/ops/audit-log`. Staff actions are recorded by the gateway for every
+ops request it answers (`record()` over RPC); accounts records the customer security events it
+sees itself (logins, failed logins, password changes, portal links) in the same transaction as
+the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.accounts.models import AuditEntry
+from services.common import errors
+from services.common.clock import isoformat
+from services.common.schemas import StrictSchema, load_or_raise
+
+OUTCOMES = ("ok", "refused", "failed", "pending")
+
+
+class EntrySchema(StrictSchema):
+    actor_id = fields.String(allow_none=True, validate=validate.Length(max=40))
+    actor_role = fields.String(allow_none=True, validate=validate.Length(max=10))
+    session_id = fields.String(allow_none=True, validate=validate.Length(max=40))
+    client_ip = fields.String(allow_none=True, validate=validate.Length(max=64))
+    action = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    target = fields.String(allow_none=True, validate=validate.Length(max=200))
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    details = fields.Dict(load_default=dict)
+    request_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+    summary = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+def add(session: Session, now: dt.datetime, **entry) -> None:
+    """An entry in the caller's transaction (accounts' own security events)."""
+    session.add(AuditEntry(at=now, details=entry.pop("details", None) or {}, **entry))
+
+
+def record(session: Session, entry: dict, now: dt.datetime) -> dict:
+    """One entry from another part of the system (the gateway). Commits."""
+    values = load_or_raise(EntrySchema(), entry)
+    row = AuditEntry(at=now, **values)
+    session.add(row)
+    session.commit()
+    return {"seq": row.seq}
+
+
+def dump(entry: AuditEntry) -> dict:
+    return {"seq": entry.seq, "at": isoformat(entry.at), "actor_id": entry.actor_id,
+            "actor_role": entry.actor_role, "session_id": entry.session_id,
+            "client_ip": entry.client_ip, "action": entry.action, "target": entry.target,
+            "outcome": entry.outcome, "details": entry.details or {},
+            "request_id": entry.request_id, "summary": entry.summary}
+
+
+def _time(value) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return when.replace(tzinfo=dt.UTC) if when is not None and when.tzinfo is None else when
+
+
+def page(session: Session, actor_id: str | None = None, action: str | None = None,
+         target: str | None = None, since: str | None = None, until: str | None = None,
+         limit: int = 50, cursor: str | None = None) -> dict:
+    """Entries newest first, filtered; `cursor` is the last `seq` seen (as a string)."""
+    if not isinstance(limit, int) or not 1 <= limit <= 200:
+        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 200"]})
+    query = select(AuditEntry)
+    if actor_id:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if action:  # an action or a family: "wallet." matches every wallet action
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True)
+                            if action.endswith(".") else AuditEntry.action == action)
+    if target:
+        query = query.where(AuditEntry.target == target)
+    for name, value, op in (("since", since, "ge"), ("until", until, "lt")):
+        if value:
+            when = _time(value)
+            if when is None:
+                raise errors.InvalidArgument(fields={name: ["must be an ISO 8601 time"]})
+            query = query.where(AuditEntry.at >= when if op == "ge" else AuditEntry.at < when)
+    if cursor:
+        if not isinstance(cursor, str) or not cursor.isdigit():
+            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
+        query = query.where(AuditEntry.seq < int(cursor))
+    rows = session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"data": [dump(e) for e in rows], "has_more": more,
+            "next_cursor": str(rows[-1].seq) if more else None}

@@ -103,7 +103,8 @@ def _matching_rule(session: Session, attributes: dict) -> IncidentRule | None:
                                                               IncidentRule.id)):
         try:
             matchers = [routing.compile_matcher(m, "match") for m in rule.match]
-        except routing.InvalidRule:
+        except routing.InvalidRule as bad:  # saved before RE2 (see rules.rule_set)
+            log.warning("incident rule %s skipped: %s", rule.id, bad)
             continue
         if all(m.holds(attributes) for m in matchers):
             return rule

@@ -10,6 +10,7 @@ recompilation of the whole tree.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 
 from marshmallow import fields, validate
@@ -23,6 +24,7 @@ from services.common.schemas import StrictSchema, Text, load_or_raise
 from services.tickets import counters, routing, teams
 from services.tickets.models import EscalationPolicy, RoutingRule, Setting
 
+log = logging.getLogger(__name__)
 RULE_NOT_FOUND = "RULE_NOT_FOUND"
 MAX_RULES = 10_000
 
@@ -177,10 +179,17 @@ def rule_set(session: Session, policy) -> routing.RuleSet:
     if cached is not None and cached[0] == key:
         return cached[1]
     rows = session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
-    compiled = [routing.compile_rule({"id": r.id, "position": r.position, "match": r.match,
-                                      "team": r.team, "priority": r.priority,
-                                      "escalation_policy": r.escalation_policy,
-                                      "continue": r.continue_}) for r in rows]
+    compiled = []
+    for r in rows:
+        try:
+            compiled.append(routing.compile_rule({
+                "id": r.id, "position": r.position, "match": r.match, "team": r.team,
+                "priority": r.priority, "escalation_policy": r.escalation_policy,
+                "continue": r.continue_}))
+        except routing.InvalidRule as bad:
+            # saved before expressions ran on RE2 (a backreference, lookaround): skipped, not
+            # a failure of every ticket; ops see it refused when they next save the rule
+            log.warning("routing rule %s skipped: %s", r.id, bad)
     default = default_route(session, policy)
     result = routing.RuleSet(compiled, routing.DefaultRoute(default["team"],
                                                             default["escalation_policy"]))

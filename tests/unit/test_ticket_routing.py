@@ -2,6 +2,8 @@
 priorities and escalation policies expected, with `continue`, regex matchers and the default
 route; and the urgency × impact priority matrix."""
 
+import time
+
 import pytest
 
 from services.tickets import routing
@@ -82,3 +84,63 @@ def test_priority_from_urgency_and_impact():
     assert routing.priority_of("high", "medium") == routing.priority_of("medium", "high") == "P2"
     assert routing.priority_of("medium", "medium") == "P3"
     assert routing.priority_of("low", "low") == "P4"
+
+
+# the matcher: RE2, linear in the text ------------------------------------------------------
+
+CATASTROPHIC = r"(\w+\s?)+$"  # exponential on a backtracking matcher (1.2 s on 22 characters)
+
+
+def test_a_catastrophic_expression_runs_on_5000_characters_in_under_50_ms():
+    rule = routing.compile_rule({"id": "r", "team": "t", "match": [
+        {"field": "keywords", "op": "=~", "value": CATASTROPHIC}]})
+    # words then a character `\w` and `\s` do not match: the worst case for backtracking
+    subject = "Picture freezes every few minutes"
+    description = ("word " * 1000)[:4999] + "!"
+    assert len(description) == 5000  # the longest a ticket's description can be
+    attributes = ticket(subject=subject, description=description)
+    started = time.perf_counter()
+    decisions = routing.route(routing.RuleSet([rule]), attributes)
+    assert time.perf_counter() - started < 0.050
+    assert decisions[0].rule_id is None  # no match: `$` follows "!"
+    # and it still matches what it should
+    assert routing.route(routing.RuleSet([rule]), ticket(
+        subject="no picture", description="since this morning"))[0].rule_id == "r"
+
+
+@pytest.mark.parametrize("value, text, expected", [
+    (r"STÖRUNG", "eine Störung seit heute", True),  # case-insensitive, beyond ASCII
+    (r"\bcancel\b", "Please CANCEL now", True),
+    (r"\bcancel\b", "cancelled flight", False),
+    (r"(?-i:CANCEL)", "cancel", False),  # inline flags work as in Python
+    (r"refund$", "subject\nI want a refund", True),
+    (r"picture", "bad \ud8d4 picture", True),  # a lone surrogate is not an error
+])
+def test_keywords_are_searched_case_insensitively(value, text, expected):
+    matcher = routing.compile_matcher({"field": "keywords", "op": "=~", "value": value}, "m")
+    assert matcher.holds({"keywords": text}) is expected
+
+
+def test_other_fields_are_matched_whole_and_case_sensitively():
+    matcher = routing.compile_matcher({"field": "region", "op": "=~", "value": "DE|AT"}, "m")
+    assert matcher.holds({"region": "AT"})
+    assert not matcher.holds({"region": "DEU"}) and not matcher.holds({"region": "de"})
+    assert routing.compile_matcher({"field": "region", "op": "!~", "value": "DE|AT"},
+                                   "m").holds({"region": "FR"})
+
+
+@pytest.mark.parametrize("value, says", [
+    (r"(a+)\1", "backreferences or lookaround"),
+    (r"refund(?!ed)", "backreferences or lookaround"),
+    (r"(?<=no )signal", "backreferences or lookaround"),
+    (r"(unclosed", "missing )"),
+    (r"\w{1000}", "too complex"),
+    ("bad \ud8d4", "not valid text"),
+])
+def test_an_expression_re2_cannot_run_is_a_field_error_that_says_why(value, says):
+    with pytest.raises(routing.InvalidRule) as refused:
+        routing.compile_rule({"team": "t", "match": [
+            {"field": "category", "op": "=", "value": "general"},
+            {"field": "keywords", "op": "=~", "value": value}]})
+    [message] = refused.value.problems["match.1.value"]
+    assert says in message

@@ -2,8 +2,9 @@
 
 Cookie-authenticated writes must carry `X-CSRF-Token` equal to the token login returned (the
 session keeps only its hash). Bearer calls need no CSRF token: browsers never attach them on
-their own. Access levels: "public", "session" (any logged-in account), "ops" (agent or admin),
-"admin".
+their own. Access levels: "public", "session" (any logged-in account), "ops" (any staff role),
+"admin", or a permission (`tickets.work`, `wallet.adjust`…: the staff roles that hold it, from
+services/common/permissions.py's one table).
 
 Authentications are cached for `AUTH_CACHE_SECONDS` (default 5; 0 turns it off), so most
 requests cost no RPC for auth. Logout and password change evict at once in the gateway that
@@ -23,13 +24,12 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
 from services.common import config as keys
-from services.common import errors
+from services.common import errors, permissions
 
 SESSION_COOKIE = "portal_session"
 CSRF_COOKIE = "portal_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPS_ROLES = frozenset({"agent", "admin"})
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,11 @@ def authenticate(accounts, request: Request, access: str,
         if not sent or not hmac.compare_digest(
                 hashlib.sha256(sent.encode("utf-8")).hexdigest(), expected):
             raise errors.PermissionDenied("Missing or wrong CSRF token.", code="CSRF_FAILED")
-    if access == "ops" and account["role"] not in OPS_ROLES:
-        raise errors.PermissionDenied("This needs an agent or admin account.")
+    if access == "ops" and not permissions.is_staff(account["role"]):
+        raise errors.PermissionDenied("This needs a staff account.")
     if access == "admin" and account["role"] != "admin":
         raise errors.PermissionDenied("This needs an admin account.")
+    if "." in access and not permissions.allows(account["role"], access):
+        raise errors.PermissionDenied("Your role does not allow this.",
+                                      details={"permission": access})
     return Principal(account=account, session_id=session["id"], token=token)

@@ -114,8 +114,9 @@ class RoleChange(StrictSchema):
 
 
 class PortalLink(Schema):
-    token = fields.String()
-    url = fields.String()
+    """A portal link sent to the customer's address on file (never shown to staff)."""
+    id = fields.String()
+    sent_to = fields.String(metadata={"description": "the address it went to, masked"})
     expires_at = fields.String(metadata={"format": "date-time"})
 
 

@@ -737,7 +737,8 @@ class GatewayService:
 
     @api("POST", "/api/v1/ops/customers/<string:customer_id>/portal-link", access="ops",
          response=s.PortalLink, status=201, tag="ops",
-         summary="Issue the customer's portal link (revokes the previous one)")
+         summary="Send the customer a portal link by e-mail to the address on file (revokes "
+                 "the previous one); staff see where it went and until when, never the link")
     def ops_issue_portal_link(self, call):
         return ops.issue_portal_link(self, call)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.accounts import events, passwords, throttle
+from services.accounts import audit, events, passwords, throttle
 from services.accounts.customers import get, normalize_email
 from services.accounts.exceptions import (
     INVALID_CREDENTIALS,
@@ -54,6 +54,10 @@ def _open_session(session: Session, customer: Customer, method: str, policy: Ses
         expires_at=now + policy.ttl, client_ip=(client_ip or "")[:64] or None,
         user_agent=(user_agent or "")[:300] or None)
     session.add(auth)
+    audit.add(session, now, actor_id=customer.id, actor_role=customer.role, session_id=auth.id,
+              client_ip=auth.client_ip, action=f"login.{method}",
+              target=f"customer:{customer.id}", outcome="ok",
+              details={"user_agent": auth.user_agent})
     session.commit()
     return {"token": token, "csrf_token": csrf, "expires_at": isoformat(auth.expires_at),
             "session_id": auth.id, "account": dump_account(customer)}
@@ -65,9 +69,13 @@ def login(session: Session, email: str, password: str, policy: SessionPolicy, no
     lock of any kind is held while it runs): read, commit, verify, then write."""
     if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
         raise errors.NotAuthenticated("Wrong email or password.", code=INVALID_CREDENTIALS)
-    account_key = f"login:account:{normalize_email(email)[:254]}"
+    who = normalize_email(email)[:254]
+    account_key = f"login:account:{who}"
+    pair_key = f"login:pair:{who}:{client_ip}"[:300] if client_ip else None
     address_key = f"login:address:{client_ip}" if client_ip else None
-    keys = [k for k in (account_key, address_key) if k]
+    limits = [(account_key, throttle.ACCOUNT_LIMIT), (pair_key, throttle.PAIR_LIMIT),
+              (address_key, throttle.ADDRESS_LIMIT)]
+    keys = [k for k, _ in limits if k]
     _refuse_if_blocked(session, keys, now)
     customer = session.scalar(
         select(Customer).where(Customer.email_normalized == normalize_email(email)))
@@ -77,11 +85,14 @@ def login(session: Session, email: str, password: str, policy: SessionPolicy, no
     ok = passwords.verify_password(stored or passwords.dummy_hash(), password)
     if not (ok and customer):
         wait = 0.0
-        for key, limit in ((account_key, throttle.ACCOUNT_LIMIT),
-                           (address_key, throttle.ADDRESS_LIMIT)):
+        for key, limit in limits:
             if key:
                 failure = throttle.record_failure(session, key, limit, now)
                 wait = max(wait, 0.0 if failure.counted else failure.wait(now))
+        audit.add(session, now, actor_id=customer.id if customer else None,
+                  actor_role=customer.role if customer else None, client_ip=client_ip,
+                  action="login.failed", target=f"customer:{customer.id}" if customer else
+                  f"email:{who}", outcome="refused")
         session.commit()
         if wait:  # a concurrent failure blocked the key first: this one is refused, uncounted
             raise errors.rate_limited(wait, "Too many failed logins. Try again later.")
@@ -90,6 +101,8 @@ def login(session: Session, email: str, password: str, policy: SessionPolicy, no
     upgraded = passwords.hash_password(password) if passwords.needs_rehash(stored) else None
     _refuse_if_blocked(session, keys, now)  # blocked by a concurrent failure while verifying
     throttle.clear(session, account_key)
+    if pair_key:
+        throttle.clear(session, pair_key)
     if upgraded:  # only if the password did not change meanwhile
         session.execute(update(Customer)
                         .where(Customer.id == customer.id, Customer.password_hash == stored)
@@ -138,6 +151,10 @@ def logout(session: Session, token: str, now: dt.datetime) -> None:
 
 def issue_portal_link(session: Session, customer_id: str, issued_by: str | None,
                       policy: SessionPolicy, now: dt.datetime) -> dict:
+    """A new single-use link for the customer (the previous one revoked), sent to the address
+    on file by the notifier (`portal_link_issued`). Whoever asked for it (an agent) learns
+    where it went and when it expires, never the link itself: a session it opens has the
+    customer's full rights."""
     customer = get(session, customer_id)
     if customer.role != "customer":  # a link must never open a staff session
         raise errors.PermissionDenied("Portal links are for customer accounts only.",
@@ -150,9 +167,22 @@ def issue_portal_link(session: Session, customer_id: str, issued_by: str | None,
     link = PortalLink(id=new_id("pl"), token_hash=token_hash(token), customer_id=customer.id,
                       issued_by=issued_by, created_at=now, expires_at=now + policy.portal_link_ttl)
     session.add(link)
+    outbox.emit(session, events.PORTAL_LINK_ISSUED, "portal_link", {
+        "id": link.id, "customer_id": customer.id, "expires_at": isoformat(link.expires_at),
+        "url": f"{policy.public_url.rstrip('/')}/#/portal-link/{token}"}, now)
+    audit.add(session, now, actor_id=issued_by, action="portal_link.issued",
+              target=f"customer:{customer.id}", outcome="ok",
+              details={"link": link.id, "expires_at": isoformat(link.expires_at)})
     session.commit()
-    return {"id": link.id, "token": token, "expires_at": isoformat(link.expires_at),
-            "url": f"{policy.public_url.rstrip('/')}/#/portal-link/{token}"}
+    return {"id": link.id, "expires_at": isoformat(link.expires_at),
+            "sent_to": mask_email(customer.email)}
+
+
+def mask_email(email: str) -> str:
+    """`a…n@example.com`: enough for an agent to tell the customer where to look."""
+    local, _, domain = email.partition("@")
+    shown = local[0] + "…" + local[-1] if len(local) > 2 else local[:1] + "…"
+    return f"{shown}@{domain}"
 
 
 def revoke_portal_links(session: Session, customer_id: str, now: dt.datetime) -> int:
@@ -184,7 +214,7 @@ def exchange_portal_link(session: Session, token: str, policy: SessionPolicy, no
     if not claimed:
         session.rollback()
         if address_key:
-            throttle.record_failure(session, address_key, throttle.ADDRESS_LIMIT, now)
+            throttle.record_failure(session, address_key, throttle.PORTAL_LINK_LIMIT, now)
             session.commit()
         raise errors.NotAuthenticated("This portal link is not valid any more.",
                                       code=PORTAL_LINK_INVALID)

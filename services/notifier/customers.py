@@ -90,7 +90,8 @@ def notify(session: Session, account: dict, event_type: str, event_id: str, enti
     if rendered is None:
         return {"notification": None, "delivery": None}
     topic, title, body = rendered
-    channels = enabled(session, account["id"], topic)
+    channels = ({"email"} if event_type in templates.EMAIL_ONLY
+                else enabled(session, account["id"], topic))
     key = f"{event_id}:{event_type}"[:200]
     made = {"notification": None, "delivery": None}
     if "portal" in channels:

@@ -15,7 +15,8 @@ RPC:
 - health()
 Events consumed (each turned into the customer's notification by templates.py, in their
 language and by their preferences): accounts customer_registered, password_changed (and
-customer_updated, which keeps notifier's copy of e-mail address and language current); billing
+customer_updated, which keeps notifier's copy of e-mail address and language current),
+portal_link_issued (e-mail only); billing
 invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
 payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
 wallet_low_balance, payment_method_expiring; vouchers voucher_redeemed; tickets ticket_opened,
@@ -98,6 +99,11 @@ class NotifierService:
         """A new e-mail address or language: the copy in `contacts` follows."""
         customers.remember(self.db, payload["customer"])
         self.db.commit()
+
+    @event_handler("accounts", "portal_link_issued")
+    def on_portal_link_issued(self, payload):
+        """A sign-in link an agent asked for: e-mailed to the address on file, nowhere else."""
+        self._notify(payload, "portal_link_issued", "portal_link")
 
     @event_handler("accounts", "password_changed")
     def on_password_changed(self, payload):

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from services.common.money import minor_unit_exponent
@@ -34,6 +34,9 @@ TOPICS = {
 }
 # the defaults without a stored preference: everything on, but promotions only in the inbox
 DEFAULT_OFF = {("promotions", "email")}
+# sent by e-mail whatever the preferences, and never to the inbox (a sign-in link is useless
+# there, and must reach the customer when they cannot sign in)
+EMAIL_ONLY = {"portal_link_issued"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,16 @@ TEMPLATES: dict[str, Template] = {
                                      "Dienste, bezahlen, laden auf und erreichen unseren Support."),
         "it": ("Benvenuto, {name}", "Il tuo account è pronto. Qui gestisci i tuoi servizi, paghi, "
                                     "ricarichi e chiedi assistenza.")}),
+    "portal_link_issued": T("account", {
+        "en": ("Your sign-in link", "Sign in to your account with this link: {url}\nIt works "
+                                    "once, until {expires}. If you did not ask us for it, "
+                                    "ignore this message."),
+        "de": ("Ihr Anmeldelink", "Melden Sie sich mit diesem Link an: {url}\nEr gilt einmal, "
+                                  "bis {expires}. Haben Sie ihn nicht angefordert, ignorieren Sie "
+                                  "diese Nachricht."),
+        "it": ("Il tuo link di accesso", "Accedi al tuo account con questo link: {url}\nFunziona "
+                                         "una volta, fino al {expires}. Se non l'hai chiesto tu, "
+                                         "ignora questo messaggio.")}),
     "password_changed": T("account", {
         "en": ("Your password was changed", "Your password was changed and your other sessions "
                                             "were signed out. If this was not you, contact us."),
@@ -312,6 +325,10 @@ def _context(event_type: str, e: dict, lang: str) -> dict | None:
         credit = e.get("service_credit")
         ctx["credit_text"] = (CREDIT_TEXT[lang].format(credit=money(credit, lang))
                               if credit else "")
+    if event_type == "portal_link_issued":
+        expires = e.get("expires_at") or ""
+        ctx["expires"] = (format_datetime(dt.datetime.fromisoformat(expires), "medium",
+                                          tzinfo="UTC", locale=lang) + " UTC") if expires else ""
     if event_type == "subscription_suspended":
         reasons = SUSPENSION_REASONS.get(lang, SUSPENSION_REASONS["en"])
         ctx["reason"] = reasons.get(e.get("reason") or "", e.get("reason") or "")

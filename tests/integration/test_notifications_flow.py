@@ -159,3 +159,23 @@ def test_a_new_address_and_language_reach_the_notifier_copy_and_the_next_mail(po
     assert notice["Subject"].startswith("Zahlung über")  # German
     assert len(mails_to(mail, me["email"])) == 1  # only the welcome went to the old address
     notifier_db.dispose()
+
+
+def test_a_portal_link_an_agent_asks_for_reaches_only_the_customer_s_mailbox(portal, mail):
+    token = portal.customer("prepaid", language="de")
+    me = portal.ok("GET", "/api/v1/me", token)
+    eventually(lambda: mails_to(mail, me["email"]))  # the welcome
+    admin = demo.login(portal.url, demo.ADMIN["email"], demo.ADMIN["password"])
+    issued = portal.ok("POST", f"/api/v1/ops/customers/{me['id']}/portal-link", admin,
+                       status=201)
+    assert "token" not in issued and "url" not in issued
+    [mail_] = eventually(lambda: [m for m in mails_to(mail, me["email"])
+                                  if m["Subject"] == "Ihr Anmeldelink"])
+    link = next(word for word in mail_.get_content().split() if "/#/portal-link/" in word)
+    exchanged = portal("POST", "/api/v1/auth/portal-link/" + link.rsplit("/", 1)[1], None)
+    assert exchanged.status_code == 200, exchanged.text
+    assert portal.ok("GET", "/api/v1/me", exchanged.json()["token"])["id"] == me["id"]
+    again = portal("POST", "/api/v1/auth/portal-link/" + link.rsplit("/", 1)[1], None)
+    assert again.status_code == 401  # once
+    titles = [n["title"] for n in portal.ok("GET", "/api/v1/notifications", token)["data"]]
+    assert "Ihr Anmeldelink" not in titles  # not in the inbox

@@ -7,7 +7,7 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.accounts.models import Base
+from services.accounts.models import MIGRATIONS, Base
 from services.accounts.service import AccountsService
 from services.common import errors
 from services.common.clock import TestClock
@@ -22,7 +22,7 @@ PASSWORD = "a long enough passphrase"
 @pytest.fixture
 def service():
     engine = make_engine("sqlite://")
-    migrate(engine, [KERNEL, Component("accounts", Base.metadata)])
+    migrate(engine, [KERNEL, Component("accounts", Base.metadata, MIGRATIONS)])
     session = Session(engine, expire_on_commit=False)
     clock = TestClock(dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC))
     svc = worker_factory(AccountsService, db=session, clock=clock, config=dict(CONFIG))
@@ -143,20 +143,39 @@ def test_password_change_needs_the_current_password(service):
     assert "current_password" in exc.value.fields
 
 
-def test_logins_are_throttled_per_account_then_free_again(service):
+def test_wrong_passwords_from_one_address_block_that_address_for_that_account(service):
     sign_up(service)
     for _ in range(5):
         with pytest.raises(errors.NotAuthenticated):
             service.login("ann@example.com", "wrong password", "10.0.0.1")
     with pytest.raises(errors.RateLimited) as exc:
-        service.login("ann@example.com", PASSWORD, "10.0.0.2")  # even the right password
+        service.login("ann@example.com", PASSWORD, "10.0.0.1")  # even the right password
     assert 1 <= exc.value.retry_after <= 30
+    service.login("ann@example.com", PASSWORD, "10.0.0.2")  # the owner elsewhere gets in
     service.clock.advance(seconds=31)
-    service.login("ann@example.com", PASSWORD, "10.0.0.2")
+    service.login("ann@example.com", PASSWORD, "10.0.0.1")
 
 
-def test_logins_are_throttled_per_client_address(service):
-    for i in range(30):
+def test_guesses_from_many_addresses_lock_the_account_itself(service):
+    sign_up(service)
+    for n in range(20):  # ACCOUNT_LIMIT, 4 per address: no address is blocked on its own
+        with pytest.raises(errors.NotAuthenticated):
+            service.login("ann@example.com", "wrong password", f"10.0.{n // 4}.1")
+    with pytest.raises(errors.RateLimited):
+        service.login("ann@example.com", PASSWORD, "10.9.0.1")
+
+
+def test_a_shared_address_with_many_bad_logins_does_not_lock_out_everyone_behind_it(service):
+    sign_up(service)
+    for i in range(30):  # 30 bad logins from one office NAT, on other accounts
+        with pytest.raises(errors.NotAuthenticated):
+            service.login(f"user{i}@example.com", "wrong password", "10.9.9.9")
+    assert service.login("ann@example.com", PASSWORD, "10.9.9.9")["account"]["email"] == \
+        "ann@example.com"
+
+
+def test_spraying_many_accounts_from_one_address_is_throttled(service):
+    for i in range(100):  # ADDRESS_LIMIT
         with pytest.raises(errors.NotAuthenticated):
             service.login(f"user{i}@example.com", "wrong password", "10.9.9.9")
     with pytest.raises(errors.RateLimited):
@@ -165,28 +184,54 @@ def test_logins_are_throttled_per_client_address(service):
         service.login("fresh@example.com", "wrong password", "10.9.9.8")
 
 
-def test_portal_link_is_single_use_expiring_and_revocable(service):
+def test_logins_and_failed_logins_are_in_the_audit_log(service):
     account = sign_up(service)
+    with pytest.raises(errors.NotAuthenticated):
+        service.login("ann@example.com", "wrong password", "10.0.0.1")
+    session = service.login("ann@example.com", PASSWORD, "10.0.0.1")
+    entries = service.audit_log()["data"]
+    assert [(e["action"], e["outcome"], e["target"], e["client_ip"]) for e in entries] == [
+        ("login.password", "ok", f"customer:{account['id']}", "10.0.0.1"),
+        ("login.failed", "refused", f"customer:{account['id']}", "10.0.0.1")]
+    assert entries[0]["session_id"] == session["session_id"]
+
+
+def sent_link_token(service, link) -> str:
+    """The token of a portal link, from the event that takes it to the notifier."""
+    [event] = [m.payload for m in service.db.scalars(select(OutboxMessage).where(
+        OutboxMessage.event_type == "portal_link_issued")) if m.payload["portal_link"]["id"] ==
+        link["id"]]
+    url = event["portal_link"]["url"]
+    assert url.startswith("https://portal.example/#/portal-link/")
+    return url.rsplit("/", 1)[1]
+
+
+def test_portal_link_is_single_use_expiring_and_revocable(service):
+    account = sign_up(service, email="anna@example.com")
     link = service.issue_portal_link(account["id"], "cus_agent")
-    assert link["url"] == f"https://portal.example/#/portal-link/{link['token']}"
-    session = service.exchange_portal_link(link["token"])
+    assert set(link) == {"id", "expires_at", "sent_to"}  # never the token: it goes by e-mail
+    assert link["sent_to"] == "a…a@example.com"
+    token = sent_link_token(service, link)
+    session = service.exchange_portal_link(token)
     assert session["account"]["id"] == account["id"]
     with pytest.raises(errors.NotAuthenticated) as exc:
-        service.exchange_portal_link(link["token"])
+        service.exchange_portal_link(token)
     assert exc.value.code == "PORTAL_LINK_INVALID"
 
     old = service.issue_portal_link(account["id"])
     new = service.issue_portal_link(account["id"])  # one active link: the old one is revoked
     with pytest.raises(errors.NotAuthenticated):
-        service.exchange_portal_link(old["token"])
+        service.exchange_portal_link(sent_link_token(service, old))
     assert service.revoke_portal_link(account["id"]) == {"revoked": 1}
     with pytest.raises(errors.NotAuthenticated):
-        service.exchange_portal_link(new["token"])
+        service.exchange_portal_link(sent_link_token(service, new))
 
     expiring = service.issue_portal_link(account["id"])
     service.clock.advance(days=1, seconds=1)
     with pytest.raises(errors.NotAuthenticated):
-        service.exchange_portal_link(expiring["token"])
+        service.exchange_portal_link(sent_link_token(service, expiring))
+    issued = service.audit_log(action="portal_link.issued")["data"]
+    assert len(issued) == 4 and issued[-1]["actor_id"] == "cus_agent"
 
 
 def test_tokens_are_stored_only_as_hashes(service):
@@ -194,7 +239,7 @@ def test_tokens_are_stored_only_as_hashes(service):
 
     account = sign_up(service)
     token = service.login("ann@example.com", PASSWORD)["token"]
-    link = service.issue_portal_link(account["id"])["token"]
+    link = sent_link_token(service, service.issue_portal_link(account["id"]))
     stored = [s.token_hash for s in service.db.scalars(select(AuthSession))]
     stored += [p.token_hash for p in service.db.scalars(select(PortalLink))]
     assert token not in stored and link not in stored and len(stored) == 2
@@ -258,7 +303,7 @@ def test_staff_accounts_get_no_portal_link(service):
     link = service.issue_portal_link(customer["id"])
     service.set_role(customer["id"], {"role": "agent"})  # promoted after the link was issued
     with pytest.raises(errors.NotAuthenticated):
-        service.exchange_portal_link(link["token"])
+        service.exchange_portal_link(sent_link_token(service, link))
 
 
 def test_the_admin_bootstrap_never_takes_over_an_account_with_another_password(service):

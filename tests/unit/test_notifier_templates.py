@@ -9,6 +9,9 @@ EUR = {"amount": 123456, "currency": "EUR"}
 EVENTS = {
     "customer_registered": {"id": "cus_1", "name": "Ann", "email": "a@example.com"},
     "password_changed": {"id": "cus_1", "email": "a@example.com"},
+    "portal_link_issued": {"id": "pl_1", "customer_id": "cus_1",
+                           "url": "https://portal.example/#/portal-link/t0ken",
+                           "expires_at": "2026-12-02T10:00:00Z"},
     "invoice_issued": {"customer_id": "cus_1", "number": "INV-2026-000042", "total": EUR,
                        "due_date": "2026-12-05", "issue_date": "2026-11-21"},
     "invoice_payment_due": {"customer_id": "cus_1", "number": "INV-2026-000042",

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.accounts import events, passwords
+from services.accounts import audit, events, passwords, throttle
 from services.accounts.exceptions import (
     CUSTOMER_NOT_FOUND,
     EMAIL_TAKEN,
@@ -84,8 +84,10 @@ def update_profile(session: Session, customer_id: str, changes: dict, now: dt.da
     current_password = values.pop("current_password", None)
     if new_email is not None and normalize_email(new_email) != customer.email_normalized:
         stored = customer.password_hash
+        _refuse_if_checks_blocked(session, customer_id, now)
         session.commit()  # no transaction open while the hash is verified
         if not current_password or not passwords.verify_password(stored, current_password):
+            _count_wrong_check(session, customer_id, now)
             raise errors.InvalidArgument(
                 "Changing the email needs your current password.", code=INVALID_CREDENTIALS,
                 fields={"current_password": ["is missing or wrong"]})
@@ -107,9 +109,11 @@ def change_password(session: Session, customer_id: str, keep_session_id: str | N
     the one just verified (a concurrent change wins, this one is refused)."""
     customer = get(session, customer_id)
     stored, email, language = customer.password_hash, customer.email, customer.language
+    _refuse_if_checks_blocked(session, customer_id, now)
     session.commit()  # nothing is held while the hashes are computed
     if not isinstance(current_password, str) or not passwords.verify_password(
             stored, current_password):
+        _count_wrong_check(session, customer_id, now)
         raise _wrong_current_password()
     _check_password_policy(new_password, email, "new_password")
     new_hash = passwords.hash_password(new_password)
@@ -127,7 +131,33 @@ def change_password(session: Session, customer_id: str, keep_session_id: str | N
         .values(revoked_at=now, revoked_reason="password_changed"))
     outbox.emit(session, events.PASSWORD_CHANGED, "customer",
                 {"id": customer_id, "email": email, "language": language}, now)
+    audit.add(session, now, actor_id=customer_id, session_id=keep_session_id,
+              action="password.changed", target=f"customer:{customer_id}", outcome="ok")
+    throttle.clear(session, _check_key(customer_id))
     session.commit()
+
+
+def _check_key(customer_id: str) -> str:
+    return f"password-check:{customer_id}"
+
+
+def _refuse_if_checks_blocked(session: Session, customer_id: str, now: dt.datetime) -> None:
+    """Wrong current passwords on profile and password changes are throttled per account
+    (throttle.CHECK_LIMIT): a stolen session cannot be used to guess the password."""
+    wait = throttle.blocked_for(session, [_check_key(customer_id)], now)
+    if wait > 0:
+        session.rollback()
+        raise errors.rate_limited(wait, "Too many wrong passwords. Try again later.")
+
+
+def _count_wrong_check(session: Session, customer_id: str, now: dt.datetime) -> None:
+    failure = throttle.record_failure(session, _check_key(customer_id), throttle.CHECK_LIMIT,
+                                      now)
+    audit.add(session, now, actor_id=customer_id, action="password.check_failed",
+              target=f"customer:{customer_id}", outcome="refused")
+    session.commit()
+    if not failure.counted:
+        raise errors.rate_limited(failure.wait(now), "Too many wrong passwords. Try again later.")
 
 
 def _wrong_current_password() -> errors.InvalidArgument:

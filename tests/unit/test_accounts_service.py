@@ -314,3 +314,20 @@ def test_the_admin_bootstrap_never_takes_over_an_account_with_another_password(s
         customers.ensure_admin(service.db, "boss@example.com", "the real admin passphrase",
                                service.clock.now())
     assert service.find_customers("boss@example.com")["data"][0]["role"] == "customer"
+
+
+def test_wrong_current_passwords_on_profile_and_password_changes_are_throttled(service):
+    account = sign_up(service)
+    for n in range(5):  # CHECK_LIMIT, over both ways of checking the password
+        with pytest.raises(errors.InvalidArgument):
+            if n % 2:
+                service.change_password(account["id"], None, "wrong one!", "a new passphrase 1")
+            else:
+                service.update_profile(account["id"], {"email": f"x{n}@example.com",
+                                                       "current_password": "wrong one!"})
+    with pytest.raises(errors.RateLimited):  # even the right one, for a while
+        service.change_password(account["id"], None, PASSWORD, "a brand new passphrase")
+    service.clock.advance(seconds=31)
+    service.change_password(account["id"], None, PASSWORD, "a brand new passphrase")
+    actions = [e["action"] for e in service.audit_log(target=f"customer:{account['id']}")["data"]]
+    assert actions[0] == "password.changed" and actions.count("password.check_failed") == 5

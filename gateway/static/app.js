@@ -21,7 +21,7 @@ import * as notFound from './pages/not-found.js';
 // `nav` routes appear in the navigation (a pattern route only marks its tab as the current one);
 // `billing` limits a route to one billing type, `roles` to some roles (ops pages: agents and
 // admins; the API refuses everyone else all the same).
-const OPS_ROLES = ['agent', 'admin'];
+const OPS_ROLES = ['agent', 'supervisor', 'finance', 'admin'];  // services/common/permissions.py
 const ROUTES = [
   { path: 'login', page: login, public: true },
   { path: 'signup', page: signup, public: true },

@@ -12,16 +12,19 @@ import logging
 import time
 
 from gateway.http import Call, Reply, idempotency_key
-from services.common import errors
+from services.common import errors, permissions
 
 log = logging.getLogger(__name__)
-STAFF_ROLES = frozenset({"agent", "admin"})
 
 
 def _actor(call: Call) -> dict:
-    """The agent as the tickets service records them in a ticket's history."""
+    """The agent as the tickets service records them in a ticket's history, with the teams
+    they may act for when their role does not reach every team's tickets."""
     account = call.principal.account
-    return {"id": account["id"], "name": account["name"]}
+    actor = {"id": account["id"], "name": account["name"]}
+    if not permissions.allows(account["role"], "tickets.all_teams"):
+        actor["teams"] = list(account.get("teams") or [])
+    return actor
 
 
 def _created(result) -> Reply:
@@ -73,11 +76,14 @@ def comment(gw, call: Call) -> Reply:
 def ops_queue(gw, call: Call) -> dict:
     q = call.query
     filters = {k: q[k] for k in ("team", "status", "assignee", "incident") if q.get(k)}
+    teams = _actor(call).get("teams")
+    if teams is not None:
+        filters["teams"] = teams
     return gw.tickets.list_queue(filters, q["limit"], q.get("cursor"))
 
 
 def ops_ticket(gw, call: Call) -> dict:
-    return gw.tickets.get_ticket_ops(call.path["ticket_id"])
+    return gw.tickets.get_ticket_ops(call.path["ticket_id"], _actor(call))
 
 
 def ops_acknowledge(gw, call: Call) -> dict:
@@ -136,13 +142,13 @@ def _check_staff(gw, body: dict) -> None:
             role = reply.wait(until).get("role")
         except errors.NotFound:
             role = None
-        if role not in STAFF_ROLES:
+        if not permissions.is_staff(role):
             not_staff.add(account_id)
     problems = {}
     if bad := [m for m in sorted(set(members)) if m in not_staff]:
-        problems["members"] = [f"{m} is not an agent or admin account" for m in bad]
+        problems["members"] = [f"{m} is not a staff account" for m in bad]
     if lead in not_staff:
-        problems["lead"] = [f"{lead} is not an agent or admin account"]
+        problems["lead"] = [f"{lead} is not a staff account"]
     if problems:
         raise errors.InvalidArgument(fields=problems)
 

@@ -24,7 +24,7 @@ from services.accounts.schemas import (
     RoleUpdateSchema,
     dump_account,
 )
-from services.common import errors, outbox
+from services.common import errors, outbox, permissions
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 
@@ -274,7 +274,7 @@ def team_members(session: Session, teams: list[str]) -> dict[str, list[dict]]:
 
 def set_team_members(session: Session, team: str, member_ids: list[str],
                      now: dt.datetime) -> list[dict]:
-    """Make exactly `member_ids` the team's members (agent or admin accounts; anyone else is
+    """Make exactly `member_ids` the team's members (staff accounts; anyone else is
     a field error, and nothing changes)."""
     if not isinstance(team, str) or not 1 <= len(team) <= 64:
         raise errors.InvalidArgument(fields={"team": ["must be 1 to 64 characters"]})
@@ -283,10 +283,10 @@ def set_team_members(session: Session, team: str, member_ids: list[str],
         raise errors.InvalidArgument(fields={"members": ["must be a list of account ids"]})
     wanted = set(member_ids)
     staff = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(wanted)))}
-    bad = sorted(m for m in wanted if m not in staff or staff[m].role not in ("agent", "admin"))
+    bad = sorted(m for m in wanted if m not in staff or not permissions.is_staff(staff[m].role))
     if bad:
         raise errors.InvalidArgument(fields={"members": [
-            f"{m} is not an agent or admin account" for m in bad]})
+            f"{m} is not a staff account" for m in bad]})
     current = set(session.scalars(select(TeamMembership.customer_id)
                                   .where(TeamMembership.team == team)))
     for cid in current - wanted:

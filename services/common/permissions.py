@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "customers.read": ("agent", "supervisor", "finance"),
         "customers.portal_link": ("agent", "supervisor"),
         "customers.roles": (),                            # admin only
+        "devices.manage": ("agent", "supervisor"),        # a delivered device's serial
         # money
         "wallet.adjust": ("agent", "supervisor", "finance"),
         "credit_notes.issue": ("agent", "supervisor", "finance"),

@@ -1,14 +1,15 @@
 """The tickets service: customer issues routed to ops teams by automated alerts, escalations,
 incidents and the FAQ (docs/support.md tells the whole flow).
 
-RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of the agent):
+RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of the agent, and
+`"teams"` when the agent may act only for those teams' tickets: another's is NotFound):
 - customers: list_categories() · search_faq(q, category, language, limit) ·
   open_ticket(customer_id, request {category, subject, description, subscription_id?},
   idempotency_key) → ticket (captured context, priority, routed, alerted) ·
   list_tickets(customer_id, status, limit, cursor) · get_ticket(customer_id, ticket_id) ·
   comment(customer_id, ticket_id, request {text}) · open_tickets(customer_id) (dashboard)
-- agents: list_queue(filters {team, status, assignee, incident}, limit, cursor) ·
-  get_ticket_ops(ticket_id) · acknowledge(ticket_id, actor) · assign(ticket_id, request
+- agents: list_queue(filters {team, teams, status, assignee, incident}, limit, cursor) ·
+  get_ticket_ops(ticket_id, actor) · acknowledge(ticket_id, actor) · assign(ticket_id, request
   {assignee}, actor) · update_ticket(ticket_id, request {status?, priority?}, actor) ·
   add_comment(ticket_id, request {text, internal}, actor) · resolve(ticket_id, request
   {resolution}, actor)
@@ -111,8 +112,8 @@ class TicketsService:
                              self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
-    def get_ticket_ops(self, ticket_id):
-        return tickets.ops_view(self.db, ticket_id, self._policy, self.clock.now())
+    def get_ticket_ops(self, ticket_id, actor=None):
+        return tickets.ops_view(self.db, ticket_id, self._policy, self.clock.now(), actor)
 
     @rpc(expected_exceptions=EXPECTED)
     def acknowledge(self, ticket_id, actor):

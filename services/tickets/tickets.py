@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import config as keys
-from services.common import errors, outbox
+from services.common import errors, outbox, permissions
 from services.common.clock import isoformat
 from services.common.db import is_unique_violation
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
@@ -152,15 +152,24 @@ def dump(session: Session, ticket: Ticket, policy: Policy, *, for_customer: bool
 
 
 def _find(session: Session, ticket_id, customer_id: str | None = None,
-          lock: bool = False) -> Ticket:
-    """The ticket; for a customer, only their own (another's id is NotFound, like a missing)."""
+          lock: bool = False, teams: list[str] | None = None) -> Ticket:
+    """The ticket; for a customer, only their own (another's id is NotFound, like a missing);
+    for an agent limited to `teams`, only those teams' tickets (the same NotFound)."""
     ticket = None
     if isinstance(ticket_id, str) and len(ticket_id) <= 40:
         query = select(Ticket).where(Ticket.id == ticket_id)
         ticket = session.scalar(query.with_for_update() if lock else query)
-    if ticket is None or (customer_id is not None and ticket.customer_id != customer_id):
+    if ticket is None or (customer_id is not None and ticket.customer_id != customer_id) or (
+            teams is not None and ticket.team not in teams):
         raise errors.NotFound("No such ticket.", code=TICKET_NOT_FOUND)
     return ticket
+
+
+def scope(actor: dict | None) -> list[str] | None:
+    """The teams an agent may act for (`actor["teams"]`, set by the gateway for roles without
+    `tickets.all_teams`); None: every team."""
+    teams = (actor or {}).get("teams")
+    return None if teams is None else [t for t in teams if isinstance(t, str)]
 
 
 def customer_view(session: Session, customer_id: str, ticket_id: str, policy: Policy,
@@ -169,9 +178,10 @@ def customer_view(session: Session, customer_id: str, ticket_id: str, policy: Po
                 with_history=True)
 
 
-def ops_view(session: Session, ticket_id: str, policy: Policy, now: dt.datetime) -> dict:
-    return dump(session, _find(session, ticket_id), policy, for_customer=False,
-                with_history=True)
+def ops_view(session: Session, ticket_id: str, policy: Policy, now: dt.datetime,
+             actor: dict | None = None) -> dict:
+    return dump(session, _find(session, ticket_id, teams=scope(actor)), policy,
+                for_customer=False, with_history=True)
 
 
 def _status_filter(query, status: str | None):
@@ -251,6 +261,8 @@ def queue(session: Session, filters: dict, limit: int, cursor: str | None, polic
                          ("incident", Ticket.incident_id), ("customer", Ticket.customer_id)):
         if filters.get(name):
             query = query.where(column == filters[name])
+    if filters.get("teams") is not None:  # an agent's own teams
+        query = query.where(Ticket.team.in_(list(filters["teams"])))
     if cursor:
         query = query.where(tuple_(Ticket.priority, Ticket.created_at, Ticket.id)
                             > tuple_(*_decode(cursor)))
@@ -484,7 +496,7 @@ def _agent_view(session: Session, ticket: Ticket, policy: Policy) -> dict:
 
 def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
                 now: dt.datetime) -> dict:
-    ticket = _find(session, ticket_id, lock=True)
+    ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status in DONE:
         session.rollback()
         raise errors.Conflict(f"This ticket is {ticket.status}.", code=INVALID_STATUS_CHANGE)
@@ -508,9 +520,9 @@ def assign(session: Session, accounts, ticket_id: str, request: dict, actor: dic
             account = accounts.get_account(assignee)
         except errors.NotFound:
             account = None
-        if account is None or account.get("role") not in ("agent", "admin"):
+        if account is None or not permissions.is_staff(account.get("role")):
             raise errors.InvalidArgument(fields={"assignee": ["is not an agent"]})
-    ticket = _find(session, ticket_id, lock=True)
+    ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status == "closed":
         session.rollback()
         raise errors.Conflict("This ticket is closed.", code=INVALID_STATUS_CHANGE)
@@ -527,7 +539,7 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
     values = load_or_raise(UpdateSchema(), request)
     if not values:
         raise errors.InvalidArgument(fields={"status": ["give a status or a priority"]})
-    ticket = _find(session, ticket_id, lock=True)
+    ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     agent = history.agent_actor(actor)
     wanted = values.get("status")
     told = None  # (event, change): how the customer's side hears of it
@@ -570,7 +582,7 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
 def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
                   policy: Policy, now: dt.datetime) -> dict:
     values = load_or_raise(AgentCommentSchema(), request)
-    ticket = _find(session, ticket_id, lock=True)
+    ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status == "closed" and not values["internal"]:
         session.rollback()
         raise errors.Conflict("This ticket is closed.", code=TICKET_CLOSED)
@@ -602,7 +614,7 @@ def resolve_one(session: Session, ticket: Ticket, resolution: str, actor: dict,
 def resolve(session: Session, ticket_id: str, request: dict, actor: dict, policy: Policy,
             now: dt.datetime) -> dict:
     values = load_or_raise(ResolveSchema(), request)
-    ticket = _find(session, ticket_id, lock=True)
+    ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status in DONE:
         session.rollback()
         raise errors.Conflict(f"This ticket is {ticket.status} already.",

@@ -30,11 +30,12 @@ def me(portal, token):
     return portal.ok("GET", "/api/v1/me", token)
 
 
-def agent(portal, admin):
-    """A new agent account: (its id, its token)."""
+def agent(portal, admin, teams=(), role="agent"):
+    """A new staff account (an agent of `teams` by default): (its id, its token)."""
     token = portal.customer()
     account_id = me(portal, token)["id"]
-    portal.ok("PATCH", f"/api/v1/ops/customers/{account_id}", admin, json={"role": "agent"})
+    portal.ok("PATCH", f"/api/v1/ops/customers/{account_id}", admin,
+              json={"role": role, "teams": list(teams)})
     return account_id, token
 
 
@@ -256,7 +257,7 @@ def test_a_bad_team_is_400_and_nothing_is_created(portal, admin):
 
     not_agent = fields_of(portal("POST", "/api/v1/ops/teams", admin, json={
         "name": name, "members": [agent_id, customer_id], "channels": [{"type": "bus"}]}))
-    assert not_agent == {"members": [f"{customer_id} is not an agent or admin account"]}
+    assert not_agent == {"members": [f"{customer_id} is not a staff account"]}
     nothing_exists()
     unknown = fields_of(portal("POST", "/api/v1/ops/teams", admin, json={
         "name": name, "members": ["cus_doesnotexist"]}))
@@ -298,10 +299,10 @@ def test_a_team_half_written_when_the_notifier_is_down_is_undone(portal, admin):
 
 
 def test_agents_work_the_queue_and_customers_see_only_what_is_meant_for_them(portal, admin):
-    agent_id, agent_token = agent(portal, admin)
     customer = portal.customer()
     ticket = portal.ok("POST", "/api/v1/tickets", customer, status=201, json=TICKET)
     tid = ticket["id"]
+    agent_id, agent_token = agent(portal, admin, teams=[ticket["team"]])
 
     queue = portal.ok("GET", f"/api/v1/ops/tickets?team={ticket['team']}&status=open",
                       agent_token)
@@ -349,6 +350,36 @@ def test_agents_work_the_queue_and_customers_see_only_what_is_meant_for_them(por
     assert agent_entry["actor"] == {"type": "agent", "name": "Ann"}
     assert theirs["status"] == "resolved" and theirs["reopen_until"]
     assert portal.ok("GET", "/api/v1/tickets?status=done", customer)["data"][0]["id"] == tid
+
+
+def test_agents_act_on_their_own_teams_tickets_and_supervisors_on_every_team_s(portal, admin):
+    customer = portal.customer()
+    ticket = portal.ok("POST", "/api/v1/tickets", customer, status=201, json=TICKET)
+    tid, team = ticket["id"], ticket["team"]
+    _, mine = agent(portal, admin, teams=[team])
+    _, other = agent(portal, admin, teams=[team_name()])
+    _, supervisor = agent(portal, admin, role="supervisor")
+
+    assert tid in [t["id"] for t in portal.ok("GET", "/api/v1/ops/tickets", mine)["data"]]
+    assert portal.ok("GET", "/api/v1/ops/tickets", other)["data"] == []
+    assert portal.ok("GET", f"/api/v1/ops/tickets?team={team}", other)["data"] == []
+    for method, path, body in (
+            ("GET", f"/api/v1/ops/tickets/{tid}", None),
+            ("POST", f"/api/v1/ops/tickets/{tid}/acknowledge", None),
+            ("POST", f"/api/v1/ops/tickets/{tid}/comments", {"text": "hello"}),
+            ("PATCH", f"/api/v1/ops/tickets/{tid}", {"priority": "P1"}),
+            ("POST", f"/api/v1/ops/tickets/{tid}/resolve", {"resolution": "Done."})):
+        refused = portal(method, path, other, json=body)
+        assert refused.status_code == 404, (path, refused.text)  # as if it did not exist
+    assert portal.ok("GET", f"/api/v1/ops/tickets/{tid}", supervisor)["status"] != "resolved"
+    assert tid in [t["id"] for t in portal.ok("GET", "/api/v1/ops/tickets",
+                                              supervisor)["data"]]
+    portal.ok("POST", f"/api/v1/ops/tickets/{tid}/acknowledge", mine)
+    assert portal.ok("POST", f"/api/v1/ops/tickets/{tid}/resolve", supervisor,
+                     json={"resolution": "Refunded."})["status"] == "resolved"
+    # a supervisor runs the desk; an agent does not
+    assert portal("POST", "/api/v1/ops/faq", other, json={
+        "question": "Why?", "answer": "Because.", "category": "billing"}).status_code == 403
 
 
 def test_rules_policies_incident_rules_silences_categories_and_faq_round_trip(portal, admin):

@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                 "8000"))
     base_url = f"http://{host}:{port}"
     env.setdefault("PUBLIC_URL", base_url)
+    env.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/8,::1,localhost")  # local receivers
     env["PYTHONUNBUFFERED"] = "1"
     log_dir = pathlib.Path(env["DATA_DIR"]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,10 @@ SMTP_USERNAME = "SMTP_USERNAME"  # empty: no SMTP AUTH
 SMTP_PASSWORD = "SMTP_PASSWORD"
 SMTP_STARTTLS = "SMTP_STARTTLS"  # true: STARTTLS before sending
 SMTP_TIMEOUT_SECONDS = "SMTP_TIMEOUT_SECONDS"  # per SMTP socket operation
-WEBHOOK_TIMEOUT_SECONDS = "WEBHOOK_TIMEOUT_SECONDS"  # a team webhook's connect and read timeout
+WEBHOOK_TIMEOUT_SECONDS = "WEBHOOK_TIMEOUT_SECONDS"  # one deadline for a whole webhook POST
+# addresses, CIDR networks and host names (`*.x`) team webhooks may reach besides public
+# addresses (loopback, private, link-local ones are refused otherwise); see notifier/targets.py
+WEBHOOK_ALLOWED_HOSTS = "WEBHOOK_ALLOWED_HOSTS"
 NOTIFIER_DELIVERY_SECONDS = "NOTIFIER_DELIVERY_SECONDS"  # how often due deliveries are sent
 
 # payments

@@ -30,6 +30,7 @@ from services.common.schemas import StrictSchema, Text, load_or_raise
 from services.notifier import deliveries
 from services.notifier.models import Alert, TeamChannel
 from services.notifier.senders import redact_url
+from services.notifier.targets import TargetRefused, WebhookTargets
 
 CHANNEL_TYPES = ("webhook", "email", "bus")
 SEVERITIES = ("critical", "warning", "info")
@@ -91,16 +92,27 @@ def dump_channel(channel: TeamChannel) -> dict:
             "active": bool(channel.active), "created_at": isoformat(channel.created_at)}
 
 
-def create_channel(session: Session, team: str, request: dict, now: dt.datetime) -> dict:
+def create_channel(session: Session, team: str, request: dict, now: dt.datetime,
+                   targets: WebhookTargets | None = None) -> dict:
     """Add a channel to `team`. `request`: `{"type": "webhook", "url": <http(s) URL, at most
     500 characters>}`, `{"type": "email", "address": …}` or `{"type": "bus"}`.
 
+    A webhook URL must lead to a public address, or one `targets` allows (the configured
+    `WEBHOOK_ALLOWED_HOSTS`; None: public only): its literal address, or what its host name
+    resolves to now (every send checks again, see `targets.py`).
+
     Commits. Returns the channel; a webhook's answer also has its full `url` and its signing
     `secret` (shown this once: receivers check `X-Portal-Signature` with it). InvalidArgument
-    with `fields` for a bad request."""
+    with `fields` for a bad request (`url` for a target that is not allowed)."""
     if not isinstance(request, dict):
         raise errors.InvalidArgument(fields={"_schema": ["Must be an object."]})
     values = load_or_raise(ChannelSchema(), {**request, "team": team})
+    if values["type"] == "webhook":
+        try:
+            (targets or WebhookTargets()).check_url(values["url"])
+        except TargetRefused as refused:
+            raise errors.InvalidArgument(fields={"url": [f"Not allowed: {refused}."]}) \
+                from None
     channel = TeamChannel(id=new_id("chn"), team=values["team"], type=values["type"],
                           url=values.get("url"), address=values.get("address"),
                           secret=("whsec_" + secrets.token_urlsafe(32))

@@ -12,7 +12,7 @@ time, as the receiver's clock sees it) and `X-Portal-Signature` is
 `sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>` over the exact body bytes. A receiver
 checks it with `verify()`, refusing timestamps more than five minutes off (replays).
 
-Under nameko every socket here is green (eventlet's monkey patching): smtplib, requests and
+Under nameko every socket here is green (eventlet's monkey patching): smtplib, http.client and
 pika's BlockingConnection all yield to other green threads while they wait (checked by
 `tests/integration/test_notifier_delivery.py`, which publishes from a nameko container). One
 pika connection per `Senders`, shared under a lock and reopened after an error.
@@ -20,12 +20,17 @@ pika connection per `Senders`, shared under a lock and reopened after an error.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -34,10 +39,16 @@ from email.utils import format_datetime, parseaddr
 
 import pika
 import pika.exceptions
-import requests
 from nameko.extensions import DependencyProvider
 
 from services.common import config as keys
+from services.common import green
+from services.notifier.targets import (
+    TargetRefused,
+    WebhookTargets,
+    literal_address,
+    special_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +61,10 @@ SIGNATURE_TOLERANCE_S = 300
 # than the message): at most SMTP_KEEP idle ones, each reused within SMTP_IDLE_SECONDS
 SMTP_KEEP = 4
 SMTP_IDLE_SECONDS = 20.0
+# A webhook's answer is read up to this much (its status and, when it refuses, the start of its
+# body for ops): a receiver that streams without end costs 64 KiB and the deadline, no more
+WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024
+WEBHOOK_EXCERPT_CHARS = 200
 
 
 def _close_smtp(smtp: smtplib.SMTP, quit: bool = False) -> None:
@@ -173,8 +188,9 @@ class Senders:
         self.smtp_starttls = keys.as_bool(config.get(keys.SMTP_STARTTLS) or False)
         self.smtp_timeout = _float(config.get(keys.SMTP_TIMEOUT_SECONDS), 10.0)
         self.webhook_timeout = _float(config.get(keys.WEBHOOK_TIMEOUT_SECONDS), 5.0)
+        self.targets = WebhookTargets.from_config(config.get(keys.WEBHOOK_ALLOWED_HOSTS))
         self.amqp_uri = config.get(keys.AMQP_URI) or "amqp://guest:guest@127.0.0.1:5672/"
-        self._http = requests.Session()
+        self._tls = ssl.create_default_context()
         self._smtp_lock = threading.Lock()
         self._smtp_idle: list[tuple[smtplib.SMTP, float]] = []  # open sessions, newest last
         self._bus_lock = threading.Lock()  # a green lock under eventlet: one publish at a time
@@ -193,7 +209,6 @@ class Senders:
             raise DeliveryFailed(f"unknown channel {channel!r}", permanent=True)
 
     def close(self) -> None:
-        self._http.close()
         with self._smtp_lock:
             idle, self._smtp_idle = self._smtp_idle, []
         for smtp, _ in idle:
@@ -314,26 +329,102 @@ class Senders:
         return body, headers
 
     def send_webhook(self, delivery) -> None:
+        """POST the signed JSON (`webhook_exchange`); returns on a 2xx answer, else raises
+        `DeliveryFailed`. A refusal's first 200 characters go in the error only when they came
+        from a public address: an allow-listed private service's answers stay private."""
+        answer = self.webhook_exchange(delivery)
+        if 200 <= answer.status < 300:
+            return
+        message = f"webhook {redact_url(delivery.target)} answered HTTP {answer.status}"
+        if answer.public:
+            excerpt = " ".join(bytes(answer.body).decode("utf-8", "replace")
+                               [:WEBHOOK_EXCERPT_CHARS].split())
+            message += f": {excerpt}" if excerpt else ""
+        raise DeliveryFailed(message)
+
+    def webhook_exchange(self, delivery) -> WebhookAnswer:
+        """POST a webhook delivery and return what came back: the status, and for a non-2xx
+        one at most `WEBHOOK_MAX_RESPONSE_BYTES` of the body (read as it streams, then the
+        connection is closed).
+
+        The host is resolved once and every address must be allowed (`targets.py`: public,
+        or allow-listed), then the POST goes to one of those very addresses (TLS still checks
+        the certificate against the host name), so the name cannot be rebound in between.
+        One deadline (`WEBHOOK_TIMEOUT_SECONDS`) bounds all of it, not each socket operation:
+        DNS, connect, TLS, the request and the answer; a body still coming at the deadline is
+        cut there. Raises `DeliveryFailed`: permanent for a target that is not allowed, with
+        the host's scope when it is unreachable or did not answer in time."""
         url = delivery.target or ""
-        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-            raise DeliveryFailed("webhook URL is not http(s)", permanent=True)
-        body, headers = self.webhook_request(delivery)
-        shown = redact_url(url)
         try:
-            response = self._http.post(url, data=body, headers=headers,
-                                       timeout=self.webhook_timeout, allow_redirects=False)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+            parts = urllib.parse.urlsplit(url)
+            host, port = parts.hostname or "", parts.port
+        except ValueError:
+            raise DeliveryFailed("webhook URL is not valid", permanent=True) from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise DeliveryFailed("webhook URL is not http(s)", permanent=True)
+        port = port or (443 if parts.scheme == "https" else 80)
+        body, headers = self.webhook_request(delivery)
+        if parts.username is not None:
+            credentials = f"{urllib.parse.unquote(parts.username)}:" \
+                          f"{urllib.parse.unquote(parts.password or '')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                credentials.encode("utf-8")).decode("ascii")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        shown = redact_url(url)
+        answer = WebhookAnswer()
+        try:
+            with green.deadline(self.webhook_timeout):
+                addresses = self.targets.addresses(host, port)
+                self._post(parts.scheme, host, port, addresses, path, body, headers, answer)
+        except TargetRefused as refused:
+            raise DeliveryFailed(f"webhook {shown} refused: {refused}", permanent=True) \
+                from None
+        except green.DeadlineExceeded:
+            if answer.status is None:
+                raise DeliveryFailed(f"webhook {shown} unreachable: no answer within "
+                                     f"{self.webhook_timeout:g}s",
+                                     scope=scope_of(delivery)) from None
+            # the status came and the body was still coming: what was read is enough
+        except (OSError, http.client.HTTPException) as exc:
             raise DeliveryFailed(f"webhook {shown} unreachable: {_describe(exc, url)}",
                                  scope=scope_of(delivery)) from None
-        except requests.RequestException as exc:
-            raise DeliveryFailed(f"webhook {shown} failed: {_describe(exc, url)}") from None
+        except UnicodeError:  # a host name IDNA cannot encode
+            raise DeliveryFailed(f"webhook {shown} has a host name that is not valid",
+                                 permanent=True) from None
+        return answer
+
+    def _post(self, scheme: str, host: str, port: int, addresses: list[str], path: str,
+              body: bytes, headers: dict, answer: WebhookAnswer) -> None:
+        """The exchange with the first of `addresses` that accepts a connection; fills
+        `answer` as it goes (so a deadline mid-body keeps the status and what was read)."""
+        name = host if literal_address(host) else host.encode("idna").decode("ascii")
+        connection = None
         try:
-            if not 200 <= response.status_code < 300:
-                excerpt = " ".join(response.text[:200].split())
-                raise DeliveryFailed(f"webhook {shown} answered HTTP {response.status_code}"
-                                     + (f": {excerpt}" if excerpt else ""))
+            for n, address in enumerate(addresses):
+                connection = (_PinnedHTTPS(name, port, address, self.webhook_timeout, self._tls)
+                              if scheme == "https" else
+                              _PinnedHTTP(name, port, address, self.webhook_timeout))
+                try:
+                    connection.connect()
+                    break
+                except OSError:
+                    connection.close()
+                    if n == len(addresses) - 1:
+                        raise
+            answer.public = special_kind(ipaddress.ip_address(address.split("%", 1)[0])) is None
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            answer.status = response.status
+            if 200 <= response.status < 300:
+                return  # delivered; its body is of no interest
+            while len(answer.body) < WEBHOOK_MAX_RESPONSE_BYTES:
+                chunk = response.read1(WEBHOOK_MAX_RESPONSE_BYTES - len(answer.body))
+                if not chunk:
+                    break
+                answer.body += chunk
         finally:
-            response.close()
+            if connection is not None:
+                connection.close()
 
     # bus ------------------------------------------------------------------------------------
 
@@ -388,9 +479,45 @@ class Senders:
                                          scope="bus") from None
 
 
+class WebhookAnswer:
+    """What a webhook answered, as far as it got."""
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.body = bytearray()
+        self.public = False  # from a globally routable address (its body may be shown)
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """HTTP to one given address for a host name: the Host header says the name, the socket
+    goes to the address (nothing is resolved here)."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to one given address: SNI and the certificate check use the host name."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float,
+                 context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def _describe(exc: BaseException, url: str | None = None) -> str:
     text = f"{type(exc).__name__}: {exc}"
-    if url:  # requests puts the URL (and so a webhook's credential) in its messages
+    if url:  # an error may quote the URL (and so a webhook's credential)
         parts = urllib.parse.urlsplit(url)
         secret_part = parts.path + (f"?{parts.query}" if parts.query else "")
         text = text.replace(url, redact_url(url) or "")

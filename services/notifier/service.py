@@ -217,7 +217,8 @@ class NotifierService:
     # team channels and alerts (ops, and the ticket service) ---------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def create_channel(self, team, request):
-        result = alerts.create_channel(self.db, team, request, self.clock.now())
+        result = alerts.create_channel(self.db, team, request, self.clock.now(),
+                                       self.senders.targets)
         self.db.commit()
         return result
 

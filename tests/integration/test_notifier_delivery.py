@@ -9,6 +9,7 @@ import email.policy
 import http.server
 import json
 import pathlib
+import socket
 import subprocess
 import sys
 import threading
@@ -29,10 +30,12 @@ from services.common.db import KERNEL, Component, Database, find_database, make_
 from services.notifier import alerts, deliveries, senders
 from services.notifier.models import MIGRATIONS, Base, Delivery
 from services.notifier.senders import Senders, SendersProvider
+from services.notifier.targets import WebhookTargets
 from tests.stack import free_port, management_uri
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+LOOPBACK = "127.0.0.1"  # WEBHOOK_ALLOWED_HOSTS: the receivers these tests start
 pytestmark = pytest.mark.postgres
 
 
@@ -144,7 +147,7 @@ def receivers():
 def config(smtp):
     return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp.port,
             "SMTP_FROM": "Portal <noreply@portal.example>", "SMTP_TIMEOUT_SECONDS": 5,
-            "WEBHOOK_TIMEOUT_SECONDS": 5}
+            "WEBHOOK_TIMEOUT_SECONDS": 5, "WEBHOOK_ALLOWED_HOSTS": LOOPBACK}
 
 
 @pytest.fixture
@@ -178,7 +181,7 @@ def enqueue_emails(Session, count, prefix="burst"):  # noqa: N803
 def webhook_alert(Session, receiver, dedup_key="incident:42:open"):  # noqa: N803
     with Session() as s:
         channel = alerts.create_channel(s, "network", {"type": "webhook", "url": receiver.url},
-                                        NOW)
+                                        NOW, WebhookTargets.from_config(LOOPBACK))
         raised = alerts.raise_alert(s, "network", "critical", "Berlin north down",
                                     "12 customers without TV", {"region": "BE-N",
                                                                 "tickets": 12}, dedup_key, NOW)
@@ -389,6 +392,148 @@ def test_a_delivery_left_sending_by_a_dead_instance_goes_out_after_its_lease(
 
 
 # alerts -------------------------------------------------------------------------------------
+
+# webhook targets and answers (SSRF) ---------------------------------------------------------
+
+class StreamingReceiver:
+    """A raw HTTP server on loopback that reads one POST, then answers as `mode` says:
+    `endless` (the status, then body bytes as fast as the socket takes them), `drip` (the
+    status, then a body byte every 0.1 s) or `drip_head` (the status line a byte every
+    0.1 s). It stops when the client hangs up, or after `limit` bytes / 60 s (a client that
+    reads everything must still finish). `sent` counts the body bytes it got out."""
+
+    def __init__(self, mode: str, status: int = 500, limit: int = 256 * 1024 * 1024) -> None:
+        self.mode, self.status, self.limit = mode, status, limit
+        self.sent, self.requests, self.hung_up = 0, 0, threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/hooks/T0001/secret-part"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            self.requests += 1
+            head = f"HTTP/1.1 {self.status} Answer\r\nContent-Type: text/plain\r\n\r\n".encode()
+            ends = time.monotonic() + 60
+            try:
+                if self.mode == "drip_head":
+                    for byte in head:
+                        conn.sendall(bytes([byte]))
+                        time.sleep(0.1)
+                    return
+                conn.sendall(head)
+                chunk = b"x" * 65536 if self.mode == "endless" else b"x"
+                while self.sent < self.limit and time.monotonic() < ends:
+                    conn.sendall(chunk)
+                    self.sent += len(chunk)
+                    if self.mode == "drip":
+                        time.sleep(0.1)
+            except OSError:
+                self.hung_up.set()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def streaming():
+    made = []
+
+    def make(mode, **kwargs) -> StreamingReceiver:
+        made.append(StreamingReceiver(mode, **kwargs))
+        return made[-1]
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def test_a_channel_to_loopback_is_refused_at_send_once_the_allow_list_no_longer_has_it(
+        Session, receivers, make_senders):  # noqa: N803
+    """A host name is resolved (really: `localhost` by the system's resolver) and checked at
+    every send, whatever it was when the channel was created."""
+    receiver = receivers()
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    with Session() as s:
+        alerts.create_channel(s, "network", {"type": "webhook", "url": url}, NOW,
+                              WebhookTargets.from_config("127.0.0.0/8"))
+        [delivery_id] = alerts.raise_alert(s, "network", "critical", "Down", "", {}, "k:1",
+                                           NOW)["deliveries"]
+        s.commit()
+    with Session() as s:  # the operator has removed loopback from WEBHOOK_ALLOWED_HOSTS
+        counts = deliveries.send_due(s, make_senders(WEBHOOK_ALLOWED_HOSTS=""), NOW)
+    assert counts["dead"] == 1 and receiver.requests == []
+    done = row(Session, delivery_id)
+    assert (done.status, done.attempts) == ("dead", 1)
+    assert done.last_error == (
+        f"webhook http://localhost:{receiver.server.server_port}/… refused: localhost resolves "
+        "to an address that is not public (loopback); webhooks go to public addresses unless "
+        "WEBHOOK_ALLOWED_HOSTS lists it")
+    with Session() as s:
+        assert deliveries.page(s, "dead")["data"][0]["last_error"] == done.last_error
+
+
+def test_an_endless_answer_is_read_up_to_64_kib_and_its_body_is_not_echoed(
+        Session, streaming, make_senders):  # noqa: N803
+    receiver = streaming("endless", status=500)
+    sender = make_senders(WEBHOOK_TIMEOUT_SECONDS=10)
+    item = deliveries.Outgoing("dlv_1", "alert", "webhook", receiver.url, "", "", {}, None,
+                               "k", 0)
+    started = time.monotonic()
+    answer = sender.webhook_exchange(item)
+    assert time.monotonic() - started < 5  # the cap ended it, not the deadline
+    assert answer.status == 500 and len(answer.body) == senders.WEBHOOK_MAX_RESPONSE_BYTES
+    assert receiver.hung_up.wait(10)  # the connection was closed, not read on
+    assert receiver.sent < receiver.limit
+    with pytest.raises(senders.DeliveryFailed) as failed:
+        streaming_sender = make_senders(WEBHOOK_TIMEOUT_SECONDS=10)
+        streaming_sender.send(deliveries.Outgoing(
+            "dlv_2", "alert", "webhook", streaming("endless", status=500).url, "", "", {},
+            None, "k2", 0))
+    # a private (allow-listed loopback) service's answer is not shown: only its status
+    assert failed.value.message.endswith("answered HTTP 500") and "xxx" not in str(failed.value)
+    assert not failed.value.permanent
+
+
+def test_an_endless_2xx_answer_is_a_delivery_at_once(streaming, make_senders):
+    receiver = streaming("endless", status=200)
+    started = time.monotonic()
+    make_senders(WEBHOOK_TIMEOUT_SECONDS=10).send(deliveries.Outgoing(
+        "dlv_1", "alert", "webhook", receiver.url, "", "", {}, None, "k", 0))
+    assert time.monotonic() - started < 5 and receiver.requests == 1
+
+
+def test_one_deadline_bounds_the_whole_request_not_each_read(streaming, make_senders):
+    """A receiver that answers a byte every 0.1 s never trips a per-read timeout; the one
+    deadline (1 s here) ends the exchange all the same."""
+    sender = make_senders(WEBHOOK_TIMEOUT_SECONDS=1)
+
+    # the status came, the body drips: cut at the deadline, a plain failed attempt
+    body_drip = streaming("drip", status=503)
+    started = time.monotonic()
+    with pytest.raises(senders.DeliveryFailed) as failed:
+        sender.send(deliveries.Outgoing("dlv_1", "alert", "webhook", body_drip.url, "", "",
+                                        {}, None, "k1", 0))
+    assert 0.9 < time.monotonic() - started < 3
+    assert "answered HTTP 503" in failed.value.message and not failed.value.permanent
+
+    # the status line itself drips: no answer within the deadline, the host's scope
+    head_drip = streaming("drip_head", status=200)
+    started = time.monotonic()
+    with pytest.raises(senders.DeliveryFailed) as failed:
+        sender.send(deliveries.Outgoing("dlv_2", "alert", "webhook", head_drip.url, "", "",
+                                        {}, None, "k2", 0))
+    assert 0.9 < time.monotonic() - started < 3
+    assert "no answer within 1s" in failed.value.message
+    assert failed.value.scope == f"webhook:http://127.0.0.1:{head_drip.port}"
+
 
 def test_raising_an_alert_twice_with_one_dedup_key_enqueues_once_even_concurrently(
         Session, smtp, make_senders):  # noqa: N803

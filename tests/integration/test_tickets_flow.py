@@ -35,7 +35,8 @@ def world(start_portal, tmp_path):
     offset = tmp_path / "clock-offset"
     offset.write_text("0")
     portal = start_portal(TEST_CLOCK_OFFSET_FILE=str(offset), TICKETS_TIMER_SECONDS=0.2,
-                          NOTIFIER_DELIVERY_SECONDS=0.2, TICKETS_DEFAULT_TEAM="frontline")
+                          NOTIFIER_DELIVERY_SECONDS=0.2, TICKETS_DEFAULT_TEAM="frontline",
+                          WEBHOOK_ALLOWED_HOSTS="127.0.0.1")  # the receivers below
     receivers: list[WebhookReceiver] = []
 
     def receiver() -> WebhookReceiver:

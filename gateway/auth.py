@@ -116,6 +116,14 @@ class AuthCache(DependencyProvider):
 
 def authenticate(accounts, request: Request, access: str,
                  cache: SessionCache | None = None) -> Principal:
+    """Who is calling, allowed `access` (`identify`, then `require`)."""
+    principal = identify(accounts, request, cache)
+    require(principal, access)
+    return principal
+
+
+def identify(accounts, request: Request, cache: SessionCache | None = None) -> Principal:
+    """Who is calling (401 if nobody; 403 for a cookie write without its CSRF token)."""
     token, from_cookie = credentials(request)
     if not token:
         raise errors.NotAuthenticated()
@@ -132,11 +140,16 @@ def authenticate(accounts, request: Request, access: str,
         if not sent or not hmac.compare_digest(
                 hashlib.sha256(sent.encode("utf-8")).hexdigest(), expected):
             raise errors.PermissionDenied("Missing or wrong CSRF token.", code="CSRF_FAILED")
-    if access == "ops" and not permissions.is_staff(account["role"]):
+    return Principal(account=account, session_id=session["id"], token=token)
+
+
+def require(principal: Principal, access: str) -> None:
+    """403 unless the principal's role allows `access` (a level or a permission)."""
+    role = principal.account["role"]
+    if access == "ops" and not permissions.is_staff(role):
         raise errors.PermissionDenied("This needs a staff account.")
-    if access == "admin" and account["role"] != "admin":
+    if access == "admin" and role != "admin":
         raise errors.PermissionDenied("This needs an admin account.")
-    if "." in access and not permissions.allows(account["role"], access):
+    if "." in access and not permissions.allows(role, access):
         raise errors.PermissionDenied("Your role does not allow this.",
                                       details={"permission": access})
-    return Principal(account=account, session_id=session["id"], token=token)

@@ -19,6 +19,8 @@ class PayloadTooLarge(errors.ServiceError):
 
 
 class MethodNotAllowed(errors.ServiceError):
+    """405; `details["allow"]`: the methods the path serves (the `Allow` header)."""
+
     default_code = "METHOD_NOT_ALLOWED"
     default_message = "This method is not allowed here."
 
@@ -59,6 +61,8 @@ def error_response(exc: BaseException, request_id: str) -> Response:
             headers = {}
             if isinstance(exc, errors.RateLimited):
                 headers["Retry-After"] = str(exc.retry_after)
+            if isinstance(exc, MethodNotAllowed):
+                headers["Allow"] = ", ".join(exc.details.get("allow", ()))
             return json_response({"error": body}, status, headers)
     log.error("request %s failed", request_id, exc_info=exc)
     return json_response({"error": {

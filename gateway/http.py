@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,10 @@ from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32  # our deepest body is 4 levels; the JSON parser itself recurses
+# a `\u` escape of a UTF-16 surrogate or of NUL: the only ways a JSON text can carry a string
+# that is not valid UTF-8 text (or that PostgreSQL refuses); only then is the body walked
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -112,10 +117,71 @@ def read_json(request: Request) -> dict:
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.InvalidArgument("The body is not valid JSON.", code="MALFORMED_JSON",
                                      fields={"body": [str(exc)[:200]]}) from None
+    except RecursionError:  # the parser recurses per level: a deep body is refused, not a 500
+        raise _too_deep() from None
     if not isinstance(data, dict):
         raise errors.InvalidArgument("The body must be a JSON object.", code="MALFORMED_JSON",
                                      fields={"body": ["must be a JSON object"]})
+    _check_strings_and_depth(data, suspect=_SUSPECT_ESCAPE.search(raw) is not None)
     return data
+
+
+def _refuse_nul(path_args: dict, query: dict) -> None:
+    """A `%00` in the path or the query is never one of our ids or words (and PostgreSQL
+    refuses NUL in text): 400, not a database error."""
+    for where, values in (("path", path_args), ("query", query)):
+        for name, value in values.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise errors.InvalidArgument(
+                    f"The {where} has a NUL character.",
+                    fields={name: ["must not contain NUL (%00)"]})
+
+
+def _too_deep() -> errors.InvalidArgument:
+    return errors.InvalidArgument("The body is nested too deeply.", code="MALFORMED_JSON",
+                                  fields={"body": [f"must be nested at most {MAX_JSON_DEPTH} "
+                                                   "levels deep"]})
+
+
+def _check_strings_and_depth(data: dict, suspect: bool) -> None:
+    """Refuse bodies nested deeper than MAX_JSON_DEPTH (schemas, the idempotency fingerprint and
+    the RPC encoder recurse too) and, when the raw text had such an escape, strings with a lone
+    UTF-16 surrogate or NUL: neither can be stored or sent on as UTF-8 text. Iterative: a walk
+    must not recurse either."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            if suspect:
+                for key in value:
+                    _check_text(key)
+            items = value.values()
+        elif isinstance(value, list):
+            items = value
+        else:
+            if suspect and isinstance(value, str):
+                _check_text(value)
+            continue
+        stack.extend((item, depth + 1) for item in items
+                     if isinstance(item, dict | list) or (suspect and isinstance(item, str)))
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text or not _encodable(text):
+        raise errors.InvalidArgument(
+            "The body has a string that is not valid text.", code="MALFORMED_JSON",
+            fields={"body": ["strings must be Unicode text: no lone UTF-16 surrogate "
+                             "(\\ud800-\\udfff) and no NUL (\\u0000)"]})
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def client_ip(request: Request, config: dict) -> str | None:
@@ -160,6 +226,7 @@ def api(method: str, path: str, *, access: str = "session", body: type[Schema] |
                     call.body = load_or_raise(route.body_schema, read_json(request))
                 if route.query_schema is not None:
                     call.query = load_or_raise(route.query_schema, request.args.to_dict())
+                _refuse_nul(path_args, call.query)
                 result = None
                 try:
                     result = view(self, call)

@@ -884,13 +884,13 @@ class GatewayService:
     def static(self, request: Request, path: str) -> Response:
         return _static(request, path)
 
-    @http("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
+    @http("GET,POST,PUT,PATCH,DELETE,OPTIONS,TRACE", "/<path:path>")
     def not_found(self, request: Request, path: str) -> Response:
         try:
             _api_map().bind("").match("/" + path, method=request.method)
             exc: errors.ServiceError = errors.NotFound("No such endpoint.")
-        except WerkzeugMethodNotAllowed:
-            exc = MethodNotAllowed()
+        except WerkzeugMethodNotAllowed as refused:  # a known path: say what it serves
+            exc = MethodNotAllowed(details={"allow": sorted(refused.valid_methods or ())})
         except WerkzeugNotFound:
             exc = errors.NotFound("No such endpoint.")
         return error_response(exc, new_id("req"))

@@ -84,9 +84,3 @@ def ops_set_payment_terms(gw, call: Call) -> dict:
 def ops_customer_invoices(gw, call: Call) -> dict:
     return gw.billing.list_invoices(call.path["customer_id"], call.query["limit"],
                                     call.query.get("cursor"))
-
-
-def ops_credit_note(gw, call: Call) -> Reply:
-    return Reply(gw.billing.issue_credit_note(call.path["invoice_id"], call.body,
-                                              call.principal.customer_id,
-                                              idempotency_key(call)), status=201)

@@ -24,6 +24,9 @@ def revoke_portal_link(gw, call: Call) -> dict:
 
 
 def set_role(gw, call: Call) -> dict:
+    before = gw.accounts.get_account(call.path["customer_id"])
+    call.audit["before"] = {"role": before["role"], "teams": before.get("teams") or []}
     account = gw.accounts.set_role(call.path["customer_id"], call.body)
+    call.audit["after"] = {"role": account["role"], "teams": account.get("teams") or []}
     gw.sessions.evict_customer(account["id"])
     return account

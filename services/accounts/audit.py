@@ -42,10 +42,14 @@ def add(session: Session, now: dt.datetime, **entry) -> None:
     session.add(AuditEntry(at=now, details=entry.pop("details", None) or {}, **entry))
 
 
+def load(entry: dict) -> dict:
+    """An entry from another part of the system, checked."""
+    return load_or_raise(EntrySchema(), entry)
+
+
 def record(session: Session, entry: dict, now: dt.datetime) -> dict:
-    """One entry from another part of the system (the gateway). Commits."""
-    values = load_or_raise(EntrySchema(), entry)
-    row = AuditEntry(at=now, **values)
+    """One entry from another part of the system. Commits."""
+    row = AuditEntry(at=now, **load(entry))
     session.add(row)
     session.commit()
     return {"seq": row.seq}
@@ -59,12 +63,13 @@ def dump(entry: AuditEntry) -> dict:
             "request_id": entry.request_id, "summary": entry.summary}
 
 
-def _time(value) -> dt.datetime | None:
+def when(value) -> dt.datetime | None:
+    """An ISO 8601 time (UTC when it names no zone), or None."""
     try:
-        when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+        at = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
-    return when.replace(tzinfo=dt.UTC) if when is not None and when.tzinfo is None else when
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
 
 
 def page(session: Session, actor_id: str | None = None, action: str | None = None,
@@ -83,10 +88,10 @@ def page(session: Session, actor_id: str | None = None, action: str | None = Non
         query = query.where(AuditEntry.target == target)
     for name, value, op in (("since", since, "ge"), ("until", until, "lt")):
         if value:
-            when = _time(value)
-            if when is None:
+            at = when(value)
+            if at is None:
                 raise errors.InvalidArgument(fields={name: ["must be an ISO 8601 time"]})
-            query = query.where(AuditEntry.at >= when if op == "ge" else AuditEntry.at < when)
+            query = query.where(AuditEntry.at >= at if op == "ge" else AuditEntry.at < at)
     if cursor:
         if not isinstance(cursor, str) or not cursor.isdigit():
             raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})

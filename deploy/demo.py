@@ -19,6 +19,8 @@ from services.common import errors
 
 CATALOG_FILE = pathlib.Path(__file__).with_name("demo_catalog.json")
 
+# The demo admin `make run` creates unless ADMIN_EMAIL / ADMIN_PASSWORD are set. Its password is
+# published here: the services refuse it outside DEMO_MODE (services/common/config.py).
 ADMIN = {"email": "admin@example.com", "password": "portal admin demo passphrase"}
 CUSTOMERS = [
     {"email": "prepaid@example.com", "password": "prepaid demo passphrase",
@@ -74,6 +76,19 @@ def login(base_url: str, email: str, password: str) -> str:
     return response.json()["token"]
 
 
+def admin_login(base_url: str, admin: dict) -> str:
+    """The admin's token; a clear error if the configured admin cannot log in."""
+    response = requests.post(f"{base_url}/api/v1/auth/login", timeout=30,
+                             json={"email": admin["email"], "password": admin["password"]})
+    if response.status_code == 401:
+        raise RuntimeError(
+            f"the demo cannot log in as the admin {admin['email']} with ADMIN_PASSWORD. If this "
+            f"data folder holds an admin made earlier with another password, use that password "
+            f"or a fresh DATA_DIR.")
+    response.raise_for_status()
+    return response.json()["token"]
+
+
 DEMO_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123",
              "holder": "Paula Prepaid"}
 
@@ -90,8 +105,8 @@ def _fund(base_url: str, headers: dict) -> None:
     top_up.raise_for_status()
 
 
-def load_catalog(base_url: str) -> dict:
-    token = login(base_url, ADMIN["email"], ADMIN["password"])
+def load_catalog(base_url: str, admin: dict = ADMIN) -> dict:
+    token = admin_login(base_url, admin)
     return seed.load(CatalogOverHttp(base_url, token), json.loads(CATALOG_FILE.read_text()))
 
 
@@ -105,20 +120,21 @@ VOUCHER_OFFERS = [
 ]
 
 
-def load_voucher_offers(base_url: str) -> None:
-    admin = {"Authorization": "Bearer " + login(base_url, ADMIN["email"], ADMIN["password"])}
+def load_voucher_offers(base_url: str, admin: dict = ADMIN) -> None:
+    headers = {"Authorization": "Bearer " + admin_login(base_url, admin)}
     for offer in VOUCHER_OFFERS:
-        made = requests.post(f"{base_url}/api/v1/ops/voucher-offers", headers=admin, json=offer,
+        made = requests.post(f"{base_url}/api/v1/ops/voucher-offers", headers=headers, json=offer,
                              timeout=30)
         if made.status_code not in (201, 409):
             raise RuntimeError(f"demo voucher offer failed: {made.text}")
 
 
-def load(base_url: str) -> list[dict]:
-    """Create the demo catalog, customers and subscriptions; returns the logins to print."""
-    load_catalog(base_url)
-    load_voucher_offers(base_url)
-    logins = [{"role": "admin", "email": ADMIN["email"], "password": ADMIN["password"]}]
+def load(base_url: str, admin: dict = ADMIN) -> list[dict]:
+    """Create the demo catalog, customers and subscriptions as `admin` (the admin the services
+    were started with: ADMIN_EMAIL / ADMIN_PASSWORD); returns the logins to print."""
+    load_catalog(base_url, admin)
+    load_voucher_offers(base_url, admin)
+    logins = [{"role": "admin", "email": admin["email"], "password": admin["password"]}]
     for customer in CUSTOMERS:
         response = requests.post(f"{base_url}/api/v1/accounts", json=customer, timeout=30)
         if response.status_code not in (201, 409):
@@ -136,24 +152,24 @@ def load(base_url: str) -> list[dict]:
                                     json=SUBSCRIPTIONS[customer["email"]], timeout=30)
             if created.status_code != 201:
                 raise RuntimeError(f"demo subscription failed: {created.text}")
-    _bill_today(base_url)
-    load_support(base_url)
+    _bill_today(base_url, admin)
+    load_support(base_url, admin)
     logins.append({"role": "agent", "email": AGENT["email"], "password": AGENT["password"]})
     return logins
 
 
-def _bill_today(base_url: str) -> None:
+def _bill_today(base_url: str, admin: dict = ADMIN) -> None:
     """Today's billing run, so the postpaid customer has a bill to look at (a run exists once
     per date: on a restart this answers the run made before)."""
-    admin = {"Authorization": "Bearer " + login(base_url, ADMIN["email"], ADMIN["password"])}
-    started = requests.post(f"{base_url}/api/v1/ops/billing-runs", headers=admin, json={},
+    headers = {"Authorization": "Bearer " + admin_login(base_url, admin)}
+    started = requests.post(f"{base_url}/api/v1/ops/billing-runs", headers=headers, json={},
                             timeout=30)
     if started.status_code != 202:
         raise RuntimeError(f"demo billing run failed: {started.text}")
     run, deadline = started.json(), time.monotonic() + 30
     while run["status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.2)
-        run = requests.get(f"{base_url}/api/v1/ops/billing-runs/{run['id']}", headers=admin,
+        run = requests.get(f"{base_url}/api/v1/ops/billing-runs/{run['id']}", headers=headers,
                            timeout=30).json()
 
 
@@ -188,44 +204,44 @@ def _ops(base_url: str, token: str, method: str, path: str, body=None,
     return response
 
 
-def load_support(base_url: str) -> None:
+def load_support(base_url: str, admin: dict = ADMIN) -> None:
     """An agent in team `support`; teams support, network and billing; routing (billing
     questions → billing, service interruptions → network, the rest → support) with an
     escalation policy; service interruptions in one region within 30 minutes are one
     incident; a few FAQ entries. Left as it is when it exists."""
-    admin = login(base_url, ADMIN["email"], ADMIN["password"])
+    token = admin_login(base_url, admin)
     signed = requests.post(f"{base_url}/api/v1/accounts", json=AGENT, timeout=30)
     if signed.status_code not in (201, 409):
         raise RuntimeError(f"demo agent sign-up failed: {signed.text}")
     agent = requests.get(f"{base_url}/api/v1/me", timeout=30, headers={
         "Authorization": "Bearer " + login(base_url, AGENT["email"], AGENT["password"])}).json()
     if agent["role"] != "agent":
-        _ops(base_url, admin, "PATCH", f"/customers/{agent['id']}",
+        _ops(base_url, token, "PATCH", f"/customers/{agent['id']}",
              {"role": "agent", "teams": ["support"]})
-    existing = {t["name"] for t in _ops(base_url, admin, "GET", "/teams").json()["data"]}
+    existing = {t["name"] for t in _ops(base_url, token, "GET", "/teams").json()["data"]}
     for team in TEAMS:
         if team["name"] not in existing:
             members = [agent["id"]] if team["name"] == "support" else []
-            _ops(base_url, admin, "POST", "/teams", {**team, "members": members,
+            _ops(base_url, token, "POST", "/teams", {**team, "members": members,
                                                      "channels": [{"type": "bus"}]})
-    if not _ops(base_url, admin, "GET", "/routing-rules").json()["data"]:
-        policy = _ops(base_url, admin, "POST", "/escalation-policies", {
+    if not _ops(base_url, token, "GET", "/routing-rules").json()["data"]:
+        policy = _ops(base_url, token, "POST", "/escalation-policies", {
             "name": "Standard", "repeat": 1,
             "steps": [{"delay_minutes": 15, "target": {"type": "team", "team": "support"}},
                       {"delay_minutes": 30, "target": {"type": "lead"}}]}).json()
         rules = [("billing", "billing", None), ("service_interruption", "network", "P2")]
         for position, (category, team, priority) in enumerate(rules, start=1):
-            _ops(base_url, admin, "POST", "/routing-rules", {
+            _ops(base_url, token, "POST", "/routing-rules", {
                 "position": position * 10, "team": team, "priority": priority,
                 "escalation_policy": policy["id"],
                 "description": f"{category} tickets to {team}",
                 "match": [{"field": "category", "op": "=", "value": category}]})
-        _ops(base_url, admin, "PUT", "/routing-rules/default",
+        _ops(base_url, token, "PUT", "/routing-rules/default",
              {"team": "support", "escalation_policy": policy["id"]})
-    if not _ops(base_url, admin, "GET", "/incident-rules").json()["data"]:
-        _ops(base_url, admin, "POST", "/incident-rules", {
+    if not _ops(base_url, token, "GET", "/incident-rules").json()["data"]:
+        _ops(base_url, token, "POST", "/incident-rules", {
             "name": "Service interruption", "group_by": ["region"], "window_minutes": 30,
             "match": [{"field": "category", "op": "=", "value": "service_interruption"}]})
-    if not _ops(base_url, admin, "GET", "/faq").json()["data"]:
+    if not _ops(base_url, token, "GET", "/faq").json()["data"]:
         for entry in FAQ:
-            _ops(base_url, admin, "POST", "/faq", entry)
+            _ops(base_url, token, "POST", "/faq", entry)

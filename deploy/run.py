@@ -2,14 +2,22 @@
 gateway; waits until /ready is green, loads demo data, prints the portal's address and the demo
 logins. Ctrl-C (or SIGTERM) stops every process it started. Logs go to $DATA_DIR/logs/.
 
+It runs a demo: it sets DEMO_MODE=true (unless DEMO_MODE is set) and supplies what a real
+deployment must provide itself, unless set in the environment: the demo admin (its password is
+published), and SECRET_KEY and VOUCHER_SECRET_KEY generated once per data folder
+($DATA_DIR/demo-secrets.json, so vouchers made before a restart still redeem). With
+DEMO_MODE=false it supplies nothing, and the services check the settings as in production.
+
     python -m deploy.run [--no-demo]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
+import secrets
 import signal
 import socket
 import subprocess
@@ -116,6 +124,34 @@ def wait_ready(base_url: str, runner: Runner) -> None:
     raise RuntimeError(f"not ready after {READY_TIMEOUT:.0f}s: {last}")
 
 
+DEMO_SECRETS_FILE = "demo-secrets.json"
+GENERATED_SECRETS = ("SECRET_KEY", "VOUCHER_SECRET_KEY")
+
+
+def demo_settings(env: dict, data_dir: pathlib.Path) -> list[str]:
+    """Fill in, in `env`, what a demo needs and the user did not set (see the module's doc);
+    returns lines to print about it. Nothing is filled in when DEMO_MODE is set to false."""
+    env.setdefault("DEMO_MODE", "true")
+    if env["DEMO_MODE"].strip().lower() not in {"1", "true", "yes", "on"}:
+        return []
+    notes = ["DEMO_MODE: published demo credentials are accepted; never expose this system."]
+    missing = [name for name in GENERATED_SECRETS if not env.get(name)]
+    if missing:
+        path = data_dir / DEMO_SECRETS_FILE
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        for name in missing:
+            if name not in stored:
+                stored[name] = secrets.token_urlsafe(32)
+            env[name] = stored[name]
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(stored, indent=2) + "\n")
+        notes.append(f"Demo secrets ({', '.join(missing)}) generated in {path}")
+    if not env.get("ADMIN_EMAIL") and not env.get("ADMIN_PASSWORD"):
+        env["ADMIN_EMAIL"], env["ADMIN_PASSWORD"] = demo.ADMIN["email"], demo.ADMIN["password"]
+    return notes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
@@ -123,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ)
     env.setdefault("DATA_DIR", str(ROOT / "var"))
-    env.setdefault("ADMIN_EMAIL", demo.ADMIN["email"])
-    env.setdefault("ADMIN_PASSWORD", demo.ADMIN["password"])
+    notes = demo_settings(env, pathlib.Path(env["DATA_DIR"]))
+    admin = {"email": env.get("ADMIN_EMAIL") or "", "password": env.get("ADMIN_PASSWORD") or ""}
     host, port = env.setdefault("GATEWAY_HOST", "127.0.0.1"), int(env.setdefault("GATEWAY_PORT",
                                                                                 "8000"))
     base_url = f"http://{host}:{port}"
@@ -163,15 +199,26 @@ def main(argv: list[str] | None = None) -> int:
         if smtp_host in ("127.0.0.1", "localhost") and port_free(smtp_host, smtp_port):
             runner.start_mail_catcher(smtp_host, smtp_port, mail_dir)
             print(f"E-mails go to a local catcher: {mail_dir} (a maildir)", flush=True)
+        for note in notes:
+            print(note, flush=True)
         print(f"Starting {len(SERVICES)} service(s) and the gateway; logs in {log_dir}", flush=True)
         for module in [*SERVICES, GATEWAY]:
             runner.start(module)
         wait_ready(base_url, runner)
-        logins = [] if args.no_demo else demo.load(base_url)
+        if args.no_demo:
+            logins = []
+        elif not (admin["email"] and admin["password"]):
+            raise RuntimeError("the demo data is loaded as the admin: set ADMIN_EMAIL and "
+                               "ADMIN_PASSWORD, or run with --no-demo")
+        else:
+            logins = demo.load(base_url, admin)
         print(f"\nThe portal is running at {base_url}/", flush=True)
         print(f"API: {base_url}/api/v1/openapi.json   readiness: {base_url}/ready")
         for login in logins:
-            print(f"  {login['role']:<9} {login['email']:<24} password: {login['password']}")
+            shown = login["password"]
+            if login["role"] == "admin" and shown != demo.ADMIN["password"]:
+                shown = "(your ADMIN_PASSWORD)"
+            print(f"  {login['role']:<9} {login['email']:<24} password: {shown}")
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping:
             dead = runner.dead()

@@ -25,6 +25,7 @@ from gateway.errors import MethodNotAllowed, error_response, json_response
 from gateway.http import ROUTES, SECURITY_HEADERS, api
 from gateway.openapi import build_spec
 from gateway.readcache import BILLING, NOTIFIER, TICKETS, ReadCacheProvider, customers_in
+from gateway.transport import TransportSecurity
 from gateway.views import (
     accounts,
     bills,
@@ -56,6 +57,7 @@ class GatewayService:
     config = Config()
     sessions = AuthCache()
     views = ReadCacheProvider()  # the dashboard's parts per customer
+    transport = TransportSecurity()  # HSTS on every answer when PUBLIC_URL is https
     accounts = BoundedRpcProxy("accounts")
     catalog = BoundedRpcProxy("catalog")
     billing = BoundedRpcProxy("billing")

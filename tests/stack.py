@@ -17,6 +17,8 @@ import uuid
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEPLOYMENT_SETTINGS = {"DEMO_MODE", "SECRET_KEY", "VOUCHER_SECRET_KEY", "ADMIN_EMAIL",
+                       "ADMIN_PASSWORD"}
 
 
 def amqp_uri() -> str:
@@ -60,7 +62,9 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tmp / "var"
         self.output = tmp / "run.out"
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+        # `make run` needs no settings: none of those a deployment must provide is inherited
+        env = {k: v for k, v in os.environ.items()
+               if not k.endswith("_DATABASE_URL") and k not in DEPLOYMENT_SETTINGS}
         env.update({"AMQP_URI": create_vhost(self.vhost), "GATEWAY_PORT": str(self.port),
                     "DATA_DIR": str(self.data_dir), "PUBLIC_URL": self.url,
                     "OUTBOX_POLL_SECONDS": "0.2", "SMTP_PORT": str(free_port()),

@@ -6,7 +6,7 @@ import datetime as dt
 
 from gateway.auth import CSRF_COOKIE, SESSION_COOKIE, token_key
 from gateway.http import Call, Reply
-from services.common import config as keys
+from gateway.transport import cookies_secure
 
 
 def _session_cookies(result: dict, secure: bool) -> list[dict]:
@@ -63,4 +63,5 @@ def change_password(gw, call: Call) -> dict:
 
 
 def _secure(gw) -> bool:
-    return keys.as_bool(gw.config.get(keys.COOKIE_SECURE, False))
+    """Secure cookies whenever customers use https (PUBLIC_URL), unless COOKIE_SECURE says."""
+    return cookies_secure(gw.config)

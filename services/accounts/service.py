@@ -31,7 +31,7 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import text
 
-from services.accounts import audit, customers, sessions, staff
+from services.accounts import audit, customers, passwords, sessions, staff
 from services.accounts.models import MIGRATIONS, Base
 from services.accounts.schemas import dump_account
 from services.common import config as keys
@@ -56,14 +56,45 @@ def session_policy(config: dict) -> sessions.SessionPolicy:
         public_url=config.get(keys.PUBLIC_URL) or default.public_url)
 
 
+def admin_settings(config: dict) -> tuple[str, str] | None:
+    """ADMIN_EMAIL and ADMIN_PASSWORD, checked before anything starts: both or neither (the
+    admin account is made once; the settings may be removed afterwards); the password meets the
+    password policy; outside DEMO_MODE it is not one published with the code. Raises
+    `InsecureConfiguration` naming the setting."""
+    email = str(config.get(keys.ADMIN_EMAIL) or "").strip()
+    password = "" if config.get(keys.ADMIN_PASSWORD) is None else str(config[keys.ADMIN_PASSWORD])
+    if not email and not password:
+        return None
+    if not password:
+        raise keys.refuse(keys.ADMIN_PASSWORD, "is not set but ADMIN_EMAIL is",
+                          "Set ADMIN_PASSWORD to the first admin's password (a passphrase), or "
+                          "unset ADMIN_EMAIL.")
+    if not email:
+        raise keys.refuse(keys.ADMIN_EMAIL, "is not set but ADMIN_PASSWORD is",
+                          "Set ADMIN_EMAIL to the first admin's e-mail address, or unset "
+                          "ADMIN_PASSWORD.")
+    advice = "Set ADMIN_PASSWORD to a passphrase of your own (not the demo admin's)."
+    if not keys.demo_mode(config) and keys.known_default(password):
+        raise keys.refuse(keys.ADMIN_PASSWORD, "is a password published with the code (the "
+                          "demo admin's)", advice)
+    problems = passwords.policy_problems(password, email)
+    if problems:
+        raise keys.refuse(keys.ADMIN_PASSWORD, "; ".join(problems), advice)
+    return email, password
+
+
 class AdminBootstrap(DependencyProvider):
-    """At start, creates the admin account from ADMIN_EMAIL / ADMIN_PASSWORD when both are set."""
+    """At start, creates the admin account from ADMIN_EMAIL / ADMIN_PASSWORD when both are set;
+    refuses to start with only one of them, a weak one, or (outside DEMO_MODE) the demo
+    admin's published password."""
+
+    def setup(self) -> None:
+        self.settings = admin_settings(self.container.config)
 
     def start(self) -> None:
-        config = self.container.config
-        email, password = config.get(keys.ADMIN_EMAIL), config.get(keys.ADMIN_PASSWORD)
-        if not (email and password):
+        if self.settings is None:
             return
+        email, password = self.settings
         with find_database(self.container).session() as session:
             if customers.ensure_admin(session, email, password, dt.datetime.now(dt.UTC)):
                 log.info("admin account %s created", email)

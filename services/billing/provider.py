@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -180,7 +181,12 @@ class SandboxProvider(PaymentProvider):
 
     name = "sandbox"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, fingerprint_key: bytes) -> None:
+        """`fingerprint_key`: the secret the card fingerprint is keyed with (derived from
+        SECRET_KEY): without it, a fingerprint cannot be matched to a guessed card number."""
+        if not fingerprint_key:
+            raise ValueError("the sandbox provider needs a fingerprint key")
+        self._fingerprint_mac = hmac.new(fingerprint_key, digestmod=hashlib.sha256)
         self.engine = make_engine(url, pool_size=4)
         SandboxBase.metadata.create_all(self.engine)
         # on PostgreSQL a charge is one statement in autocommit: no BEGIN and COMMIT round
@@ -201,9 +207,17 @@ class SandboxProvider(PaymentProvider):
         behaviour = SANDBOX_CARDS.get(card.number, "approve")
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             session.add(SandboxCard(token=token, behaviour=behaviour, last4=card.number[-4:]))
-        fingerprint = hashlib.sha256(f"sandbox:{card.number}".encode()).hexdigest()[:24]
+        fingerprint = self.fingerprint(card.number)
         return TokenizedCard(token, brand_of(card.number), card.number[-4:], card.exp_month,
                              card.exp_year, card.holder, fingerprint)
+
+    def fingerprint(self, number: str) -> str:
+        """The same card number gives the same fingerprint under one key. Keyed (HMAC): card
+        numbers are few enough (a known BIN, last four, Luhn) that a plain hash of one is
+        reversed by trying them all."""
+        mac = self._fingerprint_mac.copy()
+        mac.update(number.encode())
+        return mac.hexdigest()[:24]
 
     def _behaviour(self, token: str) -> str | None:
         if token not in self._behaviours:
@@ -262,10 +276,13 @@ class SandboxProvider(PaymentProvider):
 
 
 PROVIDERS = {"sandbox": SandboxProvider}
+FINGERPRINT_PURPOSE = "card-fingerprint"  # the purpose SECRET_KEY's fingerprint key is for
 
 
 class Payments(DependencyProvider):
-    """Injects the configured provider (`PAYMENT_PROVIDER`, default the sandbox)."""
+    """Injects the configured provider (`PAYMENT_PROVIDER`, default the sandbox). Card
+    fingerprints are keyed with a key derived from SECRET_KEY: billing refuses to start without
+    a proper one (see `config.secret`)."""
 
     def setup(self) -> None:
         config = self.container.config
@@ -274,7 +291,8 @@ class Payments(DependencyProvider):
             raise RuntimeError(f"unknown payment provider {name!r}; known: {sorted(PROVIDERS)}")
         url = config.get(keys.PAYMENT_SANDBOX_URL) or keys.database_url(config,
                                                                          "payment_sandbox")
-        self.provider: PaymentProvider = SandboxProvider(url)
+        self.provider: PaymentProvider = SandboxProvider(
+            url, keys.derived_key(config, FINGERPRINT_PURPOSE))
 
     def get_dependency(self, worker_ctx) -> PaymentProvider:
         return self.provider

@@ -6,13 +6,21 @@ for these values directly, so one config file tells an operator everything that 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 AMQP_URI = "AMQP_URI"
 DATA_DIR = "DATA_DIR"  # where the default SQLite files live
 DATABASE_URLS = "DATABASE_URLS"  # {service name: SQLAlchemy URL, empty for the SQLite default}
 DB_POOL_SIZE = "DB_POOL_SIZE"
+# The deployment's master secret: keyed hashes are derived from it per purpose (`derived_key`),
+# e.g. the card fingerprint. Changing it changes those hashes (a new card no longer matches an
+# old fingerprint); nothing is lost.
 SECRET_KEY = "SECRET_KEY"
+# true only where published credentials are acceptable: `make run` (deploy/run.py) and the test
+# harnesses. Otherwise a service refuses to start with a known default secret or password.
+DEMO_MODE = "DEMO_MODE"
 PUBLIC_URL = "PUBLIC_URL"  # the portal's address as customers see it (links in mails)
 TEST_CLOCK_OFFSET_FILE = "TEST_CLOCK_OFFSET_FILE"
 OUTBOX_POLL_SECONDS = "OUTBOX_POLL_SECONDS"
@@ -64,7 +72,8 @@ RPC_TIMEOUT_SECONDS = "RPC_TIMEOUT_SECONDS"
 DASHBOARD_DEADLINE_SECONDS = "DASHBOARD_DEADLINE_SECONDS"
 DASHBOARD_CACHE_SECONDS = "DASHBOARD_CACHE_SECONDS"  # the read cache's time limit (0: off)
 AUTH_CACHE_SECONDS = "AUTH_CACHE_SECONDS"
-COOKIE_SECURE = "COOKIE_SECURE"
+COOKIE_SECURE = "COOKIE_SECURE"  # empty: Secure cookies when PUBLIC_URL is https
+HSTS_SECONDS = "HSTS_SECONDS"  # Strict-Transport-Security max-age when PUBLIC_URL is https
 TRUST_PROXY_HEADERS = "TRUST_PROXY_HEADERS"
 
 
@@ -83,3 +92,69 @@ def as_bool(value: object) -> bool:
         return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 STAFF_LIMITS = "STAFF_LIMITS"  # money staff may create per role (common/permissions.py)
+
+
+def is_https(config: dict) -> bool:
+    """True when customers reach the portal over https (PUBLIC_URL)."""
+    return str(config.get(PUBLIC_URL) or "").strip().lower().startswith("https://")
+
+
+# Settings that must be secret -----------------------------------------------------------------
+
+# Values published in this repository (config defaults before they were removed, the compose
+# file's old defaults, the demo admin's password in deploy/demo.py and the README): a deployment
+# that uses one of them is open to anyone who read the code.
+KNOWN_DEFAULTS = frozenset({
+    "dev-only-change-me", "dev-only-voucher-secret", "change-me", "change-me-too", "changeme",
+    "secret", "portal", "password", "portal admin demo passphrase",
+    "portal agent demo passphrase", "prepaid demo passphrase", "postpaid demo passphrase",
+})
+MIN_SECRET_LENGTH = 32
+NEW_SECRET_HINT = ("e.g. the output of python -c \"import secrets; "
+                   "print(secrets.token_urlsafe(32))\"")
+
+
+class InsecureConfiguration(RuntimeError):
+    """A service refuses to start: the message names the setting to provide and why."""
+
+
+def demo_mode(config: dict) -> bool:
+    return as_bool(config.get(DEMO_MODE) or False)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def refuse(setting: str, problem: str, advice: str) -> InsecureConfiguration:
+    return InsecureConfiguration(
+        f"Refusing to start: {setting} {problem}. {advice} (`make run` sets DEMO_MODE=true and "
+        f"supplies demo values itself; DEMO_MODE is for a local demo only.)")
+
+
+def secret(config: dict, setting: str, purpose: str) -> str:
+    """The value of a secret setting, checked: it must be set; outside DEMO_MODE it must not be
+    a published default and must be at least MIN_SECRET_LENGTH characters long."""
+    value = _text(config.get(setting)).strip()
+    advice = (f"Set {setting} ({purpose}) to a random value of at least {MIN_SECRET_LENGTH} "
+              f"characters, {NEW_SECRET_HINT}.")
+    if not value:
+        raise refuse(setting, "is not set", advice)
+    if demo_mode(config):
+        return value
+    if value.lower() in KNOWN_DEFAULTS:
+        raise refuse(setting, "is a default published with the code", advice)
+    if len(value) < MIN_SECRET_LENGTH:
+        raise refuse(setting, f"is shorter than {MIN_SECRET_LENGTH} characters", advice)
+    return value
+
+
+def known_default(value: object) -> bool:
+    return _text(value).strip().lower() in KNOWN_DEFAULTS
+
+
+def derived_key(config: dict, purpose: str) -> bytes:
+    """A key for one purpose (e.g. b"card-fingerprint"), derived from SECRET_KEY: a keyed hash
+    made with it cannot be recomputed from a database dump alone."""
+    master = secret(config, SECRET_KEY, "the master secret keyed hashes are derived from")
+    return hmac.new(master.encode(), purpose.encode(), hashlib.sha256).digest()

@@ -41,10 +41,13 @@ EXPECTED = (errors.ServiceError,)
 
 
 class VoucherKeys(DependencyProvider):
-    """The keys that make and find codes, from VOUCHER_SECRET_KEY."""
+    """The keys that make and find codes, from VOUCHER_SECRET_KEY. The service refuses to start
+    without it, and (outside DEMO_MODE) with a published default or a short one: whoever knows
+    it can compute every code from a database dump."""
 
     def setup(self) -> None:
-        self.keys = CodeKeys(self.container.config.get(keys.VOUCHER_SECRET_KEY) or "")
+        self.keys = CodeKeys(keys.secret(self.container.config, keys.VOUCHER_SECRET_KEY,
+                                         "the key voucher codes are made and found with"))
 
     def get_dependency(self, worker_ctx) -> CodeKeys:
         return self.keys

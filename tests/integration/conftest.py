@@ -19,6 +19,15 @@ from services.vouchers.service import VouchersService
 from tests.stack import free_port
 
 PASSWORD = "a long enough passphrase"
+TEST_SECRET_KEY = "integration-test-secret-key, not a production one"
+
+
+@pytest.fixture
+def rabbit_config(rabbit_config):
+    """nameko's fresh-vhost config, as a demo: the tests use published passwords (the demo
+    admin's) and short secrets, which services refuse outside DEMO_MODE. Tests of those refusals
+    set DEMO_MODE to false themselves."""
+    return {**rabbit_config, "DEMO_MODE": True, "SECRET_KEY": TEST_SECRET_KEY}
 
 
 def eventually(check, timeout: float = 20.0, pause: float = 0.1):

@@ -508,7 +508,8 @@ def main() -> int:
             env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
             env.update({"AMQP_URI": amqp_uri, "BILLING_DATABASE_URL": url, "DATA_DIR": tmp,
                         "BILLING_TIMER_SECONDS": "3600", "LOG_LEVEL": "WARNING",
-                        "PYTHONUNBUFFERED": "1"})
+                        "PYTHONUNBUFFERED": "1", "DEMO_MODE": "true",  # a bench, not production
+                        "SECRET_KEY": "bench-only secret key"})
             for flag, key in ((args.chunk_size, "BILLING_RUN_CHUNK_SIZE"),
                               (args.max_workers, "MAX_WORKERS"),
                               (args.pool_size, "DB_POOL_SIZE")):

@@ -52,7 +52,7 @@ class World:
     def __init__(self, start: dt.datetime, sandbox_url: str = "sqlite://",
                  billing_url: str = "sqlite://") -> None:
         self.clock = TestClock(start)
-        self.provider = SandboxProvider(sandbox_url)
+        self.provider = SandboxProvider(sandbox_url, b"unit-test fingerprint key")
         self.catalog = worker_factory(
             CatalogService, db=session_for("catalog", CatalogBase.metadata), clock=self.clock)
         seed.load(self.catalog, DEMO)

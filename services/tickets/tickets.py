@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 
 from marshmallow import fields, validate
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,7 @@ from services.tickets import (
     routing,
     rules,
 )
-from services.tickets.models import Category, Incident, Ticket
+from services.tickets.models import Category, HistoryEntry, Incident, Ticket
 
 TICKET_NOT_FOUND = "TICKET_NOT_FOUND"
 TICKET_CLOSED = "TICKET_CLOSED"
@@ -376,9 +376,50 @@ def open_ticket(session: Session, accounts, billing, customer_id: str, request: 
     return dump(session, ticket, policy, for_customer=True, with_history=True)
 
 
+# what one customer may raise: at most OPEN_MAX tickets open at once, OPENED_PER_HOUR new ones
+# an hour, COMMENTS_PER_HOUR comments on one ticket an hour (a person writes far less; a
+# script flooding the desk stops here)
+OPEN_MAX = 10
+OPENED_PER_HOUR = 10
+COMMENTS_PER_HOUR = 20
+TOO_MANY_OPEN = "TOO_MANY_OPEN_TICKETS"
+
+
+def _refuse_a_flood(session: Session, customer_id: str, now: dt.datetime) -> None:
+    """In the transaction that adds the ticket, after taking the customer's lock (PostgreSQL:
+    an advisory lock per customer; SQLite writes one at a time), so concurrent requests count
+    each other."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, 7))"),
+                        {"c": customer_id})
+    hour_ago = now - dt.timedelta(hours=1)
+    open_now, last_hour, first = session.execute(select(
+        func.count().filter(Ticket.status.not_in(DONE)),
+        func.count().filter(Ticket.created_at > hour_ago),
+        func.min(Ticket.created_at).filter(Ticket.created_at > hour_ago))
+        .where(Ticket.customer_id == customer_id)).one()
+    if open_now >= OPEN_MAX:
+        session.rollback()
+        raise errors.Conflict(f"You have {open_now} open requests; please follow up on one of "
+                              "those, or wait until they are resolved.", code=TOO_MANY_OPEN)
+    if last_hour >= OPENED_PER_HOUR:
+        session.rollback()
+        raise errors.rate_limited(_seconds_until(first, now), "You have raised many requests "
+                                  "in the last hour; please try again later.")
+
+
+def _seconds_until(first, now: dt.datetime) -> float:
+    """Until the oldest of the last hour's items leaves the window."""
+    if first is None:
+        return 60.0
+    first = first if first.tzinfo else first.replace(tzinfo=dt.UTC)
+    return max(1.0, (first + dt.timedelta(hours=1) - now).total_seconds())
+
+
 def _create(session: Session, customer_id: str, values: dict, category: Category,
             context: dict, idempotency_key: str | None, policy: Policy,
             now: dt.datetime) -> Ticket:
+    _refuse_a_flood(session, customer_id, now)
     customer = history.customer_actor(customer_id, context.get("name"))
     ticket = Ticket(id=new_id("tkt"), number=counters.next_ticket_number(session),
                     customer_id=customer_id, idempotency_key=idempotency_key,
@@ -456,7 +497,17 @@ def _page(session: Session, ticket: Ticket, team: str, dedup_key: str, headline:
 def customer_comment(session: Session, customer_id: str, ticket_id: str, request: dict,
                      policy: Policy, now: dt.datetime) -> dict:
     values = load_or_raise(CommentSchema(), request)
-    ticket = _find(session, ticket_id, customer_id, lock=True)
+    ticket = _find(session, ticket_id, customer_id, lock=True)  # counts exact: one at a time
+    recent, first = session.execute(select(func.count(), func.min(HistoryEntry.at))
+                                    .where(HistoryEntry.ticket_id == ticket.id,
+                                           HistoryEntry.kind == "comment",
+                                           HistoryEntry.actor_type == "customer",
+                                           HistoryEntry.at > now - dt.timedelta(hours=1))
+                                    ).one()
+    if recent >= COMMENTS_PER_HOUR:
+        session.rollback()
+        raise errors.rate_limited(_seconds_until(first, now), "Many comments in the last hour; "
+                                  "please wait for our answer.")
     actor = history.customer_actor(customer_id, (ticket.context or {}).get("name"))
     if ticket.status == "resolved":
         if now > ticket.resolved_at + dt.timedelta(days=policy.reopen_days):

@@ -362,3 +362,37 @@ def test_a_postpaid_customer_s_service_credit_is_a_credit_note_and_refusals_are_
     ops_first = portal.ok("GET", f"/api/v1/ops/tickets/{first['id']}", admin)
     assert [h["data"]["kind"] for h in ops_first["history"] if h["kind"] == "credited"] == [
         "credit_note"]
+
+
+def test_one_customer_cannot_flood_the_desk(world):
+    portal, clock, _ = world
+    admin = admin_token(portal)
+    token, _ = signup(portal)
+    body = {"category": "general", "subject": "The picture freezes",
+            "description": "Since this morning, every few minutes."}
+    with cf.ThreadPoolExecutor(15) as pool:  # concurrent opens count each other
+        answers = list(pool.map(lambda _: portal("POST", "/api/v1/tickets", token, json=body),
+                                range(15)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] * 10 + [409] * 5, [a.text for a in answers if a.status_code >= 500]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {
+        "TOO_MANY_OPEN_TICKETS"}
+    opened = [a.json()["id"] for a in answers if a.status_code == 201]
+    for tid in opened[:3]:  # three are resolved: fewer open, but ten raised this hour
+        portal.ok("POST", f"/api/v1/ops/tickets/{tid}/resolve", admin,
+                  json={"resolution": "Fixed."})
+    hourly = portal("POST", "/api/v1/tickets", token, json=body)
+    assert hourly.status_code == 429, hourly.text
+    assert 0 < int(hourly.headers["Retry-After"]) <= 3600
+    clock.advance(61)
+    assert portal("POST", "/api/v1/tickets", token, json=body).status_code == 201
+
+    tid = opened[-1]
+    for n in range(20):
+        portal.ok("POST", f"/api/v1/tickets/{tid}/comments", token, status=201,
+                  json={"text": f"Still broken ({n})."})
+    flood = portal("POST", f"/api/v1/tickets/{tid}/comments", token, json={"text": "Hello?"})
+    assert flood.status_code == 429
+    clock.advance(61)
+    portal.ok("POST", f"/api/v1/tickets/{tid}/comments", token, status=201,
+              json={"text": "Still broken."})

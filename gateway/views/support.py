@@ -338,6 +338,10 @@ def ops_acknowledge_incident(gw, call: Call) -> dict:
 
 def ops_resolve_incident(gw, call: Call) -> dict:
     body = {k: v for k, v in call.body.items() if v is not None}
+    if body.get("credit") and not permissions.allows(call.principal.role, "incidents.credit"):
+        raise errors.PermissionDenied("A service credit to every affected customer needs a "
+                                      "supervisor or finance; resolve without one, or ask.",
+                                      details={"permission": "incidents.credit"})
     return gw.tickets.resolve_incident(call.path["incident_id"], body, _actor(call))
 
 

@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "tickets.work": ("agent", "supervisor"),          # own teams' tickets
         "tickets.all_teams": ("supervisor",),             # any team's tickets
         "incidents.work": ("agent", "supervisor"),
+        "incidents.credit": ("supervisor", "finance"),    # a credit to every customer hit
         "support.configure": ("supervisor",),             # teams, rules, FAQ, silences...
         "channels.manage": ("supervisor",),
         "alerts.raise": ("agent", "supervisor"),

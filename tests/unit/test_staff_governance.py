@@ -151,3 +151,9 @@ def test_the_audit_log_has_no_way_to_change_a_row(accounts):
     assert sorted(names) == ["audit_log", "record_audit"]
     accounts.record_audit({"action": "x", "outcome": "ok"})
     assert accounts.db.execute(text("SELECT count(*) FROM audit_log")).scalar() == 1
+
+
+def test_crediting_every_customer_of_an_incident_is_not_an_agent_s_call():
+    assert permissions.allows("agent", "incidents.work")
+    assert not permissions.allows("agent", "incidents.credit")
+    assert permissions.allows("supervisor", "incidents.credit")

@@ -3,6 +3,9 @@ them, and the OpenAPI document is generated from them."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.schemas import (
@@ -16,6 +19,43 @@ from services.common.schemas import (
 )
 
 Email = fields.Email(required=True, validate=validate.Length(max=254))
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DayOrTime(fields.String):
+    """For a field that means a day: a plain date `YYYY-MM-DD`, or a time (ISO 8601 with its UTC
+    offset). A date is that day in UTC: its last second (23:59:59Z) for an end such as
+    `valid_until`, its first (00:00:00Z) for a start (`end_of_day=False`). Loads as an aware
+    datetime."""
+
+    default_error_messages = {
+        "day_or_time": "Not a date (YYYY-MM-DD) or a time with its UTC offset (ISO 8601)."}
+
+    def __init__(self, *, end_of_day: bool = True, **kwargs) -> None:
+        what = "the end of that day, 23:59:59 UTC" if end_of_day else "00:00:00 UTC that day"
+        metadata = {"anyOf": [{"format": "date"}, {"format": "date-time"}],
+                    "description": f"a date YYYY-MM-DD ({what}), or a time with its offset",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+        self.end_of_day = end_of_day
+        self._time = fields.AwareDateTime()
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _PLAIN_DATE.fullmatch(text):
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                raise self.make_error("day_or_time") from None
+            at = dt.time(23, 59, 59) if self.end_of_day else dt.time(0, 0, 0)
+            return dt.datetime.combine(day, at, tzinfo=dt.UTC)
+        try:
+            return self._time.deserialize(text)
+        except ValidationError:
+            raise self.make_error("day_or_time") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if isinstance(value, dt.datetime) else value
 Password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
@@ -692,8 +732,8 @@ class VoucherBatchIn(StrictSchema):
                          metadata={"description": "print (online vouchers come from offers)"})
     value = fields.Nested(MoneySchema, required=True)
     count = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
-    valid_from = fields.AwareDateTime()
-    valid_until = fields.AwareDateTime(required=True)
+    valid_from = DayOrTime(end_of_day=False)
+    valid_until = DayOrTime(required=True)
     restriction = fields.String(allow_none=True, validate=validate.OneOf(["prepaid"]))
     description = Text(300)
 
@@ -799,12 +839,36 @@ class Preferences(Schema):
 
 
 class PreferenceIn(StrictSchema):
-    topic = fields.String(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(["portal", "email"]))
-    enabled = fields.Boolean(required=True)
+    """One preference: `{topic, channel, enabled}`, or a topic as GET returns it (`{topic,
+    portal, email}`; `label` and `locked` are read-only and ignored), so what was read can be
+    sent back."""
+
+    topic = fields.String(required=True, validate=validate.Length(max=50))
+    channel = fields.String(validate=validate.OneOf(["portal", "email"]))
+    enabled = fields.Boolean()
+    portal = fields.Boolean(metadata={"description": "the inbox on or off for this topic"})
+    email = fields.Boolean(metadata={"description": "e-mail on or off for this topic"})
+    label = fields.String(validate=validate.Length(max=200),
+                          metadata={"description": "read-only: ignored"})
+    locked = fields.Boolean(metadata={"description": "read-only: ignored"})
+
+    @validates_schema
+    def _one_shape(self, data, **kwargs):
+        per_channel = [c for c in ("portal", "email") if c in data]
+        if "channel" in data or "enabled" in data:
+            if per_channel:
+                raise ValidationError("give channel and enabled, or portal and/or email, not "
+                                      "both", per_channel[0])
+            for name in ("channel", "enabled"):
+                if name not in data:
+                    raise ValidationError("Missing data for required field.", name)
+        elif not per_channel:
+            raise ValidationError("give channel and enabled, or portal and/or email", "channel")
 
 
 class PreferencesIn(StrictSchema):
+    """What GET returned (changed as wanted), or a list of `{topic, channel, enabled}`."""
+
     preferences = fields.List(fields.Nested(PreferenceIn), required=True,
                               validate=validate.Length(min=1, max=50))
 

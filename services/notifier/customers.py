@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -169,14 +169,49 @@ def mark_all_read(session: Session, customer_id: str, now: dt.datetime) -> dict:
 
 
 class PreferenceSchema(StrictSchema):
+    """One preference in either shape: `{topic, channel, enabled}`, or a topic as
+    `preferences()` returns it, `{topic, portal?, email?, label?, locked?}` (what a client read
+    can be sent back; `label` and `locked` are read-only and ignored). Loads as a list of
+    `{topic, channel, enabled}`."""
+
     topic = fields.String(required=True, validate=validate.OneOf(list(templates.TOPICS)))
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    enabled = fields.Boolean(required=True)
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    enabled = fields.Boolean()
+    portal = fields.Boolean()
+    email = fields.Boolean()
+    label = fields.String(validate=validate.Length(max=200))  # read-only: ignored
+    locked = fields.Boolean()  # read-only: ignored
+
+    @validates_schema
+    def _one_shape(self, data, **kwargs):
+        per_channel = [c for c in CHANNELS if c in data]
+        if "channel" in data or "enabled" in data:
+            if per_channel:
+                raise ValidationError(f"give channel and enabled, or {' and/or '.join(CHANNELS)}"
+                                      f", not both", per_channel[0])
+            for name in ("channel", "enabled"):
+                if name not in data:
+                    raise ValidationError("Missing data for required field.", name)
+        elif not per_channel:
+            raise ValidationError(f"give channel and enabled, or {' and/or '.join(CHANNELS)}",
+                                  "channel")
+
+    @post_load
+    def _per_channel(self, data, **kwargs):
+        if "channel" in data:
+            return [{"topic": data["topic"], "channel": data["channel"],
+                     "enabled": data["enabled"]}]
+        return [{"topic": data["topic"], "channel": channel, "enabled": data[channel]}
+                for channel in CHANNELS if channel in data]
 
 
 class PreferencesSchema(StrictSchema):
     preferences = fields.List(fields.Nested(PreferenceSchema), required=True,
                               validate=validate.Length(min=1, max=50))
+
+    @post_load
+    def _flat(self, data, **kwargs):
+        return {"preferences": [item for items in data["preferences"] for item in items]}
 
 
 def preferences(session: Session, customer_id: str) -> dict:
@@ -188,8 +223,10 @@ def preferences(session: Session, customer_id: str) -> dict:
 
 def set_preferences(session: Session, customer_id: str, request: dict,
                     now: dt.datetime) -> dict:
-    """Opt in or out per topic and channel. The inbox of a locked topic (account security,
-    service notices) cannot be turned off: 409 PREFERENCE_LOCKED, nothing changed."""
+    """Opt in or out per topic and channel: `{"preferences": [...]}`, each item
+    `{topic, channel, enabled}` or a topic as `preferences()` returns it (see
+    `PreferenceSchema`). The inbox of a locked topic (account security, service notices) cannot
+    be turned off: 409 PREFERENCE_LOCKED, nothing changed."""
     values = load_or_raise(PreferencesSchema(), request)["preferences"]
     for item in values:
         if templates.TOPICS[item["topic"]]["locked"] and item["channel"] == "portal" \

@@ -101,6 +101,12 @@ def test_each_role_reaches_what_it_may_and_no_more(portal, admin):
     assert portal("GET", "/api/v1/ops/ledger/verify", finance).status_code == 200
     assert portal("POST", "/api/v1/ops/approvals/apr_x/approve", agent,
                   json={}).status_code == 403
+    credit_all = portal("POST", "/api/v1/ops/incidents/inc_x/resolve", agent, json={
+        "resolution": "Fixed.", "credit": {"amount": 500, "currency": "EUR"}},
+        headers={"Idempotency-Key": "inc-1"})
+    assert credit_all.status_code == 403  # before the incident is even looked up
+    assert portal("POST", "/api/v1/ops/incidents/inc_x/resolve", agent, json={
+        "resolution": "Fixed."}, headers={"Idempotency-Key": "inc-2"}).status_code == 404
     me = portal.ok("GET", "/api/v1/me", agent)
     assert "wallet.adjust" in me["permissions"] and "vouchers.issue" not in me["permissions"]
     assert portal.ok("GET", "/api/v1/me", portal.customer())["permissions"] == []

@@ -22,7 +22,7 @@ def test_hashes_are_argon2id_at_the_owasp_floor():
 
 
 def test_block_doubles_after_the_limit_and_is_capped():
-    limit = throttle.ACCOUNT_LIMIT
+    limit = throttle.PAIR_LIMIT  # 5 failures, then 30 s, doubling
     assert throttle.block_duration(limit, 4) is None
     assert throttle.block_duration(limit, 5) == dt.timedelta(seconds=30)
     assert throttle.block_duration(limit, 6) == dt.timedelta(seconds=60)

@@ -1,5 +1,6 @@
-"""The staff side of the audit trail: every staff write through the API (and the export of
-voucher codes) becomes an audit entry, whatever its outcome.
+"""What the gateway adds to the audit trail: every staff write through the API (and the export
+of voucher codes), whatever its outcome, and the customer security events only the gateway
+sees (a card added or removed: who, when, from where; never a card field).
 
 The entry is published as the event `staff_action` (persistent, with publisher confirms) and
 stored by accounts, which owns the append-only audit log: an accounts restart loses none, and
@@ -24,6 +25,7 @@ EVENT = "staff_action"
 MAX_DETAIL_BYTES = 4096
 STAFF_ACCESS = ("ops", "admin")
 AUDITED_READS = {"ops_export_voucher_batch"}  # reads that hand out secrets (voucher codes)
+CUSTOMER_EVENTS = {"add_payment_method": "card.added", "remove_payment_method": "card.removed"}
 # a path parameter → the kind of thing it names (the entry's target)
 TARGETS = {"customer_id": "customer", "ticket_id": "ticket", "invoice_id": "invoice",
            "batch_id": "voucher_batch", "serial": "voucher", "approval_id": "approval",
@@ -35,10 +37,31 @@ TARGETS = {"customer_id": "customer", "ticket_id": "ticket", "invoice_id": "invo
 
 def wanted(route, call) -> bool:
     """A staff route, called by someone signed in: every write, and the reads that hand out
-    secrets."""
+    secrets; and the customer security events."""
+    if call.principal is None:
+        return False
+    if route.name in CUSTOMER_EVENTS:
+        return True
     staff_route = route.access in STAFF_ACCESS or "." in route.access
-    return bool(staff_route and call.principal is not None and permissions.is_staff(
-        call.principal.role) and (route.method != "GET" or route.name in AUDITED_READS))
+    return bool(staff_route and permissions.is_staff(call.principal.role)
+                and (route.method != "GET" or route.name in AUDITED_READS))
+
+
+def _customer_event(route, call, response: Response) -> dict:
+    """Only who, when, where and the outcome: the request holds card data."""
+    status = response.status_code
+    result = response.get_json(silent=True) if status < 300 and response.is_json else None
+    principal = call.principal
+    return {"actor_id": principal.customer_id, "actor_role": principal.role,
+            "session_id": principal.session_id, "client_ip": call.client_ip,
+            "action": CUSTOMER_EVENTS[route.name],
+            "target": f"customer:{principal.customer_id}",
+            "outcome": "ok" if status < 400 else "refused" if status < 500 else "failed",
+            "details": {"status": status, "payment_method": (result or {}).get("id")
+                        or call.path.get("payment_method_id"),
+                        "brand": (result or {}).get("brand"),
+                        "last4": (result or {}).get("last4")},
+            "request_id": call.request_id, "summary": None}
 
 
 def _small(value) -> object:
@@ -51,6 +74,8 @@ def _small(value) -> object:
 
 
 def entry(route, call, response: Response) -> dict:
+    if route.name in CUSTOMER_EVENTS:
+        return _customer_event(route, call, response)
     status = response.status_code
     outcome = ("pending" if status == 202 else "ok" if status < 400
                else "refused" if status < 500 else "failed")

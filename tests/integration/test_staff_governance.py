@@ -145,3 +145,20 @@ def test_staff_actions_and_security_events_are_in_the_audit_log(portal, admin):
     logins = entries(action="login.password", target=f"customer:{customer_id}")
     assert logins and logins[0]["outcome"] == "ok"
     assert portal("GET", "/api/v1/ops/audit-log", agent).status_code == 403
+
+
+def test_a_new_card_is_a_security_event_without_a_card_field(portal, admin):
+    customer = portal.customer("prepaid")
+    customer_id = portal.ok("GET", "/api/v1/me", customer)["id"]
+    card = portal.ok("POST", "/api/v1/me/payment-methods", customer, status=201, json={
+        "number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "987",
+        "holder": "Ann"})
+    response = portal("GET", "/api/v1/ops/audit-log", admin,
+                      params={"action": "card.added", "target": f"customer:{customer_id}"})
+    entries = eventually(lambda: portal.ok("GET", "/api/v1/ops/audit-log", admin, params={
+        "action": "card.added", "target": f"customer:{customer_id}"})["data"])
+    assert response.status_code == 200 and len(entries) == 1
+    assert entries[0]["details"]["payment_method"] == card["id"]
+    assert entries[0]["details"]["last4"] == "4242" and entries[0]["client_ip"]
+    assert "4242424242424242" not in str(entries)
+    assert "987" not in [str(v) for v in entries[0]["details"].values()]  # no CVC field

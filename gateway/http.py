@@ -55,6 +55,7 @@ class Route:
     tag: str
     name: str = ""
     in_schema: bool = True
+    idempotency: str | None = None  # "required" (moves money) or "accepted"; see api()
 
     # one schema instance per route and purpose: building a schema deep-copies its fields,
     # which cost an eighth of the gateway's CPU when done per request (py-spy)
@@ -201,12 +202,21 @@ def finish(response: Response, route_name: str, method: str, started: float,
     return response
 
 
+IDEMPOTENCY_KEY_REQUIRED = "IDEMPOTENCY_KEY_REQUIRED"
+
+
 def api(method: str, path: str, *, access: str = "session", body: type[Schema] | None = None,
         query: type[Schema] | None = None, response: type[Schema] | None = None,
-        status: int = 200, summary: str = "", tag: str = "", in_schema: bool = True):
+        status: int = 200, summary: str = "", tag: str = "", in_schema: bool = True,
+        idempotency: str | None = None):
+    """Declare a route. `idempotency="required"`: the request moves money, and without an
+    `Idempotency-Key` header it is refused (400 IDEMPOTENCY_KEY_REQUIRED) before the view runs;
+    `"accepted"`: the view honours a key when one is sent. Both are in the OpenAPI document."""
+    assert idempotency in (None, "required", "accepted"), idempotency
+
     def decorator(view):
         route = Route(method, path, access, body, query, response, status, summary, tag,
-                      view.__name__, in_schema)
+                      view.__name__, in_schema, idempotency)
         ROUTES.append(route)
 
         @functools.wraps(view)
@@ -222,6 +232,12 @@ def api(method: str, path: str, *, access: str = "session", body: type[Schema] |
                 if access != "public":
                     call.principal = auth.authenticate(self.accounts, request, access,
                                                        self.sessions)
+                if route.idempotency == "required" and idempotency_key(call) is None:
+                    raise errors.InvalidArgument(
+                        "This request moves money: send an Idempotency-Key header (1 to 255 "
+                        "characters, new for each distinct request) so a retry has one effect.",
+                        code=IDEMPOTENCY_KEY_REQUIRED,
+                        fields={"Idempotency-Key": ["is required"]})
                 if route.body_schema is not None:
                     call.body = load_or_raise(route.body_schema, read_json(request))
                 if route.query_schema is not None:
@@ -260,11 +276,15 @@ def _render(route: Route, result: Any) -> Response:
 
 
 def idempotency_key(call: Call) -> str | None:
-    """The client's `Idempotency-Key` header (1–255 visible characters), if it sent one."""
+    """The client's `Idempotency-Key` header (1–255 printable ASCII characters), if it sent
+    one."""
     key = call.request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise errors.InvalidArgument("The Idempotency-Key header is not valid.",
-                                     fields={"Idempotency-Key": ["must be 1 to 255 characters"]})
+    if not 1 <= len(key) <= 255 or not _KEY.fullmatch(key):
+        raise errors.InvalidArgument("The Idempotency-Key header is not valid.", fields={
+            "Idempotency-Key": ["must be 1 to 255 printable ASCII characters"]})
     return key
+
+
+_KEY = re.compile(r"[\x20-\x7e]+")

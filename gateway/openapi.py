@@ -22,6 +22,16 @@ ERROR_STATUSES = {
 }
 
 
+def idempotency_header(required: bool) -> dict:
+    what = ("Required: this request moves money. " if required else "Optional. ") + (
+        "The first answer is stored and replayed for a repeat with the same key and body; the "
+        "same key with another body is 409 IDEMPOTENCY_KEY_REUSED.")
+    return {"name": "Idempotency-Key", "in": "header", "required": required,
+            "description": what,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                       "pattern": r"^[\x20-\x7e]+$"}}
+
+
 def openapi_path(rule: str) -> str:
     return _CONVERTER.sub(r"{\1}", rule)
 
@@ -47,6 +57,8 @@ def build_spec() -> dict:
                   for name in _CONVERTER.findall(route.path)]
         if route.query is not None:
             params.append({"in": "query", "schema": route.query})
+        if route.idempotency is not None:
+            params.append(idempotency_header(route.idempotency == "required"))
         if params:
             op["parameters"] = params
         if route.body is not None:

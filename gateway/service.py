@@ -198,7 +198,9 @@ class GatewayService:
         return wallet.transactions(self, call)
 
     @api("POST", "/api/v1/wallet/top-ups", body=s.TopUpIn, response=s.TopUpOut, status=201,
-         tag="wallet", summary="Top up by card; Idempotency-Key honoured; 402 when declined")
+         tag="wallet", idempotency="required",
+         summary="Top up by card (or by a voucher code); Idempotency-Key required; 402 when "
+                 "declined")
     def top_up(self, call):
         return wallet.top_up(self, call)
 
@@ -224,9 +226,9 @@ class GatewayService:
         return bills.receipt(self, call)
 
     @api("POST", "/api/v1/invoices/<string:invoice_id>/pay", body=s.PayIn,
-         response=s.InvoicePaid, status=201, tag="bills",
+         response=s.InvoicePaid, status=201, tag="bills", idempotency="required",
          summary="Pay an invoice by card (the default if none is named); Idempotency-Key "
-                 "honoured; 402 with the decline code when declined")
+                 "required; 402 with the decline code when declined")
     def pay_invoice(self, call):
         return bills.pay(self, call)
 
@@ -259,9 +261,9 @@ class GatewayService:
         return vouchers.offers(self, call)
 
     @api("POST", "/api/v1/vouchers/purchases", body=s.PurchaseIn, response=s.Purchase,
-         status=201, tag="vouchers",
+         status=201, tag="vouchers", idempotency="required",
          summary="Buy an online voucher by card: its code (shown once) and the payment; "
-                 "Idempotency-Key honoured; 402 when declined")
+                 "Idempotency-Key required; 402 when declined")
     def buy_voucher(self, call):
         return vouchers.purchase(self, call)
 
@@ -315,8 +317,9 @@ class GatewayService:
         return support.tickets(self, call)
 
     @api("POST", "/api/v1/tickets", body=s.TicketIn, response=s.Ticket, status=201,
-         tag="support", summary="Raise a ticket: prioritized and routed to a team at once; "
-                                "Idempotency-Key honoured")
+         tag="support", idempotency="accepted",
+         summary="Raise a ticket: prioritized and routed to a team at once; Idempotency-Key "
+                 "honoured")
     def open_ticket(self, call):
         return support.open_ticket(self, call)
 
@@ -501,9 +504,10 @@ class GatewayService:
         return support.ops_acknowledge_incident(self, call)
 
     @api("POST", "/api/v1/ops/incidents/<string:incident_id>/resolve", access="ops",
-         body=s.IncidentResolveIn, response=s.Incident, tag="ops",
+         body=s.IncidentResolveIn, response=s.Incident, tag="ops", idempotency="required",
          summary="Resolve an incident and its tickets, optionally crediting each affected "
-                 "customer once; a repeat answers the same incident")
+                 "customer once; a repeat answers the same incident; Idempotency-Key required "
+                 "(it can move money)")
     def ops_resolve_incident(self, call):
         return support.ops_resolve_incident(self, call)
 
@@ -614,9 +618,9 @@ class GatewayService:
         return notifications.ops_retry_delivery(self, call)
 
     @api("POST", "/api/v1/ops/voucher-batches", access="ops", body=s.VoucherBatchIn,
-         response=s.VoucherBatch, status=202, tag="ops",
+         response=s.VoucherBatch, status=202, tag="ops", idempotency="required",
          summary="Create a print batch (up to 1,000,000); its vouchers are generated in the "
-                 "background (status created → active)")
+                 "background (status created → active); Idempotency-Key required")
     def ops_create_voucher_batch(self, call):
         return vouchers.ops_create_batch(self, call)
 
@@ -689,8 +693,9 @@ class GatewayService:
 
     @api("POST", "/api/v1/ops/invoices/<string:invoice_id>/credit-notes", access="ops",
          body=s.CreditNoteIn, response=s.CreditNoteOut, status=201, tag="ops",
+         idempotency="required",
          summary="Correct a finalized invoice by a credit note (lowers what is due, or credits "
-                 "the next invoice if it was paid); Idempotency-Key honoured")
+                 "the next invoice if it was paid); Idempotency-Key required")
     def ops_credit_note(self, call):
         return bills.ops_credit_note(self, call)
 
@@ -712,7 +717,8 @@ class GatewayService:
 
     @api("POST", "/api/v1/ops/customers/<string:customer_id>/wallet/adjustments", access="ops",
          body=s.AdjustmentIn, response=s.AdjustmentOut, status=201, tag="ops",
-         summary="Post a wallet adjustment with a reason")
+         idempotency="required",
+         summary="Post a wallet adjustment with a reason; Idempotency-Key required")
     def ops_wallet_adjustment(self, call):
         return wallet.ops_adjust(self, call)
 
@@ -781,7 +787,7 @@ class GatewayService:
         return subscriptions.list_(self, call)
 
     @api("POST", "/api/v1/subscriptions", body=s.Subscribe, response=s.SubscriptionCreated,
-         status=201, tag="subscriptions",
+         status=201, tag="subscriptions", idempotency="accepted",
          summary="Subscribe to a package (with add-ons and devices); Idempotency-Key honoured")
     def subscribe(self, call):
         return subscriptions.subscribe(self, call)
@@ -792,34 +798,38 @@ class GatewayService:
         return subscriptions.get(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/change", body=s.Change,
-         response=s.Preview, tag="subscriptions",
+         response=s.Preview, tag="subscriptions", idempotency="accepted",
          summary="Upgrade or downgrade; with preview: the proration lines, nothing changed")
     def change_subscription(self, call):
         return subscriptions.change(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/addons", body=s.AddAddon,
-         response=s.Preview, tag="subscriptions", summary="Add a channel bundle (prorated)")
+         response=s.Preview, tag="subscriptions", idempotency="accepted",
+         summary="Add a channel bundle (prorated)")
     def add_addon(self, call):
         return subscriptions.add_addon(self, call)
 
     @api("DELETE", "/api/v1/subscriptions/<string:subscription_id>/addons/<string:code>",
          query=s.RemoveAddonQuery, response=s.Preview, tag="subscriptions",
+         idempotency="accepted",
          summary="Remove a channel bundle (the unused part is credited)")
     def remove_addon(self, call):
         return subscriptions.remove_addon(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/pause", body=s.Pause,
-         response=s.Subscription, tag="subscriptions", summary="Pause, optionally until a date")
+         response=s.Subscription, tag="subscriptions", idempotency="accepted",
+         summary="Pause, optionally until a date")
     def pause_subscription(self, call):
         return subscriptions.pause(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/resume",
-         response=s.Subscription, tag="subscriptions", summary="Resume a paused subscription")
+         response=s.Subscription, tag="subscriptions", idempotency="accepted",
+         summary="Resume a paused subscription")
     def resume_subscription(self, call):
         return subscriptions.resume(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/cancel", body=s.Cancel,
-         response=s.Preview, tag="subscriptions",
+         response=s.Preview, tag="subscriptions", idempotency="accepted",
          summary="Cancel with a reason, now (unused part credited) or at period end")
     def cancel_subscription(self, call):
         return subscriptions.cancel(self, call)

@@ -42,7 +42,9 @@ def ops_create_batch(gw, call: Call) -> Reply:
     body = {**call.body, "valid_until": call.body["valid_until"].isoformat()}
     if body.get("valid_from"):
         body["valid_from"] = body["valid_from"].isoformat()
-    return Reply(gw.vouchers.create_batch(body, call.principal.customer_id), status=202)
+    # the route requires an Idempotency-Key: vouchers makes one batch per key
+    return Reply(gw.vouchers.create_batch(body, call.principal.customer_id,
+                                          idempotency_key(call)), status=202)
 
 
 def ops_batches(gw, call: Call) -> dict:

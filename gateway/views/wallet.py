@@ -68,8 +68,10 @@ def billing_facts(call: Call) -> dict:
 
 
 def ops_adjust(gw, call: Call) -> Reply:
+    """The route requires an Idempotency-Key; billing stores the outcome under it, so a retry
+    after a time-out credits once."""
     result = gw.billing.adjust_wallet(call.path["customer_id"], call.body,
-                                      call.principal.account["email"])
+                                      call.principal.account["email"], idempotency_key(call))
     return Reply(result, status=201)
 
 

@@ -17,7 +17,8 @@ subscription, invoice or payment is NotFound):
   set_default_payment_method: cards are tokenized at once; number and CVC are never kept
 - get_wallet(customer_id) · wallet_transactions(customer_id, limit, cursor) ·
   top_up(customer_id, request {amount, payment_method_id}, idempotency_key) · set_low_balance ·
-  adjust_wallet(customer_id, request {amount, reason}, actor) (ops) · verify_ledger() (ops)
+  adjust_wallet(customer_id, request {amount, reason}, actor, idempotency_key=None) (ops; once
+  per key) · verify_ledger() (ops)
 - start_billing_run(date) · get_billing_run(id) · list_billing_runs() (ops)
 - list_invoices(customer_id, limit, cursor) · get_invoice · invoice_pdf · receipt_pdf ·
   pay_invoice(customer_id, invoice_id, request {payment_method_id}, idempotency_key) ·
@@ -338,9 +339,13 @@ class BillingService:
                                      self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
-    def adjust_wallet(self, customer_id, request, actor):
-        return wallets.adjust(self.db, self.accounts, customer_id, request, actor,
-                              self.clock.now())
+    def adjust_wallet(self, customer_id, request, actor, idempotency_key=None):
+        """An ops adjustment; with an idempotency key (the gateway requires one) it is posted
+        once per key: a repeat answers the stored outcome, another request under the key is
+        Conflict(IDEMPOTENCY_KEY_REUSED)."""
+        return self._commit(f"adjustment:{customer_id}", idempotency_key, request,
+                            lambda: wallets.adjust(self.db, self.accounts, customer_id, request,
+                                                   actor, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def verify_ledger(self):

@@ -242,7 +242,7 @@ def adjust(session: Session, accounts, customer_id: str, request: dict, actor: s
                         f"adjustment:{new_id('adj')}", now)
     if direction == ledger.CREDIT:
         settle(session, customer_id, now, strict=False)
-    session.commit()
+    # the caller commits (with the idempotency record, when a key was given)
     return {"transaction": ledger.dump_entry(entry), "wallet": ledger.dump_wallet(entry.wallet)}
 
 

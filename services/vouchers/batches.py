@@ -17,6 +17,7 @@ recorded with who made it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from marshmallow import fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
@@ -95,7 +96,11 @@ def next_number(session: Session) -> int:
 
 
 def create(session: Session, request: dict, actor: str, now: dt.datetime,
-           chunk_size: int = CHUNK_SIZE) -> dict:
+           chunk_size: int = CHUNK_SIZE,
+           once: Callable[[dict], bool] | None = None) -> dict | None:
+    """Create a print batch and announce its first chunks (one transaction). `once(batch)`,
+    if given, runs in that transaction before the commit (it records an idempotency key's
+    outcome); when it answers False a twin recorded first: nothing is kept, None."""
     values = load_or_raise(BatchSchema(), request)
     if values["valid_until"] <= now:
         raise errors.InvalidArgument(fields={"valid_until": ["must be in the future"]})
@@ -127,8 +132,12 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime,
         if index < LANES:
             _announce(session, batch.id, index, now)
     outbox.emit(session, BATCH_CREATED, "batch", dump(batch, now), now)
+    made = dump(batch, now)
+    if once is not None and not once(made):
+        session.rollback()
+        return None
     session.commit()
-    return dump(batch, now)
+    return made
 
 
 def _announce(session: Session, batch_id: str, index: int, now: dt.datetime) -> None:

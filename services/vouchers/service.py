@@ -2,8 +2,8 @@
 
 RPC (errors are `services.common.errors` kinds):
 - create_batch(request {type: print, value, count, valid_until, valid_from?, restriction?,
-  description?}, actor) → batch (`created`; its vouchers are generated in chunks, then
-  `active`) · list_batches(limit, cursor) · get_batch(batch_id)
+  description?}, actor, idempotency_key=None) → batch (`created`; its vouchers are generated
+  in chunks, then `active`; once per key) · list_batches(limit, cursor) · get_batch(batch_id)
 - get_voucher(serial) (ops: state, batch, who redeemed it; never the code)
 - void_batch(batch_id, request {reason}, actor) · void_voucher(serial, request {reason}, actor)
 - start_export(batch_id, actor) → {export_id, rows, batch} · export_page(batch_id, after,
@@ -28,7 +28,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import text
 
 from services.common import config as keys
-from services.common import errors
+from services.common import errors, idempotency
 from services.common.clock import ClockProvider
 from services.common.db import Database
 from services.common.events import event_handler
@@ -67,8 +67,29 @@ class VouchersService:
 
     # batches (ops)
     @rpc(expected_exceptions=EXPECTED)
-    def create_batch(self, request, actor):
-        return batches.create(self.db, request, actor, self.clock.now(), self._chunk_size)
+    def create_batch(self, request, actor, idempotency_key=None):
+        """With an idempotency key (the gateway requires one), one batch per key: a repeat
+        answers the batch the first call made (as it was then), another request under the key
+        is Conflict(IDEMPOTENCY_KEY_REUSED). Concurrent twins: the key's record is written in
+        the batch's transaction, so one commits and the other answers its outcome."""
+        now = self.clock.now()
+        if idempotency_key is None:
+            return batches.create(self.db, request, actor, now, self._chunk_size)
+        scope = "voucher-batch"
+        idempotency.check_key(idempotency_key)
+        for _ in range(2):
+            earlier = idempotency.stored(self.db, scope, idempotency_key, request)
+            self.db.rollback()
+            if earlier is not idempotency.MISSING:
+                return earlier
+            made = batches.create(
+                self.db, request, actor, now, self._chunk_size,
+                once=lambda batch: idempotency.record(
+                    self.db, scope=scope, key=idempotency_key, request=request, now=now,
+                    response=batch))
+            if made is not None:
+                return made
+        raise errors.ServiceUnavailable("The batch is being created; try again.")
 
     @event_handler("vouchers", batches.CHUNK_READY)
     def on_chunk_ready(self, payload):

@@ -65,7 +65,8 @@ def customer(base, name, billing="prepaid", card=None, currency="EUR"):
 def print_batch(admin, count, amount, **extra):
     """A print batch made by API, once its vouchers are generated (status active)."""
     valid_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=60)
-    batch = admin.call("POST", "/api/v1/ops/voucher-batches", 202, json={
+    batch = admin.call("POST", "/api/v1/ops/voucher-batches", 202,
+                       headers={"Idempotency-Key": uuid.uuid4().hex}, json={
         "type": "print", "value": {"amount": amount, "currency": "EUR"}, "count": count,
         "valid_until": valid_until.isoformat(), **extra})
     if "valid_until" in extra:

@@ -127,13 +127,14 @@ def test_no_card_number_or_cvc_is_written_to_any_database_or_log(stack):
     token = requests.post(f"{stack.url}/api/v1/auth/login", timeout=10, json={
         "email": email, "password": "a long enough passphrase"}).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
-    for number in numbers:
+    for index, number in enumerate(numbers):
         card = requests.post(f"{stack.url}/api/v1/me/payment-methods", headers=headers,
                              timeout=10, json={"number": number, "exp_month": 11,
                                                "exp_year": 2031, "cvc": "913",
                                                "holder": "Card Tester"})
         assert card.status_code == 201, card.text
-        top_up = requests.post(f"{stack.url}/api/v1/wallet/top-ups", headers=headers,
+        top_up = requests.post(f"{stack.url}/api/v1/wallet/top-ups",
+                               headers={**headers, "Idempotency-Key": f"top-up-{index}"},
                                timeout=10, json={"amount": {"amount": 1000, "currency": "EUR"},
                                                  "payment_method_id": card.json()["id"]})
         assert top_up.status_code in (201, 402)

@@ -91,10 +91,10 @@ def test_credit_notes_lower_what_is_due_and_a_full_credit_voids_the_invoice(worl
     assert voided["status"] == "void" and voided["amount_due"]["amount"] == 0
     assert portal.ok("GET", "/api/v1/dashboard", token)["bills"]["outstanding_total"][
         "amount"] == 0
-    assert portal("POST", f"/api/v1/invoices/{invoice['id']}/pay", token,
-                  json={}).status_code == 409
-    assert portal("POST", "/api/v1/ops/invoices/inv_nope/credit-notes", admin,
-                  json=body).status_code == 404
+    assert portal("POST", f"/api/v1/invoices/{invoice['id']}/pay", token, json={},
+                  headers={"Idempotency-Key": "pay-void"}).status_code == 409
+    assert portal("POST", "/api/v1/ops/invoices/inv_nope/credit-notes", admin, json=body,
+                  headers={"Idempotency-Key": "nope"}).status_code == 404
 
 
 def test_a_paid_invoices_credit_is_a_line_on_the_next_invoice(world):
@@ -103,10 +103,12 @@ def test_a_paid_invoices_credit_is_a_line_on_the_next_invoice(world):
     portal.ok("POST", "/api/v1/me/payment-methods", token, status=201, json={
         "number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123",
         "holder": "Ann"})
-    portal.ok("POST", f"/api/v1/invoices/{invoice['id']}/pay", token, status=201, json={})
+    portal.ok("POST", f"/api/v1/invoices/{invoice['id']}/pay", token, status=201, json={},
+              headers={"Idempotency-Key": "pay-in-full"})
     note = portal.ok("POST", f"/api/v1/ops/invoices/{invoice['id']}/credit-notes", admin,
                      status=201, json={"amount": {"amount": 300, "currency": "EUR"},
-                                       "reason": "Goodwill"})
+                                       "reason": "Goodwill"},
+                     headers={"Idempotency-Key": "goodwill"})
     assert note["applied_to"] == "next_invoice"
     # the next invoice needs a charge to be issued at all: an add-on bought today
     [sub] = portal.ok("GET", "/api/v1/subscriptions", token)["data"]

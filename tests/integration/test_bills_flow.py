@@ -58,7 +58,8 @@ def test_a_run_issues_the_invoice_which_is_read_downloaded_and_paid(portal, tmp_
         "number": "4000000000009995", "exp_month": 12, "exp_year": 2030, "cvc": "913",
         "holder": "Ann"})
     refused = portal("POST", f"/api/v1/invoices/{invoice['id']}/pay", token,
-                     json={"payment_method_id": declining["id"]})
+                     json={"payment_method_id": declining["id"]},
+                     headers={"Idempotency-Key": "pay-declined"})
     assert refused.status_code == 402
     assert refused.json()["error"]["decline_code"] == "insufficient_funds"
     card = portal.ok("POST", "/api/v1/me/payment-methods", token, status=201, json={

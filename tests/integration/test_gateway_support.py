@@ -537,7 +537,8 @@ def prepaid_customer_with_a_subscription(portal):
         "number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123",
         "holder": "Ann"})
     portal.ok("POST", "/api/v1/wallet/top-ups", token, status=201, json={
-        "amount": {"amount": 5000, "currency": "EUR"}, "payment_method_id": card["id"]})
+        "amount": {"amount": 5000, "currency": "EUR"}, "payment_method_id": card["id"]},
+        headers={"Idempotency-Key": uuid.uuid4().hex})
     subscription = portal.ok("POST", "/api/v1/subscriptions", token, status=201,
                              json={"package": "basic"})
     return token, subscription
@@ -569,9 +570,10 @@ def test_an_outage_is_one_incident_resolved_with_a_credit_for_each_customer_once
     assert acked["acknowledged_at"] and acked["status"] == "open"
 
     path = f"/api/v1/ops/incidents/{incident_ref['id']}/resolve"
-    assert "credit.amount" in fields_of(portal("POST", path, admin, json={
+    once = {"Idempotency-Key": "resolve-check"}
+    assert "credit.amount" in fields_of(portal("POST", path, admin, headers=once, json={
         "resolution": "Fixed", "credit": {"amount": 0, "currency": "EUR"}}))
-    assert "resolution" in fields_of(portal("POST", path, admin, json={}))
+    assert "resolution" in fields_of(portal("POST", path, admin, json={}, headers=once))
     balances = [portal.ok("GET", "/api/v1/wallet", token)["balance"]["amount"]
                 for token, _ in customers]
     body = {"resolution": "The regional head-end was restarted.",

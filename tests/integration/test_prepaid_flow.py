@@ -69,7 +69,8 @@ def test_a_prepaid_customer_runs_out_is_suspended_tops_up_and_is_resumed(prepaid
     declined = portal.ok("POST", "/api/v1/me/payment-methods", token, status=201, json={
         "number": "4000000000009995", "exp_month": 12, "exp_year": 2030, "cvc": "913",
         "holder": "Pia"})
-    refused = portal("POST", "/api/v1/wallet/top-ups", token, json={
+    refused = portal("POST", "/api/v1/wallet/top-ups", token, headers={
+        "Idempotency-Key": "declined"}, json={
         "amount": {"amount": 3000, "currency": "EUR"}, "payment_method_id": declined["id"]})
     assert refused.status_code == 402
     assert refused.json()["error"]["decline_code"] == "insufficient_funds"
@@ -88,7 +89,8 @@ def test_a_prepaid_customer_runs_out_is_suspended_tops_up_and_is_resumed(prepaid
     me = portal.ok("GET", "/api/v1/me", token)["id"]
     adjusted = portal.ok("POST", f"/api/v1/ops/customers/{me}/wallet/adjustments", admin,
                          status=201, json={"amount": {"amount": 250, "currency": "EUR"},
-                                           "reason": "goodwill for the outage"})
+                                           "reason": "goodwill for the outage"},
+                         headers={"Idempotency-Key": "goodwill"})
     assert adjusted["transaction"]["type"] == "adjustment"
     assert portal.ok("GET", "/api/v1/wallet", token)["balance"]["amount"] == 216 + 3000 - 1784 \
         + 250

@@ -216,11 +216,11 @@ def test_a_burst_of_interruptions_is_one_incident_resolved_once_with_one_credit_
                   "credit": {"amount": 500, "currency": "EUR"}}
     with cf.ThreadPoolExecutor(2) as pool:  # submitted twice, at once
         answers = list(pool.map(lambda _: portal(
-            "POST", f"/api/v1/ops/incidents/{incident_id}/resolve", admin, json=resolution),
-            range(2)))
+            "POST", f"/api/v1/ops/incidents/{incident_id}/resolve", admin, json=resolution,
+            headers={"Idempotency-Key": "resolve-outage"}), range(2)))
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
     again = portal.ok("POST", f"/api/v1/ops/incidents/{incident_id}/resolve", admin,
-                      json=resolution)
+                      json=resolution, headers={"Idempotency-Key": "resolve-again"})
     assert again["status"] == "resolved"
     assert eventually(lambda: portal.ok("GET", f"/api/v1/ops/incidents/{incident_id}",
                                         admin)["credits"] == {"granted": 30, "pending": 0,
@@ -283,7 +283,8 @@ def test_a_ticket_lives_through_replies_reopening_closing_and_silences(world):
     assert portal.ok("GET", path, admin)["status"] == "in_progress"
     wrong = portal("PATCH", path, admin, json={"status": "new"})
     assert wrong.status_code == 409 and wrong.json()["error"]["code"] == "INVALID_STATUS_CHANGE"
-    resolved = portal.ok("POST", path + "/resolve", admin, json={"resolution": "Line fixed."})
+    resolved = portal.ok("POST", path + "/resolve", admin, json={"resolution": "Line fixed."},
+                         headers={"Idempotency-Key": uuid.uuid4().hex})
     assert resolved["status"] == "resolved"
     assert eventually(lambda: f"Your request #{ticket['number']} is resolved"
                       in inbox_titles(portal, token))
@@ -293,7 +294,8 @@ def test_a_ticket_lives_through_replies_reopening_closing_and_silences(world):
     reopened = portal.ok("GET", f"/api/v1/tickets/{ticket['id']}", token)
     assert reopened["status"] == "in_progress" and reopened["resolution"] is None
     assert history_kinds(reopened)[-2:] == ["reopened", "comment"]
-    portal.ok("POST", path + "/resolve", admin, json={"resolution": "Replaced the box."})
+    portal.ok("POST", path + "/resolve", admin, json={"resolution": "Replaced the box."},
+              headers={"Idempotency-Key": uuid.uuid4().hex})
 
     clock.advance(8 * 24 * 60)  # past the 7-day window: the timer closes it
     admin = admin_token(portal)
@@ -345,7 +347,8 @@ def test_a_postpaid_customer_s_service_credit_is_a_credit_note_and_refusals_are_
     # the second customer's invoice is voided by a full credit note: nothing left to credit
     for item in portal.ok("GET", f"/api/v1/ops/customers/{fresh_id}/invoices", admin)["data"]:
         portal.ok("POST", f"/api/v1/ops/invoices/{item['id']}/credit-notes", admin,
-                  status=201, json={"amount": item["total"], "reason": "Goodwill"})
+                  status=201, json={"amount": item["total"], "reason": "Goodwill"},
+                  headers={"Idempotency-Key": uuid.uuid4().hex})
 
     first = raise_ticket(portal, billed, "service_interruption", "Down",
                          subscription_id=subs[next(iter(subs))])
@@ -353,7 +356,8 @@ def test_a_postpaid_customer_s_service_credit_is_a_credit_note_and_refusals_are_
                  subscription_id=list(subs.values())[1])
     incident_id = first["incident"]["id"]
     portal.ok("POST", f"/api/v1/ops/incidents/{incident_id}/resolve", admin, json={
-        "resolution": "Fixed.", "credit": {"amount": 300, "currency": "EUR"}})
+        "resolution": "Fixed.", "credit": {"amount": 300, "currency": "EUR"}},
+        headers={"Idempotency-Key": uuid.uuid4().hex})
     assert eventually(lambda: portal.ok("GET", f"/api/v1/ops/incidents/{incident_id}", admin)[
         "credits"] == {"granted": 1, "pending": 0, "failed": 1})
     notes = portal.ok("GET", f"/api/v1/invoices/{invoice['id']}", billed)["credit_notes"]

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -40,7 +41,8 @@ def make_batch(portal, admin, count=30, value=1500, **extra):
     until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=365)).isoformat()
     batch = portal.ok("POST", "/api/v1/ops/voucher-batches", admin, status=202, json={
         "type": "print", "value": {"amount": value, "currency": "EUR"}, "count": count,
-        "valid_until": until, "description": "Shop cards", **extra})
+        "valid_until": until, "description": "Shop cards", **extra},
+        headers={"Idempotency-Key": uuid.uuid4().hex})
     assert batch["status"] == "created" and batch["count"] == count
     deadline = time.monotonic() + 30
     while batch["status"] != "active" and time.monotonic() < deadline:
@@ -89,7 +91,8 @@ def test_a_print_batch_is_exported_and_its_codes_redeem_once(portal):
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "VOUCHER_ALREADY_REDEEMED"
     by_top_up = portal.ok("POST", "/api/v1/wallet/top-ups", bob, status=201,
-                          json={"voucher_code": rows[1]["code"]})
+                          json={"voucher_code": rows[1]["code"]},
+                          headers={"Idempotency-Key": "bob-voucher"})
     assert by_top_up["wallet"]["balance"]["amount"] == 1500
     history = portal.ok("GET", "/api/v1/vouchers/redemptions", ann)["data"]
     assert [h["serial"] for h in history] == [rows[0]["serial"]]
@@ -222,11 +225,11 @@ def test_an_online_voucher_is_bought_by_card_and_redeemed_by_someone_else(portal
     declining = portal.customer("prepaid")
     card(portal, declining, "4000000000000002")
     declined = portal("POST", "/api/v1/vouchers/purchases", declining,
-                      json={"offer": "gift-20"})
+                      json={"offer": "gift-20"}, headers={"Idempotency-Key": "declined"})
     assert declined.status_code == 402 and declined.json()["error"]["decline_code"] == \
         "card_declined"
-    assert portal("POST", "/api/v1/vouchers/purchases", declining,
-                  json={"offer": "nope"}).status_code == 404
+    assert portal("POST", "/api/v1/vouchers/purchases", declining, json={"offer": "nope"},
+                  headers={"Idempotency-Key": "nope"}).status_code == 404
 
 
 class VouchersThatFailOnce:
@@ -302,11 +305,12 @@ def test_the_csv_holds_exactly_the_batch_and_every_code_redeems(portal):
 
 def test_a_batch_that_would_be_born_expired_is_refused(portal):
     admin = admin_of(portal)
-    past = portal("POST", "/api/v1/ops/voucher-batches", admin, json={
+    once = {"Idempotency-Key": "born-expired"}
+    past = portal("POST", "/api/v1/ops/voucher-batches", admin, headers=once, json={
         "type": "print", "value": {"amount": 500, "currency": "EUR"}, "count": 2,
         "valid_until": "2020-01-01T00:00:00Z"})
     assert past.status_code == 400 and "valid_until" in past.json()["error"]["fields"]
-    backwards = portal("POST", "/api/v1/ops/voucher-batches", admin, json={
+    backwards = portal("POST", "/api/v1/ops/voucher-batches", admin, headers=once, json={
         "type": "print", "value": {"amount": 500, "currency": "EUR"}, "count": 2,
         "valid_from": "2031-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z"})
     assert backwards.status_code == 400 and "valid_until" in backwards.json()["error"]["fields"]

@@ -41,3 +41,22 @@ def test_request_bodies_come_from_the_validation_schemas():
     assert schema["properties"]["name"]["maxLength"] == 200
     assert schema.get("additionalProperties") is False
     assert document["paths"]["/api/v1/ops/customers/{customer_id}"]["get"]["security"]
+
+
+MONEY_MOVING = {  # every POST that moves money: Idempotency-Key required (issue #13 item 8)
+    "/api/v1/wallet/top-ups", "/api/v1/invoices/{invoice_id}/pay", "/api/v1/vouchers/purchases",
+    "/api/v1/ops/customers/{customer_id}/wallet/adjustments", "/api/v1/ops/voucher-batches",
+    "/api/v1/ops/invoices/{invoice_id}/credit-notes",
+    "/api/v1/ops/incidents/{incident_id}/resolve"}
+
+
+def test_the_document_says_which_requests_need_an_idempotency_key():
+    required, accepted = set(), set()
+    for path, operations in openapi_document()["paths"].items():
+        for method, op in operations.items():
+            for param in op.get("parameters", []):
+                if param.get("in") == "header" and param["name"] == "Idempotency-Key":
+                    (required if param["required"] else accepted).add((method, path))
+    assert required == {("post", path) for path in MONEY_MOVING}
+    assert ("post", "/api/v1/subscriptions") in accepted
+    assert ("post", "/api/v1/vouchers/redeem") not in required | accepted

@@ -254,6 +254,9 @@ function resolveIncidentPanel(incident, currency, { onDone, onCancel }) {
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'button primary', 'data-testid': 'incident-resolve-confirm' }, t('opsSupport.resolveIncident')),
       h('button', { type: 'button', class: 'button secondary', 'data-testid': 'incident-resolve-cancel', on: { click: onCancel } }, t('opsSupport.cancel'))));
+  // Resolving can credit every affected customer: it carries an Idempotency-Key, kept while
+  // the outcome is unknown so a resubmission is the same request.
+  const send = api.idempotentSender();
   onSubmit(form, async () => {
     const resolution = value(form, 'resolution').trim();
     const creditText = value(form, 'credit').trim();
@@ -270,7 +273,7 @@ function resolveIncidentPanel(incident, currency, { onDone, onCancel }) {
     clearErrors(form);
     let answer;
     try {
-      answer = await api.post(incidentPath(incident.id, 'resolve'), credit ? { resolution, credit } : { resolution });
+      answer = await send('POST', incidentPath(incident.id, 'resolve'), credit ? { resolution, credit } : { resolution });
     } catch (err) {
       if (err && err.handled) return;
       showNestedError(form, err, errorFor(err));

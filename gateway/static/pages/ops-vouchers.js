@@ -95,6 +95,9 @@ function createCard(state) {
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'button primary', 'data-testid': 'batch-submit' }, t('opsVouchers.create'))));
 
+  // Creating a batch makes money: one attempt keeps its Idempotency-Key while the outcome is
+  // unknown (network error, 5xx), so resubmitting never makes a second batch.
+  const send = api.idempotentSender();
   onSubmit(form, async () => {
     const problems = {};
     const chosen = value(form, 'currency');
@@ -130,7 +133,7 @@ function createCard(state) {
     if (description) body.description = description;
     let batch;
     try {
-      batch = await api.post(BASE, body);
+      batch = await send('POST', BASE, body);
     } catch (err) {
       showError(form, err);
       return;

@@ -227,9 +227,11 @@ function topUpCard(state) {
 // --- topping up by voucher ----------------------------------------------------------------------
 
 // The same form as the Vouchers tab's; here it is a top-up (POST /wallet/top-ups, voucher_code).
-// A voucher is credited once whatever happens, so there is no Idempotency-Key to keep: sending
-// a code again answers "already redeemed", and the history shows whether it was this account.
+// A voucher is credited once whatever happens; the top-up route still requires an
+// Idempotency-Key (every top-up does), kept while the outcome is unknown. Sending a code again
+// with a new key answers "already redeemed", and the history shows whether it was this account.
 function voucherCard(state) {
+  const send = api.idempotentSender();
   const titleId = 'voucher-top-up-title';
   const result = resultRegion('voucher-top-up-result');
   const form = redeemForm({
@@ -237,7 +239,7 @@ function voucherCard(state) {
     testid: 'voucher-top-up-form',
     labelledBy: titleId,
     submitLabel: t('wallet.voucherSubmit'),
-    send: (code) => api.post('/api/v1/wallet/top-ups', { voucher_code: code }),
+    send: (code) => send('POST', '/api/v1/wallet/top-ups', { voucher_code: code }),
     onRedeemed(answer) {
       if (answer && answer.wallet) state.setWallet(answer.wallet);
       result.replaceChildren(redeemedNotice(answer, { testid: 'voucher-top-up-success' }));

@@ -16,6 +16,7 @@ import * as notifications from './pages/notifications.js';
 import * as opsVouchers from './pages/ops-vouchers.js';
 import * as support from './pages/support.js';
 import * as opsSupport from './pages/ops-support.js';
+import * as opsGovernance from './pages/ops-governance.js';
 import * as notFound from './pages/not-found.js';
 
 // `nav` routes appear in the navigation (a pattern route only marks its tab as the current one);
@@ -39,6 +40,7 @@ const ROUTES = [
   { path: 'ops/vouchers', page: opsVouchers, nav: 'opsVouchers', roles: OPS_ROLES },
   { path: 'ops/support', page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES },
   { path: /^ops\/support\/([^/]+)$/, page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES }, // one ticket
+  { path: 'ops/governance', page: opsGovernance, nav: 'opsGovernance', permissions: ['approvals.read', 'audit.read'] },
 ];
 const HOME = '#/dashboard';
 
@@ -266,11 +268,13 @@ function publicShell(main) {
   ];
 }
 
-/** Whether the logged-in account may open a route (its billing type and role). */
+/** Whether the logged-in account may open a route (its billing type, role, permissions). */
 function allowed(route) {
   const account = session.account || {};
+  const held = Array.isArray(account.permissions) ? account.permissions : [];
   return (!route.billing || route.billing === account.billing_type)
-    && (!route.roles || route.roles.includes(account.role));
+    && (!route.roles || route.roles.includes(account.role))
+    && (!route.permissions || route.permissions.some((p) => held.includes(p)));
 }
 
 function unreadBadge(testid) {
@@ -282,7 +286,7 @@ function unreadBadge(testid) {
 function navigation(activeNav) {
   const items = ROUTES.filter((r) => r.nav && typeof r.path === 'string' && allowed(r));
   const list = h('ul', { id: 'nav-list', class: 'nav-list' },
-    items.map((r) => h('li', { class: r.roles ? 'nav-ops' : null },
+    items.map((r) => h('li', { class: r.roles || r.permissions ? 'nav-ops' : null },
       h('a', {
         href: `#/${r.path}`,
         class: r.nav === 'notifications' ? 'has-badge' : null,

@@ -68,6 +68,9 @@ def build_spec() -> dict:
         if route.response is not None:
             ok["content"] = {"application/json": {"schema": route.response}}
         op["responses"] = {str(route.status): ok}
+        for code, schema in route.also.items():
+            op["responses"][str(code)] = {"description": schema.__doc__ or "Success",
+                                          "content": {"application/json": {"schema": schema}}}
         for code, text in ERROR_STATUSES.items():
             op["responses"][code] = {"description": text, "content": {
                 "application/json": {"schema": "Error"}}}

@@ -8,6 +8,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common import permissions
 from services.common.schemas import (
     PHONE,
     AddressSchema,
@@ -96,9 +97,15 @@ class Account(Schema):
     billing_type = fields.String(metadata={"enum": ["prepaid", "postpaid"]})
     currency = fields.String(metadata={"example": "EUR"})
     tax_region = fields.String(allow_none=True)
-    role = fields.String(metadata={"enum": ["customer", "agent", "admin"]})
+    role = fields.String(metadata={"enum": ["customer", *permissions.STAFF_ROLES]})
     teams = fields.List(fields.String())
+    permissions = fields.Method("_permissions", metadata={
+        "type": "array", "items": {"type": "string"},
+        "description": "what the role allows (staff; empty for customers)"})
     created_at = fields.String(metadata={"format": "date-time"})
+
+    def _permissions(self, account) -> list[str]:
+        return permissions.permissions_of(account.get("role"))
 
 
 class SignUp(StrictSchema):
@@ -149,7 +156,7 @@ class CustomerQuery(PageQuery):
 
 
 class RoleChange(StrictSchema):
-    role = fields.String(validate=validate.OneOf(["customer", "agent", "admin"]))
+    role = fields.String(validate=validate.OneOf(["customer", *permissions.STAFF_ROLES]))
     teams = fields.List(Text(64, min_length=1), validate=validate.Length(max=50))
 
 
@@ -1273,7 +1280,7 @@ class TeamMember(Schema):
     id = fields.String()
     name = fields.String()
     email = fields.String()
-    role = fields.String(metadata={"enum": ["agent", "admin"]})
+    role = fields.String(metadata={"enum": list(permissions.STAFF_ROLES)})
 
 
 class Team(Schema):
@@ -1534,3 +1541,67 @@ class Silence(Schema):
 
 SilenceList = Schema.from_dict({"data": fields.List(fields.Nested(Silence))},
                                name="SilenceList")
+
+
+# staff governance: approvals (maker-checker) and the audit log
+
+class Approval(Schema):
+    """Held for a second person's approval: above the maker's bounds"""
+    id = fields.String(metadata={"example": "apr_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    action = fields.String(metadata={"enum": ["wallet.adjust", "credit_note.issue"]})
+    params = fields.Dict(metadata={"description": "what runs once approved"})
+    amount = fields.Nested(Money)
+    customer_id = fields.String(allow_none=True)
+    reason = fields.String(metadata={"enum": ["per_action", "per_day"],
+                                     "description": "which of the maker's bounds it passes"})
+    status = fields.String(metadata={"enum": ["pending", "approved", "rejected", "executed",
+                                              "failed"]})
+    requested_by = fields.String()
+    requested_role = fields.String()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    note = fields.String(allow_none=True)
+    result = fields.Dict(allow_none=True, metadata={"description": "what the action answered"})
+    created_at = fields.String(metadata={"format": "date-time"})
+    finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+ApprovalList = page_of(Approval, "ApprovalList")
+
+
+class ApprovalQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(
+        ["pending", "approved", "rejected", "executed", "failed"]))
+
+
+class DecisionIn(StrictSchema):
+    note = Text(500)
+
+
+class AuditEntry(Schema):
+    seq = fields.Integer()
+    at = fields.String(metadata={"format": "date-time"})
+    actor_id = fields.String(allow_none=True)
+    actor_role = fields.String(allow_none=True)
+    session_id = fields.String(allow_none=True)
+    client_ip = fields.String(allow_none=True)
+    action = fields.String(metadata={"example": "wallet.adjust"})
+    target = fields.String(allow_none=True, metadata={"example": "customer:cus_…"})
+    outcome = fields.String(metadata={"enum": ["ok", "refused", "failed", "pending"]})
+    details = fields.Dict()
+    request_id = fields.String(allow_none=True)
+    summary = fields.String(allow_none=True)
+
+
+AuditList = page_of(AuditEntry, "AuditList")
+
+
+class AuditQuery(StrictSchema):
+    actor_id = fields.String(validate=validate.Length(max=40))
+    action = fields.String(validate=validate.Length(max=60), metadata={
+        "description": "an action, or a family ending in '.' (`wallet.`)"})
+    target = fields.String(validate=validate.Length(max=200))
+    since = fields.String(validate=validate.Length(max=40), metadata={"format": "date-time"})
+    until = fields.String(validate=validate.Length(max=40), metadata={"format": "date-time"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Regexp(r"^\d{1,19}$"))

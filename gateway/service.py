@@ -10,7 +10,7 @@ import functools
 import pathlib
 
 from nameko.dependency_providers import Config
-from nameko.events import BROADCAST, event_handler
+from nameko.events import BROADCAST, EventDispatcher, event_handler
 from nameko.web.handlers import http
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
@@ -31,6 +31,7 @@ from gateway.views import (
     bills,
     catalog,
     dashboard,
+    governance,
     health,
     notifications,
     ops,
@@ -58,6 +59,7 @@ class GatewayService:
     sessions = AuthCache()
     views = ReadCacheProvider()  # the dashboard's parts per customer
     transport = TransportSecurity()  # HSTS on every answer when PUBLIC_URL is https
+    audit_events = EventDispatcher()  # staff actions, stored by accounts (gateway/audit.py)
     accounts = BoundedRpcProxy("accounts")
     catalog = BoundedRpcProxy("catalog")
     billing = BoundedRpcProxy("billing")
@@ -336,45 +338,47 @@ class GatewayService:
         return support.comment(self, call)
 
     # operations: tickets
-    @api("GET", "/api/v1/ops/tickets", access="ops", query=s.QueueQuery,
+    @api("GET", "/api/v1/ops/tickets", access="tickets.work", query=s.QueueQuery,
          response=s.OpsTicketList, tag="ops",
          summary="A team's queue, most urgent first (priority, then oldest); status=open: not "
                  "resolved or closed")
     def ops_tickets(self, call):
         return support.ops_queue(self, call)
 
-    @api("GET", "/api/v1/ops/tickets/<string:ticket_id>", access="ops", response=s.OpsTicket,
+    @api("GET", "/api/v1/ops/tickets/<string:ticket_id>", access="tickets.work",
+         response=s.OpsTicket,
          tag="ops", summary="A ticket with its customer's context, escalation and "
                             "whole history")
     def ops_ticket(self, call):
         return support.ops_ticket(self, call)
 
-    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/acknowledge", access="ops",
+    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/acknowledge", access="tickets.work",
          response=s.OpsTicket, tag="ops",
          summary="Acknowledge: stops the escalation (a repeat changes nothing)")
     def ops_acknowledge_ticket(self, call):
         return support.ops_acknowledge(self, call)
 
-    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/assign", access="ops",
+    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/assign", access="tickets.work",
          body=s.AssignIn, response=s.OpsTicket, tag="ops",
          summary="Assign to an agent (null: unassign)")
     def ops_assign_ticket(self, call):
         return support.ops_assign(self, call)
 
-    @api("PATCH", "/api/v1/ops/tickets/<string:ticket_id>", access="ops", body=s.TicketChange,
+    @api("PATCH", "/api/v1/ops/tickets/<string:ticket_id>", access="tickets.work",
+         body=s.TicketChange,
          response=s.OpsTicket, tag="ops",
          summary="Change status or priority; 409 INVALID_STATUS_CHANGE if the status machine "
                  "does not allow it")
     def ops_update_ticket(self, call):
         return support.ops_update(self, call)
 
-    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/comments", access="ops",
+    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/comments", access="tickets.work",
          body=s.OpsCommentIn, response=s.OpsHistoryEntry, status=201, tag="ops",
          summary="Reply to the customer, or (internal) a note the customer never sees")
     def ops_comment_ticket(self, call):
         return support.ops_comment(self, call)
 
-    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/resolve", access="ops",
+    @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/resolve", access="tickets.work",
          body=s.ResolveIn, response=s.OpsTicket, tag="ops",
          summary="Resolve with a resolution text (the customer is told)")
     def ops_resolve_ticket(self, call):
@@ -387,13 +391,13 @@ class GatewayService:
     def ops_ticket_categories(self, call):
         return support.ops_categories(self, call)
 
-    @api("POST", "/api/v1/ops/ticket-categories", access="ops", body=s.CategoryIn,
+    @api("POST", "/api/v1/ops/ticket-categories", access="support.configure", body=s.CategoryIn,
          response=s.TicketCategory, status=201, tag="ops",
          summary="Add a ticket category (urgency × impact give its tickets' priority)")
     def ops_create_ticket_category(self, call):
         return support.ops_create_category(self, call)
 
-    @api("PUT", "/api/v1/ops/ticket-categories/<string:code>", access="ops",
+    @api("PUT", "/api/v1/ops/ticket-categories/<string:code>", access="support.configure",
          body=s.CategoryReplace, response=s.TicketCategory, tag="ops",
          summary="Change a ticket category (active=false retires it); the code stays")
     def ops_replace_ticket_category(self, call):
@@ -405,7 +409,7 @@ class GatewayService:
     def ops_teams(self, call):
         return support.ops_teams(self, call)
 
-    @api("POST", "/api/v1/ops/teams", access="ops", body=s.TeamIn, response=s.Team,
+    @api("POST", "/api/v1/ops/teams", access="support.configure", body=s.TeamIn, response=s.Team,
          status=201, tag="ops",
          summary="Create a team with its members (agent or admin accounts) and alert channels, "
                  "whole or not at all (webhook secrets are in this answer only)")
@@ -417,14 +421,14 @@ class GatewayService:
     def ops_team(self, call):
         return support.ops_team(self, call)
 
-    @api("PATCH", "/api/v1/ops/teams/<string:team>", access="ops", body=s.TeamChange,
+    @api("PATCH", "/api/v1/ops/teams/<string:team>", access="support.configure", body=s.TeamChange,
          response=s.Team, tag="ops",
          summary="Change a team's description or lead, set exactly its members, or replace "
                  "its channels")
     def ops_update_team(self, call):
         return support.ops_update_team(self, call)
 
-    @api("DELETE", "/api/v1/ops/teams/<string:team>", access="ops", status=204,
+    @api("DELETE", "/api/v1/ops/teams/<string:team>", access="support.configure", status=204,
          tag="ops", summary="Delete a team no rule, default route or open ticket uses "
                             "(409 TEAM_IN_USE); its members and channels go with it")
     def ops_delete_team(self, call):
@@ -436,7 +440,8 @@ class GatewayService:
     def ops_routing_rules(self, call):
         return support.ops_rules(self, call)
 
-    @api("PUT", "/api/v1/ops/routing-rules/default", access="ops", body=s.DefaultRouteIn,
+    @api("PUT", "/api/v1/ops/routing-rules/default", access="support.configure",
+         body=s.DefaultRouteIn,
          response=s.DefaultRoute, tag="ops",
          summary="Where tickets no rule matches go")
     def ops_set_default_route(self, call):
@@ -449,17 +454,19 @@ class GatewayService:
     def ops_test_route(self, call):
         return support.ops_test_route(self, call)
 
-    @api("POST", "/api/v1/ops/routing-rules", access="ops", body=s.RuleIn,
+    @api("POST", "/api/v1/ops/routing-rules", access="support.configure", body=s.RuleIn,
          response=s.RoutingRule, status=201, tag="ops", summary="Add a routing rule")
     def ops_create_routing_rule(self, call):
         return support.ops_create_rule(self, call)
 
-    @api("PUT", "/api/v1/ops/routing-rules/<string:rule_id>", access="ops", body=s.RuleIn,
+    @api("PUT", "/api/v1/ops/routing-rules/<string:rule_id>", access="support.configure",
+         body=s.RuleIn,
          response=s.RoutingRule, tag="ops", summary="Replace a routing rule")
     def ops_replace_routing_rule(self, call):
         return support.ops_replace_rule(self, call)
 
-    @api("DELETE", "/api/v1/ops/routing-rules/<string:rule_id>", access="ops", status=204,
+    @api("DELETE", "/api/v1/ops/routing-rules/<string:rule_id>", access="support.configure",
+         status=204,
          tag="ops", summary="Delete a routing rule")
     def ops_delete_routing_rule(self, call):
         return support.ops_delete_rule(self, call)
@@ -470,19 +477,20 @@ class GatewayService:
     def ops_escalation_policies(self, call):
         return support.ops_policies(self, call)
 
-    @api("POST", "/api/v1/ops/escalation-policies", access="ops", body=s.EscalationPolicyIn,
+    @api("POST", "/api/v1/ops/escalation-policies", access="support.configure",
+         body=s.EscalationPolicyIn,
          response=s.EscalationPolicy, status=201, tag="ops",
          summary="Add an escalation policy: steps (delay, target), repeated `repeat` times")
     def ops_create_escalation_policy(self, call):
         return support.ops_create_policy(self, call)
 
-    @api("PUT", "/api/v1/ops/escalation-policies/<string:policy_id>", access="ops",
+    @api("PUT", "/api/v1/ops/escalation-policies/<string:policy_id>", access="support.configure",
          body=s.EscalationPolicyIn, response=s.EscalationPolicy, tag="ops",
          summary="Replace an escalation policy")
     def ops_replace_escalation_policy(self, call):
         return support.ops_replace_policy(self, call)
 
-    @api("DELETE", "/api/v1/ops/escalation-policies/<string:policy_id>", access="ops",
+    @api("DELETE", "/api/v1/ops/escalation-policies/<string:policy_id>", access="support.configure",
          status=204, tag="ops", summary="Delete an escalation policy")
     def ops_delete_escalation_policy(self, call):
         return support.ops_delete_policy(self, call)
@@ -498,12 +506,12 @@ class GatewayService:
     def ops_incident(self, call):
         return support.ops_incident(self, call)
 
-    @api("POST", "/api/v1/ops/incidents/<string:incident_id>/acknowledge", access="ops",
+    @api("POST", "/api/v1/ops/incidents/<string:incident_id>/acknowledge", access="incidents.work",
          response=s.Incident, tag="ops", summary="Acknowledge an incident")
     def ops_acknowledge_incident(self, call):
         return support.ops_acknowledge_incident(self, call)
 
-    @api("POST", "/api/v1/ops/incidents/<string:incident_id>/resolve", access="ops",
+    @api("POST", "/api/v1/ops/incidents/<string:incident_id>/resolve", access="incidents.work",
          body=s.IncidentResolveIn, response=s.Incident, tag="ops", idempotency="required",
          summary="Resolve an incident and its tickets, optionally crediting each affected "
                  "customer once; a repeat answers the same incident; Idempotency-Key required "
@@ -516,13 +524,14 @@ class GatewayService:
     def ops_incident_rules(self, call):
         return support.ops_incident_rules(self, call)
 
-    @api("POST", "/api/v1/ops/incident-rules", access="ops", body=s.IncidentRuleIn,
+    @api("POST", "/api/v1/ops/incident-rules", access="support.configure", body=s.IncidentRuleIn,
          response=s.IncidentRule, status=201, tag="ops",
          summary="Add an incident rule: matchers, grouping, window")
     def ops_create_incident_rule(self, call):
         return support.ops_create_incident_rule(self, call)
 
-    @api("DELETE", "/api/v1/ops/incident-rules/<string:rule_id>", access="ops", status=204,
+    @api("DELETE", "/api/v1/ops/incident-rules/<string:rule_id>", access="support.configure",
+         status=204,
          tag="ops", summary="Delete an incident rule")
     def ops_delete_incident_rule(self, call):
         return support.ops_delete_incident_rule(self, call)
@@ -533,13 +542,14 @@ class GatewayService:
     def ops_silences(self, call):
         return support.ops_silences(self, call)
 
-    @api("POST", "/api/v1/ops/silences", access="ops", body=s.SilenceIn, response=s.Silence,
+    @api("POST", "/api/v1/ops/silences", access="support.configure",
+         body=s.SilenceIn, response=s.Silence,
          status=201, tag="ops",
          summary="Mute a team's or a rule's alerts for a time window, with a reason")
     def ops_create_silence(self, call):
         return support.ops_create_silence(self, call)
 
-    @api("DELETE", "/api/v1/ops/silences/<string:silence_id>", access="ops",
+    @api("DELETE", "/api/v1/ops/silences/<string:silence_id>", access="support.configure",
          response=s.Silence, tag="ops", summary="End a silence now: the expired silence")
     def ops_expire_silence(self, call):
         return support.ops_expire_silence(self, call)
@@ -550,17 +560,17 @@ class GatewayService:
     def ops_faq(self, call):
         return support.ops_faq(self, call)
 
-    @api("POST", "/api/v1/ops/faq", access="ops", body=s.FaqIn, response=s.FaqEntry,
+    @api("POST", "/api/v1/ops/faq", access="support.configure", body=s.FaqIn, response=s.FaqEntry,
          status=201, tag="ops", summary="Add an FAQ entry")
     def ops_create_faq(self, call):
         return support.ops_create_faq(self, call)
 
-    @api("PUT", "/api/v1/ops/faq/<string:entry_id>", access="ops", body=s.FaqIn,
+    @api("PUT", "/api/v1/ops/faq/<string:entry_id>", access="support.configure", body=s.FaqIn,
          response=s.FaqEntry, tag="ops", summary="Replace an FAQ entry")
     def ops_replace_faq(self, call):
         return support.ops_replace_faq(self, call)
 
-    @api("DELETE", "/api/v1/ops/faq/<string:entry_id>", access="ops", status=204,
+    @api("DELETE", "/api/v1/ops/faq/<string:entry_id>", access="support.configure", status=204,
          tag="ops", summary="Delete an FAQ entry")
     def ops_delete_faq(self, call):
         return support.ops_delete_faq(self, call)
@@ -571,25 +581,26 @@ class GatewayService:
     def ops_team_channels(self, call):
         return notifications.ops_channels(self, call)
 
-    @api("POST", "/api/v1/ops/teams/<string:team>/channels", access="ops", body=s.ChannelIn,
+    @api("POST", "/api/v1/ops/teams/<string:team>/channels", access="channels.manage",
+         body=s.ChannelIn,
          response=s.ChannelOut, status=201, tag="ops",
          summary="Add an alert channel: webhook (signed; the secret is in this answer only), "
                  "email, or bus (the alerts exchange, routing key <team>.<severity>)")
     def ops_create_team_channel(self, call):
         return notifications.ops_create_channel(self, call)
 
-    @api("DELETE", "/api/v1/ops/channels/<string:channel_id>", access="ops", tag="ops",
+    @api("DELETE", "/api/v1/ops/channels/<string:channel_id>", access="channels.manage", tag="ops",
          summary="Remove an alert channel")
     def ops_delete_channel(self, call):
         return notifications.ops_delete_channel(self, call)
 
-    @api("POST", "/api/v1/ops/teams/<string:team>/alerts", access="ops", body=s.AlertIn,
+    @api("POST", "/api/v1/ops/teams/<string:team>/alerts", access="alerts.raise", body=s.AlertIn,
          response=s.AlertOut, status=201, tag="ops",
          summary="Raise an alert to the team's channels (one page per dedup_key)")
     def ops_raise_alert(self, call):
         return notifications.ops_raise_alert(self, call)
 
-    @api("POST", "/api/v1/ops/broadcasts", access="ops", body=s.BroadcastIn,
+    @api("POST", "/api/v1/ops/broadcasts", access="broadcasts.send", body=s.BroadcastIn,
          response=s.BroadcastOut, status=202, tag="ops",
          summary="Send a promotion or a maintenance notice to all customers or a segment, now "
                  "or at send_at (sent in batches; promotions respect opt-outs)")
@@ -606,151 +617,195 @@ class GatewayService:
     def ops_broadcast_status(self, call):
         return notifications.ops_broadcast_status(self, call)
 
-    @api("GET", "/api/v1/ops/deliveries", access="ops", query=s.DeliveryQuery,
+    @api("GET", "/api/v1/ops/deliveries", access="deliveries.manage", query=s.DeliveryQuery,
          response=s.DeliveryList, tag="ops",
          summary="Notification deliveries (status=failing or dead for the ones to look at)")
     def ops_deliveries(self, call):
         return notifications.ops_deliveries(self, call)
 
-    @api("POST", "/api/v1/ops/deliveries/<string:delivery_id>/retry", access="ops",
+    @api("POST", "/api/v1/ops/deliveries/<string:delivery_id>/retry", access="deliveries.manage",
          response=s.DeliveryOut, tag="ops", summary="Send a failed delivery again now")
     def ops_retry_delivery(self, call):
         return notifications.ops_retry_delivery(self, call)
 
-    @api("POST", "/api/v1/ops/voucher-batches", access="ops", body=s.VoucherBatchIn,
+    @api("POST", "/api/v1/ops/voucher-batches", access="vouchers.issue", body=s.VoucherBatchIn,
          response=s.VoucherBatch, status=202, tag="ops", idempotency="required",
          summary="Create a print batch (up to 1,000,000); its vouchers are generated in the "
                  "background (status created → active); Idempotency-Key required")
     def ops_create_voucher_batch(self, call):
         return vouchers.ops_create_batch(self, call)
 
-    @api("GET", "/api/v1/ops/voucher-batches", access="ops", query=s.PageQuery,
+    @api("GET", "/api/v1/ops/voucher-batches", access="vouchers.read", query=s.PageQuery,
          response=s.VoucherBatchList, tag="ops", summary="Voucher batches, newest first")
     def ops_voucher_batches(self, call):
         return vouchers.ops_batches(self, call)
 
-    @api("GET", "/api/v1/ops/voucher-batches/<string:batch_id>", access="ops",
+    @api("GET", "/api/v1/ops/voucher-batches/<string:batch_id>", access="vouchers.read",
          response=s.VoucherBatch, tag="ops", summary="A voucher batch and its progress")
     def ops_voucher_batch(self, call):
         return vouchers.ops_batch(self, call)
 
-    @api("GET", "/api/v1/ops/voucher-batches/<string:batch_id>/export.csv", access="ops",
+    @api("GET", "/api/v1/ops/voucher-batches/<string:batch_id>/export.csv", access="vouchers.issue",
          tag="ops", summary="The print batch for the print house (CSV: serial,code,value,"
                             "currency,valid_until), streamed; every export is recorded")
     def ops_export_voucher_batch(self, call):
         return vouchers.ops_export(self, call)
 
-    @api("POST", "/api/v1/ops/voucher-batches/<string:batch_id>/void", access="ops",
+    @api("POST", "/api/v1/ops/voucher-batches/<string:batch_id>/void", access="vouchers.void",
          body=s.VoidIn, response=s.VoucherBatch, tag="ops",
          summary="Void a batch: none of its unredeemed vouchers can be redeemed")
     def ops_void_voucher_batch(self, call):
         return vouchers.ops_void_batch(self, call)
 
-    @api("GET", "/api/v1/ops/vouchers/<string:serial>", access="ops", response=s.VoucherOut,
+    @api("GET", "/api/v1/ops/vouchers/<string:serial>", access="vouchers.read",
+         response=s.VoucherOut,
          tag="ops", summary="One voucher by its serial: state, batch, who redeemed it (never "
                             "its code)")
     def ops_voucher(self, call):
         return vouchers.ops_voucher(self, call)
 
-    @api("POST", "/api/v1/ops/vouchers/<string:serial>/void", access="ops", body=s.VoidIn,
+    @api("POST", "/api/v1/ops/vouchers/<string:serial>/void", access="vouchers.void", body=s.VoidIn,
          response=s.VoidedVoucher, tag="ops", summary="Void one voucher by its serial")
     def ops_void_voucher(self, call):
         return vouchers.ops_void_voucher(self, call)
 
-    @api("GET", "/api/v1/ops/voucher-throttles", access="ops", response=s.ThrottleEventList,
+    @api("GET", "/api/v1/ops/voucher-throttles", access="vouchers.read",
+         response=s.ThrottleEventList,
          tag="ops", summary="Accounts and addresses blocked for guessing voucher codes")
     def ops_voucher_throttles(self, call):
         return vouchers.ops_throttles(self, call)
 
-    @api("POST", "/api/v1/ops/voucher-offers", access="ops", body=s.VoucherOfferIn,
+    @api("POST", "/api/v1/ops/voucher-offers", access="vouchers.issue", body=s.VoucherOfferIn,
          response=s.VoucherOffer, status=201, tag="ops", summary="Put an online voucher on sale")
     def ops_create_voucher_offer(self, call):
         return vouchers.ops_create_offer(self, call)
 
-    @api("DELETE", "/api/v1/ops/voucher-offers/<string:code>", access="ops",
+    @api("DELETE", "/api/v1/ops/voucher-offers/<string:code>", access="vouchers.issue",
          response=s.VoucherOffer, tag="ops", summary="Take an online voucher off sale")
     def ops_retire_voucher_offer(self, call):
         return vouchers.ops_retire_offer(self, call)
 
-    @api("GET", "/api/v1/ops/customers/<string:customer_id>/invoices", access="ops",
+    @api("GET", "/api/v1/ops/customers/<string:customer_id>/invoices", access="billing.read",
          query=s.InvoiceQuery, response=s.InvoiceList, tag="ops",
          summary="A postpaid customer's invoices, newest first")
     def ops_customer_invoices(self, call):
         return bills.ops_customer_invoices(self, call)
 
-    @api("GET", "/api/v1/ops/customers/<string:customer_id>/billing-profile", access="ops",
+    @api("GET", "/api/v1/ops/customers/<string:customer_id>/billing-profile", access="billing.read",
          response=s.BillingProfile, tag="ops",
          summary="A postpaid account's payment terms and autopay")
     def ops_billing_profile(self, call):
         return bills.ops_billing_profile(self, call)
 
-    @api("PUT", "/api/v1/ops/customers/<string:customer_id>/billing-profile", access="ops",
+    @api("PUT", "/api/v1/ops/customers/<string:customer_id>/billing-profile",
+         access="billing.manage",
          body=s.BillingProfileIn, response=s.BillingProfile, tag="ops",
          summary="Set an account's payment terms (days from issue to due date; null: the "
                  "default) for invoices issued from now on")
     def ops_set_payment_terms(self, call):
         return bills.ops_set_payment_terms(self, call)
 
-    @api("POST", "/api/v1/ops/invoices/<string:invoice_id>/credit-notes", access="ops",
+    @api("POST", "/api/v1/ops/invoices/<string:invoice_id>/credit-notes",
+         access="credit_notes.issue",
          body=s.CreditNoteIn, response=s.CreditNoteOut, status=201, tag="ops",
-         idempotency="required",
+         idempotency="required", also={202: s.Approval},
          summary="Correct a finalized invoice by a credit note (lowers what is due, or credits "
-                 "the next invoice if it was paid); Idempotency-Key required")
+                 "the next invoice if it was paid); Idempotency-Key required. Above the maker's "
+                 "bounds: 202 with the approval it waits for")
     def ops_credit_note(self, call):
-        return bills.ops_credit_note(self, call)
+        return governance.credit_note(self, call)
 
-    @api("POST", "/api/v1/ops/billing-runs", access="ops", body=s.BillingRunIn,
+    @api("POST", "/api/v1/ops/billing-runs", access="billing.manage", body=s.BillingRunIn,
          response=s.BillingRunOut, status=202, tag="ops",
          summary="Start the billing run for a date (default today); a repeat starts nothing new")
     def ops_start_billing_run(self, call):
         return bills.ops_start_run(self, call)
 
-    @api("GET", "/api/v1/ops/billing-runs", access="ops", response=s.BillingRunList, tag="ops",
+    @api("GET", "/api/v1/ops/billing-runs", access="billing.read",
+         response=s.BillingRunList, tag="ops",
          summary="Recent billing runs")
     def ops_billing_runs(self, call):
         return bills.ops_runs(self, call)
 
-    @api("GET", "/api/v1/ops/billing-runs/<string:run_id>", access="ops",
+    @api("GET", "/api/v1/ops/billing-runs/<string:run_id>", access="billing.read",
          response=s.BillingRunOut, tag="ops", summary="A billing run's status and progress")
     def ops_billing_run(self, call):
         return bills.ops_run(self, call)
 
-    @api("POST", "/api/v1/ops/customers/<string:customer_id>/wallet/adjustments", access="ops",
+    @api("POST", "/api/v1/ops/customers/<string:customer_id>/wallet/adjustments",
+         access="wallet.adjust",
          body=s.AdjustmentIn, response=s.AdjustmentOut, status=201, tag="ops",
-         idempotency="required",
-         summary="Post a wallet adjustment with a reason; Idempotency-Key required")
+         idempotency="required", also={202: s.Approval},
+         summary="Post a wallet adjustment with a reason; Idempotency-Key required. A credit "
+                 "above the maker's bounds (per action, per day: STAFF_LIMITS) is not posted "
+                 "but answered 202 with the approval it waits for")
     def ops_wallet_adjustment(self, call):
-        return wallet.ops_adjust(self, call)
+        return governance.adjust_wallet(self, call)
 
-    @api("GET", "/api/v1/ops/ledger/verify", access="ops", response=s.LedgerReport, tag="ops",
+    # staff governance: approvals (maker-checker) and the audit log --------------------------
+    @api("GET", "/api/v1/ops/approvals", access="approvals.read", query=s.ApprovalQuery,
+         response=s.ApprovalList, tag="ops",
+         summary="Money actions above their maker's bounds, waiting for a second person "
+                 "(newest first; filter by status)")
+    def ops_approvals(self, call):
+        return governance.approvals(self, call)
+
+    @api("GET", "/api/v1/ops/approvals/<string:approval_id>", access="approvals.read",
+         response=s.Approval, tag="ops", summary="One approval")
+    def ops_approval(self, call):
+        return governance.approval(self, call)
+
+    @api("POST", "/api/v1/ops/approvals/<string:approval_id>/approve",
+         access="approvals.decide", body=s.DecisionIn, response=s.Approval, tag="ops",
+         summary="Approve and run it (never by who asked); again after a 503 runs it once")
+    def ops_approve(self, call):
+        return governance.approve(self, call)
+
+    @api("POST", "/api/v1/ops/approvals/<string:approval_id>/reject",
+         access="approvals.decide", body=s.DecisionIn, response=s.Approval, tag="ops",
+         summary="Reject it: nothing runs")
+    def ops_reject(self, call):
+        return governance.reject(self, call)
+
+    @api("GET", "/api/v1/ops/audit-log", access="audit.read", query=s.AuditQuery,
+         response=s.AuditList, tag="ops",
+         summary="The audit trail, newest first: staff actions and customer security events")
+    def ops_audit_log(self, call):
+        return governance.audit_log(self, call)
+
+    @api("GET", "/api/v1/ops/ledger/verify", access="ledger.verify",
+         response=s.LedgerReport, tag="ops",
          summary="Check every wallet's balance against its ledger")
     def ops_verify_ledger(self, call):
         return wallet.ops_verify_ledger(self, call)
 
-    @api("GET", "/api/v1/ops/customers", access="ops", query=s.CustomerQuery,
+    @api("GET", "/api/v1/ops/customers", access="customers.read", query=s.CustomerQuery,
          response=s.CustomerPage, tag="ops", summary="Find customers by email, name or id")
     def ops_find_customers(self, call):
         return ops.find_customers(self, call)
 
-    @api("GET", "/api/v1/ops/customers/<string:customer_id>", access="ops", response=s.Account,
+    @api("GET", "/api/v1/ops/customers/<string:customer_id>", access="customers.read",
+         response=s.Account,
          tag="ops", summary="View an account as support sees it")
     def ops_get_customer(self, call):
         return ops.get_customer(self, call)
 
-    @api("PATCH", "/api/v1/ops/customers/<string:customer_id>", access="admin",
+    @api("PATCH", "/api/v1/ops/customers/<string:customer_id>", access="customers.roles",
          body=s.RoleChange, response=s.Account, tag="ops",
          summary="Set an account's role and team membership (admin)")
     def ops_set_role(self, call):
         return ops.set_role(self, call)
 
-    @api("POST", "/api/v1/ops/customers/<string:customer_id>/portal-link", access="ops",
+    @api("POST", "/api/v1/ops/customers/<string:customer_id>/portal-link",
+         access="customers.portal_link",
          response=s.PortalLink, status=201, tag="ops",
          summary="Send the customer a portal link by e-mail to the address on file (revokes "
                  "the previous one); staff see where it went and until when, never the link")
     def ops_issue_portal_link(self, call):
         return ops.issue_portal_link(self, call)
 
-    @api("DELETE", "/api/v1/ops/customers/<string:customer_id>/portal-link", access="ops",
+    @api("DELETE", "/api/v1/ops/customers/<string:customer_id>/portal-link",
+         access="customers.portal_link",
          response=s.Revoked, tag="ops", summary="Revoke the customer's portal link")
     def ops_revoke_portal_link(self, call):
         return ops.revoke_portal_link(self, call)
@@ -835,33 +890,34 @@ class GatewayService:
         return subscriptions.cancel(self, call)
 
     # operations: catalog and devices
-    @api("GET", "/api/v1/ops/catalog/<string:kind>", access="ops", tag="ops",
+    @api("GET", "/api/v1/ops/catalog/<string:kind>", access="catalog.read", tag="ops",
          summary="List a catalog kind: packages, addons, devices, tax_rates, promotions")
     def ops_catalog_list(self, call):
         return catalog.ops_list(self, call)
 
-    @api("POST", "/api/v1/ops/catalog/<string:kind>", access="ops", body=s.CatalogEntry,
+    @api("POST", "/api/v1/ops/catalog/<string:kind>", access="catalog.manage", body=s.CatalogEntry,
          status=201, tag="ops", summary="Create a catalog entry (fully validated)")
     def ops_catalog_create(self, call):
         return catalog.ops_create(self, call)
 
-    @api("GET", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="ops", tag="ops",
+    @api("GET", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="catalog.read", tag="ops",
          summary="One catalog entry")
     def ops_catalog_get(self, call):
         return catalog.ops_get(self, call)
 
-    @api("PATCH", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="ops",
+    @api("PATCH", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="catalog.manage",
          body=s.CatalogEntry, tag="ops",
          summary="Change a catalog entry; running subscriptions keep their prices until renewal")
     def ops_catalog_update(self, call):
         return catalog.ops_update(self, call)
 
-    @api("DELETE", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="ops", tag="ops",
+    @api("DELETE", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="catalog.manage",
+         tag="ops",
          summary="Retire a catalog entry (never deleted: subscriptions refer to it)")
     def ops_catalog_retire(self, call):
         return catalog.ops_retire(self, call)
 
-    @api("POST", "/api/v1/ops/devices/<string:device_id>/serial", access="ops",
+    @api("POST", "/api/v1/ops/devices/<string:device_id>/serial", access="devices.manage",
          body=s.SerialChange, response=s.DeviceSerial, tag="ops",
          summary="Record a device's (replacement) serial number")
     def ops_replace_device(self, call):

@@ -67,13 +67,5 @@ def billing_facts(call: Call) -> dict:
     return {"billing_type": account["billing_type"], "currency": account["currency"]}
 
 
-def ops_adjust(gw, call: Call) -> Reply:
-    """The route requires an Idempotency-Key; billing stores the outcome under it, so a retry
-    after a time-out credits once."""
-    result = gw.billing.adjust_wallet(call.path["customer_id"], call.body,
-                                      call.principal.account["email"], idempotency_key(call))
-    return Reply(result, status=201)
-
-
 def ops_verify_ledger(gw, call: Call) -> dict:
     return gw.billing.verify_ledger()

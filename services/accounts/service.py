@@ -18,6 +18,7 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - list_approvals(status, limit, cursor) · get_approval(id) · decide_approval(id, decider,
   approve, note) · finish_approval(id, succeeded, result): maker-checker
 - record_audit(entry) · audit_log(filters…, limit, cursor): the append-only audit trail
+Events consumed: gateway staff_action (an audit entry of a staff action, stored once).
 - health() → {"service", "database"}
 Events: customer_registered, customer_updated, password_changed.
 """
@@ -38,6 +39,7 @@ from services.common import config as keys
 from services.common import errors, permissions
 from services.common.clock import ClockProvider
 from services.common.db import Database, find_database
+from services.common.events import event_handler, handles_once
 from services.common.rpc import rpc
 
 log = logging.getLogger(__name__)
@@ -204,6 +206,20 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def finish_approval(self, approval_id, succeeded, result=None):
         return staff.finish(self.db, approval_id, bool(succeeded), result, self.clock.now())
+
+    @event_handler("gateway", "staff_action")
+    @handles_once
+    def on_staff_action(self, payload):
+        """A staff action the gateway answered (gateway/audit.py): one entry per event, at
+        the time it happened. A malformed one is logged and dropped (redelivery cannot fix
+        it)."""
+        try:
+            values = audit.load(payload["entry"])
+        except errors.InvalidArgument as bad:
+            log.error("audit entry refused (%s): %r", bad.fields, payload)
+            return
+        audit.add(self.db, audit.when(payload.get("occurred_at")) or self.clock.now(),
+                  **values)
 
     @rpc(expected_exceptions=EXPECTED)
     def record_audit(self, entry):

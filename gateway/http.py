@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import audit, auth, metrics, readcache
 from gateway.errors import PayloadTooLarge, error_response, json_response
-from services.common import config as keys
+from gateway.transport import client_ip
 from services.common import errors
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
@@ -195,13 +195,6 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def client_ip(request: Request, config: dict) -> str | None:
-    if keys.as_bool(config.get(keys.TRUST_PROXY_HEADERS, False)) and request.access_route:
-        # the address our proxy saw is the last it appended; earlier ones the client can forge
-        return request.access_route[-1]
-    return request.remote_addr
 
 
 def finish(response: Response, route_name: str, method: str, started: float,

@@ -1,4 +1,7 @@
-"""Transport security that depends on where the portal is published (PUBLIC_URL).
+"""Transport: where the portal is published (PUBLIC_URL) and what stands in front of it.
+
+The client's address (`client_ip`), as throttles and the audit log count it, is the socket's
+peer, or, behind load balancers, read from X-Forwarded-For as TRUSTED_PROXIES allows.
 
 When PUBLIC_URL is https:
 - every answer carries `Strict-Transport-Security` (HSTS_SECONDS, default one year; 0 sends
@@ -13,8 +16,12 @@ gateway) wraps the one WebServer all of the gateway's HTTP entrypoints share, be
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+
 from nameko.extensions import DependencyProvider
 from nameko.web.server import WebServer
+from werkzeug.wrappers import Request
 
 from services.common import config as keys
 
@@ -57,12 +64,60 @@ class HeaderMiddleware:
         return self.app(environ, start)
 
 
+def client_ip(request: Request, config: dict) -> str | None:
+    """The caller's address, as the throttles and the audit log count it.
+
+    `TRUSTED_PROXIES` (addresses or networks of the load balancers in front of the gateway):
+    X-Forwarded-For is read from the right, skipping every hop that is a trusted proxy; the
+    first that is not is the client (what a client writes further left is never believed).
+    `TRUST_PROXY_HEADERS` alone trusts exactly one proxy hop. Otherwise: the socket's peer."""
+    peer = request.remote_addr
+    trusted = trusted_networks(config.get(keys.TRUSTED_PROXIES))
+    if trusted:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [*(h.strip() for h in forwarded.split(",") if h.strip()), peer]
+        for hop in reversed([h for h in hops if h]):
+            if not _inside(hop, trusted):
+                return hop
+        return hops[0] if hops else peer
+    if keys.as_bool(config.get(keys.TRUST_PROXY_HEADERS, False)) and request.access_route:
+        # the address our proxy saw is the last it appended; earlier ones the client can forge
+        return request.access_route[-1]
+    return peer
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(spec: str) -> tuple:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                 for part in spec.split(",") if part.strip())
+
+
+def trusted_networks(value) -> tuple:
+    """TRUSTED_PROXIES as networks; a bad entry is a ValueError naming the setting."""
+    if not value:
+        return ()
+    spec = ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    try:
+        return _networks(spec)
+    except ValueError as bad:
+        raise ValueError(f"TRUSTED_PROXIES: {bad}") from None
+
+
+def _inside(address: str, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 class TransportSecurity(DependencyProvider):
     """Adds HSTS to every answer of the gateway's web server when PUBLIC_URL is https."""
 
     server = WebServer()  # the shared instance the gateway's @http entrypoints use
 
     def setup(self) -> None:
+        trusted_networks(self.container.config.get(keys.TRUSTED_PROXIES))  # refuse a bad one
         value = hsts_header(self.container.config)
         if value is None:
             return

@@ -68,6 +68,7 @@ class Stack:
         env.update({"AMQP_URI": create_vhost(self.vhost), "GATEWAY_PORT": str(self.port),
                     "DATA_DIR": str(self.data_dir), "PUBLIC_URL": self.url,
                     "OUTBOX_POLL_SECONDS": "0.2", "SMTP_PORT": str(free_port()),
+                    "SIGNUP_LIMIT_PER_HOUR": "0",  # tests sign many customers up from here
                     **(extra_env or {})})
         self.env = env
         self.proc: subprocess.Popen | None = None

@@ -24,7 +24,7 @@ def _cleared_cookies(secure: bool) -> list[dict]:
 
 
 def signup(gw, call: Call) -> Reply:
-    return Reply(gw.accounts.register(call.body), status=201)
+    return Reply(gw.accounts.register(call.body, call.client_ip), status=201)
 
 
 def login(gw, call: Call) -> Reply:

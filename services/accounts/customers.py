@@ -61,7 +61,17 @@ def _save(session: Session, customer: Customer, event_type: str, now: dt.datetim
     return account
 
 
-def register(session: Session, data: dict, now: dt.datetime, role: str = "customer") -> dict:
+def register(session: Session, data: dict, now: dt.datetime, role: str = "customer",
+             client_ip: str | None = None, per_hour: int = 0) -> dict:
+    """A new account. From one client address at most `per_hour` sign-ups an hour (0: no
+    limit): 429 with Retry-After after that."""
+    key = f"signup:address:{client_ip}"[:300] if client_ip and per_hour else None
+    if key:
+        wait = throttle.blocked_for(session, [key], now)
+        session.commit()
+        if wait > 0:
+            raise errors.rate_limited(wait, "Too many new accounts from your network. Try "
+                                            "again later.")
     values = load_or_raise(RegistrationSchema(), data)
     email = values["email"].strip()
     _check_password_policy(values["password"], email, "password")
@@ -74,7 +84,13 @@ def register(session: Session, data: dict, now: dt.datetime, role: str = "custom
         tax_region=address["country"] if address else None, role=role,
         created_at=now, updated_at=now, password_changed_at=now)
     session.add(customer)
-    return _save(session, customer, events.CUSTOMER_REGISTERED, now)
+    account = _save(session, customer, events.CUSTOMER_REGISTERED, now)
+    if key:  # each sign-up counts, like a failure: the limit-th one starts the block
+        limit = throttle.SIGNUP_LIMIT
+        throttle.record_failure(session, key, throttle.Limit(
+            per_hour, limit.window, limit.base_block, limit.max_block), now)
+        session.commit()
+    return account
 
 
 def update_profile(session: Session, customer_id: str, changes: dict, now: dt.datetime) -> dict:

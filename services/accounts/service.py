@@ -102,6 +102,22 @@ class AdminBootstrap(DependencyProvider):
                 log.info("admin account %s created", email)
 
 
+class StaffLimits(DependencyProvider):
+    """STAFF_LIMITS, read (and a bad value refused, naming the setting) when the service
+    starts."""
+
+    def setup(self) -> None:
+        try:
+            self.limits = permissions.limits_from_config(
+                self.container.config.get(keys.STAFF_LIMITS))
+        except ValueError as bad:
+            raise ValueError(f"Refusing to start: {bad}. E.g. STAFF_LIMITS='{{agent: "
+                             "{per_action: 5000, per_day: 20000}}' (minor units).") from None
+
+    def get_dependency(self, worker_ctx) -> dict[str, permissions.Bound]:
+        return self.limits
+
+
 class AccountsService:
     name = "accounts"
 
@@ -109,14 +125,17 @@ class AccountsService:
     clock = ClockProvider()
     config = Config()
     admin = AdminBootstrap()
+    staff_limits = StaffLimits()  # money staff may create unapproved, per role
 
     @property
     def policy(self) -> sessions.SessionPolicy:
         return session_policy(self.config)
 
     @rpc(expected_exceptions=EXPECTED)
-    def register(self, data):
-        return customers.register(self.db, data, self.clock.now())
+    def register(self, data, client_ip=None):
+        per_hour = int(self.config.get(keys.SIGNUP_LIMIT_PER_HOUR) or 0)
+        return customers.register(self.db, data, self.clock.now(), client_ip=client_ip,
+                                  per_hour=per_hour)
 
     @rpc(expected_exceptions=EXPECTED)
     def login(self, email, password, client_ip=None, user_agent=None):
@@ -179,9 +198,6 @@ class AccountsService:
         return customers.set_role(self.db, customer_id, changes, self.clock.now())
 
     # staff governance ----------------------------------------------------------------------
-    @property
-    def staff_limits(self) -> dict[str, permissions.Bound]:
-        return permissions.limits_from_config(self.config.get(keys.STAFF_LIMITS))
 
     @rpc(expected_exceptions=EXPECTED)
     def authorize_money(self, actor, action, amount, currency, params=None, customer_id=None,

@@ -74,7 +74,10 @@ DASHBOARD_CACHE_SECONDS = "DASHBOARD_CACHE_SECONDS"  # the read cache's time lim
 AUTH_CACHE_SECONDS = "AUTH_CACHE_SECONDS"
 COOKIE_SECURE = "COOKIE_SECURE"  # empty: Secure cookies when PUBLIC_URL is https
 HSTS_SECONDS = "HSTS_SECONDS"  # Strict-Transport-Security max-age when PUBLIC_URL is https
-TRUST_PROXY_HEADERS = "TRUST_PROXY_HEADERS"
+TRUST_PROXY_HEADERS = "TRUST_PROXY_HEADERS"  # one proxy hop in front (see TRUSTED_PROXIES)
+# the load balancers' addresses or networks (comma-separated): the client address is the first
+# X-Forwarded-For hop, from the right, that is not one of them (gateway/http.py client_ip)
+TRUSTED_PROXIES = "TRUSTED_PROXIES"
 
 
 def database_url(config: dict, service_name: str) -> str:
@@ -158,3 +161,4 @@ def derived_key(config: dict, purpose: str) -> bytes:
     made with it cannot be recomputed from a database dump alone."""
     master = secret(config, SECRET_KEY, "the master secret keyed hashes are derived from")
     return hmac.new(master.encode(), purpose.encode(), hashlib.sha256).digest()
+SIGNUP_LIMIT_PER_HOUR = "SIGNUP_LIMIT_PER_HOUR"  # sign-ups per client address an hour (0: off)

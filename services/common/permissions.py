@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import yaml
+
 STAFF_ROLES = ("agent", "supervisor", "finance", "admin")
 
 # permission → the roles that hold it (admin holds every permission)
@@ -99,6 +101,10 @@ def limits_from_config(value: Mapping | None) -> dict[str, Bound]:
     """`STAFF_LIMITS: {agent: {per_action: 5000, per_day: 20000}, supervisor: {...}}` over the
     defaults; a missing or null field is unbounded for that role."""
     limits = dict(DEFAULT_LIMITS)
+    if isinstance(value, str):  # from the environment: YAML (or JSON) text
+        value = yaml.safe_load(value) if value.strip() else None
+    if value is not None and not isinstance(value, Mapping):
+        raise ValueError("STAFF_LIMITS must map roles to {per_action, per_day}")
     for role, bound in (value or {}).items():
         if role not in STAFF_ROLES or not isinstance(bound, Mapping):
             raise ValueError(f"STAFF_LIMITS: unknown role {role!r} or not a mapping")

@@ -331,3 +331,21 @@ def test_wrong_current_passwords_on_profile_and_password_changes_are_throttled(s
     service.change_password(account["id"], None, PASSWORD, "a brand new passphrase")
     actions = [e["action"] for e in service.audit_log(target=f"customer:{account['id']}")["data"]]
     assert actions[0] == "password.changed" and actions.count("password.check_failed") == 5
+
+
+def test_sign_ups_from_one_address_are_limited_per_hour(service):
+    service.config["SIGNUP_LIMIT_PER_HOUR"] = 3
+
+    def sign_up_from(address, n):
+        return service.register({"email": f"u{n}@example.com", "password": PASSWORD,
+                                 "name": "U", "billing_type": "prepaid", "currency": "EUR"},
+                                address)
+
+    for n in range(3):
+        sign_up_from("10.1.1.1", n)
+    with pytest.raises(errors.RateLimited) as exc:
+        sign_up_from("10.1.1.1", 9)
+    assert exc.value.retry_after > 0
+    sign_up_from("10.1.1.2", 10)  # another address is not affected
+    service.clock.advance(hours=1, seconds=1)
+    sign_up_from("10.1.1.1", 11)

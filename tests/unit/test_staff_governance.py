@@ -27,8 +27,9 @@ def accounts():
     migrate(engine, [KERNEL, Component("accounts", Base.metadata, MIGRATIONS)])
     session = Session(engine, expire_on_commit=False)
     clock = TestClock(dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC))
-    svc = worker_factory(AccountsService, db=session, clock=clock, config={
-        "STAFF_LIMITS": {"agent": {"per_action": 5000, "per_day": 12000}}})
+    svc = worker_factory(AccountsService, db=session, clock=clock, config={},
+                         staff_limits=permissions.limits_from_config(
+                             {"agent": {"per_action": 5000, "per_day": 12000}}))
     yield svc
     session.close()
 
@@ -157,3 +158,12 @@ def test_crediting_every_customer_of_an_incident_is_not_an_agent_s_call():
     assert permissions.allows("agent", "incidents.work")
     assert not permissions.allows("agent", "incidents.credit")
     assert permissions.allows("supervisor", "incidents.credit")
+
+
+def test_staff_limits_come_from_the_environment_as_yaml_and_bad_ones_are_refused():
+    limits = permissions.limits_from_config("{agent: {per_action: 100, per_day: 300}}")
+    assert limits["agent"] == permissions.Bound(100, 300)
+    assert permissions.limits_from_config("") == permissions.DEFAULT_LIMITS
+    for bad in ("{intern: {per_action: 1}}", "{agent: {per_action: -1}}", "[1, 2]"):
+        with pytest.raises(ValueError):
+            permissions.limits_from_config(bad)

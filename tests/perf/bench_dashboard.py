@@ -35,16 +35,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 
-import psycopg2
 import requests
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
-from tests.perf.harness import HEADER, RawRpc, row, run  # noqa: E402
+from tests.perf.harness import (  # noqa: E402
+    HEADER,
+    RawRpc,
+    create_databases,
+    drop_databases,
+    row,
+    run,
+)
 from tests.stack import Stack  # noqa: E402
 
-ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SERVICES = ["accounts", "catalog", "billing", "vouchers", "tickets", "notifier"]
 NO_CACHE = {"Cache-Control": "no-cache"}
 
@@ -62,28 +66,6 @@ function done(summary, latency, requests)
   io.write("degraded: " .. total .. "\\n")
 end
 """
-
-
-def create_databases() -> dict[str, str]:
-    conn = psycopg2.connect(ADMIN_URL)
-    conn.autocommit = True
-    urls = {}
-    with conn.cursor() as cur:
-        for name in SERVICES:
-            db = f"bench_dash_{name}_{uuid.uuid4().hex[:6]}"
-            cur.execute(f'CREATE DATABASE "{db}"')
-            urls[name] = ADMIN_URL.rsplit("/", 1)[0] + "/" + db
-    conn.close()
-    return urls
-
-
-def drop_databases(urls: dict[str, str]) -> None:
-    conn = psycopg2.connect(ADMIN_URL)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for url in urls.values():
-            cur.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    conn.close()
 
 
 class Http:
@@ -151,7 +133,7 @@ def prepare(stack: Stack) -> tuple[str, str]:
 
 
 def measure(database: str, args, script: str) -> list[tuple]:
-    urls = create_databases() if database == "postgresql" else {}
+    urls = create_databases(SERVICES) if database == "postgresql" else {}
     env = {f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()}
     rows: list[tuple] = []
     try:

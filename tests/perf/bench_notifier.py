@@ -37,8 +37,11 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from services.common.events import make_envelope  # noqa: E402
-from tests.perf.bench_topup import create_databases, drop_databases  # noqa: E402
-from tests.perf.harness import percentile  # noqa: E402
+from tests.perf.harness import (  # noqa: E402
+    create_databases,
+    drop_databases,
+    percentile,  # noqa: E402
+)
 from tests.stack import Stack, free_port  # noqa: E402
 
 ADMIN = {"email": "admin@example.com", "password": "portal admin demo passphrase"}

@@ -56,8 +56,11 @@ from services.common.db import KERNEL, Component, make_engine, migrate  # noqa: 
 from services.tickets import routing, rules  # noqa: E402
 from services.tickets.models import MIGRATIONS, Base, RoutingRule, Setting  # noqa: E402
 from services.tickets.tickets import Policy  # noqa: E402
-from tests.perf.bench_topup import create_databases, drop_databases  # noqa: E402
-from tests.perf.harness import percentile  # noqa: E402
+from tests.perf.harness import (  # noqa: E402
+    create_databases,
+    drop_databases,
+    percentile,  # noqa: E402
+)
 from tests.stack import Stack, free_port  # noqa: E402
 
 SERVICES = ["accounts", "catalog", "billing", "vouchers", "tickets", "notifier"]

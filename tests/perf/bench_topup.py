@@ -25,7 +25,6 @@ import collections
 import concurrent.futures as cf
 import datetime as dt
 import itertools
-import os
 import pathlib
 import shutil
 import subprocess
@@ -40,35 +39,18 @@ import requests
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from tests.perf.cpu import CpuMeter, format_cpu, stack_processes  # noqa: E402
-from tests.perf.harness import HEADER, row, run  # noqa: E402
+from tests.perf.harness import (  # noqa: E402
+    HEADER,
+    create_databases,
+    drop_databases,
+    row,
+    run,
+)
 from tests.stack import Stack  # noqa: E402
 
-ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADMIN = ("admin@example.com", "portal admin demo passphrase")
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123",
         "holder": "Bench Customer"}
-
-
-def create_databases(names: list[str]) -> dict[str, str]:
-    conn = psycopg2.connect(ADMIN_URL)
-    conn.autocommit = True
-    urls = {}
-    with conn.cursor() as cur:
-        for name in names:
-            db = f"bench_{name}_{uuid.uuid4().hex[:6]}"
-            cur.execute(f'CREATE DATABASE "{db}"')
-            urls[name] = ADMIN_URL.rsplit("/", 1)[0] + "/" + db
-    conn.close()
-    return urls
-
-
-def drop_databases(urls: dict[str, str]) -> None:
-    conn = psycopg2.connect(ADMIN_URL)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for url in urls.values():
-            cur.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    conn.close()
 
 
 class Customer:

@@ -56,8 +56,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from services.vouchers.codes import ALPHABET, RANDOM_SYMBOLS, check_symbol  # noqa: E402
-from tests.perf.bench_topup import create_databases, drop_databases  # noqa: E402
-from tests.perf.harness import HEADER, row, run  # noqa: E402
+from tests.perf.harness import HEADER, create_databases, drop_databases, row, run  # noqa: E402  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
 ADMIN = {"email": "admin@example.com", "password": "portal admin demo passphrase"}

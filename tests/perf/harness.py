@@ -4,12 +4,41 @@ standalone RPC proxy per thread, as nameko needs), percentiles and throughput.""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import statistics
 import threading
 import time
+import uuid
 
+import psycopg2
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
+
+ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def create_databases(names) -> dict[str, str]:
+    """A fresh PostgreSQL database per name (`bench_<name>_<random>`): their URLs."""
+    conn = psycopg2.connect(ADMIN_URL)
+    conn.autocommit = True
+    urls = {}
+    with conn.cursor() as cur:
+        for name in names:
+            db = f"bench_{name}_{uuid.uuid4().hex[:6]}"
+            cur.execute(f'CREATE DATABASE "{db}"')
+            urls[name] = ADMIN_URL.rsplit("/", 1)[0] + "/" + db
+    conn.close()
+    return urls
+
+
+def drop_databases(urls: dict[str, str]) -> None:
+    """Drop what `create_databases` made (connections still open are ended)."""
+    conn = psycopg2.connect(ADMIN_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for url in urls.values():
+            cur.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    conn.close()
 
 
 def percentile(samples: list[float], q: float) -> float:

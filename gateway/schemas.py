@@ -57,6 +57,8 @@ class DayOrTime(fields.String):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
 Password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 

@@ -119,7 +119,8 @@ def test_a_run_whose_billing_process_is_killed_half_way_completes_once_when_rest
                                            if k in ("AMQP_URI", "DATABASE_URLS",
                                                     "BILLING_TIMER_SECONDS",
                                                     "PAYMENT_SANDBOX_URL",
-                                                    "BILLING_RUN_CHUNK_SIZE")}))
+                                                    "BILLING_RUN_CHUNK_SIZE", "DEMO_MODE",
+                                                    "SECRET_KEY")}))
 
     def billing_process():
         return subprocess.Popen(
@@ -129,16 +130,20 @@ def test_a_run_whose_billing_process_is_killed_half_way_completes_once_when_rest
 
     proc = billing_process()
     try:
-        with ServiceRpcProxy("billing", config) as billing:
+        with ServiceRpcProxy("billing", config, timeout=30) as billing:  # never wait forever
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:  # wait until it answers
+                assert proc.poll() is None, "the billing process did not start"
                 try:
                     billing.health()
                     break
                 except Exception:  # noqa: BLE001 - not up yet
                     time.sleep(0.3)
             run = billing.start_billing_run()
+        deadline = time.monotonic() + 60
         while True:  # let it invoice some chunks, then kill it mid-run
+            assert proc.poll() is None, "the billing process stopped by itself"
+            assert time.monotonic() < deadline, "no chunk was invoiced in 60 s"
             with engine.connect() as conn:
                 done = conn.execute(text("SELECT chunks_done FROM billing_runs")).scalar()
             if done and done >= 2:

@@ -36,6 +36,10 @@ CUSTOMERS = [
 
 AGENT = {"email": "agent@example.com", "password": "portal agent demo passphrase",
          "name": "Alex Agent", "billing_type": "postpaid", "currency": "EUR", "language": "en"}
+# every team's tickets, the desk's configuration, approvals and incident credits
+SUPERVISOR = {"email": "supervisor@example.com", "password": "portal supervisor demo passphrase",
+              "name": "Sam Supervisor", "billing_type": "postpaid", "currency": "EUR",
+              "language": "en"}
 
 SUBSCRIPTIONS = {"prepaid@example.com": {"package": "family", "addons": ["sports"]},
                  "postpaid@example.com": {"package": "premium", "addons": ["movies"],
@@ -155,6 +159,8 @@ def load(base_url: str, admin: dict = ADMIN) -> list[dict]:
     _bill_today(base_url, admin)
     load_support(base_url, admin)
     logins.append({"role": "agent", "email": AGENT["email"], "password": AGENT["password"]})
+    logins.append({"role": "supervisor", "email": SUPERVISOR["email"],
+                   "password": SUPERVISOR["password"]})
     return logins
 
 
@@ -205,8 +211,9 @@ def _ops(base_url: str, token: str, method: str, path: str, body=None,
 
 
 def load_support(base_url: str, admin: dict = ADMIN) -> None:
-    """An agent in team `support`; teams support, network and billing; routing (billing
-    questions → billing, service interruptions → network, the rest → support) with an
+    """An agent in team `support` and a supervisor; teams support, network and billing;
+    routing (billing questions → billing, service interruptions → network, the rest → support)
+    with an
     escalation policy; service interruptions in one region within 30 minutes are one
     incident; a few FAQ entries. Left as it is when it exists."""
     token = admin_login(base_url, admin)
@@ -218,6 +225,14 @@ def load_support(base_url: str, admin: dict = ADMIN) -> None:
     if agent["role"] != "agent":
         _ops(base_url, token, "PATCH", f"/customers/{agent['id']}",
              {"role": "agent", "teams": ["support"]})
+    signed = requests.post(f"{base_url}/api/v1/accounts", json=SUPERVISOR, timeout=30)
+    if signed.status_code not in (201, 409):
+        raise RuntimeError(f"demo supervisor sign-up failed: {signed.text}")
+    supervisor = requests.get(f"{base_url}/api/v1/me", timeout=30, headers={
+        "Authorization": "Bearer " + login(base_url, SUPERVISOR["email"],
+                                           SUPERVISOR["password"])}).json()
+    if supervisor["role"] != "supervisor":
+        _ops(base_url, token, "PATCH", f"/customers/{supervisor['id']}", {"role": "supervisor"})
     existing = {t["name"] for t in _ops(base_url, token, "GET", "/teams").json()["data"]}
     for team in TEAMS:
         if team["name"] not in existing:

@@ -6,7 +6,9 @@ import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
 
+from gateway import schemas
 from gateway.http import ROUTES
 from gateway.schemas import ErrorBody
 
@@ -62,7 +64,8 @@ def build_spec() -> dict:
         if params:
             op["parameters"] = params
         if route.body is not None:
-            op["requestBody"] = {"required": True,
+            # an empty body is read as {}: the body is required only if a field is
+            op["requestBody"] = {"required": _has_required_field(route.body),
                                  "content": {"application/json": {"schema": route.body}}}
         ok: dict = {"description": "Success"}
         if route.response is not None:
@@ -79,4 +82,41 @@ def build_spec() -> dict:
         paths.setdefault(path, {})[route.method.lower()] = op
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    _add_cross_field_rules(document)
+    _tighten_nullable_refs(document)
+    return document
+
+
+def _tighten_nullable_refs(node) -> None:
+    """apispec writes a nullable nested schema as `anyOf: [{type: object, nullable: true},
+    {$ref}]`, whose first branch takes any object (`{}` passes where the code wants the
+    referenced fields): make it `{allOf: [{$ref}], nullable: true}`, null or exactly that."""
+    if isinstance(node, dict):
+        branches = node.get("anyOf")
+        if (isinstance(branches, list) and len(branches) == 2
+                and branches[0] == {"type": "object", "nullable": True}
+                and set(branches[1]) == {"$ref"}):
+            del node["anyOf"]
+            node.update({"allOf": [branches[1]], "nullable": True})
+        for value in node.values():
+            _tighten_nullable_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tighten_nullable_refs(value)
+
+
+def _has_required_field(schema: type[Schema]) -> bool:
+    return any(f.required for f in schema._declared_fields.values())
+
+
+def _add_cross_field_rules(document: dict) -> None:
+    """A schema's `OPENAPI` (what its `validates_schema` checks, as JSON Schema: oneOf,
+    minProperties) is merged into its component, so the document is as strict as the code."""
+    components = document["components"]["schemas"]
+    for name, kind in vars(schemas).items():
+        extra = getattr(kind, "OPENAPI", None) if isinstance(kind, type) else None
+        if extra and issubclass(kind, Schema):
+            component = components.get(name[:-6] if name.endswith("Schema") else name)
+            if component is not None:
+                component.update(extra)

@@ -20,6 +20,17 @@ from services.common.schemas import (
 )
 
 Email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class JsonBool(fields.Boolean):
+    """A JSON body's boolean: true or false only (not 0, 1 or "yes", as a query string's)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 _PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -60,6 +71,10 @@ class DayOrTime(fields.String):
 
 
 Password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+# a password being set: the policy's length (services/accounts/passwords.py); that it is not a
+# common one nor the e-mail address is checked there
+NewPassword = fields.String(required=True, validate=validate.Length(
+    min=8, max=128, error="must be at least {min} and at most {max} characters"))
 
 
 class ErrorDetail(Schema):
@@ -82,9 +97,29 @@ def page_of(item: type[Schema], name: str) -> type[Schema]:
     }, name=name)
 
 
+def Cursor(pattern: str, what: str) -> fields.String:
+    """A list's `cursor`: the `next_cursor` a previous page returned. Its form is the list's
+    own (a number, an invoice number, an id, or opaque base64url); the document states the
+    form, so a malformed cursor is a schema violation, not only a refusal."""
+    return fields.String(validate=validate.Regexp(pattern, error="Not a cursor of this list."),
+                         metadata={"description": f"next_cursor of the previous page ({what})"})
+
+
+NUMBER_CURSOR = r"^[0-9]{1,18}$"  # a position (sequence number) in the list
+OPAQUE_CURSOR = r"^[A-Za-z0-9_-]{1,200}$"  # base64url of the last row's sort key
+
+
 class PageQuery(StrictSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Length(max=500))
+    cursor = Cursor(OPAQUE_CURSOR, "opaque")
+
+
+class LedgerQuery(PageQuery):
+    cursor = Cursor(NUMBER_CURSOR, "a number")
+
+
+class BatchQuery(PageQuery):
+    cursor = Cursor(r"^[0-9]{1,9}$", "a batch number")
 
 
 # accounts and sessions
@@ -112,7 +147,7 @@ class Account(Schema):
 
 class SignUp(StrictSchema):
     email = Email
-    password = Password
+    password = NewPassword
     name = Text(200, required=True, min_length=1)
     billing_type = fields.String(required=True, validate=validate.OneOf(["prepaid", "postpaid"]))
     currency = Currency(required=True)
@@ -144,7 +179,7 @@ class ProfileChange(StrictSchema):
 
 class PasswordChange(StrictSchema):
     current_password = Password
-    new_password = Password
+    new_password = NewPassword
 
 
 class Status(Schema):
@@ -186,6 +221,20 @@ class Readiness(Schema):
 # catalog
 
 Money = MoneySchema
+
+
+class NonNegativeMoney(MoneySchema):
+    """Money that is zero or more (a threshold)."""
+
+    amount = fields.Integer(required=True, strict=True,
+                            validate=validate.Range(0, 2**31 - 1))
+
+
+class PositiveMoney(MoneySchema):
+    """Money that must be more than zero (a value, a price, a credit, a top-up)."""
+
+    amount = fields.Integer(required=True, strict=True,
+                            validate=validate.Range(1, 2**31 - 1))
 
 
 class Package(Schema):
@@ -339,19 +388,20 @@ class DeviceChoice(StrictSchema):
 class Subscribe(StrictSchema):
     package = fields.String(required=True, validate=CODE)
     billing_period = fields.String(validate=validate.OneOf(["month", "year"]))
-    addons = fields.List(fields.String(validate=CODE), validate=validate.Length(max=20))
+    addons = fields.List(fields.String(validate=CODE), validate=validate.Length(max=20),
+                         metadata={"uniqueItems": True})
     devices = fields.List(fields.Nested(DeviceChoice), validate=validate.Length(max=5))
 
 
 class Change(StrictSchema):
     package = fields.String(required=True, validate=CODE)
     when = fields.String(validate=validate.OneOf(["now", "period_end"]), allow_none=True)
-    preview = fields.Boolean()
+    preview = JsonBool()
 
 
 class AddAddon(StrictSchema):
     code = fields.String(required=True, validate=CODE)
-    preview = fields.Boolean()
+    preview = JsonBool()
 
 
 class RemoveAddonQuery(StrictSchema):
@@ -368,7 +418,8 @@ class Cancel(StrictSchema):
 
 
 class SerialChange(StrictSchema):
-    serial_number = fields.String(required=True, validate=validate.Length(min=4, max=64))
+    serial_number = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$", error="Not a serial number."))  # as billing checks
 
 
 class DeviceSerial(Schema):
@@ -424,7 +475,10 @@ class CardIn(StrictSchema):
     number = fields.String(required=True, validate=validate.Length(min=12, max=40),
                            metadata={"example": "4242424242424242"})
     exp_month = fields.Integer(required=True, strict=True, validate=validate.Range(1, 12))
-    exp_year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
+    # a year before this one is an expired card (the month is checked against today when the
+    # card is tokenized; the document cannot say "today")
+    exp_year = fields.Integer(required=True, strict=True,
+                              validate=validate.Range(dt.date.today().year, 2100))
     cvc = fields.String(required=True, validate=validate.Regexp(
         r"^[0-9]{3,4}$", error="Must be the 3 or 4 digits on the card."))
     holder = Text(200, required=True, min_length=1)
@@ -451,7 +505,7 @@ class WalletOut(Schema):
 
 
 class WalletSettings(StrictSchema):
-    low_balance_threshold = fields.Nested(MoneySchema, required=True)
+    low_balance_threshold = fields.Nested(NonNegativeMoney, required=True)
 
 
 class WalletTransaction(Schema):
@@ -468,12 +522,25 @@ class WalletTransaction(Schema):
 WalletTransactionList = page_of(WalletTransaction, "WalletTransactionList")
 
 
+# 14 symbols of the code alphabet (services/vouchers/codes.py: no U; O, I and L read as 0, 1, 1),
+# in any case, with spaces or dashes anywhere. The last symbol is a check symbol: a typo is a 400
+# that counts as a wrong guess (so the form is documented, not enforced here).
+VOUCHER_CODE = r"^[ \t-]*([0-9A-TV-Za-tv-z][ \t-]*){14}$"
+
+
 class TopUpIn(StrictSchema):
-    amount = fields.Nested(MoneySchema, metadata={"description": "by card: how much"})
+    # what `_card_or_voucher` checks, for the document
+    OPENAPI = {"oneOf": [{"required": ["amount"], "not": {"required": ["voucher_code"]}},
+                         {"required": ["voucher_code"],
+                          "not": {"anyOf": [{"required": ["amount"]},
+                                            {"required": ["payment_method_id"]}]}}]}
+
+    amount = fields.Nested(PositiveMoney, metadata={"description": "by card: how much"})
     payment_method_id = fields.String(validate=validate.Length(max=40),
                                       metadata={"description": "the default card if omitted"})
     voucher_code = Text(40, min_length=1, metadata={
-        "description": "by voucher instead of a card: the code (its value is credited)"})
+        "description": "by voucher instead of a card: the code (its value is credited)",
+        "pattern": VOUCHER_CODE})
 
     @validates_schema
     def _card_or_voucher(self, data, **kwargs):
@@ -597,7 +664,7 @@ InvoiceList = page_of(InvoiceOut, "InvoiceList")
 
 
 class InvoiceQuery(PageQuery):
-    pass
+    cursor = Cursor(r"^[A-Za-z0-9-]{1,40}$", "an invoice number")
 
 
 class NextDue(Schema):
@@ -662,7 +729,7 @@ class Autopay(Schema):
 
 
 class AutopayIn(StrictSchema):
-    enabled = fields.Boolean(required=True)
+    enabled = JsonBool(required=True)
     payment_method_id = fields.String(load_default=None, allow_none=True,
                                       validate=validate.Length(max=40))
 
@@ -681,7 +748,7 @@ class BillingProfileIn(StrictSchema):
 
 
 class CreditNoteIn(StrictSchema):
-    amount = fields.Nested(MoneySchema, required=True, metadata={
+    amount = fields.Nested(PositiveMoney, required=True, metadata={
         "description": "to credit, tax included; at most what was invoiced and not credited"})
     reason = Text(300, required=True, min_length=3)
 
@@ -693,7 +760,8 @@ PaymentList = page_of(PaymentRecord, "PaymentList")
 
 class RedeemIn(StrictSchema):
     code = Text(40, required=True, min_length=1, metadata={
-        "description": "as printed; case, spaces and dashes do not matter"})
+        "description": "as printed; case, spaces and dashes do not matter",
+        "pattern": VOUCHER_CODE})
 
 
 RedemptionList = page_of(Redemption, "RedemptionList")
@@ -714,8 +782,8 @@ VoucherOfferList = page_of(VoucherOffer, "VoucherOfferList")
 class VoucherOfferIn(StrictSchema):
     code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
     name = Text(200, required=True, min_length=1)
-    value = fields.Nested(MoneySchema, required=True)
-    price = fields.Nested(MoneySchema, required=True)
+    value = fields.Nested(PositiveMoney, required=True)
+    price = fields.Nested(PositiveMoney, required=True)
     valid_days = fields.Integer(strict=True, validate=validate.Range(1, 3650))
 
 
@@ -739,7 +807,7 @@ class Purchase(Schema):
 class VoucherBatchIn(StrictSchema):
     type = fields.String(required=True, validate=validate.OneOf(["print", "online"]),
                          metadata={"description": "print (online vouchers come from offers)"})
-    value = fields.Nested(MoneySchema, required=True)
+    value = fields.Nested(PositiveMoney, required=True)
     count = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
     valid_from = DayOrTime(end_of_day=False)
     valid_until = DayOrTime(required=True)
@@ -825,6 +893,7 @@ class Inbox(Schema):
 
 class InboxQuery(PageQuery):
     unread = fields.Boolean(metadata={"description": "only unread ones"})
+    cursor = Cursor(r"^ntf_[a-z0-9]{1,40}$", "a notification id")
 
 
 class NotificationRead(NotificationOut):
@@ -882,14 +951,27 @@ class PreferencesIn(StrictSchema):
                               validate=validate.Length(min=1, max=50))
 
 
+# a host name or address (an IPv6 one in brackets), a port, a path
+WEBHOOK_URL = r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[!-~]*)?$"
+
+
 class ChannelIn(StrictSchema):
     """A team's alert channel; checked here as the notifier checks it, so a team created with
     channels is refused whole (400) before anything is written."""
 
+    OPENAPI = {"oneOf": [
+        {"properties": {"type": {"enum": ["webhook"]}}, "required": ["url"],
+         "not": {"required": ["address"]}},
+        {"properties": {"type": {"enum": ["email"]}}, "required": ["address"],
+         "not": {"required": ["url"]}},
+        {"properties": {"type": {"enum": ["bus"]}},
+         "not": {"anyOf": [{"required": ["url"]}, {"required": ["address"]}]}}]}
+
     type = fields.String(required=True, validate=validate.OneOf(["webhook", "email", "bus"]))
     url = fields.Url(schemes={"http", "https"}, require_tld=False,
-                     validate=validate.Length(max=500),
-                     metadata={"description": "webhook: where the signed JSON is POSTed"})
+                     validate=[validate.Length(max=500), validate.Regexp(WEBHOOK_URL)],
+                     metadata={"description": "webhook: where the signed JSON is POSTed",
+                               "format": "uri", "pattern": WEBHOOK_URL})
     address = fields.Email(validate=validate.Length(max=320),
                            metadata={"description": "email: where alerts are mailed"})
 
@@ -926,9 +1008,13 @@ class AlertIn(StrictSchema):
     severity = fields.String(required=True,
                              validate=validate.OneOf(["critical", "warning", "info"]))
     title = Text(300, required=True, min_length=1)
-    text = Text(5000, required=True, min_length=1)
-    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.String())
-    dedup_key = Text(200, min_length=1)
+    text = Text(4000, required=True, min_length=1)
+    fields_ = fields.Dict(data_key="fields",
+                          keys=fields.String(validate=validate.Length(min=1, max=64)),
+                          values=fields.String(validate=validate.Length(max=1000)),
+                          validate=validate.Length(max=50))
+    dedup_key = Text(200, min_length=1, metadata={
+        "description": "one page per key and state; default: a new key (this alert pages)"})
 
 
 class AlertOut(Schema):
@@ -1034,6 +1120,7 @@ class TicketQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["open", "done", *TICKET_STATUSES]),
                            metadata={"description": "open: not resolved or closed; done: "
                                                     "resolved or closed; or one status"})
+    cursor = Cursor(NUMBER_CURSOR, "a ticket number")
 
 
 class CommentIn(StrictSchema):
@@ -1206,6 +1293,8 @@ class AssignIn(StrictSchema):
 
 
 class TicketChange(StrictSchema):
+    OPENAPI = {"minProperties": 1}
+
     status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
 
@@ -1217,7 +1306,7 @@ class TicketChange(StrictSchema):
 
 class OpsCommentIn(StrictSchema):
     text = Text(5000, required=True, min_length=1)
-    internal = fields.Boolean(load_default=False, metadata={
+    internal = JsonBool(load_default=False, metadata={
         "description": "an agent's note the customer never sees"})
 
 
@@ -1235,7 +1324,7 @@ class CategoryIn(StrictSchema):
     impact = fields.String(required=True, validate=validate.OneOf(LEVELS))
     required_fields = fields.List(fields.String(validate=validate.OneOf(["subscription_id"])),
                                   validate=validate.Length(max=1))
-    active = fields.Boolean()
+    active = JsonBool()
     position = fields.Integer(strict=True, validate=validate.Range(0, 10_000))
 
 
@@ -1324,7 +1413,7 @@ class RuleIn(StrictSchema):
     team = TeamName(required=True)
     priority = fields.String(allow_none=True, validate=validate.OneOf(PRIORITIES))
     escalation_policy = Ref(allow_none=True)
-    continue_ = fields.Boolean(data_key="continue", attribute="continue", load_default=False,
+    continue_ = JsonBool(data_key="continue", attribute="continue", load_default=False,
                                metadata={"description": "the next matching rule decides too "
                                                         "(one ticket pages two teams)"})
 
@@ -1385,6 +1474,10 @@ class RouteTestOut(Schema):
 # ops: escalation policies
 
 class EscalationTargetIn(StrictSchema):
+    OPENAPI = {"oneOf": [{"properties": {"type": {"enum": ["team"]}}, "required": ["team"]},
+                         {"properties": {"type": {"enum": ["lead"]}},
+                          "not": {"required": ["team"]}}]}
+
     type = fields.String(required=True, validate=validate.OneOf(["team", "lead"]),
                          metadata={"description": "lead: the channels of `<team>-lead`"})
     team = TeamName()
@@ -1440,7 +1533,7 @@ class IncidentQuery(StrictSchema):
 
 class IncidentResolveIn(StrictSchema):
     resolution = Text(5000, required=True, min_length=3)
-    credit = fields.Nested(MoneySchema, allow_none=True, metadata={
+    credit = fields.Nested(PositiveMoney, allow_none=True, metadata={
         "description": "a service credit for each affected customer (once)"})
 
     @validates_schema

@@ -193,7 +193,7 @@ class GatewayService:
     def wallet_settings(self, call):
         return wallet.wallet_settings(self, call)
 
-    @api("GET", "/api/v1/wallet/transactions", query=s.PageQuery,
+    @api("GET", "/api/v1/wallet/transactions", query=s.LedgerQuery,
          response=s.WalletTransactionList, tag="wallet",
          summary="The ledger, newest first, each entry with the balance after it")
     def wallet_transactions(self, call):
@@ -590,7 +590,7 @@ class GatewayService:
         return notifications.ops_create_channel(self, call)
 
     @api("DELETE", "/api/v1/ops/channels/<string:channel_id>", access="channels.manage", tag="ops",
-         summary="Remove an alert channel")
+         status=204, summary="Remove an alert channel")
     def ops_delete_channel(self, call):
         return notifications.ops_delete_channel(self, call)
 
@@ -635,7 +635,7 @@ class GatewayService:
     def ops_create_voucher_batch(self, call):
         return vouchers.ops_create_batch(self, call)
 
-    @api("GET", "/api/v1/ops/voucher-batches", access="vouchers.read", query=s.PageQuery,
+    @api("GET", "/api/v1/ops/voucher-batches", access="vouchers.read", query=s.BatchQuery,
          response=s.VoucherBatchList, tag="ops", summary="Voucher batches, newest first")
     def ops_voucher_batches(self, call):
         return vouchers.ops_batches(self, call)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from gateway.http import Call, Reply
+from services.common.ids import new_id
 
 
 def inbox(gw, call: Call) -> dict:
@@ -43,9 +44,10 @@ def ops_delete_channel(gw, call: Call) -> Reply:
 
 def ops_raise_alert(gw, call: Call) -> Reply:
     body = call.body
+    # without a dedup key the alert is its own (the notifier needs one: it pages once per key)
     return Reply(gw.notifier.raise_alert(call.path["team"], body["severity"], body["title"],
                                          body["text"], body.get("fields_") or {},
-                                         body.get("dedup_key")), status=201)
+                                         body.get("dedup_key") or new_id("alert")), status=201)
 
 
 def ops_deliveries(gw, call: Call) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from babel import Locale
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from services.common.money import is_currency
+from services.common.money import KNOWN_CURRENCIES, is_currency
 
 SUPPORTED_LANGUAGES = ("en", "de", "it")
 COUNTRIES = frozenset(code for code in Locale("en").territories if code.isalpha())
@@ -20,8 +20,16 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+def _with_enum(kwargs: dict, values) -> dict:
+    """The field's closed set in its metadata: the OpenAPI document states what is accepted."""
+    return {**kwargs, "metadata": {"enum": sorted(values), **kwargs.get("metadata", {})}}
+
+
 class Currency(fields.String):
     default_error_messages = {"currency": "Not an ISO 4217 currency code."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**_with_enum(kwargs, KNOWN_CURRENCIES))
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -32,6 +40,9 @@ class Currency(fields.String):
 
 class CountryCode(fields.String):
     default_error_messages = {"country": "Not an ISO 3166 two-letter country code."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**_with_enum(kwargs, COUNTRIES))
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

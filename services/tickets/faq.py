@@ -66,7 +66,8 @@ def _find(session: Session, entry_id) -> FaqEntry:
 
 def create(session: Session, request: dict, now: dt.datetime) -> dict:
     values = load_or_raise(FaqSchema(), request)
-    entry = FaqEntry(id=new_id("faq"), position=0, created_at=now, updated_at=now, **values)
+    # `position` is optional in the request (0 when left out): given, it must not be passed twice
+    entry = FaqEntry(id=new_id("faq"), created_at=now, updated_at=now, **{"position": 0, **values})
     session.add(entry)
     session.commit()
     return dump(entry)

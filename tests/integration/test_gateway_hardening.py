@@ -42,6 +42,11 @@ def test_strings_that_are_not_text_and_deep_nesting_are_400_never_500(portal):
     emoji = raw_post(portal, "/api/v1/ops/faq", admin, faq % r"Why \ud83d\ude00?")
     assert emoji.status_code == 201, emoji.text
     assert emoji.json()["question"] == "Why \U0001F600?"
+    # found by the fuzzing tier: an entry with its position was a 500
+    placed = portal("POST", "/api/v1/ops/faq", admin, json={
+        "category": "general", "language": "en", "question": "Where?", "answer": "Here.",
+        "position": 9999})
+    assert placed.status_code == 201 and placed.json()["position"] == 9999, placed.text
 
     for depth in (40, 100_000):  # past our depth limit, and past the parser's recursion limit
         deep = '{"question": ' + "[" * depth + "]" * depth + "}"

@@ -60,3 +60,27 @@ def test_the_document_says_which_requests_need_an_idempotency_key():
     assert required == {("post", path) for path in MONEY_MOVING}
     assert ("post", "/api/v1/subscriptions") in accepted
     assert ("post", "/api/v1/vouchers/redeem") not in required | accepted
+
+
+def test_the_document_is_as_strict_as_the_validation():
+    """What the fuzzing tier found looser in the document than in the code (issue #13 item 10)."""
+    document = openapi_document()
+    components, paths = document["components"]["schemas"], document["paths"]
+    currency = components["Money"]["properties"]["currency"]
+    assert "EUR" in currency["enum"] and "EURO" not in currency["enum"]
+    assert "DE" in components["Address"]["properties"]["country"]["enum"]
+    assert components["TopUpIn"]["oneOf"] and components["ChannelIn"]["oneOf"]
+    assert components["EscalationTargetIn"]["oneOf"]
+    assert components["TicketChange"]["minProperties"] == 1
+    assert components["CardIn"]["properties"]["exp_year"]["minimum"] >= 2026
+    assert components["SignUp"]["properties"]["password"]["minLength"] == 8
+    assert components["VoucherBatchIn"]["properties"]["value"]["$ref"].endswith("PositiveMoney")
+    # a nullable address is null or a whole address, not any object
+    address = components["ProfileChange"]["properties"]["address"]
+    assert "anyOf" not in address and address["nullable"] is True
+    # an empty body is read as {}: required only where a field is
+    assert paths["/api/v1/accounts"]["post"]["requestBody"]["required"] is True
+    assert paths["/api/v1/ops/billing-runs"]["post"]["requestBody"]["required"] is False
+    ledger = {p["name"]: p for p in paths["/api/v1/wallet/transactions"]["get"]["parameters"]}
+    assert ledger["cursor"]["schema"]["pattern"] == "^[0-9]{1,18}$"
+    assert "204" in paths["/api/v1/ops/channels/{channel_id}"]["delete"]["responses"]

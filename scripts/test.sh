@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it: lint, then the unit, integration and end-to-end
-# tiers in one pytest process, then the browser tier in its own process (Playwright must not run
-# inside an eventlet-patched process). Exits non-zero if anything fails.
+# tiers in one pytest process, then the browser tier and the fuzzing tier each in its own
+# process (Playwright hangs inside an eventlet-patched process; schemathesis needs none).
+# Exits non-zero if anything fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,5 +19,7 @@ echo "== unit, integration, end to end"
   --amqp-uri "$AMQP_URI" --rabbit-ctl-uri "$RABBIT_API_URI" "$@" || status=1
 echo "== browser"
 .venv/bin/python -m pytest tests/browser -p no:nameko --confcutdir=tests/browser "$@" || status=1
+echo "== fuzzing (schemathesis on /api/v1/openapi.json as customer, agent and admin; ~3.5 min)"
+.venv/bin/python -m pytest tests/fuzz -p no:nameko --confcutdir=tests/fuzz "$@" || status=1
 [ "$status" = 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
 exit "$status"

@@ -78,15 +78,15 @@ def test_credit_notes_lower_what_is_due_and_a_full_credit_voids_the_invoice(worl
     assert shown["amount_due"]["amount"] == total - 500
     assert shown["total"]["amount"] == total  # the invoice itself is never edited
     assert [n["id"] for n in shown["credit_notes"]] == [note["id"]]
-    too_much = portal("POST", path, admin, json={**body, "amount": {
-        "amount": total - 499, "currency": "EUR"}})
+    too_much = portal("POST", path, admin, headers={"Idempotency-Key": "too-much"},
+                      json={**body, "amount": {"amount": total - 499, "currency": "EUR"}})
     assert too_much.status_code == 400 and "amount" in too_much.json()["error"]["fields"]
-    wrong_currency = portal("POST", path, admin, json={**body, "amount": {
-        "amount": 100, "currency": "USD"}})
+    wrong_currency = portal("POST", path, admin, headers={"Idempotency-Key": "usd"},
+                            json={**body, "amount": {"amount": 100, "currency": "USD"}})
     assert wrong_currency.status_code == 400
 
-    portal.ok("POST", path, admin, status=201, json={**body, "amount": {
-        "amount": total - 500, "currency": "EUR"}})
+    portal.ok("POST", path, admin, status=201, headers={"Idempotency-Key": "the-rest"},
+              json={**body, "amount": {"amount": total - 500, "currency": "EUR"}})
     voided = portal.ok("GET", f"/api/v1/invoices/{invoice['id']}", token)
     assert voided["status"] == "void" and voided["amount_due"]["amount"] == 0
     assert portal.ok("GET", "/api/v1/dashboard", token)["bills"]["outstanding_total"][

@@ -578,10 +578,11 @@ def test_an_outage_is_one_incident_resolved_with_a_credit_for_each_customer_once
                 for token, _ in customers]
     body = {"resolution": "The regional head-end was restarted.",
             "credit": {"amount": 500, "currency": "EUR"}}
-    resolved = portal.ok("POST", path, admin, json=body)
+    resolved = portal.ok("POST", path, admin, json=body, headers={"Idempotency-Key": "outage"})
     assert resolved["status"] == "resolved" and resolved["credit"] == body["credit"]
     assert sum(resolved["credits"].values()) == 2
-    assert portal.ok("POST", path, admin, json=body)["id"] == resolved["id"]
+    assert portal.ok("POST", path, admin, json=body,  # a retry, with a new key: the same
+                     headers={"Idempotency-Key": "outage-2"})["id"] == resolved["id"]
 
     def granted():
         shown = portal.ok("GET", f"/api/v1/ops/incidents/{incident_ref['id']}", admin)

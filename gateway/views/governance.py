@@ -52,10 +52,7 @@ def money_action(gw, call: Call, action: str, money: dict, params: dict,
     """Run a staff money action now if its maker's bounds allow it (201), else answer 202 with
     the approval it waits for. `money` (`{"amount", "currency"}`) is the money it creates: a
     debit creates none and runs without counting."""
-    key = idempotency_key(call)
-    if not key:
-        raise errors.InvalidArgument("Money actions need an Idempotency-Key header.",
-                                     code="IDEMPOTENCY_KEY_REQUIRED")
+    key = idempotency_key(call)  # the routes require one (`@api(idempotency="required")`)
     params = _params(call, **params)
     if money["amount"] > 0:
         decision = gw.accounts.authorize_money(actor(call), action, money["amount"],

@@ -424,7 +424,7 @@ class StreamingReceiver:
             head = f"HTTP/1.1 {self.status} Answer\r\nContent-Type: text/plain\r\n\r\n".encode()
             ends = time.monotonic() + 60
             try:
-                if self.mode == "drip_head":
+                if self.mode == "drip_head":  # the slowness under test: one byte per 0.1 s
                     for byte in head:
                         conn.sendall(bytes([byte]))
                         time.sleep(0.1)
@@ -434,7 +434,7 @@ class StreamingReceiver:
                 while self.sent < self.limit and time.monotonic() < ends:
                     conn.sendall(chunk)
                     self.sent += len(chunk)
-                    if self.mode == "drip":
+                    if self.mode == "drip":  # a receiver that trickles (what is tested)
                         time.sleep(0.1)
             except OSError:
                 self.hung_up.set()

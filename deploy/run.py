@@ -2,6 +2,18 @@
 gateway; waits until /ready is green, loads demo data, prints the portal's address and the demo
 logins. Ctrl-C (or SIGTERM) stops every process it started. Logs go to $DATA_DIR/logs/.
 
+A process that dies is started again (after 1 s, doubling to 30 s while it keeps dying), and the
+runner says so with the end of its log: one crash is never the whole system's outage.
+$DATA_DIR/processes.json lists the running processes (name → pid).
+
+Scaling out as a cluster would, on one machine: `REPLICAS=2 DATABASE=postgres make run` runs
+two processes of every service (competing consumers on the same queues) and of the gateway (on
+GATEWAY_PORT and the ports after it), each service with its own PostgreSQL database
+(`<DATABASE_PREFIX>_<service>`, default prefix `portal`, made if missing on the server of
+DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres). Several processes need
+PostgreSQL: the SQLite default is for one. With HEALTH_PORT=9100 every service process serves
+/health/live, /health/ready and /metrics on 9100, 9101, … (printed at start).
+
 It runs a demo: it sets DEMO_MODE=true (unless DEMO_MODE is set) and supplies what a real
 deployment must provide itself, unless set in the environment: the demo admin (its password is
 published), and SECRET_KEY and VOUCHER_SECRET_KEY generated once per data folder
@@ -24,6 +36,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from dataclasses import dataclass
 
 import requests
 
@@ -37,6 +50,8 @@ SERVICES = ["services.accounts.service", "services.catalog.service",
             "services.tickets.service", "services.notifier.service"]
 GATEWAY = "gateway.service"
 READY_TIMEOUT = 90.0
+RESTART_FIRST_SECONDS, RESTART_MAX_SECONDS = 1.0, 30.0
+STABLE_SECONDS = 60.0  # a process that ran this long before dying restarts at once again
 
 
 def port_free(host: str, port: int) -> bool:
@@ -49,47 +64,134 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+@dataclass
+class Process:
+    """One process the runner keeps running: `argv` with `env`, logged to `log`."""
+
+    name: str
+    argv: list[str]
+    env: dict
+    log: pathlib.Path
+    popen: subprocess.Popen | None = None
+    started: float = 0.0
+    restarts: int = 0
+    restart_at: float | None = None  # when a dead process is due to start again
+    delay: float = RESTART_FIRST_SECONDS
+
+
 class Runner:
-    def __init__(self, env: dict, log_dir: pathlib.Path) -> None:
+    def __init__(self, env: dict, log_dir: pathlib.Path, replicas: int = 1) -> None:
         self.env = env
         self.log_dir = log_dir
-        self.procs: dict[str, subprocess.Popen] = {}
+        self.replicas = replicas
+        self.procs: dict[str, Process] = {}
+        self.health_ports: dict[str, int] = {}
 
     def start(self, module: str) -> None:
-        name = module.split(".")[-2] if module != GATEWAY else "gateway"
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        base = module.split(".")[-2] if module != GATEWAY else "gateway"
         nameko = pathlib.Path(sys.executable).with_name("nameko")
-        self.procs[name] = subprocess.Popen(
-            [str(nameko), "run", "--config", str(CONFIG), module], cwd=ROOT, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        for index in range(1, self.replicas + 1):
+            name = base if self.replicas == 1 else f"{base}-{index}"
+            env = dict(self.env)
+            if module == GATEWAY:
+                env["GATEWAY_PORT"] = str(int(self.env["GATEWAY_PORT"]) + index - 1)
+            elif self.env.get("HEALTH_PORT"):
+                port = int(self.env["HEALTH_PORT"]) + len(self.health_ports)
+                env["HEALTH_PORT"] = str(port)
+                self.health_ports[name] = port
+            self.launch(Process(name, [str(nameko), "run", "--config", str(CONFIG), module],
+                                env, self.log_dir / f"{name}.log"))
 
     def start_mail_catcher(self, host: str, port: int, mail_dir: pathlib.Path) -> None:
         """A local SMTP server that files every mail in `mail_dir` (a maildir), so the
         notifier's e-mails can be read without a mail relay."""
-        log = open(self.log_dir / "mail.log", "ab")  # noqa: SIM115 - lives as long as the process
-        self.procs["mail"] = subprocess.Popen(
-            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{host}:{port}", "-c",
-             "aiosmtpd.handlers.Mailbox", str(mail_dir)], cwd=ROOT, env=self.env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
+        self.launch(Process("mail", [sys.executable, "-m", "aiosmtpd", "-n", "-l",
+                                     f"{host}:{port}", "-c", "aiosmtpd.handlers.Mailbox",
+                                     str(mail_dir)], self.env, self.log_dir / "mail.log"))
+
+    def launch(self, proc: Process) -> None:
+        log = open(proc.log, "ab")  # noqa: SIM115 - lives as long as the process
+        proc.popen = subprocess.Popen(proc.argv, cwd=ROOT, env=proc.env, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()  # the child has its own copy
+        proc.started, proc.restart_at = time.monotonic(), None
+        self.procs[proc.name] = proc
+        self.write_pids()
+
+    def write_pids(self) -> None:
+        pids = {name: p.popen.pid for name, p in self.procs.items()
+                if p.popen is not None and p.popen.poll() is None}
+        (self.log_dir.parent / "processes.json").write_text(json.dumps(pids, indent=2) + "\n")
 
     def dead(self) -> list[str]:
-        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+        return [name for name, p in self.procs.items()
+                if p.popen is not None and p.popen.poll() is not None]
+
+    def supervise(self) -> list[str]:
+        """Restart what died (with backoff); lines to print about it."""
+        now, notes = time.monotonic(), []
+        for name, proc in self.procs.items():
+            if proc.popen is None or proc.popen.poll() is None:
+                continue
+            if proc.restart_at is None:
+                if now - proc.started > STABLE_SECONDS:
+                    proc.delay = RESTART_FIRST_SECONDS
+                proc.restart_at = now + proc.delay
+                notes.append(f"{name} exited (code {proc.popen.returncode}); starting it again "
+                             f"in {proc.delay:.0f}s. The end of {proc.log}:\n"
+                             f"{self.tail(name, 15)}")
+                proc.delay = min(proc.delay * 2, RESTART_MAX_SECONDS)
+            elif now >= proc.restart_at:
+                proc.restarts += 1
+                self.launch(proc)
+                notes.append(f"{name} started again (restart {proc.restarts}, pid "
+                             f"{proc.popen.pid})")
+        return notes
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+        running = [p.popen for p in self.procs.values() if p.popen is not None]
+        for popen in running:
+            if popen.poll() is None:
+                os.killpg(popen.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for proc in self.procs.values():
+        for popen in running:
             try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
+                popen.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait()
 
     def tail(self, name: str, lines: int = 30) -> str:
-        text = (self.log_dir / f"{name}.log").read_text(errors="replace").splitlines()
+        text = self.procs[name].log.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
+
+
+def postgres_databases(env: dict) -> list[str]:
+    """DATABASE=postgres: every service's database URL, on the server of DATABASE_URL, its
+    database made if missing; lines to print about it."""
+    import psycopg2  # only this option needs it
+
+    server = env.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+    prefix = env.get("DATABASE_PREFIX") or "portal"
+    parsed = urllib.parse.urlparse(server)
+    connection = psycopg2.connect(server)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            for module in SERVICES:
+                service = module.split(".")[-2]
+                name = f"{prefix}_{service}"
+                key = f"{service.upper()}_DATABASE_URL"
+                if env.get(key):
+                    continue
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{name}"')
+                env[key] = urllib.parse.urlunparse(parsed._replace(path="/" + name))
+    finally:
+        connection.close()
+    return [f"Databases: PostgreSQL {parsed.hostname}:{parsed.port or 5432}, "
+            f"{prefix}_<service>"]
 
 
 def broker_in_use(amqp_uri: str) -> bool:
@@ -104,6 +206,41 @@ def broker_in_use(amqp_uri: str) -> bool:
     except requests.RequestException:
         return False  # no management API: cannot tell
     return response.status_code == 200 and response.json().get("consumers", 0) > 0
+
+
+def management_api(amqp_uri: str) -> tuple[str, tuple[str, str], str]:
+    uri = urllib.parse.urlparse(amqp_uri)
+    vhost = urllib.parse.quote(uri.path[1:] or "/", safe="")
+    return (f"http://{uri.hostname}:15672/api", (uri.username or "guest",
+                                                 uri.password or "guest"), vhost)
+
+
+def migrate_classic_queues(amqp_uri: str) -> list[str]:
+    """The services declare their queues as quorum queues; RabbitMQ refuses to redeclare a
+    classic queue left by an earlier version under another type. Empty ones are deleted here
+    (the services declare them again); one that still holds messages stops the start with
+    what to do (docs/deployment.md, "Migrating from classic queues")."""
+    api, auth, vhost = management_api(amqp_uri)
+    try:
+        response = requests.get(f"{api}/queues/{vhost}", auth=auth, timeout=5,
+                                params={"columns": "name,type,durable,messages"})
+        response.raise_for_status()
+    except requests.RequestException:
+        return []  # no management API: the services' declarations will say it
+    old = [q for q in response.json() if q.get("durable") and q.get("type") == "classic"
+           and (q["name"].startswith("rpc-") or q["name"].startswith("evt-"))]
+    full = [q["name"] for q in old if q.get("messages")]
+    if full:
+        raise RuntimeError(
+            f"classic queues from an earlier version still hold messages: {', '.join(full)}. "
+            "Run the earlier version until they are empty (or move the messages), then start "
+            "again; see docs/deployment.md, \"Migrating from classic queues\"")
+    for queue in old:
+        name = urllib.parse.quote(queue["name"], safe="")
+        requests.delete(f"{api}/queues/{vhost}/{name}", auth=auth, timeout=5,
+                        params={"if-empty": "true"}).raise_for_status()
+    return [f"Replaced {len(old)} empty classic queue(s) of an earlier version by quorum "
+            f"queues"] if old else []
 
 
 def wait_ready(base_url: str, runner: Runner) -> None:
@@ -183,7 +320,23 @@ def main(argv: list[str] | None = None) -> int:
               f"'.*' '.*' '.*' && AMQP_URI=amqp://guest:guest@127.0.0.1:5672/dev2 make run",
               file=sys.stderr)
         return 1
-    runner = Runner(env, log_dir)
+    replicas = int(env.get("REPLICAS") or 1)
+    database = (env.get("DATABASE") or "sqlite").lower()
+    if database not in ("sqlite", "postgres"):
+        print(f"DATABASE is sqlite (the default) or postgres, not {database!r}", file=sys.stderr)
+        return 1
+    if replicas > 1 and database != "postgres":
+        print("Several processes per service need PostgreSQL: REPLICAS=2 DATABASE=postgres "
+              "make run", file=sys.stderr)
+        return 1
+    try:
+        if database == "postgres":
+            notes.extend(postgres_databases(env))
+        notes.extend(migrate_classic_queues(amqp_uri))
+    except Exception as exc:  # noqa: BLE001 - any failure here stops the start with its reason
+        print(f"Start-up failed: {exc}", file=sys.stderr)
+        return 1
+    runner = Runner(env, log_dir, replicas)
     stopping = False
 
     def on_signal(signum, _frame):
@@ -201,9 +354,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"E-mails go to a local catcher: {mail_dir} (a maildir)", flush=True)
         for note in notes:
             print(note, flush=True)
-        print(f"Starting {len(SERVICES)} service(s) and the gateway; logs in {log_dir}", flush=True)
+        each = f" ({replicas} processes each)" if replicas > 1 else ""
+        print(f"Starting {len(SERVICES)} service(s) and the gateway{each}; logs in {log_dir}",
+              flush=True)
         for module in [*SERVICES, GATEWAY]:
             runner.start(module)
+        if runner.health_ports:
+            print("Health and metrics: " + ", ".join(
+                f"{name} :{port}" for name, port in runner.health_ports.items()), flush=True)
         wait_ready(base_url, runner)
         if args.no_demo:
             logins = []
@@ -219,12 +377,12 @@ def main(argv: list[str] | None = None) -> int:
             if login["role"] == "admin" and shown != demo.ADMIN["password"]:
                 shown = "(your ADMIN_PASSWORD)"
             print(f"  {login['role']:<9} {login['email']:<24} password: {shown}")
+        if replicas > 1:
+            print(f"  gateways on ports {port}…{port + replicas - 1}")
         print("Press Ctrl-C to stop.", flush=True)
         while not stopping:
-            dead = runner.dead()
-            if dead:
-                print(f"{dead[0]} stopped unexpectedly:\n{runner.tail(dead[0])}", file=sys.stderr)
-                return 1
+            for note in runner.supervise():
+                print(note, file=sys.stderr, flush=True)
             time.sleep(0.5)
         return 0
     except RuntimeError as exc:

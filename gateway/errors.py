@@ -9,6 +9,7 @@ import logging
 from werkzeug.wrappers import Response
 
 from services.common import errors
+from services.common.rpc import BROKER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ def json_response(payload, status: int = 200, headers: dict | None = None) -> Re
 
 
 def error_response(exc: BaseException, request_id: str) -> Response:
+    if isinstance(exc, BROKER_ERRORS):  # the broker went away under a view: retry later
+        log.warning("request %s: the broker is unreachable: %s", request_id, exc)
+        exc = errors.ServiceUnavailable("The service is temporarily unavailable. Please try "
+                                        "again in a moment.")
     if isinstance(exc, errors.ServiceError):
         status = status_of(exc)
         if status != 500:

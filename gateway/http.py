@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import audit, auth, metrics, readcache
 from gateway.errors import PayloadTooLarge, error_response, json_response
 from gateway.transport import client_ip
-from services.common import errors
+from services.common import correlation, errors
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 
@@ -228,7 +228,8 @@ def api(method: str, path: str, *, access: str = "session", body: type[Schema] |
         @functools.wraps(view)
         def handler(self, request: Request, **path_args: str) -> Response:
             started = time.perf_counter()
-            request_id = new_id("req")
+            # the correlation id this request's calls and events carry (services' log lines)
+            request_id = correlation.correlation_id() or new_id("req")
             call = None
             try:
                 if method != "GET" and request.headers.get("Sec-Fetch-Site") == "cross-site":

@@ -10,7 +10,7 @@ import functools
 import pathlib
 
 from nameko.dependency_providers import Config
-from nameko.events import BROADCAST, EventDispatcher, event_handler
+from nameko.events import BROADCAST, EventDispatcher
 from nameko.web.handlers import http
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
@@ -18,7 +18,6 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from gateway import metrics
 from gateway import schemas as s
 from gateway.auth import AuthCache
 from gateway.errors import MethodNotAllowed, error_response, json_response
@@ -41,10 +40,14 @@ from gateway.views import (
     wallet,
 )
 from services.common import errors
+from services.common.events import EventHandler
 from services.common.ids import new_id
-from services.common.rpc import BoundedRpcProxy, observers
+from services.common.observability import Observability
+from services.common.rpc import FAST_FAIL, BoundedRpcProxy
 
-observers.append(metrics.observe_rpc)
+# the gateway's cache evictions: one transient queue per process, acknowledged safely, never
+# retried (an eviction that failed is covered by the cache's expiry)
+event_handler = EventHandler.decorator
 
 STATIC_DIR = pathlib.Path(__file__).with_name("static")
 PAGE_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": (
@@ -56,10 +59,12 @@ class GatewayService:
     name = "gateway"
 
     config = Config()
+    observability = Observability()  # metrics registry, correlation ids (= request ids)
     sessions = AuthCache()
     views = ReadCacheProvider()  # the dashboard's parts per customer
     transport = TransportSecurity()  # HSTS on every answer when PUBLIC_URL is https
-    audit_events = EventDispatcher()  # staff actions, stored by accounts (gateway/audit.py)
+    # staff actions, stored by accounts (gateway/audit.py)
+    audit_events = EventDispatcher(retry_policy=FAST_FAIL)
     accounts = BoundedRpcProxy("accounts")
     catalog = BoundedRpcProxy("catalog")
     billing = BoundedRpcProxy("billing")

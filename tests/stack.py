@@ -56,7 +56,9 @@ def delete_vhost(name: str) -> None:
 class Stack:
     """`python -m deploy.run` in a subprocess; `url` once it printed its address."""
 
-    def __init__(self, tmp: pathlib.Path, extra_env: dict | None = None) -> None:
+    def __init__(self, tmp: pathlib.Path, extra_env: dict | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        self.args = args
         self.vhost = f"e2e-{uuid.uuid4().hex[:10]}"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -77,7 +79,7 @@ class Stack:
     def start(self, timeout: float = 90) -> Stack:
         began = time.monotonic()
         with open(self.output, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "deploy.run"], cwd=ROOT,
+            self.proc = subprocess.Popen([sys.executable, "-m", "deploy.run", *self.args], cwd=ROOT,
                                          env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         while time.monotonic() - began < timeout:

@@ -40,6 +40,7 @@ from services.common import errors, permissions
 from services.common.clock import ClockProvider
 from services.common.db import Database, find_database
 from services.common.events import event_handler, handles_once
+from services.common.observability import Observability
 from services.common.rpc import rpc
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class StaffLimits(DependencyProvider):
 
 class AccountsService:
     name = "accounts"
+    observability = Observability()  # health, metrics, correlation ids
 
     db = Database(Base.metadata, MIGRATIONS)
     clock = ClockProvider()

@@ -82,6 +82,7 @@ from services.common.clock import ClockProvider, isoformat
 from services.common.db import Database, is_unique_violation, snapshot
 from services.common.events import event_handler
 from services.common.idempotency import run_idempotent
+from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
 
@@ -100,6 +101,7 @@ class PdfFonts(DependencyProvider):
 
 class BillingService:
     name = "billing"
+    observability = Observability()  # health, metrics, correlation ids
 
     db = Database(Base.metadata, MIGRATIONS)
     clock = ClockProvider()

@@ -29,6 +29,7 @@ from services.catalog.schemas import dump_device, dump_package
 from services.common import errors
 from services.common.clock import ClockProvider
 from services.common.db import Database
+from services.common.observability import Observability
 from services.common.rpc import rpc
 
 EXPECTED = (errors.ServiceError,)
@@ -36,6 +37,7 @@ EXPECTED = (errors.ServiceError,)
 
 class CatalogService:
     name = "catalog"
+    observability = Observability()  # health, metrics, correlation ids
 
     db = Database(Base.metadata)
     clock = ClockProvider()

@@ -12,24 +12,34 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
-from nameko.events import event_handler as nameko_event_handler
+from nameko.events import SERVICE_POOL
+from nameko.events import EventHandler as NamekoEventHandler
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.clock import isoformat
+from services.common.correlation import correlation_id
 from services.common.ids import new_id
 from services.common.kernel_tables import ProcessedEvent
+from services.common.rpc import ack_quietly, quorum_queue
 
 log = logging.getLogger(__name__)
 
 
 def make_envelope(entity_name: str, entity: dict, now: dt.datetime,
                   event_id: str | None = None) -> dict:
-    return {"event_id": event_id or new_id("evt"), "occurred_at": isoformat(now),
-            entity_name: entity}
+    """The envelope; inside a worker it also carries the work's `correlation_id` (the
+    gateway's request id), so the consumers' log lines name the request that caused them."""
+    envelope = {"event_id": event_id or new_id("evt"), "occurred_at": isoformat(now),
+                entity_name: entity}
+    current = correlation_id()
+    if current:
+        envelope["correlation_id"] = current
+    return envelope
 
 
 def claim_event(session: Session, consumer: str, event_id: str) -> bool:
@@ -73,8 +83,52 @@ def handles_once(fn: Callable[[Any, dict], Any]) -> Callable[[Any, dict], Any]:
     return wrapper
 
 
+# Where events go that failed DELIVERY_LIMIT times (a handler that keeps raising on them): a
+# fanout exchange and its quorum queue, declared by every service (`observability`). Operators
+# are alerted when it holds anything; a message there is inspected and re-published by hand.
+DEAD_LETTER_EXCHANGE = "portal.dead-letters"
+DEAD_LETTER_QUEUE = "portal.dead-letters"
+DELIVERY_LIMIT = 20
+RETRY_MAX_SECONDS = 10.0
+eventlet_sleep = time.sleep  # green under eventlet (monkey-patched); tests may replace it
+
+
+class EventHandler(NamekoEventHandler):
+    """nameko's event handler, with
+    - a durable quorum queue per (service, handler) (SERVICE_POOL handlers: several processes
+      of a service share it), whose messages go to the dead-letter queue after DELIVERY_LIMIT
+      failed deliveries instead of looping forever; broadcast handlers (one transient queue per
+      process, as the gateway's cache evictions) stay classic;
+    - an acknowledgement that a lost connection cannot turn into a crash (the broker
+      redelivers; handlers are idempotent on `event_id`)."""
+
+    def setup(self) -> None:
+        super().setup()
+        if self.handler_type is SERVICE_POOL and self.reliable_delivery:
+            self.queue = quorum_queue(
+                self.queue.name, self.queue.exchange, self.event_type,
+                **{"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                   "x-delivery-limit": DELIVERY_LIMIT})
+
+    def handle_message(self, body, message):
+        """A redelivered event (its handler failed before) waits before it is handled again,
+        0.5 s doubling to RETRY_MAX_SECONDS with each delivery, so a database that is down for
+        a while does not burn through DELIVERY_LIMIT in a second: an event reaches the
+        dead-letter queue only after ~2.5 minutes of failures. nameko runs this in a green
+        thread of its own, before the worker (and its database session) exists."""
+        deliveries = int((message.headers or {}).get("x-delivery-count") or 0)
+        if deliveries:
+            eventlet_sleep(min(0.5 * 2 ** (deliveries - 1), RETRY_MAX_SECONDS))
+        super().handle_message(body, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        ack_quietly(self.queue_consumer, message,
+                    requeue=exc_info is not None and self.requeue_on_error)
+
+
 def event_handler(source_service: str, event_type: str, **kwargs: Any):
-    """nameko's event handler, but a handler that fails puts the event back on the queue
-    (nameko's default drops it). Pair it with `@handles_once`."""
+    """The event handler every service uses: a handler that fails puts the event back on the
+    queue (nameko's default drops it), up to DELIVERY_LIMIT times. Pair it with
+    `@handles_once`."""
     kwargs.setdefault("requeue_on_error", True)
-    return nameko_event_handler(source_service, event_type, **kwargs)
+    return EventHandler.decorator(source_service, event_type, **kwargs)

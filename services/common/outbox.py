@@ -64,6 +64,11 @@ def event_exchange(service_name: str) -> Exchange:
                     delivery_mode=PERSISTENT, auto_delete=False)
 
 
+# The longest pause between failed relay rounds: events move again within seconds of the
+# broker's return (a commit also wakes the relay at once).
+RELAY_BACKOFF_MAX_SECONDS = 5.0
+
+
 class Unconfirmed(Exception):
     """The broker refused (nack) or did not confirm a message in time."""
 
@@ -95,7 +100,9 @@ class OutboxRelay:
         self._nacked: set[int] = set()
         self._signal = green.Signal()
         self._running = False
-        self.failures = 0
+        self.failures = 0  # consecutive failed rounds
+        self.published_total = 0  # for the metrics (portal_outbox_published_total)
+        self.failed_total = 0
 
     def wake(self) -> None:
         self._signal.set()
@@ -222,6 +229,7 @@ class OutboxRelay:
             if confirmed:
                 session.execute(update(table).where(table.c.id.in_(confirmed))
                                 .values(published_at=dt.datetime.now(dt.UTC)))
+            self.published_total += len(confirmed)
             refused = [i for i in ids if i not in confirmed]
             if refused:
                 self._record_failure(session, refused, "Unconfirmed: the broker refused it")
@@ -250,7 +258,8 @@ class OutboxRelay:
                         wait = 0
                 except Exception:  # noqa: BLE001 - the relay must outlive broker and DB outages
                     self.failures += 1
-                    backoff = min(max(backoff * 2, 0.5), 30.0)
+                    self.failed_total += 1
+                    backoff = min(max(backoff * 2, 0.5), RELAY_BACKOFF_MAX_SECONDS)
                     wait = backoff
                     log.exception("outbox %s: relay round failed; retrying in %.1fs",
                                   self.service_name, wait)

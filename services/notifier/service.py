@@ -42,6 +42,7 @@ from services.common import errors
 from services.common.clock import ClockProvider
 from services.common.db import Database
 from services.common.events import event_handler
+from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
 from services.notifier import alerts, broadcasts, customers, deliveries
@@ -55,6 +56,7 @@ BROADCAST_SLICE_SECONDS = 1.0  # per timer round: broadcasts share the process w
 
 class NotifierService:
     name = "notifier"
+    observability = Observability()  # health, metrics, correlation ids
 
     db = Database(Base.metadata, MIGRATIONS)
     clock = ClockProvider()

@@ -41,6 +41,7 @@ from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider
 from services.common.db import Database
+from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
 from services.tickets import (
@@ -61,6 +62,7 @@ EXPECTED = (errors.ServiceError,)
 
 class TicketsService:
     name = "tickets"
+    observability = Observability()  # health, metrics, correlation ids
 
     db = Database(Base.metadata, MIGRATIONS)
     clock = ClockProvider()

@@ -32,6 +32,7 @@ from services.common import errors, idempotency
 from services.common.clock import ClockProvider
 from services.common.db import Database
 from services.common.events import event_handler
+from services.common.observability import Observability
 from services.common.rpc import rpc
 from services.vouchers import batches, offers, redemption
 from services.vouchers.codes import CodeKeys
@@ -55,6 +56,7 @@ class VoucherKeys(DependencyProvider):
 
 class VouchersService:
     name = "vouchers"
+    observability = Observability()  # health, metrics, correlation ids
 
     db = Database(Base.metadata, MIGRATIONS)
     clock = ClockProvider()

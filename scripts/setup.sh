@@ -5,7 +5,7 @@
 #   - RabbitMQ reachable, started if installed and down, with the management plugin enabled
 #     (the tests create a vhost per test through it);
 #   - with --test: PostgreSQL reachable (started if down), Debian's Chromium for the browser
-#     tests and poppler's pdftotext for the PDF tests;
+#     tests, poppler's pdftotext for the PDF tests and Prometheus' promtool for the alert rules;
 #   - with --bench (`make bench`): all of --test, and the load client wrk and the py-spy
 #     sampling profiler the benchmarks use.
 # Missing system packages are installed with apt-get when running as root; otherwise the
@@ -92,6 +92,9 @@ if [ "$want_test" = 1 ]; then
   fi
   [ -x /usr/bin/chromium ] || apt_install chromium
   command -v pdftotext >/dev/null || apt_install poppler-utils  # the PDF tests read the text
+  # Prometheus' promtool checks deploy/observability/alerts.yaml (the package's server is not
+  # started)
+  command -v promtool >/dev/null || apt_install --no-install-recommends prometheus
 fi
 if [ "$want_bench" = 1 ]; then
   command -v wrk >/dev/null || apt_install wrk

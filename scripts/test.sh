@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it: lint, then the unit, integration and end-to-end
-# tiers in one pytest process, then the browser tier and the fuzzing tier each in its own
-# process (Playwright hangs inside an eventlet-patched process; schemathesis needs none).
+# tiers in one pytest process, then the browser, fuzzing and chaos tiers each in its own
+# process (Playwright hangs inside an eventlet-patched process; schemathesis needs none; the
+# chaos tier restarts the local broker, so it runs alone, last).
 # Exits non-zero if anything fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +22,7 @@ echo "== browser"
 .venv/bin/python -m pytest tests/browser -p no:nameko --confcutdir=tests/browser "$@" || status=1
 echo "== fuzzing (schemathesis on /api/v1/openapi.json as customer, agent and admin; ~3.5 min)"
 .venv/bin/python -m pytest tests/fuzz -p no:nameko --confcutdir=tests/fuzz "$@" || status=1
+echo "== chaos (2 processes per service on PostgreSQL; SIGKILLs, a broker restart, a database outage under load; ~2.5 min)"
+.venv/bin/python -m pytest tests/chaos -p no:nameko --confcutdir=tests/chaos -s "$@" || status=1
 [ "$status" = 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
 exit "$status"

@@ -1,11 +1,12 @@
 """What an operator sees of a service process: health, metrics and log lines that name their
 request. Every service (and the gateway) declares it: `observe = Observability()`.
 
-- **Health** (`HEALTH_PORT`; off when empty or 0): `GET /health/live` answers 200 while the
-  process runs its event loop (a liveness probe: never restart a process for a broker outage);
-  `GET /health/ready` answers 200 when the process consumes from the broker and its database
-  answers, else 503 with what is wrong (a readiness probe); `GET /metrics` is the Prometheus
-  text. The gateway also serves its own `/ready` and `/metrics` on its HTTP port.
+- **Health** (`HEALTH_PORT`; off when empty or 0), one server per process: `GET /health/live`
+  answers 200 while the process runs its event loop (a liveness probe: never restart a process
+  for a broker outage); `GET /health/ready` answers 200 when the process consumes from the
+  broker and its database answers, else 503 with what is wrong per service (a readiness
+  probe); `GET /metrics` is the Prometheus text. The gateway also serves its own `/ready` and
+  `/metrics` on its HTTP port.
 - **Metrics** (one registry per process, `REGISTRY`):
   `portal_entrypoint_duration_seconds{service, entrypoint, kind=rpc|event|timer|http, outcome}`,
   `portal_timer_runs_total{service, timer, outcome}`,
@@ -96,8 +97,6 @@ class Observability(DependencyProvider):
 
     def __init__(self) -> None:
         self.started: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self.server = None
-        self.socket = None
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -113,15 +112,14 @@ class Observability(DependencyProvider):
 
     def start(self) -> None:
         if self.port:
-            self.socket = eventlet.listen((self.host, self.port))
-            self.container.spawn_managed_thread(self._serve, identifier="health-server")
+            _HealthServer.serve(self.host, self.port)
         self.container.spawn_managed_thread(self._declare_dead_letters,
                                             identifier="dead-letter-declaration")
 
     def stop(self) -> None:
-        if self.socket is not None:
-            self.socket.close()
-            self.socket = None
+        Observability.providers.discard(self)
+        if self.port and not any(p.port for p in Observability.providers):
+            _HealthServer.close()
 
     kill = stop
 
@@ -198,29 +196,6 @@ class Observability(DependencyProvider):
                 checks["database"] = f"unreachable: {type(exc).__name__}"
         return all(value == "ok" for value in checks.values()), checks
 
-    def _app(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path == "/health/live":
-            status, body, ctype = "200 OK", b'{"status":"ok"}', "application/json"
-        elif path == "/health/ready":
-            ready, checks = self.readiness()
-            status = "200 OK" if ready else "503 Service Unavailable"
-            body = json.dumps({"service": self.service, "ready": ready,
-                               "checks": checks}).encode()
-            ctype = "application/json"
-        elif path == "/metrics":
-            status, body, ctype = "200 OK", generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-        else:
-            status, body, ctype = "404 Not Found", b'{"error":"not found"}', "application/json"
-        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
-        return [body]
-
-    def _serve(self) -> None:
-        try:
-            eventlet.wsgi.server(self.socket, self._app, log_output=False)
-        except Exception:  # noqa: BLE001 - a closed socket at stop; never kill the service
-            log.debug("health server stopped", exc_info=True)
-
     # the dead-letter queue ---------------------------------------------------------------------
 
     def _declare_dead_letters(self) -> None:
@@ -238,6 +213,54 @@ class Observability(DependencyProvider):
                             exc, backoff)
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
+
+
+class _HealthServer:
+    """One per process, whatever the number of service containers in it (one in a deployment,
+    all of them in the integration tests): /health/ready is ready when every one is."""
+
+    socket = None
+
+    @classmethod
+    def serve(cls, host: str, port: int) -> None:
+        if cls.socket is None:
+            cls.socket = eventlet.listen((host, port))
+            eventlet.spawn(cls._serve, cls.socket)
+
+    @classmethod
+    def close(cls) -> None:
+        sock, cls.socket = cls.socket, None
+        if sock is not None:
+            sock.close()
+
+    @staticmethod
+    def _serve(sock) -> None:
+        try:
+            eventlet.wsgi.server(sock, _health_app, log_output=False)
+        except Exception:  # noqa: BLE001 - the socket closed at stop
+            log.debug("health server stopped", exc_info=True)
+
+
+def _health_app(environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    ctype = "application/json"
+    if path == "/health/live":
+        status, body = "200 OK", b'{"status":"ok"}'
+    elif path == "/health/ready":
+        services = {}
+        for provider in list(Observability.providers):
+            ready, checks = provider.readiness()
+            services[provider.service] = checks
+        ready = bool(services) and all(value == "ok" for checks in services.values()
+                                       for value in checks.values())
+        status = "200 OK" if ready else "503 Service Unavailable"
+        body = json.dumps({"ready": ready, "services": services}).encode()
+    elif path == "/metrics":
+        (body, ctype), status = exposition(), "200 OK"
+    else:
+        status, body = "404 Not Found", b'{"error":"not found"}'
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class _ScrapeCollector:

@@ -480,9 +480,12 @@ def test_each_workload_has_probes_on_its_declared_ports(name):
         assert get["port"] in ports, f"{probe} on an undeclared port {get['port']}"
         paths[probe] = get["path"]
     if name == "gateway":
-        assert ports == {"http": 8000}
-        assert paths == {"startupProbe": "/health", "readinessProbe": "/ready",
+        # ready = its own broker connection, never "every service": one service down must not
+        # take every gateway out of the Service
+        assert ports == {"http": 8000, "metrics": HEALTH_PORT}
+        assert paths == {"startupProbe": "/health", "readinessProbe": "/health/ready",
                          "livenessProbe": "/health"}
+        assert c["readinessProbe"]["httpGet"]["port"] == "metrics"
         assert c["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
     else:
         assert ports == {"metrics": HEALTH_PORT}

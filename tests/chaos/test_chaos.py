@@ -157,8 +157,8 @@ def login(portal: Portal, email: str, password: str) -> str:
     return response.json()["token"]
 
 
-def sign_up(portal: Portal, billing_type: str) -> tuple[str, str]:
-    email = f"chaos-{uuid.uuid4().hex[:10]}@example.com"
+def sign_up(portal: Portal, billing_type: str, email: str | None = None) -> tuple[str, str]:
+    email = email or f"chaos-{uuid.uuid4().hex[:10]}@example.com"
     password = "a chaos tier passphrase"
     response = portal.until_answered("POST", "/api/v1/accounts", json={
         "email": email, "password": password, "name": "Chaos Tester",
@@ -227,7 +227,10 @@ def system(tmp_path_factory):
     health_base = free_port_range(len(SERVICES) * 2)
     through_proxy = urllib.parse.urlunparse(
         parsed._replace(netloc=f"{parsed.username or 'postgres'}@127.0.0.1:{database.port}"))
+    clock = tmp_path / "clock-offset"
+    clock.write_text("0")
     stack = Stack(tmp_path, args=("--no-demo",), extra_env={
+        "TEST_CLOCK_OFFSET_FILE": str(clock), "BILLING_TIMER_SECONDS": "1",
         "REPLICAS": "2", "DATABASE": "postgres", "DATABASE_PREFIX": prefix,
         "DATABASE_URL": through_proxy, "HEALTH_PORT": str(health_base),
         "DEMO_MODE": "true", "ADMIN_EMAIL": demo.ADMIN["email"],
@@ -236,6 +239,7 @@ def system(tmp_path_factory):
         "AUTH_CACHE_SECONDS": "60"})  # only an eviction can end a cached session in time
     try:
         stack.start(timeout=240)
+        stack.clock = clock
         yield stack, database, receiver, Processes(stack, health_base)
     finally:
         stack.stop()
@@ -482,3 +486,56 @@ def test_nothing_is_lost_or_doubled_when_processes_the_broker_and_the_database_f
     report.append(f"outboxes empty; dead letters 0; RPC replies dropped while the broker was "
                   f"away: {dropped:.0f}")
     print("\nCHAOS REPORT\n  " + "\n  ".join(report))
+
+
+def test_due_renewals_are_charged_once_with_a_timer_in_every_billing_process(system):
+    """Both billing processes run the renewal timer every second; the database lets each
+    renewal happen once. A month later each wallet shows exactly one renewal, and still one
+    after several more rounds of both timers."""
+    stack, _, _, processes = system
+    portal = Portal(gateways(stack))
+    customers = []
+    for _ in range(4):
+        email = f"renewal-{uuid.uuid4().hex[:10]}@example.com"
+        customer, token = sign_up(portal, "prepaid", email)
+        card = portal.until_answered("POST", "/api/v1/me/payment-methods", token, json={
+            "number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123",
+            "holder": "Chaos Tester"}).json()["id"]
+        topped = portal.until_answered("POST", "/api/v1/wallet/top-ups", token, json={
+            "amount": {"amount": 10000, "currency": "EUR"}, "payment_method_id": card},
+            headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert topped.status_code == 201, topped.text
+        subscribed = portal.until_answered("POST", "/api/v1/subscriptions", token,
+                                           json={"package": "basic"},
+                                           headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert subscribed.status_code == 201, subscribed.text
+        customers.append({"id": customer, "email": email, "token": token})
+
+    def charges(token: str) -> list[dict]:
+        page = portal.until_answered("GET", "/api/v1/wallet/transactions?limit=50", token)
+        return [t for t in page.json()["data"] if t["type"] == "service_charge"]
+
+    assert all(len(charges(c["token"])) == 1 for c in customers)
+    stack.clock.write_text(str(32 * 86400))  # a month on: every subscription is due
+    admin = login(portal, demo.ADMIN["email"], demo.ADMIN["password"])  # sessions expired
+    tokens = {c["id"]: login(portal, c["email"], "a chaos tier passphrase") for c in customers}
+    eventually(lambda: all(len(charges(t)) >= 2 for t in tokens.values()), 60,
+               "every subscription renewed")
+
+    def timer_rounds() -> dict[str, float]:
+        runs = {}
+        for name in ("billing-1", "billing-2"):
+            text = requests.get(f"http://127.0.0.1:{processes.health[name]}/metrics",
+                                timeout=5).text
+            runs[name] = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                             if line.startswith("portal_timer_runs_total{")
+                             and 'timer="run_due"' in line)
+        return runs
+
+    before = timer_rounds()
+    eventually(lambda: all(after - before[name] >= 3 for name, after in timer_rounds().items()),
+               60, "three more timer rounds in each billing process")
+    assert all(len(charges(t)) == 2 for t in tokens.values()), {
+        c: charges(t) for c, t in tokens.items()}
+    verified = portal.until_answered("GET", "/api/v1/ops/ledger/verify", admin).json()
+    assert verified["ok"], verified

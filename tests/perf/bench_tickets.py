@@ -56,6 +56,7 @@ from services.common.db import KERNEL, Component, make_engine, migrate  # noqa: 
 from services.tickets import routing, rules  # noqa: E402
 from services.tickets.models import MIGRATIONS, Base, RoutingRule, Setting  # noqa: E402
 from services.tickets.tickets import Policy  # noqa: E402
+from tests.perf import cpu  # noqa: E402
 from tests.perf.harness import (  # noqa: E402
     create_databases,
     drop_databases,
@@ -242,6 +243,10 @@ def measure_latency(stack: Stack, args) -> dict:
                                    f"the bench's routing rule is not first")
             warm.append(ticket["id"])
         receiver.wait_for(warm, 15)
+        # each ticket from the next of enough customers: a customer may hold 10 open tickets
+        # and open 10 an hour (tickets' abuse limits), so no customer raises more than 8 here
+        pool = [customer_session(stack.url)
+                for _ in range(-(-int(args.rate * args.seconds) // 8))]
         sent: dict[str, float] = {}
         post_ms: list[float] = []
         slow: list[tuple[float, float, int]] = []  # (POST ms, s since the start, ticket n)
@@ -255,8 +260,8 @@ def measure_latency(stack: Stack, args) -> dict:
                                    f"package? (customer thread {index})"}
             at, began = time.time(), time.perf_counter()
             try:
-                response = sessions[index].post(f"{stack.url}/api/v1/tickets", json=body,
-                                                timeout=30)
+                response = pool[n % len(pool)].post(f"{stack.url}/api/v1/tickets", json=body,
+                                                    timeout=30)
             except requests.RequestException as exc:
                 ticket_errors.append(f"{type(exc).__name__}: {exc}")
                 return
@@ -275,8 +280,12 @@ def measure_latency(stack: Stack, args) -> dict:
         sampler = threading.Timer(args.seconds / 2, lambda: out.update(load_during=load()))
         sampler.daemon = True
         sampler.start()
+        meter = cpu.CpuMeter(cpu.stack_processes(stack.proc.pid))
+        meter.start()
         lags = steady(args.rate, args.seconds, args.threads, raise_ticket)
         receiver.wait_for(list(sent), 60)
+        # every process's CPU per ticket, its alert and the webhook delivery included
+        out["cpu"] = meter.stop(len(sent))
         out["ticket_webhook"] = [1000 * (receiver.arrivals[t] - sent[t]) for t in sent
                                  if t in receiver.arrivals]
         out["post"], out["slowest"] = post_ms, sorted(slow, reverse=True)[:5]
@@ -333,6 +342,8 @@ def print_latency(result: dict, args) -> None:
     if ticket and post:
         after = statistics.median(ticket) - statistics.median(post)
         print(f"  p50 from the POST's answer to the webhook (difference of p50s): {after:.1f} ms")
+    if result.get("cpu"):
+        print(cpu.format_cpu("ticket → routed, alerted, webhook delivered", result["cpu"]))
     print("  slowest POSTs: " + ", ".join(f"{ms:.0f} ms at {at:.1f} s (#{n})"
                                           for ms, at, n in result["slowest"]))
     lags = result["lags"]

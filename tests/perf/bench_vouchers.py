@@ -124,7 +124,8 @@ def login(url: str, email: str, password: str) -> dict:
 def create_batch(url: str, admin: dict, count: int) -> tuple[dict, float]:
     until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=365)).isoformat()
     began = time.perf_counter()
-    batch = requests.post(f"{url}/api/v1/ops/voucher-batches", headers=admin, timeout=60, json={
+    batch = requests.post(f"{url}/api/v1/ops/voucher-batches", timeout=60, headers={
+        **admin, "Idempotency-Key": f"bench-batch-{time.time_ns()}"}, json={
         "type": "print", "value": {"amount": 1000, "currency": "EUR"}, "count": count,
         "valid_until": until}).json()
     if "status" not in batch:

@@ -57,7 +57,13 @@ class Component:
         return max((m.version for m in self.migrations), default=1)
 
 
-KERNEL = Component("kernel", kernel_metadata, ())
+def _index_processed_events(ops: Operations, conn: Connection) -> None:
+    ops.create_index("ix_processed_events_at", "processed_events", ["processed_at"])
+
+
+KERNEL = Component("kernel", kernel_metadata, (
+    Migration(2, "processed_events.processed_at indexed for housekeeping",
+              _index_processed_events),))
 
 
 class SchemaTooNew(RuntimeError):
@@ -242,7 +248,7 @@ class Database(DependencyProvider):
         self.sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def setup(self) -> None:
-        from services.common.outbox import OutboxRelay  # outbox imports this module
+        from services.common.outbox import OutboxRelay, Retention  # outbox imports this module
 
         config = self.container.config
         service = self.container.service_name
@@ -252,7 +258,8 @@ class Database(DependencyProvider):
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.relay = OutboxRelay(
             self.engine, config[keys.AMQP_URI], service,
-            poll_seconds=float(config.get(keys.OUTBOX_POLL_SECONDS) or 1.0))
+            poll_seconds=float(config.get(keys.OUTBOX_POLL_SECONDS) or 1.0),
+            retention=Retention.from_config(config))
         event.listen(self.sessionmaker, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:

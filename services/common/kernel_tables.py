@@ -58,6 +58,9 @@ class ProcessedEvent(KernelBase):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
+    # housekeeping deletes by age (services.common.outbox.prune)
+    __table_args__ = (Index("ix_processed_events_at", "processed_at"),)
+
 
 class IdempotencyRecord(KernelBase):
     """The first outcome of a money-moving call, replayed for the same (scope, key)."""

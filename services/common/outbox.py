@@ -7,6 +7,13 @@ exchange, so `@event_handler("<service>", "<event_type>")` receives them) with p
 confirms, and marks them published. If the broker is down the rows wait and the relay backs off;
 if the process dies after the commit, the next relay to run publishes them. A message may be
 published twice (crash between confirm and mark): consumers are idempotent on `event_id`.
+
+Housekeeping (`prune`, run by the relay every `HOUSEKEEPING_SECONDS`): published events older
+than `OUTBOX_RETENTION_DAYS` and consumers' `processed_events` marks older than
+`PROCESSED_EVENTS_RETENTION_DAYS` are deleted, in batches, so neither table grows with the
+system's age (a million subscribers make millions of events a month). An unpublished event is
+never deleted, whatever its age. A mark is kept far longer than any redelivery can come (the
+broker's redeliveries are minutes apart, a republished event is one the outbox had not marked).
 """
 
 from __future__ import annotations
@@ -15,16 +22,17 @@ import contextlib
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 
 import amqp
 from kombu import Connection, Exchange
 from nameko.constants import PERSISTENT
-from sqlalchemy import Engine, Text, cast, insert, select, text, update
+from sqlalchemy import Engine, Text, cast, delete, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from services.common import bulk, green
 from services.common.events import make_envelope
-from services.common.kernel_tables import OutboxMessage
+from services.common.kernel_tables import OutboxMessage, ProcessedEvent
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,60 @@ def event_exchange(service_name: str) -> Exchange:
                     delivery_mode=PERSISTENT, auto_delete=False)
 
 
+@dataclass(frozen=True)
+class Retention:
+    outbox_days: float = 7.0
+    processed_events_days: float = 30.0
+    every_seconds: float = 600.0  # how often a relay prunes (every process does; cheap)
+    batch: int = 5000
+
+    @classmethod
+    def from_config(cls, config: dict) -> Retention:
+        from services.common import config as keys
+
+        def number(key: str, default: float) -> float:
+            value = config.get(key)
+            return default if value in (None, "") else float(value)
+
+        return cls(number(keys.OUTBOX_RETENTION_DAYS, cls.outbox_days),
+                   number(keys.PROCESSED_EVENTS_RETENTION_DAYS, cls.processed_events_days),
+                   number(keys.HOUSEKEEPING_SECONDS, cls.every_seconds))
+
+
+def prune(engine: Engine, retention: Retention, now: dt.datetime | None = None) -> dict:
+    """Delete published events and processed-event marks past their retention, `batch` rows
+    per transaction (short locks; on PostgreSQL rows another process is deleting are skipped).
+    Returns how many rows went from each table."""
+    now = now or dt.datetime.now(dt.UTC)
+    outbox, marks = OutboxMessage.__table__, ProcessedEvent.__table__
+    jobs = {
+        "outbox_messages": (outbox, outbox.c.published_at.is_not(None)
+                            & (outbox.c.published_at < now - dt.timedelta(
+                                days=retention.outbox_days)), [outbox.c.id]),
+        "processed_events": (marks, marks.c.processed_at < now - dt.timedelta(
+            days=retention.processed_events_days), [marks.c.consumer, marks.c.event_id]),
+    }
+    deleted = {}
+    for name, (table, old, key) in jobs.items():
+        deleted[name] = 0
+        while True:
+            with engine.begin() as conn:
+                chosen = select(*key).where(old).limit(retention.batch)
+                if engine.dialect.name == "postgresql":
+                    chosen = chosen.with_for_update(skip_locked=True)
+                if len(key) == 1:
+                    done = conn.execute(delete(table).where(key[0].in_(chosen))).rowcount
+                else:
+                    done = conn.execute(delete(table).where(
+                        tuple_(*key).in_(chosen))).rowcount
+            deleted[name] += done
+            if done < retention.batch:
+                break
+    if any(deleted.values()):
+        log.info("housekeeping: deleted %s", deleted)
+    return deleted
+
+
 # The longest pause between failed relay rounds: events move again within seconds of the
 # broker's return (a commit also wakes the relay at once).
 RELAY_BACKOFF_MAX_SECONDS = 5.0
@@ -85,13 +147,15 @@ class OutboxRelay:
 
     def __init__(self, engine: Engine, amqp_uri: str, service_name: str,
                  poll_seconds: float = 1.0, batch_size: int = 500,
-                 confirm_timeout: float = 30.0) -> None:
+                 confirm_timeout: float = 30.0, retention: Retention | None = None) -> None:
         self.engine = engine
         self.amqp_uri = amqp_uri
         self.service_name = service_name
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self.confirm_timeout = confirm_timeout
+        self.retention = retention or Retention()
+        self._next_prune = time.monotonic() + 60  # not during start-up
         self.exchange = event_exchange(service_name)
         self._connection: Connection | None = None
         self._channel: amqp.Channel | None = None
@@ -244,6 +308,15 @@ class OutboxRelay:
         log.warning("outbox %s: publish of %d message(s) failed: %s", self.service_name,
                     len(ids), error)
 
+    def _housekeeping(self) -> None:
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + self.retention.every_seconds
+        try:
+            prune(self.engine, self.retention)
+        except Exception:  # noqa: BLE001 - a database outage: next time
+            log.exception("outbox %s: housekeeping failed", self.service_name)
+
     def run_forever(self) -> None:
         self._running = True
         backoff = 0.0
@@ -263,6 +336,7 @@ class OutboxRelay:
                     wait = backoff
                     log.exception("outbox %s: relay round failed; retrying in %.1fs",
                                   self.service_name, wait)
+                self._housekeeping()
                 if wait:
                     self._signal.wait(wait)
         finally:

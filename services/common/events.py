@@ -25,7 +25,7 @@ from services.common.clock import isoformat
 from services.common.correlation import correlation_id
 from services.common.ids import new_id
 from services.common.kernel_tables import ProcessedEvent
-from services.common.rpc import ack_quietly, quorum_queue
+from services.common.rpc import RobustQueueConsumer, ack_quietly, quorum_queue
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ class EventHandler(NamekoEventHandler):
       process, as the gateway's cache evictions) stay classic;
     - an acknowledgement that a lost connection cannot turn into a crash (the broker
       redelivers; handlers are idempotent on `event_id`)."""
+
+    queue_consumer = RobustQueueConsumer()
 
     def setup(self) -> None:
         super().setup()

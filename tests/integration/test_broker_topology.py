@@ -93,3 +93,42 @@ def test_each_service_answers_its_health_and_metrics_on_its_health_port(start_po
                  "portal_rpc_duration_seconds_count"):
         assert name in metrics, name
     assert 'kind="rpc"' in metrics and 'service="billing"' in metrics
+
+
+def test_make_run_replaces_empty_classic_queues_of_an_earlier_version_and_stops_on_full_ones():
+    import uuid
+
+    from kombu import Connection, Exchange, Queue
+
+    from deploy.run import migrate_classic_queues
+    from tests.stack import create_vhost, delete_vhost
+
+    vhost = f"migrate-{uuid.uuid4().hex[:8]}"
+    uri = create_vhost(vhost)
+    try:
+        exchange = Exchange("nameko-rpc", type="topic", durable=True)
+        with Connection(uri) as connection:
+            channel = connection.default_channel
+            for name in ("rpc-accounts", "evt-billing-invoice_issued--notifier.on_invoice"):
+                Queue(name, exchange=exchange, routing_key=name, durable=True)(channel).declare()
+            connection.Producer(channel).publish({"left": "behind"}, exchange=exchange,
+                                                 routing_key="rpc-accounts", declare=[exchange])
+        eventually(lambda: queues(uri)["rpc-accounts"].get("messages") == 1, timeout=15,
+                   pause=0.5)
+        try:
+            migrate_classic_queues(uri)
+            raise AssertionError("a classic queue holding a message was not refused")
+        except RuntimeError as refused:
+            assert "rpc-accounts" in str(refused) and "evt-billing" not in str(refused)
+        assert set(queues(uri)) >= {"rpc-accounts"}  # nothing deleted while one is full
+        with Connection(uri) as connection:
+            Queue("rpc-accounts", exchange=exchange, routing_key="rpc-accounts",
+                  durable=True)(connection.default_channel).purge()
+        eventually(lambda: queues(uri)["rpc-accounts"].get("messages") == 0, timeout=15,
+                   pause=0.5)
+        notes = migrate_classic_queues(uri)
+        assert notes and "2 empty classic queue(s)" in notes[0]
+        assert not {"rpc-accounts", "evt-billing-invoice_issued--notifier.on_invoice"} & set(
+            queues(uri))
+    finally:
+        delete_vhost(vhost)

@@ -223,3 +223,24 @@ def test_several_processes_per_service_need_postgres(capsys, monkeypatch, tmp_pa
     monkeypatch.setenv("GATEWAY_PORT", "0")
     assert run.main(["--no-demo"]) == 1
     assert "DATABASE=postgres" in capsys.readouterr().err
+
+
+def test_the_queue_consumer_drops_an_acknowledgement_on_a_dead_connection():
+    class DeadChannelMessage:
+        channel = SimpleNamespace(connection=object())  # looks alive; the ack fails
+
+        def ack(self):
+            raise RecoverableConnectionError("connection closed")
+
+        requeue = ack
+
+    consumer = rpc.RobustQueueConsumer()
+    consumer.ack_message(DeadChannelMessage())  # neither raises
+    consumer.requeue_message(DeadChannelMessage())
+
+
+def test_every_consumer_shares_the_one_robust_queue_consumer():
+    """RPC requests, replies and events: one connection per process, reconnecting fast."""
+    assert type(rpc.UnconfirmedRpcConsumer.queue_consumer) is rpc.RobustQueueConsumer
+    assert type(rpc.SafeReplyListener.queue_consumer) is rpc.RobustQueueConsumer
+    assert type(events.EventHandler.queue_consumer) is rpc.RobustQueueConsumer

@@ -134,7 +134,7 @@ def test_each_service_connects_as_its_own_role_to_its_own_database_only():
         assert list(urls) == [f"{name.upper()}_DATABASE_URL"], (name, list(urls))
         url = urls[f"{name.upper()}_DATABASE_URL"]
         assert re.fullmatch(rf"postgresql://{name}:\$\{{{name.upper()}_DB_PASSWORD:\?[^}}]+\}}"
-                            rf"@postgres:5432/{name}", url), url
+                            rf"@pgbouncer:5432/{name}", url), url  # through the pooler
         assert f"CREATE ROLE {name} LOGIN PASSWORD :'{name}_password';" in init_sql
         assert f"CREATE DATABASE {name} OWNER {name};" in init_sql
         assert f"REVOKE ALL ON DATABASE {name} FROM PUBLIC;" in init_sql

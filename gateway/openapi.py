@@ -64,8 +64,8 @@ def build_spec() -> dict:
         if params:
             op["parameters"] = params
         if route.body is not None:
-            # an empty body is read as {}: the body is required only if a field is
-            op["requestBody"] = {"required": _has_required_field(route.body),
+            # an empty body is read as {}: the body is required only if {} is refused
+            op["requestBody"] = {"required": _refuses_empty(route.body),
                                  "content": {"application/json": {"schema": route.body}}}
         ok: dict = {"description": "Success"}
         if route.response is not None:
@@ -90,15 +90,17 @@ def build_spec() -> dict:
 
 def _tighten_nullable_refs(node) -> None:
     """apispec writes a nullable nested schema as `anyOf: [{type: object, nullable: true},
-    {$ref}]`, whose first branch takes any object (`{}` passes where the code wants the
-    referenced fields): make it `{allOf: [{$ref}], nullable: true}`, null or exactly that."""
+    {$ref}]` (either order), whose object branch takes any object (`{}` passes where the code
+    wants the referenced fields): make it `{allOf: [{$ref}], nullable: true}`, null or exactly
+    that."""
+    loose = {"type": "object", "nullable": True}
     if isinstance(node, dict):
         branches = node.get("anyOf")
-        if (isinstance(branches, list) and len(branches) == 2
-                and branches[0] == {"type": "object", "nullable": True}
-                and set(branches[1]) == {"$ref"}):
-            del node["anyOf"]
-            node.update({"allOf": [branches[1]], "nullable": True})
+        if isinstance(branches, list) and len(branches) == 2 and loose in branches:
+            ref = branches[1 - branches.index(loose)]
+            if set(ref) == {"$ref"}:
+                del node["anyOf"]
+                node.update({"allOf": [ref], "nullable": True})
         for value in node.values():
             _tighten_nullable_refs(value)
     elif isinstance(node, list):
@@ -106,8 +108,12 @@ def _tighten_nullable_refs(node) -> None:
             _tighten_nullable_refs(value)
 
 
-def _has_required_field(schema: type[Schema]) -> bool:
-    return any(f.required for f in schema._declared_fields.values())
+def _refuses_empty(schema: type[Schema]) -> bool:
+    """{} is refused: a field is required, or the schema's cross-field rules (`OPENAPI`: one
+    of several fields, at least one property) ask for something."""
+    extra = getattr(schema, "OPENAPI", None) or {}
+    return (any(f.required for f in schema._declared_fields.values())
+            or bool({"oneOf", "anyOf"} & set(extra)) or extra.get("minProperties", 0) > 0)
 
 
 def _add_cross_field_rules(document: dict) -> None:

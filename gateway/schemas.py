@@ -1604,6 +1604,11 @@ IncidentRuleList = Schema.from_dict({"data": fields.List(fields.Nested(IncidentR
 # ops: silences
 
 class SilenceIn(StrictSchema):
+    # what `_what_and_when` checks first: a team or a rule (its own one, not null)
+    OPENAPI = {"anyOf": [
+        {"required": ["team"], "properties": {"team": {"type": "string"}}},
+        {"required": ["rule_id"], "properties": {"rule_id": {"type": "string"}}}]}
+
     team = TeamName(allow_none=True)
     rule_id = Ref(allow_none=True)
     starts_at = fields.AwareDateTime(allow_none=True, metadata={"description": "default: now"})
@@ -1691,12 +1696,24 @@ class AuditEntry(Schema):
 AuditList = page_of(AuditEntry, "AuditList")
 
 
+def _date_time(value: str) -> None:
+    """An ISO 8601 date-time with its offset (`2026-12-01T00:00:00Z`), as the document says."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError("Not a valid date-time (e.g. 2026-12-01T00:00:00Z).") from None
+    if parsed.tzinfo is None:
+        raise ValidationError("Give the offset (Z or +01:00).")
+
+
 class AuditQuery(StrictSchema):
     actor_id = fields.String(validate=validate.Length(max=40))
     action = fields.String(validate=validate.Length(max=60), metadata={
         "description": "an action, or a family ending in '.' (`wallet.`)"})
     target = fields.String(validate=validate.Length(max=200))
-    since = fields.String(validate=validate.Length(max=40), metadata={"format": "date-time"})
-    until = fields.String(validate=validate.Length(max=40), metadata={"format": "date-time"})
+    since = fields.String(validate=[validate.Length(max=40), _date_time],
+                          metadata={"format": "date-time"})
+    until = fields.String(validate=[validate.Length(max=40), _date_time],
+                          metadata={"format": "date-time"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Regexp(r"^\d{1,19}$"))

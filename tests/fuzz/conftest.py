@@ -12,6 +12,8 @@ from tests.stack import Stack
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("fuzz-stack")).start()
+    # 127.0.0.1 is a trusted proxy: each role's run sends its own X-Forwarded-For
+    stack = Stack(tmp_path_factory.mktemp("fuzz-stack"),
+                  {"TRUSTED_PROXIES": "127.0.0.1"}).start()
     yield stack
     stack.stop()

@@ -66,12 +66,18 @@ def allowed(failure: Failure, role: str, entries: list[dict]) -> bool:
                for entry in entries)
 
 
+# each role's requests come from its own client address (the stack trusts 127.0.0.1 as a
+# proxy): the fuzzer's wrong logins as one role must not lock the next role's address out
+ADDRESSES = {"customer": "203.0.113.11", "agent": "203.0.113.12", "admin": "203.0.113.13"}
+
+
 def config(role: str, directory: pathlib.Path) -> pathlib.Path:
     """schemathesis' configuration for one role: log in (again after a 401: the fuzzer may well
     call /auth/logout with its own token) and send the bearer token."""
     login = ROLES[role]
     path = directory / f"schemathesis-{role}.toml"
     path.write_text(
+        f'headers = {{ "X-Forwarded-For" = "{ADDRESSES[role]}" }}\n\n'
         # no crash cache in the work tree: each run is its seed's alone
         "[cache]\nenabled = false\n\n"
         "[auth.dynamic.openapi.bearer]\n"

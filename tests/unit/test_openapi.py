@@ -78,9 +78,27 @@ def test_the_document_is_as_strict_as_the_validation():
     # a nullable address is null or a whole address, not any object
     address = components["ProfileChange"]["properties"]["address"]
     assert "anyOf" not in address and address["nullable"] is True
+    # also where apispec puts the loose branch second: {} is not a service credit
+    credit = components["IncidentResolveIn"]["properties"]["credit"]
+    assert "anyOf" not in credit and credit["allOf"][0]["$ref"].endswith("PositiveMoney")
+    assert components["PositiveMoney"]["required"] == ["amount", "currency"]
+    assert {tuple(b["required"]) for b in components["SilenceIn"]["anyOf"]} == {
+        ("team",), ("rule_id",)}  # a silence names a team or a rule
     # an empty body is read as {}: required only where a field is
     assert paths["/api/v1/accounts"]["post"]["requestBody"]["required"] is True
     assert paths["/api/v1/ops/billing-runs"]["post"]["requestBody"]["required"] is False
     ledger = {p["name"]: p for p in paths["/api/v1/wallet/transactions"]["get"]["parameters"]}
     assert ledger["cursor"]["schema"]["pattern"] == "^[0-9]{1,18}$"
     assert "204" in paths["/api/v1/ops/channels/{channel_id}"]["delete"]["responses"]
+
+
+def test_the_audit_logs_time_bounds_are_date_times_as_the_document_says():
+    import pytest
+    from marshmallow import ValidationError
+
+    from gateway.schemas import AuditQuery
+
+    assert AuditQuery().load({"until": "2026-12-01T00:00:00Z"})["until"]
+    for wrong in ("", "yesterday", "2026-12-01T00:00:00", "2026-13-01T00:00:00Z"):
+        with pytest.raises(ValidationError):
+            AuditQuery().load({"until": wrong})

@@ -87,7 +87,7 @@ def a_month(url: str, billing_type: str, code: str | None) -> None:
         if code:
             call("POST", f"{url}/api/v1/vouchers/redeem", token, status=201, json={"code": code})
     call("POST", f"{url}/api/v1/subscriptions", token, status=201, headers=key(),
-         json={"package": "basic", "addons": ["sports"]})
+         json={"package": "family", "addons": ["sports"]})
     call("POST", f"{url}/api/v1/tickets", token, status=201, json={
         "category": "general", "subject": "A question", "description": "How do I record?"})
     return token
@@ -148,8 +148,8 @@ def measure(stack: Stack, urls: dict[str, str], customers: int) -> int:
     for token in tokens:
         invoices = until(lambda t=token: call("GET", f"{url}/api/v1/invoices", t)["data"],
                          "the customer's invoice")
-        call("POST", f"{url}/api/v1/invoices/{invoices[0]['id']}/pay", token, headers=key(),
-             json={})
+        call("POST", f"{url}/api/v1/invoices/{invoices[0]['id']}/pay", token, status=201,
+             headers=key(), json={})
     after = {s: sizes(urls[s]) for s in SERVICES}
 
     total = 2 * customers

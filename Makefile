@@ -19,3 +19,5 @@ bench:
 	@.venv/bin/python tests/perf/bench_topup.py
 	@.venv/bin/python tests/perf/bench_vouchers.py
 	@.venv/bin/python tests/perf/bench_billing_run.py
+	@.venv/bin/python tests/perf/bench_tickets.py
+	@.venv/bin/python tests/perf/bench_storage.py

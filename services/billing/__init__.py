@@ -1,1 +1,1 @@
-"""billing: subscriptions, charges, wallets, invoices, payments (not built yet)."""
+"""billing: subscriptions, charges, wallets and the ledger, payments, invoices and billing runs."""

@@ -59,10 +59,6 @@ def format_number(series: str, year: int, number: int) -> str:
     return f"{series}-{year}-{number:06d}"
 
 
-def allocate_number(session: Session, series: str) -> int:
-    return allocate_block(session, series, 1)
-
-
 def allocate_block(session: Session, series: str, count: int) -> int:
     """The first of `count` consecutive numbers of `series`, in the caller's transaction
     (gapless; see the module doc).

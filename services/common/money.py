@@ -85,11 +85,6 @@ def divide_half_even(numerator: int, denominator: int) -> int:
     return quotient
 
 
-def prorate(money: Money, used: int, total: int) -> Money:
-    """`money * used / total`, rounded half-even (e.g. seconds used of a period's seconds)."""
-    return Money(divide_half_even(money.amount * used, total), money.currency)
-
-
 def percentage(money: Money, basis_points: int) -> Money:
     """`money * basis_points / 10000` (1900 bp = 19 %), rounded half-even."""
     return Money(divide_half_even(money.amount * basis_points, 10_000), money.currency)

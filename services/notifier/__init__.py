@@ -1,0 +1,1 @@
+"""notifier: the portal inbox and e-mail, broadcasts, team alert channels, deliveries."""

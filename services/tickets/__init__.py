@@ -1,1 +1,1 @@
-"""tickets: support tickets, teams, routing, escalation, incidents, FAQ (not built yet)."""
+"""tickets: support tickets, teams, routing, escalation, incidents, FAQ."""

@@ -1,1 +1,1 @@
-"""vouchers: batches, codes, redemptions, online sales (not built yet)."""
+"""vouchers: print batches and their codes, redemptions into the wallet, online voucher offers."""

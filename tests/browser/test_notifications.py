@@ -142,7 +142,6 @@ def test_a_new_customer_sees_the_welcome_counted_reads_it_and_the_count_clears(
     open_inbox(page)
     expect(page.get_by_test_id("nav").get_by_role("link", name=re.compile("^Notifications"))
            ).to_have_attribute("aria-current", "page")
-    expect(page.get_by_test_id("coming-soon")).to_have_count(0)
     expect(page.get_by_test_id("notifications-summary")).to_have_text(
         "You have 1 unread notification.")
     note = item(page, welcome)

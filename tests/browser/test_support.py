@@ -238,7 +238,6 @@ def test_a_customer_searches_the_faq_raises_a_ticket_and_comments_on_it(make_pag
     open_support(page)
     expect(page.get_by_test_id("nav").get_by_role("link", name="Support", exact=True)
            ).to_have_attribute("aria-current", "page")
-    expect(page.get_by_test_id("coming-soon")).to_have_count(0)
     expect(page.get_by_test_id("tickets-empty")).to_have_text(
         "You have not raised any requests yet.")
 

@@ -42,6 +42,24 @@ def eventually(check, timeout: float = 20.0, pause: float = 0.1):
         time.sleep(pause)
 
 
+def timer_rounds(service: str, timer: str) -> float:
+    """How many rounds `service`'s `timer` has finished in this process (its metric)."""
+    from services.common.observability import TIMER_RUNS
+
+    return sum(sample.value for metric in TIMER_RUNS.collect() for sample in metric.samples
+               if sample.name.endswith("_total") and sample.labels["service"] == service
+               and sample.labels["timer"] == timer)
+
+
+def after_timer_rounds(service: str, timer: str, rounds: int = 2, timeout: float = 20.0) -> None:
+    """Wait until `timer` finished `rounds` more rounds: what was due when this was called has
+    been done (the first round may have begun before), so "nothing more happened" is a fact,
+    not a guess about how long a round takes."""
+    start = timer_rounds(service, timer)
+    assert eventually(lambda: timer_rounds(service, timer) >= start + rounds, timeout), \
+        f"{service}.{timer} did not run {rounds} more rounds in {timeout:.0f}s"
+
+
 class Portal:
     def __init__(self, url, runner):
         self.url, self.runner = url, runner

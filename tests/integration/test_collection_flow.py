@@ -4,14 +4,13 @@ service stays active; a customer who never pays is reminded, suspended after the
 and resumed on payment. The billing timer runs every 0.3 s; the clock moves by whole days."""
 
 import datetime as dt
-import time
 
 import pytest
 import sqlalchemy as sa
 
 from deploy import demo
 from services.common.db import normalize_url
-from tests.integration.conftest import PASSWORD, eventually
+from tests.integration.conftest import PASSWORD, after_timer_rounds, eventually
 
 DAY = 86400
 DECLINES = "4000000000000002"
@@ -111,7 +110,7 @@ def test_autopay_declined_dunning_then_the_customer_pays_and_stays_active(world)
 
     clock.advance(7)  # the remaining steps were cancelled: nothing more is charged
     token = demo.login(portal.url, me["email"], PASSWORD)
-    time.sleep(1.5)
+    after_timer_rounds("billing", "run_due")
     assert [p["status"] for p in portal.ok("GET", "/api/v1/payments", token)["data"]] == [
         "succeeded", "failed", "failed"]
     [sub] = portal.ok("GET", "/api/v1/subscriptions", token)["data"]
@@ -148,7 +147,7 @@ def test_a_customer_who_never_pays_is_suspended_then_resumed_on_payment(world):
 
     for _ in range(3):  # three steps (1, 3, 7 days): reminders; the last one suspends
         clock.advance(3)
-        time.sleep(1.0)
+        after_timer_rounds("billing", "run_due")
     token = demo.login(portal.url, me["email"], PASSWORD)
     assert eventually(lambda: portal.ok("GET", "/api/v1/subscriptions", token)["data"][0][
         "status"] == "suspended")
@@ -184,14 +183,14 @@ def test_a_step_left_half_done_by_a_dead_process_is_done_again_and_charges_once(
             "processed_at) VALUES (:i, :c, 0, :t, 'processing', :t)"),
             {"i": invoice["id"], "c": me["id"],
              "t": dt.datetime.now(dt.UTC) + dt.timedelta(seconds=clock.offset)})
-    time.sleep(1.0)
+    after_timer_rounds("billing", "run_due")  # a claimed step is not taken again too soon
     assert portal.ok("GET", f"/api/v1/invoices/{invoice['id']}", token)["status"] == "open"
 
     clock.advance(11 / 1440)  # 11 minutes later the step is put back and done
     token = demo.login(portal.url, me["email"], PASSWORD)
     assert eventually(lambda: portal.ok("GET", f"/api/v1/invoices/{invoice['id']}", token)[
         "status"] == "paid")
-    time.sleep(1.0)
+    after_timer_rounds("billing", "run_due")
     payments = portal.ok("GET", "/api/v1/payments", token)["data"]
     assert [(p["status"], p["invoice_id"]) for p in payments] == [("succeeded", invoice["id"])]
     with engine.connect() as conn:

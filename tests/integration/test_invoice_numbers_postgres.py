@@ -4,7 +4,7 @@ gives its number back (PostgreSQL)."""
 import eventlet
 from sqlalchemy.orm import Session
 
-from services.billing.invoicing import allocate_number
+from services.billing.invoicing import allocate_block
 from services.billing.models import Base
 from services.common.db import KERNEL, Component, make_engine, migrate
 
@@ -16,7 +16,7 @@ def test_concurrent_issuers_get_gapless_unique_numbers_and_rollbacks_return_thei
 
     def issue(n):
         with Session(engine) as session:
-            number = allocate_number(session, "INV")
+            number = allocate_block(session, "INV", 1)
             eventlet.sleep(0.01)  # the invoice's other work, holding the number
             if n % 5 == 0:
                 session.rollback()  # this invoice failed: its number must not be lost

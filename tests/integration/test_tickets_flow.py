@@ -6,14 +6,13 @@ credits every affected customer once."""
 import concurrent.futures as cf
 import datetime as dt
 import json
-import time
 import uuid
 
 import pytest
 import requests
 
 from deploy import demo
-from tests.integration.conftest import PASSWORD, eventually
+from tests.integration.conftest import PASSWORD, after_timer_rounds, eventually
 from tests.integration.test_notifier_delivery import WebhookReceiver
 
 MINUTE = 60.0
@@ -132,7 +131,8 @@ def test_escalation_fires_at_the_policy_delay_repeats_and_stops_on_acknowledge(w
         == routed_at + dt.timedelta(minutes=10)
 
     clock.advance(9.5)  # not yet
-    time.sleep(1.5)
+    after_timer_rounds("tickets", "tick")
+    after_timer_rounds("notifier", "send_due")
     assert keys(network, f"ticket:{first['id']}:escalation") == []
 
     clock.advance(0.6)  # past 10 minutes: the first step, once
@@ -146,7 +146,8 @@ def test_escalation_fires_at_the_policy_delay_repeats_and_stops_on_acknowledge(w
     assert eventually(lambda: keys(lead) == [f"ticket:{first['id']}:escalation:0:1",
                                              f"ticket:{first['id']}:escalation:1:1"])
     clock.advance(60)  # and then it stops
-    time.sleep(1.5)
+    after_timer_rounds("tickets", "tick")
+    after_timer_rounds("notifier", "send_due")
     assert keys(network, f"ticket:{first['id']}") == [
         routed_key, f"ticket:{first['id']}:escalation:0:0",
         f"ticket:{first['id']}:escalation:1:0"]
@@ -202,7 +203,7 @@ def test_a_burst_of_interruptions_is_one_incident_resolved_once_with_one_credit_
     # one page per incident, and none for the tickets that joined
     assert eventually(lambda: sorted(keys(network)) == sorted(
         [f"incident:{incident_id}:opened", f"incident:{other['incident']['id']}:opened"]))
-    time.sleep(1.0)
+    after_timer_rounds("notifier", "send_due")
     assert len(keys(network)) == 2
     body = json.loads(next(b for h, b, _s in network.requests
                            if h["X-Portal-Dedup-Key"].startswith(f"incident:{incident_id}:")))
@@ -318,7 +319,7 @@ def test_a_ticket_lives_through_replies_reopening_closing_and_silences(world):
     portal.ok("DELETE", f"/api/v1/ops/silences/{silence['id']}", admin)
     loud = raise_ticket(portal, token, "complaint", "Loud one")
     assert eventually(lambda: keys(quiet) == [f"ticket:{loud['id']}:routed:quiet"])
-    time.sleep(0.5)
+    after_timer_rounds("notifier", "send_due")
     assert keys(quiet, f"ticket:{muted['id']}") == []
 
 

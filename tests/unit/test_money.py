@@ -8,7 +8,6 @@ from services.common.money import (
     is_currency,
     minor_unit_exponent,
     percentage,
-    prorate,
 )
 
 
@@ -18,12 +17,6 @@ from services.common.money import (
 ])
 def test_division_rounds_half_to_even(num, den, expected):
     assert divide_half_even(num, den) == expected
-
-
-def test_proration_of_a_month_by_seconds():
-    month = 30 * 86400
-    assert prorate(Money(2999, "EUR"), 15 * 86400, month) == Money(1500, "EUR")  # 1499.5 → 1500
-    assert prorate(Money(1000, "EUR"), 10 * 86400, month) == Money(333, "EUR")
 
 
 def test_percentage_in_basis_points():

@@ -4,13 +4,12 @@ numbered), a paid invoice's credit lands on the next invoice, and an invoice is 
 however many payments race for it."""
 
 import datetime as dt
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from deploy import demo
-from tests.integration.conftest import PASSWORD
+from tests.integration.conftest import PASSWORD, eventually
 
 DAY = 86400
 
@@ -33,11 +32,8 @@ def world(start_portal, tmp_path):
 def run(portal, day):
     admin = demo.login(portal.url, demo.ADMIN["email"], demo.ADMIN["password"])
     started = portal.ok("POST", "/api/v1/ops/billing-runs", admin, status=202, json={"date": day})
-    deadline = time.monotonic() + 20
-    while started["status"] != "completed" and time.monotonic() < deadline:
-        time.sleep(0.2)
-        started = portal.ok("GET", f"/api/v1/ops/billing-runs/{started['id']}", admin)
-    assert started["status"] == "completed"
+    assert eventually(lambda: portal.ok("GET", f"/api/v1/ops/billing-runs/{started['id']}",
+                                        admin)["status"] == "completed")
     return admin
 
 

@@ -2,7 +2,6 @@
 subscribe, paid from the wallet, the money runs out at renewal, suspended, top up, resumed."""
 
 import datetime as dt
-import time
 import uuid
 
 import pytest
@@ -12,7 +11,7 @@ from deploy import demo
 from services.billing.service import BillingService
 from services.catalog.service import CatalogService
 from services.common.clock import ClockProvider, TestClock
-from tests.integration.conftest import PASSWORD
+from tests.integration.conftest import PASSWORD, eventually
 
 
 @pytest.fixture
@@ -25,13 +24,9 @@ def prepaid(start_portal):
 
 
 def wait_for(check, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
+    value = eventually(check, timeout=seconds)
+    assert value, "condition not met in time"
+    return value
 
 
 def test_a_prepaid_customer_runs_out_is_suspended_tops_up_and_is_resumed(prepaid):

@@ -23,6 +23,9 @@ subscription, invoice or payment is NotFound):
 - list_invoices(customer_id, limit, cursor) · get_invoice · invoice_pdf · receipt_pdf ·
   pay_invoice(customer_id, invoice_id, request {payment_method_id}, idempotency_key) ·
   list_payments(customer_id) · get_autopay(customer_id) · set_autopay(customer_id, request)
+- redeem_voucher(customer_id, request {code}, client, account) → the wallet credited once
+  (vouchers redeems the code) · buy_voucher(customer_id, request {offer, payment_method_id},
+  idempotency_key, account) → an online voucher paid by card, once per key
 - customers_with_package(customer_ids, package) (broadcast segments)
 - get_billing_profile(customer_id) · set_payment_terms(customer_id, request) ·
   issue_credit_note(invoice_id, request {amount, reason}, actor, idempotency_key) (ops)

@@ -30,14 +30,13 @@ from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.money import decimal_string
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
+from services.vouchers import events
 from services.vouchers.codes import CodeKeys, display
 from services.vouchers.models import BatchChunk, BatchExport, Voucher, VoucherBatch
 
 CHUNK_SIZE = 50_000
 LANES = 2  # chunks of one batch in the works at once (each finished chunk sends the next)
 MAX_COUNT = 1_000_000
-CHUNK_READY = "voucher_batch_chunk_ready"
-BATCH_CREATED = "voucher_batch_created"
 BATCH_NOT_FOUND = "VOUCHER_BATCH_NOT_FOUND"
 
 
@@ -131,7 +130,7 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime,
                                size=min(chunk_size, batch.count - first), done=False))
         if index < LANES:
             _announce(session, batch.id, index, now)
-    outbox.emit(session, BATCH_CREATED, "batch", dump(batch, now), now)
+    outbox.emit(session, events.VOUCHER_BATCH_CREATED, "batch", dump(batch, now), now)
     made = dump(batch, now)
     if once is not None and not once(made):
         session.rollback()
@@ -141,7 +140,8 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime,
 
 
 def _announce(session: Session, batch_id: str, index: int, now: dt.datetime) -> None:
-    outbox.emit(session, CHUNK_READY, "chunk", {"batch_id": batch_id, "index": index}, now)
+    outbox.emit(session, events.VOUCHER_BATCH_CHUNK_READY, "chunk",
+                {"batch_id": batch_id, "index": index}, now)
 
 
 def generate_chunk(session: Session, keys: CodeKeys, batch_id: str, index: int,
@@ -234,7 +234,7 @@ def void_batch(session: Session, batch_id: str, request: dict, actor: str,
         session.execute(update(Voucher).where(in_batch(batch), Voucher.status == "active")
                         .values(status="voided", changed_at=now)
                         .execution_options(synchronize_session=False))
-        outbox.emit(session, "voucher_batch_voided", "batch", dump(batch, now), now)
+        outbox.emit(session, events.VOUCHER_BATCH_VOIDED, "batch", dump(batch, now), now)
     session.commit()
     return dump(batch, now)
 
@@ -279,7 +279,7 @@ def void_voucher(session: Session, serial: str, request: dict, actor: str,
     if not changed and voucher.status != "voided":
         raise errors.Conflict(f"This voucher is {voucher.status}; it cannot be voided.",
                               code="VOUCHER_ALREADY_REDEEMED")
-    outbox.emit(session, "voucher_voided", "voucher", {
+    outbox.emit(session, events.VOUCHER_VOIDED, "voucher", {
         "serial": serial, "batch_id": voucher.batch_id, "reason": reason, "by": actor}, now)
     session.commit()
     return {"serial": serial, "status": "voided", "batch_id": voucher.batch_id}
@@ -296,7 +296,7 @@ def start_export(session: Session, batch_id: str, actor: str, now: dt.datetime) 
     export = BatchExport(id=new_id("vex"), batch_id=batch.id, exported_by=actor,
                          rows=batch.count, created_at=now)
     session.add(export)
-    outbox.emit(session, "voucher_batch_exported", "export", {
+    outbox.emit(session, events.VOUCHER_BATCH_EXPORTED, "export", {
         "id": export.id, "batch_id": batch.id, "rows": batch.count, "by": actor}, now)
     session.commit()
     return {"export_id": export.id, "rows": batch.count, "batch": dump(batch, now)}

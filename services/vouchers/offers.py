@@ -20,6 +20,7 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
+from services.vouchers import events
 from services.vouchers.batches import next_number, serial_of
 from services.vouchers.codes import CodeKeys, display
 from services.vouchers.models import Voucher, VoucherBatch, VoucherOffer
@@ -133,7 +134,7 @@ def issue_online(session: Session, keys: CodeKeys, purchase_id: str, offer_code:
                 if again is not None:  # the same purchase, concurrently
                     session.rollback()
                     return _bought(keys, again, session)
-        outbox.emit(session, "voucher_purchased", "voucher", {
+        outbox.emit(session, events.VOUCHER_PURCHASED, "voucher", {
             "serial": serial, "purchase_id": purchase_id, "customer_id": buyer_id,
             "offer": offer.code, "value": {"amount": offer.value, "currency": offer.currency}},
             now)

@@ -31,7 +31,7 @@ from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.sqltypes import UtcDateTime
 from services.common.throttle import Limit
-from services.vouchers import codes
+from services.vouchers import codes, events
 from services.vouchers.models import (
     Redemption,
     ThrottleCounter,
@@ -40,7 +40,6 @@ from services.vouchers.models import (
     VoucherBatch,
 )
 
-VOUCHER_REDEEMED = "voucher_redeemed"
 ACCOUNT_LIMIT = Limit(5, dt.timedelta(minutes=15), dt.timedelta(seconds=60),
                       dt.timedelta(hours=1))
 ADDRESS_LIMIT = Limit(20, dt.timedelta(minutes=15), dt.timedelta(minutes=2),
@@ -71,7 +70,7 @@ def _refuse_guess(session: Session, keys: list[tuple[str, Limit]], error: errors
         if failure.started_block:
             session.add(ThrottleEvent(key=key, failures=failure.failures,
                                       blocked_until=failure.blocked_until, created_at=now))
-            outbox.emit(session, "voucher_guessing_throttled", "throttle", {
+            outbox.emit(session, events.VOUCHER_GUESSING_THROTTLED, "throttle", {
                 "key": key, "failures": failure.failures,
                 "blocked_until": isoformat(failure.blocked_until)}, now)
     session.commit()
@@ -159,7 +158,7 @@ def _claim(session: Session, code_hash: str, customer_id: str, account: dict,
                            created_at=now))
     session.flush()
     answer = _answer(redemption_id, row.serial, customer_id, value, currency, now)
-    outbox.emit(session, VOUCHER_REDEEMED, "redemption", answer, now)
+    outbox.emit(session, events.VOUCHER_REDEEMED, "redemption", answer, now)
     session.commit()
     return answer
 

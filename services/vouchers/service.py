@@ -34,7 +34,7 @@ from services.common.db import Database
 from services.common.events import event_handler
 from services.common.observability import Observability
 from services.common.rpc import rpc
-from services.vouchers import batches, offers, redemption
+from services.vouchers import batches, events, offers, redemption
 from services.vouchers.codes import CodeKeys
 from services.vouchers.models import MIGRATIONS, Base
 
@@ -93,7 +93,7 @@ class VouchersService:
                 return made
         raise errors.ServiceUnavailable("The batch is being created; try again.")
 
-    @event_handler("vouchers", batches.CHUNK_READY)
+    @event_handler("vouchers", events.VOUCHER_BATCH_CHUNK_READY)
     def on_chunk_ready(self, payload):
         """A chunk of a new batch, taken by whichever instance is free; an error puts it back
         on the queue (the chunk is one transaction; repeating it is a no-op)."""

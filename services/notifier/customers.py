@@ -29,18 +29,17 @@ from services.common.clock import isoformat
 from services.common.db import Prepared
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, load_or_raise
-from services.notifier import deliveries, templates
+from services.notifier import deliveries, events, templates
 from services.notifier.models import Contact, Notification, Preference
 
 CHANNELS = ("portal", "email")
-INBOX_CHANGED = "inbox_changed"
 
 
 def inbox_changed(session: Session, customer_ids: list[str], change: str,
                   now: dt.datetime) -> None:
     """Record that these customers' inboxes changed (in the caller's transaction)."""
     if customer_ids:
-        outbox.emit(session, INBOX_CHANGED, "inbox",
+        outbox.emit(session, events.INBOX_CHANGED, "inbox",
                     {"customer_ids": list(customer_ids), "change": change}, now)
 
 

@@ -11,9 +11,8 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from services.common import outbox
-from services.tickets import silences
+from services.tickets import events, silences
 
-ALERT_REQUESTED = "alert_requested"
 SEVERITY = {"P1": "critical", "P2": "critical", "P3": "warning", "P4": "info"}
 
 
@@ -28,7 +27,7 @@ def raise_alert(session: Session, team: str, severity: str, title: str, text: st
     silence = silences.holding(session, team, rule_ids, now)
     if silence is not None:
         return silence
-    outbox.emit(session, ALERT_REQUESTED, "alert", {
+    outbox.emit(session, events.ALERT_REQUESTED, "alert", {
         "team": team, "severity": severity, "title": title[:300], "text": text[:3000],
         "fields": fields, "dedup_key": dedup_key}, now)
     return None

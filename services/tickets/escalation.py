@@ -26,11 +26,10 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
-from services.tickets import alerting, history, teams
+from services.tickets import alerting, events, history, teams
 from services.tickets.models import EscalationPolicy, RoutingRule, Setting, Ticket
 
 POLICY_NOT_FOUND = "POLICY_NOT_FOUND"
-TICKET_ESCALATED = "ticket_escalated"
 UNACKNOWLEDGED = ("new", "routed")
 
 
@@ -200,7 +199,7 @@ def _fire(session: Session, ticket_id: str, rnd: int, step: int, due_at: dt.date
     if silence:
         history.add(session, ticket, "silenced", history.SYSTEM, now,
                     data={"silence_id": silence, "team": team})
-    outbox.emit(session, TICKET_ESCALATED, "ticket",
+    outbox.emit(session, events.TICKET_ESCALATED, "ticket",
                 {"id": ticket.id, "number": ticket.number, "team": ticket.team, **data}, now)
     session.commit()
     return 1

@@ -29,7 +29,7 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
-from services.tickets import history, routing, rules
+from services.tickets import events, history, routing, rules
 from services.tickets.models import (
     Incident,
     IncidentCredit,
@@ -40,8 +40,6 @@ from services.tickets.models import (
 
 log = logging.getLogger(__name__)
 INCIDENT_NOT_FOUND = "INCIDENT_NOT_FOUND"
-INCIDENT_OPENED = "incident_opened"
-INCIDENT_RESOLVED = "incident_resolved"
 GROUPABLE = tuple(f for f in routing.FIELDS if f != "keywords")
 CREDIT_RETRY = dt.timedelta(seconds=30)
 CREDIT_MAX_ATTEMPTS = 20
@@ -142,7 +140,7 @@ def place(session: Session, ticket: Ticket, attributes: dict,
     session.add(incident)
     group.incident_id = incident.id
     session.flush()
-    outbox.emit(session, INCIDENT_OPENED, "incident", _event(incident), now)
+    outbox.emit(session, events.INCIDENT_OPENED, "incident", _event(incident), now)
     return incident, True
 
 
@@ -232,7 +230,7 @@ def acknowledge(session: Session, incident_id: str, actor: dict, now: dt.datetim
             "acknowledged", now, None
         history.add(session, ticket, "acknowledged", agent, now,
                     data={"from": "routed", "to": "acknowledged", "incident_id": incident.id})
-        outbox.emit(session, tickets_.TICKET_UPDATED, "ticket",
+        outbox.emit(session, events.TICKET_UPDATED, "ticket",
                     tickets_.event_entity(ticket, change="acknowledged"), now)
     session.commit()
     return dump(session, incident)
@@ -274,7 +272,7 @@ def resolve(session: Session, incident_id: str, request: dict, actor: dict, poli
                                        amount=credit["amount"], currency=credit["currency"],
                                        status="pending", attempts=0, next_attempt_at=now,
                                        result={}))
-    outbox.emit(session, INCIDENT_RESOLVED, "incident",
+    outbox.emit(session, events.INCIDENT_RESOLVED, "incident",
                 {**_event(incident), "customers": len(customers), "credit": credit}, now)
     session.commit()
     return None

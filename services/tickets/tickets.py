@@ -39,6 +39,7 @@ from services.tickets import (
     categories,
     counters,
     escalation,
+    events,
     history,
     incidents,
     routing,
@@ -50,11 +51,6 @@ TICKET_NOT_FOUND = "TICKET_NOT_FOUND"
 TICKET_CLOSED = "TICKET_CLOSED"
 INVALID_STATUS_CHANGE = "INVALID_STATUS_CHANGE"
 
-TICKET_OPENED = "ticket_opened"
-TICKET_ROUTED = "ticket_routed"
-TICKET_UPDATED = "ticket_updated"
-TICKET_RESOLVED = "ticket_resolved"
-TICKET_CLOSED_EVENT = "ticket_closed"
 
 STATUSES = ("new", "routed", "acknowledged", "in_progress", "waiting_on_customer", "resolved",
             "closed")
@@ -434,7 +430,7 @@ def _create(session: Session, customer_id: str, values: dict, category: Category
     session.flush()
     history.add(session, ticket, "created", customer, now)
     route(session, ticket, policy, now)
-    outbox.emit(session, TICKET_OPENED, "ticket", event_entity(ticket), now)
+    outbox.emit(session, events.TICKET_OPENED, "ticket", event_entity(ticket), now)
     session.commit()
     return ticket
 
@@ -464,7 +460,7 @@ def route(session: Session, ticket: Ticket, policy: Policy, now: dt.datetime) ->
                     data={"incident_id": incident.id, "title": incident.title,
                           "opened": opened})
         if not opened:  # the incident paged already: this ticket adds no page
-            outbox.emit(session, TICKET_ROUTED, "ticket", event_entity(ticket), now)
+            outbox.emit(session, events.TICKET_ROUTED, "ticket", event_entity(ticket), now)
             return
         _page(session, ticket, incident.team, f"incident:{incident.id}:opened",
               f"Incident opened: {incident.title}", now, policy)
@@ -474,7 +470,7 @@ def route(session: Session, ticket: Ticket, policy: Policy, now: dt.datetime) ->
                   f"ticket:{ticket.id}:routed:{decision.team}",
                   f"New ticket for {decision.team}", now, policy)
     escalation.start(session, ticket, first.escalation_policy, now)
-    outbox.emit(session, TICKET_ROUTED, "ticket", event_entity(ticket), now)
+    outbox.emit(session, events.TICKET_ROUTED, "ticket", event_entity(ticket), now)
 
 
 def _page(session: Session, ticket: Ticket, team: str, dedup_key: str, headline: str,
@@ -523,7 +519,7 @@ def customer_comment(session: Session, customer_id: str, ticket_id: str, request
     elif ticket.status == "waiting_on_customer":
         _set_status(session, ticket, "in_progress", actor, now)
     entry = history.add(session, ticket, "comment", actor, now, text=values["text"])
-    outbox.emit(session, TICKET_UPDATED, "ticket",
+    outbox.emit(session, events.TICKET_UPDATED, "ticket",
                 event_entity(ticket, change="customer_comment"), now)
     session.commit()
     return history.dump(entry, for_customer=True)
@@ -556,7 +552,7 @@ def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
                     kind="acknowledged")
         if ticket.assignee is None:
             ticket.assignee = actor.get("id")
-        outbox.emit(session, TICKET_UPDATED, "ticket",
+        outbox.emit(session, events.TICKET_UPDATED, "ticket",
                     event_entity(ticket, change="acknowledged"), now)
     session.commit()
     return _agent_view(session, ticket, policy)
@@ -611,9 +607,9 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
             ticket.resolved_at, ticket.resolution = None, None
         if wanted == "closed":
             ticket.closed_at = now
-            told = (TICKET_CLOSED_EVENT, {})
+            told = (events.TICKET_CLOSED, {})
         else:
-            told = (TICKET_UPDATED, {"change": "waiting_on_customer"
+            told = (events.TICKET_UPDATED, {"change": "waiting_on_customer"
                                      if wanted == "waiting_on_customer" else "status"})
     if values.get("priority") and values["priority"] != ticket.priority:
         if ticket.status == "closed":
@@ -622,7 +618,7 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
         history.add(session, ticket, "priority_changed", agent, now,
                     data={"from": ticket.priority, "to": values["priority"]})
         ticket.priority = values["priority"]
-        told = told or (TICKET_UPDATED, {"change": "priority"})
+        told = told or (events.TICKET_UPDATED, {"change": "priority"})
     if told is not None:
         event_type, extra = told
         outbox.emit(session, event_type, "ticket", event_entity(ticket, **extra), now)
@@ -640,7 +636,7 @@ def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
     entry = history.add(session, ticket, "comment", history.agent_actor(actor), now,
                         text=values["text"], internal=values["internal"])
     if not values["internal"]:
-        outbox.emit(session, TICKET_UPDATED, "ticket", event_entity(ticket, change="reply",
+        outbox.emit(session, events.TICKET_UPDATED, "ticket", event_entity(ticket, change="reply",
                                                                     text=values["text"][:500]),
                     now)
     session.commit()
@@ -658,7 +654,7 @@ def resolve_one(session: Session, ticket: Ticket, resolution: str, actor: dict,
     escalation.stop(ticket)
     history.add(session, ticket, "resolved", actor, now, text=resolution,
                 data={"from": before, **extra})
-    outbox.emit(session, TICKET_RESOLVED, "ticket", event_entity(ticket, **extra), now)
+    outbox.emit(session, events.TICKET_RESOLVED, "ticket", event_entity(ticket, **extra), now)
     return True
 
 
@@ -692,6 +688,6 @@ def close_expired(session: Session, policy: Policy, now: dt.datetime, limit: int
                                   .execution_options(populate_existing=True)):
         history.add(session, ticket, "closed", history.SYSTEM, now,
                     data={"from": "resolved", "to": "closed"})
-        outbox.emit(session, TICKET_CLOSED_EVENT, "ticket", event_entity(ticket), now)
+        outbox.emit(session, events.TICKET_CLOSED, "ticket", event_entity(ticket), now)
     session.commit()
     return len(closed)

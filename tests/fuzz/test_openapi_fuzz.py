@@ -88,15 +88,18 @@ def config(role: str, directory: pathlib.Path) -> pathlib.Path:
 
 
 def operation_of(block: str, templates: list[tuple[re.Pattern, str]]) -> str | None:
-    """The document's operation a reproduced request (the curl line of a stateful failure)
-    went to."""
-    found = re.search(r"curl -X (\w+) .*?'?(https?://[^\s']+)'?\s*$", block, re.M)
+    """The document's operation a reproduced request went to: the last curl line of the block
+    (a stateful failure reproduces the whole chain; its last request is the one that failed)."""
+    found = re.findall(r"curl -X (\w+) .*?'?(https?://[^\s']+)'?\s*$", block, re.M)
     if not found:
         return None
-    path = re.sub(r"^https?://[^/]+", "", found.group(2)).split("?")[0]
+    method, url = found[-1]
+    if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        return None  # an undeclared method (OPTIONS, TRACE…): the case names the operation
+    path = re.sub(r"^https?://[^/]+", "", url).split("?")[0]
     for pattern, name in templates:
         if pattern.fullmatch(path):
-            return f"{found.group(1)} {name}"
+            return f"{method} {name}"
     return None
 
 
@@ -111,9 +114,9 @@ def failures_in(junit: pathlib.Path, templates) -> list[Failure]:
                 found.append(Failure(case.get("name"), "ERROR", text))
                 continue
             for block in re.split(r"^\d+\. Test Case ID: ", text, flags=re.M)[1:]:
-                operation = case.get("name")
-                if not operation.startswith(("GET ", "POST ", "PUT ", "PATCH ", "DELETE ")):
-                    operation = operation_of(block, templates) or operation
+                # the request that failed, where the block reproduces it (a stateful chain
+                # is named after its first step)
+                operation = operation_of(block, templates) or case.get("name")
                 for code in re.findall(r"^- (ST\d+) ", block, re.M):
                     found.append(Failure(operation, code, block))
     return found
@@ -126,8 +129,9 @@ def document(stack):
 
 @pytest.fixture(scope="module")
 def templates(document):
+    # literal paths first (/ops/routing-rules/default before /ops/routing-rules/{rule_id})
     return [(re.compile(re.sub(r"\{[^}]+\}", "[^/]+", path)), path)
-            for path in sorted(document["paths"], key=len, reverse=True)]
+            for path in sorted(document["paths"], key=lambda p: (p.count("{"), -len(p)))]
 
 
 @pytest.mark.timeout(SECONDS + 120)

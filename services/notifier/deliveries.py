@@ -10,7 +10,7 @@ Life of a delivery (`status`):
   LOCKED` on PostgreSQL, so several instances share the work and never take the same row; the
   claimed rows turn `sending` and that commit ends the claim's transaction.
 - `sending`: claimed. While sending, `next_attempt_at` holds the end of the claim's lease
-  (claim time + `LEASE`, 5 minutes): a row still `sending` after it was left by an instance that
+  (claim time + `LEASE`, 1 minute): a row still `sending` after it was left by an instance that
   died mid-send, and the next `send_due` takes it back (counted as a failed attempt, because
   whether it went out is unknown). An instance stops sending a claimed batch after half the
   lease (real time) and hands the rest back unsent, so a live sender never outlasts its lease.
@@ -72,7 +72,10 @@ FAILING = "failing"  # a `page` filter: pending after at least one failed attemp
 MAX_ATTEMPTS = 15
 BACKOFF_BASE = 2.0  # seconds: the first step
 BACKOFF_CAP = 600.0  # seconds: no step is longer than 10 minutes
-LEASE = dt.timedelta(minutes=5)  # how long a claim holds before another instance takes it back
+# How long a claim holds before another instance takes it back: what a killed instance's
+# deliveries wait (an alert paged a minute late, not five). A live sender stops after half of
+# it, and one send is bounded by SMTP_TIMEOUT_SECONDS / WEBHOOK_TIMEOUT_SECONDS (10 s / 5 s).
+LEASE = dt.timedelta(minutes=1)
 ERROR_LIMIT = 1000  # characters of last_error kept
 INTERRUPTED = "interrupted: the instance sending it stopped before recording the outcome"
 

@@ -25,7 +25,7 @@ from services.common.clock import isoformat
 from services.common.correlation import correlation_id
 from services.common.ids import new_id
 from services.common.kernel_tables import ProcessedEvent
-from services.common.rpc import RobustQueueConsumer, ack_quietly, quorum_queue
+from services.common.rpc import RobustQueueConsumer, quorum_queue
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +122,6 @@ class EventHandler(NamekoEventHandler):
         if deliveries:
             eventlet_sleep(min(0.5 * 2 ** (deliveries - 1), RETRY_MAX_SECONDS))
         super().handle_message(body, message)
-
-    def handle_message_processed(self, message, result=None, exc_info=None):
-        ack_quietly(self.queue_consumer, message,
-                    requeue=exc_info is not None and self.requeue_on_error)
 
 
 def event_handler(source_service: str, event_type: str, **kwargs: Any):

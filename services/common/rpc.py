@@ -210,24 +210,11 @@ class SafeReplyListener(ReplyListener):
             exclusive=True, auto_delete=True)
 
     def handle_message(self, body, message):
-        ack_quietly(self.queue_consumer, message)
+        self.queue_consumer.ack_message(message)  # RobustQueueConsumer: safe on a dead link
         correlation_id = message.properties.get("correlation_id")
         client_event = self._reply_events.pop(correlation_id, None)
         if client_event is not None:
             client_event.send(body)
-
-
-def ack_quietly(queue_consumer, message, requeue: bool = False) -> None:
-    """Acknowledge (or requeue) `message`; on a connection that died meanwhile, do nothing:
-    the broker has taken the message back and redelivers it. (`RobustQueueConsumer` does the
-    same; this also covers a consumer given another queue consumer, as in unit tests.)"""
-    try:
-        if requeue:
-            queue_consumer.requeue_message(message)
-        else:
-            queue_consumer.ack_message(message)
-    except BROKER_ERRORS as exc:
-        log.info("acknowledgement dropped (connection lost; the broker redelivers): %s", exc)
 
 
 class BoundedRpcProxy(RpcProxy):
@@ -311,11 +298,8 @@ class UnconfirmedRpcConsumer(RpcConsumer):
                         message.delivery_info.get("routing_key"), exc)
             for observer in dropped_reply_observers:
                 observer(self.container.service_name)
-        ack_quietly(self.queue_consumer, message)
+        self.queue_consumer.ack_message(message)
         return result, exc_info
-
-    def requeue_message(self, message):
-        ack_quietly(self.queue_consumer, message, requeue=True)
 
 
 class UnconfirmedRpc(Rpc):

@@ -12,6 +12,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import requests
+
 
 class FlakyPostgres:
     """A TCP proxy in front of PostgreSQL. `outage(seconds)` cuts every open connection and
@@ -64,7 +66,10 @@ class FlakyPostgres:
                 with self.lock:
                     self.open.discard(sock)
 
-    def outage(self, seconds: float) -> None:
+    def outage(self, noticed, timeout: float = 30.0) -> float:
+        """Cut and refuse until `noticed()` (every service saw its database go), then serve
+        again; returns how long the outage lasted."""
+        began = time.monotonic()
         self.refusing = True
         with self.lock:
             victims = list(self.open)
@@ -72,8 +77,11 @@ class FlakyPostgres:
         for sock in victims:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        time.sleep(seconds)  # the outage itself: its length is what is under test
-        self.refusing = False
+        try:
+            eventually(noticed, timeout, "every service noticing the database outage")
+        finally:
+            self.refusing = False
+        return time.monotonic() - began
 
     def close(self) -> None:
         self.listener.close()
@@ -115,11 +123,31 @@ class AlertReceiver:
         self.server.shutdown()
 
 
-def restart_broker(down_seconds: float) -> tuple[float, float]:
-    """Stop and start the local RabbitMQ application (the node stays, its queues' data too):
-    returns (when it went down, when it was back), monotonic."""
+def restart_broker(noticed, timeout: float = 60.0) -> tuple[float, float]:
+    """Stop the local RabbitMQ application (the node stays, its queues' data too), wait until
+    `noticed()` (every process lost its connection), start it again: returns (when it went
+    down, when it was back), monotonic."""
     subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
     down = time.monotonic()
-    time.sleep(down_seconds)  # the outage itself: its length is what is under test
-    subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+    try:
+        eventually(noticed, timeout, "every process noticing the broker's outage")
+    finally:
+        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True,
+                       timeout=120)
     return down, time.monotonic()
+
+
+def eventually(check, timeout: float, what: str, interval: float = 0.2):
+    """`check()`'s first true answer within `timeout` (a request that fails is a false one):
+    the one way this tier waits, for a fact, polled."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except requests.RequestException as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout:.0f}s (last: {last!r})")

@@ -34,15 +34,13 @@ import pytest
 import requests
 
 from deploy import demo
-from tests.chaos.faults import AlertReceiver, FlakyPostgres, restart_broker
+from tests.chaos.faults import AlertReceiver, FlakyPostgres, eventually, restart_broker
 from tests.stack import Stack, management_uri
 
 SERVICES = ("accounts", "catalog", "billing", "vouchers", "tickets", "notifier")
 LOAD_SECONDS = 70.0
 SETTLE_SECONDS = 120.0  # for retries, the billing run, the outboxes and the alerts afterwards
 RETRYABLE = {502, 503, 504}
-BROKER_DOWN_SECONDS = 6.0
-DATABASE_DOWN_SECONDS = 5.0
 
 
 def free_port_range(count: int) -> int:
@@ -58,21 +56,6 @@ def free_port_range(count: int) -> int:
             continue
         return base
     raise RuntimeError("no free port range")
-
-
-def eventually(check, timeout: float, what: str, interval: float = 0.5):
-    """`check()` until it returns something true, within `timeout`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except requests.RequestException as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s (last: {last!r})")
 
 
 @dataclass
@@ -107,18 +90,12 @@ class Portal:
                                 **kwargs)
 
     def until_answered(self, method: str, path: str, token: str | None = None, **kwargs):
-        """Set-up and checks: repeat through 5xx and refused connections (bounded)."""
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = self.call(method, path, token, **kwargs)
-                if response.status_code < 500:
-                    return response
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{method} {path} kept failing")
-            time.sleep(0.5)
+        """Set-up and checks: the first answer that is not a 5xx (a refused connection or a
+        5xx is polled again), within a minute."""
+        def answered():
+            response = self.call(method, path, token, **kwargs)
+            return response if response.status_code < 500 else None
+        return eventually(answered, 60, f"{method} {path} answered")
 
     def perform(self, op: Operation, method: str, path: str, token: str, body: dict,
                 accept_conflict: str | None = None, until: float = 0.0) -> None:
@@ -147,7 +124,7 @@ class Portal:
                 return  # a refusal: reported by the checks
             if time.monotonic() > until:
                 return
-            time.sleep(0.3)
+            time.sleep(0.3)  # the client's retry backoff (what is tested: a retry completes)
 
 
 def login(portal: Portal, email: str, password: str) -> str:
@@ -176,18 +153,23 @@ class Processes:
     def pids(self) -> dict[str, int]:
         return json.loads(self.file.read_text())
 
-    def ready(self) -> dict[str, bool]:
+    def checks(self) -> dict[str, dict]:
+        """Each process's readiness checks ({"broker": "ok", "database": "ok"} when ready)."""
         states = {}
         for name, port in self.health.items():
             try:
-                states[name] = requests.get(f"http://127.0.0.1:{port}/health/ready",
-                                            timeout=3).status_code == 200
-            except requests.RequestException:
-                states[name] = False
+                body = requests.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).json()
+                states[name] = next(iter(body["services"].values()), {})
+            except (requests.RequestException, ValueError, StopIteration):
+                states[name] = {}
         return states
 
     def all_ready(self) -> bool:
-        return all(self.ready().values())
+        return all(c and all(v == "ok" for v in c.values()) for c in self.checks().values())
+
+    def all_lost(self, part: str) -> bool:
+        """Every process reports `part` (broker, database) as not ok."""
+        return all(c.get(part, "ok") != "ok" for c in self.checks().values())
 
     def metric(self, name: str) -> dict[str, float]:
         values = {}
@@ -368,7 +350,7 @@ def test_nothing_is_lost_or_doubled_when_processes_the_broker_and_the_database_f
             portal.perform(op, "POST", "/api/v1/vouchers/redeem", customer["token"],
                            {"code": code}, accept_conflict="VOUCHER_ALREADY_REDEEMED",
                            until=give_up_at)
-            time.sleep(1.0)
+            time.sleep(1.0)  # the load's pace: a redemption a second
 
     def tickets():
         for n in range(24):  # 4 per customer: within the per-customer limits
@@ -379,7 +361,7 @@ def test_nothing_is_lost_or_doubled_when_processes_the_broker_and_the_database_f
             portal.perform(op, "POST", "/api/v1/tickets", customer["token"], {
                 "category": "general", "subject": f"Chaos ticket {n}",
                 "description": "Raised while things break."}, until=give_up_at)
-            time.sleep(2.0)
+            time.sleep(2.0)  # the load's pace: a ticket every 2 s
 
     workers = [threading.Thread(target=top_ups, args=(prepaid[i::3],)) for i in range(3)]
     workers += [threading.Thread(target=redemptions), threading.Thread(target=tickets)]
@@ -410,7 +392,16 @@ def test_nothing_is_lost_or_doubled_when_processes_the_broker_and_the_database_f
 
     # 2. the broker restarts
     at(24)
-    down, back = restart_broker(BROKER_DOWN_SECONDS)
+    def clients_hit() -> int:  # attempts that met the fault (a 5xx or no connection)
+        with lock:
+            return sum(str(status) in {"502", "503", "504", "connection", "timeout"}
+                       for op in operations for status in op.statuses)
+
+    # each outage lasts until every process has lost the part and the clients have met it
+    # (20 failed attempts), so it is felt by both sides, however fast this machine is
+    hit = clients_hit()
+    down, back = restart_broker(lambda: processes.all_lost("broker")
+                                and clients_hit() >= hit + 20)
     eventually(processes.all_ready, 60, "every process consuming again after the broker restart",
                interval=0.2)
     eventually(lambda: portal.call("GET", "/ready").status_code == 200, 30, "the gateway ready")
@@ -419,8 +410,11 @@ def test_nothing_is_lost_or_doubled_when_processes_the_broker_and_the_database_f
 
     # 3. PostgreSQL cuts every connection and refuses new ones
     at(46)
-    database.outage(DATABASE_DOWN_SECONDS)
-    report.append(f"PostgreSQL refused connections for {DATABASE_DOWN_SECONDS:.0f}s: "
+    hit = clients_hit()
+    lasted = database.outage(lambda: processes.all_lost("database")
+                             and clients_hit() >= hit + 20)
+    report.append(f"PostgreSQL refused connections for {lasted:.1f}s (until every process "
+                  f"saw it and clients met it): "
                   f"{database.cut} open connections cut, {database.refused} refused")
 
     for worker in workers:

@@ -13,4 +13,4 @@ PAYMENT_FAILED = "payment_failed"
 # died after the charge); only these, so top-ups and bills cost billing no event to consume
 VOUCHER_PURCHASE_PAID = "voucher_purchase_paid"
 PAYMENT_METHOD_EXPIRING = "payment_method_expiring"
-# the ledger (services/billing/ledger.py) emits wallet_credited, wallet_debited, wallet_low_balance
+# the ledger (money/ledger.py) emits wallet_credited, wallet_debited, wallet_low_balance

@@ -61,24 +61,20 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.billing import (
+from services.billing import events
+from services.billing.exceptions import CONCURRENT_MODIFICATION
+from services.billing.invoicing import (
     collection,
     credit_notes,
-    events,
     invoices,
-    ledger,
-    payment_methods,
-    payments,
     pdf,
     runs,
     service_credits,
-    voucher_sales,
-    wallets,
 )
-from services.billing import subscriptions as subs
-from services.billing.exceptions import CONCURRENT_MODIFICATION
 from services.billing.models import MIGRATIONS, Base, Charge, Payment
-from services.billing.provider import Payments
+from services.billing.money import ledger, payment_methods, payments, voucher_sales, wallets
+from services.billing.money.provider import Payments
+from services.billing.subscriptions import changes, renewals, settlement, views
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider, isoformat
@@ -96,7 +92,7 @@ EXPECTED = (errors.ServiceError,)
 class PdfFonts(DependencyProvider):
     """Loads the PDF fonts and the languages' formatting data once, in the main thread, at
     start: documents are then rendered in real threads (`green.run_blocking`), where Babel's
-    locale loading would wait on a green lock forever (see services/billing/pdf.py)."""
+    locale loading would wait on a green lock forever (see services/billing/invoicing/pdf.py)."""
 
     def setup(self) -> None:
         pdf.warm_up(("en", "de", "it"))
@@ -130,8 +126,8 @@ class BillingService:
     def _terms_days(self) -> int:
         return int(self.config.get(keys.BILLING_PAYMENT_TERMS_DAYS) or runs.PAYMENT_TERMS_DAYS)
 
-    def _ops(self) -> subs.Ops:
-        return subs.Ops(self.db, self.clock.now(), self.catalog, self.accounts)
+    def _ops(self) -> changes.Ops:
+        return changes.Ops(self.db, self.clock.now(), self.catalog, self.accounts)
 
     def _commit(self, scope: str, key: str | None, request: Any,
                 action: Callable[[], dict], preview: bool = False) -> dict:
@@ -164,29 +160,29 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def subscribe(self, customer_id, request, idempotency_key=None):
         return self._commit(f"subscribe:{customer_id}", idempotency_key, request,
-                            lambda: subs.subscribe(self._ops(), customer_id, request))
+                            lambda: changes.subscribe(self._ops(), customer_id, request))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_subscriptions(self, customer_id):
-        return {"data": [subs.dump(s) for s in subs.list_for(self.db, customer_id)],
+        return {"data": [views.dump(s) for s in views.list_for(self.db, customer_id)],
                 "has_more": False, "next_cursor": None}
 
     @rpc(expected_exceptions=EXPECTED)
     def get_subscription(self, customer_id, subscription_id):
-        return subs.dump(subs.get(self.db, customer_id, subscription_id))
+        return views.dump(views.get(self.db, customer_id, subscription_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def change_package(self, customer_id, subscription_id, request, idempotency_key=None):
         preview = bool(isinstance(request, dict) and request.get("preview"))
         return self._commit(f"change:{customer_id}:{subscription_id}", idempotency_key, request,
-                            lambda: subs.change_package(self._ops(), customer_id,
+                            lambda: changes.change_package(self._ops(), customer_id,
                                                         subscription_id, request), preview)
 
     @rpc(expected_exceptions=EXPECTED)
     def add_addon(self, customer_id, subscription_id, request, idempotency_key=None):
         preview = bool(isinstance(request, dict) and request.get("preview"))
         return self._commit(f"addon:{customer_id}:{subscription_id}", idempotency_key, request,
-                            lambda: subs.add_addon(self._ops(), customer_id, subscription_id,
+                            lambda: changes.add_addon(self._ops(), customer_id, subscription_id,
                                                    request), preview)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -194,24 +190,24 @@ class BillingService:
                      idempotency_key=None):
         return self._commit(f"addon-removal:{customer_id}:{subscription_id}", idempotency_key,
                             {"code": code},
-                            lambda: subs.remove_addon(self._ops(), customer_id, subscription_id,
+                            lambda: changes.remove_addon(self._ops(), customer_id, subscription_id,
                                                       code, bool(preview)), bool(preview))
 
     @rpc(expected_exceptions=EXPECTED)
     def pause(self, customer_id, subscription_id, request=None, idempotency_key=None):
         return self._commit(f"pause:{customer_id}:{subscription_id}", idempotency_key, request,
-                            lambda: subs.pause(self._ops(), customer_id, subscription_id,
+                            lambda: changes.pause(self._ops(), customer_id, subscription_id,
                                                request or {}))
 
     @rpc(expected_exceptions=EXPECTED)
     def resume(self, customer_id, subscription_id, idempotency_key=None):
         return self._commit(f"resume:{customer_id}:{subscription_id}", idempotency_key, {},
-                            lambda: subs.resume(self._ops(), customer_id, subscription_id))
+                            lambda: changes.resume(self._ops(), customer_id, subscription_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def cancel(self, customer_id, subscription_id, request, idempotency_key=None):
         return self._commit(f"cancel:{customer_id}:{subscription_id}", idempotency_key, request,
-                            lambda: subs.cancel(self._ops(), customer_id, subscription_id,
+                            lambda: changes.cancel(self._ops(), customer_id, subscription_id,
                                                 request))
 
     @rpc(expected_exceptions=EXPECTED)
@@ -225,7 +221,7 @@ class BillingService:
             {"id": s["id"], "status": s["status"], "package": s["package"],
              "addons": s["addons"], "next_renewal": s["next_renewal"],
              "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
-            for s in map(subs.dump, subs.list_for(self.db, customer_id))
+            for s in map(views.dump, views.list_for(self.db, customer_id))
             if s["status"] != "cancelled"],
             "wallet": (wallets.view(self.db, customer_id, currency)
                        if currency and billing_type == "prepaid" else None)}
@@ -269,9 +265,19 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def top_up(self, customer_id, request, idempotency_key=None, account=None):
-        return wallets.top_up(self.db, self.payments, customer_id,
-                              self._account(customer_id, account), request, idempotency_key,
-                              self.clock.now())
+        """Top the wallet up by card: the attempt recorded (committed), the card charged
+        outside any transaction, then payment, ledger entry, what the credit pays and
+        reinstates, and the key's outcome in one transaction."""
+        now = self.clock.now()
+        payment, method = wallets.begin_top_up(self.db, customer_id,
+                                               self._account(customer_id, account), request,
+                                               idempotency_key, now)
+        return payments.finish(
+            self.db, payment,
+            lambda: settlement.after_credit(self.db, customer_id, wallets.complete_top_up(
+                self.db, self.payments, payment, now, method), now),
+            lambda: wallets.top_up_result(self.db, payment.id),
+            scope=f"top-up:{customer_id}", key=idempotency_key, request=request, now=now)
 
     def _account(self, customer_id: str, account: dict | None) -> dict:
         """The account's billing type and currency: as the caller (the gateway, which
@@ -303,7 +309,10 @@ class BillingService:
     def _credit_voucher(self, redemption: dict) -> dict:
         for _ in range(3):
             try:
-                result = voucher_sales.credit(self.db, redemption, self.clock.now())
+                now = self.clock.now()
+                result = settlement.after_credit(self.db, redemption["customer_id"],
+                                                 voucher_sales.credit(self.db, redemption, now),
+                                                 now)
                 self.db.commit()
                 return result
             except IntegrityError as exc:  # credited concurrently: the next round finds it
@@ -349,8 +358,15 @@ class BillingService:
         once per key: a repeat answers the stored outcome, another request under the key is
         Conflict(IDEMPOTENCY_KEY_REUSED)."""
         return self._commit(f"adjustment:{customer_id}", idempotency_key, request,
-                            lambda: wallets.adjust(self.db, self.accounts, customer_id, request,
-                                                   actor, self.clock.now()))
+                            lambda: self._adjusted(customer_id, wallets.adjust(
+                                self.db, self.accounts, customer_id, request, actor,
+                                self.clock.now())))
+
+    def _adjusted(self, customer_id: str, result: dict) -> dict:
+        """After an ops credit, the wallet pays what is due (a debit pays nothing)."""
+        if result["transaction"]["direction"] == ledger.CREDIT:
+            settlement.settle(self.db, customer_id, self.clock.now(), strict=False)
+        return result
 
     @rpc(expected_exceptions=EXPECTED)
     def verify_ledger(self):
@@ -472,7 +488,7 @@ class BillingService:
     def customers_with_package(self, customer_ids, package):
         """Of `customer_ids`, those with a live (not cancelled) subscription to `package`:
         a broadcast's package segment."""
-        return subs.customers_with_package(self.db, list(customer_ids)[:1000], package)
+        return views.customers_with_package(self.db, list(customer_ids)[:1000], package)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_charges(self, customer_id, subscription_id=None):
@@ -490,7 +506,7 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def replace_device(self, device_id, request):
         return self._commit(f"device:{device_id}", None, request,
-                            lambda: subs.replace_serial(self._ops(), device_id, request))
+                            lambda: changes.replace_serial(self._ops(), device_id, request))
 
     @rpc
     def health(self):
@@ -501,16 +517,16 @@ class BillingService:
     def run_due(self):
         """End due pauses, then renew due subscriptions, each in its own transaction."""
         done = {"pauses_ended": 0, "periods_started": 0, "payments_completed": 0}
-        for sub_id in subs.due_pause_ends(self.db, self.clock.now()):
-            done["pauses_ended"] += self._guarded(lambda i=sub_id: int(subs.end_pause(
+        for sub_id in renewals.due_pause_ends(self.db, self.clock.now()):
+            done["pauses_ended"] += self._guarded(lambda i=sub_id: int(renewals.end_pause(
                 self._ops(), i)))
-        for sub_id in subs.due_renewals(self.db, self.clock.now()):
-            done["periods_started"] += self._guarded(lambda i=sub_id: subs.renew(
+        for sub_id in renewals.due_renewals(self.db, self.clock.now()):
+            done["periods_started"] += self._guarded(lambda i=sub_id: renewals.renew(
                 self._ops(), i))
         for payment_id in payments.pending(self.db, self.clock.now()):
             done["payments_completed"] += self._complete_pending(payment_id)
         done["expiry_notices"] = payment_methods.notify_expiring(self.db, self.clock.now())
-        done["renewal_notices"] = self._guarded(lambda: subs.renewal_notices(
+        done["renewal_notices"] = self._guarded(lambda: renewals.renewal_notices(
             self.db, self.clock.now(), self._policy.due_reminder_days))
         done.update(self._collect())
         # the daily billing run, for the day that ended (all of its charges are in): every
@@ -547,7 +563,8 @@ class BillingService:
             if payment.purpose == "invoice":
                 invoices.complete_payment(self.db, self.payments, payment_id, now)
             elif payment.purpose == "top_up":
-                wallets.complete_top_up(self.db, self.payments, payment, now)
+                settlement.after_credit(self.db, payment.customer_id, wallets.complete_top_up(
+                    self.db, self.payments, payment, now), now)
             else:
                 voucher_sales.charge(self.db, self.payments, payment, now)
             self.db.commit()

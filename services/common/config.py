@@ -67,7 +67,7 @@ WEBHOOK_ALLOWED_HOSTS = "WEBHOOK_ALLOWED_HOSTS"
 NOTIFIER_DELIVERY_SECONDS = "NOTIFIER_DELIVERY_SECONDS"  # how often due deliveries are sent
 
 # payments
-PAYMENT_PROVIDER = "PAYMENT_PROVIDER"  # "sandbox" (default); see services/billing/provider.py
+PAYMENT_PROVIDER = "PAYMENT_PROVIDER"  # "sandbox" (default); see services/billing/money/provider.py
 PAYMENT_SANDBOX_URL = "PAYMENT_SANDBOX_URL"  # the sandbox provider's own store
 
 # gateway

@@ -13,7 +13,7 @@ transaction ends, then replays its outcome; on SQLite writers are serialized. On
 The action must not commit; `run_idempotent` commits its work together with the record.
 
 Card payments (billing) take another route, because their provider call must happen outside
-any transaction: the payment row is their "once" (see services/billing/payments.py), and the
+any transaction: the payment row is their "once" (see services/billing/money/payments.py), and the
 outcome is stored by `record()` in the transaction that completes the payment; a twin that
 finds the payment completed already answers `stored()`.
 """

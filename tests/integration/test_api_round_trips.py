@@ -10,7 +10,7 @@ import uuid
 import sqlalchemy as sa
 
 from deploy import demo
-from services.billing.provider import FINGERPRINT_PURPOSE
+from services.billing.money.provider import FINGERPRINT_PURPOSE
 from services.common import config as keys
 from services.common.db import normalize_url
 

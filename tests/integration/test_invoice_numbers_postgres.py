@@ -4,7 +4,7 @@ gives its number back (PostgreSQL)."""
 import eventlet
 from sqlalchemy.orm import Session
 
-from services.billing.invoicing import allocate_block
+from services.billing.invoicing.arithmetic import allocate_block
 from services.billing.models import Base
 from services.common.db import KERNEL, Component, make_engine, migrate
 

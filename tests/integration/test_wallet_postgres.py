@@ -6,7 +6,7 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.accounts.service import AccountsService
-from services.billing.provider import SandboxProvider
+from services.billing.money.provider import SandboxProvider
 from services.billing.service import BillingService
 from services.common import errors
 

@@ -99,7 +99,7 @@ def migrate(url: str) -> None:
 
 
 def tax_of(amount: int, rate_bp: int) -> int:
-    from services.billing.proration import tax_of as exact
+    from services.billing.subscriptions.proration import tax_of as exact
 
     return exact(amount, rate_bp)
 

@@ -11,7 +11,7 @@ from nameko.testing.services import worker_factory
 from sqlalchemy.orm import Session
 
 from services.billing.models import Base as BillingBase
-from services.billing.provider import SandboxProvider
+from services.billing.money.provider import SandboxProvider
 from services.billing.service import BillingService
 from services.catalog import seed
 from services.catalog.models import Base as CatalogBase

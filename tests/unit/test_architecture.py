@@ -73,3 +73,96 @@ def test_each_service_class_is_its_table_of_contents():
 
 # words written with "(" in the docstrings' RPC lists that are not calls (none today)
 NOT_RPC: set[str] = set()
+
+
+def service_import_graph(service: str) -> dict[str, set[str]]:
+    """Module → the modules of the same service it imports, imports inside functions included
+    (an import moved into a function still makes a cycle; it only hides it)."""
+    base = ROOT / "services" / service
+    modules = {}
+    for path in base.rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+        modules[".".join(parts)] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [f"{node.module}.{alias.name}" for alias in node.names]
+                targets = [t if t in modules else node.module for t in targets]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_cycle_finder_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_inside_a_service():
+    found = {service: cycles(service_import_graph(service)) for service in SERVICES}
+    assert {s: c for s, c in found.items() if c} == {}
+
+
+# billing's sub-packages, and what each may import of billing (besides itself and the shared
+# modules models, events, exceptions); service.py, the entrypoints, may import all of them
+BILLING_LAYERS = {"money": set(), "subscriptions": {"money"}, "invoicing": {"money",
+                                                                          "subscriptions"}}
+BILLING_SHARED = {"services.billing", "services.billing.models", "services.billing.events",
+                  "services.billing.exceptions"}
+
+
+def test_billing_sub_packages_depend_in_one_direction():
+    wrong = []
+    graph = service_import_graph("billing")
+    assert {m.split(".")[2] for m in graph if m.count(".") >= 3} == set(BILLING_LAYERS)
+    for module, imports in graph.items():
+        layer = module.split(".")[2] if module.count(".") >= 2 else None
+        if module in BILLING_SHARED:
+            allowed = BILLING_SHARED
+        elif layer in BILLING_LAYERS:
+            allowed = BILLING_SHARED | {f"services.billing.{p}" for p in
+                                        BILLING_LAYERS[layer] | {layer}}
+        else:
+            continue  # service.py
+        for target in imports:
+            if not any(target == a or target.startswith(a + ".") for a in allowed
+                       if a != "services.billing") and target != "services.billing":
+                wrong.append(f"{module} imports {target}")
+    assert wrong == []

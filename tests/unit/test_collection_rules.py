@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.billing.collection import Policy
-from services.billing.credit_notes import _half_even_share
+from services.billing.invoicing.collection import Policy
+from services.billing.invoicing.credit_notes import _half_even_share
 
 
 def test_the_dunning_policy_is_read_from_configuration():

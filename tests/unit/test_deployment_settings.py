@@ -15,7 +15,7 @@ from deploy import demo
 from deploy.run import demo_settings
 from gateway.transport import DEFAULT_HSTS_SECONDS, cookies_secure, hsts_header
 from services.accounts.service import admin_settings
-from services.billing.provider import Card, SandboxProvider
+from services.billing.money.provider import Card, SandboxProvider
 from services.common import config as keys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -6,7 +6,12 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.billing.invoicing import InvoiceTotals, format_number, line_from_charge, totals
+from services.billing.invoicing.arithmetic import (
+    InvoiceTotals,
+    format_number,
+    line_from_charge,
+    totals,
+)
 from services.common.money import Money, from_decimal_string, minor_unit_exponent, to_decimal
 
 CURRENCIES = ["JPY", "EUR", "BHD"]  # 0, 2 and 3 minor digits

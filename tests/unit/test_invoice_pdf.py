@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from services.billing import pdf as invoice_pdf
-from services.billing.pdf import DEFAULT_OPERATOR, render_invoice, render_receipt
+from services.billing.invoicing import pdf as invoice_pdf
+from services.billing.invoicing.pdf import DEFAULT_OPERATOR, render_invoice, render_receipt
 from services.common.money import Money, format_money
 
 pytestmark = pytest.mark.skipif(

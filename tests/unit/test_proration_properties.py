@@ -6,8 +6,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.billing.periods import add_months, period_end, seconds
-from services.billing.proration import Held, Offer, line, swap, tax_of, totals
+from services.billing.subscriptions.periods import add_months, period_end, seconds
+from services.billing.subscriptions.proration import Held, Offer, line, swap, tax_of, totals
 
 START = dt.datetime(2026, 1, 31, 10, 0, tzinfo=dt.UTC)
 END = period_end(START, "month", 31)

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, text
 
-from services.billing import ledger
 from services.billing.models import Payment, PaymentMethod
+from services.billing.money import ledger
 from services.common import errors
 from services.common.kernel_tables import OutboxMessage
 from tests.unit.billing_world import World
@@ -311,7 +311,7 @@ def test_the_timer_never_charges_a_removed_card_but_credits_a_charge_already_mad
 
 def issue_invoices(world):
     """Run today's billing run in process (the chunks' events are not consumed here)."""
-    from services.billing import runs
+    from services.billing.invoicing import runs
 
     run = world.billing.start_billing_run(world.clock.now().date().isoformat())
     for index in range(run["progress"]["chunks_total"]):

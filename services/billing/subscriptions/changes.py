@@ -1,4 +1,5 @@
-"""Subscriptions: subscribe, view, change with a preview, add-ons, pause, resume, cancel, renew.
+"""What a customer does to a subscription: subscribe, change package (with a preview), add and
+remove add-ons, pause, resume, cancel; and a device's serial replaced (ops).
 
 Each operation is a function of a `Ops` context (session, now, the catalog and accounts
 clients). Operations flush but do not commit: the service commits, alone or inside an
@@ -16,26 +17,41 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.billing import events, lifecycle, proration, wallets
+from services.billing import events
 from services.billing.exceptions import (
     CHANGE_ALREADY_SCHEDULED,
     DEVICE_NOT_FOUND,
     SERIAL_TAKEN,
-    SUBSCRIPTION_NOT_FOUND,
 )
-from services.billing.models import Charge, Device, ScheduledChange, Subscription, SubscriptionItem
-from services.billing.periods import period_end
-from services.billing.proration import Line
-from services.billing.schemas import (
+from services.billing.models import (
+    Charge,
+    Device,
+    ScheduledChange,
+    Subscription,
+    SubscriptionItem,
+)
+from services.billing.money import wallets
+from services.billing.subscriptions import lifecycle, proration, settlement
+from services.billing.subscriptions.periods import period_end
+from services.billing.subscriptions.proration import Line
+from services.billing.subscriptions.schemas import (
     AddonSchema,
     CancelSchema,
     ChangeSchema,
     PauseSchema,
     SerialSchema,
     SubscribeSchema,
+)
+from services.billing.subscriptions.views import (
+    discount_of,
+    dump,
+    get,
+    money,
+    quote_view,
+    renewal_lines,
 )
 from services.common import errors, outbox
 from services.common.clock import isoformat
@@ -53,106 +69,29 @@ class Ops:
 
 # reading -------------------------------------------------------------------------------------
 
-def get(session: Session, customer_id: str, subscription_id: str) -> Subscription:
-    """The customer's subscription; another customer's id is NotFound, like a missing one."""
-    sub = session.get(Subscription, subscription_id) if isinstance(subscription_id, str) else None
-    if sub is None or sub.customer_id != customer_id:
-        raise errors.NotFound("No such subscription.", code=SUBSCRIPTION_NOT_FOUND)
-    return sub
 
 
-def list_for(session: Session, customer_id: str) -> list[Subscription]:
-    return list(session.scalars(select(Subscription)
-                                .where(Subscription.customer_id == customer_id)
-                                .order_by(Subscription.created_at.desc())))
 
 
-def money(amount: int, currency: str) -> dict:
-    return {"amount": amount, "currency": currency}
 
 
-def _day(when: dt.datetime) -> str:
-    return when.strftime("%d %b %Y")
 
 
-def dump(sub: Subscription) -> dict:
-    cur = sub.currency
-    package = sub.package if sub.status != lifecycle.CANCELLED else _last_package(sub)
-    renewal = next_renewal(sub)
-    return {
-        "id": sub.id, "status": sub.status, "currency": cur, "billing_period": sub.billing_period,
-        "activation_date": isoformat(sub.activation_date),
-        "current_period": {"start": isoformat(sub.current_period_start),
-                           "end": isoformat(sub.current_period_end)},
-        "package": {"code": package.code, "name": package.name,
-                    "price": money(package.list_price, cur),
-                    "discount": money(package.discount, cur) if package.discount else None},
-        "addons": [{"code": a.code, "name": a.name, "price": money(a.list_price, cur)}
-                   for a in sub.addons],
-        "devices": [{"id": d.id, "code": d.code, "model": d.model, "kind": d.kind,
-                     "acquisition": d.acquisition, "serial_number": d.serial_number}
-                    for d in sub.devices],
-        "next_renewal": renewal,
-        "scheduled_changes": [
-            {"id": c.id, "kind": c.kind, "effective_date": isoformat(c.effective_at),
-             **({"package": c.details["package"]["code"],
-                 "package_name": c.details["package"]["name"]}
-                if c.kind == "change_package" else {"reason": c.details.get("reason")})}
-            for c in sub.pending_changes],
-        "paused_at": isoformat(sub.paused_at), "pause_until": isoformat(sub.pause_until),
-        "cancelled_at": isoformat(sub.cancelled_at), "cancel_reason": sub.cancel_reason,
-        "tax": {"region": sub.tax_region, "rate_bp": sub.tax_rate_bp, "name": sub.tax_name},
-    }
 
 
-def _last_package(sub: Subscription) -> SubscriptionItem:
-    return max((i for i in sub.items if i.kind == "package"), key=lambda i: i.added_at)
 
 
-def next_renewal(sub: Subscription) -> dict | None:
-    """Date and amount of the next period's charges, scheduled changes included."""
-    if sub.status == lifecycle.CANCELLED or any(c.kind == "cancel" for c in sub.pending_changes):
-        return None
-    items = _items_after_pending(sub)
-    lines = renewal_lines(sub, items, sub.current_period_end,
-                          period_end(sub.current_period_end, sub.billing_period, sub.anchor_day))
-    return {"date": isoformat(sub.current_period_end),
-            "amount": money(proration.totals(lines).total, sub.currency)}
 
 
-def _items_after_pending(sub: Subscription) -> list[dict]:
-    items = [{"kind": i.kind, "code": i.code, "name": i.name, "list_price": i.list_price,
-              "discount": i.discount} for i in sub.active_items]
-    for change in sub.pending_changes:
-        if change.kind == "change_package":
-            pkg = change.details["package"]
-            items = [i for i in items if i["kind"] != "package"]
-            items.insert(0, {"kind": "package", "code": pkg["code"], "name": pkg["name"],
-                             "list_price": pkg["price"], "discount": _discount(pkg)})
-    return items
 
 
-def renewal_lines(sub: Subscription, items: list[dict], start: dt.datetime,
-                  end: dt.datetime) -> list[Line]:
-    """The full-period lines of a renewal: each item's price, and its promotion as a line."""
-    span = f"{_day(start)} – {_day(end)}"
-    lines = []
-    for item in items:
-        lines.append(proration.line("fee", f"{item['name']} ({span})", item["list_price"],
-                                    sub.tax_rate_bp, item["code"]))
-        if item["discount"]:
-            lines.append(proration.line("discount", f"Promotion on {item['name']}",
-                                        -item["discount"], sub.tax_rate_bp, item["code"]))
-    return lines
 
 
-def _discount(quoted: dict) -> int:
-    return (quoted.get("discount") or {}).get("amount", 0)
 
 
 # recording -----------------------------------------------------------------------------------
 
-def _record(ops: Ops, sub: Subscription, lines: list[Line], operation: str,
+def record(ops: Ops, sub: Subscription, lines: list[Line], operation: str,
             start: dt.datetime | None, end: dt.datetime | None) -> None:
     ops.session.flush()  # the subscription's row first: charges refer to it
     for n, ln in enumerate(lines):
@@ -169,30 +108,15 @@ def _pay(ops: Ops, sub: Subscription, strict: bool = True) -> None:
     does not happen (strict); one that gives money back (a removal, a cancellation) always
     happens, and pays what it can of anything due."""
     if sub.billing_type == "prepaid":
-        wallets.settle(ops.session, sub.customer_id, ops.now, strict=strict)
+        settlement.settle(ops.session, sub.customer_id, ops.now, strict=strict)
 
 
-def _emit(ops: Ops, event_type: str, sub: Subscription, **extra: Any) -> None:
+def emit(ops: Ops, event_type: str, sub: Subscription, **extra: Any) -> None:
     ops.session.flush()
     outbox.emit(ops.session, event_type, "subscription", {**dump(sub), "customer_id":
                                                           sub.customer_id, **extra}, ops.now)
 
 
-def quote_view(sub: Subscription, lines: list[Line], effective: dt.datetime,
-               **extra: Any) -> dict:
-    """A preview (or the record of what was done): every line, the tax, the amount due now."""
-    cur = sub.currency
-    totals = proration.totals(lines)
-    shown = [{"kind": ln.kind, "description": ln.description, "amount": money(ln.amount, cur),
-              "tax": money(ln.tax, cur), "tax_rate_bp": ln.tax_rate_bp} for ln in lines]
-    if lines:
-        shown.append({"kind": "tax", "description": f"{sub.tax_name} "
-                      f"{sub.tax_rate_bp / 100:g} %", "amount": money(totals.tax, cur),
-                      "tax": money(0, cur), "tax_rate_bp": 0})
-    return {"lines": shown, "subtotal": money(totals.subtotal, cur),
-            "tax": money(totals.tax, cur), "amount_due": money(totals.total, cur),
-            "effective_date": effective.date().isoformat(), "effective_at": isoformat(effective),
-            **extra}
 
 
 def _serial(kind: str) -> str:
@@ -250,16 +174,16 @@ def subscribe(ops: Ops, customer_id: str, request: dict) -> dict:
     items = []
     for kind, q in priced:
         item = SubscriptionItem(id=new_id("si"), kind=kind, code=q["code"], name=q["name"],
-                                list_price=q["price"], discount=_discount(q),
-                                promotion=q.get("discount"), charged=q["price"] - _discount(q),
+                                list_price=q["price"], discount=discount_of(q),
+                                promotion=q.get("discount"), charged=q["price"] - discount_of(q),
                                 charged_since=now, added_at=now)
         sub.items.append(item)
         items.append({"kind": kind, "code": item.code, "name": item.name,
                       "list_price": item.list_price, "discount": item.discount})
     lines = renewal_lines(sub, items, now, end) + lines
-    _record(ops, sub, lines, f"subscribe:{sub.id}", now, end)
+    record(ops, sub, lines, f"subscribe:{sub.id}", now, end)
     _pay(ops, sub)
-    _emit(ops, events.SUBSCRIPTION_ACTIVATED, sub)
+    emit(ops, events.SUBSCRIPTION_ACTIVATED, sub)
     return {**dump(sub), "charges": quote_view(sub, lines, now)}
 
 
@@ -277,11 +201,11 @@ def _rules_allow(ops: Ops, sub: Subscription, target: dict) -> dict:
     return answer
 
 
-def _swap(sub: Subscription, removing: list[SubscriptionItem], adding: list[tuple[str, dict]],
+def swap(sub: Subscription, removing: list[SubscriptionItem], adding: list[tuple[str, dict]],
           at: dt.datetime) -> tuple[list[Line], Callable[[], None]]:
     """The lines of a change at `at`, and a function that applies it to the subscription."""
     held = [proration.Held(i.code, i.name, i.charged, i.charged_since) for i in removing]
-    offers = [proration.Offer(q["code"], q["name"], q["price"], q["price"] - _discount(q))
+    offers = [proration.Offer(q["code"], q["name"], q["price"], q["price"] - discount_of(q))
               for _, q in adding]
     credited_now = {i.code: i.credited for i in sub.items
                     if i.removed_at == at and i.credited is not None}
@@ -295,14 +219,14 @@ def _swap(sub: Subscription, removing: list[SubscriptionItem], adding: list[tupl
         for (kind, q), h in zip(adding, added, strict=True):
             sub.items.append(SubscriptionItem(
                 id=new_id("si"), kind=kind, code=q["code"], name=q["name"],
-                list_price=q["price"], discount=_discount(q), promotion=q.get("discount"),
+                list_price=q["price"], discount=discount_of(q), promotion=q.get("discount"),
                 charged=h.charged, charged_since=at, added_at=at))
         sub.updated_at = at
 
     return lines, apply
 
 
-def _quote(ops: Ops, sub: Subscription, package: str, addons: list[str]) -> dict:
+def quote_prices(ops: Ops, sub: Subscription, package: str, addons: list[str]) -> dict:
     return ops.catalog.quote(sub.currency, sub.billing_period, package, addons, [],
                              sub.tax_region)
 
@@ -313,7 +237,7 @@ def change_package(ops: Ops, customer_id: str, subscription_id: str, request: di
     lifecycle.next_status("change_package", sub.status)
     answer = _rules_allow(ops, sub, {"action": "change_package", "package": req["package"],
                                      "when": req["when"]})
-    quote = _quote(ops, sub, req["package"], [a.code for a in sub.addons])
+    quote = quote_prices(ops, sub, req["package"], [a.code for a in sub.addons])
     new_package = quote["package"]
     if answer["effective"] == "period_end":
         effective = sub.current_period_end
@@ -321,7 +245,7 @@ def change_package(ops: Ops, customer_id: str, subscription_id: str, request: di
         view["next_renewal"] = {"date": isoformat(effective), "amount": money(
             proration.totals(renewal_lines(sub, [
                 {"kind": "package", "code": new_package["code"], "name": new_package["name"],
-                 "list_price": new_package["price"], "discount": _discount(new_package)},
+                 "list_price": new_package["price"], "discount": discount_of(new_package)},
                 *[{"kind": i.kind, "code": i.code, "name": i.name, "list_price": i.list_price,
                    "discount": i.discount} for i in sub.active_items if i.kind != "package"]],
                 effective, period_end(effective, sub.billing_period, sub.anchor_day))).total,
@@ -329,10 +253,10 @@ def change_package(ops: Ops, customer_id: str, subscription_id: str, request: di
         if req["preview"]:
             return view
         _schedule(ops, sub, "change_package", {"package": new_package}, effective)
-        _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "package_scheduled",
+        emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "package_scheduled",
                                                              "package": new_package["code"]})
         return {**view, "subscription": dump(sub)}
-    lines, apply = _swap(sub, [sub.package], [("package", new_package)], ops.now)
+    lines, apply = swap(sub, [sub.package], [("package", new_package)], ops.now)
     view = quote_view(sub, lines, ops.now, scheduled=False)
     if req["preview"]:
         return view
@@ -341,9 +265,9 @@ def change_package(ops: Ops, customer_id: str, subscription_id: str, request: di
             _unschedule(change)
     old = sub.package.code
     apply()
-    _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
+    record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
     _pay(ops, sub)
-    _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "package", "from": old,
+    emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "package", "from": old,
                                                          "to": new_package["code"]})
     return {**view, "subscription": dump(sub)}
 
@@ -353,16 +277,16 @@ def add_addon(ops: Ops, customer_id: str, subscription_id: str, request: dict) -
     sub = get(ops.session, customer_id, subscription_id)
     lifecycle.next_status("add_addon", sub.status)
     _rules_allow(ops, sub, {"action": "add_addon", "addon": req["code"]})
-    quote = _quote(ops, sub, sub.package.code, [a.code for a in sub.addons] + [req["code"]])
+    quote = quote_prices(ops, sub, sub.package.code, [a.code for a in sub.addons] + [req["code"]])
     added = next(a for a in quote["addons"] if a["code"] == req["code"])
-    lines, apply = _swap(sub, [], [("addon", added)], ops.now)
+    lines, apply = swap(sub, [], [("addon", added)], ops.now)
     view = quote_view(sub, lines, ops.now)
     if req["preview"]:
         return view
     apply()
-    _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
+    record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
     _pay(ops, sub)
-    _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "addon_added",
+    emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "addon_added",
                                                          "addon": added["code"]})
     return {**view, "subscription": dump(sub)}
 
@@ -373,14 +297,14 @@ def remove_addon(ops: Ops, customer_id: str, subscription_id: str, code: str,
     lifecycle.next_status("remove_addon", sub.status)
     _rules_allow(ops, sub, {"action": "remove_addon", "addon": code})
     item = next(a for a in sub.addons if a.code == code)
-    lines, apply = _swap(sub, [item], [], ops.now)
+    lines, apply = swap(sub, [item], [], ops.now)
     view = quote_view(sub, lines, ops.now)
     if preview:
         return view
     apply()
-    _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
+    record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
     _pay(ops, sub, strict=False)
-    _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "addon_removed", "addon": code})
+    emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "addon_removed", "addon": code})
     return {**view, "subscription": dump(sub)}
 
 
@@ -417,24 +341,24 @@ def pause(ops: Ops, customer_id: str, subscription_id: str, request: dict) -> di
     sub.paused_at = ops.now
     sub.pause_until = (dt.datetime.combine(until, dt.time(), dt.UTC) if until else None)
     sub.updated_at = ops.now
-    _emit(ops, events.SUBSCRIPTION_PAUSED, sub)
+    emit(ops, events.SUBSCRIPTION_PAUSED, sub)
     return dump(sub)
 
 
 def resume(ops: Ops, customer_id: str, subscription_id: str) -> dict:
     sub = get(ops.session, customer_id, subscription_id)
-    _resume(ops, sub, ops.now)
+    resume_from(ops, sub, ops.now)
     return dump(sub)
 
 
-def _resume(ops: Ops, sub: Subscription, at: dt.datetime) -> None:
+def resume_from(ops: Ops, sub: Subscription, at: dt.datetime) -> None:
     """Back to active; the paused time is added to the period, so none of it is paid for."""
     sub.status = lifecycle.next_status("resume", sub.status)
     paused_for = max(dt.timedelta(0), at - sub.paused_at)
     lifecycle.add_unserved_time(sub, paused_for)
     sub.paused_at = sub.pause_until = None
     sub.updated_at = ops.now
-    _emit(ops, events.SUBSCRIPTION_RESUMED, sub, paused_seconds=int(paused_for.total_seconds()))
+    emit(ops, events.SUBSCRIPTION_RESUMED, sub, paused_seconds=int(paused_for.total_seconds()))
 
 
 def cancel(ops: Ops, customer_id: str, subscription_id: str, request: dict) -> dict:
@@ -451,7 +375,7 @@ def cancel(ops: Ops, customer_id: str, subscription_id: str, request: dict) -> d
                                   code=CHANGE_ALREADY_SCHEDULED)
         _schedule(ops, sub, "cancel", {"reason": req["reason"]}, sub.current_period_end)
         sub.cancel_reason = req["reason"]
-        _emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "cancel_scheduled"})
+        emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "cancel_scheduled"})
         return {**quote_view(sub, [], sub.current_period_end, scheduled=True),
                 "subscription": dump(sub)}
     if sub.status == lifecycle.SUSPENDED:
@@ -461,16 +385,16 @@ def cancel(ops: Ops, customer_id: str, subscription_id: str, request: dict) -> d
     else:
         # the unused part of what was paid is credited; a paused subscription stopped using
         # its service when the pause began
-        lines, apply = _swap(sub, sub.active_items, [], sub.paused_at or ops.now)
+        lines, apply = swap(sub, sub.active_items, [], sub.paused_at or ops.now)
         apply()
-    _finish(ops, sub, ops.now, req["reason"])
-    _record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
+    finish(ops, sub, ops.now, req["reason"])
+    record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
     _pay(ops, sub, strict=False)
-    _emit(ops, events.SUBSCRIPTION_CANCELLED, sub)
+    emit(ops, events.SUBSCRIPTION_CANCELLED, sub)
     return {**quote_view(sub, lines, ops.now), "subscription": dump(sub)}
 
 
-def _finish(ops: Ops, sub: Subscription, at: dt.datetime, reason: str | None) -> None:
+def finish(ops: Ops, sub: Subscription, at: dt.datetime, reason: str | None) -> None:
     sub.status = lifecycle.CANCELLED
     sub.cancelled_at = at
     sub.cancel_reason = reason or sub.cancel_reason
@@ -482,129 +406,20 @@ def _finish(ops: Ops, sub: Subscription, at: dt.datetime, reason: str | None) ->
     sub.updated_at = ops.now
 
 
-# timers: pause ends and renewals -------------------------------------------------------------
-
-def due_pause_ends(session: Session, now: dt.datetime, limit: int = 100) -> list[str]:
-    return list(session.scalars(
-        select(Subscription.id).where(Subscription.status == lifecycle.PAUSED,
-                                      Subscription.pause_until <= now).limit(limit)))
 
 
-def end_pause(ops: Ops, subscription_id: str) -> bool:
-    sub = ops.session.get(Subscription, subscription_id, populate_existing=True)
-    if sub is None or sub.status != lifecycle.PAUSED or not sub.pause_until \
-            or sub.pause_until > ops.now:
-        return False
-    _resume(ops, sub, sub.pause_until)  # from the day it ended, not when the timer noticed
-    return True
 
 
-def customers_with_package(session: Session, customer_ids: list[str], package: str) -> list[str]:
-    return list(session.scalars(
-        select(Subscription.customer_id).join(SubscriptionItem)
-        .where(Subscription.customer_id.in_(customer_ids),
-               Subscription.status != lifecycle.CANCELLED, SubscriptionItem.kind == "package",
-               SubscriptionItem.code == package, SubscriptionItem.removed_at.is_(None))
-        .distinct()))
 
 
-RENEWAL_UPCOMING = "subscription_renewal_upcoming"
 
 
-def renewal_notices(session: Session, now: dt.datetime, days: int, limit: int = 200) -> int:
-    """`subscription_renewal_upcoming`, once per period, `days` before an active subscription
-    renews: the amount, and for prepaid whether the wallet covers it (if not, the customer is
-    told the service stops on that date unless topped up). The conditional UPDATE claims the
-    notice, so several instances send it once."""
-    from services.billing.models import Wallet
-
-    horizon = now + dt.timedelta(days=days)
-    candidates = session.scalars(select(Subscription).where(
-        Subscription.status == lifecycle.ACTIVE, Subscription.current_period_end <= horizon,
-        Subscription.current_period_end > now,
-        (Subscription.renewal_notice_for.is_(None))
-        | (Subscription.renewal_notice_for != Subscription.current_period_end))
-        .limit(limit)).all()
-    sent = 0
-    for sub in candidates:
-        renewal = next_renewal(sub)
-        claimed = session.execute(
-            update(Subscription).where(
-                Subscription.id == sub.id,
-                Subscription.current_period_end == sub.current_period_end,
-                (Subscription.renewal_notice_for.is_(None))
-                | (Subscription.renewal_notice_for != sub.current_period_end))
-            .values(renewal_notice_for=sub.current_period_end)
-            .execution_options(synchronize_session=False)).rowcount
-        if not claimed or renewal is None:
-            continue
-        covered, balance = None, None
-        if sub.billing_type == "prepaid":
-            wallet = session.get(Wallet, sub.customer_id)
-            balance = wallet.balance if wallet else 0
-            covered = balance >= renewal["amount"]["amount"]
-        outbox.emit(session, RENEWAL_UPCOMING, "subscription", {
-            **dump(sub), "customer_id": sub.customer_id, "renewal": renewal,
-            "days_left": max(0, (sub.current_period_end - now).days),
-            "wallet_covers": covered,
-            "wallet_balance": None if balance is None else money(balance, sub.currency)}, now)
-        sent += 1
-    session.commit()
-    return sent
 
 
-def due_renewals(session: Session, now: dt.datetime, limit: int = 100) -> list[str]:
-    return list(session.scalars(
-        select(Subscription.id).where(Subscription.status == lifecycle.ACTIVE,
-                                      Subscription.current_period_end <= now)
-        .order_by(Subscription.current_period_end).limit(limit)))
 
 
-def renew(ops: Ops, subscription_id: str) -> int:
-    """Start every period that has begun by now: apply what was scheduled for its start,
-    take today's catalog prices, charge the full period. Returns periods started."""
-    sub = ops.session.get(Subscription, subscription_id, populate_existing=True)
-    started = 0
-    while sub is not None and sub.status == lifecycle.ACTIVE and \
-            sub.current_period_end <= ops.now:
-        start = sub.current_period_end
-        end = period_end(start, sub.billing_period, sub.anchor_day)
-        for change in [c for c in sub.pending_changes if c.effective_at <= start]:
-            change.status, change.pending_key = "applied", None
-            if change.kind == "cancel":
-                _finish(ops, sub, start, change.details.get("reason"))
-                _emit(ops, events.SUBSCRIPTION_CANCELLED, sub)
-                return started
-            _swap(sub, [sub.package], [("package", change.details["package"])], start)[1]()
-        _refresh_prices(ops, sub)
-        items = [{"kind": i.kind, "code": i.code, "name": i.name, "list_price": i.list_price,
-                  "discount": i.discount} for i in sub.active_items]
-        lines = renewal_lines(sub, items, start, end)
-        for item in sub.active_items:
-            item.charged, item.charged_since = item.net_price, start
-        sub.current_period_start, sub.current_period_end = start, end
-        sub.updated_at = ops.now
-        _record(ops, sub, lines, f"renew:{sub.id}:{isoformat(start)}", start, end)
-        _emit(ops, events.SUBSCRIPTION_RENEWED, sub)
-        started += 1
-        if sub.billing_type == "prepaid":  # paid from the wallet, or the subscription waits
-            wallets.settle(ops.session, sub.customer_id, ops.now, strict=False)
-    return started
 
 
-def _refresh_prices(ops: Ops, sub: Subscription) -> None:
-    """A renewal takes the catalog's current prices; a retired entry keeps its last price."""
-    try:
-        quote = _quote(ops, sub, sub.package.code, [a.code for a in sub.addons])
-    except (errors.NotFound, errors.Conflict):
-        return
-    fresh = {q["code"]: q for q in [quote["package"], *quote["addons"]]}
-    for item in sub.active_items:
-        if item.code in fresh:
-            q = fresh[item.code]
-            item.name, item.list_price = q["name"], q["price"]
-            item.discount, item.promotion = _discount(q), q.get("discount")
-    sub.tax_rate_bp, sub.tax_name = quote["tax"]["rate_bp"], quote["tax"]["name"]
 
 
 # devices -------------------------------------------------------------------------------------

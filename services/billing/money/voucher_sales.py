@@ -19,8 +19,8 @@ import datetime as dt
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
-from services.billing import ledger, payment_methods, payments, wallets
-from services.billing.provider import PaymentProvider
+from services.billing.money import ledger, payment_methods, payments
+from services.billing.money.provider import PaymentProvider
 from services.common import errors
 from services.common.money import Money
 from services.common.schemas import StrictSchema, Text, load_or_raise
@@ -39,14 +39,14 @@ class PurchaseSchema(StrictSchema):
 
 
 def credit(session: Session, redemption: dict, now: dt.datetime) -> dict:
-    """The redeemed value into the wallet (once: the entry's source is the redemption)."""
+    """The redeemed value into the wallet (once: the entry's source is the redemption). The
+    caller settles what is due and commits."""
     value = redemption["value"]
     entry = ledger.post(session, redemption["customer_id"], value["currency"], ledger.CREDIT,
                         "voucher", value["amount"], f"Voucher {redemption['serial']}",
                         f"voucher:{redemption['id']}", now)
-    resumed = wallets.settle(session, redemption["customer_id"], now, strict=False)["reinstated"]
     return {"redemption": redemption, "transaction": ledger.dump_entry(entry),
-            "wallet": ledger.dump_wallet(entry.wallet), "reinstated": resumed}
+            "wallet": ledger.dump_wallet(entry.wallet), "reinstated": []}
 
 
 def begin_purchase(session: Session, vouchers, customer_id: str, account: dict,

@@ -8,7 +8,7 @@ killed mid-chunk leaves its message unacknowledged and another instance (or the 
 restarted) takes it again.
 
 `issue_chunk` invoices one chunk in one transaction, set-based: it reads the chunk's charges,
-builds each account's invoice (lines, per-line tax, totals: `invoicing.py`), inserts the
+builds each account's invoice (lines, per-line tax, totals: `arithmetic.py`), inserts the
 invoices with `ON CONFLICT DO NOTHING` on the unique `(customer_id, period_key)`, and only for
 the invoices it really inserted adds the lines, marks the charges billed and takes numbers
 from the gapless series. So whatever happens (a run repeated, two runs for one date, two
@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import collection, invoicing
+from services.billing.invoicing import arithmetic, collection
 from services.billing.models import (
     BillingProfile,
     BillingRun,
@@ -159,9 +159,9 @@ def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime,
                BillingProfile.payment_terms_days.is_not(None))).all()) if by_customer else {}
     rows, lines_for = [], {}
     for customer_id, owed in by_customer.items():
-        lines = [invoicing.line_from_charge(c.description, c.kind, c.amount, c.tax_rate_bp,
+        lines = [arithmetic.line_from_charge(c.description, c.kind, c.amount, c.tax_rate_bp,
                                             c.tax) for c in owed]
-        totals = invoicing.totals(lines)
+        totals = arithmetic.totals(lines)
         invoice_id = new_id("inv")
         starts = [c.period_start for c in owed if c.period_start]
         ends = [c.period_end for c in owed if c.period_end]
@@ -189,9 +189,9 @@ def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime,
             {"id": c.id, "settled": True, "invoice_id": r["id"]}
             for r in new_rows for c in lines_for[r["id"]]])
         # numbers last: the series row stays locked only from here to the commit
-        first = invoicing.allocate_block(session, SERIES, len(new_rows))
+        first = arithmetic.allocate_block(session, SERIES, len(new_rows))
         year = run_date.year
-        numbers = {r["id"]: invoicing.format_number(SERIES, year, first + n)
+        numbers = {r["id"]: arithmetic.format_number(SERIES, year, first + n)
                    for n, r in enumerate(new_rows)}
         bulk.update_rows(session, Invoice.__table__,
                          [{"id": k, "number": v} for k, v in numbers.items()])

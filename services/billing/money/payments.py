@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from services.billing import events
 from services.billing.models import Payment, PaymentMethod
-from services.billing.provider import (
+from services.billing.money.provider import (
     CardDeclined,
     PaymentProvider,
     ProviderCharge,

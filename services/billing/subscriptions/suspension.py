@@ -11,8 +11,10 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.billing import events, lifecycle
+from services.billing import events
 from services.billing.models import CollectionAttempt, Invoice, Subscription
+from services.billing.subscriptions import lifecycle
+from services.billing.subscriptions.views import dump
 from services.common import outbox
 
 INSUFFICIENT_BALANCE = "insufficient_balance"  # prepaid: the wallet could not pay
@@ -20,8 +22,6 @@ UNPAID_INVOICE = "unpaid_invoice"  # postpaid: dunning ended without payment
 
 
 def suspend(session: Session, sub: Subscription, now: dt.datetime, reason: str) -> None:
-    from services.billing.subscriptions import dump
-
     sub.status = lifecycle.next_status("suspend", sub.status)
     sub.suspended_at, sub.updated_at = now, now
     session.flush()
@@ -31,8 +31,6 @@ def suspend(session: Session, sub: Subscription, now: dt.datetime, reason: str) 
 
 def reinstate(session: Session, sub: Subscription, now: dt.datetime) -> None:
     """Active again; the suspended time is added to the period, so none of it is paid for."""
-    from services.billing.subscriptions import dump
-
     sub.status = lifecycle.next_status("reinstate", sub.status)
     lifecycle.add_unserved_time(sub, max(dt.timedelta(0), now - (sub.suspended_at or now)))
     sub.suspended_at, sub.updated_at = None, now

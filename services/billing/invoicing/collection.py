@@ -34,8 +34,10 @@ from marshmallow import fields, validate
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.billing import invoices, payment_methods, payments, suspension
+from services.billing.invoicing import invoices
 from services.billing.models import BillingProfile, CollectionAttempt, Invoice, PaymentMethod
+from services.billing.money import payment_methods, payments
+from services.billing.subscriptions import suspension
 from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.money import Money
@@ -162,34 +164,6 @@ def set_terms(session: Session, customer_id: str, request: dict, now: dt.datetim
 
 # the invoice's collection, as the customer sees it ------------------------------------------
 
-def views(session: Session, invoice_list: list[Invoice]) -> dict[str, dict]:
-    """`collection` for each invoice: autopay on?, dunning state, failed steps, the last
-    decline, when the next step is (one query for the steps of all of them)."""
-    if not invoice_list:
-        return {}
-    ids = [i.id for i in invoice_list]
-    steps: dict[str, list[CollectionAttempt]] = {i: [] for i in ids}
-    for step in session.scalars(select(CollectionAttempt).where(
-            CollectionAttempt.invoice_id.in_(ids)).order_by(CollectionAttempt.attempt)):
-        steps[step.invoice_id].append(step)
-    customers = {i.customer_id for i in invoice_list}
-    autopay = dict(session.execute(select(BillingProfile.customer_id,
-                                          BillingProfile.autopay_enabled)
-                                   .where(BillingProfile.customer_id.in_(customers))).all())
-    out = {}
-    for invoice in invoice_list:
-        mine = steps[invoice.id]
-        failed = [s for s in mine if s.status == "failed"]
-        declined = [s for s in failed if s.decline_code]
-        upcoming = [s for s in mine if s.status in ("scheduled", "processing")]
-        out[invoice.id] = {
-            "autopay": bool(autopay.get(invoice.customer_id)),
-            "state": invoice.dunning,
-            "failed_attempts": len(declined),
-            "last_decline_code": declined[-1].decline_code if declined else None,
-            "next_retry_at": isoformat(min(s.due_at for s in upcoming)) if upcoming else None,
-            "steps_left": len(upcoming)}
-    return out
 
 
 # steps ----------------------------------------------------------------------------------------

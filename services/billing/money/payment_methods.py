@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from services.billing.models import PaymentMethod
-from services.billing.provider import Card, PaymentProvider, ProviderFailure, luhn_ok
+from services.billing.money.provider import Card, PaymentProvider, ProviderFailure, luhn_ok
 from services.common import errors, outbox
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from services.billing.periods import seconds
+from services.billing.subscriptions.periods import seconds
 from services.common.money import divide_half_even
 
 

@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import invoicing, suspension
-from services.billing.invoices import INVOICE_NOT_FOUND, dump_credit_note
+from services.billing.invoicing import arithmetic
+from services.billing.invoicing.invoices import INVOICE_NOT_FOUND, dump_credit_note
 from services.billing.models import Charge, CreditNote, Invoice, InvoiceLine
+from services.billing.subscriptions import suspension
 from services.common import errors, outbox
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
@@ -67,8 +68,8 @@ def issue(session: Session, invoice_id: str, request: dict, actor: str,
             f"{invoice.currency}: what this invoice billed and was not credited yet"]})
     tax = _half_even_share(amount["amount"], invoice.tax, invoice.total)
     unpaid = invoice.status in ("open", "overdue")
-    number = invoicing.format_number(SERIES, now.year,
-                                     invoicing.allocate_block(session, SERIES, 1))
+    number = arithmetic.format_number(SERIES, now.year,
+                                     arithmetic.allocate_block(session, SERIES, 1))
     note = CreditNote(id=new_id("cn"), number=number, invoice_id=invoice.id,
                       customer_id=invoice.customer_id, amount=amount["amount"], tax=tax,
                       currency=invoice.currency, reason=reason,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.billing.models import InvoiceSeries
-from services.billing.proration import tax_of
+from services.billing.subscriptions.proration import tax_of
 
 
 @dataclass(frozen=True)

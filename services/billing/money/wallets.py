@@ -1,13 +1,13 @@
-"""The prepaid wallet: top-ups by card, paying subscriptions' charges, suspension and
-reinstatement, ops adjustments.
+"""The prepaid wallet: top-ups by card, paying subscriptions' charges, ops adjustments.
 
 Paying for a subscription: every money consequence is a `Charge`; for a prepaid subscription the
 charges of one operation (a subscription, a change, a renewal) are settled together as one
 ledger entry whose source is `charges:<operation>`. A customer's own action (subscribe, upgrade,
 add-on) must be paid at once or it does not happen (409 INSUFFICIENT_BALANCE); a renewal that
-cannot be paid suspends the subscription, and the next top-up pays what is due, in order, and
-reinstates it (the suspended time is added to its period). Credits (a cancellation, a removed
-add-on) go back to the wallet.
+cannot be paid leaves its charges unsettled and says so (`pay_charges` returns the
+subscriptions it could not pay); what that means for them (suspension, reinstatement once a
+credit pays what is due) is decided in `subscriptions/settlement.py`, which calls this after
+every credit. Credits (a cancellation, a removed add-on) go back to the wallet.
 
 A top-up is a `Payment` first, committed before the provider is asked, with a provider-side
 idempotency key derived from the client's Idempotency-Key: a retry after a timeout, or the
@@ -20,12 +20,12 @@ import datetime as dt
 from collections import OrderedDict
 
 from marshmallow import fields, validate
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.billing import ledger, lifecycle, payment_methods, payments, suspension
 from services.billing.models import Charge, Payment, Subscription, Wallet
-from services.billing.provider import PaymentProvider
+from services.billing.money import ledger, payment_methods, payments
+from services.billing.money.provider import PaymentProvider
 from services.common import errors
 from services.common.ids import new_id
 from services.common.money import Money, minor_unit_exponent
@@ -69,12 +69,13 @@ def view(session: Session, customer_id: str, currency: str) -> dict:
 
 # top-ups ------------------------------------------------------------------------------------
 
-def top_up(session: Session, provider: PaymentProvider, customer_id: str, account: dict,
-           request: dict, idempotency_key: str | None, now: dt.datetime) -> dict:
-    """Top the wallet up by card: the attempt recorded (committed), the card charged outside
-    any transaction, then payment, ledger entry, reinstatements, events and the key's outcome
-    in one transaction (`payments.finish`). `account`: the customer's billing type and
-    currency (the gateway passes what authentication told it)."""
+def begin_top_up(session: Session, customer_id: str, account: dict, request: dict,
+                 idempotency_key: str | None, now: dt.datetime):
+    """A top-up by card, first half: the request checked and the attempt recorded (committed):
+    (payment, card). The service then charges the card outside any transaction and, in one
+    transaction (`payments.finish`), completes it (`complete_top_up`) and settles what is due.
+    `account`: the customer's billing type and currency (the gateway passes what
+    authentication told it)."""
     req = load_or_raise(TopUpSchema(), request)
     if account["billing_type"] != "prepaid":
         raise errors.Conflict("This account is postpaid: it has bills, not a wallet.",
@@ -94,16 +95,13 @@ def top_up(session: Session, provider: PaymentProvider, customer_id: str, accoun
     payment = payments.begin(session, customer_id, "top_up",
                              Money(amount["amount"], amount["currency"]), method,
                              idempotency_key, now)
-    return payments.finish(
-        session, payment, lambda: complete_top_up(session, provider, payment, now, method),
-        lambda: top_up_result(session, payment.id),
-        scope=f"top-up:{customer_id}", key=idempotency_key, request=request, now=now)
+    return payment, method
 
 
 def complete_top_up(session: Session, provider: PaymentProvider, payment, now: dt.datetime,
                     method=None) -> dict | None:
-    """Charge the card (once, by the provider key), credit the wallet (once, by the payment),
-    pay what is due; None if the payment was completed already. The caller commits."""
+    """Charge the card (once, by the provider key), credit the wallet (once, by the payment);
+    None if the payment was completed already. The caller settles what is due and commits."""
     made = payments.ask_provider(session, provider, payment, "Wallet top-up", method)
     paid = payments.mark_succeeded(session, payment.id, made, now)
     if paid is None:
@@ -113,9 +111,8 @@ def complete_top_up(session: Session, provider: PaymentProvider, payment, now: d
     entry = ledger.post(session, paid.customer_id, paid.currency, ledger.CREDIT, "top_up",
                         paid.amount, f"Top-up by card {method.brand.title()} …{method.last4}",
                         f"payment:{paid.id}", now)
-    resumed = settle(session, paid.customer_id, now, strict=False)["reinstated"]
     return {"payment": payments.dump(paid), "transaction": ledger.dump_entry(entry),
-            "wallet": ledger.dump_wallet(entry.wallet), "reinstated": resumed}
+            "wallet": ledger.dump_wallet(entry.wallet), "reinstated": []}
 
 
 def top_up_result(session: Session, payment_id: str) -> dict:
@@ -133,36 +130,12 @@ def _group(charge: Charge) -> str:
     return charge.operation_key.rsplit(":", 1)[0]
 
 
-def _anything_to_settle_query():
-    charges, subscriptions = Charge.__table__, Subscription.__table__
-    customer = bindparam("p_customer")
-    prepaid = (subscriptions.c.customer_id == customer,
-               subscriptions.c.billing_type == "prepaid")
-    owed = (select(charges.c.id).join(subscriptions,
-                                      subscriptions.c.id == charges.c.subscription_id)
-            .where(charges.c.customer_id == customer, charges.c.settled.is_(False), *prepaid))
-    suspended = select(subscriptions.c.id).where(
-        *prepaid, subscriptions.c.status == lifecycle.SUSPENDED)
-    return select(or_(exists(owed), exists(suspended)))
-
-
-_ANYTHING_TO_SETTLE = _anything_to_settle_query()
-
-
-def _anything_to_settle(session: Session, customer_id: str) -> bool:
-    """One cheap query first: most wallet credits find nothing owed and nothing suspended."""
-    return bool(session.scalar(_ANYTHING_TO_SETTLE, {"p_customer": customer_id}))
-
-
-def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -> dict:
-    """Pay the customer's unsettled prepaid charges from the wallet, oldest operation first.
+def pay_charges(session: Session, customer_id: str, now: dt.datetime, strict: bool) -> set[str]:
+    """Pay the customer's unsettled prepaid charges from the wallet, oldest operation first;
+    answer the subscriptions whose charges could not be paid (their charges stay unsettled).
 
     strict (a customer's own action): not enough balance raises INSUFFICIENT_BALANCE.
-    Otherwise (a renewal, a top-up): what cannot be paid suspends its subscription; paid-up
-    suspended subscriptions are reinstated.
     """
-    if not _anything_to_settle(session, customer_id):
-        return {"suspended": [], "reinstated": []}
     due = session.scalars(
         select(Charge).join(Subscription, Subscription.id == Charge.subscription_id)
         .where(Charge.customer_id == customer_id, Charge.settled.is_(False),
@@ -196,18 +169,8 @@ def settle(session: Session, customer_id: str, now: dt.datetime, strict: bool) -
             continue
         for charge in charges:
             charge.settled = True
-    suspended, reinstated = [], []
-    for sub in session.scalars(select(Subscription).where(
-            Subscription.customer_id == customer_id, Subscription.billing_type == "prepaid",
-            or_(Subscription.id.in_(unpaid), Subscription.status == lifecycle.SUSPENDED))):
-        if sub.id in unpaid and lifecycle.allowed("suspend", sub.status):
-            suspension.suspend(session, sub, now, suspension.INSUFFICIENT_BALANCE)
-            suspended.append(sub.id)
-        elif sub.id not in unpaid and sub.status == lifecycle.SUSPENDED:
-            suspension.reinstate(session, sub, now)
-            reinstated.append(sub.id)
     session.flush()
-    return {"suspended": suspended, "reinstated": reinstated}
+    return unpaid
 
 
 def void_unpaid(session: Session, sub: Subscription, now: dt.datetime) -> None:
@@ -240,9 +203,8 @@ def adjust(session: Session, accounts, customer_id: str, request: dict, actor: s
     entry = ledger.post(session, customer_id, account["currency"], direction, "adjustment",
                         abs(amount["amount"]), f"Adjustment: {req['reason']} (by {actor})",
                         f"adjustment:{new_id('adj')}", now)
-    if direction == ledger.CREDIT:
-        settle(session, customer_id, now, strict=False)
-    # the caller commits (with the idempotency record, when a key was given)
+    # the caller settles what is due (after a credit) and commits (with the idempotency record,
+    # when a key was given)
     return {"transaction": ledger.dump_entry(entry), "wallet": ledger.dump_wallet(entry.wallet)}
 
 

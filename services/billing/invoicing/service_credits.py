@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.billing import credit_notes, ledger, wallets
-from services.billing.invoices import dump_credit_note
+from services.billing.invoicing import credit_notes
+from services.billing.invoicing.invoices import dump_credit_note
 from services.billing.models import CreditNote, Invoice
+from services.billing.money import ledger
+from services.billing.subscriptions import settlement
 from services.common import errors
 from services.common.db import is_unique_violation
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
@@ -52,7 +54,7 @@ def _wallet_credit(session: Session, customer_id: str, amount: dict, reason: str
         entry = ledger.post(session, customer_id, amount["currency"], ledger.CREDIT,
                             "adjustment", amount["amount"], f"{reason} (by {actor})", source,
                             now)
-        wallets.settle(session, customer_id, now, strict=False)
+        settlement.settle(session, customer_id, now, strict=False)
         session.commit()
     except IntegrityError as exc:  # the same reference, concurrently: its entry
         session.rollback()

@@ -27,7 +27,7 @@ from services.common.clock import isoformat
 from services.common.db import is_unique_violation
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
-from services.notifier import deliveries
+from services.notifier import deliveries, exceptions
 from services.notifier.models import Alert, TeamChannel
 from services.notifier.senders import redact_url
 from services.notifier.targets import TargetRefused, WebhookTargets
@@ -142,7 +142,7 @@ def delete_channel(session: Session, channel_id: str) -> dict:
     NotFound (CHANNEL_NOT_FOUND) if there is none."""
     channel = session.get(TeamChannel, channel_id) if isinstance(channel_id, str) else None
     if channel is None:
-        raise errors.NotFound("No such channel.", code="CHANNEL_NOT_FOUND")
+        raise errors.NotFound("No such channel.", code=exceptions.CHANNEL_NOT_FOUND)
     channel.active = False
     session.commit()
     return dump_channel(channel)

@@ -23,7 +23,7 @@ from services.common import errors
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
-from services.notifier import customers, deliveries, templates
+from services.notifier import customers, deliveries, exceptions, templates
 from services.notifier.models import Broadcast, Notification, Preference
 
 PAGE = 500
@@ -138,5 +138,5 @@ def send_page(session: Session, accounts, billing, broadcast_id: str, now: dt.da
 def get(session: Session, broadcast_id: str) -> dict:
     broadcast = session.get(Broadcast, broadcast_id) if isinstance(broadcast_id, str) else None
     if broadcast is None:
-        raise errors.NotFound("No such broadcast.", code="BROADCAST_NOT_FOUND")
+        raise errors.NotFound("No such broadcast.", code=exceptions.BROADCAST_NOT_FOUND)
     return dump(broadcast)

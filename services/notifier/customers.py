@@ -29,7 +29,7 @@ from services.common.clock import isoformat
 from services.common.db import Prepared
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, load_or_raise
-from services.notifier import deliveries, events, templates
+from services.notifier import deliveries, events, exceptions, templates
 from services.notifier.models import Contact, Notification, Preference
 
 CHANNELS = ("portal", "email")
@@ -149,7 +149,7 @@ def mark_read(session: Session, customer_id: str, notification_id: str,
     note = session.get(Notification, notification_id) if isinstance(notification_id, str) \
         else None
     if note is None or note.customer_id != customer_id:
-        raise errors.NotFound("No such notification.", code="NOTIFICATION_NOT_FOUND")
+        raise errors.NotFound("No such notification.", code=exceptions.NOTIFICATION_NOT_FOUND)
     if note.read_at is None:
         note.read_at = now
         inbox_changed(session, [customer_id], "read", now)
@@ -231,7 +231,7 @@ def set_preferences(session: Session, customer_id: str, request: dict,
         if templates.TOPICS[item["topic"]]["locked"] and item["channel"] == "portal" \
                 and not item["enabled"]:
             raise errors.Conflict(f"Notices about {item['topic']} always reach your inbox.",
-                                  code="PREFERENCE_LOCKED")
+                                  code=exceptions.PREFERENCE_LOCKED)
     for item in values:
         row = session.get(Preference, (customer_id, item["topic"], item["channel"]))
         if row is None:

@@ -59,6 +59,7 @@ from services.common import errors
 from services.common.clock import isoformat
 from services.common.db import is_unique_violation
 from services.common.ids import new_id
+from services.notifier import exceptions
 from services.notifier.models import Delivery
 from services.notifier.senders import DeliveryFailed, redact_url, scope_of
 
@@ -387,7 +388,7 @@ def retry(session: Session, delivery_id: str, now: dt.datetime) -> dict:
     NotFound (DELIVERY_NOT_FOUND) if there is none; Conflict (DELIVERY_NOT_RETRYABLE) if it is
     sent, being sent, or pending without a failure."""
     if not isinstance(delivery_id, str) or len(delivery_id) > 40:
-        raise errors.NotFound("No such delivery.", code="DELIVERY_NOT_FOUND")
+        raise errors.NotFound("No such delivery.", code=exceptions.DELIVERY_NOT_FOUND)
     retryable = or_(Delivery.status == "dead",
                     (Delivery.status == "pending") & (Delivery.attempts > 0))
     result = session.execute(
@@ -399,10 +400,10 @@ def retry(session: Session, delivery_id: str, now: dt.datetime) -> dict:
     delivery = session.get(Delivery, delivery_id, populate_existing=True)
     if delivery is None:
         session.rollback()
-        raise errors.NotFound("No such delivery.", code="DELIVERY_NOT_FOUND")
+        raise errors.NotFound("No such delivery.", code=exceptions.DELIVERY_NOT_FOUND)
     if not result.rowcount:
         session.rollback()
         raise errors.Conflict(f"The delivery is {delivery.status}; only dead or failing "
-                              "deliveries can be retried.", code="DELIVERY_NOT_RETRYABLE")
+                              "deliveries can be retried.", code=exceptions.DELIVERY_NOT_RETRYABLE)
     session.commit()
     return dump(delivery)

@@ -30,14 +30,19 @@ from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.money import decimal_string
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
-from services.vouchers import events
+from services.vouchers import events, exceptions
 from services.vouchers.codes import CodeKeys, display
-from services.vouchers.models import BatchChunk, BatchExport, Voucher, VoucherBatch
+from services.vouchers.models import (
+    BatchChunk,
+    BatchExport,
+    Redemption,
+    Voucher,
+    VoucherBatch,
+)
 
 CHUNK_SIZE = 50_000
 LANES = 2  # chunks of one batch in the works at once (each finished chunk sends the next)
 MAX_COUNT = 1_000_000
-BATCH_NOT_FOUND = "VOUCHER_BATCH_NOT_FOUND"
 
 
 class BatchSchema(StrictSchema):
@@ -122,7 +127,7 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime,
         except IntegrityError:
             session.rollback()
     else:
-        raise errors.Conflict("Could not number the batch; try again.", code="BUSY")
+        raise errors.Conflict("Could not number the batch; try again.", code=exceptions.BUSY)
     sizes = range(0, batch.count, chunk_size)
     batch.chunks_total = len(sizes)
     for index, first in enumerate(sizes):
@@ -206,7 +211,7 @@ def find(session: Session, batch_id: str, lock: bool = False) -> VoucherBatch:
     batch = session.get(VoucherBatch, batch_id, with_for_update=lock or None) \
         if isinstance(batch_id, str) else None
     if batch is None:
-        raise errors.NotFound("No such voucher batch.", code=BATCH_NOT_FOUND)
+        raise errors.NotFound("No such voucher batch.", code=exceptions.VOUCHER_BATCH_NOT_FOUND)
     return batch
 
 
@@ -241,12 +246,10 @@ def void_batch(session: Session, batch_id: str, request: dict, actor: str,
 
 def lookup(session: Session, serial: str, now: dt.datetime) -> dict:
     """One voucher as support sees it (never its code): state, batch, who redeemed it."""
-    from services.vouchers.models import Redemption
-
     voucher = session.scalar(select(Voucher).where(Voucher.serial == serial)) \
         if isinstance(serial, str) else None
     if voucher is None:
-        raise errors.NotFound("No such voucher.", code="VOUCHER_NOT_FOUND")
+        raise errors.NotFound("No such voucher.", code=exceptions.VOUCHER_NOT_FOUND)
     batch = session.get(VoucherBatch, voucher.batch_id)
     redeemed = session.scalar(select(Redemption).where(Redemption.voucher_id == voucher.id))
     until = voucher.expires_at or batch.valid_until
@@ -271,14 +274,14 @@ def void_voucher(session: Session, serial: str, request: dict, actor: str,
     voucher = session.scalar(select(Voucher).where(Voucher.serial == serial)) \
         if isinstance(serial, str) else None
     if voucher is None:
-        raise errors.NotFound("No such voucher.", code="VOUCHER_NOT_FOUND")
+        raise errors.NotFound("No such voucher.", code=exceptions.VOUCHER_NOT_FOUND)
     changed = session.execute(update(Voucher).where(Voucher.id == voucher.id,
                                                     Voucher.status == "active")
                               .values(status="voided", changed_at=now)
                               .execution_options(synchronize_session=False)).rowcount
     if not changed and voucher.status != "voided":
         raise errors.Conflict(f"This voucher is {voucher.status}; it cannot be voided.",
-                              code="VOUCHER_ALREADY_REDEEMED")
+                              code=exceptions.VOUCHER_ALREADY_REDEEMED)
     outbox.emit(session, events.VOUCHER_VOIDED, "voucher", {
         "serial": serial, "batch_id": voucher.batch_id, "reason": reason, "by": actor}, now)
     session.commit()
@@ -289,10 +292,10 @@ def start_export(session: Session, batch_id: str, actor: str, now: dt.datetime) 
     """Record an export of a print batch and answer what the file will hold."""
     batch = find(session, batch_id)
     if batch.type != "print":
-        raise errors.Conflict("Only print batches are exported.", code="NOT_A_PRINT_BATCH")
+        raise errors.Conflict("Only print batches are exported.", code=exceptions.NOT_A_PRINT_BATCH)
     if batch.status != "active":
         raise errors.Conflict(f"This batch is {batch.status}; only an active batch is "
-                              "exported.", code="VOUCHER_BATCH_NOT_ACTIVE")
+                              "exported.", code=exceptions.VOUCHER_BATCH_NOT_ACTIVE)
     export = BatchExport(id=new_id("vex"), batch_id=batch.id, exported_by=actor,
                          rows=batch.count, created_at=now)
     session.add(export)
@@ -308,7 +311,7 @@ def export_page(session: Session, keys: CodeKeys, batch_id: str, after: str | No
     batch = find(session, batch_id)
     if batch.type != "print" or batch.status != "active":
         raise errors.Conflict("Only an active print batch is exported.",
-                              code="VOUCHER_BATCH_NOT_ACTIVE")
+                              code=exceptions.VOUCHER_BATCH_NOT_ACTIVE)
     query = (select(Voucher.serial, Voucher.variant, Voucher.status)
              .where(in_batch(batch)).order_by(Voucher.serial).limit(limit))
     if after:

@@ -20,12 +20,11 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
-from services.vouchers import events
+from services.vouchers import events, exceptions
 from services.vouchers.batches import next_number, serial_of
 from services.vouchers.codes import CodeKeys, display
 from services.vouchers.models import Voucher, VoucherBatch, VoucherOffer
 
-OFFER_NOT_FOUND = "VOUCHER_OFFER_NOT_FOUND"
 FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
 
@@ -53,7 +52,7 @@ def list_offers(session: Session) -> dict:
 def get_offer(session: Session, code: str) -> dict:
     offer = session.get(VoucherOffer, code) if isinstance(code, str) else None
     if offer is None or not offer.active:
-        raise errors.NotFound("No such voucher offer.", code=OFFER_NOT_FOUND)
+        raise errors.NotFound("No such voucher offer.", code=exceptions.VOUCHER_OFFER_NOT_FOUND)
     return dump_offer(offer)
 
 
@@ -71,14 +70,15 @@ def create_offer(session: Session, request: dict, now: dt.datetime) -> dict:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise errors.Conflict("An offer with this code exists.", code="ALREADY_EXISTS") from None
+        raise errors.Conflict("An offer with this code exists.",
+                              code=exceptions.ALREADY_EXISTS) from None
     return dump_offer(offer)
 
 
 def retire_offer(session: Session, code: str) -> dict:
     offer = session.get(VoucherOffer, code) if isinstance(code, str) else None
     if offer is None:
-        raise errors.NotFound("No such voucher offer.", code=OFFER_NOT_FOUND)
+        raise errors.NotFound("No such voucher offer.", code=exceptions.VOUCHER_OFFER_NOT_FOUND)
     offer.active = False
     session.commit()
     return dump_offer(offer)
@@ -111,7 +111,7 @@ def issue_online(session: Session, keys: CodeKeys, purchase_id: str, offer_code:
     if existing is None:
         offer = session.get(VoucherOffer, offer_code)
         if offer is None:
-            raise errors.NotFound("No such voucher offer.", code=OFFER_NOT_FOUND)
+            raise errors.NotFound("No such voucher offer.", code=exceptions.VOUCHER_OFFER_NOT_FOUND)
         batch = _online_batch(session, offer, now)
         n = session.execute(update(VoucherBatch).where(VoucherBatch.id == batch.id)
                             .values(count=VoucherBatch.count + 1,

@@ -31,7 +31,7 @@ from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.sqltypes import UtcDateTime
 from services.common.throttle import Limit
-from services.vouchers import codes, events
+from services.vouchers import codes, events, exceptions
 from services.vouchers.models import (
     Redemption,
     ThrottleCounter,
@@ -79,7 +79,8 @@ def _refuse_guess(session: Session, keys: list[tuple[str, Limit]], error: errors
 
 def _too_many(wait: float) -> errors.ServiceError:
     return errors.RateLimited("Too many wrong voucher codes. Try again later.",
-                              code="TOO_MANY_ATTEMPTS", details={"retry_after": math.ceil(wait)})
+                              code=exceptions.TOO_MANY_ATTEMPTS,
+                              details={"retry_after": math.ceil(wait)})
 
 
 def redeem(session: Session, keys_: codes.CodeKeys, customer_id: str, code_text: str,
@@ -92,7 +93,7 @@ def redeem(session: Session, keys_: codes.CodeKeys, customer_id: str, code_text:
             raise _too_many(wait)
         raise _refuse_guess(session, keys, errors.InvalidArgument(
             "This is not a voucher code: please check it for a typo.",
-            code="VOUCHER_CODE_INVALID",
+            code=exceptions.VOUCHER_CODE_INVALID,
             fields={"code": ["is not a valid voucher code (check for a typo)"]}), now)
     code_hash = keys_.lookup_hash(code)
     for _ in range(2):
@@ -101,7 +102,7 @@ def redeem(session: Session, keys_: codes.CodeKeys, customer_id: str, code_text:
             return redeemed
         _why_not(session, keys, code_hash, account, now)  # raises, unless usable after all
     raise errors.Conflict("This voucher has already been redeemed.",
-                          code="VOUCHER_ALREADY_REDEEMED")
+                          code=exceptions.VOUCHER_ALREADY_REDEEMED)
 
 
 def _why_not(session: Session, keys: list[tuple[str, Limit]], code_hash: str, account: dict,
@@ -116,7 +117,7 @@ def _why_not(session: Session, keys: list[tuple[str, Limit]], code_hash: str, ac
         Voucher.code_hash == code_hash)).first()
     if found is None:
         raise _refuse_guess(session, keys, errors.NotFound(
-            "No voucher has this code.", code="VOUCHER_NOT_FOUND"), now)
+            "No voucher has this code.", code=exceptions.VOUCHER_NOT_FOUND), now)
     try:
         _check_usable(found[0], found[1], account, now)
     finally:
@@ -133,7 +134,8 @@ def _claim(session: Session, code_hash: str, customer_id: str, account: dict,
             "code_hash": code_hash, "now": now, "currency": account.get("currency"),
             "billing_type": account.get("billing_type"), "keys": keys,
             "redemption_id": redemption_id, "customer_id": customer_id,
-            "event_id": new_id("evt"), "at": isoformat(now)}).first()
+            "event_id": new_id("evt"), "event_type": events.VOUCHER_REDEEMED,
+            "at": isoformat(now)}).first()
         if row is None:
             session.rollback()
             return None
@@ -207,7 +209,7 @@ WITH claimed AS (
     RETURNING voucher_id, serial, value, currency
 ), event AS (
     INSERT INTO outbox_messages (event_id, event_type, payload, created_at, attempts)
-    SELECT :event_id, 'voucher_redeemed', json_build_object(
+    SELECT :event_id, :event_type, json_build_object(
         'event_id', CAST(:event_id AS text), 'occurred_at', CAST(:at AS text),
         'redemption', json_build_object(
             'id', CAST(:redemption_id AS text), 'serial', serial,
@@ -224,21 +226,22 @@ def _check_usable(voucher: Voucher, batch: VoucherBatch, account: dict,
                   now: dt.datetime) -> None:
     if voucher.status == "redeemed":
         raise errors.Conflict("This voucher has already been redeemed.",
-                              code="VOUCHER_ALREADY_REDEEMED")
+                              code=exceptions.VOUCHER_ALREADY_REDEEMED)
     if voucher.status == "voided" or batch.status == "voided":
         raise errors.Conflict("This voucher was cancelled by the operator.",
-                              code="VOUCHER_VOIDED")
+                              code=exceptions.VOUCHER_VOIDED)
     if (voucher.expires_at or batch.valid_until) <= now:
-        raise errors.Conflict("This voucher has expired.", code="VOUCHER_EXPIRED")
+        raise errors.Conflict("This voucher has expired.", code=exceptions.VOUCHER_EXPIRED)
     if batch.valid_from > now or batch.status != "active":
         raise errors.Conflict("This voucher cannot be used yet.",
-                              code="VOUCHER_NOT_YET_VALID")
+                              code=exceptions.VOUCHER_NOT_YET_VALID)
     if batch.currency != account.get("currency"):
         raise errors.Conflict(f"This voucher is in {batch.currency}; your account is in "
-                              f"{account.get('currency')}.", code="VOUCHER_CURRENCY_MISMATCH")
+                              f"{account.get('currency')}.",
+                              code=exceptions.VOUCHER_CURRENCY_MISMATCH)
     if batch.restriction == "prepaid" and account.get("billing_type") != "prepaid":
         raise errors.Conflict("This voucher is for prepaid accounts only.",
-                              code="VOUCHER_NOT_ALLOWED")
+                              code=exceptions.VOUCHER_NOT_ALLOWED)
 
 
 def history(session: Session, customer_id: str, limit: int = 100) -> dict:

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from services.common import errors
 from services.common.db import is_unique_violation
 from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets import exceptions
 from services.tickets.models import Category
 from services.tickets.routing import priority_of
 
 LEVELS = ("high", "medium", "low")
 REQUIRABLE = ("subscription_id",)
-CATEGORY_NOT_FOUND = "CATEGORY_NOT_FOUND"
 
 DEFAULTS = [
     {"code": "service_interruption", "name": "Service interruption",
@@ -80,7 +80,7 @@ def listing(session: Session, include_inactive: bool = False) -> dict:
 def find(session: Session, code, active_only: bool = True) -> Category:
     category = session.get(Category, code) if isinstance(code, str) else None
     if category is None or (active_only and not category.active):
-        raise errors.NotFound("No such ticket category.", code=CATEGORY_NOT_FOUND)
+        raise errors.NotFound("No such ticket category.", code=exceptions.CATEGORY_NOT_FOUND)
     return category
 
 
@@ -88,7 +88,7 @@ def create(session: Session, request: dict) -> dict:
     values = load_or_raise(CategorySchema(), request)
     seed(session)
     if session.get(Category, values["code"]) is not None:
-        raise errors.Conflict("A category with this code exists.", code="CATEGORY_EXISTS",
+        raise errors.Conflict("A category with this code exists.", code=exceptions.CATEGORY_EXISTS,
                               fields={"code": ["is taken"]})
     category = Category(**{"description": "", "required_fields": [], "active": True,
                            "position": 100, **values})

@@ -26,10 +26,9 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
-from services.tickets import alerting, events, history, teams
+from services.tickets import alerting, events, exceptions, history, teams
 from services.tickets.models import EscalationPolicy, RoutingRule, Setting, Ticket
 
-POLICY_NOT_FOUND = "POLICY_NOT_FOUND"
 UNACKNOWLEDGED = ("new", "routed")
 
 
@@ -71,7 +70,7 @@ def listing(session: Session) -> dict:
 def _find(session: Session, policy_id) -> EscalationPolicy:
     policy = session.get(EscalationPolicy, policy_id) if isinstance(policy_id, str) else None
     if policy is None:
-        raise errors.NotFound("No such escalation policy.", code=POLICY_NOT_FOUND)
+        raise errors.NotFound("No such escalation policy.", code=exceptions.POLICY_NOT_FOUND)
     return policy
 
 
@@ -111,7 +110,7 @@ def delete(session: Session, policy_id: str) -> None:
     default = session.get(Setting, "default_route")
     if used or (default and default.value.get("escalation_policy") == policy_id):
         raise errors.Conflict("A routing rule or the default route uses this policy.",
-                              code="POLICY_IN_USE")
+                              code=exceptions.POLICY_IN_USE)
     session.execute(update(Ticket).where(Ticket.escalation_policy == policy_id)
                     .values(escalation_due_at=None))
     session.delete(policy)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from services.common import errors
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets import exceptions
 from services.tickets.models import FaqEntry
 
 LANGUAGES = ("en", "de", "it")
@@ -60,7 +61,7 @@ def listing(session: Session) -> dict:
 def _find(session: Session, entry_id) -> FaqEntry:
     entry = session.get(FaqEntry, entry_id) if isinstance(entry_id, str) else None
     if entry is None:
-        raise errors.NotFound("No such FAQ entry.", code="FAQ_NOT_FOUND")
+        raise errors.NotFound("No such FAQ entry.", code=exceptions.FAQ_NOT_FOUND)
     return entry
 
 

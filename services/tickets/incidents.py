@@ -29,7 +29,7 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
-from services.tickets import events, history, routing, rules
+from services.tickets import events, exceptions, history, lifecycle, routing, rules, views
 from services.tickets.models import (
     Incident,
     IncidentCredit,
@@ -39,7 +39,6 @@ from services.tickets.models import (
 )
 
 log = logging.getLogger(__name__)
-INCIDENT_NOT_FOUND = "INCIDENT_NOT_FOUND"
 GROUPABLE = tuple(f for f in routing.FIELDS if f != "keywords")
 CREDIT_RETRY = dt.timedelta(seconds=30)
 CREDIT_MAX_ATTEMPTS = 20
@@ -89,7 +88,7 @@ def create_rule(session: Session, request: dict, now: dt.datetime) -> dict:
 def delete_rule(session: Session, rule_id: str) -> None:
     rule = session.get(IncidentRule, rule_id) if isinstance(rule_id, str) else None
     if rule is None:
-        raise errors.NotFound("No such incident rule.", code="INCIDENT_RULE_NOT_FOUND")
+        raise errors.NotFound("No such incident rule.", code=exceptions.INCIDENT_RULE_NOT_FOUND)
     session.delete(rule)
     session.commit()
 
@@ -198,27 +197,23 @@ def listing(session: Session, status: str | None) -> dict:
 def _find(session: Session, incident_id) -> Incident:
     incident = session.get(Incident, incident_id) if isinstance(incident_id, str) else None
     if incident is None:
-        raise errors.NotFound("No such incident.", code=INCIDENT_NOT_FOUND)
+        raise errors.NotFound("No such incident.", code=exceptions.INCIDENT_NOT_FOUND)
     return incident
 
 
 def get(session: Session, incident_id: str, policy, now: dt.datetime) -> dict:
-    from services.tickets import tickets as tickets_
-
     incident = _find(session, incident_id)
     rows = session.scalars(select(Ticket).where(Ticket.incident_id == incident.id)
                            .order_by(Ticket.created_at))
-    names = tickets_._category_names(session)
+    names = views.category_names(session)
     return {**dump(session, incident),
-            "tickets": [tickets_.dump(session, t, policy, for_customer=False,
-                                      with_history=False, names=names) for t in rows]}
+            "tickets": [views.dump(session, t, policy, for_customer=False,
+                                   with_history=False, names=names) for t in rows]}
 
 
 def acknowledge(session: Session, incident_id: str, actor: dict, now: dt.datetime) -> dict:
     """Acknowledge the incident and every ticket in it that nobody acknowledged yet (their
     escalation stops; each ticket's `ticket_updated` tells the customer's side)."""
-    from services.tickets import tickets as tickets_
-
     incident = _find(session, incident_id)
     if incident.acknowledged_at is None:
         incident.acknowledged_at = now
@@ -231,7 +226,7 @@ def acknowledge(session: Session, incident_id: str, actor: dict, now: dt.datetim
         history.add(session, ticket, "acknowledged", agent, now,
                     data={"from": "routed", "to": "acknowledged", "incident_id": incident.id})
         outbox.emit(session, events.TICKET_UPDATED, "ticket",
-                    tickets_.event_entity(ticket, change="acknowledged"), now)
+                    views.event_entity(ticket, change="acknowledged"), now)
     session.commit()
     return dump(session, incident)
 
@@ -239,8 +234,6 @@ def acknowledge(session: Session, incident_id: str, actor: dict, now: dt.datetim
 def resolve(session: Session, incident_id: str, request: dict, actor: dict, policy,
             now: dt.datetime) -> dict | None:
     """Resolve once; None when it was resolved already (the caller answers its state)."""
-    from services.tickets import tickets as tickets_
-
     values = load_or_raise(ResolveSchema(), request)
     credit = values.get("credit")
     if credit is not None and credit["amount"] <= 0:
@@ -265,7 +258,7 @@ def resolve(session: Session, incident_id: str, request: dict, actor: dict, poli
     for ticket in session.scalars(select(Ticket).where(Ticket.incident_id == incident.id)
                                   .order_by(Ticket.created_at).with_for_update()):
         customers.add(ticket.customer_id)
-        tickets_.resolve_one(session, ticket, values["resolution"], agent, now, **extra)
+        lifecycle.resolve_one(session, ticket, values["resolution"], agent, now, **extra)
     if credit:
         for customer_id in sorted(customers):
             session.add(IncidentCredit(incident_id=incident.id, customer_id=customer_id,

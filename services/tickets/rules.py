@@ -21,11 +21,10 @@ from services.common import errors
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
-from services.tickets import counters, routing, teams
+from services.tickets import counters, exceptions, routing, teams
 from services.tickets.models import EscalationPolicy, RoutingRule, Setting
 
 log = logging.getLogger(__name__)
-RULE_NOT_FOUND = "RULE_NOT_FOUND"
 MAX_RULES = 10_000
 
 
@@ -108,7 +107,7 @@ def create(session: Session, request: dict, now: dt.datetime) -> dict:
     values = load_or_raise(RuleSchema(), request)
     _check(session, values)
     if session.query(RoutingRule).count() >= MAX_RULES:
-        raise errors.Conflict(f"At most {MAX_RULES} routing rules.", code="TOO_MANY_RULES")
+        raise errors.Conflict(f"At most {MAX_RULES} routing rules.", code=exceptions.TOO_MANY_RULES)
     rule = RoutingRule(id=new_id("rule"), description=values.get("description") or "",
                        created_at=now, updated_at=now,
                        **{k: values.get(k) for k in ("position", "match", "team", "priority",
@@ -122,7 +121,7 @@ def create(session: Session, request: dict, now: dt.datetime) -> dict:
 def _find(session: Session, rule_id) -> RoutingRule:
     rule = session.get(RoutingRule, rule_id) if isinstance(rule_id, str) else None
     if rule is None:
-        raise errors.NotFound("No such routing rule.", code=RULE_NOT_FOUND)
+        raise errors.NotFound("No such routing rule.", code=exceptions.RULE_NOT_FOUND)
     return rule
 
 

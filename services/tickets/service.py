@@ -53,6 +53,7 @@ from services.tickets import (
     silences,
     teams,
     tickets,
+    views,
 )
 from services.tickets.models import MIGRATIONS, Base
 
@@ -71,8 +72,8 @@ class TicketsService:
     config = Config()
 
     @property
-    def _policy(self) -> tickets.Policy:
-        return tickets.Policy.from_config(self.config)
+    def _policy(self) -> views.Policy:
+        return views.Policy.from_config(self.config)
 
     # customers --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)

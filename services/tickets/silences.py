@@ -13,6 +13,7 @@ from services.common import errors
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets import exceptions
 from services.tickets.models import Silence
 
 MAX_LENGTH = dt.timedelta(days=90)
@@ -66,7 +67,7 @@ def create(session: Session, request: dict, actor: dict, now: dt.datetime) -> di
 def expire(session: Session, silence_id: str, actor: dict, now: dt.datetime) -> dict:
     silence = session.get(Silence, silence_id) if isinstance(silence_id, str) else None
     if silence is None:
-        raise errors.NotFound("No such silence.", code="SILENCE_NOT_FOUND")
+        raise errors.NotFound("No such silence.", code=exceptions.SILENCE_NOT_FOUND)
     if silence.ends_at > now:
         silence.ends_at = max(now, silence.starts_at)
         silence.reason = f"{silence.reason} (ended early by {actor.get('name') or actor['id']})"

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from services.common import errors
 from services.common.clock import isoformat
 from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.tickets import exceptions
 from services.tickets.models import RoutingRule, Setting, Team, Ticket
 
-TEAM_NOT_FOUND = "TEAM_NOT_FOUND"
 # one word of a routing key `<team>.<severity>` (as the notifier's channels), short enough for
 # its lead's pseudo-team `<team>-lead` to be one too
 NAME = validate.Regexp(r"^[A-Za-z0-9_-]{1,59}$",
@@ -40,7 +40,7 @@ def listing(session: Session) -> dict:
 def find(session: Session, name) -> Team:
     team = session.get(Team, name) if isinstance(name, str) else None
     if team is None:
-        raise errors.NotFound("No such team.", code=TEAM_NOT_FOUND)
+        raise errors.NotFound("No such team.", code=exceptions.TEAM_NOT_FOUND)
     return team
 
 
@@ -55,7 +55,7 @@ def exists(session: Session, name: str) -> bool:
 def create(session: Session, request: dict, now: dt.datetime) -> dict:
     values = load_or_raise(TeamSchema(), request)
     if exists(session, values["name"]):
-        raise errors.Conflict("A team with this name exists.", code="TEAM_EXISTS",
+        raise errors.Conflict("A team with this name exists.", code=exceptions.TEAM_EXISTS,
                               fields={"name": ["is taken"]})
     team = Team(name=values["name"], description=values.get("description") or "",
                 lead=values.get("lead"), created_at=now)
@@ -86,7 +86,7 @@ def delete(session: Session, name: str) -> None:
         Ticket.team == name, Ticket.status.not_in(("resolved", "closed"))).limit(1))
     if used or open_ticket or (default and default.value.get("team") == name):
         raise errors.Conflict("Routing rules, the default route or open tickets still use this "
-                              "team.", code="TEAM_IN_USE")
+                              "team.", code=exceptions.TEAM_IN_USE)
     session.delete(team)
     session.commit()
 

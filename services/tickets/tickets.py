@@ -8,7 +8,7 @@ when an incident rule matches, requests the team's alert, starts the escalation 
 records `ticket_opened` — one transaction. A repeated `Idempotency-Key` answers the same ticket
 (unique key `(customer_id, idempotency_key)`).
 
-Status machine (agents): `new` → `routed` → `acknowledged` → `in_progress` ⇄
+Status machine (agents; `lifecycle.py`): `new` → `routed` → `acknowledged` → `in_progress` ⇄
 `waiting_on_customer` → `resolved` → `closed`. Acknowledging, or any other status an agent
 sets, stops the escalation. Resolving needs a resolution text (`resolve`). A customer's comment
 on `waiting_on_customer` puts it back `in_progress`; on `resolved`, within the reopen window, it
@@ -20,16 +20,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from dataclasses import dataclass
 
 from marshmallow import fields, validate
 from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import config as keys
 from services.common import errors, outbox, permissions
-from services.common.clock import isoformat
 from services.common.db import is_unique_violation
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
@@ -40,44 +37,15 @@ from services.tickets import (
     counters,
     escalation,
     events,
+    exceptions,
     history,
     incidents,
     routing,
     rules,
 )
-from services.tickets.models import Category, HistoryEntry, Incident, Ticket
-
-TICKET_NOT_FOUND = "TICKET_NOT_FOUND"
-TICKET_CLOSED = "TICKET_CLOSED"
-INVALID_STATUS_CHANGE = "INVALID_STATUS_CHANGE"
-
-
-STATUSES = ("new", "routed", "acknowledged", "in_progress", "waiting_on_customer", "resolved",
-            "closed")
-DONE = ("resolved", "closed")
-# what an agent may set by PATCH (resolving has its own call, with the resolution)
-AGENT_MOVES = {
-    "new": {"acknowledged", "in_progress", "waiting_on_customer"},
-    "routed": {"acknowledged", "in_progress", "waiting_on_customer"},
-    "acknowledged": {"in_progress", "waiting_on_customer"},
-    "in_progress": {"waiting_on_customer"},
-    "waiting_on_customer": {"in_progress"},
-    "resolved": {"in_progress", "closed"},
-    "closed": set(),
-}
-
-
-@dataclass(frozen=True)
-class Policy:
-    reopen_days: int = 7
-    default_team: str = "support"
-    public_url: str | None = None
-
-    @classmethod
-    def from_config(cls, config: dict) -> Policy:
-        return cls(reopen_days=int(config.get(keys.TICKETS_REOPEN_DAYS) or 7),
-                   default_team=str(config.get(keys.TICKETS_DEFAULT_TEAM) or "support"),
-                   public_url=config.get(keys.PUBLIC_URL) or None)
+from services.tickets.lifecycle import AGENT_MOVES, DONE, STATUSES, resolve_one, set_status
+from services.tickets.models import Category, HistoryEntry, Ticket
+from services.tickets.views import Policy, category_names, dump, event_entity
 
 
 class OpenSchema(StrictSchema):
@@ -110,43 +78,6 @@ class ResolveSchema(StrictSchema):
 
 # views ----------------------------------------------------------------------------------------
 
-def _category_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Category.code, Category.name)).all())
-
-
-def _incident_of(session: Session, ticket: Ticket) -> dict | None:
-    if not ticket.incident_id:
-        return None
-    incident = session.get(Incident, ticket.incident_id)
-    return incident and {"id": incident.id, "title": incident.title, "status": incident.status}
-
-
-def dump(session: Session, ticket: Ticket, policy: Policy, *, for_customer: bool,
-         with_history: bool, names: dict | None = None) -> dict:
-    names = names if names is not None else _category_names(session)
-    reopen_until = (ticket.resolved_at + dt.timedelta(days=policy.reopen_days)
-                    if ticket.status == "resolved" and ticket.resolved_at else None)
-    out = {"id": ticket.id, "number": ticket.number, "status": ticket.status,
-           "category": ticket.category, "category_name": names.get(ticket.category,
-                                                                   ticket.category),
-           "subject": ticket.subject, "description": ticket.description,
-           "subscription_id": ticket.subscription_id, "priority": ticket.priority,
-           "team": ticket.team, "incident": _incident_of(session, ticket),
-           "resolution": ticket.resolution, "reopen_until": isoformat(reopen_until),
-           "created_at": isoformat(ticket.created_at), "updated_at": isoformat(ticket.updated_at),
-           "acknowledged_at": isoformat(ticket.acknowledged_at),
-           "resolved_at": isoformat(ticket.resolved_at),
-           "closed_at": isoformat(ticket.closed_at)}
-    if not for_customer:
-        out.update({"customer_id": ticket.customer_id, "assignee": ticket.assignee,
-                    "context": ticket.context, "escalation": escalation.view(ticket),
-                    "rules": list(ticket.rules or []), "urgency": ticket.urgency,
-                    "impact": ticket.impact})
-    if with_history:
-        out["history"] = history.of(session, ticket.id, for_customer)
-    return out
-
-
 def _find(session: Session, ticket_id, customer_id: str | None = None,
           lock: bool = False, teams: list[str] | None = None) -> Ticket:
     """The ticket; for a customer, only their own (another's id is NotFound, like a missing);
@@ -157,7 +88,7 @@ def _find(session: Session, ticket_id, customer_id: str | None = None,
         ticket = session.scalar(query.with_for_update() if lock else query)
     if ticket is None or (customer_id is not None and ticket.customer_id != customer_id) or (
             teams is not None and ticket.team not in teams):
-        raise errors.NotFound("No such ticket.", code=TICKET_NOT_FOUND)
+        raise errors.NotFound("No such ticket.", code=exceptions.TICKET_NOT_FOUND)
     return ticket
 
 
@@ -210,7 +141,7 @@ def customer_page(session: Session, customer_id: str, status: str | None, limit:
             raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from None
     rows = list(session.scalars(query.order_by(Ticket.number.desc()).limit(limit + 1)))
     more, rows = len(rows) > limit, rows[:limit]
-    names = _category_names(session)
+    names = category_names(session)
     return {"data": [dump(session, t, policy, for_customer=True, with_history=False,
                           names=names) for t in rows],
             "has_more": more, "next_cursor": str(rows[-1].number) if more else None}
@@ -265,7 +196,7 @@ def queue(session: Session, filters: dict, limit: int, cursor: str | None, polic
     rows = list(session.scalars(query.order_by(Ticket.priority, Ticket.created_at, Ticket.id)
                                 .limit(limit + 1)))
     more, rows = len(rows) > limit, rows[:limit]
-    names = _category_names(session)
+    names = category_names(session)
     return {"data": [dump(session, t, policy, for_customer=False, with_history=False,
                           names=names) for t in rows],
             "has_more": more, "next_cursor": _encode(rows[-1]) if more else None}
@@ -324,14 +255,6 @@ def _repeat(session: Session, customer_id: str, key: str | None, values: dict) -
     return earlier
 
 
-def event_entity(ticket: Ticket, **extra) -> dict:
-    """What ticket events carry (the notifier writes the customer from it)."""
-    return {"id": ticket.id, "number": ticket.number, "customer_id": ticket.customer_id,
-            "subject": ticket.subject, "category": ticket.category, "status": ticket.status,
-            "priority": ticket.priority, "team": ticket.team, "resolution": ticket.resolution,
-            "incident_id": ticket.incident_id, **extra}
-
-
 def open_ticket(session: Session, accounts, billing, customer_id: str, request: dict,
                 idempotency_key: str | None, now: dt.datetime, policy: Policy) -> dict:
     values = load_or_raise(OpenSchema(), request)
@@ -378,7 +301,6 @@ def open_ticket(session: Session, accounts, billing, customer_id: str, request: 
 OPEN_MAX = 10
 OPENED_PER_HOUR = 10
 COMMENTS_PER_HOUR = 20
-TOO_MANY_OPEN = "TOO_MANY_OPEN_TICKETS"
 
 
 def _refuse_a_flood(session: Session, customer_id: str, now: dt.datetime) -> None:
@@ -397,7 +319,8 @@ def _refuse_a_flood(session: Session, customer_id: str, now: dt.datetime) -> Non
     if open_now >= OPEN_MAX:
         session.rollback()
         raise errors.Conflict(f"You have {open_now} open requests; please follow up on one of "
-                              "those, or wait until they are resolved.", code=TOO_MANY_OPEN)
+                              "those, or wait until they are resolved.",
+                              code=exceptions.TOO_MANY_OPEN_TICKETS)
     if last_hour >= OPENED_PER_HOUR:
         session.rollback()
         raise errors.rate_limited(_seconds_until(first, now), "You have raised many requests "
@@ -509,15 +432,15 @@ def customer_comment(session: Session, customer_id: str, ticket_id: str, request
         if now > ticket.resolved_at + dt.timedelta(days=policy.reopen_days):
             session.rollback()
             raise errors.Conflict("This request is closed; please raise a new one.",
-                                  code=TICKET_CLOSED)
-        _set_status(session, ticket, "in_progress", actor, now, kind="reopened")
+                                  code=exceptions.TICKET_CLOSED)
+        set_status(session, ticket, "in_progress", actor, now, kind="reopened")
         ticket.resolved_at, ticket.resolution = None, None
     elif ticket.status == "closed":
         session.rollback()
         raise errors.Conflict("This request is closed; please raise a new one.",
-                              code=TICKET_CLOSED)
+                              code=exceptions.TICKET_CLOSED)
     elif ticket.status == "waiting_on_customer":
-        _set_status(session, ticket, "in_progress", actor, now)
+        set_status(session, ticket, "in_progress", actor, now)
     entry = history.add(session, ticket, "comment", actor, now, text=values["text"])
     outbox.emit(session, events.TICKET_UPDATED, "ticket",
                 event_entity(ticket, change="customer_comment"), now)
@@ -526,16 +449,6 @@ def customer_comment(session: Session, customer_id: str, ticket_id: str, request
 
 
 # agents -----------------------------------------------------------------------------------------
-
-def _set_status(session: Session, ticket: Ticket, status: str, actor: dict, now: dt.datetime,
-                kind: str = "status_changed") -> None:
-    before = ticket.status
-    ticket.status = status
-    history.add(session, ticket, kind, actor, now, data={"from": before, "to": status})
-    if before in ("new", "routed") and status not in ("new", "routed"):
-        ticket.acknowledged_at = ticket.acknowledged_at or now
-        escalation.stop(ticket)
-
 
 def _agent_view(session: Session, ticket: Ticket, policy: Policy) -> dict:
     return dump(session, ticket, policy, for_customer=False, with_history=True)
@@ -546,9 +459,10 @@ def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status in DONE:
         session.rollback()
-        raise errors.Conflict(f"This ticket is {ticket.status}.", code=INVALID_STATUS_CHANGE)
+        raise errors.Conflict(f"This ticket is {ticket.status}.",
+                              code=exceptions.INVALID_STATUS_CHANGE)
     if ticket.status in ("new", "routed"):
-        _set_status(session, ticket, "acknowledged", history.agent_actor(actor), now,
+        set_status(session, ticket, "acknowledged", history.agent_actor(actor), now,
                     kind="acknowledged")
         if ticket.assignee is None:
             ticket.assignee = actor.get("id")
@@ -572,7 +486,7 @@ def assign(session: Session, accounts, ticket_id: str, request: dict, actor: dic
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status == "closed":
         session.rollback()
-        raise errors.Conflict("This ticket is closed.", code=INVALID_STATUS_CHANGE)
+        raise errors.Conflict("This ticket is closed.", code=exceptions.INVALID_STATUS_CHANGE)
     if ticket.assignee != assignee:
         history.add(session, ticket, "assigned", history.agent_actor(actor), now,
                     data={"from": ticket.assignee, "assignee": assignee})
@@ -594,13 +508,13 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
         if wanted == "resolved":
             session.rollback()
             raise errors.Conflict("Resolve a ticket with its resolution (…/resolve).",
-                                  code=INVALID_STATUS_CHANGE)
+                                  code=exceptions.INVALID_STATUS_CHANGE)
         if wanted not in AGENT_MOVES[ticket.status]:
             session.rollback()
             raise errors.Conflict(f"A {ticket.status} ticket cannot become {wanted}.",
-                                  code=INVALID_STATUS_CHANGE)
+                                  code=exceptions.INVALID_STATUS_CHANGE)
         before = ticket.status
-        _set_status(session, ticket, wanted, agent,
+        set_status(session, ticket, wanted, agent,
                     now, kind="reopened" if before == "resolved" and wanted != "closed"
                     else "status_changed")
         if before == "resolved" and wanted == "in_progress":
@@ -614,7 +528,7 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
     if values.get("priority") and values["priority"] != ticket.priority:
         if ticket.status == "closed":
             session.rollback()
-            raise errors.Conflict("This ticket is closed.", code=INVALID_STATUS_CHANGE)
+            raise errors.Conflict("This ticket is closed.", code=exceptions.INVALID_STATUS_CHANGE)
         history.add(session, ticket, "priority_changed", agent, now,
                     data={"from": ticket.priority, "to": values["priority"]})
         ticket.priority = values["priority"]
@@ -632,7 +546,7 @@ def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status == "closed" and not values["internal"]:
         session.rollback()
-        raise errors.Conflict("This ticket is closed.", code=TICKET_CLOSED)
+        raise errors.Conflict("This ticket is closed.", code=exceptions.TICKET_CLOSED)
     entry = history.add(session, ticket, "comment", history.agent_actor(actor), now,
                         text=values["text"], internal=values["internal"])
     if not values["internal"]:
@@ -643,21 +557,6 @@ def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
     return history.dump(entry, for_customer=False)
 
 
-def resolve_one(session: Session, ticket: Ticket, resolution: str, actor: dict,
-                now: dt.datetime, **extra) -> bool:
-    """Resolve in the caller's transaction; False when it already was resolved or closed."""
-    if ticket.status in DONE:
-        return False
-    before = ticket.status
-    ticket.status, ticket.resolution, ticket.resolved_at = "resolved", resolution, now
-    ticket.acknowledged_at = ticket.acknowledged_at or now
-    escalation.stop(ticket)
-    history.add(session, ticket, "resolved", actor, now, text=resolution,
-                data={"from": before, **extra})
-    outbox.emit(session, events.TICKET_RESOLVED, "ticket", event_entity(ticket, **extra), now)
-    return True
-
-
 def resolve(session: Session, ticket_id: str, request: dict, actor: dict, policy: Policy,
             now: dt.datetime) -> dict:
     values = load_or_raise(ResolveSchema(), request)
@@ -665,7 +564,7 @@ def resolve(session: Session, ticket_id: str, request: dict, actor: dict, policy
     if ticket.status in DONE:
         session.rollback()
         raise errors.Conflict(f"This ticket is {ticket.status} already.",
-                              code=INVALID_STATUS_CHANGE)
+                              code=exceptions.INVALID_STATUS_CHANGE)
     resolve_one(session, ticket, values["resolution"], history.agent_actor(actor), now)
     session.commit()
     return _agent_view(session, ticket, policy)

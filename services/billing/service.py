@@ -52,17 +52,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from services.billing import events
-from services.billing.exceptions import CONCURRENT_MODIFICATION
+from services.billing import events, transactions
 from services.billing.invoicing import (
     collection,
     credit_notes,
@@ -78,9 +73,8 @@ from services.billing.subscriptions import changes, renewals, settlement, views
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider, isoformat
-from services.common.db import Database, is_unique_violation, snapshot
+from services.common.db import Database, snapshot
 from services.common.events import event_handler
-from services.common.idempotency import run_idempotent
 from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
@@ -129,37 +123,21 @@ class BillingService:
     def _ops(self) -> changes.Ops:
         return changes.Ops(self.db, self.clock.now(), self.catalog, self.accounts)
 
-    def _commit(self, scope: str, key: str | None, request: Any,
-                action: Callable[[], dict], preview: bool = False) -> dict:
-        """Run a change and commit it, once per idempotency key when one is given.
+    def _change(self, scope: str, key: str | None, request, action, preview=False) -> dict:
+        return transactions.change(self.db, self.clock.now(), scope, key, request, action,
+                                   preview)
 
-        A preview changes nothing and is not recorded. Two writers of one subscription cannot
-        both commit (optimistic version): the second gets CONCURRENT_MODIFICATION.
-        """
-        try:
-            if preview:
-                result = action()
-                self.db.rollback()
-                return result
-            if key:
-                return run_idempotent(self.db, scope=scope, key=key, request=request,
-                                      action=action, now=self.clock.now())
-            result = action()
-            self.db.commit()
-            return result
-        except (StaleDataError, IntegrityError) as exc:
-            self.db.rollback()
-            if isinstance(exc, IntegrityError) and not is_unique_violation(exc):
-                raise
-            raise errors.Conflict("The subscription changed meanwhile. Reload and try again.",
-                                  code=CONCURRENT_MODIFICATION) from None
-        except BaseException:
-            self.db.rollback()  # nothing half-applied stays in the session
-            raise
+    def _guarded(self, step) -> int:
+        return transactions.guarded(self.db, step)
+
+    def _saved(self, result):
+        """A plain change's unit of work ends: commit, answer."""
+        self.db.commit()
+        return result
 
     @rpc(expected_exceptions=EXPECTED)
     def subscribe(self, customer_id, request, idempotency_key=None):
-        return self._commit(f"subscribe:{customer_id}", idempotency_key, request,
+        return self._change(f"subscribe:{customer_id}", idempotency_key, request,
                             lambda: changes.subscribe(self._ops(), customer_id, request))
 
     @rpc(expected_exceptions=EXPECTED)
@@ -174,39 +152,39 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def change_package(self, customer_id, subscription_id, request, idempotency_key=None):
         preview = bool(isinstance(request, dict) and request.get("preview"))
-        return self._commit(f"change:{customer_id}:{subscription_id}", idempotency_key, request,
+        return self._change(f"change:{customer_id}:{subscription_id}", idempotency_key, request,
                             lambda: changes.change_package(self._ops(), customer_id,
                                                         subscription_id, request), preview)
 
     @rpc(expected_exceptions=EXPECTED)
     def add_addon(self, customer_id, subscription_id, request, idempotency_key=None):
         preview = bool(isinstance(request, dict) and request.get("preview"))
-        return self._commit(f"addon:{customer_id}:{subscription_id}", idempotency_key, request,
+        return self._change(f"addon:{customer_id}:{subscription_id}", idempotency_key, request,
                             lambda: changes.add_addon(self._ops(), customer_id, subscription_id,
                                                    request), preview)
 
     @rpc(expected_exceptions=EXPECTED)
     def remove_addon(self, customer_id, subscription_id, code, preview=False,
                      idempotency_key=None):
-        return self._commit(f"addon-removal:{customer_id}:{subscription_id}", idempotency_key,
+        return self._change(f"addon-removal:{customer_id}:{subscription_id}", idempotency_key,
                             {"code": code},
                             lambda: changes.remove_addon(self._ops(), customer_id, subscription_id,
                                                       code, bool(preview)), bool(preview))
 
     @rpc(expected_exceptions=EXPECTED)
     def pause(self, customer_id, subscription_id, request=None, idempotency_key=None):
-        return self._commit(f"pause:{customer_id}:{subscription_id}", idempotency_key, request,
+        return self._change(f"pause:{customer_id}:{subscription_id}", idempotency_key, request,
                             lambda: changes.pause(self._ops(), customer_id, subscription_id,
                                                request or {}))
 
     @rpc(expected_exceptions=EXPECTED)
     def resume(self, customer_id, subscription_id, idempotency_key=None):
-        return self._commit(f"resume:{customer_id}:{subscription_id}", idempotency_key, {},
+        return self._change(f"resume:{customer_id}:{subscription_id}", idempotency_key, {},
                             lambda: changes.resume(self._ops(), customer_id, subscription_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def cancel(self, customer_id, subscription_id, request, idempotency_key=None):
-        return self._commit(f"cancel:{customer_id}:{subscription_id}", idempotency_key, request,
+        return self._change(f"cancel:{customer_id}:{subscription_id}", idempotency_key, request,
                             lambda: changes.cancel(self._ops(), customer_id, subscription_id,
                                                 request))
 
@@ -229,7 +207,8 @@ class BillingService:
     # cards
     @rpc(expected_exceptions=EXPECTED)
     def add_payment_method(self, customer_id, card):
-        return payment_methods.add(self.db, self.payments, customer_id, card, self.clock.now())
+        return self._saved(payment_methods.add(self.db, self.payments, customer_id, card,
+                                               self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_payment_methods(self, customer_id):
@@ -240,10 +219,11 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def remove_payment_method(self, customer_id, payment_method_id):
         payment_methods.remove(self.db, customer_id, payment_method_id, self.clock.now())
+        self.db.commit()
 
     @rpc(expected_exceptions=EXPECTED)
     def set_default_payment_method(self, customer_id, payment_method_id):
-        return payment_methods.set_default(self.db, customer_id, payment_method_id)
+        return self._saved(payment_methods.set_default(self.db, customer_id, payment_method_id))
 
     # the prepaid wallet
     @rpc(expected_exceptions=EXPECTED)
@@ -307,19 +287,7 @@ class BillingService:
         self._credit_voucher(payload["redemption"])
 
     def _credit_voucher(self, redemption: dict) -> dict:
-        for _ in range(3):
-            try:
-                now = self.clock.now()
-                result = settlement.after_credit(self.db, redemption["customer_id"],
-                                                 voucher_sales.credit(self.db, redemption, now),
-                                                 now)
-                self.db.commit()
-                return result
-            except IntegrityError as exc:  # credited concurrently: the next round finds it
-                self.db.rollback()
-                if not is_unique_violation(exc):
-                    raise
-        raise errors.ServiceUnavailable("The wallet is busy; try again.")
+        return transactions.credit_voucher(self.db, redemption, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def buy_voucher(self, customer_id, request, idempotency_key=None, account=None):
@@ -349,15 +317,15 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def set_low_balance(self, customer_id, request):
-        return wallets.set_threshold(self.db, self.accounts, customer_id, request,
-                                     self.clock.now())
+        return self._saved(wallets.set_threshold(self.db, self.accounts, customer_id, request,
+                                                 self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def adjust_wallet(self, customer_id, request, actor, idempotency_key=None):
         """An ops adjustment; with an idempotency key (the gateway requires one) it is posted
         once per key: a repeat answers the stored outcome, another request under the key is
         Conflict(IDEMPOTENCY_KEY_REUSED)."""
-        return self._commit(f"adjustment:{customer_id}", idempotency_key, request,
+        return self._change(f"adjustment:{customer_id}", idempotency_key, request,
                             lambda: self._adjusted(customer_id, wallets.adjust(
                                 self.db, self.accounts, customer_id, request, actor,
                                 self.clock.now())))
@@ -382,7 +350,7 @@ class BillingService:
             raise errors.InvalidArgument(fields={"date": ["must be a date YYYY-MM-DD"]}) from None
         if day > when.date():
             raise errors.InvalidArgument(fields={"date": ["must not be in the future"]})
-        return runs.start(self.db, day, when, self._chunk_size)
+        return self._saved(runs.start(self.db, day, when, self._chunk_size))
 
     @rpc(expected_exceptions=EXPECTED)
     def get_billing_run(self, run_id):
@@ -399,6 +367,7 @@ class BillingService:
         chunk = payload["chunk"]
         runs.issue_chunk(self.db, chunk["run_id"], chunk["index"], self.clock.now(),
                          self._terms_days)
+        self.db.commit()
 
     @rpc(expected_exceptions=EXPECTED)
     def list_invoices(self, customer_id, limit=20, cursor=None):
@@ -444,7 +413,8 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def set_autopay(self, customer_id, request):
         collection.postpaid_account(self.accounts, customer_id)
-        return collection.set_autopay(self.db, customer_id, request, self.clock.now())
+        return self._saved(collection.set_autopay(self.db, customer_id, request,
+                                                  self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def get_billing_profile(self, customer_id):
@@ -454,19 +424,19 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def set_payment_terms(self, customer_id, request):
         collection.postpaid_account(self.accounts, customer_id)
-        return collection.set_terms(self.db, customer_id, request, self.clock.now(),
-                                    self._terms_days)
+        return self._saved(collection.set_terms(self.db, customer_id, request,
+                                                self.clock.now(), self._terms_days))
 
     @rpc(expected_exceptions=EXPECTED)
     def grant_service_credit(self, customer_id, request, actor):
         """An incident's service credit for one customer, once per `reference`."""
-        return service_credits.grant(self.db, self.accounts, customer_id, request, actor,
-                                     self.clock.now())
+        return self._saved(service_credits.grant(self.db, self.accounts, customer_id, request,
+                                                 actor, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def issue_credit_note(self, invoice_id, request, actor, idempotency_key=None):
-        return credit_notes.issue(self.db, invoice_id, request, actor, idempotency_key,
-                                  self.clock.now())
+        return self._saved(credit_notes.issue(self.db, invoice_id, request, actor,
+                                              idempotency_key, self.clock.now()))
 
     @event_handler("billing", collection.AUTOPAY_DUE)
     def on_autopay_due(self, payload):
@@ -477,8 +447,8 @@ class BillingService:
 
     def _run_step(self, step_id: int) -> str:
         try:
-            return collection.run_step(self.db, self.payments, step_id, self.clock.now(),
-                                       self._policy)
+            return transactions.collection_step(self.db, self.payments, step_id,
+                                                self.clock.now(), self._policy)
         except Exception:  # noqa: BLE001 - the step stays `processing`; the timer redoes it
             self.db.rollback()
             log.exception("collection step %s failed; it is retried later", step_id)
@@ -505,7 +475,7 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def replace_device(self, device_id, request):
-        return self._commit(f"device:{device_id}", None, request,
+        return self._change(f"device:{device_id}", None, request,
                             lambda: changes.replace_serial(self._ops(), device_id, request))
 
     @rpc
@@ -524,8 +494,10 @@ class BillingService:
             done["periods_started"] += self._guarded(lambda i=sub_id: renewals.renew(
                 self._ops(), i))
         for payment_id in payments.pending(self.db, self.clock.now()):
-            done["payments_completed"] += self._complete_pending(payment_id)
-        done["expiry_notices"] = payment_methods.notify_expiring(self.db, self.clock.now())
+            done["payments_completed"] += transactions.complete_pending(
+                self.db, self.payments, payment_id, self.clock.now())
+        done["expiry_notices"] = self._guarded(lambda: payment_methods.notify_expiring(
+            self.db, self.clock.now()))
         done["renewal_notices"] = self._guarded(lambda: renewals.renewal_notices(
             self.db, self.clock.now(), self._policy.due_reminder_days))
         done.update(self._collect())
@@ -548,55 +520,9 @@ class BillingService:
                            ("due_notices", collection.remind_due),
                            ("dunning_reminders", collection.remind_steps)):
             done[name] = self._guarded(lambda s=step: s(self.db, self.clock.now(), policy))
-        outcomes = [self._run_step(i) for i in collection.due_steps(self.db, self.clock.now())]
+        outcomes = [self._run_step(i)
+                    for i in transactions.due_collection_steps(self.db, self.clock.now())]
         done["collection_steps"] = len(outcomes)
         done["collected"] = outcomes.count("paid")
         return done
 
-    def _complete_pending(self, payment_id: str) -> int:
-        """A payment whose answer was lost: ask the provider again with its key. A decline is
-        recorded; a provider still down is tried again later, and given up after a day."""
-        now = self.clock.now()
-        try:
-            payment = self.db.execute(select(Payment.__table__)
-                                      .where(Payment.id == payment_id)).one()
-            if payment.purpose == "invoice":
-                invoices.complete_payment(self.db, self.payments, payment_id, now)
-            elif payment.purpose == "top_up":
-                settlement.after_credit(self.db, payment.customer_id, wallets.complete_top_up(
-                    self.db, self.payments, payment, now), now)
-            else:
-                voucher_sales.charge(self.db, self.payments, payment, now)
-            self.db.commit()
-            return 1
-        except errors.PaymentDeclined as declined:
-            self.db.rollback()
-            payments.record_decline(self.db, payment_id, declined, now)
-        except errors.ServiceUnavailable:
-            self.db.rollback()
-            payments.retry_later(self.db, payment_id, now)
-        except Exception:  # noqa: BLE001 - one payment must not stop the others
-            self.db.rollback()
-            log.exception("billing timer: pending payment %s failed", payment_id)
-            payments.retry_later(self.db, payment_id, now)
-        return 0
-
-    def _guarded(self, step: Callable[[], int]) -> int:
-        """One subscription's timer work; if another instance did it first, nothing."""
-        try:
-            count = step()
-            self.db.commit()
-            return count
-        except (StaleDataError, IntegrityError) as exc:
-            self.db.rollback()
-            if isinstance(exc, IntegrityError) and not is_unique_violation(exc):
-                raise
-            return 0
-        except errors.ServiceUnavailable as exc:  # catalog or provider down: next round
-            self.db.rollback()
-            log.warning("billing timer: %s; retrying next round", exc.message)
-            return 0
-        except Exception:  # noqa: BLE001 - one bad subscription must not halt every renewal
-            self.db.rollback()
-            log.exception("billing timer: a step failed; the others go on")
-            return 0

@@ -311,11 +311,9 @@ def test_the_timer_never_charges_a_removed_card_but_credits_a_charge_already_mad
 
 def issue_invoices(world):
     """Run today's billing run in process (the chunks' events are not consumed here)."""
-    from services.billing.invoicing import runs
-
     run = world.billing.start_billing_run(world.clock.now().date().isoformat())
     for index in range(run["progress"]["chunks_total"]):
-        runs.issue_chunk(world.billing_session, run["id"], index, world.clock.now())
+        world.billing.on_chunk_ready({"chunk": {"run_id": run["id"], "index": index}})
     return run
 
 

@@ -34,13 +34,11 @@ from marshmallow import fields, validate
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.billing.invoicing import invoices
 from services.billing.models import BillingProfile, CollectionAttempt, Invoice, PaymentMethod
-from services.billing.money import payment_methods, payments
+from services.billing.money import payment_methods
 from services.billing.subscriptions import suspension
 from services.common import errors, outbox
 from services.common.clock import isoformat
-from services.common.money import Money
 from services.common.schemas import StrictSchema, load_or_raise
 
 INVOICE_OVERDUE = "invoice_overdue"
@@ -118,11 +116,11 @@ def set_autopay(session: Session, customer_id: str, request: dict, now: dt.datet
     profile.autopay_enabled = values["enabled"]
     profile.autopay_method_id = method_id if values["enabled"] else None
     profile.updated_at = now
-    session.commit()
+    session.flush()
     return dump_autopay(profile)
 
 
-def _autopay_card(session: Session, customer_id: str) -> PaymentMethod | None:
+def autopay_card(session: Session, customer_id: str) -> PaymentMethod | None:
     """The card autopay charges: the chosen one while it exists, else the default card; None
     when autopay is off or there is no card."""
     profile = session.get(BillingProfile, customer_id)
@@ -158,12 +156,8 @@ def set_terms(session: Session, customer_id: str, request: dict, now: dt.datetim
     values = load_or_raise(TermsSchema(), request)
     profile = _profile(session, customer_id, now, create=True)
     profile.payment_terms_days, profile.updated_at = values["payment_terms_days"], now
-    session.commit()
+    session.flush()
     return billing_profile(session, customer_id, default_terms)
-
-
-# the invoice's collection, as the customer sees it ------------------------------------------
-
 
 
 # steps ----------------------------------------------------------------------------------------
@@ -209,7 +203,7 @@ def schedule_autopay(session: Session, invoices_by_customer: dict[str, str],
         BillingProfile.autopay_enabled.is_(True))))
     due = []
     for customer_id in enabled:
-        if _autopay_card(session, customer_id) is None:
+        if autopay_card(session, customer_id) is None:
             continue
         invoice = session.get(Invoice, invoices_by_customer[customer_id])
         _insert_step(session, invoice, 0, now, None)
@@ -223,92 +217,37 @@ def schedule_autopay(session: Session, invoices_by_customer: dict[str, str],
             {**d, "id": steps[d["invoice_id"]]} for d in due], now)
 
 
-def due_steps(session: Session, now: dt.datetime, limit: int = 100) -> list[int]:
-    """Steps due now, and steps a dead process left half done (put back first)."""
+def put_back_stale(session: Session, now: dt.datetime) -> None:
+    """Steps a dead process left half done are scheduled again (done again safely: the
+    payment's key is the step's)."""
     session.execute(update(CollectionAttempt)
                     .where(CollectionAttempt.status == "processing",
                            CollectionAttempt.processed_at < now - STALE_AFTER)
                     .values(status="scheduled")
                     .execution_options(synchronize_session=False))
-    session.commit()
+
+
+def due_steps(session: Session, now: dt.datetime, limit: int = 100) -> list[int]:
+    """Steps due now (after `put_back_stale`)."""
     return list(session.scalars(
         select(CollectionAttempt.id).where(CollectionAttempt.status == "scheduled",
                                            CollectionAttempt.due_at <= now)
         .order_by(CollectionAttempt.due_at).limit(limit)))
 
 
-def _claim(session: Session, step_id: int, now: dt.datetime) -> CollectionAttempt | None:
+def claim(session: Session, step_id: int, now: dt.datetime) -> CollectionAttempt | None:
+    """The step, if this worker is the one that moved it from scheduled to processing."""
     claimed = session.execute(
         update(CollectionAttempt)
         .where(CollectionAttempt.id == step_id, CollectionAttempt.status == "scheduled")
         .values(status="processing", processed_at=now)
         .execution_options(synchronize_session=False)).rowcount
-    session.commit()
     return session.get(CollectionAttempt, step_id, populate_existing=True) if claimed else None
 
 
-def run_step(session: Session, provider, step_id: int, now: dt.datetime,
-             policy: Policy) -> str:
-    """Do one step (charge or remind); its outcome: paid, declined, reminded, cancelled,
-    retry (provider down: the same step again soon), skipped (another instance has it)."""
-    step = _claim(session, step_id, now)
-    if step is None:
-        return "skipped"
-    invoice = session.get(Invoice, step.invoice_id, populate_existing=True)
-    if invoice.status not in ("open", "overdue") or invoice.amount_due <= 0:
-        step.status = "cancelled"
-        session.commit()
-        return "cancelled"
-    card = _autopay_card(session, invoice.customer_id)
-    if card is None:  # no autopay, or no card: this step was a reminder
-        step.status, step.decline_code = "failed", None
-        _after_failed_step(session, step, invoice, now, policy)
-        session.commit()
-        return "reminded"
-    try:
-        payment_id = payments.begin(
-            session, invoice.customer_id, "invoice", Money(invoice.amount_due, invoice.currency),
-            card, f"collect:{invoice.id}:{step.attempt}", now, invoice_id=invoice.id).id
-    except errors.Conflict:  # the customer is paying right now: look again a bit later
-        session.rollback()
-        step = session.get(CollectionAttempt, step_id, populate_existing=True)
-        step.status, step.due_at = "scheduled", now + PROVIDER_DOWN_RETRY
-        session.commit()
-        return "retry"
-    step = session.get(CollectionAttempt, step_id)
-    step.payment_id = payment_id
-    try:
-        invoices.complete_payment(session, provider, payment_id, now)
-        step.status = "succeeded"
-        session.commit()
-        return "paid"
-    except errors.PaymentDeclined as declined:
-        session.rollback()
-        step = session.get(CollectionAttempt, step_id, populate_existing=True)
-        invoice = session.get(Invoice, step.invoice_id, populate_existing=True)
-        step.status, step.payment_id = "failed", payment_id
-        step.decline_code = declined.details.get("decline_code") or "card_declined"
-        next_at = _after_failed_step(session, step, invoice, now, policy)
-        payments.record_decline(session, payment_id, declined, now, commit=False,
-                                next_retry_at=isoformat(next_at),
-                                dunning=invoice.dunning)
-        session.commit()
-        return "declined"
-    except errors.ServiceUnavailable:
-        session.rollback()
-        step = session.get(CollectionAttempt, step_id, populate_existing=True)
-        step.status, step.due_at = "scheduled", now + PROVIDER_DOWN_RETRY
-        session.commit()
-        return "retry"
-    except errors.Conflict:  # paid or credited meanwhile: nothing was charged
-        session.rollback()
-        step = session.get(CollectionAttempt, step_id, populate_existing=True)
-        step.status = "cancelled"
-        session.commit()
-        return "cancelled"
 
 
-def _after_failed_step(session: Session, step: CollectionAttempt, invoice: Invoice,
+def after_failed_step(session: Session, step: CollectionAttempt, invoice: Invoice,
                        now: dt.datetime, policy: Policy) -> dt.datetime | None:
     """After autopay failed: dunning starts. After the last dunning step: suspension. The next
     step's time, if there is one."""
@@ -352,7 +291,6 @@ def mark_overdue(session: Session, now: dt.datetime, policy: Policy, limit: int 
                                    .execution_options(populate_existing=True)):
         outbox.emit(session, INVOICE_OVERDUE, "invoice", _event_invoice(invoice), now)
         start_dunning(session, invoice, now, policy)
-    session.commit()
     return len(changed)
 
 
@@ -374,13 +312,12 @@ def remind_due(session: Session, now: dt.datetime, policy: Policy, limit: int = 
     sent = 0
     for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(changed))
                                    .execution_options(populate_existing=True)):
-        if _autopay_card(session, invoice.customer_id) is not None:
+        if autopay_card(session, invoice.customer_id) is not None:
             continue
         days = (dt.date.fromisoformat(invoice.due_date) - today).days
         outbox.emit(session, INVOICE_PAYMENT_DUE, "invoice",
                     {**_event_invoice(invoice), "days_left": days}, now)
         sent += 1
-    session.commit()
     return sent
 
 
@@ -406,7 +343,6 @@ def remind_steps(session: Session, now: dt.datetime, policy: Policy, limit: int 
         outbox.emit(session, INVOICE_PAYMENT_REMINDER, "invoice", {
             **_event_invoice(invoice), "step": step.attempt, "steps": last,
             "at": isoformat(step.due_at),
-            "will_charge_card": _autopay_card(session, invoice.customer_id) is not None,
+            "will_charge_card": autopay_card(session, invoice.customer_id) is not None,
             "suspension_follows": step.attempt >= last}, now)
-    session.commit()
     return len(changed)

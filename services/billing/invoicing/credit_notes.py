@@ -75,11 +75,11 @@ def issue(session: Session, invoice_id: str, request: dict, actor: str,
                       currency=invoice.currency, reason=reason,
                       applied_to="invoice" if unpaid else "next_invoice", created_by=actor,
                       operation_key=key, created_at=now)
-    session.add(note)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(note)
+            session.flush()
     except IntegrityError:  # the same request, concurrently: answer the note it made
-        session.rollback()
         return _repeat(session.scalar(select(CreditNote).where(CreditNote.operation_key == key)),
                        amount, reason)
     invoice.amount_credited += amount["amount"]
@@ -92,7 +92,6 @@ def issue(session: Session, invoice_id: str, request: dict, actor: str,
     outbox.emit(session, CREDIT_NOTE_ISSUED, "credit_note",
                 {**dump_credit_note(note), "customer_id": note.customer_id,
                  "invoice_number": invoice.number, "invoice_status": invoice.status}, now)
-    session.commit()
     return dump_credit_note(note)
 
 

@@ -171,10 +171,8 @@ def complete_payment(session: Session, provider, payment_id: str, now) -> dict:
                           with_for_update=True)
     if pending.status == "pending" and (invoice.status not in ("open", "overdue")
                                         or invoice.amount_due != pending.amount):
-        pending.status, pending.updated_at = "failed", now
-        pending.decline_code = "invoice_not_payable"
-        pending.failure_message = f"Not charged: the invoice is {invoice.status} already."
-        session.commit()
+        payments.close_uncharged(session, pending, "invoice_not_payable",
+                                 f"Not charged: the invoice is {invoice.status} already.", now)
         raise errors.Conflict(f"This invoice is {invoice.status}; there is nothing to pay.",
                               code="INVOICE_NOT_PAYABLE")
     payment = payments.charge(session, provider, payment_id, "Invoice payment", now)

@@ -73,7 +73,6 @@ def start(session: Session, run_date: dt.date, now: dt.datetime,
             for chunk in session.scalars(select(BillingRunChunk).where(
                     BillingRunChunk.run_id == existing.id, BillingRunChunk.status == "pending")):
                 _announce(session, existing, chunk.index, now)
-            session.commit()
         return dump_run(existing)
     customers = list(session.scalars(
         select(Charge.customer_id).join(Subscription, Subscription.id == Charge.subscription_id)
@@ -85,17 +84,16 @@ def start(session: Session, run_date: dt.date, now: dt.datetime,
                      chunks_total=len(chunks), chunks_done=0, accounts_total=len(customers),
                      accounts_done=0, invoices_issued=0, failures=[], created_at=now,
                      finished_at=None if chunks else now)
-    session.add(run)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
     except IntegrityError:  # another instance started the same date at the same moment
-        session.rollback()
         return dump_run(session.scalar(select(BillingRun).where(BillingRun.run_date == key)))
     for index, ids in enumerate(chunks):
         session.add(BillingRunChunk(run_id=run.id, index=index, customer_ids=ids,
                                     status="pending", invoices_issued=0, updated_at=now))
         _announce(session, run, index, now)
-    session.commit()
     return dump_run(run)
 
 
@@ -213,7 +211,6 @@ def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime,
         session.execute(update(BillingRun).where(BillingRun.id == run.id)
                         .values(status="completed", finished_at=now)
                         .execution_options(synchronize_session=False))
-    session.commit()
     return len(new_rows)
 
 

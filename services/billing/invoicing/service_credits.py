@@ -51,16 +51,16 @@ def _wallet_credit(session: Session, customer_id: str, amount: dict, reason: str
                    reference: str, actor: str, now: dt.datetime) -> dict:
     source = f"service_credit:{reference}"
     try:
-        entry = ledger.post(session, customer_id, amount["currency"], ledger.CREDIT,
-                            "adjustment", amount["amount"], f"{reason} (by {actor})", source,
-                            now)
-        settlement.settle(session, customer_id, now, strict=False)
-        session.commit()
+        with session.begin_nested():
+            entry = ledger.post(session, customer_id, amount["currency"], ledger.CREDIT,
+                                "adjustment", amount["amount"], f"{reason} (by {actor})",
+                                source, now)
     except IntegrityError as exc:  # the same reference, concurrently: its entry
-        session.rollback()
         if not is_unique_violation(exc):
             raise
-        entry = ledger.find(session, source)
+        return {"kind": "wallet_credit",
+                "transaction": ledger.dump_entry(ledger.find(session, source))}
+    settlement.settle(session, customer_id, now, strict=False)
     return {"kind": "wallet_credit", "transaction": ledger.dump_entry(entry)}
 
 

@@ -11,6 +11,7 @@ from marshmallow.exceptions import ValidationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from services.billing import events
 from services.billing.models import PaymentMethod
 from services.billing.money.provider import Card, PaymentProvider, ProviderFailure, luhn_ok
 from services.common import errors, outbox
@@ -93,7 +94,7 @@ def add(session: Session, provider: PaymentProvider, customer_id: str, data: dic
                        holder=tokenized.holder, fingerprint=tokenized.fingerprint,
                        is_default=first, expiry_notice_sent=False, created_at=now)
     session.add(pm)
-    session.commit()
+    session.flush()
     return dump(pm)
 
 
@@ -104,14 +105,14 @@ def remove(session: Session, customer_id: str, pm_id: str, now: dt.datetime) -> 
         others = [other for other in active(session, customer_id) if other.id != pm.id]
         if others:
             others[0].is_default = True
-    session.commit()
+    session.flush()
 
 
 def set_default(session: Session, customer_id: str, pm_id: str) -> dict:
     chosen = session.get(PaymentMethod, get(session, customer_id, pm_id).id)
     for pm in active(session, customer_id):
         pm.is_default = pm.id == chosen.id
-    session.commit()
+    session.flush()
     return dump(chosen)
 
 
@@ -127,7 +128,6 @@ def notify_expiring(session: Session, now: dt.datetime) -> int:
         .execution_options(synchronize_session=False)).all()
     for pm_id in claimed:
         pm = session.get(PaymentMethod, pm_id, populate_existing=True)
-        outbox.emit(session, "payment_method_expiring", "payment_method",
+        outbox.emit(session, events.PAYMENT_METHOD_EXPIRING, "payment_method",
                     {**dump(pm), "customer_id": pm.customer_id}, now)
-    session.commit()
     return len(claimed)

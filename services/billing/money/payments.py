@@ -239,6 +239,16 @@ def record_decline(session: Session, payment_id: str, error: errors.PaymentDecli
     return payment is not None
 
 
+def close_uncharged(session: Session, payment, code: str, message: str,
+                    now: dt.datetime) -> None:
+    """What the payment was for is gone (an invoice paid meanwhile): it is failed without
+    asking the provider, and committed at once, so the refusal the caller raises next (which
+    rolls its transaction back) cannot undo it."""
+    payment.status, payment.updated_at = "failed", now
+    payment.decline_code, payment.failure_message = code, message
+    session.commit()
+
+
 def pending(session: Session, now: dt.datetime) -> list[str]:
     """Payments still waiting for the provider's answer, due for another try, oldest first."""
     return list(session.scalars(

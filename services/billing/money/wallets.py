@@ -219,5 +219,5 @@ def set_threshold(session: Session, accounts, customer_id: str, request: dict,
     wallet = ledger.wallet_for(session, customer_id, account["currency"], now)
     wallet.low_balance_threshold = value["amount"]
     wallet.low_balance_alerted = wallet.balance < wallet.low_balance_threshold
-    session.commit()
+    session.flush()
     return ledger.dump_wallet(wallet)

@@ -82,7 +82,6 @@ def renewal_notices(session: Session, now: dt.datetime, days: int, limit: int = 
             "wallet_covers": covered,
             "wallet_balance": None if balance is None else money(balance, sub.currency)}, now)
         sent += 1
-    session.commit()
     return sent
 
 

@@ -8,7 +8,6 @@ customer does, through the browser (Playwright's sync API, as in test_portal.py)
 
 import datetime as dt
 import re
-import time
 import uuid
 
 import pytest
@@ -27,6 +26,7 @@ from tests.browser.helpers import (
     page_factory,
 )
 from tests.browser.test_portal import PASSWORD, sign_up, unique_email
+from tests.waiting import eventually
 
 ADMIN = ("admin@example.com", "portal admin demo passphrase")
 APPROVES = "4242424242424242"
@@ -61,12 +61,10 @@ def bill(base, advance_clock, customer):
     admin = Client(base, *ADMIN)  # logged in after the move: sessions end by the services' clock
     run = admin.call("POST", "/api/v1/ops/billing-runs", 202, json={"date": day.isoformat()})
     assert run["date"] == day.isoformat(), run
-    deadline = time.monotonic() + 30
-    while run["status"] == "running":
-        assert time.monotonic() < deadline, f"the billing run did not finish: {run}"
-        time.sleep(0.2)
-        run = admin.call("GET", f"/api/v1/ops/billing-runs/{run['id']}")
-    assert run["status"] == "completed", run
+    path = f"/api/v1/ops/billing-runs/{run['id']}"
+    run = eventually(lambda: admin.call("GET", path), timeout=30,
+                     until=lambda r: r["status"] != "running")
+    assert run["status"] == "completed", f"the billing run did not finish: {run}"
     client = Client(base, customer["email"], PASSWORD)
     invoices = client.call("GET", "/api/v1/invoices")["data"]
     assert len(invoices) == 1, invoices
@@ -320,11 +318,10 @@ def test_a_failed_automatic_payment_says_why_and_when_and_a_new_card_pays(
     number = invoice["number"]
     due = eur(invoice["amount_due"])
     # Autopay charges after the run (billing handles its own invoice_autopay_due event).
-    deadline = time.monotonic() + 30
-    while not (invoice.get("collection") or {}).get("failed_attempts"):
-        assert time.monotonic() < deadline, f"no autopay attempt: {invoice}"
-        time.sleep(0.3)
-        invoice = client.call("GET", f"/api/v1/invoices/{invoice['id']}")
+    path = f"/api/v1/invoices/{invoice['id']}"
+    invoice = eventually(lambda: client.call("GET", path), timeout=30,
+                         until=lambda i: (i.get("collection") or {}).get("failed_attempts"))
+    assert (invoice.get("collection") or {}).get("failed_attempts"), f"no autopay: {invoice}"
     collection = invoice["collection"]
     assert collection["autopay"] is True and collection["state"] == "retrying", collection
     assert collection["last_decline_code"] == "card_declined", collection

@@ -10,7 +10,6 @@ is driven by Playwright's clock instead of waiting for it.
 """
 
 import re
-import time
 import uuid
 
 import pytest
@@ -26,6 +25,7 @@ from tests.browser.helpers import (
     page_factory,
 )
 from tests.browser.test_bills import APPROVES
+from tests.waiting import eventually
 
 TOPICS = ["account", "billing", "wallet", "service", "cards", "vouchers", "support", "promotions",
           "maintenance"]
@@ -54,14 +54,10 @@ def customer(base, name, language="en", card=None):
 def inbox(client, count, timeout=20):
     """The customer's inbox once it holds `count` notifications (the notifier works from
     events, a moment after the fact)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        page = client.call("GET", "/api/v1/notifications?limit=100")
-        if len(page["data"]) >= count:
-            assert len(page["data"]) == count, page
-            return page
-        assert time.monotonic() < deadline, f"expected {count} notifications: {page}"
-        time.sleep(0.2)
+    page = eventually(lambda: client.call("GET", "/api/v1/notifications?limit=100"),
+                      timeout=timeout, until=lambda p: len(p["data"]) >= count)
+    assert len(page["data"]) == count, f"expected {count} notifications: {page}"
+    return page
 
 
 def top_up(who, amount):

@@ -36,6 +36,7 @@ from tests.browser.helpers import (
 )
 from tests.browser.test_bills import ADMIN, APPROVES, postpaid_customer
 from tests.browser.test_portal import PASSWORD, log_in, unique_email
+from tests.waiting import eventually
 
 AGENT = ("agent@example.com", "portal agent demo passphrase")
 SUPERVISOR = ("supervisor@example.com", "portal supervisor demo passphrase")
@@ -146,13 +147,10 @@ def subscribed_prepaid(base, name, country):
 
 
 def wait_for_balance(client, amount, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        balance = client.call("GET", "/api/v1/wallet")["balance"]
-        if balance["amount"] == amount:
-            return balance
-        assert time.monotonic() < deadline, f"the balance stays {balance}, not {amount}"
-        time.sleep(0.2)
+    balance = eventually(lambda: client.call("GET", "/api/v1/wallet")["balance"],
+                         timeout=timeout, until=lambda b: b["amount"] == amount)
+    assert balance["amount"] == amount, f"the balance stays {balance}, not {amount}"
+    return balance
 
 
 def categories(client):
@@ -161,14 +159,11 @@ def categories(client):
 
 def wait_for_notification(client, title, timeout=30):
     """The customer's notification titled `title`, once the notifier has made it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        notes = client.call("GET", "/api/v1/notifications?limit=100")["data"]
-        found = [n for n in notes if n["title"] == title]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no notification {title!r}: {notes}"
-        time.sleep(0.2)
+    found = eventually(lambda: [n for n in client.call(
+        "GET", "/api/v1/notifications?limit=100")["data"] if n["title"] == title],
+        timeout=timeout)
+    assert found, f"no notification {title!r}"
+    return found[0]
 
 
 # --- in the browser --------------------------------------------------------------------------

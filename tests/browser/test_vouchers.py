@@ -16,7 +16,6 @@ import datetime as dt
 import io
 import re
 import secrets
-import time
 import uuid
 
 import pytest
@@ -36,6 +35,7 @@ from tests.browser.helpers import (
 )
 from tests.browser.test_bills import ADMIN, APPROVES, DECLINES
 from tests.browser.test_portal import log_in
+from tests.waiting import eventually
 
 CSV_HEADER = "serial,code,value,currency,valid_until"
 SYMBOL = "[0-9A-HJKMNP-TV-Z]"  # Crockford's base32
@@ -71,12 +71,8 @@ def print_batch(admin, count, amount, **extra):
         "valid_until": valid_until.isoformat(), **extra})
     if "valid_until" in extra:
         return batch  # perhaps a short-lived one: let the caller wait for it
-    deadline = time.monotonic() + 30
-    while batch["status"] == "created":
-        assert time.monotonic() < deadline, f"the batch was not generated: {batch}"
-        time.sleep(0.2)
-        batch = admin.call("GET", f"/api/v1/ops/voucher-batches/{batch['id']}")
-    assert batch["status"] == "active" and batch["generated"] == count, batch
+    batch = wait_until_active(admin, batch)
+    assert batch["generated"] == count, batch
     return batch
 
 
@@ -525,20 +521,19 @@ def test_wrong_codes_block_the_account_for_a_while_and_ops_see_it(make_page, por
 
 
 def wait_until_active(admin, batch):
-    deadline = time.monotonic() + 30
-    while batch["status"] == "created":
-        assert time.monotonic() < deadline, f"the batch was not generated: {batch}"
-        time.sleep(0.2)
-        batch = admin.call("GET", f"/api/v1/ops/voucher-batches/{batch['id']}")
-    assert batch["status"] == "active", batch
+    """The batch once the vouchers service has generated it (in the background)."""
+    if batch["status"] == "created":
+        path = f"/api/v1/ops/voucher-batches/{batch['id']}"
+        batch = eventually(lambda: admin.call("GET", path), timeout=30,
+                           until=lambda b: b["status"] != "created")
+    assert batch["status"] == "active", f"the batch was not generated: {batch}"
     return batch
 
 
-def test_each_refusal_is_said_in_words(make_page, portal_url):
+def test_each_refusal_is_said_in_words(make_page, portal_url, advance_clock):
     admin = Client(portal_url, *ADMIN)
     # The services' time (other tests may have moved their clock): when a batch was made.
     now = dt.datetime.fromisoformat(print_batch(admin, 1, 100)["created_at"])
-    seen_at = time.monotonic()
     (later,) = export(admin, print_batch(
         admin, 1, 100, valid_from=(now + dt.timedelta(days=30)).isoformat()))
     soon = wait_until_active(admin, print_batch(
@@ -556,7 +551,7 @@ def test_each_refusal_is_said_in_words(make_page, portal_url):
     form = redeem(page, later["code"])
     message = form.get_by_test_id("form-message")
     expect(message).to_have_text("This voucher cannot be redeemed yet. Please try again later.")
-    time.sleep(max(0.0, 5 - (time.monotonic() - seen_at)))  # `soon` has expired by then
+    advance_clock(days=5 / 86400)  # the services' clock 5 s on: `soon` has expired
     redeem(page, gone["code"])
     expect(message).to_have_text("This voucher has expired and can no longer be redeemed.")
     expect(form).to_have_attribute("data-error", "VOUCHER_EXPIRED")

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
+from tests import waiting
+
 
 class FlakyPostgres:
     """A TCP proxy in front of PostgreSQL. `outage(seconds)` cuts every open connection and
@@ -138,16 +140,10 @@ def restart_broker(noticed, timeout: float = 60.0) -> tuple[float, float]:
 
 
 def eventually(check, timeout: float, what: str, interval: float = 0.2):
-    """`check()`'s first true answer within `timeout` (a request that fails is a false one):
-    the one way this tier waits, for a fact, polled."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except requests.RequestException as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s (last: {last!r})")
+    """`check()`'s first true answer within `timeout` (a request that fails is a false one),
+    else AssertionError saying `what`: tests/waiting.py's one way of waiting, for this tier
+    whose clients meet a system that is failing on purpose."""
+    last = waiting.eventually(check, timeout, interval, tolerate=(requests.RequestException,))
+    if not last or isinstance(last, Exception):
+        raise AssertionError(f"{what}: not within {timeout:.0f}s (last: {last!r})")
+    return last

@@ -5,7 +5,7 @@ Written append-only (`audit_log`; on PostgreSQL a trigger refuses UPDATE and DEL
 admins through `GET /api/v1/ops/audit-log`. Staff actions are recorded by the gateway for every
 ops request it answers (`record()` over RPC); accounts records the customer security events it
 sees itself (logins, failed logins, password changes, portal links) in the same transaction as
-the change.
+the change. Nothing here commits: the entrypoint does.
 """
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ def load(entry: dict) -> dict:
 
 
 def record(session: Session, entry: dict, now: dt.datetime) -> dict:
-    """One entry from another part of the system. Commits."""
+    """One entry from another part of the system (flushed: its `seq` is the answer)."""
     row = AuditEntry(at=now, **load(entry))
     session.add(row)
-    session.commit()
+    session.flush()
     return {"seq": row.seq}
 
 

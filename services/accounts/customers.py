@@ -1,10 +1,18 @@
-"""Customer records: sign-up, profile, password, roles, search. Functions of a session and "now"."""
+"""Customer records: sign-up, profile, password, roles, search. Functions of a session and "now".
+
+They flush, never commit: the entrypoint (service.py) owns the transaction and commits. A flow
+that verifies or hashes a password is two steps, so that no transaction is open while the hash
+runs: a read (`start_*`, `check_signup`), the caller's commit, then the step that verifies and
+writes. A wrong current password is counted (and audited) even though the change is refused:
+the step raises `Refused`, and the entrypoint commits the count before raising its error.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +24,7 @@ from services.accounts.exceptions import (
     EMAIL_TAKEN,
     INVALID_CREDENTIALS,
     WEAK_PASSWORD,
+    Refused,
 )
 from services.accounts.models import AuthSession, Customer, TeamMembership
 from services.accounts.schemas import (
@@ -33,6 +42,11 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def by_email(session: Session, email: str) -> Customer | None:
+    return session.scalar(
+        select(Customer).where(Customer.email_normalized == normalize_email(email)))
+
+
 def get(session: Session, customer_id: str) -> Customer:
     customer = session.get(Customer, customer_id) if isinstance(customer_id, str) else None
     if customer is None:
@@ -48,30 +62,42 @@ def _check_password_policy(password: str, email: str, field: str) -> None:
 
 
 def _save(session: Session, customer: Customer, event_type: str, now: dt.datetime) -> dict:
-    """Flush (the unique email decides), emit the event in the same transaction, commit."""
+    """Flush (the unique email decides), emit the event in the same transaction. A taken email
+    is EMAIL_TAKEN (the caller rolls back the failed flush)."""
     try:
         session.flush()
     except IntegrityError:
-        session.rollback()
         raise errors.Conflict("An account with this email already exists.", code=EMAIL_TAKEN,
                               fields={"email": ["is already registered"]}) from None
     account = dump_account(customer)
     outbox.emit(session, event_type, "customer", account, now)
-    session.commit()
     return account
 
 
-def register(session: Session, data: dict, now: dt.datetime, role: str = "customer",
-             client_ip: str | None = None, per_hour: int = 0) -> dict:
-    """A new account. From one client address at most `per_hour` sign-ups an hour (0: no
-    limit): 429 with Retry-After after that."""
+Signup = tuple[str, throttle.Limit]  # a sign-up's throttle key and its limit
+
+
+def check_signup(session: Session, client_ip: str | None, per_hour: int,
+                 now: dt.datetime) -> Signup | None:
+    """A sign-up's first step, a read: from one client address at most `per_hour` sign-ups an
+    hour (0: no limit), RateLimited (429 with Retry-After) after that. Returns what `register`
+    counts the sign-up against (None: not counted). The caller ends the transaction before
+    `register` hashes the password."""
     key = f"signup:address:{client_ip}"[:300] if client_ip and per_hour else None
-    if key:
-        wait = throttle.blocked_for(session, [key], now)
-        session.commit()
-        if wait > 0:
-            raise errors.rate_limited(wait, "Too many new accounts from your network. Try "
-                                            "again later.")
+    if key is None:
+        return None
+    wait = throttle.blocked_for(session, [key], now)
+    if wait > 0:
+        raise errors.rate_limited(wait, "Too many new accounts from your network. Try again "
+                                        "later.")
+    limit = throttle.SIGNUP_LIMIT
+    return key, throttle.Limit(per_hour, limit.window, limit.base_block, limit.max_block)
+
+
+def register(session: Session, data: dict, now: dt.datetime, role: str = "customer",
+             signup: Signup | None = None) -> dict:
+    """A new account (its password hashed before anything is written), counted against
+    `signup` (`check_signup`) in the same transaction. EMAIL_TAKEN, WEAK_PASSWORD."""
     values = load_or_raise(RegistrationSchema(), data)
     email = values["email"].strip()
     _check_password_policy(values["password"], email, "password")
@@ -85,28 +111,49 @@ def register(session: Session, data: dict, now: dt.datetime, role: str = "custom
         created_at=now, updated_at=now, password_changed_at=now)
     session.add(customer)
     account = _save(session, customer, events.CUSTOMER_REGISTERED, now)
-    if key:  # each sign-up counts, like a failure: the limit-th one starts the block
-        limit = throttle.SIGNUP_LIMIT
-        throttle.record_failure(session, key, throttle.Limit(
-            per_hour, limit.window, limit.base_block, limit.max_block), now)
-        session.commit()
+    if signup:  # each sign-up counts, like a failure: the limit-th one starts the block
+        throttle.record_failure(session, *signup, now)
     return account
 
 
-def update_profile(session: Session, customer_id: str, changes: dict, now: dt.datetime) -> dict:
+@dataclass(frozen=True)
+class Pending:
+    """What a change's first step read (`start_profile_update`, `start_password_change`), for
+    the step that verifies the current password with no transaction open."""
+
+    customer: Customer
+    stored: str  # the password hash as read: the one verified, and the one replaced
+    values: dict  # the loaded changes (profile)
+    new_email: str | None = None  # an email change (profile): needs the current password
+
+
+def start_profile_update(session: Session, customer_id: str, changes: dict,
+                         now: dt.datetime) -> Pending:
+    """A profile change's first step, a read: the changes loaded, the customer found, and,
+    when the email changes, the password checks not blocked (RateLimited). The caller ends the
+    transaction before `update_profile`."""
     values = load_or_raise(ProfileUpdateSchema(), changes)
     customer = get(session, customer_id)
     new_email = values.pop("email", None)
-    current_password = values.pop("current_password", None)
     if new_email is not None and normalize_email(new_email) != customer.email_normalized:
-        stored = customer.password_hash
         _refuse_if_checks_blocked(session, customer_id, now)
-        session.commit()  # no transaction open while the hash is verified
-        if not current_password or not passwords.verify_password(stored, current_password):
-            _count_wrong_check(session, customer_id, now)
-            raise errors.InvalidArgument(
+    else:
+        new_email = None
+    return Pending(customer, customer.password_hash, values, new_email)
+
+
+def update_profile(session: Session, pending: Pending, now: dt.datetime) -> dict:
+    """The change, after the current password is verified when the email changes (a wrong one
+    is counted and audited: `Refused` with INVALID_CREDENTIALS, or RateLimited once the checks
+    are blocked). Emits customer_updated. EMAIL_TAKEN."""
+    customer, values, new_email = pending.customer, dict(pending.values), pending.new_email
+    current_password = values.pop("current_password", None)
+    if new_email is not None:
+        if not current_password or not passwords.verify_password(pending.stored,
+                                                                 current_password):
+            _count_wrong_check(session, customer.id, now, errors.InvalidArgument(
                 "Changing the email needs your current password.", code=INVALID_CREDENTIALS,
-                fields={"current_password": ["is missing or wrong"]})
+                fields={"current_password": ["is missing or wrong"]}))
         customer.email = new_email.strip()
         customer.email_normalized = normalize_email(new_email)
     for key in ("name", "phone", "address", "language"):
@@ -118,27 +165,34 @@ def update_profile(session: Session, customer_id: str, changes: dict, now: dt.da
     return _save(session, customer, events.CUSTOMER_UPDATED, now)
 
 
-def change_password(session: Session, customer_id: str, keep_session_id: str | None,
+def start_password_change(session: Session, customer_id: str, now: dt.datetime) -> Pending:
+    """A password change's first step, a read: the customer found, the password checks not
+    blocked (RateLimited). The caller ends the transaction before `change_password`, so
+    nothing is held while the hashes are computed."""
+    customer = get(session, customer_id)
+    _refuse_if_checks_blocked(session, customer_id, now)
+    return Pending(customer, customer.password_hash, {})
+
+
+def change_password(session: Session, pending: Pending, keep_session_id: str | None,
                     current_password: str, new_password: str, now: dt.datetime) -> None:
     """Set a new password and revoke every other session of the customer. Both hashes are
-    computed with no transaction open; the new one is written only if the password is still
-    the one just verified (a concurrent change wins, this one is refused)."""
-    customer = get(session, customer_id)
-    stored, email, language = customer.password_hash, customer.email, customer.language
-    _refuse_if_checks_blocked(session, customer_id, now)
-    session.commit()  # nothing is held while the hashes are computed
+    computed before anything is written; the new one is written only if the password is still
+    the one just verified (a concurrent change wins, this one is refused). A wrong current
+    password is counted and audited: `Refused` with INVALID_CREDENTIALS (RateLimited once the
+    checks are blocked)."""
+    customer_id, stored = pending.customer.id, pending.stored
+    email, language = pending.customer.email, pending.customer.language
     if not isinstance(current_password, str) or not passwords.verify_password(
             stored, current_password):
-        _count_wrong_check(session, customer_id, now)
-        raise _wrong_current_password()
+        _count_wrong_check(session, customer_id, now, _wrong_current_password())
     _check_password_policy(new_password, email, "new_password")
     new_hash = passwords.hash_password(new_password)
     changed = session.execute(
         update(Customer).where(Customer.id == customer_id, Customer.password_hash == stored)
         .values(password_hash=new_hash, password_changed_at=now, updated_at=now)
         .execution_options(synchronize_session=False)).rowcount
-    if not changed:
-        session.rollback()
+    if not changed:  # nothing was written: the caller rolls back
         raise _wrong_current_password()
     session.execute(
         update(AuthSession)
@@ -150,7 +204,6 @@ def change_password(session: Session, customer_id: str, keep_session_id: str | N
     audit.add(session, now, actor_id=customer_id, session_id=keep_session_id,
               action="password.changed", target=f"customer:{customer_id}", outcome="ok")
     throttle.clear(session, _check_key(customer_id))
-    session.commit()
 
 
 def _check_key(customer_id: str) -> str:
@@ -162,18 +215,21 @@ def _refuse_if_checks_blocked(session: Session, customer_id: str, now: dt.dateti
     (throttle.CHECK_LIMIT): a stolen session cannot be used to guess the password."""
     wait = throttle.blocked_for(session, [_check_key(customer_id)], now)
     if wait > 0:
-        session.rollback()
         raise errors.rate_limited(wait, "Too many wrong passwords. Try again later.")
 
 
-def _count_wrong_check(session: Session, customer_id: str, now: dt.datetime) -> None:
+def _count_wrong_check(session: Session, customer_id: str, now: dt.datetime,
+                       error: errors.ServiceError) -> None:
+    """Count a wrong current password and audit it, then refuse with `error` (RateLimited if a
+    concurrent failure blocked the checks first): `Refused`, so that the count is kept."""
     failure = throttle.record_failure(session, _check_key(customer_id), throttle.CHECK_LIMIT,
                                       now)
     audit.add(session, now, actor_id=customer_id, action="password.check_failed",
               target=f"customer:{customer_id}", outcome="refused")
-    session.commit()
     if not failure.counted:
-        raise errors.rate_limited(failure.wait(now), "Too many wrong passwords. Try again later.")
+        error = errors.rate_limited(failure.wait(now), "Too many wrong passwords. Try again "
+                                                       "later.")
+    raise Refused(error)
 
 
 def _wrong_current_password() -> errors.InvalidArgument:
@@ -250,27 +306,19 @@ def recipients(session: Session, after: str | None = None, limit: int = 500,
     return {"data": rows, "next": rows[-1]["id"] if len(rows) == limit else None}
 
 
-def ensure_admin(session: Session, email: str, password: str, now: dt.datetime) -> bool:
-    """Create the admin account from configuration if it does not exist. True if created."""
-    existing = session.scalar(
-        select(Customer).where(Customer.email_normalized == normalize_email(email)))
-    if existing is not None:
-        if existing.role != "admin":
-            # someone signed up with this address: promote only if they hold the password
-            stored = existing.password_hash
-            session.commit()  # no transaction open while the hash is verified
-            if not passwords.verify_password(stored, password):
-                raise RuntimeError(f"ADMIN_EMAIL {email} belongs to an account whose password "
-                                   f"is not ADMIN_PASSWORD; refusing to make it admin")
-            existing.role = "admin"
-            session.commit()
-        return False
-    try:
-        register(session, {"email": email, "password": password, "name": "Administrator",
-                           "billing_type": "postpaid", "currency": "EUR"}, now, role="admin")
-    except errors.Conflict:  # another instance created it at the same moment
-        return False
-    return True
+def register_admin(session: Session, email: str, password: str, now: dt.datetime) -> dict:
+    """The admin account from configuration (ADMIN_EMAIL, ADMIN_PASSWORD). EMAIL_TAKEN."""
+    return register(session, {"email": email, "password": password, "name": "Administrator",
+                              "billing_type": "postpaid", "currency": "EUR"}, now, role="admin")
+
+
+def promote_to_admin(customer: Customer, stored: str, email: str, password: str) -> None:
+    """Someone signed up with ADMIN_EMAIL: promoted only if they hold ADMIN_PASSWORD (`stored`
+    is their hash as read; verify it with no transaction open), else RuntimeError."""
+    if not passwords.verify_password(stored, password):
+        raise RuntimeError(f"ADMIN_EMAIL {email} belongs to an account whose password "
+                           f"is not ADMIN_PASSWORD; refusing to make it admin")
+    customer.role = "admin"
 
 
 # ops teams' members -------------------------------------------------------------------------
@@ -314,5 +362,5 @@ def set_team_members(session: Session, team: str, member_ids: list[str],
         customer = session.get(Customer, cid)
         if customer is not None:
             customer.updated_at = now
-    session.commit()
+    session.flush()
     return team_members(session, [team])[team]

@@ -21,24 +21,33 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 Events consumed: gateway staff_action (an audit entry of a staff action, stored once).
 - health() → {"service", "database"}
 Events: customer_registered, customer_updated, password_changed.
+
+Each entrypoint owns its transaction (`_transaction`) and commits; the modules flush. A flow
+that verifies or hashes a password commits its read first, so no transaction is open while the
+hash runs; a refused password or portal link keeps its failure count (`Refused`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from services.accounts import audit, customers, passwords, sessions, staff
+from services.accounts.exceptions import Refused
 from services.accounts.models import MIGRATIONS, Base
 from services.accounts.schemas import dump_account
 from services.common import config as keys
 from services.common import errors, permissions
 from services.common.clock import ClockProvider
-from services.common.db import Database, find_database
+from services.common.db import Database, find_database, is_unique_violation
 from services.common.events import event_handler, handles_once
 from services.common.observability import Observability
 from services.common.rpc import rpc
@@ -86,6 +95,27 @@ def admin_settings(config: dict) -> tuple[str, str] | None:
     return email, password
 
 
+def ensure_admin(session: Session, email: str, password: str, now: dt.datetime) -> bool:
+    """The admin account from configuration, made if it does not exist (True if made). An
+    account that signed up with the address first is promoted only if it holds the password,
+    verified with no transaction open; else RuntimeError."""
+    existing = customers.by_email(session, email)
+    if existing is None:
+        try:
+            customers.register_admin(session, email, password, now)
+            session.commit()
+        except errors.Conflict:  # another instance created it at the same moment
+            session.rollback()
+            return False
+        return True
+    if existing.role != "admin":
+        stored = existing.password_hash
+        session.commit()  # no transaction open while the hash is verified
+        customers.promote_to_admin(existing, stored, email, password)
+        session.commit()
+    return False
+
+
 class AdminBootstrap(DependencyProvider):
     """At start, creates the admin account from ADMIN_EMAIL / ADMIN_PASSWORD when both are set;
     refuses to start with only one of them, a weak one, or (outside DEMO_MODE) the demo
@@ -99,7 +129,7 @@ class AdminBootstrap(DependencyProvider):
             return
         email, password = self.settings
         with find_database(self.container).session() as session:
-            if customers.ensure_admin(session, email, password, dt.datetime.now(dt.UTC)):
+            if ensure_admin(session, email, password, dt.datetime.now(dt.UTC)):
                 log.info("admin account %s created", email)
 
 
@@ -133,29 +163,54 @@ class AccountsService:
     def policy(self) -> sessions.SessionPolicy:
         return session_policy(self.config)
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """An entrypoint's unit of work: committed when the block ends, rolled back if it
+        raises. `Refused` (a refusal that keeps what it wrote: a failure counted, its audit
+        entry) commits, then raises the refusal's error. A flow that must not hold a
+        transaction while a password hash runs commits between its steps inside the block."""
+        try:
+            yield
+            self.db.commit()
+        except Refused as refused:
+            self.db.commit()
+            raise refused.error from None
+        except BaseException:
+            self.db.rollback()
+            raise
+
     @rpc(expected_exceptions=EXPECTED)
     def register(self, data, client_ip=None):
-        per_hour = int(self.config.get(keys.SIGNUP_LIMIT_PER_HOUR) or 0)
-        return customers.register(self.db, data, self.clock.now(), client_ip=client_ip,
-                                  per_hour=per_hour)
+        per_hour, now = int(self.config.get(keys.SIGNUP_LIMIT_PER_HOUR) or 0), self.clock.now()
+        with self._transaction():
+            signup = customers.check_signup(self.db, client_ip, per_hour, now)
+            self.db.commit()  # the read ends: no transaction open while the password is hashed
+            return customers.register(self.db, data, now, signup=signup)
 
     @rpc(expected_exceptions=EXPECTED)
     def login(self, email, password, client_ip=None, user_agent=None):
-        return sessions.login(self.db, email, password, self.policy, self.clock.now(),
-                              client_ip, user_agent)
+        now = self.clock.now()
+        with self._transaction():
+            attempt = sessions.start_login(self.db, email, password, now, client_ip)
+            self.db.commit()  # the read ends: nothing is held while the hash is verified
+            return sessions.finish_login(self.db, attempt, password, self.policy, now,
+                                         user_agent)
 
     @rpc(expected_exceptions=EXPECTED)
     def authenticate(self, token):
-        return sessions.authenticate(self.db, token, self.policy, self.clock.now())
+        with self._transaction():  # writes last_seen_at at most once a minute
+            return sessions.authenticate(self.db, token, self.policy, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def logout(self, token):
-        sessions.logout(self.db, token, self.clock.now())
+        with self._transaction():
+            sessions.logout(self.db, token, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def exchange_portal_link(self, token, client_ip=None, user_agent=None):
-        return sessions.exchange_portal_link(self.db, token, self.policy, self.clock.now(),
-                                             client_ip, user_agent)
+        with self._transaction():
+            return sessions.exchange_portal_link(self.db, token, self.policy, self.clock.now(),
+                                                 client_ip, user_agent)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_account(self, customer_id):
@@ -163,21 +218,32 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def update_profile(self, customer_id, changes):
-        return customers.update_profile(self.db, customer_id, changes, self.clock.now())
+        now = self.clock.now()
+        with self._transaction():
+            pending = customers.start_profile_update(self.db, customer_id, changes, now)
+            self.db.commit()  # the read ends: no transaction open while the hash is verified
+            return customers.update_profile(self.db, pending, now)
 
     @rpc(expected_exceptions=EXPECTED)
     def change_password(self, customer_id, session_id, current_password, new_password):
-        customers.change_password(self.db, customer_id, session_id, current_password,
-                                  new_password, self.clock.now())
+        now = self.clock.now()
+        with self._transaction():
+            pending = customers.start_password_change(self.db, customer_id, now)
+            self.db.commit()  # the read ends: nothing is held while the hashes are computed
+            customers.change_password(self.db, pending, session_id, current_password,
+                                      new_password, now)
 
     @rpc(expected_exceptions=EXPECTED)
     def issue_portal_link(self, customer_id, issued_by=None):
-        return sessions.issue_portal_link(self.db, customer_id, issued_by, self.policy,
-                                          self.clock.now())
+        with self._transaction():
+            return sessions.issue_portal_link(self.db, customer_id, issued_by, self.policy,
+                                              self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def revoke_portal_link(self, customer_id):
-        return {"revoked": sessions.revoke_portal_links(self.db, customer_id, self.clock.now())}
+        with self._transaction():
+            return {"revoked": sessions.revoke_portal_links(self.db, customer_id,
+                                                            self.clock.now())}
 
     @rpc(expected_exceptions=EXPECTED)
     def find_customers(self, query=None, limit=20, cursor=None):
@@ -193,20 +259,31 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def set_team_members(self, team, member_ids):
-        return customers.set_team_members(self.db, team, member_ids, self.clock.now())
+        with self._transaction():
+            return customers.set_team_members(self.db, team, member_ids, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def set_role(self, customer_id, changes):
-        return customers.set_role(self.db, customer_id, changes, self.clock.now())
+        with self._transaction():
+            return customers.set_role(self.db, customer_id, changes, self.clock.now())
 
     # staff governance ----------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
     def authorize_money(self, actor, action, amount, currency, params=None, customer_id=None,
                         idempotency_key=None):
-        return staff.authorize_money(self.db, self.staff_limits, actor, action, amount,
-                                     currency, params, customer_id, idempotency_key,
-                                     self.clock.now())
+        now = self.clock.now()
+        while True:
+            try:
+                with self._transaction():
+                    return staff.authorize_money(self.db, self.staff_limits, actor, action,
+                                                 amount, currency, params, customer_id,
+                                                 idempotency_key, now)
+            except IntegrityError as exc:  # rolled back by _transaction
+                if not is_unique_violation(exc):
+                    raise
+                # the same key concurrently: its decision stands, ours is undone; asked
+                # again, the key answers it
 
     @rpc(expected_exceptions=EXPECTED)
     def list_approvals(self, status=None, limit=50, cursor=None):
@@ -218,12 +295,15 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def decide_approval(self, approval_id, decider, approve, note=None):
-        return staff.decide(self.db, approval_id, decider, bool(approve), note,
-                            self.clock.now())
+        with self._transaction():
+            return staff.decide(self.db, approval_id, decider, bool(approve), note,
+                                self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def finish_approval(self, approval_id, succeeded, result=None):
-        return staff.finish(self.db, approval_id, bool(succeeded), result, self.clock.now())
+        with self._transaction():
+            return staff.finish(self.db, approval_id, bool(succeeded), result,
+                                self.clock.now())
 
     @event_handler("gateway", "staff_action")
     @handles_once
@@ -237,11 +317,12 @@ class AccountsService:
             log.error("audit entry refused (%s): %r", bad.fields, payload)
             return
         audit.add(self.db, audit.when(payload.get("occurred_at")) or self.clock.now(),
-                  **values)
+                  **values)  # committed by @handles_once, with the event's mark
 
     @rpc(expected_exceptions=EXPECTED)
     def record_audit(self, entry):
-        return audit.record(self.db, entry, self.clock.now())
+        with self._transaction():
+            return audit.record(self.db, entry, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def audit_log(self, actor_id=None, action=None, target=None, since=None, until=None,

@@ -5,10 +5,17 @@ dump gives no usable tokens. A session ends at its absolute expiry, after an idl
 logout, or when the password changes (all other sessions). A portal link is a customer's single
 active link: issuing a new one revokes the old one; it expires, can be revoked, and is exchanged
 once for a session.
+
+The functions flush, never commit: the entrypoint (service.py) owns the transaction. A login is
+two steps so that no transaction is open while the password hash is verified: `start_login` (a
+read), the caller's commit, then `finish_login`. A refusal whose failure count must be kept (a
+wrong password, a portal link that is not valid) raises `Refused`: the entrypoint commits the
+count and its audit entry, then raises the error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -17,11 +24,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.accounts import audit, events, passwords, throttle
-from services.accounts.customers import get, normalize_email
+from services.accounts.customers import by_email, get, normalize_email
 from services.accounts.exceptions import (
     INVALID_CREDENTIALS,
     PORTAL_LINK_INVALID,
     SESSION_EXPIRED,
+    Refused,
 )
 from services.accounts.models import AuthSession, Customer, PortalLink
 from services.accounts.schemas import dump_account
@@ -58,51 +66,76 @@ def _open_session(session: Session, customer: Customer, method: str, policy: Ses
               client_ip=auth.client_ip, action=f"login.{method}",
               target=f"customer:{customer.id}", outcome="ok",
               details={"user_agent": auth.user_agent})
-    session.commit()
     return {"token": token, "csrf_token": csrf, "expires_at": isoformat(auth.expires_at),
             "session_id": auth.id, "account": dump_account(customer)}
 
 
-def login(session: Session, email: str, password: str, policy: SessionPolicy, now: dt.datetime,
-          client_ip: str | None = None, user_agent: str | None = None) -> dict:
-    """A session for the right password. The hash is verified with no transaction open (so no
-    lock of any kind is held while it runs): read, commit, verify, then write."""
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What a login read before its password is verified (`start_login`)."""
+
+    who: str  # the email, normalized
+    client_ip: str | None
+    account_key: str
+    pair_key: str | None
+    limits: tuple[tuple[str, throttle.Limit], ...]  # the throttle keys that apply
+    customer: Customer | None
+    stored: str | None  # the account's password hash as read
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for key, _ in self.limits]
+
+
+def start_login(session: Session, email: str, password: str, now: dt.datetime,
+                client_ip: str | None = None) -> LoginAttempt:
+    """A login's first step, a read: the throttle keys not blocked (RateLimited) and the
+    account, if any (INVALID_CREDENTIALS if malformed). The caller ends the transaction here,
+    so nothing is held (no lock of any kind) while `finish_login` verifies the hash."""
     if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
         raise errors.NotAuthenticated("Wrong email or password.", code=INVALID_CREDENTIALS)
     who = normalize_email(email)[:254]
     account_key = f"login:account:{who}"
     pair_key = f"login:pair:{who}:{client_ip}"[:300] if client_ip else None
     address_key = f"login:address:{client_ip}" if client_ip else None
-    limits = [(account_key, throttle.ACCOUNT_LIMIT), (pair_key, throttle.PAIR_LIMIT),
-              (address_key, throttle.ADDRESS_LIMIT)]
-    keys = [k for k, _ in limits if k]
-    _refuse_if_blocked(session, keys, now)
-    customer = session.scalar(
-        select(Customer).where(Customer.email_normalized == normalize_email(email)))
-    stored = customer.password_hash if customer else None
-    session.commit()  # the read ends here: nothing is held while the hash is computed
+    limits = tuple((key, limit) for key, limit in (
+        (account_key, throttle.ACCOUNT_LIMIT), (pair_key, throttle.PAIR_LIMIT),
+        (address_key, throttle.ADDRESS_LIMIT)) if key)
+    attempt = LoginAttempt(who, client_ip, account_key, pair_key, limits, None, None)
+    _refuse_if_blocked(session, attempt.keys, now)
+    customer = by_email(session, email)
+    return dataclasses.replace(attempt, customer=customer,
+                               stored=customer.password_hash if customer else None)
 
+
+def finish_login(session: Session, attempt: LoginAttempt, password: str, policy: SessionPolicy,
+                 now: dt.datetime, user_agent: str | None = None) -> dict:
+    """A session for the right password, verified first (before anything is read or written).
+    A wrong one (or an unknown email, answered the same) is counted on every key and audited:
+    `Refused` with INVALID_CREDENTIALS, or RateLimited when a concurrent failure blocked a key
+    first (this one is then refused, uncounted)."""
+    customer, stored, client_ip = attempt.customer, attempt.stored, attempt.client_ip
     ok = passwords.verify_password(stored or passwords.dummy_hash(), password)
     if not (ok and customer):
         wait = 0.0
-        for key, limit in limits:
-            if key:
-                failure = throttle.record_failure(session, key, limit, now)
-                wait = max(wait, 0.0 if failure.counted else failure.wait(now))
+        for key, limit in attempt.limits:
+            failure = throttle.record_failure(session, key, limit, now)
+            wait = max(wait, 0.0 if failure.counted else failure.wait(now))
         audit.add(session, now, actor_id=customer.id if customer else None,
                   actor_role=customer.role if customer else None, client_ip=client_ip,
                   action="login.failed", target=f"customer:{customer.id}" if customer else
-                  f"email:{who}", outcome="refused")
-        session.commit()
+                  f"email:{attempt.who}", outcome="refused")
         if wait:  # a concurrent failure blocked the key first: this one is refused, uncounted
-            raise errors.rate_limited(wait, "Too many failed logins. Try again later.")
-        raise errors.NotAuthenticated("Wrong email or password.", code=INVALID_CREDENTIALS)
+            raise Refused(errors.rate_limited(wait, "Too many failed logins. Try again later."))
+        raise Refused(errors.NotAuthenticated("Wrong email or password.",
+                                              code=INVALID_CREDENTIALS))
 
     upgraded = passwords.hash_password(password) if passwords.needs_rehash(stored) else None
-    _refuse_if_blocked(session, keys, now)  # blocked by a concurrent failure while verifying
-    throttle.clear(session, account_key)
-    if pair_key:
-        throttle.clear(session, pair_key)
+    # blocked by a concurrent failure while verifying
+    _refuse_if_blocked(session, attempt.keys, now)
+    throttle.clear(session, attempt.account_key)
+    if attempt.pair_key:
+        throttle.clear(session, attempt.pair_key)
     if upgraded:  # only if the password did not change meanwhile
         session.execute(update(Customer)
                         .where(Customer.id == customer.id, Customer.password_hash == stored)
@@ -114,7 +147,6 @@ def login(session: Session, email: str, password: str, policy: SessionPolicy, no
 def _refuse_if_blocked(session: Session, keys: list[str], now: dt.datetime) -> None:
     wait = throttle.blocked_for(session, keys, now)
     if wait > 0:
-        session.rollback()
         raise errors.rate_limited(wait, "Too many failed logins. Try again later.")
 
 
@@ -134,7 +166,6 @@ def authenticate(session: Session, token: str, policy: SessionPolicy, now: dt.da
               "account": dump_account(customer)}
     if now - auth.last_seen_at >= TOUCH_INTERVAL:
         auth.last_seen_at = now
-        session.commit()
     return result
 
 
@@ -146,7 +177,6 @@ def logout(session: Session, token: str, now: dt.datetime) -> None:
     auth.revoked_at, auth.revoked_reason = now, "logout"
     outbox.emit(session, events.SESSION_REVOKED, "customer", {"id": auth.customer_id,
                                                               "session_ids": [auth.id]}, now)
-    session.commit()
 
 
 def issue_portal_link(session: Session, customer_id: str, issued_by: str | None,
@@ -173,7 +203,6 @@ def issue_portal_link(session: Session, customer_id: str, issued_by: str | None,
     audit.add(session, now, actor_id=issued_by, action="portal_link.issued",
               target=f"customer:{customer.id}", outcome="ok",
               details={"link": link.id, "expires_at": isoformat(link.expires_at)})
-    session.commit()
     return {"id": link.id, "expires_at": isoformat(link.expires_at),
             "sent_to": mask_email(customer.email)}
 
@@ -191,12 +220,15 @@ def revoke_portal_links(session: Session, customer_id: str, now: dt.datetime) ->
                              .where(PortalLink.customer_id == customer_id,
                                     PortalLink.revoked_at.is_(None), PortalLink.used_at.is_(None))
                              .values(revoked_at=now))
-    session.commit()
     return result.rowcount
 
 
 def exchange_portal_link(session: Session, token: str, policy: SessionPolicy, now: dt.datetime,
                          client_ip: str | None = None, user_agent: str | None = None) -> dict:
+    """A session for a valid link, which is used up. One that is not valid (unknown, used,
+    revoked, expired) is counted against the client address: `Refused` with
+    PORTAL_LINK_INVALID. A link of an account promoted to staff since is PORTAL_LINK_INVALID
+    too (the caller rolls back: the link stays unused)."""
     address_key = f"portal-link:address:{client_ip}" if client_ip else None
     if address_key:
         wait = throttle.blocked_for(session, [address_key], now)
@@ -211,16 +243,15 @@ def exchange_portal_link(session: Session, token: str, policy: SessionPolicy, no
         .where(PortalLink.id == link.id, PortalLink.used_at.is_(None),
                PortalLink.revoked_at.is_(None), PortalLink.expires_at > now)
         .values(used_at=now)).rowcount == 1
-    if not claimed:
-        session.rollback()
+    if not claimed:  # nothing was written; the failure is counted and kept
+        invalid = errors.NotAuthenticated("This portal link is not valid any more.",
+                                          code=PORTAL_LINK_INVALID)
         if address_key:
             throttle.record_failure(session, address_key, throttle.PORTAL_LINK_LIMIT, now)
-            session.commit()
-        raise errors.NotAuthenticated("This portal link is not valid any more.",
-                                      code=PORTAL_LINK_INVALID)
+            raise Refused(invalid)
+        raise invalid
     customer = get(session, link.customer_id)
     if customer.role != "customer":  # promoted to staff after the link was issued
-        session.rollback()
         raise errors.NotAuthenticated("This portal link is not valid any more.",
                                       code=PORTAL_LINK_INVALID)
     return _open_session(session, customer, "portal_link", policy, now, client_ip, user_agent)

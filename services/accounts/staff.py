@@ -11,6 +11,10 @@ member's Idempotency-Key: a retry gets the same answer and counts once.
 `decide()` approves or rejects a pending approval; never by the person who asked. The gateway
 then runs the approved action (with the Idempotency-Key `approval:<id>`, so running it again
 after a crash does it once) and records the outcome with `finish()`.
+
+The functions flush, never commit: the entrypoint (service.py) commits, and when two requests
+with one key race, rolls back the loser's `IntegrityError` and asks again (the winner's decision
+stands).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import datetime as dt
 import json
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.accounts.models import Approval, MoneyGrant, StaffAllowance
@@ -78,7 +81,10 @@ def authorize_money(session: Session, limits: dict[str, permissions.Bound], acto
                     action: str, amount: int, currency: str, params: dict,
                     customer_id: str | None, key: str | None, now: dt.datetime) -> dict:
     """`{"decision": "allowed"}` (counted against today) or `{"decision":
-    "approval_required", "approval": {...}}` (stored, pending). Commits."""
+    "approval_required", "approval": {...}}` (stored, pending). The decision is flushed under
+    the key: the same key written concurrently is an `IntegrityError` here (or at the caller's
+    commit), on which the caller rolls back (undoing this count) and asks again, to answer the
+    decision that was stored."""
     actor = _actor(actor)
     if action not in permissions.MONEY_ACTIONS:
         raise errors.InvalidArgument(fields={"action": ["is not a money action"]})
@@ -113,17 +119,15 @@ def authorize_money(session: Session, limits: dict[str, permissions.Bound], acto
         session.add(approval)
         grant.approval_id = approval.id
     session.add(grant)
-    try:
-        session.commit()
-    except IntegrityError:  # the same key concurrently: its decision stands, ours is undone
-        session.rollback()
-        return authorize_money(session, limits, actor, action, amount, currency, params,
-                               customer_id, key, now)
+    session.flush()
     return _decision(session, grant)
 
 
-def get(session: Session, approval_id: str) -> dict:
-    approval = session.get(Approval, approval_id) if isinstance(approval_id, str) else None
+def get(session: Session, approval_id: str, fresh: bool = False) -> dict:
+    """The approval; `fresh`: as the database has it now (after an UPDATE statement, which
+    leaves a loaded approval as it was)."""
+    approval = (session.get(Approval, approval_id, populate_existing=fresh)
+                if isinstance(approval_id, str) else None)
     if approval is None:
         raise errors.NotFound("No such approval.", code=APPROVAL_NOT_FOUND)
     return dump(approval)
@@ -148,8 +152,7 @@ def decide(session: Session, approval_id: str, decider: dict, approve: bool,
         update(Approval).where(Approval.id == approval_id, Approval.status == "pending")
         .values(status=status, decided_by=decider["id"], decided_at=now, note=note)
         .execution_options(synchronize_session=False)).rowcount
-    session.commit()
-    result = get(session, approval_id)
+    result = get(session, approval_id, fresh=True)
     if not moved:
         same = result["decided_by"] == decider["id"] and (
             result["status"] in ("approved", "executed", "failed") if approve
@@ -167,8 +170,7 @@ def finish(session: Session, approval_id: str, succeeded: bool, result: dict | N
         update(Approval).where(Approval.id == approval_id, Approval.status == "approved")
         .values(status="executed" if succeeded else "failed", result=result or {},
                 finished_at=now).execution_options(synchronize_session=False))
-    session.commit()
-    return get(session, approval_id)
+    return get(session, approval_id, fresh=True)
 
 
 def _cursor(approval: Approval) -> str:

@@ -7,17 +7,19 @@ import time
 
 import eventlet
 import pytest
+from nameko.testing.services import worker_factory
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from services.accounts import customers, passwords, sessions
+from services.accounts import customers, passwords
 from services.accounts.models import Base, Customer, ThrottleCounter
+from services.accounts.service import AccountsService
 from services.common import errors
+from services.common.clock import TestClock
 from services.common.db import KERNEL, Component, make_engine, migrate
 
 NOW = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
 PASSWORD = "a long enough passphrase"
-POLICY = sessions.SessionPolicy()
 HASH_SECONDS = 0.3
 _real_sleep = eventlet.patcher.original("time").sleep
 _RealLock = eventlet.patcher.original("threading").Lock
@@ -58,15 +60,19 @@ def engine(pg_url):
 
 def sign_up(engine, email="ann@example.com"):
     with Session(engine, expire_on_commit=False) as session:
-        return customers.register(session, {
+        account = customers.register(session, {
             "email": email, "password": PASSWORD, "name": "Ann", "billing_type": "prepaid",
             "currency": "EUR"}, NOW)
+        session.commit()
+        return account
 
 
 def login(engine, password=PASSWORD, email="ann@example.com", client="10.0.0.1"):
+    """The login RPC as a worker runs it: its steps and transactions, on its own session."""
     with Session(engine, expire_on_commit=False) as session:
+        accounts = worker_factory(AccountsService, db=session, clock=TestClock(NOW), config={})
         try:
-            return sessions.login(session, email, password, POLICY, NOW, client, "pytest")
+            return accounts.login(email, password, client, "pytest")
         except errors.ServiceError as exc:
             return exc
 

@@ -79,7 +79,8 @@ KILLED_AFTER_COMMIT = textwrap.dedent("""
     with Session(engine) as session:
         customers.register(session, {"email": "killed@example.com", "password":
             "a long enough passphrase", "name": "K", "billing_type": "prepaid",
-            "currency": "EUR"}, dt.datetime.now(dt.UTC))  # commits the row and its event
+            "currency": "EUR"}, dt.datetime.now(dt.UTC))
+        session.commit()  # the row and its event
     os.kill(os.getpid(), signal.SIGKILL)  # dies before any relay could publish
 """)
 

@@ -5,13 +5,16 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from nameko.testing.services import worker_factory
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from services.accounts import audit, staff
+from services.accounts import audit
 from services.accounts.models import MIGRATIONS, Base, StaffAllowance
+from services.accounts.service import AccountsService
 from services.common import permissions
+from services.common.clock import TestClock
 from services.common.db import KERNEL, Component, make_engine, migrate
 
 NOW = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
@@ -28,9 +31,12 @@ def engine(pg_url):
 
 
 def authorize(engine, amount, key):
+    """The RPC, as a worker runs it (its transaction, and the retry when a key races)."""
     with Session(engine, expire_on_commit=False) as session:
-        return staff.authorize_money(session, LIMITS, AGENT, "wallet.adjust", amount, "EUR",
-                                     {"amount": amount}, "cus_1", key, NOW)
+        accounts = worker_factory(AccountsService, db=session, clock=TestClock(NOW),
+                                  staff_limits=LIMITS)
+        return accounts.authorize_money(AGENT, "wallet.adjust", amount, "EUR",
+                                        {"amount": amount}, "cus_1", key)
 
 
 def test_thirty_concurrent_credits_never_pass_the_agent_s_day(engine):
@@ -60,6 +66,7 @@ def test_the_audit_trail_refuses_updates_and_deletes(engine):
     with Session(engine) as session:
         audit.record(session, {"action": "wallet.adjust", "outcome": "ok",
                                "details": {"amount": 100}}, NOW)
+        session.commit()
     for statement in ("UPDATE audit_log SET outcome = 'refused'", "DELETE FROM audit_log"):
         with Session(engine) as session, pytest.raises(DBAPIError, match="append-only"):
             session.execute(text(statement))

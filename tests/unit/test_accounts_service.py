@@ -274,11 +274,11 @@ def test_find_customers_pages_newest_first(service):
 
 
 def test_admin_is_created_once_and_roles_and_teams_are_set(service):
-    from services.accounts import customers
+    from services.accounts.service import ensure_admin
 
     now = service.clock.now()
-    assert customers.ensure_admin(service.db, "root@example.com", PASSWORD, now)
-    assert not customers.ensure_admin(service.db, "ROOT@example.com", PASSWORD, now)
+    assert ensure_admin(service.db, "root@example.com", PASSWORD, now)
+    assert not ensure_admin(service.db, "ROOT@example.com", PASSWORD, now)
     count = service.db.scalar(select(func.count()).select_from(Base.metadata.tables["customers"]))
     assert count == 1
     agent = sign_up(service, "agent@example.com")
@@ -293,9 +293,9 @@ def test_rpc_callers_cannot_ask_for_unbounded_pages(service):
 
 
 def test_staff_accounts_get_no_portal_link(service):
-    from services.accounts import customers
+    from services.accounts.service import ensure_admin
 
-    customers.ensure_admin(service.db, "root@example.com", PASSWORD, service.clock.now())
+    ensure_admin(service.db, "root@example.com", PASSWORD, service.clock.now())
     admin = service.find_customers("root@example.com")["data"][0]
     with pytest.raises(errors.PermissionDenied):
         service.issue_portal_link(admin["id"])
@@ -307,12 +307,12 @@ def test_staff_accounts_get_no_portal_link(service):
 
 
 def test_the_admin_bootstrap_never_takes_over_an_account_with_another_password(service):
-    from services.accounts import customers
+    from services.accounts.service import ensure_admin
 
     sign_up(service, "boss@example.com")  # someone registered the admin address first
     with pytest.raises(RuntimeError):
-        customers.ensure_admin(service.db, "boss@example.com", "the real admin passphrase",
-                               service.clock.now())
+        ensure_admin(service.db, "boss@example.com", "the real admin passphrase",
+                     service.clock.now())
     assert service.find_customers("boss@example.com")["data"][0]["role"] == "customer"
 
 

@@ -7,7 +7,8 @@ are validated, referenced, stored and announced the same way:
   is replaced), so cross-field checks (valid_until > valid_from, at least one device price)
   hold after every change;
 - every code an entry refers to must exist (retired entries count: nothing is ever deleted);
-- a change that changes something emits `catalog_changed` in the same transaction and commits.
+- a change that changes something emits `catalog_changed` in the same transaction; the caller
+  (the entrypoint in service.py) commits both, or rolls both back on an error.
 Retiring sets `active = false`; `ops_update(..., {"active": true})` brings an entry back.
 """
 
@@ -176,11 +177,9 @@ def create(session: Session, kind_name: str, data: dict, now: dt.datetime) -> di
     session.add(entry)
     try:
         session.flush()  # the primary key decides when two ops create the same code at once
-    except IntegrityError:
-        session.rollback()
+    except IntegrityError:  # the caller rolls back the failed flush
         raise taken from None
     _announce(session, kind, key, events.CREATED, now)
-    session.commit()
     return ops_dump(kind.dump)(entry)
 
 
@@ -200,12 +199,11 @@ def update(session: Session, kind_name: str, code: str, changes: dict,
     before = kind.dump(entry)
     for name, value in values.items():
         setattr(entry, name, value)
-    if kind.dump(entry) == before:
-        session.rollback()
+    if kind.dump(entry) == before:  # nothing changes: what was laid over it is dropped
+        session.expire(entry)
         return ops_dump(kind.dump)(entry)
     entry.updated_at = now
     _announce(session, kind, code, events.UPDATED, now)
-    session.commit()
     return ops_dump(kind.dump)(entry)
 
 
@@ -217,5 +215,4 @@ def retire(session: Session, kind_name: str, code: str, now: dt.datetime) -> dic
         entry.active = False
         entry.updated_at = now
         _announce(session, kind, code, events.RETIRED, now)
-        session.commit()
     return ops_dump(kind.dump)(entry)

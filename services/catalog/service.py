@@ -17,9 +17,14 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
   NotFound <KIND>_NOT_FOUND (see `entries`)
 - health() → {"service", "database"}
 Events: catalog_changed {kind, code, change: created | updated | retired}.
+
+The ops verbs are each one transaction, committed here (`_transaction`); the modules flush.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 from sqlalchemy import text
 
@@ -41,6 +46,17 @@ class CatalogService:
 
     db = Database(Base.metadata)
     clock = ClockProvider()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """An entrypoint's unit of work: committed when the block ends, rolled back if it
+        raises."""
+        try:
+            yield
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            raise
 
     @rpc(expected_exceptions=EXPECTED)
     def list_packages(self):
@@ -78,15 +94,18 @@ class CatalogService:
 
     @rpc(expected_exceptions=EXPECTED)
     def ops_create(self, kind, data):
-        return entries.create(self.db, kind, data, self.clock.now())
+        with self._transaction():
+            return entries.create(self.db, kind, data, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def ops_update(self, kind, code, changes):
-        return entries.update(self.db, kind, code, changes, self.clock.now())
+        with self._transaction():
+            return entries.update(self.db, kind, code, changes, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def ops_retire(self, kind, code):
-        return entries.retire(self.db, kind, code, self.clock.now())
+        with self._transaction():
+            return entries.retire(self.db, kind, code, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def health(self):

@@ -1,7 +1,8 @@
 """The gateway service: every HTTP route of the portal, one line each.
 
 Read this file as the API's table of contents; the work is in `gateway/views/`, the route
-mechanics in `gateway/http.py`, the contract's bodies in `gateway/schemas.py`.
+mechanics in `gateway/http.py`, the contract's bodies in `gateway/schemas/`: one module per area,
+as the views (`accounts_schemas.SignUp` is in `gateway/schemas/accounts.py`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,24 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from gateway import schemas as s
 from gateway.auth import AuthCache
 from gateway.errors import MethodNotAllowed, error_response, json_response
 from gateway.http import ROUTES, SECURITY_HEADERS, api
 from gateway.openapi import build_spec
 from gateway.readcache import BILLING, NOTIFIER, TICKETS, ReadCacheProvider, customers_in
+from gateway.schemas import accounts as accounts_schemas
+from gateway.schemas import bills as bills_schemas
+from gateway.schemas import catalog as catalog_schemas
+from gateway.schemas import common as common_schemas
+from gateway.schemas import dashboard as dashboard_schemas
+from gateway.schemas import governance as governance_schemas
+from gateway.schemas import health as health_schemas
+from gateway.schemas import notifications as notifications_schemas
+from gateway.schemas import ops as ops_schemas
+from gateway.schemas import subscriptions as subscriptions_schemas
+from gateway.schemas import support as support_schemas
+from gateway.schemas import vouchers as vouchers_schemas
+from gateway.schemas import wallet as wallet_schemas
 from gateway.transport import TransportSecurity
 from gateway.views import (
     accounts,
@@ -132,47 +145,53 @@ class GatewayService:
         self.views.evict_many(customers_in(payload), (NOTIFIER,))
 
     # accounts and sessions
-    @api("POST", "/api/v1/accounts", access="public", body=s.SignUp, response=s.Account,
-         status=201, tag="accounts", summary="Sign up")
+    @api("POST", "/api/v1/accounts", access="public", body=accounts_schemas.SignUp,
+         response=accounts_schemas.Account, status=201, tag="accounts", summary="Sign up")
     def signup(self, call):
         return accounts.signup(self, call)
 
-    @api("POST", "/api/v1/auth/login", access="public", body=s.Login, response=s.Session,
-         tag="accounts", summary="Log in: a bearer token, and a session cookie for the portal")
+    @api("POST", "/api/v1/auth/login", access="public", body=accounts_schemas.Login,
+         response=accounts_schemas.Session, tag="accounts",
+         summary="Log in: a bearer token, and a session cookie for the portal")
     def login(self, call):
         return accounts.login(self, call)
 
-    @api("POST", "/api/v1/auth/logout", response=s.Status, tag="accounts", summary="Log out")
+    @api("POST", "/api/v1/auth/logout", response=common_schemas.Status, tag="accounts",
+         summary="Log out")
     def logout(self, call):
         return accounts.logout(self, call)
 
-    @api("POST", "/api/v1/auth/portal-link/<string:token>", access="public", response=s.Session,
-         tag="accounts", summary="Exchange a portal link for a session (once)")
+    @api("POST", "/api/v1/auth/portal-link/<string:token>", access="public",
+         response=accounts_schemas.Session, tag="accounts",
+         summary="Exchange a portal link for a session (once)")
     def exchange_portal_link(self, call):
         return accounts.exchange_portal_link(self, call)
 
-    @api("GET", "/api/v1/me", response=s.Account, tag="accounts", summary="My account")
+    @api("GET", "/api/v1/me", response=accounts_schemas.Account, tag="accounts",
+         summary="My account")
     def me(self, call):
         return accounts.me(self, call)
 
-    @api("PATCH", "/api/v1/me", body=s.ProfileChange, response=s.Account, tag="accounts",
+    @api("PATCH", "/api/v1/me", body=accounts_schemas.ProfileChange,
+         response=accounts_schemas.Account, tag="accounts",
          summary="Change profile and contact details (email change needs the password)")
     def update_me(self, call):
         return accounts.update_me(self, call)
 
-    @api("POST", "/api/v1/me/password", body=s.PasswordChange, response=s.Status,
-         tag="accounts", summary="Change password; other sessions are revoked")
+    @api("POST", "/api/v1/me/password", body=accounts_schemas.PasswordChange,
+         response=common_schemas.Status, tag="accounts",
+         summary="Change password; other sessions are revoked")
     def change_password(self, call):
         return accounts.change_password(self, call)
 
     # cards
-    @api("GET", "/api/v1/me/payment-methods", response=s.PaymentMethodList, tag="payments",
-         summary="My cards (brand, last four, expiry; never the number)")
+    @api("GET", "/api/v1/me/payment-methods", response=wallet_schemas.PaymentMethodList,
+         tag="payments", summary="My cards (brand, last four, expiry; never the number)")
     def payment_methods(self, call):
         return wallet.payment_methods(self, call)
 
-    @api("POST", "/api/v1/me/payment-methods", body=s.CardIn, response=s.PaymentMethod,
-         status=201, tag="payments",
+    @api("POST", "/api/v1/me/payment-methods", body=wallet_schemas.CardIn,
+         response=wallet_schemas.PaymentMethod, status=201, tag="payments",
          summary="Add a card: tokenized at once; the number and CVC are never stored")
     def add_payment_method(self, call):
         return wallet.add_payment_method(self, call)
@@ -183,42 +202,43 @@ class GatewayService:
         return wallet.remove_payment_method(self, call)
 
     @api("POST", "/api/v1/me/payment-methods/<string:payment_method_id>/default",
-         response=s.PaymentMethod, tag="payments", summary="Make a card the default")
+         response=wallet_schemas.PaymentMethod, tag="payments", summary="Make a card the default")
     def default_payment_method(self, call):
         return wallet.default_payment_method(self, call)
 
     # the prepaid wallet
-    @api("GET", "/api/v1/wallet", response=s.WalletOut, tag="wallet",
+    @api("GET", "/api/v1/wallet", response=wallet_schemas.WalletOut, tag="wallet",
          summary="Balance and low-balance flag (prepaid accounts; 409 NOT_PREPAID otherwise)")
     def wallet(self, call):
         return wallet.wallet(self, call)
 
-    @api("PATCH", "/api/v1/wallet", body=s.WalletSettings, response=s.WalletOut, tag="wallet",
-         summary="Set the low-balance threshold")
+    @api("PATCH", "/api/v1/wallet", body=wallet_schemas.WalletSettings,
+         response=wallet_schemas.WalletOut, tag="wallet", summary="Set the low-balance threshold")
     def wallet_settings(self, call):
         return wallet.wallet_settings(self, call)
 
-    @api("GET", "/api/v1/wallet/transactions", query=s.LedgerQuery,
-         response=s.WalletTransactionList, tag="wallet",
+    @api("GET", "/api/v1/wallet/transactions", query=wallet_schemas.LedgerQuery,
+         response=wallet_schemas.WalletTransactionList, tag="wallet",
          summary="The ledger, newest first, each entry with the balance after it")
     def wallet_transactions(self, call):
         return wallet.transactions(self, call)
 
-    @api("POST", "/api/v1/wallet/top-ups", body=s.TopUpIn, response=s.TopUpOut, status=201,
-         tag="wallet", idempotency="required",
+    @api("POST", "/api/v1/wallet/top-ups", body=wallet_schemas.TopUpIn,
+         response=wallet_schemas.TopUpOut, status=201, tag="wallet", idempotency="required",
          summary="Top up by card (or by a voucher code); Idempotency-Key required; 402 when "
                  "declined")
     def top_up(self, call):
         return wallet.top_up(self, call)
 
     # bills (postpaid)
-    @api("GET", "/api/v1/invoices", query=s.InvoiceQuery, response=s.InvoiceList, tag="bills",
+    @api("GET", "/api/v1/invoices", query=bills_schemas.InvoiceQuery,
+         response=bills_schemas.InvoiceList, tag="bills",
          summary="My invoices, newest first (postpaid accounts; 409 NOT_POSTPAID otherwise)")
     def invoices(self, call):
         return bills.invoices(self, call)
 
-    @api("GET", "/api/v1/invoices/<string:invoice_id>", response=s.InvoiceOut, tag="bills",
-         summary="One invoice: number, dates, lines, discounts, taxes, totals")
+    @api("GET", "/api/v1/invoices/<string:invoice_id>", response=bills_schemas.InvoiceOut,
+         tag="bills", summary="One invoice: number, dates, lines, discounts, taxes, totals")
     def invoice(self, call):
         return bills.invoice(self, call)
 
@@ -232,202 +252,207 @@ class GatewayService:
     def payment_receipt(self, call):
         return bills.receipt(self, call)
 
-    @api("POST", "/api/v1/invoices/<string:invoice_id>/pay", body=s.PayIn,
-         response=s.InvoicePaid, status=201, tag="bills", idempotency="required",
+    @api("POST", "/api/v1/invoices/<string:invoice_id>/pay", body=bills_schemas.PayIn,
+         response=bills_schemas.InvoicePaid, status=201, tag="bills", idempotency="required",
          summary="Pay an invoice by card (the default if none is named); Idempotency-Key "
                  "required; 402 with the decline code when declined")
     def pay_invoice(self, call):
         return bills.pay(self, call)
 
-    @api("GET", "/api/v1/payments", response=s.PaymentList, tag="bills",
+    @api("GET", "/api/v1/payments", response=bills_schemas.PaymentList, tag="bills",
          summary="My payments: invoice payments and wallet top-ups, newest first")
     def payments(self, call):
         return bills.payments(self, call)
 
-    @api("GET", "/api/v1/autopay", response=s.Autopay, tag="bills",
+    @api("GET", "/api/v1/autopay", response=bills_schemas.Autopay, tag="bills",
          summary="Whether new invoices are paid automatically on issue, and with which card")
     def autopay(self, call):
         return bills.autopay(self, call)
 
-    @api("PUT", "/api/v1/autopay", body=s.AutopayIn, response=s.Autopay, tag="bills",
+    @api("PUT", "/api/v1/autopay", body=bills_schemas.AutopayIn, response=bills_schemas.Autopay,
+         tag="bills",
          summary="Turn autopay on (with a card of mine, or the default card: null) or off; "
                  "409 NO_PAYMENT_METHOD without a card")
     def set_autopay(self, call):
         return bills.set_autopay(self, call)
 
     # vouchers
-    @api("POST", "/api/v1/vouchers/redeem", body=s.RedeemIn, response=s.TopUpOut, status=201,
-         tag="vouchers", summary="Redeem a voucher code into the wallet (once); wrong codes are "
-                                 "throttled per account and address (429 with Retry-After)")
+    @api("POST", "/api/v1/vouchers/redeem", body=vouchers_schemas.RedeemIn,
+         response=wallet_schemas.TopUpOut, status=201, tag="vouchers",
+         summary="Redeem a voucher code into the wallet (once); wrong codes are "
+                 "throttled per account and address (429 with Retry-After)")
     def redeem_voucher(self, call):
         return vouchers.redeem(self, call)
 
-    @api("GET", "/api/v1/vouchers/offers", response=s.VoucherOfferList, tag="vouchers",
-         summary="Online vouchers on sale")
+    @api("GET", "/api/v1/vouchers/offers", response=vouchers_schemas.VoucherOfferList,
+         tag="vouchers", summary="Online vouchers on sale")
     def voucher_offers(self, call):
         return vouchers.offers(self, call)
 
-    @api("POST", "/api/v1/vouchers/purchases", body=s.PurchaseIn, response=s.Purchase,
-         status=201, tag="vouchers", idempotency="required",
+    @api("POST", "/api/v1/vouchers/purchases", body=vouchers_schemas.PurchaseIn,
+         response=vouchers_schemas.Purchase, status=201, tag="vouchers", idempotency="required",
          summary="Buy an online voucher by card: its code (shown once) and the payment; "
                  "Idempotency-Key required; 402 when declined")
     def buy_voucher(self, call):
         return vouchers.purchase(self, call)
 
-    @api("GET", "/api/v1/vouchers/redemptions", response=s.RedemptionList, tag="vouchers",
-         summary="Vouchers I redeemed, newest first")
+    @api("GET", "/api/v1/vouchers/redemptions", response=vouchers_schemas.RedemptionList,
+         tag="vouchers", summary="Vouchers I redeemed, newest first")
     def voucher_redemptions(self, call):
         return vouchers.redemptions(self, call)
 
     # notifications
-    @api("GET", "/api/v1/notifications", query=s.InboxQuery, response=s.Inbox,
-         tag="notifications", summary="My inbox, newest first, with the unread count")
+    @api("GET", "/api/v1/notifications", query=notifications_schemas.InboxQuery,
+         response=notifications_schemas.Inbox, tag="notifications",
+         summary="My inbox, newest first, with the unread count")
     def notifications(self, call):
         return notifications.inbox(self, call)
 
     @api("POST", "/api/v1/notifications/<string:notification_id>/read",
-         response=s.NotificationRead, tag="notifications", summary="Mark one as read")
+         response=notifications_schemas.NotificationRead, tag="notifications",
+         summary="Mark one as read")
     def notification_read(self, call):
         return notifications.read(self, call)
 
-    @api("POST", "/api/v1/notifications/read-all", response=s.UnreadCount,
+    @api("POST", "/api/v1/notifications/read-all", response=notifications_schemas.UnreadCount,
          tag="notifications", summary="Mark all as read")
     def notifications_read_all(self, call):
         return notifications.read_all(self, call)
 
-    @api("GET", "/api/v1/me/notification-preferences", response=s.Preferences,
+    @api("GET", "/api/v1/me/notification-preferences", response=notifications_schemas.Preferences,
          tag="notifications", summary="Per topic: portal inbox and e-mail on or off")
     def notification_preferences(self, call):
         return notifications.preferences(self, call)
 
-    @api("PUT", "/api/v1/me/notification-preferences", body=s.PreferencesIn,
-         response=s.Preferences, tag="notifications",
+    @api("PUT", "/api/v1/me/notification-preferences", body=notifications_schemas.PreferencesIn,
+         response=notifications_schemas.Preferences, tag="notifications",
          summary="Opt in or out per topic and channel (account security and service notices "
                  "always reach the inbox: 409 PREFERENCE_LOCKED)")
     def set_notification_preferences(self, call):
         return notifications.set_preferences(self, call)
 
     # support
-    @api("GET", "/api/v1/ticket-categories", response=s.TicketCategoryList, tag="support",
-         summary="What a ticket can be about, with the priority each gets")
+    @api("GET", "/api/v1/ticket-categories", response=support_schemas.TicketCategoryList,
+         tag="support", summary="What a ticket can be about, with the priority each gets")
     def ticket_categories(self, call):
         return support.categories(self, call)
 
-    @api("GET", "/api/v1/faq", query=s.FaqQuery, response=s.FaqList, tag="support",
-         summary="FAQ entries in my language (else English); q matches every word")
+    @api("GET", "/api/v1/faq", query=support_schemas.FaqQuery, response=support_schemas.FaqList,
+         tag="support", summary="FAQ entries in my language (else English); q matches every word")
     def faq(self, call):
         return support.faq(self, call)
 
-    @api("GET", "/api/v1/tickets", query=s.TicketQuery, response=s.TicketList, tag="support",
+    @api("GET", "/api/v1/tickets", query=support_schemas.TicketQuery,
+         response=support_schemas.TicketList, tag="support",
          summary="My tickets, newest first (status=open, closed or one status)")
     def list_tickets(self, call):
         return support.tickets(self, call)
 
-    @api("POST", "/api/v1/tickets", body=s.TicketIn, response=s.Ticket, status=201,
-         tag="support", idempotency="accepted",
+    @api("POST", "/api/v1/tickets", body=support_schemas.TicketIn, response=support_schemas.Ticket,
+         status=201, tag="support", idempotency="accepted",
          summary="Raise a ticket: prioritized and routed to a team at once; Idempotency-Key "
                  "honoured")
     def open_ticket(self, call):
         return support.open_ticket(self, call)
 
-    @api("GET", "/api/v1/tickets/<string:ticket_id>", response=s.Ticket, tag="support",
-         summary="One of my tickets: status, team and history")
+    @api("GET", "/api/v1/tickets/<string:ticket_id>", response=support_schemas.Ticket,
+         tag="support", summary="One of my tickets: status, team and history")
     def ticket(self, call):
         return support.ticket(self, call)
 
-    @api("POST", "/api/v1/tickets/<string:ticket_id>/comments", body=s.CommentIn,
-         response=s.HistoryEntry, status=201, tag="support",
+    @api("POST", "/api/v1/tickets/<string:ticket_id>/comments", body=support_schemas.CommentIn,
+         response=support_schemas.HistoryEntry, status=201, tag="support",
          summary="Comment on my ticket (reopens a resolved one within the reopen window; "
                  "409 TICKET_CLOSED after it)")
     def comment_ticket(self, call):
         return support.comment(self, call)
 
     # operations: tickets
-    @api("GET", "/api/v1/ops/tickets", access="tickets.work", query=s.QueueQuery,
-         response=s.OpsTicketList, tag="ops",
+    @api("GET", "/api/v1/ops/tickets", access="tickets.work", query=support_schemas.QueueQuery,
+         response=support_schemas.OpsTicketList, tag="ops",
          summary="A team's queue, most urgent first (priority, then oldest); status=open: not "
                  "resolved or closed")
     def ops_tickets(self, call):
         return support.ops_queue(self, call)
 
     @api("GET", "/api/v1/ops/tickets/<string:ticket_id>", access="tickets.work",
-         response=s.OpsTicket,
+         response=support_schemas.OpsTicket,
          tag="ops", summary="A ticket with its customer's context, escalation and "
                             "whole history")
     def ops_ticket(self, call):
         return support.ops_ticket(self, call)
 
     @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/acknowledge", access="tickets.work",
-         response=s.OpsTicket, tag="ops",
+         response=support_schemas.OpsTicket, tag="ops",
          summary="Acknowledge: stops the escalation (a repeat changes nothing)")
     def ops_acknowledge_ticket(self, call):
         return support.ops_acknowledge(self, call)
 
     @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/assign", access="tickets.work",
-         body=s.AssignIn, response=s.OpsTicket, tag="ops",
+         body=support_schemas.AssignIn, response=support_schemas.OpsTicket, tag="ops",
          summary="Assign to an agent (null: unassign)")
     def ops_assign_ticket(self, call):
         return support.ops_assign(self, call)
 
     @api("PATCH", "/api/v1/ops/tickets/<string:ticket_id>", access="tickets.work",
-         body=s.TicketChange,
-         response=s.OpsTicket, tag="ops",
+         body=support_schemas.TicketChange,
+         response=support_schemas.OpsTicket, tag="ops",
          summary="Change status or priority; 409 INVALID_STATUS_CHANGE if the status machine "
                  "does not allow it")
     def ops_update_ticket(self, call):
         return support.ops_update(self, call)
 
     @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/comments", access="tickets.work",
-         body=s.OpsCommentIn, response=s.OpsHistoryEntry, status=201, tag="ops",
-         summary="Reply to the customer, or (internal) a note the customer never sees")
+         body=support_schemas.OpsCommentIn, response=support_schemas.OpsHistoryEntry, status=201,
+         tag="ops", summary="Reply to the customer, or (internal) a note the customer never sees")
     def ops_comment_ticket(self, call):
         return support.ops_comment(self, call)
 
     @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/resolve", access="tickets.work",
-         body=s.ResolveIn, response=s.OpsTicket, tag="ops",
+         body=support_schemas.ResolveIn, response=support_schemas.OpsTicket, tag="ops",
          summary="Resolve with a resolution text (the customer is told)")
     def ops_resolve_ticket(self, call):
         return support.ops_resolve(self, call)
 
     # operations: ticket categories
-    @api("GET", "/api/v1/ops/ticket-categories", access="ops", query=s.CategoryQuery,
-         response=s.TicketCategoryList, tag="ops",
+    @api("GET", "/api/v1/ops/ticket-categories", access="ops", query=support_schemas.CategoryQuery,
+         response=support_schemas.TicketCategoryList, tag="ops",
          summary="Ticket categories (inactive=true: with retired ones)")
     def ops_ticket_categories(self, call):
         return support.ops_categories(self, call)
 
-    @api("POST", "/api/v1/ops/ticket-categories", access="support.configure", body=s.CategoryIn,
-         response=s.TicketCategory, status=201, tag="ops",
-         summary="Add a ticket category (urgency × impact give its tickets' priority)")
+    @api("POST", "/api/v1/ops/ticket-categories", access="support.configure",
+         body=support_schemas.CategoryIn, response=support_schemas.TicketCategory, status=201,
+         tag="ops", summary="Add a ticket category (urgency × impact give its tickets' priority)")
     def ops_create_ticket_category(self, call):
         return support.ops_create_category(self, call)
 
     @api("PUT", "/api/v1/ops/ticket-categories/<string:code>", access="support.configure",
-         body=s.CategoryReplace, response=s.TicketCategory, tag="ops",
+         body=support_schemas.CategoryReplace, response=support_schemas.TicketCategory, tag="ops",
          summary="Change a ticket category (active=false retires it); the code stays")
     def ops_replace_ticket_category(self, call):
         return support.ops_replace_category(self, call)
 
     # operations: teams
-    @api("GET", "/api/v1/ops/teams", access="ops", response=s.TeamList, tag="ops",
+    @api("GET", "/api/v1/ops/teams", access="ops", response=support_schemas.TeamList, tag="ops",
          summary="Teams with their members and alert channels")
     def ops_teams(self, call):
         return support.ops_teams(self, call)
 
-    @api("POST", "/api/v1/ops/teams", access="support.configure", body=s.TeamIn, response=s.Team,
-         status=201, tag="ops",
+    @api("POST", "/api/v1/ops/teams", access="support.configure", body=support_schemas.TeamIn,
+         response=support_schemas.Team, status=201, tag="ops",
          summary="Create a team with its members (agent or admin accounts) and alert channels, "
                  "whole or not at all (webhook secrets are in this answer only)")
     def ops_create_team(self, call):
         return support.ops_create_team(self, call)
 
-    @api("GET", "/api/v1/ops/teams/<string:team>", access="ops", response=s.Team,
+    @api("GET", "/api/v1/ops/teams/<string:team>", access="ops", response=support_schemas.Team,
          tag="ops", summary="A team with its members and alert channels")
     def ops_team(self, call):
         return support.ops_team(self, call)
 
-    @api("PATCH", "/api/v1/ops/teams/<string:team>", access="support.configure", body=s.TeamChange,
-         response=s.Team, tag="ops",
+    @api("PATCH", "/api/v1/ops/teams/<string:team>", access="support.configure",
+         body=support_schemas.TeamChange, response=support_schemas.Team, tag="ops",
          summary="Change a team's description or lead, set exactly its members, or replace "
                  "its channels")
     def ops_update_team(self, call):
@@ -440,33 +465,34 @@ class GatewayService:
         return support.ops_delete_team(self, call)
 
     # operations: routing rules (the fixed paths first: `default` and `test` are no rule ids)
-    @api("GET", "/api/v1/ops/routing-rules", access="ops", response=s.RoutingRuleList,
+    @api("GET", "/api/v1/ops/routing-rules", access="ops", response=support_schemas.RoutingRuleList,
          tag="ops", summary="The routing rules in order, and the default route")
     def ops_routing_rules(self, call):
         return support.ops_rules(self, call)
 
     @api("PUT", "/api/v1/ops/routing-rules/default", access="support.configure",
-         body=s.DefaultRouteIn,
-         response=s.DefaultRoute, tag="ops",
+         body=support_schemas.DefaultRouteIn,
+         response=support_schemas.DefaultRoute, tag="ops",
          summary="Where tickets no rule matches go")
     def ops_set_default_route(self, call):
         return support.ops_set_default_route(self, call)
 
-    @api("POST", "/api/v1/ops/routing-rules/test", access="ops", body=s.RouteTestIn,
-         response=s.RouteTestOut, tag="ops",
+    @api("POST", "/api/v1/ops/routing-rules/test", access="ops", body=support_schemas.RouteTestIn,
+         response=support_schemas.RouteTestOut, tag="ops",
          summary="Which team, priority and escalation policy a ticket with these attributes "
                  "would get (nothing is changed)")
     def ops_test_route(self, call):
         return support.ops_test_route(self, call)
 
-    @api("POST", "/api/v1/ops/routing-rules", access="support.configure", body=s.RuleIn,
-         response=s.RoutingRule, status=201, tag="ops", summary="Add a routing rule")
+    @api("POST", "/api/v1/ops/routing-rules", access="support.configure",
+         body=support_schemas.RuleIn, response=support_schemas.RoutingRule, status=201, tag="ops",
+         summary="Add a routing rule")
     def ops_create_routing_rule(self, call):
         return support.ops_create_rule(self, call)
 
     @api("PUT", "/api/v1/ops/routing-rules/<string:rule_id>", access="support.configure",
-         body=s.RuleIn,
-         response=s.RoutingRule, tag="ops", summary="Replace a routing rule")
+         body=support_schemas.RuleIn,
+         response=support_schemas.RoutingRule, tag="ops", summary="Replace a routing rule")
     def ops_replace_routing_rule(self, call):
         return support.ops_replace_rule(self, call)
 
@@ -478,20 +504,20 @@ class GatewayService:
 
     # operations: escalation policies
     @api("GET", "/api/v1/ops/escalation-policies", access="ops",
-         response=s.EscalationPolicyList, tag="ops", summary="Escalation policies")
+         response=support_schemas.EscalationPolicyList, tag="ops", summary="Escalation policies")
     def ops_escalation_policies(self, call):
         return support.ops_policies(self, call)
 
     @api("POST", "/api/v1/ops/escalation-policies", access="support.configure",
-         body=s.EscalationPolicyIn,
-         response=s.EscalationPolicy, status=201, tag="ops",
+         body=support_schemas.EscalationPolicyIn,
+         response=support_schemas.EscalationPolicy, status=201, tag="ops",
          summary="Add an escalation policy: steps (delay, target), repeated `repeat` times")
     def ops_create_escalation_policy(self, call):
         return support.ops_create_policy(self, call)
 
     @api("PUT", "/api/v1/ops/escalation-policies/<string:policy_id>", access="support.configure",
-         body=s.EscalationPolicyIn, response=s.EscalationPolicy, tag="ops",
-         summary="Replace an escalation policy")
+         body=support_schemas.EscalationPolicyIn, response=support_schemas.EscalationPolicy,
+         tag="ops", summary="Replace an escalation policy")
     def ops_replace_escalation_policy(self, call):
         return support.ops_replace_policy(self, call)
 
@@ -501,37 +527,40 @@ class GatewayService:
         return support.ops_delete_policy(self, call)
 
     # operations: incidents
-    @api("GET", "/api/v1/ops/incidents", access="ops", query=s.IncidentQuery,
-         response=s.IncidentList, tag="ops", summary="Incidents (status=open|resolved)")
+    @api("GET", "/api/v1/ops/incidents", access="ops", query=support_schemas.IncidentQuery,
+         response=support_schemas.IncidentList, tag="ops",
+         summary="Incidents (status=open|resolved)")
     def ops_incidents(self, call):
         return support.ops_incidents(self, call)
 
     @api("GET", "/api/v1/ops/incidents/<string:incident_id>", access="ops",
-         response=s.Incident, tag="ops", summary="An incident with its tickets")
+         response=support_schemas.Incident, tag="ops", summary="An incident with its tickets")
     def ops_incident(self, call):
         return support.ops_incident(self, call)
 
     @api("POST", "/api/v1/ops/incidents/<string:incident_id>/acknowledge", access="incidents.work",
-         response=s.Incident, tag="ops", summary="Acknowledge an incident")
+         response=support_schemas.Incident, tag="ops", summary="Acknowledge an incident")
     def ops_acknowledge_incident(self, call):
         return support.ops_acknowledge_incident(self, call)
 
     @api("POST", "/api/v1/ops/incidents/<string:incident_id>/resolve", access="incidents.work",
-         body=s.IncidentResolveIn, response=s.Incident, tag="ops", idempotency="required",
+         body=support_schemas.IncidentResolveIn, response=support_schemas.Incident, tag="ops",
+         idempotency="required",
          summary="Resolve an incident and its tickets, optionally crediting each affected "
                  "customer once; a repeat answers the same incident; Idempotency-Key required "
                  "(it can move money)")
     def ops_resolve_incident(self, call):
         return support.ops_resolve_incident(self, call)
 
-    @api("GET", "/api/v1/ops/incident-rules", access="ops", response=s.IncidentRuleList,
-         tag="ops", summary="Which tickets group into incidents")
+    @api("GET", "/api/v1/ops/incident-rules", access="ops",
+         response=support_schemas.IncidentRuleList, tag="ops",
+         summary="Which tickets group into incidents")
     def ops_incident_rules(self, call):
         return support.ops_incident_rules(self, call)
 
-    @api("POST", "/api/v1/ops/incident-rules", access="support.configure", body=s.IncidentRuleIn,
-         response=s.IncidentRule, status=201, tag="ops",
-         summary="Add an incident rule: matchers, grouping, window")
+    @api("POST", "/api/v1/ops/incident-rules", access="support.configure",
+         body=support_schemas.IncidentRuleIn, response=support_schemas.IncidentRule, status=201,
+         tag="ops", summary="Add an incident rule: matchers, grouping, window")
     def ops_create_incident_rule(self, call):
         return support.ops_create_incident_rule(self, call)
 
@@ -542,36 +571,39 @@ class GatewayService:
         return support.ops_delete_incident_rule(self, call)
 
     # operations: silences
-    @api("GET", "/api/v1/ops/silences", access="ops", query=s.SilenceQuery,
-         response=s.SilenceList, tag="ops", summary="Silences (active=true: in force)")
+    @api("GET", "/api/v1/ops/silences", access="ops", query=support_schemas.SilenceQuery,
+         response=support_schemas.SilenceList, tag="ops",
+         summary="Silences (active=true: in force)")
     def ops_silences(self, call):
         return support.ops_silences(self, call)
 
     @api("POST", "/api/v1/ops/silences", access="support.configure",
-         body=s.SilenceIn, response=s.Silence,
+         body=support_schemas.SilenceIn, response=support_schemas.Silence,
          status=201, tag="ops",
          summary="Mute a team's or a rule's alerts for a time window, with a reason")
     def ops_create_silence(self, call):
         return support.ops_create_silence(self, call)
 
     @api("DELETE", "/api/v1/ops/silences/<string:silence_id>", access="support.configure",
-         response=s.Silence, tag="ops", summary="End a silence now: the expired silence")
+         response=support_schemas.Silence, tag="ops",
+         summary="End a silence now: the expired silence")
     def ops_expire_silence(self, call):
         return support.ops_expire_silence(self, call)
 
     # operations: the FAQ
-    @api("GET", "/api/v1/ops/faq", access="ops", response=s.FaqList, tag="ops",
+    @api("GET", "/api/v1/ops/faq", access="ops", response=support_schemas.FaqList, tag="ops",
          summary="Every FAQ entry, by category and language")
     def ops_faq(self, call):
         return support.ops_faq(self, call)
 
-    @api("POST", "/api/v1/ops/faq", access="support.configure", body=s.FaqIn, response=s.FaqEntry,
-         status=201, tag="ops", summary="Add an FAQ entry")
+    @api("POST", "/api/v1/ops/faq", access="support.configure", body=support_schemas.FaqIn,
+         response=support_schemas.FaqEntry, status=201, tag="ops", summary="Add an FAQ entry")
     def ops_create_faq(self, call):
         return support.ops_create_faq(self, call)
 
-    @api("PUT", "/api/v1/ops/faq/<string:entry_id>", access="support.configure", body=s.FaqIn,
-         response=s.FaqEntry, tag="ops", summary="Replace an FAQ entry")
+    @api("PUT", "/api/v1/ops/faq/<string:entry_id>", access="support.configure",
+         body=support_schemas.FaqIn, response=support_schemas.FaqEntry, tag="ops",
+         summary="Replace an FAQ entry")
     def ops_replace_faq(self, call):
         return support.ops_replace_faq(self, call)
 
@@ -582,13 +614,13 @@ class GatewayService:
 
     # operations
     @api("GET", "/api/v1/ops/teams/<string:team>/channels", access="ops",
-         response=s.ChannelList, tag="ops", summary="A team's alert channels")
+         response=notifications_schemas.ChannelList, tag="ops", summary="A team's alert channels")
     def ops_team_channels(self, call):
         return notifications.ops_channels(self, call)
 
     @api("POST", "/api/v1/ops/teams/<string:team>/channels", access="channels.manage",
-         body=s.ChannelIn,
-         response=s.ChannelOut, status=201, tag="ops",
+         body=notifications_schemas.ChannelIn,
+         response=notifications_schemas.ChannelOut, status=201, tag="ops",
          summary="Add an alert channel: webhook (signed; the secret is in this answer only), "
                  "email, or bus (the alerts exchange, routing key <team>.<severity>)")
     def ops_create_team_channel(self, call):
@@ -599,54 +631,62 @@ class GatewayService:
     def ops_delete_channel(self, call):
         return notifications.ops_delete_channel(self, call)
 
-    @api("POST", "/api/v1/ops/teams/<string:team>/alerts", access="alerts.raise", body=s.AlertIn,
-         response=s.AlertOut, status=201, tag="ops",
-         summary="Raise an alert to the team's channels (one page per dedup_key)")
+    @api("POST", "/api/v1/ops/teams/<string:team>/alerts", access="alerts.raise",
+         body=notifications_schemas.AlertIn, response=notifications_schemas.AlertOut, status=201,
+         tag="ops", summary="Raise an alert to the team's channels (one page per dedup_key)")
     def ops_raise_alert(self, call):
         return notifications.ops_raise_alert(self, call)
 
-    @api("POST", "/api/v1/ops/broadcasts", access="broadcasts.send", body=s.BroadcastIn,
-         response=s.BroadcastOut, status=202, tag="ops",
+    @api("POST", "/api/v1/ops/broadcasts", access="broadcasts.send",
+         body=notifications_schemas.BroadcastIn, response=notifications_schemas.BroadcastOut,
+         status=202, tag="ops",
          summary="Send a promotion or a maintenance notice to all customers or a segment, now "
                  "or at send_at (sent in batches; promotions respect opt-outs)")
     def ops_broadcast(self, call):
         return notifications.ops_broadcast(self, call)
 
-    @api("GET", "/api/v1/ops/broadcasts", access="ops", response=s.BroadcastList, tag="ops",
+    @api("GET", "/api/v1/ops/broadcasts", access="ops",
+         response=notifications_schemas.BroadcastList, tag="ops",
          summary="Recent broadcasts and their progress")
     def ops_broadcasts(self, call):
         return notifications.ops_broadcasts(self, call)
 
     @api("GET", "/api/v1/ops/broadcasts/<string:broadcast_id>", access="ops",
-         response=s.BroadcastOut, tag="ops", summary="One broadcast and its progress")
+         response=notifications_schemas.BroadcastOut, tag="ops",
+         summary="One broadcast and its progress")
     def ops_broadcast_status(self, call):
         return notifications.ops_broadcast_status(self, call)
 
-    @api("GET", "/api/v1/ops/deliveries", access="deliveries.manage", query=s.DeliveryQuery,
-         response=s.DeliveryList, tag="ops",
+    @api("GET", "/api/v1/ops/deliveries", access="deliveries.manage",
+         query=notifications_schemas.DeliveryQuery, response=notifications_schemas.DeliveryList,
+         tag="ops",
          summary="Notification deliveries (status=failing or dead for the ones to look at)")
     def ops_deliveries(self, call):
         return notifications.ops_deliveries(self, call)
 
     @api("POST", "/api/v1/ops/deliveries/<string:delivery_id>/retry", access="deliveries.manage",
-         response=s.DeliveryOut, tag="ops", summary="Send a failed delivery again now")
+         response=notifications_schemas.DeliveryOut, tag="ops",
+         summary="Send a failed delivery again now")
     def ops_retry_delivery(self, call):
         return notifications.ops_retry_delivery(self, call)
 
-    @api("POST", "/api/v1/ops/voucher-batches", access="vouchers.issue", body=s.VoucherBatchIn,
-         response=s.VoucherBatch, status=202, tag="ops", idempotency="required",
+    @api("POST", "/api/v1/ops/voucher-batches", access="vouchers.issue",
+         body=vouchers_schemas.VoucherBatchIn, response=vouchers_schemas.VoucherBatch, status=202,
+         tag="ops", idempotency="required",
          summary="Create a print batch (up to 1,000,000); its vouchers are generated in the "
                  "background (status created → active); Idempotency-Key required")
     def ops_create_voucher_batch(self, call):
         return vouchers.ops_create_batch(self, call)
 
-    @api("GET", "/api/v1/ops/voucher-batches", access="vouchers.read", query=s.BatchQuery,
-         response=s.VoucherBatchList, tag="ops", summary="Voucher batches, newest first")
+    @api("GET", "/api/v1/ops/voucher-batches", access="vouchers.read",
+         query=vouchers_schemas.BatchQuery, response=vouchers_schemas.VoucherBatchList, tag="ops",
+         summary="Voucher batches, newest first")
     def ops_voucher_batches(self, call):
         return vouchers.ops_batches(self, call)
 
     @api("GET", "/api/v1/ops/voucher-batches/<string:batch_id>", access="vouchers.read",
-         response=s.VoucherBatch, tag="ops", summary="A voucher batch and its progress")
+         response=vouchers_schemas.VoucherBatch, tag="ops",
+         summary="A voucher batch and its progress")
     def ops_voucher_batch(self, call):
         return vouchers.ops_batch(self, call)
 
@@ -657,90 +697,95 @@ class GatewayService:
         return vouchers.ops_export(self, call)
 
     @api("POST", "/api/v1/ops/voucher-batches/<string:batch_id>/void", access="vouchers.void",
-         body=s.VoidIn, response=s.VoucherBatch, tag="ops",
+         body=vouchers_schemas.VoidIn, response=vouchers_schemas.VoucherBatch, tag="ops",
          summary="Void a batch: none of its unredeemed vouchers can be redeemed")
     def ops_void_voucher_batch(self, call):
         return vouchers.ops_void_batch(self, call)
 
     @api("GET", "/api/v1/ops/vouchers/<string:serial>", access="vouchers.read",
-         response=s.VoucherOut,
+         response=vouchers_schemas.VoucherOut,
          tag="ops", summary="One voucher by its serial: state, batch, who redeemed it (never "
                             "its code)")
     def ops_voucher(self, call):
         return vouchers.ops_voucher(self, call)
 
-    @api("POST", "/api/v1/ops/vouchers/<string:serial>/void", access="vouchers.void", body=s.VoidIn,
-         response=s.VoidedVoucher, tag="ops", summary="Void one voucher by its serial")
+    @api("POST", "/api/v1/ops/vouchers/<string:serial>/void", access="vouchers.void",
+         body=vouchers_schemas.VoidIn, response=vouchers_schemas.VoidedVoucher, tag="ops",
+         summary="Void one voucher by its serial")
     def ops_void_voucher(self, call):
         return vouchers.ops_void_voucher(self, call)
 
     @api("GET", "/api/v1/ops/voucher-throttles", access="vouchers.read",
-         response=s.ThrottleEventList,
+         response=vouchers_schemas.ThrottleEventList,
          tag="ops", summary="Accounts and addresses blocked for guessing voucher codes")
     def ops_voucher_throttles(self, call):
         return vouchers.ops_throttles(self, call)
 
-    @api("POST", "/api/v1/ops/voucher-offers", access="vouchers.issue", body=s.VoucherOfferIn,
-         response=s.VoucherOffer, status=201, tag="ops", summary="Put an online voucher on sale")
+    @api("POST", "/api/v1/ops/voucher-offers", access="vouchers.issue",
+         body=vouchers_schemas.VoucherOfferIn, response=vouchers_schemas.VoucherOffer, status=201,
+         tag="ops", summary="Put an online voucher on sale")
     def ops_create_voucher_offer(self, call):
         return vouchers.ops_create_offer(self, call)
 
     @api("DELETE", "/api/v1/ops/voucher-offers/<string:code>", access="vouchers.issue",
-         response=s.VoucherOffer, tag="ops", summary="Take an online voucher off sale")
+         response=vouchers_schemas.VoucherOffer, tag="ops",
+         summary="Take an online voucher off sale")
     def ops_retire_voucher_offer(self, call):
         return vouchers.ops_retire_offer(self, call)
 
     @api("GET", "/api/v1/ops/customers/<string:customer_id>/invoices", access="billing.read",
-         query=s.InvoiceQuery, response=s.InvoiceList, tag="ops",
+         query=bills_schemas.InvoiceQuery, response=bills_schemas.InvoiceList, tag="ops",
          summary="A postpaid customer's invoices, newest first")
     def ops_customer_invoices(self, call):
         return bills.ops_customer_invoices(self, call)
 
     @api("GET", "/api/v1/ops/customers/<string:customer_id>/billing-profile", access="billing.read",
-         response=s.BillingProfile, tag="ops",
+         response=bills_schemas.BillingProfile, tag="ops",
          summary="A postpaid account's payment terms and autopay")
     def ops_billing_profile(self, call):
         return bills.ops_billing_profile(self, call)
 
     @api("PUT", "/api/v1/ops/customers/<string:customer_id>/billing-profile",
          access="billing.manage",
-         body=s.BillingProfileIn, response=s.BillingProfile, tag="ops",
+         body=bills_schemas.BillingProfileIn, response=bills_schemas.BillingProfile, tag="ops",
          summary="Set an account's payment terms (days from issue to due date; null: the "
                  "default) for invoices issued from now on")
     def ops_set_payment_terms(self, call):
         return bills.ops_set_payment_terms(self, call)
 
     @api("POST", "/api/v1/ops/invoices/<string:invoice_id>/credit-notes",
-         access="credit_notes.issue",
-         body=s.CreditNoteIn, response=s.CreditNoteOut, status=201, tag="ops",
-         idempotency="required", also={202: s.Approval},
+         access="credit_notes.issue", body=bills_schemas.CreditNoteIn,
+         response=bills_schemas.CreditNoteOut, status=201, tag="ops", idempotency="required",
+         also={202: governance_schemas.Approval},
          summary="Correct a finalized invoice by a credit note (lowers what is due, or credits "
                  "the next invoice if it was paid); Idempotency-Key required. Above the maker's "
                  "bounds: 202 with the approval it waits for")
     def ops_credit_note(self, call):
         return governance.credit_note(self, call)
 
-    @api("POST", "/api/v1/ops/billing-runs", access="billing.manage", body=s.BillingRunIn,
-         response=s.BillingRunOut, status=202, tag="ops",
+    @api("POST", "/api/v1/ops/billing-runs", access="billing.manage",
+         body=bills_schemas.BillingRunIn, response=bills_schemas.BillingRunOut, status=202,
+         tag="ops",
          summary="Start the billing run for a date (default today); a repeat starts nothing new")
     def ops_start_billing_run(self, call):
         return bills.ops_start_run(self, call)
 
     @api("GET", "/api/v1/ops/billing-runs", access="billing.read",
-         response=s.BillingRunList, tag="ops",
+         response=bills_schemas.BillingRunList, tag="ops",
          summary="Recent billing runs")
     def ops_billing_runs(self, call):
         return bills.ops_runs(self, call)
 
     @api("GET", "/api/v1/ops/billing-runs/<string:run_id>", access="billing.read",
-         response=s.BillingRunOut, tag="ops", summary="A billing run's status and progress")
+         response=bills_schemas.BillingRunOut, tag="ops",
+         summary="A billing run's status and progress")
     def ops_billing_run(self, call):
         return bills.ops_run(self, call)
 
     @api("POST", "/api/v1/ops/customers/<string:customer_id>/wallet/adjustments",
-         access="wallet.adjust",
-         body=s.AdjustmentIn, response=s.AdjustmentOut, status=201, tag="ops",
-         idempotency="required", also={202: s.Approval},
+         access="wallet.adjust", body=wallet_schemas.AdjustmentIn,
+         response=wallet_schemas.AdjustmentOut, status=201, tag="ops", idempotency="required",
+         also={202: governance_schemas.Approval},
          summary="Post a wallet adjustment with a reason; Idempotency-Key required. A credit "
                  "above the maker's bounds (per action, per day: STAFF_LIMITS) is not posted "
                  "but answered 202 with the approval it waits for")
@@ -748,62 +793,64 @@ class GatewayService:
         return governance.adjust_wallet(self, call)
 
     # staff governance: approvals (maker-checker) and the audit log --------------------------
-    @api("GET", "/api/v1/ops/approvals", access="approvals.read", query=s.ApprovalQuery,
-         response=s.ApprovalList, tag="ops",
+    @api("GET", "/api/v1/ops/approvals", access="approvals.read",
+         query=governance_schemas.ApprovalQuery, response=governance_schemas.ApprovalList,
+         tag="ops",
          summary="Money actions above their maker's bounds, waiting for a second person "
                  "(newest first; filter by status)")
     def ops_approvals(self, call):
         return governance.approvals(self, call)
 
     @api("GET", "/api/v1/ops/approvals/<string:approval_id>", access="approvals.read",
-         response=s.Approval, tag="ops", summary="One approval")
+         response=governance_schemas.Approval, tag="ops", summary="One approval")
     def ops_approval(self, call):
         return governance.approval(self, call)
 
-    @api("POST", "/api/v1/ops/approvals/<string:approval_id>/approve",
-         access="approvals.decide", body=s.DecisionIn, response=s.Approval, tag="ops",
+    @api("POST", "/api/v1/ops/approvals/<string:approval_id>/approve", access="approvals.decide",
+         body=governance_schemas.DecisionIn, response=governance_schemas.Approval, tag="ops",
          summary="Approve and run it (never by who asked); again after a 503 runs it once")
     def ops_approve(self, call):
         return governance.approve(self, call)
 
-    @api("POST", "/api/v1/ops/approvals/<string:approval_id>/reject",
-         access="approvals.decide", body=s.DecisionIn, response=s.Approval, tag="ops",
+    @api("POST", "/api/v1/ops/approvals/<string:approval_id>/reject", access="approvals.decide",
+         body=governance_schemas.DecisionIn, response=governance_schemas.Approval, tag="ops",
          summary="Reject it: nothing runs")
     def ops_reject(self, call):
         return governance.reject(self, call)
 
-    @api("GET", "/api/v1/ops/audit-log", access="audit.read", query=s.AuditQuery,
-         response=s.AuditList, tag="ops",
+    @api("GET", "/api/v1/ops/audit-log", access="audit.read", query=governance_schemas.AuditQuery,
+         response=governance_schemas.AuditList, tag="ops",
          summary="The audit trail, newest first: staff actions and customer security events")
     def ops_audit_log(self, call):
         return governance.audit_log(self, call)
 
     @api("GET", "/api/v1/ops/ledger/verify", access="ledger.verify",
-         response=s.LedgerReport, tag="ops",
+         response=wallet_schemas.LedgerReport, tag="ops",
          summary="Check every wallet's balance against its ledger")
     def ops_verify_ledger(self, call):
         return wallet.ops_verify_ledger(self, call)
 
-    @api("GET", "/api/v1/ops/customers", access="customers.read", query=s.CustomerQuery,
-         response=s.CustomerPage, tag="ops", summary="Find customers by email, name or id")
+    @api("GET", "/api/v1/ops/customers", access="customers.read", query=ops_schemas.CustomerQuery,
+         response=ops_schemas.CustomerPage, tag="ops",
+         summary="Find customers by email, name or id")
     def ops_find_customers(self, call):
         return ops.find_customers(self, call)
 
     @api("GET", "/api/v1/ops/customers/<string:customer_id>", access="customers.read",
-         response=s.Account,
+         response=accounts_schemas.Account,
          tag="ops", summary="View an account as support sees it")
     def ops_get_customer(self, call):
         return ops.get_customer(self, call)
 
     @api("PATCH", "/api/v1/ops/customers/<string:customer_id>", access="customers.roles",
-         body=s.RoleChange, response=s.Account, tag="ops",
+         body=ops_schemas.RoleChange, response=accounts_schemas.Account, tag="ops",
          summary="Set an account's role and team membership (admin)")
     def ops_set_role(self, call):
         return ops.set_role(self, call)
 
     @api("POST", "/api/v1/ops/customers/<string:customer_id>/portal-link",
          access="customers.portal_link",
-         response=s.PortalLink, status=201, tag="ops",
+         response=ops_schemas.PortalLink, status=201, tag="ops",
          summary="Send the customer a portal link by e-mail to the address on file (revokes "
                  "the previous one); staff see where it went and until when, never the link")
     def ops_issue_portal_link(self, call):
@@ -811,12 +858,12 @@ class GatewayService:
 
     @api("DELETE", "/api/v1/ops/customers/<string:customer_id>/portal-link",
          access="customers.portal_link",
-         response=s.Revoked, tag="ops", summary="Revoke the customer's portal link")
+         response=ops_schemas.Revoked, tag="ops", summary="Revoke the customer's portal link")
     def ops_revoke_portal_link(self, call):
         return ops.revoke_portal_link(self, call)
 
     # the main page
-    @api("GET", "/api/v1/dashboard", response=s.Dashboard, tag="portal",
+    @api("GET", "/api/v1/dashboard", response=dashboard_schemas.Dashboard, tag="portal",
          summary="The main page: account, services, and (as they exist) wallet or bills, "
                  "tickets, notifications; a part whose service is down is marked unavailable. "
                  "Parts are served from the gateway's cache, evicted by every change; "
@@ -825,71 +872,76 @@ class GatewayService:
         return dashboard.dashboard(self, call)
 
     # catalog
-    @api("GET", "/api/v1/catalog/packages", response=s.PackageList, tag="catalog",
+    @api("GET", "/api/v1/catalog/packages", response=catalog_schemas.PackageList, tag="catalog",
          summary="Base packages with prices, channels and included devices")
     def catalog_packages(self, call):
         return catalog.packages(self, call)
 
-    @api("GET", "/api/v1/catalog/addons", query=s.AddonQuery, response=s.AddonList,
-         tag="catalog", summary="Add-ons (channel bundles) and the packages that allow them")
+    @api("GET", "/api/v1/catalog/addons", query=catalog_schemas.AddonQuery,
+         response=catalog_schemas.AddonList, tag="catalog",
+         summary="Add-ons (channel bundles) and the packages that allow them")
     def catalog_addons(self, call):
         return catalog.addons(self, call)
 
-    @api("GET", "/api/v1/catalog/devices", response=s.DeviceList, tag="catalog",
+    @api("GET", "/api/v1/catalog/devices", response=catalog_schemas.DeviceList, tag="catalog",
          summary="Set-top boxes and routers: sale price or monthly rental")
     def catalog_devices(self, call):
         return catalog.devices(self, call)
 
     # subscriptions
-    @api("GET", "/api/v1/subscriptions", response=s.SubscriptionList, tag="subscriptions",
-         summary="My subscriptions")
+    @api("GET", "/api/v1/subscriptions", response=subscriptions_schemas.SubscriptionList,
+         tag="subscriptions", summary="My subscriptions")
     def subscriptions(self, call):
         return subscriptions.list_(self, call)
 
-    @api("POST", "/api/v1/subscriptions", body=s.Subscribe, response=s.SubscriptionCreated,
-         status=201, tag="subscriptions", idempotency="accepted",
+    @api("POST", "/api/v1/subscriptions", body=subscriptions_schemas.Subscribe,
+         response=subscriptions_schemas.SubscriptionCreated, status=201, tag="subscriptions",
+         idempotency="accepted",
          summary="Subscribe to a package (with add-ons and devices); Idempotency-Key honoured")
     def subscribe(self, call):
         return subscriptions.subscribe(self, call)
 
-    @api("GET", "/api/v1/subscriptions/<string:subscription_id>", response=s.Subscription,
-         tag="subscriptions", summary="One subscription")
+    @api("GET", "/api/v1/subscriptions/<string:subscription_id>",
+         response=subscriptions_schemas.Subscription, tag="subscriptions",
+         summary="One subscription")
     def subscription(self, call):
         return subscriptions.get(self, call)
 
-    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/change", body=s.Change,
-         response=s.Preview, tag="subscriptions", idempotency="accepted",
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/change",
+         body=subscriptions_schemas.Change, response=subscriptions_schemas.Preview,
+         tag="subscriptions", idempotency="accepted",
          summary="Upgrade or downgrade; with preview: the proration lines, nothing changed")
     def change_subscription(self, call):
         return subscriptions.change(self, call)
 
-    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/addons", body=s.AddAddon,
-         response=s.Preview, tag="subscriptions", idempotency="accepted",
-         summary="Add a channel bundle (prorated)")
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/addons",
+         body=subscriptions_schemas.AddAddon, response=subscriptions_schemas.Preview,
+         tag="subscriptions", idempotency="accepted", summary="Add a channel bundle (prorated)")
     def add_addon(self, call):
         return subscriptions.add_addon(self, call)
 
     @api("DELETE", "/api/v1/subscriptions/<string:subscription_id>/addons/<string:code>",
-         query=s.RemoveAddonQuery, response=s.Preview, tag="subscriptions",
-         idempotency="accepted",
+         query=subscriptions_schemas.RemoveAddonQuery, response=subscriptions_schemas.Preview,
+         tag="subscriptions", idempotency="accepted",
          summary="Remove a channel bundle (the unused part is credited)")
     def remove_addon(self, call):
         return subscriptions.remove_addon(self, call)
 
-    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/pause", body=s.Pause,
-         response=s.Subscription, tag="subscriptions", idempotency="accepted",
-         summary="Pause, optionally until a date")
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/pause",
+         body=subscriptions_schemas.Pause, response=subscriptions_schemas.Subscription,
+         tag="subscriptions", idempotency="accepted", summary="Pause, optionally until a date")
     def pause_subscription(self, call):
         return subscriptions.pause(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/resume",
-         response=s.Subscription, tag="subscriptions", idempotency="accepted",
+         response=subscriptions_schemas.Subscription, tag="subscriptions", idempotency="accepted",
          summary="Resume a paused subscription")
     def resume_subscription(self, call):
         return subscriptions.resume(self, call)
 
-    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/cancel", body=s.Cancel,
-         response=s.Preview, tag="subscriptions", idempotency="accepted",
+    @api("POST", "/api/v1/subscriptions/<string:subscription_id>/cancel",
+         body=subscriptions_schemas.Cancel, response=subscriptions_schemas.Preview,
+         tag="subscriptions", idempotency="accepted",
          summary="Cancel with a reason, now (unused part credited) or at period end")
     def cancel_subscription(self, call):
         return subscriptions.cancel(self, call)
@@ -900,8 +952,9 @@ class GatewayService:
     def ops_catalog_list(self, call):
         return catalog.ops_list(self, call)
 
-    @api("POST", "/api/v1/ops/catalog/<string:kind>", access="catalog.manage", body=s.CatalogEntry,
-         status=201, tag="ops", summary="Create a catalog entry (fully validated)")
+    @api("POST", "/api/v1/ops/catalog/<string:kind>", access="catalog.manage",
+         body=catalog_schemas.CatalogEntry, status=201, tag="ops",
+         summary="Create a catalog entry (fully validated)")
     def ops_catalog_create(self, call):
         return catalog.ops_create(self, call)
 
@@ -911,7 +964,7 @@ class GatewayService:
         return catalog.ops_get(self, call)
 
     @api("PATCH", "/api/v1/ops/catalog/<string:kind>/<string:code>", access="catalog.manage",
-         body=s.CatalogEntry, tag="ops",
+         body=catalog_schemas.CatalogEntry, tag="ops",
          summary="Change a catalog entry; running subscriptions keep their prices until renewal")
     def ops_catalog_update(self, call):
         return catalog.ops_update(self, call)
@@ -923,18 +976,18 @@ class GatewayService:
         return catalog.ops_retire(self, call)
 
     @api("POST", "/api/v1/ops/devices/<string:device_id>/serial", access="devices.manage",
-         body=s.SerialChange, response=s.DeviceSerial, tag="ops",
-         summary="Record a device's (replacement) serial number")
+         body=subscriptions_schemas.SerialChange, response=subscriptions_schemas.DeviceSerial,
+         tag="ops", summary="Record a device's (replacement) serial number")
     def ops_replace_device(self, call):
         return subscriptions.ops_replace_device(self, call)
 
     # health and the API's own description
-    @api("GET", "/health", access="public", response=s.Status, tag="health",
+    @api("GET", "/health", access="public", response=common_schemas.Status, tag="health",
          summary="The gateway process is up")
     def health(self, call):
         return {"status": "ok"}
 
-    @api("GET", "/ready", access="public", response=s.Readiness, tag="health",
+    @api("GET", "/ready", access="public", response=health_schemas.Readiness, tag="health",
          summary="The broker and every service answer")
     def ready(self, call):
         return health.ready(self, call)

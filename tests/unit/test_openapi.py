@@ -96,9 +96,31 @@ def test_the_audit_logs_time_bounds_are_date_times_as_the_document_says():
     import pytest
     from marshmallow import ValidationError
 
-    from gateway.schemas import AuditQuery
+    from gateway.schemas.governance import AuditQuery
 
     assert AuditQuery().load({"until": "2026-12-01T00:00:00Z"})["until"]
     for wrong in ("", "yesterday", "2026-12-01T00:00:00", "2026-13-01T00:00:00Z"):
         with pytest.raises(ValidationError):
             AuditQuery().load({"until": wrong})
+
+
+def test_every_schemas_module_is_read_and_no_two_schemas_share_a_name():
+    """The document's cross-field rules come from `SCHEMA_MODULES`: a new area module under
+    gateway/schemas/ must be listed there. A component is named by its class, so two schemas
+    of one name in two areas would clash in the document."""
+    import importlib
+    import pkgutil
+
+    from marshmallow import Schema
+
+    from gateway import schemas
+    from gateway.openapi import SCHEMA_MODULES
+
+    names = {m.name for m in pkgutil.iter_modules(schemas.__path__)}
+    assert {m.__name__.rsplit(".", 1)[-1] for m in SCHEMA_MODULES} == names
+    by_name: dict[str, type] = {}
+    for name in sorted(names):
+        for value in vars(importlib.import_module(f"gateway.schemas.{name}")).values():
+            if isinstance(value, type) and issubclass(value, Schema):
+                assert by_name.setdefault(value.__name__, value) is value, (name, value)
+    assert len(by_name) > 150

@@ -1,0 +1,210 @@
+"""Notifications: inbox, preferences; ops' alert channels, alerts, deliveries, broadcasts."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from gateway.schemas.common import Cursor, PageQuery, page_of
+from services.common.schemas import StrictSchema, Text
+
+
+class NotificationOut(Schema):
+    id = fields.String(metadata={"example": "ntf_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    topic = fields.String()
+    title = fields.String()
+    body = fields.String()
+    read_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+class Inbox(Schema):
+    data = fields.List(fields.Nested(NotificationOut), required=True)
+    has_more = fields.Boolean(required=True)
+    next_cursor = fields.String(allow_none=True)
+    unread_count = fields.Integer()
+
+
+class InboxQuery(PageQuery):
+    unread = fields.Boolean(metadata={"description": "only unread ones"})
+    cursor = Cursor(r"^ntf_[a-z0-9]{1,40}$", "a notification id")
+
+
+class NotificationRead(NotificationOut):
+    unread_count = fields.Integer()
+
+
+class UnreadCount(Schema):
+    unread_count = fields.Integer()
+
+
+class TopicPreference(Schema):
+    topic = fields.String()
+    label = fields.String()
+    locked = fields.Boolean(metadata={"description": "the inbox cannot be turned off"})
+    portal = fields.Boolean()
+    email = fields.Boolean()
+
+
+class Preferences(Schema):
+    preferences = fields.List(fields.Nested(TopicPreference))
+
+
+class PreferenceIn(StrictSchema):
+    """One preference: `{topic, channel, enabled}`, or a topic as GET returns it (`{topic,
+    portal, email}`; `label` and `locked` are read-only and ignored), so what was read can be
+    sent back."""
+
+    topic = fields.String(required=True, validate=validate.Length(max=50))
+    channel = fields.String(validate=validate.OneOf(["portal", "email"]))
+    enabled = fields.Boolean()
+    portal = fields.Boolean(metadata={"description": "the inbox on or off for this topic"})
+    email = fields.Boolean(metadata={"description": "e-mail on or off for this topic"})
+    label = fields.String(validate=validate.Length(max=200),
+                          metadata={"description": "read-only: ignored"})
+    locked = fields.Boolean(metadata={"description": "read-only: ignored"})
+
+    @validates_schema
+    def _one_shape(self, data, **kwargs):
+        per_channel = [c for c in ("portal", "email") if c in data]
+        if "channel" in data or "enabled" in data:
+            if per_channel:
+                raise ValidationError("give channel and enabled, or portal and/or email, not "
+                                      "both", per_channel[0])
+            for name in ("channel", "enabled"):
+                if name not in data:
+                    raise ValidationError("Missing data for required field.", name)
+        elif not per_channel:
+            raise ValidationError("give channel and enabled, or portal and/or email", "channel")
+
+
+class PreferencesIn(StrictSchema):
+    """What GET returned (changed as wanted), or a list of `{topic, channel, enabled}`."""
+
+    preferences = fields.List(fields.Nested(PreferenceIn), required=True,
+                              validate=validate.Length(min=1, max=50))
+
+
+# a host name or address (an IPv6 one in brackets), a port, a path
+WEBHOOK_URL = r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[!-~]*)?$"
+
+
+class ChannelIn(StrictSchema):
+    """A team's alert channel; checked here as the notifier checks it, so a team created with
+    channels is refused whole (400) before anything is written."""
+
+    OPENAPI = {"oneOf": [
+        {"properties": {"type": {"enum": ["webhook"]}}, "required": ["url"],
+         "not": {"required": ["address"]}},
+        {"properties": {"type": {"enum": ["email"]}}, "required": ["address"],
+         "not": {"required": ["url"]}},
+        {"properties": {"type": {"enum": ["bus"]}},
+         "not": {"anyOf": [{"required": ["url"]}, {"required": ["address"]}]}}]}
+
+    type = fields.String(required=True, validate=validate.OneOf(["webhook", "email", "bus"]))
+    url = fields.Url(schemes={"http", "https"}, require_tld=False,
+                     validate=[validate.Length(max=500), validate.Regexp(WEBHOOK_URL)],
+                     metadata={"description": "webhook: where the signed JSON is POSTed",
+                               "format": "uri", "pattern": WEBHOOK_URL})
+    address = fields.Email(validate=validate.Length(max=320),
+                           metadata={"description": "email: where alerts are mailed"})
+
+    @validates_schema
+    def _fits_type(self, data, **kwargs):
+        kind = data.get("type")
+        needs = {"webhook": "url", "email": "address"}.get(kind)
+        problems = {}
+        if needs and needs not in data:
+            problems[needs] = [f"Required for a {kind} channel."]
+        for name in ("url", "address"):
+            if name in data and name != needs:
+                problems[name] = [f"Not used by a {kind} channel."]
+        if problems:
+            raise ValidationError(problems)
+
+
+class ChannelOut(Schema):
+    id = fields.String(metadata={"example": "chn_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    team = fields.String()
+    type = fields.String()
+    url = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    active = fields.Boolean()
+    secret = fields.String(metadata={"description": "webhook signing secret; only in the "
+                                                    "answer that creates the channel"})
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+ChannelList = page_of(ChannelOut, "ChannelList")
+
+
+class AlertIn(StrictSchema):
+    severity = fields.String(required=True,
+                             validate=validate.OneOf(["critical", "warning", "info"]))
+    title = Text(300, required=True, min_length=1)
+    text = Text(4000, required=True, min_length=1)
+    fields_ = fields.Dict(data_key="fields",
+                          keys=fields.String(validate=validate.Length(min=1, max=64)),
+                          values=fields.String(validate=validate.Length(max=1000)),
+                          validate=validate.Length(max=50))
+    dedup_key = Text(200, min_length=1, metadata={
+        "description": "one page per key and state; default: a new key (this alert pages)"})
+
+
+class AlertOut(Schema):
+    alert = fields.Dict()
+    deliveries = fields.List(fields.String())
+    duplicate = fields.Boolean()
+
+
+class DeliveryOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    channel = fields.String()
+    target = fields.String()
+    subject = fields.String()
+    status = fields.String(metadata={"enum": ["pending", "sending", "sent", "dead"]})
+    attempts = fields.Integer()
+    next_attempt_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    last_error = fields.String(allow_none=True)
+    dedup_key = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    sent_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+DeliveryList = page_of(DeliveryOut, "DeliveryList")
+
+
+class DeliveryQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "dead",
+                                                    "failing"]))
+
+
+class SegmentIn(StrictSchema):
+    billing_type = fields.String(validate=validate.OneOf(["prepaid", "postpaid"]))
+    tax_region = fields.String(validate=validate.Length(min=2, max=20))
+    package = fields.String(validate=validate.Length(min=1, max=40))
+
+
+class BroadcastIn(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(["promotion", "maintenance"]))
+    title = Text(200, required=True, min_length=1)
+    body = Text(5000, required=True, min_length=1)
+    segment = fields.Nested(SegmentIn)
+    send_at = fields.AwareDateTime(metadata={"description": "default: now"})
+
+
+class BroadcastOut(Schema):
+    id = fields.String(metadata={"example": "brd_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    kind = fields.String()
+    title = fields.String()
+    body = fields.String()
+    segment = fields.Dict()
+    send_at = fields.String(metadata={"format": "date-time"})
+    status = fields.String(metadata={"enum": ["scheduled", "sending", "done"]})
+    recipients = fields.Integer(metadata={"description": "customers reached so far"})
+    created_by = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+BroadcastList = page_of(BroadcastOut, "BroadcastList")

@@ -1,0 +1,147 @@
+"""Subscriptions: a customer's services, every change to them, device serials."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from gateway.schemas.common import JsonBool, Money, page_of
+from services.common.schemas import StrictSchema, Text
+
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{1,39}$", error="Not a catalog code.")
+
+
+class Period(Schema):
+    start = fields.String(metadata={"format": "date-time"})
+    end = fields.String(metadata={"format": "date-time"})
+
+
+class PackageRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    price = fields.Nested(Money)
+    discount = fields.Nested(Money, allow_none=True)
+
+
+class AddonRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    price = fields.Nested(Money)
+
+
+class DeviceOnAccount(Schema):
+    id = fields.String()
+    code = fields.String()
+    model = fields.String()
+    kind = fields.String()
+    acquisition = fields.String()
+    serial_number = fields.String()
+
+
+class Renewal(Schema):
+    date = fields.String(metadata={"format": "date-time"})
+    amount = fields.Nested(Money)
+
+
+class ScheduledChange(Schema):
+    id = fields.String()
+    kind = fields.String(metadata={"enum": ["change_package", "cancel"]})
+    effective_date = fields.String(metadata={"format": "date-time"})
+    package = fields.String()
+    package_name = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+class Subscription(Schema):
+    id = fields.String(metadata={"example": "sub_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    status = fields.String(metadata={"enum": ["active", "paused", "suspended", "cancelled"]})
+    currency = fields.String()
+    billing_period = fields.String()
+    activation_date = fields.String(metadata={"format": "date-time"})
+    current_period = fields.Nested(Period)
+    package = fields.Nested(PackageRef)
+    addons = fields.List(fields.Nested(AddonRef))
+    devices = fields.List(fields.Nested(DeviceOnAccount))
+    next_renewal = fields.Nested(Renewal, allow_none=True)
+    scheduled_changes = fields.List(fields.Nested(ScheduledChange))
+    paused_at = fields.String(allow_none=True)
+    pause_until = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+
+
+class PreviewLine(Schema):
+    kind = fields.String(metadata={"enum": ["fee", "charge", "credit", "discount", "one_off",
+                                            "tax"]})
+    description = fields.String()
+    amount = fields.Nested(Money)
+    tax = fields.Nested(Money)
+    tax_rate_bp = fields.Integer()
+
+
+class Preview(Schema):
+    lines = fields.List(fields.Nested(PreviewLine))
+    subtotal = fields.Nested(Money)
+    tax = fields.Nested(Money)
+    amount_due = fields.Nested(Money)
+    effective_date = fields.String(metadata={"format": "date"})
+    effective_at = fields.String(metadata={"format": "date-time"})
+    scheduled = fields.Boolean()
+    next_renewal = fields.Nested(Renewal, allow_none=True)
+    subscription = fields.Nested(Subscription)
+
+
+class SubscriptionCreated(Subscription):
+    charges = fields.Nested(Preview)
+
+
+SubscriptionList = page_of(Subscription, "SubscriptionList")
+
+
+class DeviceChoice(StrictSchema):
+    code = fields.String(required=True, validate=CODE)
+    acquisition = fields.String(validate=validate.OneOf(["purchase", "rental"]))
+
+
+class Subscribe(StrictSchema):
+    package = fields.String(required=True, validate=CODE)
+    billing_period = fields.String(validate=validate.OneOf(["month", "year"]))
+    addons = fields.List(fields.String(validate=CODE), validate=validate.Length(max=20),
+                         metadata={"uniqueItems": True})
+    devices = fields.List(fields.Nested(DeviceChoice), validate=validate.Length(max=5))
+
+
+class Change(StrictSchema):
+    package = fields.String(required=True, validate=CODE)
+    when = fields.String(validate=validate.OneOf(["now", "period_end"]), allow_none=True)
+    preview = JsonBool()
+
+
+class AddAddon(StrictSchema):
+    code = fields.String(required=True, validate=CODE)
+    preview = JsonBool()
+
+
+class RemoveAddonQuery(StrictSchema):
+    preview = fields.Boolean(load_default=False)
+
+
+class Pause(StrictSchema):
+    until = fields.Date(allow_none=True)
+
+
+class Cancel(StrictSchema):
+    reason = Text(500, required=True, min_length=1)
+    when = fields.String(validate=validate.OneOf(["now", "period_end"]))
+
+
+class SerialChange(StrictSchema):
+    serial_number = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$", error="Not a serial number."))  # as billing checks
+
+
+class DeviceSerial(Schema):
+    id = fields.String()
+    customer_id = fields.String()
+    model = fields.String()
+    serial_number = fields.String()
+    previous_serials = fields.List(fields.String())

@@ -1,0 +1,129 @@
+"""Vouchers: redeeming, buying online ones, and the ops side (offers, batches, voids)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from gateway.schemas.bills import PaymentRecord
+from gateway.schemas.common import Cursor, DayOrTime, Money, PageQuery, PositiveMoney, page_of
+from gateway.schemas.wallet import VOUCHER_CODE, Redemption
+from services.common.schemas import StrictSchema, Text
+
+
+class BatchQuery(PageQuery):
+    cursor = Cursor(r"^[0-9]{1,9}$", "a batch number")
+
+
+class RedeemIn(StrictSchema):
+    code = Text(40, required=True, min_length=1, metadata={
+        "description": "as printed; case, spaces and dashes do not matter",
+        "pattern": VOUCHER_CODE})
+
+
+RedemptionList = page_of(Redemption, "RedemptionList")
+
+
+class VoucherOffer(Schema):
+    code = fields.String(metadata={"example": "topup-25"})
+    name = fields.String()
+    value = fields.Nested(Money, metadata={"description": "credited on redemption"})
+    price = fields.Nested(Money)
+    valid_days = fields.Integer()
+    active = fields.Boolean()
+
+
+VoucherOfferList = page_of(VoucherOffer, "VoucherOfferList")
+
+
+class VoucherOfferIn(StrictSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
+    name = Text(200, required=True, min_length=1)
+    value = fields.Nested(PositiveMoney, required=True)
+    price = fields.Nested(PositiveMoney, required=True)
+    valid_days = fields.Integer(strict=True, validate=validate.Range(1, 3650))
+
+
+class PurchaseIn(StrictSchema):
+    offer = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    payment_method_id = fields.String(validate=validate.Length(max=40),
+                                      metadata={"description": "the default card if omitted"})
+
+
+class Purchase(Schema):
+    code = fields.String(metadata={"example": "7K3M-9QXT-2HRW-4B",
+                                   "description": "shown once: keep it or give it away"})
+    serial = fields.String()
+    value = fields.Nested(Money)
+    valid_until = fields.String(metadata={"format": "date-time"})
+    offer = fields.String()
+    payment = fields.Nested(PaymentRecord, metadata={
+        "description": "the card payment; its receipt is GET /api/v1/payments/{id}/receipt"})
+
+
+class VoucherBatchIn(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["print", "online"]),
+                         metadata={"description": "print (online vouchers come from offers)"})
+    value = fields.Nested(PositiveMoney, required=True)
+    count = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
+    valid_from = DayOrTime(end_of_day=False)
+    valid_until = DayOrTime(required=True)
+    restriction = fields.String(allow_none=True, validate=validate.OneOf(["prepaid"]))
+    description = Text(300)
+
+
+class VoucherBatch(Schema):
+    id = fields.String(metadata={"example": "vb_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    number = fields.Integer()
+    type = fields.String(metadata={"enum": ["print", "online"]})
+    value = fields.Nested(Money)
+    count = fields.Integer()
+    generated = fields.Integer(metadata={"description": "vouchers made so far"})
+    status = fields.String(metadata={"enum": ["created", "active", "expired", "voided"]})
+    restriction = fields.String(allow_none=True)
+    valid_from = fields.String(metadata={"format": "date-time"})
+    valid_until = fields.String(metadata={"format": "date-time"})
+    description = fields.String()
+    offer = fields.String(allow_none=True)
+    created_by = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    voided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    void_reason = fields.String(allow_none=True)
+    voided_by = fields.String(allow_none=True)
+
+
+VoucherBatchList = page_of(VoucherBatch, "VoucherBatchList")
+
+
+class VoidIn(StrictSchema):
+    reason = Text(300, required=True, min_length=3)
+
+
+class VoucherOut(Schema):
+    serial = fields.String()
+    status = fields.String(metadata={"enum": ["active", "redeemed", "expired", "voided"]})
+    batch_id = fields.String()
+    batch_number = fields.Integer()
+    type = fields.String()
+    value = fields.Nested(Money)
+    valid_until = fields.String(metadata={"format": "date-time"})
+    purchase_id = fields.String(allow_none=True)
+    buyer_id = fields.String(allow_none=True)
+    redeemed_by = fields.String(allow_none=True)
+    redeemed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    redemption_id = fields.String(allow_none=True)
+
+
+class VoidedVoucher(Schema):
+    serial = fields.String()
+    status = fields.String()
+    batch_id = fields.String()
+
+
+class ThrottleEvent(Schema):
+    key = fields.String(metadata={"example": "redeem:ip:203.0.113.7"})
+    failures = fields.Integer()
+    blocked_until = fields.String(metadata={"format": "date-time"})
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+ThrottleEventList = page_of(ThrottleEvent, "ThrottleEventList")

@@ -220,16 +220,24 @@ class _HealthServer:
     all of them in the integration tests): /health/ready is ready when every one is."""
 
     socket = None
+    thread = None
 
     @classmethod
     def serve(cls, host: str, port: int) -> None:
         if cls.socket is None:
             cls.socket = eventlet.listen((host, port))
-            eventlet.spawn(cls._serve, cls.socket)
+            cls.thread = eventlet.spawn(cls._serve, cls.socket)
 
     @classmethod
     def close(cls) -> None:
+        """The server's green thread is stopped before its socket is closed: closed under its
+        accept(), the thread would wait on a file descriptor number the OS hands out again,
+        and eventlet refuses the next reader of that number (a database connection, a pipe:
+        "Second simultaneous read")."""
         sock, cls.socket = cls.socket, None
+        thread, cls.thread = cls.thread, None
+        if thread is not None:
+            thread.kill()
         if sock is not None:
             sock.close()
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -21,6 +20,7 @@ from services.billing.service import BillingService
 from services.catalog import seed
 from services.catalog.service import CatalogService
 from services.common.db import normalize_url
+from tests.integration.conftest import eventually
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PASSWORD = "a long enough passphrase"
@@ -60,14 +60,32 @@ def invoices_of(engine):
 
 
 def wait_completed(config, run_id, seconds=60):
-    deadline = time.monotonic() + seconds
     with ServiceRpcProxy("billing", config) as billing:
-        while time.monotonic() < deadline:
-            run = billing.get_billing_run(run_id)
-            if run["status"] == "completed":
-                return run
-            time.sleep(0.2)
-    raise AssertionError(f"run not completed: {run}")
+        run = eventually(lambda: (lambda r: r["status"] == "completed" and r)(
+            billing.get_billing_run(run_id)), timeout=seconds, pause=0.2)
+        assert run, f"run not completed: {billing.get_billing_run(run_id)}"
+    return run
+
+
+def chunks_sent(engine) -> set[str]:
+    """The ids of every chunk message the runs sent (each is an outbox row, in the same
+    transaction as the run's change)."""
+    with engine.connect() as conn:
+        return set(conn.execute(text("SELECT event_id FROM outbox_messages WHERE event_type = "
+                                     "'billing_run_chunk_ready'")).scalars())
+
+
+def chunks_done_by(monkeypatch, *containers) -> set[str]:
+    """The ids of the chunk messages these billing instances handle from now on (a set that
+    fills as their handlers finish without error; a failed one comes back and counts then)."""
+    done: set[str] = set()
+    for container in containers:
+        def record(worker_ctx, result, exc_info, original=container._worker_result):
+            if exc_info is None and worker_ctx.entrypoint.method_name == "on_chunk_ready":
+                done.add(worker_ctx.args[0]["event_id"])
+            return original(worker_ctx, result, exc_info)
+        monkeypatch.setattr(container, "_worker_result", record)
+    return done
 
 
 def check_exactly_once(engine, accounts_count):
@@ -85,10 +103,12 @@ def check_exactly_once(engine, accounts_count):
 
 
 def test_repeated_overlapping_runs_and_two_instances_invoice_each_account_once(
-        world, container_factory):
+        world, container_factory, monkeypatch):
     config = world
     setup, engine = populate(config, container_factory, 40)
-    container_factory(BillingService, config).start()  # a second instance: both take chunks
+    second = container_factory(BillingService, config)  # a second instance: both take chunks
+    second.start()
+    done = chunks_done_by(monkeypatch, setup, second)
     today = dt.date.today().isoformat()
     tomorrow_is_not_allowed = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     with ServiceRpcProxy("billing", config) as billing:
@@ -104,7 +124,8 @@ def test_repeated_overlapping_runs_and_two_instances_invoice_each_account_once(
     with ServiceRpcProxy("billing", config) as billing:
         repeat = billing.start_billing_run(today)  # after completion: nothing new
     assert repeat["id"] == first["id"]
-    time.sleep(0.5)
+    # every chunk message sent (those the overlapping repeat sent again too) was handled
+    assert eventually(lambda: chunks_sent(engine) <= done), chunks_sent(engine) - done
     check_exactly_once(engine, 40)
     engine.dispose()
 
@@ -131,24 +152,22 @@ def test_a_run_whose_billing_process_is_killed_half_way_completes_once_when_rest
     proc = billing_process()
     try:
         with ServiceRpcProxy("billing", config, timeout=30) as billing:  # never wait forever
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:  # wait until it answers
+            def answers():
                 assert proc.poll() is None, "the billing process did not start"
                 try:
-                    billing.health()
-                    break
+                    return billing.health()
                 except Exception:  # noqa: BLE001 - not up yet
-                    time.sleep(0.3)
+                    return None
+            assert eventually(answers, timeout=30, pause=0.3), "billing did not answer in 30 s"
             run = billing.start_billing_run()
-        deadline = time.monotonic() + 60
-        while True:  # let it invoice some chunks, then kill it mid-run
+
+        def some_chunks_invoiced():  # then it is killed mid-run
             assert proc.poll() is None, "the billing process stopped by itself"
-            assert time.monotonic() < deadline, "no chunk was invoiced in 60 s"
             with engine.connect() as conn:
                 done = conn.execute(text("SELECT chunks_done FROM billing_runs")).scalar()
-            if done and done >= 2:
-                break
-            time.sleep(0.02)
+            return done and done >= 2
+        assert eventually(some_chunks_invoiced, timeout=60, pause=0.02), \
+            "no chunk was invoiced in 60 s"
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         with engine.connect() as conn:

@@ -5,14 +5,17 @@ read notification); and every other gateway hears of each change by the services
 The cache's time limit is an hour here, so only an eviction can explain a fresh answer."""
 
 import re
-import time
 
 import pytest
 import requests
+import sqlalchemy as sa
+from nameko.events import EventHandler
 from nameko.testing.utils import get_container, get_extension
 
 from gateway.readcache import ReadCacheProvider
 from gateway.service import GatewayService
+from services.common.db import normalize_url
+from services.notifier.service import NotifierService
 from tests.integration.conftest import Portal, eventually
 from tests.stack import free_port
 
@@ -22,8 +25,32 @@ CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": 
 
 
 @pytest.fixture
-def portal(start_portal):
-    return start_portal(DASHBOARD_CACHE_SECONDS=HOUR)
+def portal(start_portal, monkeypatch):
+    portal = start_portal(DASHBOARD_CACHE_SECONDS=HOUR)
+    notifier = get_container(portal.runner, NotifierService)
+    # the events the notifier handled: each event id, once its handler finished without error
+    portal.notified, worker_result = set(), notifier._worker_result
+
+    def record(worker_ctx, result, exc_info):
+        if exc_info is None and isinstance(worker_ctx.entrypoint, EventHandler):
+            portal.notified.add(worker_ctx.args[0].get("event_id"))
+        return worker_result(worker_ctx, result, exc_info)
+    monkeypatch.setattr(notifier, "_worker_result", record)
+    # the events it listens to, by service, and each one's outbox position now: those emitted
+    # after this (its queues are declared by now) all reach it
+    portal.engines, portal.wanted, portal.since = {}, {}, {}
+    for handler in notifier.entrypoints:
+        if isinstance(handler, EventHandler):
+            portal.wanted.setdefault(handler.source_service, set()).add(handler.event_type)
+    for source in portal.wanted:
+        portal.engines[source] = sa.create_engine(
+            normalize_url(portal.database_urls[source]), poolclass=sa.pool.NullPool)
+        with portal.engines[source].connect() as conn:
+            portal.since[source] = conn.execute(sa.text(
+                "SELECT coalesce(max(id), 0) FROM outbox_messages")).scalar()
+    yield portal
+    for engine in portal.engines.values():
+        engine.dispose()
 
 
 def rpc_calls(portal, service, method):
@@ -35,14 +62,29 @@ def rpc_calls(portal, service, method):
     return float(found.group(1)) if found else 0.0
 
 
+def sent_to_the_notifier(portal) -> set[str]:
+    """The ids of the events for the notifier that the services emitted since the portal
+    started (the rows of their outboxes, published or not)."""
+    ids: set[str] = set()
+    for source, types in portal.wanted.items():
+        with portal.engines[source].connect() as conn:
+            ids.update(conn.execute(sa.text(
+                "SELECT event_id FROM outbox_messages WHERE id > :since AND event_type IN :types"
+            ).bindparams(sa.bindparam("types", expanding=True)),
+                {"since": portal.since[source], "types": sorted(types)}).scalars())
+    return ids
+
+
 def settled_unread(portal, token):
-    """The unread count once the notifications of earlier events have all arrived."""
-    def steady():
-        first = portal.ok("GET", "/api/v1/notifications", token)["unread_count"]
-        time.sleep(1.0)
-        second = portal.ok("GET", "/api/v1/notifications", token)["unread_count"]
-        return first == second and first >= 1 and (second,)
-    return eventually(steady)[0]
+    """The unread count once the notifications of earlier events have all arrived: the
+    notifier has handled every event for it that the services emitted so far."""
+    def unhandled():
+        return sent_to_the_notifier(portal) - portal.notified
+    assert eventually(lambda: not unhandled()), \
+        f"events the notifier did not handle: {sorted(unhandled())}"
+    unread = portal.ok("GET", "/api/v1/notifications", token)["unread_count"]
+    assert unread >= 1
+    return unread
 
 
 def funded_customer(portal):

@@ -4,7 +4,6 @@ when an event arrives twice, by the customer's preferences; the inbox through th
 broadcasts to many customers do not hold up a payment notice."""
 
 import datetime as dt
-import time
 import uuid
 
 import pytest
@@ -90,7 +89,11 @@ def test_an_event_delivered_twice_notifies_once_and_preferences_are_kept(portal,
     assert len(mails_to(mail, me["email"])) == 2  # billing e-mail is off now
 
 
-def test_a_broadcast_to_ten_thousand_does_not_hold_up_a_payment_notice(portal, mail):
+def test_a_broadcast_to_ten_thousand_does_not_hold_up_a_payment_notice(
+        portal, mail, monkeypatch):
+    # a page or two of 500 a timer round (0.2 s): the broadcast is under way for many rounds,
+    # however fast this machine sends a page
+    monkeypatch.setattr("services.notifier.service.BROADCAST_SLICE_SECONDS", 0.05)
     token = portal.customer("prepaid")
     me = portal.ok("GET", "/api/v1/me", token)
     eventually(lambda: mails_to(mail, me["email"]))
@@ -109,18 +112,18 @@ def test_a_broadcast_to_ten_thousand_does_not_hold_up_a_payment_notice(portal, m
         "kind": "promotion", "title": "Sports weekend", "body": "Sports Plus free this weekend."})
     after_timer_rounds("notifier", "send_broadcasts", rounds=1)  # under way
     dispatch = event_dispatcher(portal.config)
-    began = time.monotonic()
     dispatch("billing", "payment_failed", make_envelope("payment", {
         "id": "pay_y", "customer_id": me["id"], "status": "failed", "purpose": "top_up",
         "amount": {"amount": 1000, "currency": "EUR"}, "decline_code": "card_declined"},
         dt.datetime.now(dt.UTC)))
     assert eventually(lambda: len(mails_to(mail, me["email"])) == 2, timeout=10)
-    notice_after = time.monotonic() - began
+    # the notice went out while the broadcast was still being sent, not after it
+    assert portal.ok("GET", f"/api/v1/ops/broadcasts/{broadcast['id']}", admin)[
+        "status"] != "done"
     broadcast = eventually(lambda: (lambda b: b if b["status"] == "done" else None)(
         portal.ok("GET", f"/api/v1/ops/broadcasts/{broadcast['id']}", admin)), timeout=120,
         pause=0.5)
     assert broadcast and broadcast["recipients"] == 10001
-    assert notice_after < 5.0, notice_after
     inbox = portal.ok("GET", "/api/v1/notifications", token)["data"]
     assert "Sports weekend" in [n["title"] for n in inbox]
     assert not [m for m in mail.messages if m["Subject"] == "Sports weekend"]  # opt-in only

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from services.notifier.service import NotifierService
 from services.tickets.service import TicketsService
 from services.vouchers.service import VouchersService
 from tests.conftest import missing
+from tests.integration.conftest import eventually
 from tests.stack import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -77,17 +77,18 @@ def test_a_service_refuses_to_start_with_a_known_or_missing_secret(
 
 def answers(proc: subprocess.Popen, service: str, rabbit_config: dict) -> dict:
     """The service's health over RPC once it consumes; fails if the process exits first."""
-    deadline = time.monotonic() + 60
     try:
         with ClusterRpcProxy({"AMQP_URI": rabbit_config["AMQP_URI"]}, timeout=2) as rpc:
-            while True:
+            def health():
                 if proc.poll() is not None:
                     pytest.fail(f"{service} exited:\n{proc.stdout.read()[-2000:]}")
                 try:
                     return getattr(rpc, service).health()
                 except Exception:  # noqa: BLE001 - not consuming yet: the call times out
-                    if time.monotonic() > deadline:
-                        raise
+                    return None
+            answer = eventually(health, timeout=60)
+            assert answer, f"{service} did not answer within 60 s"
+            return answer
     finally:
         proc.terminate()
         proc.communicate(timeout=30)

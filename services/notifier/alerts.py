@@ -101,9 +101,10 @@ def create_channel(session: Session, team: str, request: dict, now: dt.datetime,
     `WEBHOOK_ALLOWED_HOSTS`; None: public only): its literal address, or what its host name
     resolves to now (every send checks again, see `targets.py`).
 
-    Commits. Returns the channel; a webhook's answer also has its full `url` and its signing
-    `secret` (shown this once: receivers check `X-Portal-Signature` with it). InvalidArgument
-    with `fields` for a bad request (`url` for a target that is not allowed)."""
+    Flushed; the caller commits. Returns the channel; a webhook's answer also has its full
+    `url` and its signing `secret` (shown this once: receivers check `X-Portal-Signature` with
+    it). InvalidArgument with `fields` for a bad request (`url` for a target that is not
+    allowed)."""
     if not isinstance(request, dict):
         raise errors.InvalidArgument(fields={"_schema": ["Must be an object."]})
     values = load_or_raise(ChannelSchema(), {**request, "team": team})
@@ -119,7 +120,7 @@ def create_channel(session: Session, team: str, request: dict, now: dt.datetime,
                           if values["type"] == "webhook" else None,
                           active=True, created_at=now)
     session.add(channel)
-    session.commit()
+    session.flush()
     answer = dump_channel(channel)
     if channel.type == "webhook":
         answer.update(url=channel.url, secret=channel.secret)
@@ -138,13 +139,13 @@ def list_channels(session: Session, team: str | None = None) -> dict:
 
 
 def delete_channel(session: Session, channel_id: str) -> dict:
-    """Deactivate a channel (kept for the deliveries that name it). Commits; the channel.
-    NotFound (CHANNEL_NOT_FOUND) if there is none."""
+    """Deactivate a channel (kept for the deliveries that name it), flushed for the caller to
+    commit; the channel. NotFound (CHANNEL_NOT_FOUND) if there is none."""
     channel = session.get(TeamChannel, channel_id) if isinstance(channel_id, str) else None
     if channel is None:
         raise errors.NotFound("No such channel.", code=exceptions.CHANNEL_NOT_FOUND)
     channel.active = False
-    session.commit()
+    session.flush()
     return dump_channel(channel)
 
 

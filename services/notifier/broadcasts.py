@@ -8,6 +8,9 @@ stop a repeat). E-mails of broadcasts have priority 1: the sender takes every pr
 delivery (a failed payment, an alert) first, so a large broadcast never delays them.
 Promotions respect each customer's preferences (e-mail is opt-in); service notices reach every
 customer's inbox and e-mail.
+
+The functions here flush; the entrypoints (service.py) commit: a created broadcast, and each
+page (one transaction per page, sequenced by the timer).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime) -> dic
                           status="scheduled", cursor=None, total=0, created_by=actor,
                           created_at=now)
     session.add(broadcast)
-    session.commit()
+    session.flush()
     return dump(broadcast)
 
 
@@ -89,13 +92,13 @@ def _wanted(session: Session, ids: list[str], topic: str) -> dict[str, set[str]]
 
 
 def send_page(session: Session, accounts, billing, broadcast_id: str, now: dt.datetime) -> bool:
-    """Send the next page of one broadcast (one transaction). True when it is finished."""
+    """Send the next page of one broadcast, flushed for the caller to commit (one transaction
+    per page). True when it is finished."""
     query = select(Broadcast).where(Broadcast.id == broadcast_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     broadcast = session.scalar(query)
     if broadcast is None or broadcast.status == "done":
-        session.rollback()
         return broadcast is not None
     segment = broadcast.segment or {}
     answer = accounts.recipients(broadcast.cursor, PAGE, segment.get("billing_type"),
@@ -131,7 +134,7 @@ def send_page(session: Session, accounts, billing, broadcast_id: str, now: dt.da
     finished = answer["next"] is None
     if finished:
         broadcast.status, broadcast.finished_at = "done", now
-    session.commit()
+    session.flush()
     return finished
 
 

@@ -13,6 +13,8 @@ asks accounts once for a customer the copy does not know yet).
 Whatever changes a customer's unread count (a new inbox row, a read) emits `inbox_changed`
 `{"inbox": {"customer_ids": [...], "change": "created" | "read"}}` in the same transaction: the
 gateways evict their cached dashboard part with it.
+
+The functions here flush, never commit: the entrypoint (service.py) ends each unit of work.
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ def mark_read(session: Session, customer_id: str, notification_id: str,
     if note.read_at is None:
         note.read_at = now
         inbox_changed(session, [customer_id], "read", now)
-    session.commit()
+    session.flush()
     return {**dump(note), "unread_count": unread_count(session, customer_id)}
 
 
@@ -163,7 +165,7 @@ def mark_all_read(session: Session, customer_id: str, now: dt.datetime) -> dict:
                            .values(read_at=now).execution_options(synchronize_session=False))
     if read.rowcount:
         inbox_changed(session, [customer_id], "read", now)
-    session.commit()
+    session.flush()
     return {"unread_count": 0}
 
 
@@ -225,7 +227,7 @@ def set_preferences(session: Session, customer_id: str, request: dict,
     """Opt in or out per topic and channel: `{"preferences": [...]}`, each item
     `{topic, channel, enabled}` or a topic as `preferences()` returns it (see
     `PreferenceSchema`). The inbox of a locked topic (account security, service notices) cannot
-    be turned off: 409 PREFERENCE_LOCKED, nothing changed."""
+    be turned off: 409 PREFERENCE_LOCKED, nothing changed. Flushed; the caller commits."""
     values = load_or_raise(PreferencesSchema(), request)["preferences"]
     for item in values:
         if templates.TOPICS[item["topic"]]["locked"] and item["channel"] == "portal" \
@@ -233,16 +235,17 @@ def set_preferences(session: Session, customer_id: str, request: dict,
             raise errors.Conflict(f"Notices about {item['topic']} always reach your inbox.",
                                   code=exceptions.PREFERENCE_LOCKED)
     for item in values:
-        row = session.get(Preference, (customer_id, item["topic"], item["channel"]))
+        key = (customer_id, item["topic"], item["channel"])
+        row = session.get(Preference, key)
         if row is None:
-            session.add(Preference(customer_id=customer_id, topic=item["topic"],
-                                   channel=item["channel"], enabled=item["enabled"],
-                                   updated_at=now))
-        else:
-            row.enabled, row.updated_at = item["enabled"], now
-    try:
-        session.commit()
-    except IntegrityError:  # the same preference set concurrently: the later answer wins
-        session.rollback()
-        return set_preferences(session, customer_id, request, now)
+            try:
+                with session.begin_nested():
+                    session.add(Preference(customer_id=customer_id, topic=item["topic"],
+                                           channel=item["channel"], enabled=item["enabled"],
+                                           updated_at=now))
+                continue
+            except IntegrityError:  # the same preference set concurrently: the later wins
+                row = session.get(Preference, key)
+        row.enabled, row.updated_at = item["enabled"], now
+    session.flush()
     return preferences(session, customer_id)

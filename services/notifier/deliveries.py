@@ -6,16 +6,18 @@ change that rolled back, and nothing is lost when the process dies after the com
 
 Life of a delivery (`status`):
 - `pending`: due at `next_attempt_at`. `send_due` (every notifier instance, on a timer) and
-  `send_now` (right after an enqueue, for latency) claim due rows: `SELECT … FOR UPDATE SKIP
-  LOCKED` on PostgreSQL, so several instances share the work and never take the same row; the
-  claimed rows turn `sending` and that commit ends the claim's transaction.
+  `send_now` (right after an enqueue, for latency), both in transactions.py, claim due rows
+  (`claim`): `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances share the
+  work and never take the same row; the claimed rows turn `sending` and that commit ends the
+  claim's transaction.
 - `sending`: claimed. While sending, `next_attempt_at` holds the end of the claim's lease
   (claim time + `LEASE`, 1 minute): a row still `sending` after it was left by an instance that
   died mid-send, and the next `send_due` takes it back (counted as a failed attempt, because
   whether it went out is unknown). An instance stops sending a claimed batch after half the
   lease (real time) and hands the rest back unsent, so a live sender never outlasts its lease.
-- Each claimed delivery is sent outside any transaction (no row lock or connection is held
-  while a server is slow), then its outcome is recorded in its own short transaction:
+- Each claimed delivery is sent outside any transaction (`attempt`: no row lock or connection
+  is held while a server is slow), then its outcome is recorded in its own short transaction
+  (`record`):
   `sent` (`sent_at`), or a failure: `attempts` + 1, `last_error`, and `next_attempt_at` = now +
   `backoff(attempts)`; after `MAX_ATTEMPTS` failures (or a failure that cannot succeed, e.g. a
   malformed address) `dead`. `attempts` counts every attempt, the successful one included.
@@ -37,6 +39,9 @@ At least once: a delivery is sent once per attempt, and recorded `sent` right af
 (or a lost database connection) between a successful send and that commit makes the lease
 expire and the delivery go out again. The dedup key travels with every message
 (`X-Portal-Dedup-Key`; see `senders.py`) so a receiver can drop the repeat.
+
+The functions here flush, never commit: each of the transactions above is one step of
+`transactions.py` (claim, record, release, take back), and ops' `retry` is its RPC's.
 """
 
 from __future__ import annotations
@@ -46,7 +51,6 @@ import datetime as dt
 import json
 import logging
 import random
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -192,9 +196,10 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _claim(session: Session, now: dt.datetime, limit: int,
-           ids: Sequence[str] | None = None) -> list[Outgoing]:
-    """Claim due pending deliveries (all, or among `ids`): `sending`, leased; committed."""
+def claim(session: Session, now: dt.datetime, limit: int,
+          ids: Sequence[str] | None = None) -> list[Outgoing]:
+    """Claim due pending deliveries (all, or among `ids`): `sending`, leased. The caller
+    commits at once (the claim holds the rows until then), before sending any."""
     # Columns, not entities: the caller's session keeps no copy that the UPDATEs make stale.
     query = (select(*_OUTGOING_COLUMNS)
              .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
@@ -204,22 +209,18 @@ def _claim(session: Session, now: dt.datetime, limit: int,
         query = query.where(Delivery.id.in_(list(ids)))
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True)
-    try:
-        claimed = [Outgoing.of(d) for d in session.execute(query).all()]
-        if claimed:
-            session.execute(update(Delivery)
-                            .where(Delivery.id.in_([o.id for o in claimed]))
-                            .values(status="sending", next_attempt_at=now + LEASE)
-                            .execution_options(synchronize_session=False))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    claimed = [Outgoing.of(d) for d in session.execute(query).all()]
+    if claimed:
+        session.execute(update(Delivery)
+                        .where(Delivery.id.in_([o.id for o in claimed]))
+                        .values(status="sending", next_attempt_at=now + LEASE)
+                        .execution_options(synchronize_session=False))
     return claimed
 
 
-def _requeue_abandoned(session: Session, now: dt.datetime) -> int:
-    """Take back deliveries whose instance died mid-send (still `sending` after the lease)."""
+def requeue_abandoned(session: Session, now: dt.datetime) -> int:
+    """Take back deliveries whose instance died mid-send (still `sending` after the lease);
+    how many (the caller commits)."""
     attempts = Delivery.attempts + 1
     result = session.execute(
         update(Delivery)
@@ -227,16 +228,12 @@ def _requeue_abandoned(session: Session, now: dt.datetime) -> int:
         .values(status=case((attempts >= MAX_ATTEMPTS, "dead"), else_="pending"),
                 attempts=attempts, last_error=INTERRUPTED, next_attempt_at=now)
         .execution_options(synchronize_session=False))
-    session.commit()
-    if result.rowcount:
-        log.warning("%s deliveries left sending by a stopped instance were taken back",
-                    result.rowcount)
     return result.rowcount or 0
 
 
-def _record(session: Session, item: Outgoing, now: dt.datetime, error: str | None,
-            permanent: bool = False) -> str:
-    """Record one attempt's outcome in its own transaction; the new status."""
+def record(session: Session, item: Outgoing, now: dt.datetime, error: str | None,
+           permanent: bool = False) -> str:
+    """Record one attempt's outcome (the caller commits it, on its own); the new status."""
     attempts = item.attempts + 1
     if error is None:
         values = {"status": "sent", "sent_at": now, "attempts": attempts}
@@ -246,80 +243,43 @@ def _record(session: Session, item: Outgoing, now: dt.datetime, error: str | Non
                   "last_error": error[:ERROR_LIMIT],
                   "next_attempt_at": now if dead else
                   now + dt.timedelta(seconds=backoff(attempts))}
-    try:
-        session.execute(update(Delivery)
-                        .where(Delivery.id == item.id, Delivery.status == "sending")
-                        .values(**values)
-                        .execution_options(synchronize_session=False))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    session.execute(update(Delivery)
+                    .where(Delivery.id == item.id, Delivery.status == "sending")
+                    .values(**values)
+                    .execution_options(synchronize_session=False))
     return values["status"]
 
 
-def _release(session: Session, items: Sequence[Outgoing], now: dt.datetime) -> None:
-    """Hand claimed deliveries back unsent (no attempt made): pending, due now."""
+def release(session: Session, items: Sequence[Outgoing], now: dt.datetime) -> None:
+    """Hand claimed deliveries back unsent (no attempt made): pending, due now (the caller
+    commits)."""
     if items:
         session.execute(update(Delivery)
                         .where(Delivery.id.in_([o.id for o in items]),
                                Delivery.status == "sending")
                         .values(status="pending", next_attempt_at=now)
                         .execution_options(synchronize_session=False))
-        session.commit()
 
 
-def _send_claimed(session: Session, senders, claimed: list[Outgoing], now: dt.datetime,
-                  counts: dict) -> dict:
-    budget_ends = time.monotonic() + LEASE.total_seconds() / 2
-    down: dict[str, str] = {}  # scope → the error that showed it unreachable in this round
-    for index, item in enumerate(claimed):
-        if time.monotonic() > budget_ends:
-            _release(session, claimed[index:], now)
-            counts["released"] += len(claimed) - index
-            break
-        error, permanent = None, False
-        scope = scope_of(item)
-        if scope in down:
-            error = down[scope]
-        else:
-            try:
-                senders.send(item)
-            except DeliveryFailed as exc:
-                error, permanent = exc.message or type(exc).__name__, exc.permanent
-                if exc.scope:
-                    down[exc.scope] = error
-            except Exception as exc:  # noqa: BLE001 - a sender bug must not strand the batch
-                log.exception("delivery %s: unexpected error from the sender", item.id)
-                error = f"unexpected {type(exc).__name__}: {exc}"
-        status = _record(session, item, now, error, permanent)
-        counts["sent" if status == "sent" else "dead" if status == "dead" else "failed"] += 1
-    return counts
-
-
-def send_due(session: Session, senders, now: dt.datetime, limit: int = 50) -> dict:
-    """One round: take back abandoned claims, claim up to `limit` due deliveries (priority,
-    then due time), send each and record its outcome.
-
-    Commits (pass a session with nothing pending). Returns counts: `sent`, `failed` (will be
-    retried), `dead` (gave up), `requeued` (abandoned claims taken back), `released` (claimed
-    but handed back unsent because the round ran out of time)."""
-    counts = {"sent": 0, "failed": 0, "dead": 0, "requeued": 0, "released": 0}
-    counts["requeued"] = _requeue_abandoned(session, now)
-    claimed = _claim(session, now, limit)
-    return _send_claimed(session, senders, claimed, now, counts)
-
-
-def send_now(session: Session, senders, delivery_ids: Sequence[str], now: dt.datetime) -> dict:
-    """An immediate attempt at deliveries just enqueued (and committed): those of
-    `delivery_ids` that are still pending and due, and not claimed by another instance.
-    Commits; returns `send_due`'s counts."""
-    counts = {"sent": 0, "failed": 0, "dead": 0, "requeued": 0, "released": 0}
-    ids = [i for i in dict.fromkeys(delivery_ids or ()) if isinstance(i, str)]
-    if not ids:
-        return counts
-    claimed = _claim(session, now, len(ids), ids)
-    return _send_claimed(session, senders, claimed, now, counts)
+def attempt(senders, item: Outgoing, down: dict[str, str]) -> tuple[str | None, bool]:
+    """Send one claimed delivery, outside any transaction: `(error, permanent)`, the error None
+    when it went out. `down` maps each scope (a server) found unreachable in this round to the
+    error that showed it: a delivery to one fails with that error without being tried, and a
+    newly unreachable one is added."""
+    scope = scope_of(item)
+    if scope in down:
+        return down[scope], False
+    try:
+        senders.send(item)
+    except DeliveryFailed as exc:
+        error = exc.message or type(exc).__name__
+        if exc.scope:
+            down[exc.scope] = error
+        return error, exc.permanent
+    except Exception as exc:  # noqa: BLE001 - a sender bug must not strand the batch
+        log.exception("delivery %s: unexpected error from the sender", item.id)
+        return f"unexpected {type(exc).__name__}: {exc}", False
+    return None, False
 
 
 # ops ----------------------------------------------------------------------------------------
@@ -384,7 +344,8 @@ def page(session: Session, status: str | None = None, limit: int = 50,
 
 def retry(session: Session, delivery_id: str, now: dt.datetime) -> dict:
     """Ops: a dead or failing delivery back to pending, due now (a dead one starts its
-    attempts again; `last_error` stays until the next outcome). Commits; the delivery.
+    attempts again; `last_error` stays until the next outcome). The caller commits; the
+    delivery.
     NotFound (DELIVERY_NOT_FOUND) if there is none; Conflict (DELIVERY_NOT_RETRYABLE) if it is
     sent, being sent, or pending without a failure."""
     if not isinstance(delivery_id, str) or len(delivery_id) > 40:
@@ -399,11 +360,8 @@ def retry(session: Session, delivery_id: str, now: dt.datetime) -> dict:
         .execution_options(synchronize_session=False))
     delivery = session.get(Delivery, delivery_id, populate_existing=True)
     if delivery is None:
-        session.rollback()
         raise errors.NotFound("No such delivery.", code=exceptions.DELIVERY_NOT_FOUND)
-    if not result.rowcount:
-        session.rollback()
+    if not result.rowcount:  # nothing changed
         raise errors.Conflict(f"The delivery is {delivery.status}; only dead or failing "
                               "deliveries can be retried.", code=exceptions.DELIVERY_NOT_RETRYABLE)
-    session.commit()
     return dump(delivery)

@@ -27,6 +27,8 @@ customer's unread count (the gateways' dashboard cache listens).
 Timers: every NOTIFIER_DELIVERY_SECONDS, sends due deliveries (retries with backoff, then
 dead-lettered; see deliveries.py), and sends pages of due broadcasts. A new notification's
 e-mail is tried at once as well.
+Each entrypoint ends its unit of work (the modules flush); sending deliveries takes several
+transactions by design, sequenced in transactions.py; a broadcast commits page by page.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from services.common.events import event_handler
 from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
-from services.notifier import alerts, broadcasts, customers, deliveries
+from services.notifier import alerts, broadcasts, customers, deliveries, transactions
 from services.notifier.models import MIGRATIONS, Base
 from services.notifier.senders import SendersProvider
 
@@ -64,6 +66,11 @@ class NotifierService:
     billing = BoundedRpcProxy("billing")
     senders = SendersProvider()
     config = Config()
+
+    def _saved(self, result):
+        """A change's unit of work ends: commit, answer."""
+        self.db.commit()
+        return result
 
     # customer notifications -----------------------------------------------------------------
     def _notify(self, payload: dict, event_type: str, entity_name: str) -> None:
@@ -86,7 +93,7 @@ class NotifierService:
         self.db.commit()
         if made["delivery"]:
             try:
-                deliveries.send_now(self.db, self.senders, [made["delivery"]], now)
+                transactions.send_now(self.db, self.senders, [made["delivery"]], now)
             except Exception:  # noqa: BLE001 - the timer sends it; the event is done
                 self.db.rollback()
                 log.exception("immediate send of %s failed; the timer retries",
@@ -202,11 +209,12 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def mark_read(self, customer_id, notification_id):
-        return customers.mark_read(self.db, customer_id, notification_id, self.clock.now())
+        return self._saved(customers.mark_read(self.db, customer_id, notification_id,
+                                               self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def mark_all_read(self, customer_id):
-        return customers.mark_all_read(self.db, customer_id, self.clock.now())
+        return self._saved(customers.mark_all_read(self.db, customer_id, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def get_preferences(self, customer_id):
@@ -214,15 +222,14 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def set_preferences(self, customer_id, request):
-        return customers.set_preferences(self.db, customer_id, request, self.clock.now())
+        return self._saved(customers.set_preferences(self.db, customer_id, request,
+                                                     self.clock.now()))
 
     # team channels and alerts (ops, and the ticket service) ---------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def create_channel(self, team, request):
-        result = alerts.create_channel(self.db, team, request, self.clock.now(),
-                                       self.senders.targets)
-        self.db.commit()
-        return result
+        return self._saved(alerts.create_channel(self.db, team, request, self.clock.now(),
+                                                 self.senders.targets))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_channels(self, team=None):
@@ -230,9 +237,7 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_channel(self, channel_id):
-        result = alerts.delete_channel(self.db, channel_id)
-        self.db.commit()
-        return result
+        return self._saved(alerts.delete_channel(self.db, channel_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def raise_alert(self, team, severity, title, text, fields=None, dedup_key=None):
@@ -258,7 +263,7 @@ class NotifierService:
         self.db.commit()
         if result["deliveries"]:
             try:
-                deliveries.send_now(self.db, self.senders, result["deliveries"], now)
+                transactions.send_now(self.db, self.senders, result["deliveries"], now)
             except Exception:  # noqa: BLE001 - the timer sends them
                 self.db.rollback()
                 log.exception("immediate send of alert %s failed", result["alert"]["id"])
@@ -270,14 +275,12 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def retry_delivery(self, delivery_id):
-        result = deliveries.retry(self.db, delivery_id, self.clock.now())
-        self.db.commit()
-        return result
+        return self._saved(deliveries.retry(self.db, delivery_id, self.clock.now()))
 
     # broadcasts (ops)
     @rpc(expected_exceptions=EXPECTED)
     def create_broadcast(self, request, actor):
-        return broadcasts.create(self.db, request, actor, self.clock.now())
+        return self._saved(broadcasts.create(self.db, request, actor, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_broadcasts(self):
@@ -290,20 +293,23 @@ class NotifierService:
     @timer(keys.NOTIFIER_DELIVERY_SECONDS, 1.0)
     def send_due(self):
         """Due deliveries, priority 0 (transactional, alerts) before 1 (broadcasts)."""
-        return deliveries.send_due(self.db, self.senders, self.clock.now())
+        return transactions.send_due(self.db, self.senders, self.clock.now())
 
     @timer(keys.NOTIFIER_DELIVERY_SECONDS, 1.0)
     def send_broadcasts(self):
         """Pages of due broadcasts for up to a second a round, in its own worker: customer
-        notifications (event handlers) and deliveries (send_due) go on meanwhile."""
+        notifications (event handlers) and deliveries (send_due) go on meanwhile. Each page is
+        one transaction."""
         done = 0
         until = time.monotonic() + BROADCAST_SLICE_SECONDS
         for broadcast_id in broadcasts.due(self.db, self.clock.now()):
             while time.monotonic() < until:
                 try:
                     done += 1
-                    if broadcasts.send_page(self.db, self.accounts, self.billing, broadcast_id,
-                                            self.clock.now()):
+                    finished = broadcasts.send_page(self.db, self.accounts, self.billing,
+                                                    broadcast_id, self.clock.now())
+                    self.db.commit()
+                    if finished:
                         break
                 except errors.ServiceUnavailable as exc:  # accounts or billing: next round
                     self.db.rollback()

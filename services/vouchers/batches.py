@@ -5,13 +5,15 @@ Creating a batch records it (`created`) and its chunks and emits `voucher_batch_
 for the first `LANES` chunks through the outbox, in one transaction; the answer comes at once.
 Each finished chunk announces the next one of its lane in its own transaction, so a million
 vouchers never flood the service's workers (its RPCs stay answered) and no chunk is forgotten.
-A chunk is one transaction: its vouchers (serial and code hash only, see codes.py) go
-in by multi-row INSERTs, and the chunk is marked done; a repeated or re-delivered message
-finds it done. The batch turns `active` with its last chunk.
+A chunk is one transaction (its event handler's): its vouchers (serial and code hash only, see
+codes.py) go in by multi-row INSERTs, and the chunk is marked done; a repeated or re-delivered
+message finds it done. The batch turns `active` with its last chunk.
 
 The export streams: the gateway reads pages of rows (`export_page`, keyset by serial) and
 writes them out as it goes, so memory stays flat however large the batch; each export is
 recorded with who made it.
+
+The functions here flush; the entrypoints in service.py commit (one transaction each).
 """
 
 from __future__ import annotations
@@ -99,12 +101,17 @@ def next_number(session: Session) -> int:
     return (session.scalar(select(func.max(VoucherBatch.number))) or 0) + 1
 
 
+class _TwinFirst(Exception):
+    """`create`'s `once` answered False: a twin recorded the key first."""
+
+
 def create(session: Session, request: dict, actor: str, now: dt.datetime,
            chunk_size: int = CHUNK_SIZE,
            once: Callable[[dict], bool] | None = None) -> dict | None:
-    """Create a print batch and announce its first chunks (one transaction). `once(batch)`,
-    if given, runs in that transaction before the commit (it records an idempotency key's
-    outcome); when it answers False a twin recorded first: nothing is kept, None."""
+    """Create a print batch and announce its first chunks, flushed for the caller to commit
+    (one transaction). `once(batch)`, if given, runs in that transaction (it records an
+    idempotency key's outcome); when it answers False a twin recorded first: nothing of this
+    call is kept (a savepoint undoes it), None."""
     values = load_or_raise(BatchSchema(), request)
     if values["valid_until"] <= now:
         raise errors.InvalidArgument(fields={"valid_until": ["must be in the future"]})
@@ -112,6 +119,18 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime,
         raise errors.InvalidArgument(fields={"type": [
             "online vouchers are sold from offers (POST /api/v1/ops/voucher-offers); "
             "a batch made here is `print`"]})
+    try:
+        with session.begin_nested():  # all of it, or (a twin's key first) none of it
+            made = _create(session, values, actor, now, chunk_size)
+            if once is not None and not once(made):
+                raise _TwinFirst
+    except _TwinFirst:
+        return None
+    return made
+
+
+def _create(session: Session, values: dict, actor: str, now: dt.datetime,
+            chunk_size: int) -> dict:
     for _ in range(5):  # the batch number is unique; two creators at once: take the next
         batch = VoucherBatch(
             id=new_id("vb"), number=next_number(session), type=values["type"], offer_code=None,
@@ -120,12 +139,12 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime,
             valid_until=values["valid_until"], restriction=values["restriction"],
             status="created", description=values["description"], created_by=actor,
             created_at=now)
-        session.add(batch)
         try:
-            session.flush()
+            with session.begin_nested():
+                session.add(batch)
             break
         except IntegrityError:
-            session.rollback()
+            continue
     else:
         raise errors.Conflict("Could not number the batch; try again.", code=exceptions.BUSY)
     sizes = range(0, batch.count, chunk_size)
@@ -136,12 +155,7 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime,
         if index < LANES:
             _announce(session, batch.id, index, now)
     outbox.emit(session, events.VOUCHER_BATCH_CREATED, "batch", dump(batch, now), now)
-    made = dump(batch, now)
-    if once is not None and not once(made):
-        session.rollback()
-        return None
-    session.commit()
-    return made
+    return dump(batch, now)
 
 
 def _announce(session: Session, batch_id: str, index: int, now: dt.datetime) -> None:
@@ -151,11 +165,11 @@ def _announce(session: Session, batch_id: str, index: int, now: dt.datetime) -> 
 
 def generate_chunk(session: Session, keys: CodeKeys, batch_id: str, index: int,
                    now: dt.datetime) -> int:
-    """Make one chunk's vouchers (one transaction; a repeat is a no-op). Returns how many."""
+    """Make one chunk's vouchers, flushed for the caller to commit (one transaction; a repeat
+    is a no-op). Returns how many."""
     chunk = session.get(BatchChunk, (batch_id, index), with_for_update=True)
     batch = session.get(VoucherBatch, batch_id)
     if chunk is None or batch is None or chunk.done:
-        session.rollback()
         return 0
     serials = [serial_of(batch.number, n) for n in range(chunk.first, chunk.first + chunk.size)]
     rows = [(serial, keys.lookup_hash(keys.code_for(batch.id, serial)), 0)
@@ -178,7 +192,7 @@ def generate_chunk(session: Session, keys: CodeKeys, batch_id: str, index: int,
         session.execute(update(VoucherBatch)
                         .where(VoucherBatch.id == batch.id, VoucherBatch.status == "created")
                         .values(status="active").execution_options(synchronize_session=False))
-    session.commit()
+    session.flush()
     return chunk.size
 
 
@@ -240,7 +254,7 @@ def void_batch(session: Session, batch_id: str, request: dict, actor: str,
                         .values(status="voided", changed_at=now)
                         .execution_options(synchronize_session=False))
         outbox.emit(session, events.VOUCHER_BATCH_VOIDED, "batch", dump(batch, now), now)
-    session.commit()
+    session.flush()
     return dump(batch, now)
 
 
@@ -284,7 +298,7 @@ def void_voucher(session: Session, serial: str, request: dict, actor: str,
                               code=exceptions.VOUCHER_ALREADY_REDEEMED)
     outbox.emit(session, events.VOUCHER_VOIDED, "voucher", {
         "serial": serial, "batch_id": voucher.batch_id, "reason": reason, "by": actor}, now)
-    session.commit()
+    session.flush()
     return {"serial": serial, "status": "voided", "batch_id": voucher.batch_id}
 
 
@@ -301,7 +315,7 @@ def start_export(session: Session, batch_id: str, actor: str, now: dt.datetime) 
     session.add(export)
     outbox.emit(session, events.VOUCHER_BATCH_EXPORTED, "export", {
         "id": export.id, "batch_id": batch.id, "rows": batch.count, "by": actor}, now)
-    session.commit()
+    session.flush()
     return {"export_id": export.id, "rows": batch.count, "batch": dump(batch, now)}
 
 

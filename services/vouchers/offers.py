@@ -5,6 +5,8 @@ billing takes the card payment (it owns payments) and then asks `issue_online(pu
 again (a retried request, billing's own `payment_succeeded` handler after a crash) answers the
 same voucher, and the code is derived again, never stored (codes.py). Each offer has its own
 online batch, which grows by one voucher per sale.
+
+The functions here flush; the entrypoints in service.py commit.
 """
 
 from __future__ import annotations
@@ -65,11 +67,10 @@ def create_offer(session: Session, request: dict, now: dt.datetime) -> dict:
     offer = VoucherOffer(code=values["code"], name=values["name"], value=value["amount"],
                          price=price["amount"], currency=value["currency"],
                          valid_days=values["valid_days"], active=True, created_at=now)
-    session.add(offer)
     try:
-        session.commit()
+        with session.begin_nested():
+            session.add(offer)
     except IntegrityError:
-        session.rollback()
         raise errors.Conflict("An offer with this code exists.",
                               code=exceptions.ALREADY_EXISTS) from None
     return dump_offer(offer)
@@ -80,7 +81,7 @@ def retire_offer(session: Session, code: str) -> dict:
     if offer is None:
         raise errors.NotFound("No such voucher offer.", code=exceptions.VOUCHER_OFFER_NOT_FOUND)
     offer.active = False
-    session.commit()
+    session.flush()
     return dump_offer(offer)
 
 
@@ -104,43 +105,55 @@ def _online_batch(session: Session, offer: VoucherOffer, now: dt.datetime) -> Vo
     raise errors.ServiceUnavailable("Could not open the offer's batch; try again.")
 
 
+class _SoldConcurrently(Exception):
+    """The same purchase's voucher was made by a concurrent call."""
+
+
 def issue_online(session: Session, keys: CodeKeys, purchase_id: str, offer_code: str,
                  buyer_id: str, now: dt.datetime) -> dict:
-    """The voucher bought by payment `purchase_id` (made once; a repeat answers it again)."""
+    """The voucher bought by payment `purchase_id` (made once, flushed for the caller to
+    commit; a repeat answers it again)."""
     existing = session.scalar(select(Voucher).where(Voucher.purchase_id == purchase_id))
     if existing is None:
         offer = session.get(VoucherOffer, offer_code)
         if offer is None:
             raise errors.NotFound("No such voucher offer.", code=exceptions.VOUCHER_OFFER_NOT_FOUND)
-        batch = _online_batch(session, offer, now)
-        n = session.execute(update(VoucherBatch).where(VoucherBatch.id == batch.id)
-                            .values(count=VoucherBatch.count + 1,
-                                    generated=VoucherBatch.generated + 1)
-                            .returning(VoucherBatch.count)
-                            .execution_options(synchronize_session=False)).scalar_one()
-        serial = serial_of(batch.number, n)
-        for variant in range(10):
-            try:
-                with session.begin_nested():
-                    voucher = Voucher(
-                        batch_id=batch.id, serial=serial, variant=variant, status="active",
-                        code_hash=keys.lookup_hash(keys.code_for(batch.id, serial, variant)),
-                        purchase_id=purchase_id, buyer_id=buyer_id,
-                        expires_at=now + dt.timedelta(days=offer.valid_days), changed_at=now)
-                    session.add(voucher)
-                break
-            except IntegrityError:
-                again = session.scalar(select(Voucher).where(Voucher.purchase_id == purchase_id))
-                if again is not None:  # the same purchase, concurrently
-                    session.rollback()
-                    return _bought(keys, again, session)
-        outbox.emit(session, events.VOUCHER_PURCHASED, "voucher", {
-            "serial": serial, "purchase_id": purchase_id, "customer_id": buyer_id,
-            "offer": offer.code, "value": {"amount": offer.value, "currency": offer.currency}},
-            now)
-        session.commit()
-        existing = voucher
+        try:
+            with session.begin_nested():  # the sale whole, or (a twin made it) nothing
+                existing = _sell(session, keys, offer, purchase_id, buyer_id, now)
+        except _SoldConcurrently:
+            existing = session.scalar(select(Voucher).where(Voucher.purchase_id == purchase_id))
     return _bought(keys, existing, session)
+
+
+def _sell(session: Session, keys: CodeKeys, offer: VoucherOffer, purchase_id: str,
+          buyer_id: str, now: dt.datetime) -> Voucher:
+    batch = _online_batch(session, offer, now)
+    n = session.execute(update(VoucherBatch).where(VoucherBatch.id == batch.id)
+                        .values(count=VoucherBatch.count + 1,
+                                generated=VoucherBatch.generated + 1)
+                        .returning(VoucherBatch.count)
+                        .execution_options(synchronize_session=False)).scalar_one()
+    serial = serial_of(batch.number, n)
+    for variant in range(10):
+        try:
+            with session.begin_nested():
+                voucher = Voucher(
+                    batch_id=batch.id, serial=serial, variant=variant, status="active",
+                    code_hash=keys.lookup_hash(keys.code_for(batch.id, serial, variant)),
+                    purchase_id=purchase_id, buyer_id=buyer_id,
+                    expires_at=now + dt.timedelta(days=offer.valid_days), changed_at=now)
+                session.add(voucher)
+            break
+        except IntegrityError:
+            if session.scalar(select(Voucher.id).where(Voucher.purchase_id == purchase_id)):
+                raise _SoldConcurrently from None  # the same purchase, concurrently
+    outbox.emit(session, events.VOUCHER_PURCHASED, "voucher", {
+        "serial": serial, "purchase_id": purchase_id, "customer_id": buyer_id,
+        "offer": offer.code, "value": {"amount": offer.value, "currency": offer.currency}},
+        now)
+    session.flush()
+    return voucher
 
 
 def _bought(keys: CodeKeys, voucher: Voucher, session: Session) -> dict:

@@ -4,9 +4,9 @@
 lookup, and counts as a failed guess). A well-formed code is redeemed by one statement on
 PostgreSQL: the conditional UPDATE `active → redeemed` (joined with its batch's checks: active,
 valid now, the account's currency, the prepaid restriction, and neither throttle key blocked),
-the redemption row (unique voucher id) and the `voucher_redeemed` outbox row, then the commit.
-Of any number of concurrent redemptions of one code exactly one succeeds: the others'
-UPDATE waits for the winner's commit and finds the voucher `redeemed`.
+the redemption row (unique voucher id) and the `voucher_redeemed` outbox row; the entrypoint
+commits it at once. Of any number of concurrent redemptions of one code exactly one succeeds:
+the others' UPDATE waits for the winner's commit and finds the voucher `redeemed`.
 
 Only when that statement claims nothing does `redeem` find out why, in a second round: a blocked
 key (429 with Retry-After), an unknown code (a failed guess, counted against the account and the
@@ -14,8 +14,10 @@ client address), or a real code that cannot be used (redeemed, voided, expired, 
 another currency, restricted: its own 409, not counted). The throttle is checked inside the
 claiming statement and failures are counted atomically (`services/common/throttle.py`): nothing
 locks the per-address counter across a redemption, so customers behind one busy address do not
-wait for each other. billing credits the wallet keyed by the redemption id, from the answer or,
-if it died meanwhile, from the event.
+wait for each other. A refusal raises with the counted guess (and a block it started) flushed:
+the entrypoint commits that before it answers, so the count holds whatever the answer. billing
+credits the wallet keyed by the redemption id, from the answer or, if it died meanwhile, from
+the event.
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ def _keys(customer_id: str, client: str | None) -> list[tuple[str, Limit]]:
 
 def _refuse_guess(session: Session, keys: list[tuple[str, Limit]], error: errors.ServiceError,
                   now: dt.datetime) -> errors.ServiceError:
-    """A wrong code: count it against every key (recording blocks for ops), commit, refuse.
-    A key that a concurrent guess blocked meanwhile refuses it as blocked instead."""
+    """A wrong code: count it against every key (recording blocks for ops), flushed for the
+    caller to commit, and the refusal to raise. A key that a concurrent guess blocked
+    meanwhile refuses it as blocked instead."""
     wait = 0.0
     for key, limit in keys:
         failure = throttle.record_failure(session, ThrottleCounter, key, limit, now)
@@ -73,7 +76,7 @@ def _refuse_guess(session: Session, keys: list[tuple[str, Limit]], error: errors
             outbox.emit(session, events.VOUCHER_GUESSING_THROTTLED, "throttle", {
                 "key": key, "failures": failure.failures,
                 "blocked_until": isoformat(failure.blocked_until)}, now)
-    session.commit()
+    session.flush()
     return _too_many(wait) if wait else error
 
 
@@ -85,11 +88,18 @@ def _too_many(wait: float) -> errors.ServiceError:
 
 def redeem(session: Session, keys_: codes.CodeKeys, customer_id: str, code_text: str,
            account: dict, client: str | None, now: dt.datetime) -> dict:
+    """Redeem the voucher with this code for the customer: the redemption (its voucher claimed,
+    the event recorded), for the caller to commit at once (the claim holds the voucher's row
+    until then).
+
+    A refusal is raised (`errors.ServiceError`, codes in exceptions.py) with the session holding
+    only what must be kept: a wrong guess counted, a block it started. The caller commits that
+    too, then answers the refusal; a refusal for a real code, or for a blocked key, holds
+    nothing."""
     keys = _keys(customer_id, client)
     code = codes.normalize(code_text) if isinstance(code_text, str) else ""
     if not codes.is_well_formed(code):
         if wait := throttle.blocked_for(session, ThrottleCounter, [k for k, _ in keys], now):
-            session.rollback()
             raise _too_many(wait)
         raise _refuse_guess(session, keys, errors.InvalidArgument(
             "This is not a voucher code: please check it for a typo.",
@@ -110,7 +120,6 @@ def _why_not(session: Session, keys: list[tuple[str, Limit]], code_hash: str, ac
     """Why the claim took nothing: raises the answer (counting an unknown code as a guess).
     Returns only if the voucher looks usable now (a concurrent claim rolled back): try again."""
     if wait := throttle.blocked_for(session, ThrottleCounter, [k for k, _ in keys], now):
-        session.rollback()
         raise _too_many(wait)
     found = session.execute(select(Voucher, VoucherBatch).join(
         VoucherBatch, VoucherBatch.id == Voucher.batch_id).where(
@@ -118,16 +127,13 @@ def _why_not(session: Session, keys: list[tuple[str, Limit]], code_hash: str, ac
     if found is None:
         raise _refuse_guess(session, keys, errors.NotFound(
             "No voucher has this code.", code=exceptions.VOUCHER_NOT_FOUND), now)
-    try:
-        _check_usable(found[0], found[1], account, now)
-    finally:
-        session.rollback()
+    _check_usable(found[0], found[1], account, now)
 
 
 def _claim(session: Session, code_hash: str, customer_id: str, account: dict,
            keys: list[str], now: dt.datetime) -> dict | None:
-    """Redeem the voucher with this code if it is usable and no key is blocked, committed;
-    None if nothing was claimed (nothing changed)."""
+    """Redeem the voucher with this code if it is usable and no key is blocked, flushed (the
+    caller commits); None if nothing was claimed (nothing changed)."""
     redemption_id = new_id("red")
     if session.get_bind().dialect.name == "postgresql":
         row = session.execute(CLAIM_PG, {
@@ -137,10 +143,8 @@ def _claim(session: Session, code_hash: str, customer_id: str, account: dict,
             "event_id": new_id("evt"), "event_type": events.VOUCHER_REDEEMED,
             "at": isoformat(now)}).first()
         if row is None:
-            session.rollback()
             return None
         session.info["outbox_pending"] = True  # wake the outbox relay, as outbox.emit does
-        session.commit()
         return _answer(redemption_id, row.serial, customer_id, row.value, row.currency, now)
     # SQLite (the embedded default; BEGIN IMMEDIATE serializes writers anyway): the same
     # conditions, a statement per row
@@ -151,7 +155,6 @@ def _claim(session: Session, code_hash: str, customer_id: str, account: dict,
         .returning(Voucher.id, Voucher.serial, Voucher.batch_id)
         .execution_options(synchronize_session=False)).first()
     if row is None:
-        session.rollback()
         return None
     value, currency = session.execute(select(VoucherBatch.value, VoucherBatch.currency)
                                       .where(VoucherBatch.id == row.batch_id)).one()
@@ -161,7 +164,7 @@ def _claim(session: Session, code_hash: str, customer_id: str, account: dict,
     session.flush()
     answer = _answer(redemption_id, row.serial, customer_id, value, currency, now)
     outbox.emit(session, events.VOUCHER_REDEEMED, "redemption", answer, now)
-    session.commit()
+    session.flush()
     return answer
 
 

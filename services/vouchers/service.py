@@ -19,6 +19,8 @@ RPC (errors are `services.common.errors` kinds):
 Events: voucher_batch_created, voucher_batch_voided, voucher_batch_exported, voucher_voided,
 voucher_redeemed (billing credits the wallet from it if it missed the answer),
 voucher_purchased, voucher_guessing_throttled; it consumes its own voucher_batch_chunk_ready.
+Each entrypoint ends its unit of work (one transaction; the modules flush): a refused
+redemption commits the wrong guess it counted before it answers.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ class VouchersService:
     def _chunk_size(self) -> int:
         return int(self.config.get(keys.VOUCHER_CHUNK_SIZE) or batches.CHUNK_SIZE)
 
+    def _saved(self, result):
+        """A change's unit of work ends: commit, answer."""
+        self.db.commit()
+        return result
+
     # batches (ops)
     @rpc(expected_exceptions=EXPECTED)
     def create_batch(self, request, actor, idempotency_key=None):
@@ -76,7 +83,7 @@ class VouchersService:
         the batch's transaction, so one commits and the other answers its outcome."""
         now = self.clock.now()
         if idempotency_key is None:
-            return batches.create(self.db, request, actor, now, self._chunk_size)
+            return self._saved(batches.create(self.db, request, actor, now, self._chunk_size))
         scope = "voucher-batch"
         idempotency.check_key(idempotency_key)
         for _ in range(2):
@@ -90,7 +97,7 @@ class VouchersService:
                     self.db, scope=scope, key=idempotency_key, request=request, now=now,
                     response=batch))
             if made is not None:
-                return made
+                return self._saved(made)
         raise errors.ServiceUnavailable("The batch is being created; try again.")
 
     @event_handler("vouchers", events.VOUCHER_BATCH_CHUNK_READY)
@@ -100,6 +107,7 @@ class VouchersService:
         chunk = payload["chunk"]
         batches.generate_chunk(self.db, self.codes, chunk["batch_id"], chunk["index"],
                                self.clock.now())
+        self.db.commit()
 
     @rpc(expected_exceptions=EXPECTED)
     def list_batches(self, limit=20, cursor=None):
@@ -111,7 +119,8 @@ class VouchersService:
 
     @rpc(expected_exceptions=EXPECTED)
     def void_batch(self, batch_id, request, actor):
-        return batches.void_batch(self.db, batch_id, request, actor, self.clock.now())
+        return self._saved(batches.void_batch(self.db, batch_id, request, actor,
+                                              self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def get_voucher(self, serial):
@@ -119,11 +128,12 @@ class VouchersService:
 
     @rpc(expected_exceptions=EXPECTED)
     def void_voucher(self, serial, request, actor):
-        return batches.void_voucher(self.db, serial, request, actor, self.clock.now())
+        return self._saved(batches.void_voucher(self.db, serial, request, actor,
+                                                self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def start_export(self, batch_id, actor):
-        return batches.start_export(self.db, batch_id, actor, self.clock.now())
+        return self._saved(batches.start_export(self.db, batch_id, actor, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def export_page(self, batch_id, after=None, limit=10_000):
@@ -133,8 +143,12 @@ class VouchersService:
     # redemption
     @rpc(expected_exceptions=EXPECTED)
     def redeem(self, customer_id, code, account, client=None):
-        return redemption.redeem(self.db, self.codes, customer_id, code, account, client,
-                                 self.clock.now())
+        try:
+            return self._saved(redemption.redeem(self.db, self.codes, customer_id, code,
+                                                 account, client, self.clock.now()))
+        except errors.ServiceError:
+            self.db.commit()  # a refusal keeps what it counted (a wrong guess, a block)
+            raise
 
     @rpc(expected_exceptions=EXPECTED)
     def redemptions(self, customer_id):
@@ -155,16 +169,16 @@ class VouchersService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_offer(self, request):
-        return offers.create_offer(self.db, request, self.clock.now())
+        return self._saved(offers.create_offer(self.db, request, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def retire_offer(self, code):
-        return offers.retire_offer(self.db, code)
+        return self._saved(offers.retire_offer(self.db, code))
 
     @rpc(expected_exceptions=EXPECTED)
     def issue_online(self, purchase_id, offer_code, buyer_id):
-        return offers.issue_online(self.db, self.codes, purchase_id, offer_code, buyer_id,
-                                   self.clock.now())
+        return self._saved(offers.issue_online(self.db, self.codes, purchase_id, offer_code,
+                                               buyer_id, self.clock.now()))
 
     @rpc
     def health(self):

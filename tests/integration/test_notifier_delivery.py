@@ -27,7 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.common import errors
 from services.common.db import KERNEL, Component, Database, find_database, make_engine, migrate
-from services.notifier import alerts, deliveries, senders
+from services.notifier import alerts, deliveries, senders, transactions
 from services.notifier.models import MIGRATIONS, Base, Delivery
 from services.notifier.senders import Senders, SendersProvider
 from services.notifier.targets import WebhookTargets
@@ -197,12 +197,12 @@ def test_smtp_down_during_a_burst_delays_every_email_and_sends_each_once(
     sender = make_senders()
     ids = enqueue_emails(Session, 30)
     with Session() as s:  # the first ten go out at once
-        assert deliveries.send_now(s, sender, ids[:10], NOW)["sent"] == 10
+        assert transactions.send_now(s, sender, ids[:10], NOW)["sent"] == 10
     assert len(smtp.messages) == 10
 
     smtp.stop()
     with Session() as s:
-        counts = deliveries.send_due(s, sender, NOW)
+        counts = transactions.send_due(s, sender, NOW)
     assert (counts["sent"], counts["failed"], counts["dead"]) == (0, 20, 0)
     for delivery_id in ids[10:]:
         failed = row(Session, delivery_id)
@@ -212,15 +212,15 @@ def test_smtp_down_during_a_burst_delays_every_email_and_sends_each_once(
         assert NOW + dt.timedelta(seconds=low) <= failed.next_attempt_at \
             <= NOW + dt.timedelta(seconds=high)
     with Session() as s:  # nothing is due before its backoff
-        assert deliveries.send_due(s, sender, NOW)["failed"] == 0
+        assert transactions.send_due(s, sender, NOW)["failed"] == 0
 
     smtp.start()
     later = NOW + dt.timedelta(seconds=deliveries.backoff_bounds(1)[1])
     with Session() as s:
-        counts = deliveries.send_due(s, sender, later)
+        counts = transactions.send_due(s, sender, later)
     assert (counts["sent"], counts["failed"]) == (20, 0)
     with Session() as s:
-        assert deliveries.send_due(s, sender, later + dt.timedelta(hours=2))["sent"] == 0
+        assert transactions.send_due(s, sender, later + dt.timedelta(hours=2))["sent"] == 0
 
     assert sorted(smtp.dedup_keys()) == sorted(f"burst:{n}" for n in range(30))
     by_key = {m["X-Portal-Dedup-Key"]: m for m in smtp.messages}
@@ -237,13 +237,13 @@ def test_e_mails_share_an_smtp_session_and_one_the_server_closed_is_replaced(
     ids = enqueue_emails(Session, 6)
     with Session() as s:
         for delivery_id in ids[:3]:  # one after the other: each finds the session idle
-            assert deliveries.send_now(s, sender, [delivery_id], NOW)["sent"] == 1
+            assert transactions.send_now(s, sender, [delivery_id], NOW)["sent"] == 1
     assert len(smtp.messages) == 3 and len(set(smtp.peers)) == 1  # one connection, one EHLO
 
     smtp.stop()  # the server goes away and comes back: the idle session is dead
     smtp.start()
     with Session() as s:
-        assert deliveries.send_now(s, sender, ids[3:5], NOW)["sent"] == 2
+        assert transactions.send_now(s, sender, ids[3:5], NOW)["sent"] == 2
     assert len(smtp.messages) == 5 and len(set(smtp.peers)) == 2  # a new session, no loss
     sender.close()  # and the kept session ends with the process
     assert sender._smtp_idle == []
@@ -260,21 +260,21 @@ def test_a_webhook_answering_500_three_times_gets_the_alert_on_the_fourth_try_si
 
     now = NOW
     with Session() as s:
-        assert deliveries.send_now(s, sender, [delivery_id], now)["failed"] == 1
+        assert transactions.send_now(s, sender, [delivery_id], now)["failed"] == 1
     for attempt in (2, 3, 4):
         due = row(Session, delivery_id).next_attempt_at
         assert due > now
         with Session() as s:  # a moment before it is due: nothing is sent
-            counts = deliveries.send_due(s, sender, due - dt.timedelta(milliseconds=1))
+            counts = transactions.send_due(s, sender, due - dt.timedelta(milliseconds=1))
             assert counts["sent"] + counts["failed"] == 0
         now = due
         with Session() as s:
-            counts = deliveries.send_due(s, sender, now)
+            counts = transactions.send_due(s, sender, now)
         assert counts["sent" if attempt == 4 else "failed"] == 1
         assert len(receiver.requests) == attempt
 
     with Session() as s:
-        assert deliveries.send_due(s, sender, now + dt.timedelta(days=1))["sent"] == 0
+        assert transactions.send_due(s, sender, now + dt.timedelta(days=1))["sent"] == 0
     assert [status for _, _, status in receiver.requests] == [500, 500, 500, 200]
     [(headers, body, _)] = receiver.accepted()
     assert senders.verify(channel["secret"], headers["X-Portal-Timestamp"],
@@ -305,7 +305,7 @@ def test_a_delivery_failing_max_attempts_times_is_dead_and_retry_brings_it_back(
     now = NOW
     for attempt in range(1, deliveries.MAX_ATTEMPTS + 1):
         with Session() as s:
-            counts = deliveries.send_due(s, sender, now)
+            counts = transactions.send_due(s, sender, now)
         current = row(Session, delivery_id)
         assert current.attempts == attempt
         if attempt < deliveries.MAX_ATTEMPTS:
@@ -318,7 +318,7 @@ def test_a_delivery_failing_max_attempts_times_is_dead_and_retry_brings_it_back(
             assert counts["dead"] == 1 and current.status == "dead"
     assert len(receiver.requests) == deliveries.MAX_ATTEMPTS
     with Session() as s:  # dead stays dead
-        assert deliveries.send_due(s, sender, now + dt.timedelta(days=7))["failed"] == 0
+        assert transactions.send_due(s, sender, now + dt.timedelta(days=7))["failed"] == 0
         [listed] = deliveries.page(s, status="dead")["data"]
     assert listed["id"] == delivery_id and "HTTP 503" in listed["last_error"]
     assert "secret" not in json.dumps(listed)
@@ -327,9 +327,10 @@ def test_a_delivery_failing_max_attempts_times_is_dead_and_retry_brings_it_back(
     later = now + dt.timedelta(days=1)
     with Session() as s:
         retried = deliveries.retry(s, delivery_id, later)
+        s.commit()
     assert (retried["status"], retried["attempts"]) == ("pending", 0)
     with Session() as s:
-        assert deliveries.send_due(s, sender, later)["sent"] == 1
+        assert transactions.send_due(s, sender, later)["sent"] == 1
     assert len(receiver.accepted()) == 1
     with Session() as s, pytest.raises(errors.Conflict):
         deliveries.retry(s, delivery_id, later)  # sent: nothing to retry
@@ -353,7 +354,7 @@ def test_two_concurrent_senders_never_send_one_delivery_twice(
         start.wait()
         with Session() as s:
             while True:
-                counts = deliveries.send_due(s, sender, NOW, limit=10)
+                counts = transactions.send_due(s, sender, NOW, limit=10)
                 total += counts["sent"]
                 if counts["sent"] + counts["failed"] == 0:
                     break
@@ -377,14 +378,15 @@ def test_a_delivery_left_sending_by_a_dead_instance_goes_out_after_its_lease(
     sender = make_senders()
     [delivery_id] = enqueue_emails(Session, 1, "orphan")
     with Session() as s:  # an instance claims it, then dies before sending
-        [claimed] = deliveries._claim(s, NOW, 10)
+        [claimed] = deliveries.claim(s, NOW, 10)
+        s.commit()
     assert claimed.id == delivery_id and row(Session, delivery_id).status == "sending"
 
     with Session() as s:  # inside the lease: left alone
-        counts = deliveries.send_due(s, sender, NOW + deliveries.LEASE / 2)
+        counts = transactions.send_due(s, sender, NOW + deliveries.LEASE / 2)
     assert counts["requeued"] == 0 and smtp.messages == []
     with Session() as s:
-        counts = deliveries.send_due(s, sender, NOW + deliveries.LEASE)
+        counts = transactions.send_due(s, sender, NOW + deliveries.LEASE)
     assert (counts["requeued"], counts["sent"]) == (1, 1)
     assert smtp.dedup_keys() == ["orphan:0"]
     done = row(Session, delivery_id)
@@ -469,7 +471,7 @@ def test_a_channel_to_loopback_is_refused_at_send_once_the_allow_list_no_longer_
                                            NOW)["deliveries"]
         s.commit()
     with Session() as s:  # the operator has removed loopback from WEBHOOK_ALLOWED_HOSTS
-        counts = deliveries.send_due(s, make_senders(WEBHOOK_ALLOWED_HOSTS=""), NOW)
+        counts = transactions.send_due(s, make_senders(WEBHOOK_ALLOWED_HOSTS=""), NOW)
     assert counts["dead"] == 1 and receiver.requests == []
     done = row(Session, delivery_id)
     assert (done.status, done.attempts) == ("dead", 1)
@@ -541,6 +543,7 @@ def test_raising_an_alert_twice_with_one_dedup_key_enqueues_once_even_concurrent
         alerts.create_channel(s, "support", {"type": "email", "address": "l2@example.com"},
                               NOW)
         alerts.create_channel(s, "support", {"type": "bus"}, NOW)
+        s.commit()
     start, answers = threading.Barrier(4), []
 
     def raise_it():
@@ -566,7 +569,7 @@ def test_raising_an_alert_twice_with_one_dedup_key_enqueues_once_even_concurrent
     assert again["duplicate"] is True and again["deliveries"] == []
 
     with Session() as s:
-        deliveries.send_due(s, make_senders(), NOW)
+        transactions.send_due(s, make_senders(), NOW)
     [mail] = smtp.messages
     assert mail["Subject"] == "[warning] Ticket waiting"
     assert "tkt_1 unacknowledged for 30 min" in mail.get_content()
@@ -582,7 +585,7 @@ class DeliveryWorker:
 
     @rpc
     def send_due(self, now):
-        return deliveries.send_due(self.db, self.senders, dt.datetime.fromisoformat(now))
+        return transactions.send_due(self.db, self.senders, dt.datetime.fromisoformat(now))
 
 
 def test_a_bus_alert_reaches_consumers_bound_to_its_team_and_severity(

@@ -79,9 +79,16 @@ def add_batch(engine, count=3, value=1500, currency="EUR", status="active", rest
 
 
 def redeem(engine, code, customer="cus_ann", account=PREPAID, client="10.0.0.1", now=NOW):
-    """One RPC's worth: a fresh session (as a worker gets), closed afterwards."""
+    """One RPC's worth: a fresh session (as a worker gets), committed as the service's `redeem`
+    ends it (a refusal too: the wrong guess it counted is kept), closed afterwards."""
     with Session(engine, expire_on_commit=False) as session:
-        return redemption.redeem(session, KEYS, customer, code, account, client, now)
+        try:
+            answer = redemption.redeem(session, KEYS, customer, code, account, client, now)
+        except errors.ServiceError:
+            session.commit()
+            raise
+        session.commit()
+        return answer
 
 
 def outcome(engine, code, **kwargs):

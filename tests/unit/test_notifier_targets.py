@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from services.common import errors
 from services.common.db import KERNEL, Component, make_engine, migrate
-from services.notifier import alerts, deliveries, senders
+from services.notifier import alerts, deliveries, senders, transactions
 from services.notifier.models import MIGRATIONS, Base, Delivery
 from services.notifier.targets import TargetRefused, WebhookTargets, special_kind
 
@@ -166,7 +166,7 @@ def test_a_name_rebound_to_loopback_after_creation_is_refused_at_send_and_nothin
     dns.answers["hooks.attacker.example"] = ["127.0.0.1"]  # the attacker's DNS changes
     sender = senders.Senders({"WEBHOOK_TIMEOUT_SECONDS": 2})
     sender.targets = targets
-    counts = deliveries.send_due(session, sender, NOW)
+    counts = transactions.send_due(session, sender, NOW)
     assert counts["dead"] == 1 and hits == []
     [row] = session.query(Delivery).all()
     assert row.status == "dead" and row.attempts == 1

@@ -217,7 +217,7 @@ class GatewayService:
     def wallet_settings(self, call):
         return wallet.wallet_settings(self, call)
 
-    @api("GET", "/api/v1/wallet/transactions", query=wallet_schemas.LedgerQuery,
+    @api("GET", "/api/v1/wallet/transactions", query=common_schemas.PageQuery,
          response=wallet_schemas.WalletTransactionList, tag="wallet",
          summary="The ledger, newest first, each entry with the balance after it")
     def wallet_transactions(self, call):
@@ -231,7 +231,7 @@ class GatewayService:
         return wallet.top_up(self, call)
 
     # bills (postpaid)
-    @api("GET", "/api/v1/invoices", query=bills_schemas.InvoiceQuery,
+    @api("GET", "/api/v1/invoices", query=common_schemas.PageQuery,
          response=bills_schemas.InvoiceList, tag="bills",
          summary="My invoices, newest first (postpaid accounts; 409 NOT_POSTPAID otherwise)")
     def invoices(self, call):
@@ -259,7 +259,8 @@ class GatewayService:
     def pay_invoice(self, call):
         return bills.pay(self, call)
 
-    @api("GET", "/api/v1/payments", response=bills_schemas.PaymentList, tag="bills",
+    @api("GET", "/api/v1/payments", query=common_schemas.PageQuery,
+         response=bills_schemas.PaymentList, tag="bills",
          summary="My payments: invoice payments and wallet top-ups, newest first")
     def payments(self, call):
         return bills.payments(self, call)
@@ -734,7 +735,7 @@ class GatewayService:
         return vouchers.ops_retire_offer(self, call)
 
     @api("GET", "/api/v1/ops/customers/<string:customer_id>/invoices", access="billing.read",
-         query=bills_schemas.InvoiceQuery, response=bills_schemas.InvoiceList, tag="ops",
+         query=common_schemas.PageQuery, response=bills_schemas.InvoiceList, tag="ops",
          summary="A postpaid customer's invoices, newest first")
     def ops_customer_invoices(self, call):
         return bills.ops_customer_invoices(self, call)
@@ -771,7 +772,7 @@ class GatewayService:
         return bills.ops_start_run(self, call)
 
     @api("GET", "/api/v1/ops/billing-runs", access="billing.read",
-         response=bills_schemas.BillingRunList, tag="ops",
+         query=common_schemas.PageQuery, response=bills_schemas.BillingRunList, tag="ops",
          summary="Recent billing runs")
     def ops_billing_runs(self, call):
         return bills.ops_runs(self, call)

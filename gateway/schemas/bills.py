@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Cursor, JsonBool, Money, PageQuery, PositiveMoney, page_of
+from gateway.schemas.common import JsonBool, Money, PositiveMoney, page_of
 from gateway.schemas.wallet import PaymentOut
 from services.common.schemas import StrictSchema, Text
 
@@ -70,10 +70,6 @@ class InvoiceOut(Schema):
 
 
 InvoiceList = page_of(InvoiceOut, "InvoiceList")
-
-
-class InvoiceQuery(PageQuery):
-    cursor = Cursor(r"^[A-Za-z0-9-]{1,40}$", "an invoice number")
 
 
 class NextDue(Schema):

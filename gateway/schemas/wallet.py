@@ -7,19 +7,12 @@ import datetime as dt
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.common import (
-    NUMBER_CURSOR,
-    Cursor,
     Money,
     NonNegativeMoney,
-    PageQuery,
     PositiveMoney,
     page_of,
 )
 from services.common.schemas import MoneySchema, StrictSchema, Text
-
-
-class LedgerQuery(PageQuery):
-    cursor = Cursor(NUMBER_CURSOR, "a number")
 
 
 class CardIn(StrictSchema):

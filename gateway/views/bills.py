@@ -49,7 +49,8 @@ def pay(gw, call: Call) -> Reply:
 
 
 def payments(gw, call: Call) -> dict:
-    return gw.billing.list_payments(call.principal.customer_id)
+    return gw.billing.list_payments(call.principal.customer_id, call.query["limit"],
+                                    call.query.get("cursor"))
 
 
 def ops_start_run(gw, call: Call) -> Reply:
@@ -58,7 +59,7 @@ def ops_start_run(gw, call: Call) -> Reply:
 
 
 def ops_runs(gw, call: Call) -> dict:
-    return gw.billing.list_billing_runs()
+    return gw.billing.list_billing_runs(call.query["limit"], call.query.get("cursor"))
 
 
 def ops_run(gw, call: Call) -> dict:

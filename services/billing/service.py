@@ -19,10 +19,11 @@ subscription, invoice or payment is NotFound):
   top_up(customer_id, request {amount, payment_method_id}, idempotency_key) · set_low_balance ·
   adjust_wallet(customer_id, request {amount, reason}, actor, idempotency_key=None) (ops; once
   per key) · verify_ledger() (ops)
-- start_billing_run(date) · get_billing_run(id) · list_billing_runs() (ops)
+- start_billing_run(date) · get_billing_run(id) · list_billing_runs(limit, cursor) (ops)
 - list_invoices(customer_id, limit, cursor) · get_invoice · invoice_pdf · receipt_pdf ·
   pay_invoice(customer_id, invoice_id, request {payment_method_id}, idempotency_key) ·
-  list_payments(customer_id) · get_autopay(customer_id) · set_autopay(customer_id, request)
+  list_payments(customer_id, limit, cursor) · get_autopay(customer_id) ·
+  set_autopay(customer_id, request)
 - redeem_voucher(customer_id, request {code}, client, account) → the wallet credited once
   (vouchers redeems the code) · buy_voucher(customer_id, request {offer, payment_method_id},
   idempotency_key, account) → an online voucher paid by card, once per key
@@ -71,7 +72,7 @@ from services.billing.money import ledger, payment_methods, payments, voucher_sa
 from services.billing.money.provider import Payments
 from services.billing.subscriptions import changes, renewals, settlement, views
 from services.common import config as keys
-from services.common import errors
+from services.common import errors, pages
 from services.common.clock import ClockProvider, isoformat
 from services.common.db import Database, snapshot
 from services.common.events import event_handler
@@ -142,8 +143,7 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def list_subscriptions(self, customer_id):
-        return {"data": [views.dump(s) for s in views.list_for(self.db, customer_id)],
-                "has_more": False, "next_cursor": None}
+        return pages.whole([views.dump(s) for s in views.list_for(self.db, customer_id)])
 
     @rpc(expected_exceptions=EXPECTED)
     def get_subscription(self, customer_id, subscription_id):
@@ -212,9 +212,8 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def list_payment_methods(self, customer_id):
-        return {"data": [payment_methods.dump(pm)
-                         for pm in payment_methods.active(self.db, customer_id)],
-                "has_more": False, "next_cursor": None}
+        return pages.whole([payment_methods.dump(pm)
+                            for pm in payment_methods.active(self.db, customer_id)])
 
     @rpc(expected_exceptions=EXPECTED)
     def remove_payment_method(self, customer_id, payment_method_id):
@@ -234,14 +233,7 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def wallet_transactions(self, customer_id, limit=20, cursor=None):
         wallets.prepaid_account(self.accounts, customer_id)
-        if not isinstance(limit, int) or not 1 <= limit <= 100:
-            raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
-        before = None
-        if cursor is not None:
-            if not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()):
-                raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
-            before = int(cursor)
-        return ledger.history(self.db, customer_id, limit, before)
+        return ledger.history(self.db, customer_id, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def top_up(self, customer_id, request, idempotency_key=None, account=None):
@@ -357,10 +349,10 @@ class BillingService:
         return runs.get(self.db, run_id)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_billing_runs(self):
-        return runs.recent(self.db)
+    def list_billing_runs(self, limit=20, cursor=None):
+        return runs.recent(self.db, limit, cursor)
 
-    @event_handler("billing", runs.CHUNK_READY)
+    @event_handler("billing", events.BILLING_RUN_CHUNK_READY)
     def on_chunk_ready(self, payload):
         """A chunk of a billing run, taken by whichever billing instance is free; an error
         puts it back on the queue (the chunk is one transaction, and repeating it is safe)."""
@@ -401,9 +393,8 @@ class BillingService:
         return invoices.receipt_pdf(self.db, self.accounts, customer_id, payment_id)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_payments(self, customer_id):
-        return {"data": [payments.dump(p) for p in payments.history(self.db, customer_id)],
-                "has_more": False, "next_cursor": None}
+    def list_payments(self, customer_id, limit=20, cursor=None):
+        return payments.history(self.db, customer_id, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_autopay(self, customer_id):
@@ -438,7 +429,7 @@ class BillingService:
         return self._saved(credit_notes.issue(self.db, invoice_id, request, actor,
                                               idempotency_key, self.clock.now()))
 
-    @event_handler("billing", collection.AUTOPAY_DUE)
+    @event_handler("billing", events.INVOICE_AUTOPAY_DUE)
     def on_autopay_due(self, payload):
         """Autopay: the step a billing run scheduled for a new invoice is run at once. A step
         runs once (it is claimed by a conditional update), so a repeated event charges nothing

@@ -28,7 +28,7 @@ from sqlalchemy.sql import Select
 from services.common import errors
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
-MAX_CURSOR = 300  # characters: a few values, never a whole row
+MAX_CURSOR = 200  # characters: a few values, never a whole row (the API says so too)
 BAD_CURSOR = {"cursor": ["is not a valid cursor"]}
 
 

@@ -93,3 +93,47 @@ def test_a_prepaid_customer_runs_out_is_suspended_tops_up_and_is_resumed(prepaid
         "amount": {"amount": 250, "currency": "EUR"}, "reason": "self-service"}).status_code \
         == 403
     assert portal.ok("GET", "/api/v1/ops/ledger/verify", admin)["ok"] is True
+
+
+def walk(portal, token, path, limit):
+    """Every item of a list, page by page through its cursors."""
+    items, cursor = [], None
+    while True:
+        query = f"?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        page = portal.ok("GET", path + query, token)
+        assert len(page["data"]) <= limit
+        items += page["data"]
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            return items
+        cursor = page["next_cursor"]
+
+
+def test_the_wallet_history_and_the_payments_page_through_every_row_once(prepaid):
+    portal, clock = prepaid
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    portal.ok("POST", "/api/v1/accounts", None, status=201, json={
+        "email": email, "password": PASSWORD, "name": "Pat", "billing_type": "prepaid",
+        "currency": "EUR"})
+    token = demo.login(portal.url, email, PASSWORD)
+    portal.ok("POST", "/api/v1/me/payment-methods", token, status=201, json={
+        "number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "913",
+        "holder": "Pat"})
+    for n in range(5):
+        clock.advance(seconds=1)  # payments are listed by time: one a second
+        portal.ok("POST", "/api/v1/wallet/top-ups", token, status=201,
+                  json={"amount": {"amount": 100 * (n + 1), "currency": "EUR"}},
+                  headers={"Idempotency-Key": f"page-{n}"})
+    entries = walk(portal, token, "/api/v1/wallet/transactions", 2)
+    assert [e["amount"]["amount"] for e in entries] == [500, 400, 300, 200, 100]  # newest first
+    paid = walk(portal, token, "/api/v1/payments", 2)
+    assert [p["amount"]["amount"] for p in paid] == [500, 400, 300, 200, 100]
+    assert len({p["id"] for p in paid}) == 5
+    whole = portal.ok("GET", "/api/v1/payments?limit=5", token)
+    assert len(whole["data"]) == 5 and whole["has_more"] is False
+    cut = portal.ok("GET", "/api/v1/payments?limit=4", token)
+    assert len(cut["data"]) == 4 and cut["has_more"] is True
+    for bad in ("%25%25", "12", "x" * 201):
+        refused = portal("GET", f"/api/v1/payments?cursor={bad}", token)
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["error"]["code"] == "VALIDATION_FAILED"

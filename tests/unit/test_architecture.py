@@ -166,3 +166,51 @@ def test_billing_sub_packages_depend_in_one_direction():
                        if a != "services.billing") and target != "services.billing":
                 wrong.append(f"{module} imports {target}")
     assert wrong == []
+
+
+# where a unit of work may end: the entrypoints (service.py), billing's transaction helpers and
+# multi-transaction flows (transactions.py), and a card payment's two transactions around the
+# provider's answer (money/payments.py), like the kernel's idempotency records
+TRANSACTION_OWNERS = {"service.py", "transactions.py"}
+TRANSACTION_MACHINERY = {"services/billing/money/payments.py"}
+
+
+def test_only_entrypoints_commit():
+    """Modules flush; whether a change is one transaction or several is decided where the
+    entrypoint is, not deep inside a helper."""
+    found = []
+    for service in SERVICES:
+        for path in (ROOT / "services" / service).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if path.name in TRANSACTION_OWNERS or rel in TRANSACTION_MACHINERY:
+                continue
+            tree = ast.parse(path.read_text(), filename=rel)
+            found += [f"{rel}:{node.lineno} {node.func.attr}()" for node in ast.walk(tree)
+                      if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                      and node.func.attr in ("commit", "rollback")]
+    assert found == []
+
+
+def test_every_event_is_emitted_by_its_name_in_events_py():
+    """`outbox.emit(session, events.X, …)`: the names a service emits are all in its events.py
+    (a variable passed down from a caller that named it there is fine; a literal is not)."""
+    import importlib
+
+    wrong = []
+    for service in SERVICES:
+        names = vars(importlib.import_module(f"services.{service}.events"))
+        for path in (ROOT / "services" / service).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in ("emit", "emit_many")
+                        and isinstance(node.func.value, ast.Name)
+                        and node.func.value.id == "outbox" and len(node.args) > 1):
+                    continue
+                arg = node.args[1]
+                named = (isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name)
+                         and arg.value.id == "events" and arg.attr in names)
+                passed = isinstance(arg, ast.Name) and arg.id.islower()
+                if not (named or passed):
+                    wrong.append(f"{rel}:{node.lineno} emits {ast.unparse(arg)}")
+    assert wrong == []

@@ -88,7 +88,7 @@ def test_the_document_is_as_strict_as_the_validation():
     assert paths["/api/v1/accounts"]["post"]["requestBody"]["required"] is True
     assert paths["/api/v1/ops/billing-runs"]["post"]["requestBody"]["required"] is False
     ledger = {p["name"]: p for p in paths["/api/v1/wallet/transactions"]["get"]["parameters"]}
-    assert ledger["cursor"]["schema"]["pattern"] == "^[0-9]{1,18}$"
+    assert ledger["cursor"]["schema"]["pattern"] == "^[A-Za-z0-9_-]{1,200}$"  # opaque
     assert "204" in paths["/api/v1/ops/channels/{channel_id}"]["delete"]["responses"]
 
 

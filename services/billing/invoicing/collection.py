@@ -34,6 +34,7 @@ from marshmallow import fields, validate
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from services.billing import events
 from services.billing.models import BillingProfile, CollectionAttempt, Invoice, PaymentMethod
 from services.billing.money import payment_methods
 from services.billing.subscriptions import suspension
@@ -41,9 +42,6 @@ from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.schemas import StrictSchema, load_or_raise
 
-INVOICE_OVERDUE = "invoice_overdue"
-INVOICE_PAYMENT_DUE = "invoice_payment_due"
-INVOICE_PAYMENT_REMINDER = "invoice_payment_reminder"
 STALE_AFTER = dt.timedelta(minutes=10)
 PROVIDER_DOWN_RETRY = dt.timedelta(minutes=10)
 NOT_POSTPAID = "NOT_POSTPAID"
@@ -187,7 +185,6 @@ def start_dunning(session: Session, invoice: Invoice, since: dt.datetime,
     return since + dt.timedelta(days=policy.retry_days[0])
 
 
-AUTOPAY_DUE = "invoice_autopay_due"
 
 
 def schedule_autopay(session: Session, invoices_by_customer: dict[str, str],
@@ -213,7 +210,7 @@ def schedule_autopay(session: Session, invoices_by_customer: dict[str, str],
                                      .where(CollectionAttempt.invoice_id.in_(
                                          [d["invoice_id"] for d in due]),
                                             CollectionAttempt.attempt == 0)).all())
-        outbox.emit_many(session, AUTOPAY_DUE, "step", [
+        outbox.emit_many(session, events.INVOICE_AUTOPAY_DUE, "step", [
             {**d, "id": steps[d["invoice_id"]]} for d in due], now)
 
 
@@ -260,7 +257,7 @@ def after_failed_step(session: Session, step: CollectionAttempt, invoice: Invoic
         return later
     invoice.dunning = "exhausted"
     suspended = suspension.suspend_postpaid(session, invoice.customer_id, now)
-    outbox.emit(session, "invoice_collection_failed", "invoice", {
+    outbox.emit(session, events.INVOICE_COLLECTION_FAILED, "invoice", {
         **_event_invoice(invoice), "suspended_subscriptions": suspended}, now)
     return None
 
@@ -289,7 +286,7 @@ def mark_overdue(session: Session, now: dt.datetime, policy: Policy, limit: int 
         .execution_options(synchronize_session=False)))
     for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(changed))
                                    .execution_options(populate_existing=True)):
-        outbox.emit(session, INVOICE_OVERDUE, "invoice", _event_invoice(invoice), now)
+        outbox.emit(session, events.INVOICE_OVERDUE, "invoice", _event_invoice(invoice), now)
         start_dunning(session, invoice, now, policy)
     return len(changed)
 
@@ -315,7 +312,7 @@ def remind_due(session: Session, now: dt.datetime, policy: Policy, limit: int = 
         if autopay_card(session, invoice.customer_id) is not None:
             continue
         days = (dt.date.fromisoformat(invoice.due_date) - today).days
-        outbox.emit(session, INVOICE_PAYMENT_DUE, "invoice",
+        outbox.emit(session, events.INVOICE_PAYMENT_DUE, "invoice",
                     {**_event_invoice(invoice), "days_left": days}, now)
         sent += 1
     return sent
@@ -340,7 +337,7 @@ def remind_steps(session: Session, now: dt.datetime, policy: Policy, limit: int 
         invoice = session.get(Invoice, step.invoice_id)
         if invoice.status not in ("open", "overdue"):
             continue
-        outbox.emit(session, INVOICE_PAYMENT_REMINDER, "invoice", {
+        outbox.emit(session, events.INVOICE_PAYMENT_REMINDER, "invoice", {
             **_event_invoice(invoice), "step": step.attempt, "steps": last,
             "at": isoformat(step.due_at),
             "will_charge_card": autopay_card(session, invoice.customer_id) is not None,

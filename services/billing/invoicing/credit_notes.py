@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.billing import events
 from services.billing.invoicing import arithmetic
 from services.billing.invoicing.invoices import INVOICE_NOT_FOUND, dump_credit_note
 from services.billing.models import Charge, CreditNote, Invoice, InvoiceLine
@@ -31,7 +32,6 @@ from services.common.ids import new_id
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
 
 SERIES = "CN"
-CREDIT_NOTE_ISSUED = "credit_note_issued"
 
 
 class CreditNoteSchema(StrictSchema):
@@ -89,7 +89,7 @@ def issue(session: Session, invoice_id: str, request: dict, actor: str,
         suspension.invoice_settled(session, invoice, now)
     elif not unpaid:
         _credit_next_invoice(session, invoice, note, now)
-    outbox.emit(session, CREDIT_NOTE_ISSUED, "credit_note",
+    outbox.emit(session, events.CREDIT_NOTE_ISSUED, "credit_note",
                 {**dump_credit_note(note), "customer_id": note.customer_id,
                  "invoice_number": invoice.number, "invoice_status": invoice.status}, now)
     return dump_credit_note(note)

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.billing import events
 from services.billing.invoicing import pdf
 from services.billing.invoicing.arithmetic import dump_invoice
 from services.billing.models import (
@@ -21,13 +22,12 @@ from services.billing.models import (
 )
 from services.billing.money import payment_methods, payments
 from services.billing.subscriptions import suspension
-from services.common import errors, green, outbox
+from services.common import errors, green, outbox, pages
 from services.common.clock import isoformat
 from services.common.money import Money
 from services.common.schemas import StrictSchema, load_or_raise
 
 INVOICE_NOT_FOUND = "INVOICE_NOT_FOUND"
-INVOICE_PAID = "invoice_paid"
 
 
 class PaySchema(StrictSchema):
@@ -110,20 +110,13 @@ def get(session: Session, customer_id: str, invoice_id: str) -> dict:
     return dump_many(session, [find(session, customer_id, invoice_id)])[0]
 
 
-def page(session: Session, customer_id: str, limit: int = 20, cursor: str | None = None) -> dict:
-    if not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
-    query = select(Invoice).where(Invoice.customer_id == customer_id,
-                                  Invoice.number.is_not(None))
-    if cursor:
-        if not isinstance(cursor, str) or len(cursor) > 40:
-            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
-        query = query.where(Invoice.number < cursor)
-    rows = session.scalars(query.order_by(Invoice.number.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": dump_many(session, rows), "has_more": more,
-            "next_cursor": rows[-1].number if more else None}
+PAGE_ORDER = pages.Order((Invoice.number,))  # newest first: numbers are gapless and unique
+
+
+def page(session: Session, customer_id: str, limit=pages.DEFAULT_LIMIT, cursor=None) -> dict:
+    return pages.keyset(session, select(Invoice).where(
+        Invoice.customer_id == customer_id, Invoice.number.is_not(None)), PAGE_ORDER, limit,
+        cursor, dump_all=lambda rows: dump_many(session, rows))
 
 
 def summary(session: Session, customer_id: str, currency: str) -> dict:
@@ -180,7 +173,7 @@ def complete_payment(session: Session, provider, payment_id: str, now) -> dict:
     if invoice.status in ("open", "overdue"):
         invoice.amount_paid += payment.amount
         invoice.status, invoice.paid_at = "paid", now
-        outbox.emit(session, INVOICE_PAID, "invoice", {
+        outbox.emit(session, events.INVOICE_PAID, "invoice", {
             "id": invoice.id, "customer_id": invoice.customer_id, "number": invoice.number,
             "total": {"amount": invoice.total, "currency": invoice.currency},
             "payment_id": payment.id}, now)

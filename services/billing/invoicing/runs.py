@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.billing import events
 from services.billing.invoicing import arithmetic, collection
 from services.billing.models import (
     BillingProfile,
@@ -35,15 +36,13 @@ from services.billing.models import (
     InvoiceLine,
     Subscription,
 )
-from services.common import bulk, errors, outbox
+from services.common import bulk, errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.ids import new_id
 
 CHUNK_SIZE = 500
 PAYMENT_TERMS_DAYS = 14
 SERIES = "INV"
-CHUNK_READY = "billing_run_chunk_ready"
-INVOICE_ISSUED = "invoice_issued"
 
 
 def _cutoff(run_date: dt.date) -> dt.datetime:
@@ -98,7 +97,7 @@ def start(session: Session, run_date: dt.date, now: dt.datetime,
 
 
 def _announce(session: Session, run: BillingRun, index: int, now: dt.datetime) -> None:
-    outbox.emit(session, CHUNK_READY, "chunk", {"run_id": run.id, "index": index,
+    outbox.emit(session, events.BILLING_RUN_CHUNK_READY, "chunk", {"run_id": run.id, "index": index,
                                                 "run_date": run.run_date}, now)
 
 
@@ -193,7 +192,7 @@ def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime,
                    for n, r in enumerate(new_rows)}
         bulk.update_rows(session, Invoice.__table__,
                          [{"id": k, "number": v} for k, v in numbers.items()])
-        outbox.emit_many(session, INVOICE_ISSUED, "invoice", [{
+        outbox.emit_many(session, events.INVOICE_ISSUED, "invoice", [{
             "id": r["id"], "customer_id": r["customer_id"], "number": numbers[r["id"]],
             "total": {"amount": r["total"], "currency": r["currency"]},
             "issue_date": r["issue_date"], "due_date": r["due_date"]} for r in new_rows], now)
@@ -221,7 +220,10 @@ def get(session: Session, run_id: str) -> dict:
     return dump_run(run)
 
 
-def recent(session: Session, limit: int = 20) -> dict:
-    runs = session.scalars(select(BillingRun).order_by(BillingRun.created_at.desc())
-                           .limit(limit)).all()
-    return {"data": [dump_run(r) for r in runs], "has_more": False, "next_cursor": None}
+RECENT_ORDER = pages.Order((BillingRun.created_at, BillingRun.id))
+
+
+def recent(session: Session, limit=pages.DEFAULT_LIMIT, cursor=None) -> dict:
+    """The runs, newest first."""
+    return pages.keyset(session, select(BillingRun), RECENT_ORDER, limit, cursor,
+                        dump=dump_run)

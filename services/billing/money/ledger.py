@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, case, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from services.billing import events
 from services.billing.models import Wallet, WalletTransaction
-from services.common import errors, outbox
+from services.common import errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.db import dialect_insert
 from services.common.ids import new_id
@@ -159,7 +160,7 @@ def _entry(row: WalletTransaction, wallet: WalletState) -> Entry:
 
 def _emit(session: Session, entry: Entry, alerted: bool, now: dt.datetime) -> None:
     wallet = entry.wallet
-    event = "wallet_credited" if entry.direction == CREDIT else "wallet_debited"
+    event = events.WALLET_CREDITED if entry.direction == CREDIT else events.WALLET_DEBITED
     outbox.emit(session, event, "wallet", {"customer_id": wallet.customer_id,
                                            "transaction": dump_entry(entry),
                                            "balance": money(wallet.balance, wallet.currency)},
@@ -173,7 +174,7 @@ def _emit(session: Session, entry: Entry, alerted: bool, now: dt.datetime) -> No
                                   _WALLET.c.low_balance_alerted.is_(not low))
             .values(low_balance_alerted=low)).rowcount
         if low and flipped:
-            outbox.emit(session, "wallet_low_balance", "wallet", {
+            outbox.emit(session, events.WALLET_LOW_BALANCE, "wallet", {
                 "customer_id": wallet.customer_id,
                 "balance": money(wallet.balance, wallet.currency),
                 "threshold": money(wallet.low_balance_threshold, wallet.currency)}, now)
@@ -196,15 +197,13 @@ def dump_wallet(wallet: Wallet) -> dict:
             "low_balance_threshold": money(wallet.low_balance_threshold, wallet.currency)}
 
 
-def history(session: Session, customer_id: str, limit: int, before_seq: int | None) -> dict:
-    query = select(WalletTransaction).where(WalletTransaction.customer_id == customer_id)
-    if before_seq is not None:
-        query = query.where(WalletTransaction.seq < before_seq)
-    rows = session.scalars(query.order_by(WalletTransaction.seq.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": [dump_entry(r) for r in rows], "has_more": more,
-            "next_cursor": str(rows[-1].seq) if more else None}
+HISTORY_ORDER = pages.Order((WalletTransaction.seq,))  # newest first; seq is per wallet
+
+
+def history(session: Session, customer_id: str, limit, cursor) -> dict:
+    return pages.keyset(session, select(WalletTransaction).where(
+        WalletTransaction.customer_id == customer_id), HISTORY_ORDER, limit, cursor,
+        dump=dump_entry)
 
 
 def verify(session: Session) -> dict:

@@ -33,7 +33,7 @@ from services.billing.money.provider import (
     ProviderCharge,
     ProviderUnavailable,
 )
-from services.common import errors, outbox
+from services.common import errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.db import Prepared
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED, MISSING, check_key, record, stored
@@ -273,6 +273,10 @@ def retry_later(session: Session, payment_id: str, now: dt.datetime) -> None:
     session.commit()
 
 
-def history(session: Session, customer_id: str, limit: int = 100) -> list[Payment]:
-    return list(session.scalars(select(Payment).where(Payment.customer_id == customer_id)
-                                .order_by(Payment.created_at.desc()).limit(limit)))
+HISTORY_ORDER = pages.Order((Payment.created_at, Payment.id))
+
+
+def history(session: Session, customer_id: str, limit=pages.DEFAULT_LIMIT, cursor=None) -> dict:
+    """The customer's payments, newest first."""
+    return pages.keyset(session, select(Payment).where(Payment.customer_id == customer_id),
+                        HISTORY_ORDER, limit, cursor, dump=dump)

@@ -43,7 +43,6 @@ def end_pause(ops: changes.Ops, subscription_id: str) -> bool:
     return True
 
 
-RENEWAL_UPCOMING = "subscription_renewal_upcoming"
 
 
 def renewal_notices(session: Session, now: dt.datetime, days: int, limit: int = 200) -> int:
@@ -76,7 +75,7 @@ def renewal_notices(session: Session, now: dt.datetime, days: int, limit: int = 
             wallet = session.get(Wallet, sub.customer_id)
             balance = wallet.balance if wallet else 0
             covered = balance >= renewal["amount"]["amount"]
-        outbox.emit(session, RENEWAL_UPCOMING, "subscription", {
+        outbox.emit(session, events.SUBSCRIPTION_RENEWAL_UPCOMING, "subscription", {
             **dump(sub), "customer_id": sub.customer_id, "renewal": renewal,
             "days_left": max(0, (sub.current_period_end - now).days),
             "wallet_covers": covered,

@@ -20,7 +20,8 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - record_audit(entry) · audit_log(filters…, limit, cursor): the append-only audit trail
 Events consumed: gateway staff_action (an audit entry of a staff action, stored once).
 - health() → {"service", "database"}
-Events: customer_registered, customer_updated, password_changed.
+Events: customer_registered, customer_updated, password_changed, portal_link_issued (the
+notifier e-mails the link), session_revoked (gateways evict the sessions from their cache).
 
 Each entrypoint owns its transaction (`_transaction`) and commits; the modules flush. A flow
 that verifies or hashes a password commits its read first, so no transaction is open while the

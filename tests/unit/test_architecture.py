@@ -214,3 +214,21 @@ def test_every_event_is_emitted_by_its_name_in_events_py():
                 if not (named or passed):
                     wrong.append(f"{rel}:{node.lineno} emits {ast.unparse(arg)}")
     assert wrong == []
+
+
+def test_each_service_docstring_names_every_event_it_emits():
+    """Like its RPCs, a service's events are all in service.py's docstring (`a_b/c` names both
+    a_b and a_c), so a newcomer finds there what a service may announce."""
+    import importlib
+    import re
+
+    missing = []
+    for service in SERVICES:
+        doc = importlib.import_module(f"services.{service}.service").__doc__ or ""
+        named = set(re.findall(r"\b[a-z][a-z0-9_]*\b", doc))
+        for prefix, rest in re.findall(r"\b([a-z]+)_([a-z_]+(?:/[a-z_]+)+)", doc):
+            named |= {f"{prefix}_{part}" for part in rest.split("/")}
+        emitted = {value for name, value in vars(importlib.import_module(
+            f"services.{service}.events")).items() if name.isupper() and isinstance(value, str)}
+        missing += [f"{service}: {event}" for event in sorted(emitted - named)]
+    assert missing == []

@@ -1,6 +1,8 @@
 """Ticket categories: what customers can raise, and the urgency × impact that give a new
 ticket its priority (ITIL's matrix, `routing.priority_of`). A fresh database has the operator's
-usual four; ops add and change them."""
+usual four; ops add and change them.
+
+The functions flush; the caller (the entrypoint in service.py) commits."""
 
 from __future__ import annotations
 
@@ -48,15 +50,16 @@ class CategorySchema(StrictSchema):
 
 
 def seed(session: Session) -> None:
-    """The four usual categories, on a fresh database only (ops' changes are kept). Two first
-    requests at once both try: the primary key lets one in, the other finds them there."""
+    """The four usual categories, on a fresh database only (ops' changes are kept), in the
+    caller's transaction. Two first requests at once both try: the primary key lets one in, the
+    other's savepoint undoes only its own inserts and it finds them there."""
     if session.scalar(select(Category.code).limit(1)) is None:
-        for n, spec in enumerate(DEFAULTS):
-            session.add(Category(**spec, active=True, position=n))
         try:
-            session.commit()
+            with session.begin_nested():
+                for n, spec in enumerate(DEFAULTS):
+                    session.add(Category(**spec, active=True, position=n))
+                session.flush()
         except IntegrityError as exc:
-            session.rollback()
             if not is_unique_violation(exc):
                 raise
 
@@ -93,7 +96,7 @@ def create(session: Session, request: dict) -> dict:
     category = Category(**{"description": "", "required_fields": [], "active": True,
                            "position": 100, **values})
     session.add(category)
-    session.commit()
+    session.flush()
     return dump(category)
 
 
@@ -104,5 +107,5 @@ def update(session: Session, code: str, request: dict) -> dict:
         raise errors.InvalidArgument(fields={"code": ["cannot be changed"]})
     for name, value in values.items():
         setattr(category, name, value)
-    session.commit()
+    session.flush()
     return dump(category)

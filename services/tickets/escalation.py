@@ -9,9 +9,12 @@ policy starts over, `repeat` times; then it stops.
 Exactly once: a ticket's position in its policy (`escalation_round`, `escalation_step`) and the
 time the next step is due are moved by a conditional UPDATE that names the position it saw, so
 when two timers (two instances) find the same due step, one fires it and the other's UPDATE
-matches nothing. The alert (an outbox event) and the history entry commit with the move. Due
-times are computed from the previous due time, not from when the timer ran: a step is due at
-exactly the policy's delay, whatever the timer's interval.
+matches nothing. The alert (an outbox event) and the history entry commit with the move (one
+transaction per step: `transactions.escalate_due`). Due times are computed from the previous due
+time, not from when the timer ran: a step is due at exactly the policy's delay, whatever the
+timer's interval.
+
+The functions flush; the caller (service.py, transactions.py) commits.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def create(session: Session, request: dict, now: dt.datetime) -> dict:
     policy = EscalationPolicy(id=new_id("esc"), name=values["name"], steps=values["steps"],
                               repeat=values["repeat"], created_at=now)
     session.add(policy)
-    session.commit()
+    session.flush()
     return dump(policy)
 
 
@@ -99,7 +102,7 @@ def replace(session: Session, policy_id: str, request: dict) -> dict:
     policy = _find(session, policy_id)
     _check_teams(session, values)
     policy.name, policy.steps, policy.repeat = values["name"], values["steps"], values["repeat"]
-    session.commit()
+    session.flush()
     return dump(policy)
 
 
@@ -114,7 +117,7 @@ def delete(session: Session, policy_id: str) -> None:
     session.execute(update(Ticket).where(Ticket.escalation_policy == policy_id)
                     .values(escalation_due_at=None))
     session.delete(policy)
-    session.commit()
+    session.flush()
 
 
 # a ticket's escalation ------------------------------------------------------------------------
@@ -147,22 +150,21 @@ def view(ticket: Ticket) -> dict:
             "step": ticket.escalation_step, "next_at": isoformat(ticket.escalation_due_at)}
 
 
-def fire_due(session: Session, now: dt.datetime, limit: int = 200) -> int:
-    """Fire every escalation step due by `now` (each once, whichever instance gets it)."""
-    due = list(session.execute(
+def due(session: Session, now: dt.datetime, limit: int = 200) -> list[tuple]:
+    """The escalation steps due by `now`: (ticket id, round, step, due at), the earliest first."""
+    return [tuple(row) for row in session.execute(
         select(Ticket.id, Ticket.escalation_round, Ticket.escalation_step,
                Ticket.escalation_due_at)
         .where(Ticket.escalation_due_at <= now).order_by(Ticket.escalation_due_at)
-        .limit(limit)))
-    session.rollback()
-    fired = 0
-    for ticket_id, rnd, step, due_at in due:
-        fired += _fire(session, ticket_id, rnd, step, due_at, now)
-    return fired
+        .limit(limit))]
 
 
-def _fire(session: Session, ticket_id: str, rnd: int, step: int, due_at: dt.datetime,
-          now: dt.datetime) -> int:
+def fire(session: Session, ticket_id: str, rnd: int, step: int, due_at: dt.datetime,
+         now: dt.datetime) -> int:
+    """Fire one due step, in the caller's transaction (one per step: the timer's
+    `transactions.escalate_due`): 1 when fired; 0 when another instance fired it (the UPDATE
+    that claims it matched nothing) or when the ticket no longer escalates (its due time is
+    cleared)."""
     ticket = session.get(Ticket, ticket_id, populate_existing=True)
     policy = session.get(EscalationPolicy, ticket.escalation_policy) \
         if ticket.escalation_policy else None
@@ -170,7 +172,6 @@ def _fire(session: Session, ticket_id: str, rnd: int, step: int, due_at: dt.date
         session.execute(update(Ticket).where(Ticket.id == ticket_id,
                                              Ticket.escalation_due_at == due_at)
                         .values(escalation_due_at=None))
-        session.commit()
         return 0
     nxt_round, nxt_step, nxt_due = _next_position(policy, rnd, step, due_at)
     claimed = session.execute(
@@ -180,7 +181,6 @@ def _fire(session: Session, ticket_id: str, rnd: int, step: int, due_at: dt.date
                 escalation_due_at=nxt_due)
         .execution_options(synchronize_session=False)).rowcount
     if not claimed:  # another instance fired it
-        session.rollback()
         return 0
     target = policy.steps[step]["target"]
     team = target["team"] if target["type"] == "team" else f"{ticket.team}-lead"
@@ -200,5 +200,5 @@ def _fire(session: Session, ticket_id: str, rnd: int, step: int, due_at: dt.date
                     data={"silence_id": silence, "team": team})
     outbox.emit(session, events.TICKET_ESCALATED, "ticket",
                 {"id": ticket.id, "number": ticket.number, "team": ticket.team, **data}, now)
-    session.commit()
+    session.flush()
     return 1

@@ -1,5 +1,7 @@
 """FAQ entries by category and language, searched by every word of `q` (in the question or
-the answer, case-insensitive). A customer's language falls back to English."""
+the answer, case-insensitive). A customer's language falls back to English.
+
+The functions flush; the caller (the entrypoint in service.py) commits."""
 
 from __future__ import annotations
 
@@ -70,7 +72,7 @@ def create(session: Session, request: dict, now: dt.datetime) -> dict:
     # `position` is optional in the request (0 when left out): given, it must not be passed twice
     entry = FaqEntry(id=new_id("faq"), created_at=now, updated_at=now, **{"position": 0, **values})
     session.add(entry)
-    session.commit()
+    session.flush()
     return dump(entry)
 
 
@@ -80,12 +82,12 @@ def update(session: Session, entry_id: str, request: dict, now: dt.datetime) -> 
     for name, value in values.items():
         setattr(entry, name, value)
     entry.updated_at = now
-    session.commit()
+    session.flush()
     return dump(entry)
 
 
 def delete(session: Session, entry_id: str) -> None:
     session.delete(_find(session, entry_id))
-    session.commit()
+    session.flush()
 
 

@@ -13,6 +13,10 @@ by billing's `grant_service_credit`, keyed by `incident:<id>:<customer>`, from t
 right away and by the timer until billing answered: a wallet credit for prepaid accounts, a
 credit note for postpaid ones. Resolving twice, or billing seeing a grant twice, credits nobody
 twice.
+
+The functions flush; the caller commits: service.py, or `transactions.grant_due_credits`, which
+claims each credit in its own transaction before billing is asked and records the answer in
+another.
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def create_rule(session: Session, request: dict, now: dt.datetime) -> dict:
         raise errors.InvalidArgument(fields=bad.problems) from None
     rule = IncidentRule(id=new_id("irule"), created_at=now, **values)
     session.add(rule)
-    session.commit()
+    session.flush()
     return dump_rule(rule)
 
 
@@ -90,7 +94,7 @@ def delete_rule(session: Session, rule_id: str) -> None:
     if rule is None:
         raise errors.NotFound("No such incident rule.", code=exceptions.INCIDENT_RULE_NOT_FOUND)
     session.delete(rule)
-    session.commit()
+    session.flush()
 
 
 # grouping ---------------------------------------------------------------------------------------
@@ -227,13 +231,15 @@ def acknowledge(session: Session, incident_id: str, actor: dict, now: dt.datetim
                     data={"from": "routed", "to": "acknowledged", "incident_id": incident.id})
         outbox.emit(session, events.TICKET_UPDATED, "ticket",
                     views.event_entity(ticket, change="acknowledged"), now)
-    session.commit()
+    session.flush()
     return dump(session, incident)
 
 
 def resolve(session: Session, incident_id: str, request: dict, actor: dict, policy,
             now: dt.datetime) -> dict | None:
-    """Resolve once; None when it was resolved already (the caller answers its state)."""
+    """Resolve once, in the caller's transaction, which the caller commits before it asks
+    billing for the credits (`transactions.grant_due_credits`). None either way: the caller
+    answers the incident's state (resolved already: nothing changed)."""
     values = load_or_raise(ResolveSchema(), request)
     credit = values.get("credit")
     if credit is not None and credit["amount"] <= 0:
@@ -247,7 +253,6 @@ def resolve(session: Session, incident_id: str, request: dict, actor: dict, poli
                 credit_currency=credit["currency"] if credit else None)
         .execution_options(synchronize_session=False)).rowcount
     if not won:
-        session.rollback()
         return None
     incident = session.get(Incident, incident_id, populate_existing=True)
     agent = history.agent_actor(actor)
@@ -267,69 +272,74 @@ def resolve(session: Session, incident_id: str, request: dict, actor: dict, poli
                                        result={}))
     outbox.emit(session, events.INCIDENT_RESOLVED, "incident",
                 {**_event(incident), "customers": len(customers), "credit": credit}, now)
-    session.commit()
+    session.flush()
     return None
 
 
 # service credits ------------------------------------------------------------------------------
 
-def grant_due_credits(session: Session, billing, now: dt.datetime,
-                      incident_id: str | None = None, limit: int = 100) -> int:
-    """Grant pending credits (each claimed by a conditional UPDATE, so two instances do not
-    call billing for the same one at once; billing's key makes even that harmless)."""
+def due_credits(session: Session, now: dt.datetime, incident_id: str | None = None,
+                limit: int = 100) -> list[tuple[str, str, int]]:
+    """The pending credits due by `now`: (incident id, customer id, attempts so far)."""
     query = select(IncidentCredit.incident_id, IncidentCredit.customer_id,
                    IncidentCredit.attempts).where(IncidentCredit.status == "pending",
                                                   IncidentCredit.next_attempt_at <= now)
     if incident_id:
         query = query.where(IncidentCredit.incident_id == incident_id)
-    due = list(session.execute(query.limit(limit)))
-    session.rollback()
-    granted = 0
-    for inc_id, customer_id, attempts in due:
-        claimed = session.execute(
-            update(IncidentCredit).where(IncidentCredit.incident_id == inc_id,
-                                         IncidentCredit.customer_id == customer_id,
-                                         IncidentCredit.status == "pending",
-                                         IncidentCredit.attempts == attempts)
-            .values(attempts=attempts + 1,
-                    next_attempt_at=now + CREDIT_RETRY * (2 ** min(attempts, 6)))
-            .execution_options(synchronize_session=False)).rowcount
-        session.commit()
-        if claimed:
-            granted += _grant(session, billing, inc_id, customer_id, attempts + 1, now)
-    return granted
+    return [tuple(row) for row in session.execute(query.limit(limit))]
 
 
-def _grant(session: Session, billing, incident_id: str, customer_id: str, attempt: int,
-           now: dt.datetime) -> int:
+def claim_credit(session: Session, incident_id: str, customer_id: str, attempts: int,
+                 now: dt.datetime) -> bool:
+    """Take a pending credit for one attempt (a conditional UPDATE on the attempts seen, so two
+    instances do not call billing for the same one at once) and set when the next is due;
+    False when another instance took it. The caller commits before it asks billing."""
+    return bool(session.execute(
+        update(IncidentCredit).where(IncidentCredit.incident_id == incident_id,
+                                     IncidentCredit.customer_id == customer_id,
+                                     IncidentCredit.status == "pending",
+                                     IncidentCredit.attempts == attempts)
+        .values(attempts=attempts + 1,
+                next_attempt_at=now + CREDIT_RETRY * (2 ** min(attempts, 6)))
+        .execution_options(synchronize_session=False)).rowcount)
+
+
+def credit_request(session: Session, incident_id: str, customer_id: str) -> dict:
+    """What billing's `grant_service_credit` is asked (keyed `incident:<id>:<customer>`)."""
     credit = session.get(IncidentCredit, (incident_id, customer_id), populate_existing=True)
     incident = session.get(Incident, incident_id)
-    request = {"amount": {"amount": credit.amount, "currency": credit.currency},
-               "reason": f"Service credit: {incident.title}"[:300],
-               "reference": f"incident:{incident_id}:{customer_id}"}
-    try:
-        result = billing.grant_service_credit(customer_id, request, "tickets")
-    except (errors.InvalidArgument, errors.NotFound, errors.Conflict) as refused:
-        session.rollback()
-        credit = session.get(IncidentCredit, (incident_id, customer_id))
-        credit.status, credit.last_error = "failed", f"{refused.code}: {refused.message}"[:500]
-        session.commit()
-        log.warning("service credit for %s in %s refused: %s", customer_id, incident_id,
-                    refused)
-        return 0
-    except Exception as exc:  # noqa: BLE001 - billing slow or down: retried later
-        session.rollback()
-        credit = session.get(IncidentCredit, (incident_id, customer_id))
-        credit.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        if attempt >= CREDIT_MAX_ATTEMPTS:
-            credit.status = "failed"
-        session.commit()
-        return 0
+    return {"amount": {"amount": credit.amount, "currency": credit.currency},
+            "reason": f"Service credit: {incident.title}"[:300],
+            "reference": f"incident:{incident_id}:{customer_id}"}
+
+
+def credit_granted(session: Session, incident_id: str, customer_id: str, request: dict,
+                   result: dict, now: dt.datetime) -> None:
+    """Billing granted it: the credit is done, and each of the customer's tickets in the
+    incident says so in its history."""
     credit = session.get(IncidentCredit, (incident_id, customer_id))
     credit.status, credit.result, credit.last_error = "granted", result, None
     for ticket in session.scalars(select(Ticket).where(Ticket.incident_id == incident_id,
                                                        Ticket.customer_id == customer_id)):
         history.add(session, ticket, "credited", history.SYSTEM, now,
                     data={"amount": request["amount"], "kind": result.get("kind")})
-    session.commit()
-    return 1
+    session.flush()
+
+
+def credit_refused(session: Session, incident_id: str, customer_id: str,
+                   refused: errors.ServiceError) -> None:
+    """Billing refused it (no such customer, a currency it cannot take…): failed for good."""
+    credit = session.get(IncidentCredit, (incident_id, customer_id))
+    credit.status, credit.last_error = "failed", f"{refused.code}: {refused.message}"[:500]
+    session.flush()
+    log.warning("service credit for %s in %s refused: %s", customer_id, incident_id, refused)
+
+
+def credit_unanswered(session: Session, incident_id: str, customer_id: str, attempt: int,
+                      exc: Exception) -> None:
+    """Billing slow or down: retried when the claim said, until CREDIT_MAX_ATTEMPTS."""
+    credit = session.get(IncidentCredit, (incident_id, customer_id))
+    credit.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    if attempt >= CREDIT_MAX_ATTEMPTS:
+        credit.status = "failed"
+    session.flush()

@@ -5,6 +5,8 @@ field or operator, a regular expression that does not compile) is a field error 
 is saved, never at routing time. Every change bumps `rules_version`; each process keeps the
 compiled rule set until the version moves, so routing a ticket costs one small query, not a
 recompilation of the whole tree.
+
+The functions flush; the caller (the entrypoint in service.py) commits.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def create(session: Session, request: dict, now: dt.datetime) -> dict:
                                                      "escalation_policy", "continue_")})
     session.add(rule)
     _bump(session)
-    session.commit()
+    session.flush()
     return dump(rule)
 
 
@@ -133,14 +135,14 @@ def replace(session: Session, rule_id: str, request: dict, now: dt.datetime) -> 
         setattr(rule, name, values.get(name))
     rule.description, rule.updated_at = values.get("description") or "", now
     _bump(session)
-    session.commit()
+    session.flush()
     return dump(rule)
 
 
 def delete(session: Session, rule_id: str) -> None:
     session.delete(_find(session, rule_id))
     _bump(session)
-    session.commit()
+    session.flush()
 
 
 def set_default(session: Session, request: dict, policy) -> dict:
@@ -160,7 +162,7 @@ def set_default(session: Session, request: dict, policy) -> dict:
     else:
         stored.value = value
     _bump(session)
-    session.commit()
+    session.flush()
     return default_route(session, policy)
 
 

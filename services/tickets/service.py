@@ -28,6 +28,10 @@ incident_opened, incident_resolved, and alert_requested (the notifier pages the 
 channels from it, once per dedup key).
 Timer (every TICKETS_TIMER_SECONDS): due escalation steps, pending service credits, closing
 resolved tickets past the reopen window. Every step is guarded in the database.
+Units of work: the modules flush; each entrypoint here ends its own (`_saved`: commit,
+answer), and the flows of several transactions (opening a ticket around the context's RPCs,
+one transaction per escalation step, service credits claimed before billing is asked) are in
+transactions.py.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from services.tickets import (
     silences,
     teams,
     tickets,
+    transactions,
     views,
 )
 from services.tickets.models import MIGRATIONS, Base
@@ -75,10 +80,16 @@ class TicketsService:
     def _policy(self) -> views.Policy:
         return views.Policy.from_config(self.config)
 
+    def _saved(self, result):
+        """A plain change's unit of work ends: commit, answer. (A refusal raises before it: the
+        worker's session is rolled back at teardown.)"""
+        self.db.commit()
+        return result
+
     # customers --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def list_categories(self, include_inactive=False):
-        return categories.listing(self.db, include_inactive)
+        return self._saved(categories.listing(self.db, include_inactive))  # may seed them
 
     @rpc(expected_exceptions=EXPECTED)
     def search_faq(self, q=None, category=None, language=None, limit=20):
@@ -86,8 +97,8 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def open_ticket(self, customer_id, request, idempotency_key=None):
-        return tickets.open_ticket(self.db, self.accounts, self.billing, customer_id, request,
-                                   idempotency_key, self.clock.now(), self._policy)
+        return transactions.open_ticket(self.db, self.accounts, self.billing, customer_id,
+                                        request, idempotency_key, self.clock.now(), self._policy)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_tickets(self, customer_id, status=None, limit=20, cursor=None):
@@ -101,8 +112,8 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def comment(self, customer_id, ticket_id, request):
-        return tickets.customer_comment(self.db, customer_id, ticket_id, request,
-                                        self._policy, self.clock.now())
+        return self._saved(tickets.customer_comment(self.db, customer_id, ticket_id, request,
+                                                    self._policy, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def open_tickets(self, customer_id):
@@ -120,36 +131,37 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def acknowledge(self, ticket_id, actor):
-        return tickets.acknowledge(self.db, ticket_id, actor, self._policy, self.clock.now())
+        return self._saved(tickets.acknowledge(self.db, ticket_id, actor, self._policy,
+                                               self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def assign(self, ticket_id, request, actor):
-        return tickets.assign(self.db, self.accounts, ticket_id, request, actor, self._policy,
-                              self.clock.now())
+        return self._saved(tickets.assign(self.db, self.accounts, ticket_id, request, actor,
+                                          self._policy, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def update_ticket(self, ticket_id, request, actor):
-        return tickets.change(self.db, ticket_id, request, actor, self._policy,
-                              self.clock.now())
+        return self._saved(tickets.change(self.db, ticket_id, request, actor, self._policy,
+                                          self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def add_comment(self, ticket_id, request, actor):
-        return tickets.agent_comment(self.db, ticket_id, request, actor, self._policy,
-                                     self.clock.now())
+        return self._saved(tickets.agent_comment(self.db, ticket_id, request, actor,
+                                                 self._policy, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def resolve(self, ticket_id, request, actor):
-        return tickets.resolve(self.db, ticket_id, request, actor, self._policy,
-                               self.clock.now())
+        return self._saved(tickets.resolve(self.db, ticket_id, request, actor, self._policy,
+                                           self.clock.now()))
 
     # configuration (ops) ------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def create_category(self, request):
-        return categories.create(self.db, request)
+        return self._saved(categories.create(self.db, request))
 
     @rpc(expected_exceptions=EXPECTED)
     def update_category(self, code, request):
-        return categories.update(self.db, code, request)
+        return self._saved(categories.update(self.db, code, request))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_teams(self):
@@ -161,15 +173,15 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_team(self, request):
-        return teams.create(self.db, request, self.clock.now())
+        return self._saved(teams.create(self.db, request, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def update_team(self, name, request):
-        return teams.update(self.db, name, request)
+        return self._saved(teams.update(self.db, name, request))
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_team(self, name):
-        return teams.delete(self.db, name)
+        return self._saved(teams.delete(self.db, name))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_rules(self):
@@ -177,19 +189,19 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_rule(self, request):
-        return rules.create(self.db, request, self.clock.now())
+        return self._saved(rules.create(self.db, request, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def replace_rule(self, rule_id, request):
-        return rules.replace(self.db, rule_id, request, self.clock.now())
+        return self._saved(rules.replace(self.db, rule_id, request, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_rule(self, rule_id):
-        return rules.delete(self.db, rule_id)
+        return self._saved(rules.delete(self.db, rule_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def set_default_route(self, request):
-        return rules.set_default(self.db, request, self._policy)
+        return self._saved(rules.set_default(self.db, request, self._policy))
 
     @rpc(expected_exceptions=EXPECTED)
     def test_route(self, request):
@@ -201,15 +213,15 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_policy(self, request):
-        return escalation.create(self.db, request, self.clock.now())
+        return self._saved(escalation.create(self.db, request, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def replace_policy(self, policy_id, request):
-        return escalation.replace(self.db, policy_id, request)
+        return self._saved(escalation.replace(self.db, policy_id, request))
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_policy(self, policy_id):
-        return escalation.delete(self.db, policy_id)
+        return self._saved(escalation.delete(self.db, policy_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_incident_rules(self):
@@ -217,11 +229,11 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_incident_rule(self, request):
-        return incidents.create_rule(self.db, request, self.clock.now())
+        return self._saved(incidents.create_rule(self.db, request, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_incident_rule(self, rule_id):
-        return incidents.delete_rule(self.db, rule_id)
+        return self._saved(incidents.delete_rule(self.db, rule_id))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_silences(self, active_only=False):
@@ -229,11 +241,11 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_silence(self, request, actor):
-        return silences.create(self.db, request, actor, self.clock.now())
+        return self._saved(silences.create(self.db, request, actor, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def expire_silence(self, silence_id, actor):
-        return silences.expire(self.db, silence_id, actor, self.clock.now())
+        return self._saved(silences.expire(self.db, silence_id, actor, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_faq(self):
@@ -241,15 +253,15 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_faq(self, request):
-        return faq.create(self.db, request, self.clock.now())
+        return self._saved(faq.create(self.db, request, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def update_faq(self, entry_id, request):
-        return faq.update(self.db, entry_id, request, self.clock.now())
+        return self._saved(faq.update(self.db, entry_id, request, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_faq(self, entry_id):
-        return faq.delete(self.db, entry_id)
+        return self._saved(faq.delete(self.db, entry_id))
 
     # incidents --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -262,20 +274,22 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def acknowledge_incident(self, incident_id, actor):
-        return incidents.acknowledge(self.db, incident_id, actor, self.clock.now())
+        return self._saved(incidents.acknowledge(self.db, incident_id, actor, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
     def resolve_incident(self, incident_id, request, actor):
+        """Resolved (committed), then its credits asked of billing; its state answered."""
         result = incidents.resolve(self.db, incident_id, request, actor, self._policy,
                                    self.clock.now())
+        self.db.commit()
         self._grant_credits(incident_id)
         return incidents.get(self.db, incident_id, self._policy, self.clock.now()) \
             if result is None else result
 
     def _grant_credits(self, incident_id=None) -> int:
         try:
-            return incidents.grant_due_credits(self.db, self.billing, self.clock.now(),
-                                               incident_id)
+            return transactions.grant_due_credits(self.db, self.billing, self.clock.now(),
+                                                  incident_id)
         except Exception:  # noqa: BLE001 - pending credits stay pending; the timer retries
             self.db.rollback()
             log.exception("granting service credits failed; the timer retries")
@@ -284,12 +298,13 @@ class TicketsService:
     # timers -----------------------------------------------------------------------------------
     @timer(keys.TICKETS_TIMER_SECONDS, 5.0)
     def tick(self):
-        """Due escalation steps (each fires once: a conditional update claims it), pending
-        service credits, resolved tickets past the reopen window closed."""
+        """Due escalation steps (each fires once: a conditional update claims it; one
+        transaction each), pending service credits, resolved tickets past the reopen window
+        closed (one transaction)."""
         now = self.clock.now()
-        fired = escalation.fire_due(self.db, now)
+        fired = transactions.escalate_due(self.db, now)
         granted = self._grant_credits()
-        closed = tickets.close_expired(self.db, self._policy, now)
+        closed = self._saved(tickets.close_expired(self.db, self._policy, now))
         return {"escalated": fired, "credited": granted, "closed": closed}
 
     @rpc

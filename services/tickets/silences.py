@@ -1,5 +1,7 @@
 """Silences: ops mute a team's alerts or a rule's for a time window, with who and why (as in
-Alertmanager). A silenced alert is not sent; the ticket's history says which silence held it."""
+Alertmanager). A silenced alert is not sent; the ticket's history says which silence held it.
+
+The functions flush; the caller (the entrypoint in service.py) commits."""
 
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ def create(session: Session, request: dict, actor: dict, now: dt.datetime) -> di
                       starts_at=starts, ends_at=values["ends_at"], reason=values["reason"],
                       created_by=actor["id"], created_at=now)
     session.add(silence)
-    session.commit()
+    session.flush()
     return dump(silence, now)
 
 
@@ -71,7 +73,7 @@ def expire(session: Session, silence_id: str, actor: dict, now: dt.datetime) -> 
     if silence.ends_at > now:
         silence.ends_at = max(now, silence.starts_at)
         silence.reason = f"{silence.reason} (ended early by {actor.get('name') or actor['id']})"
-        session.commit()
+        session.flush()
     return dump(silence, now)
 
 

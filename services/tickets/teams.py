@@ -1,6 +1,8 @@
 """Ops teams as the tickets service knows them: a name (the routing key word of its alerts),
 a description, the lead. Members are agents' accounts (accounts service) and channels are the
-notifier's; the gateway shows them together."""
+notifier's; the gateway shows them together.
+
+The functions flush; the caller (the entrypoint in service.py) commits."""
 
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ def create(session: Session, request: dict, now: dt.datetime) -> dict:
     team = Team(name=values["name"], description=values.get("description") or "",
                 lead=values.get("lead"), created_at=now)
     session.add(team)
-    session.commit()
+    session.flush()
     return dump(team)
 
 
@@ -72,7 +74,7 @@ def update(session: Session, name: str, request: dict) -> dict:
     for field in ("description", "lead"):
         if field in values:
             setattr(team, field, values[field] or ("" if field == "description" else None))
-    session.commit()
+    session.flush()
     return dump(team)
 
 
@@ -88,6 +90,6 @@ def delete(session: Session, name: str) -> None:
         raise errors.Conflict("Routing rules, the default route or open tickets still use this "
                               "team.", code=exceptions.TEAM_IN_USE)
     session.delete(team)
-    session.commit()
+    session.flush()
 
 

@@ -6,13 +6,17 @@ time is listed in `context.unavailable`, and the ticket is still taken), gives i
 category's priority, routes it (`routing.py` over the ops' rules), joins or opens an incident
 when an incident rule matches, requests the team's alert, starts the escalation policy, and
 records `ticket_opened` — one transaction. A repeated `Idempotency-Key` answers the same ticket
-(unique key `(customer_id, idempotency_key)`).
+(unique key `(customer_id, idempotency_key)`). Its steps (`opening`, `context_of`, `create`) are
+sequenced by `transactions.open_ticket`.
 
 Status machine (agents; `lifecycle.py`): `new` → `routed` → `acknowledged` → `in_progress` ⇄
 `waiting_on_customer` → `resolved` → `closed`. Acknowledging, or any other status an agent
 sets, stops the escalation. Resolving needs a resolution text (`resolve`). A customer's comment
 on `waiting_on_customer` puts it back `in_progress`; on `resolved`, within the reopen window, it
 reopens it; after the window the timer closes it.
+
+The functions flush; the caller (service.py, transactions.py) commits. A refusal is raised
+before anything is committed: the worker's session is rolled back at its teardown.
 """
 
 from __future__ import annotations
@@ -23,11 +27,9 @@ import json
 
 from marshmallow import fields, validate
 from sqlalchemy import func, select, text, tuple_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox, permissions
-from services.common.db import is_unique_violation
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
@@ -240,7 +242,9 @@ def _capture(accounts, billing, customer_id: str, subscription_id: str | None) -
     return context
 
 
-def _repeat(session: Session, customer_id: str, key: str | None, values: dict) -> Ticket | None:
+def repeat(session: Session, customer_id: str, key: str | None, values: dict) -> Ticket | None:
+    """The ticket opened earlier under this customer's key; a different request under it is
+    Conflict(IDEMPOTENCY_KEY_REUSED)."""
     if not key:
         return None
     earlier = session.scalar(select(Ticket).where(Ticket.customer_id == customer_id,
@@ -255,15 +259,19 @@ def _repeat(session: Session, customer_id: str, key: str | None, values: dict) -
     return earlier
 
 
-def open_ticket(session: Session, accounts, billing, customer_id: str, request: dict,
-                idempotency_key: str | None, now: dt.datetime, policy: Policy) -> dict:
+def opening(session: Session, customer_id: str, request: dict, idempotency_key: str | None
+            ) -> tuple[dict, Category | None, Ticket | None]:
+    """Opening's first step: the request checked; (values, category, None), or (values, None,
+    the earlier ticket) for a repeated key. A fresh database gets its categories seeded here;
+    the caller commits them (even when the request is refused) before it asks accounts and
+    billing for the context."""
     values = load_or_raise(OpenSchema(), request)
     if idempotency_key is not None and (not isinstance(idempotency_key, str)
                                         or not 1 <= len(idempotency_key) <= 255):
         raise errors.InvalidArgument(fields={"Idempotency-Key": ["must be 1 to 255 characters"]})
-    earlier = _repeat(session, customer_id, idempotency_key, values)
+    earlier = repeat(session, customer_id, idempotency_key, values)
     if earlier is not None:
-        return dump(session, earlier, policy, for_customer=True, with_history=True)
+        return values, None, earlier
     try:
         category = categories.find(session, values["category"])
     except errors.NotFound:
@@ -276,22 +284,20 @@ def open_ticket(session: Session, accounts, billing, customer_id: str, request: 
         raise errors.InvalidArgument(
             "This category needs more details.",
             fields={f: [f"is required for {category.name.lower()}"] for f in missing})
-    session.rollback()  # no transaction held open across the RPCs
+    return values, category, None
+
+
+def context_of(accounts, billing, customer_id: str, values: dict) -> dict:
+    """Opening's second step, outside any transaction: the customer's context; a subscription
+    that is not the customer's is InvalidArgument."""
     context = _capture(accounts, billing, customer_id, values.get("subscription_id"))
     if values.get("subscription_id") and "subscriptions" in context \
             and values["subscription_id"] not in context["subscriptions"]:
         raise errors.InvalidArgument(fields={"subscription_id": ["is not one of yours"]})
-    try:
-        ticket = _create(session, customer_id, values, category, context, idempotency_key,
-                         policy, now)
-    except IntegrityError as exc:
-        session.rollback()
-        if not is_unique_violation(exc):
-            raise
-        earlier = _repeat(session, customer_id, idempotency_key, values)
-        if earlier is None:
-            raise
-        ticket = earlier
+    return context
+
+
+def customer_dump(session: Session, ticket: Ticket, policy: Policy) -> dict:
     return dump(session, ticket, policy, for_customer=True, with_history=True)
 
 
@@ -317,12 +323,10 @@ def _refuse_a_flood(session: Session, customer_id: str, now: dt.datetime) -> Non
         func.min(Ticket.created_at).filter(Ticket.created_at > hour_ago))
         .where(Ticket.customer_id == customer_id)).one()
     if open_now >= OPEN_MAX:
-        session.rollback()
         raise errors.Conflict(f"You have {open_now} open requests; please follow up on one of "
                               "those, or wait until they are resolved.",
                               code=exceptions.TOO_MANY_OPEN_TICKETS)
     if last_hour >= OPENED_PER_HOUR:
-        session.rollback()
         raise errors.rate_limited(_seconds_until(first, now), "You have raised many requests "
                                   "in the last hour; please try again later.")
 
@@ -335,9 +339,12 @@ def _seconds_until(first, now: dt.datetime) -> float:
     return max(1.0, (first + dt.timedelta(hours=1) - now).total_seconds())
 
 
-def _create(session: Session, customer_id: str, values: dict, category: Category,
-            context: dict, idempotency_key: str | None, policy: Policy,
-            now: dt.datetime) -> Ticket:
+def create(session: Session, customer_id: str, values: dict, category: Category,
+           context: dict, idempotency_key: str | None, policy: Policy,
+           now: dt.datetime) -> Ticket:
+    """Opening's last step, one transaction the caller commits: the ticket numbered, routed,
+    paged and `ticket_opened` recorded. A concurrent twin under the same key is an
+    IntegrityError (the unique key) the caller answers with `repeat`."""
     _refuse_a_flood(session, customer_id, now)
     customer = history.customer_actor(customer_id, context.get("name"))
     ticket = Ticket(id=new_id("tkt"), number=counters.next_ticket_number(session),
@@ -354,7 +361,7 @@ def _create(session: Session, customer_id: str, values: dict, category: Category
     history.add(session, ticket, "created", customer, now)
     route(session, ticket, policy, now)
     outbox.emit(session, events.TICKET_OPENED, "ticket", event_entity(ticket), now)
-    session.commit()
+    session.flush()
     return ticket
 
 
@@ -424,19 +431,16 @@ def customer_comment(session: Session, customer_id: str, ticket_id: str, request
                                            HistoryEntry.at > now - dt.timedelta(hours=1))
                                     ).one()
     if recent >= COMMENTS_PER_HOUR:
-        session.rollback()
         raise errors.rate_limited(_seconds_until(first, now), "Many comments in the last hour; "
                                   "please wait for our answer.")
     actor = history.customer_actor(customer_id, (ticket.context or {}).get("name"))
     if ticket.status == "resolved":
         if now > ticket.resolved_at + dt.timedelta(days=policy.reopen_days):
-            session.rollback()
             raise errors.Conflict("This request is closed; please raise a new one.",
                                   code=exceptions.TICKET_CLOSED)
         set_status(session, ticket, "in_progress", actor, now, kind="reopened")
         ticket.resolved_at, ticket.resolution = None, None
     elif ticket.status == "closed":
-        session.rollback()
         raise errors.Conflict("This request is closed; please raise a new one.",
                               code=exceptions.TICKET_CLOSED)
     elif ticket.status == "waiting_on_customer":
@@ -444,7 +448,7 @@ def customer_comment(session: Session, customer_id: str, ticket_id: str, request
     entry = history.add(session, ticket, "comment", actor, now, text=values["text"])
     outbox.emit(session, events.TICKET_UPDATED, "ticket",
                 event_entity(ticket, change="customer_comment"), now)
-    session.commit()
+    session.flush()
     return history.dump(entry, for_customer=True)
 
 
@@ -458,7 +462,6 @@ def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
                 now: dt.datetime) -> dict:
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status in DONE:
-        session.rollback()
         raise errors.Conflict(f"This ticket is {ticket.status}.",
                               code=exceptions.INVALID_STATUS_CHANGE)
     if ticket.status in ("new", "routed"):
@@ -468,7 +471,7 @@ def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
             ticket.assignee = actor.get("id")
         outbox.emit(session, events.TICKET_UPDATED, "ticket",
                     event_entity(ticket, change="acknowledged"), now)
-    session.commit()
+    session.flush()
     return _agent_view(session, ticket, policy)
 
 
@@ -485,13 +488,12 @@ def assign(session: Session, accounts, ticket_id: str, request: dict, actor: dic
             raise errors.InvalidArgument(fields={"assignee": ["is not an agent"]})
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status == "closed":
-        session.rollback()
         raise errors.Conflict("This ticket is closed.", code=exceptions.INVALID_STATUS_CHANGE)
     if ticket.assignee != assignee:
         history.add(session, ticket, "assigned", history.agent_actor(actor), now,
                     data={"from": ticket.assignee, "assignee": assignee})
         ticket.assignee = assignee
-    session.commit()
+    session.flush()
     return _agent_view(session, ticket, policy)
 
 
@@ -506,11 +508,9 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
     told = None  # (event, change): how the customer's side hears of it
     if wanted is not None and wanted != ticket.status:
         if wanted == "resolved":
-            session.rollback()
             raise errors.Conflict("Resolve a ticket with its resolution (…/resolve).",
                                   code=exceptions.INVALID_STATUS_CHANGE)
         if wanted not in AGENT_MOVES[ticket.status]:
-            session.rollback()
             raise errors.Conflict(f"A {ticket.status} ticket cannot become {wanted}.",
                                   code=exceptions.INVALID_STATUS_CHANGE)
         before = ticket.status
@@ -527,7 +527,6 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
                                      if wanted == "waiting_on_customer" else "status"})
     if values.get("priority") and values["priority"] != ticket.priority:
         if ticket.status == "closed":
-            session.rollback()
             raise errors.Conflict("This ticket is closed.", code=exceptions.INVALID_STATUS_CHANGE)
         history.add(session, ticket, "priority_changed", agent, now,
                     data={"from": ticket.priority, "to": values["priority"]})
@@ -536,7 +535,7 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
     if told is not None:
         event_type, extra = told
         outbox.emit(session, event_type, "ticket", event_entity(ticket, **extra), now)
-    session.commit()
+    session.flush()
     return _agent_view(session, ticket, policy)
 
 
@@ -545,7 +544,6 @@ def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
     values = load_or_raise(AgentCommentSchema(), request)
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status == "closed" and not values["internal"]:
-        session.rollback()
         raise errors.Conflict("This ticket is closed.", code=exceptions.TICKET_CLOSED)
     entry = history.add(session, ticket, "comment", history.agent_actor(actor), now,
                         text=values["text"], internal=values["internal"])
@@ -553,7 +551,7 @@ def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
         outbox.emit(session, events.TICKET_UPDATED, "ticket", event_entity(ticket, change="reply",
                                                                     text=values["text"][:500]),
                     now)
-    session.commit()
+    session.flush()
     return history.dump(entry, for_customer=False)
 
 
@@ -562,11 +560,10 @@ def resolve(session: Session, ticket_id: str, request: dict, actor: dict, policy
     values = load_or_raise(ResolveSchema(), request)
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status in DONE:
-        session.rollback()
         raise errors.Conflict(f"This ticket is {ticket.status} already.",
                               code=exceptions.INVALID_STATUS_CHANGE)
     resolve_one(session, ticket, values["resolution"], history.agent_actor(actor), now)
-    session.commit()
+    session.flush()
     return _agent_view(session, ticket, policy)
 
 
@@ -577,7 +574,6 @@ def close_expired(session: Session, policy: Policy, now: dt.datetime, limit: int
     ids = list(session.scalars(select(Ticket.id).where(
         Ticket.status == "resolved", Ticket.resolved_at < cutoff).limit(limit)))
     if not ids:
-        session.rollback()
         return 0
     closed = list(session.scalars(
         update(Ticket).where(Ticket.id.in_(ids), Ticket.status == "resolved")
@@ -588,5 +584,5 @@ def close_expired(session: Session, policy: Policy, now: dt.datetime, limit: int
         history.add(session, ticket, "closed", history.SYSTEM, now,
                     data={"from": "resolved", "to": "closed"})
         outbox.emit(session, events.TICKET_CLOSED, "ticket", event_entity(ticket), now)
-    session.commit()
+    session.flush()
     return len(closed)

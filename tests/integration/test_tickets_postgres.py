@@ -27,6 +27,7 @@ def test_concurrent_rule_changes_each_move_the_version_and_the_cache_sees_every_
             rules.create(session, {"position": n, "team": "network", "match": [
                 {"field": "category", "op": "=", "value": f"c{n}"}]}, _now())
             eventlet.sleep(0)  # the other changers run while this transaction is open
+            session.commit()  # as the entrypoint does: rules.create only flushes
 
     list(eventlet.GreenPool(20).imap(change, range(20)))
     with Session(engine) as session:

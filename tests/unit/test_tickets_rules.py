@@ -22,6 +22,7 @@ from services.tickets import (
     silences,
     teams,
     tickets,
+    transactions,
     views,
 )
 from services.tickets.models import MIGRATIONS, Base, IncidentCredit, Ticket
@@ -86,7 +87,7 @@ class TicketsWorld(World):
 
     def open(self, customer="cus_a", category="general", subject="Hello",
              description="Something is odd.", key=None, **request) -> dict:
-        return tickets.open_ticket(self.session, self.accounts, self.billing, customer, {
+        return transactions.open_ticket(self.session, self.accounts, self.billing, customer, {
             "category": category, "subject": subject, "description": description, **request},
             key, self.now(), POLICY)
 
@@ -319,13 +320,13 @@ def test_escalation_steps_fire_at_their_delays_counted_from_the_previous_step(wo
     rule(world, 1, "network", ("category", "=", "complaint"), escalation_policy=noc["id"])
     opened = world.open(category="complaint")
     world.advance(minutes=4, seconds=59)
-    assert escalation.fire_due(world.session, world.now()) == 0
+    assert transactions.escalate_due(world.session, world.now()) == 0
     world.advance(seconds=1)
-    assert escalation.fire_due(world.session, world.now()) == 1
-    assert escalation.fire_due(world.session, world.now()) == 0  # each step once
+    assert transactions.escalate_due(world.session, world.now()) == 1
+    assert transactions.escalate_due(world.session, world.now()) == 0  # each step once
     assert world.ticket(opened["id"]).escalation_due_at == START + dt.timedelta(minutes=15)
     world.advance(minutes=20)  # the timer was late: the step is still due at minute 15
-    assert escalation.fire_due(world.session, world.now()) == 1
+    assert transactions.escalate_due(world.session, world.now()) == 1
     assert escalated(world) == [("noc", ["0", "0"]), ("network-lead", ["0", "1"])]
     last = [e for e in history.of(world.session, opened["id"], False)
             if e["kind"] == "escalated"][-1]
@@ -340,7 +341,7 @@ def test_a_repeating_policy_starts_over_as_many_times_as_it_says(world):
     fired = 0
     for _ in range(6):
         world.advance(minutes=5)
-        fired += escalation.fire_due(world.session, world.now())
+        fired += transactions.escalate_due(world.session, world.now())
     assert fired == 3
     assert [step for _, step in escalated(world)] == [["0", "0"], ["1", "0"], ["2", "0"]]
 
@@ -354,7 +355,7 @@ def test_acknowledging_stops_the_escalation_and_takes_the_ticket(world):
     assert (seen["status"], seen["assignee"], seen["escalation"]["next_at"]) == (
         "acknowledged", "agt_1", None)
     world.advance(minutes=10)
-    assert escalation.fire_due(world.session, world.now()) == 0 and escalated(world) == []
+    assert transactions.escalate_due(world.session, world.now()) == 0 and escalated(world) == []
     [(_, envelope)] = world.events(events.TICKET_UPDATED)
     assert envelope["ticket"]["change"] == "acknowledged"
 
@@ -367,7 +368,7 @@ def test_an_escalation_to_a_silenced_team_is_held_and_written_down(world):
     silences.create(world.session, {"team": "noc", "reason": "drill", "ends_at": (
         START + dt.timedelta(hours=1)).isoformat()}, AGENT, world.now())
     world.advance(minutes=5)
-    assert escalation.fire_due(world.session, world.now()) == 1
+    assert transactions.escalate_due(world.session, world.now()) == 1
     assert escalated(world) == [] and world.kinds(opened["id"])[-2:] == ["escalated", "silenced"]
 
 
@@ -380,7 +381,7 @@ def test_resolving_stops_the_escalation(world):
     assert world.ticket(opened["id"]).escalation_due_at is None
     assert world.ticket(opened["id"]).acknowledged_at == world.now()
     world.advance(minutes=10)
-    assert escalation.fire_due(world.session, world.now()) == 0 and escalated(world) == []
+    assert transactions.escalate_due(world.session, world.now()) == 0 and escalated(world) == []
 
 
 def test_a_policy_names_existing_teams_and_one_in_use_cannot_be_deleted(world):
@@ -546,7 +547,7 @@ def test_acknowledging_an_incident_acknowledges_its_tickets_and_stops_their_esca
     assert statuses == ["acknowledged", "acknowledged"]
     assert len(world.events(events.TICKET_UPDATED)) == 2
     world.advance(minutes=10)
-    assert escalation.fire_due(world.session, world.now()) == 0
+    assert transactions.escalate_due(world.session, world.now()) == 0
 
 
 def test_resolving_an_incident_resolves_its_tickets_and_credits_each_customer_once(world):
@@ -561,11 +562,11 @@ def test_resolving_an_incident_resolves_its_tickets_and_credits_each_customer_on
     resolved = world.events(events.TICKET_RESOLVED)
     assert len(resolved) == 3
     assert {p["ticket"]["service_credit"]["amount"] for _, p in resolved} == {500}
-    assert incidents.grant_due_credits(world.session, world.billing, world.now()) == 2
+    assert transactions.grant_due_credits(world.session, world.billing, world.now()) == 2
     assert sorted((c, r["reference"]) for c, r in world.billing.grants) == [
         ("cus_a", f"incident:{incident_id}:cus_a"), ("cus_b", f"incident:{incident_id}:cus_b")]
     incidents.resolve(world.session, incident_id, request, AGENT, POLICY, world.now())
-    assert incidents.grant_due_credits(world.session, world.billing, world.now()) == 0
+    assert transactions.grant_due_credits(world.session, world.billing, world.now()) == 0
     assert len(world.events(events.INCIDENT_RESOLVED)) == 1
     assert world.kinds(a1["id"])[-1] == "credited"
 
@@ -579,13 +580,13 @@ def test_a_credit_billing_did_not_answer_is_retried_later_and_one_it_refused_fai
     incidents.resolve(world.session, incident_id, {
         "resolution": "Repaired.", "credit": {"amount": 300, "currency": "EUR"}}, AGENT, POLICY,
         world.now())
-    assert incidents.grant_due_credits(world.session, world.billing, world.now()) == 0
+    assert transactions.grant_due_credits(world.session, world.billing, world.now()) == 0
     world.billing.down = False
     world.advance(seconds=29)
-    assert incidents.grant_due_credits(world.session, world.billing, world.now()) == 0  # not due
+    assert transactions.grant_due_credits(world.session, world.billing, world.now()) == 0  # not due
     world.billing.refuse = errors.NotFound("No such customer.", code="CUSTOMER_NOT_FOUND")
     world.advance(seconds=1)
-    assert incidents.grant_due_credits(world.session, world.billing, world.now()) == 0
+    assert transactions.grant_due_credits(world.session, world.billing, world.now()) == 0
     credits = {c.customer_id: (c.status, c.attempts) for c in world.session.scalars(
         select(IncidentCredit).execution_options(populate_existing=True))}
     assert credits == {"cus_a": ("failed", 2), "cus_b": ("failed", 2)}

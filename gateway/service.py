@@ -297,8 +297,9 @@ class GatewayService:
     def buy_voucher(self, call):
         return vouchers.purchase(self, call)
 
-    @api("GET", "/api/v1/vouchers/redemptions", response=vouchers_schemas.RedemptionList,
-         tag="vouchers", summary="Vouchers I redeemed, newest first")
+    @api("GET", "/api/v1/vouchers/redemptions", query=common_schemas.PageQuery,
+         response=vouchers_schemas.RedemptionList, tag="vouchers",
+         summary="Vouchers I redeemed, newest first")
     def voucher_redemptions(self, call):
         return vouchers.redemptions(self, call)
 
@@ -646,7 +647,7 @@ class GatewayService:
     def ops_broadcast(self, call):
         return notifications.ops_broadcast(self, call)
 
-    @api("GET", "/api/v1/ops/broadcasts", access="ops",
+    @api("GET", "/api/v1/ops/broadcasts", access="ops", query=common_schemas.PageQuery,
          response=notifications_schemas.BroadcastList, tag="ops",
          summary="Recent broadcasts and their progress")
     def ops_broadcasts(self, call):
@@ -680,7 +681,7 @@ class GatewayService:
         return vouchers.ops_create_batch(self, call)
 
     @api("GET", "/api/v1/ops/voucher-batches", access="vouchers.read",
-         query=vouchers_schemas.BatchQuery, response=vouchers_schemas.VoucherBatchList, tag="ops",
+         query=common_schemas.PageQuery, response=vouchers_schemas.VoucherBatchList, tag="ops",
          summary="Voucher batches, newest first")
     def ops_voucher_batches(self, call):
         return vouchers.ops_batches(self, call)
@@ -717,8 +718,9 @@ class GatewayService:
         return vouchers.ops_void_voucher(self, call)
 
     @api("GET", "/api/v1/ops/voucher-throttles", access="vouchers.read",
-         response=vouchers_schemas.ThrottleEventList,
-         tag="ops", summary="Accounts and addresses blocked for guessing voucher codes")
+         query=common_schemas.PageQuery, response=vouchers_schemas.ThrottleEventList,
+         tag="ops", summary="Accounts and addresses blocked for guessing voucher codes, "
+                            "newest first")
     def ops_voucher_throttles(self, call):
         return vouchers.ops_throttles(self, call)
 

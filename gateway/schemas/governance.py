@@ -71,7 +71,7 @@ def _date_time(value: str) -> None:
         raise ValidationError("Give the offset (Z or +01:00).")
 
 
-class AuditQuery(StrictSchema):
+class AuditQuery(PageQuery):
     actor_id = fields.String(validate=validate.Length(max=40))
     action = fields.String(validate=validate.Length(max=60), metadata={
         "description": "an action, or a family ending in '.' (`wallet.`)"})
@@ -80,5 +80,3 @@ class AuditQuery(StrictSchema):
                           metadata={"format": "date-time"})
     until = fields.String(validate=[validate.Length(max=40), _date_time],
                           metadata={"format": "date-time"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Regexp(r"^\d{1,19}$"))

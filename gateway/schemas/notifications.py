@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from gateway.schemas.common import Cursor, PageQuery, page_of
+from gateway.schemas.common import PageQuery, page_of
 from services.common.schemas import StrictSchema, Text
 
 
@@ -26,7 +26,6 @@ class Inbox(Schema):
 
 class InboxQuery(PageQuery):
     unread = fields.Boolean(metadata={"description": "only unread ones"})
-    cursor = Cursor(r"^ntf_[a-z0-9]{1,40}$", "a notification id")
 
 
 class NotificationRead(NotificationOut):

@@ -5,13 +5,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from gateway.schemas.bills import PaymentRecord
-from gateway.schemas.common import Cursor, DayOrTime, Money, PageQuery, PositiveMoney, page_of
+from gateway.schemas.common import DayOrTime, Money, PositiveMoney, page_of
 from gateway.schemas.wallet import VOUCHER_CODE, Redemption
 from services.common.schemas import StrictSchema, Text
-
-
-class BatchQuery(PageQuery):
-    cursor = Cursor(r"^[0-9]{1,9}$", "a batch number")
 
 
 class RedeemIn(StrictSchema):

@@ -89,7 +89,7 @@ def credit_note(gw, call: Call) -> Reply:
 
 
 def approvals(gw, call: Call) -> dict:
-    return gw.accounts.list_approvals(call.query.get("status"), call.query.get("limit", 50),
+    return gw.accounts.list_approvals(call.query.get("status"), call.query["limit"],
                                       call.query.get("cursor"))
 
 
@@ -128,5 +128,4 @@ def reject(gw, call: Call) -> dict:
 def audit_log(gw, call: Call) -> dict:
     q = call.query
     return gw.accounts.audit_log(q.get("actor_id"), q.get("action"), q.get("target"),
-                                 q.get("since"), q.get("until"), q.get("limit", 50),
-                                 q.get("cursor"))
+                                 q.get("since"), q.get("until"), q["limit"], q.get("cursor"))

@@ -67,7 +67,7 @@ def ops_broadcast(gw, call: Call) -> Reply:
 
 
 def ops_broadcasts(gw, call: Call) -> dict:
-    return gw.notifier.list_broadcasts()
+    return gw.notifier.list_broadcasts(call.query["limit"], call.query.get("cursor"))
 
 
 def ops_broadcast_status(gw, call: Call) -> dict:

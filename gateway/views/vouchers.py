@@ -33,7 +33,8 @@ def purchase(gw, call: Call) -> Reply:
 
 
 def redemptions(gw, call: Call) -> dict:
-    return gw.vouchers.redemptions(call.principal.customer_id)
+    return gw.vouchers.redemptions(call.principal.customer_id, call.query["limit"],
+                                   call.query.get("cursor"))
 
 
 # ops
@@ -96,7 +97,7 @@ def ops_export(gw, call: Call) -> Response:
 
 
 def ops_throttles(gw, call: Call) -> dict:
-    return gw.vouchers.throttle_events()
+    return gw.vouchers.throttle_events(call.query["limit"], call.query.get("cursor"))
 
 
 def ops_create_offer(gw, call: Call) -> Reply:

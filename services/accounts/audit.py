@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.accounts.models import AuditEntry
-from services.common import errors
+from services.common import errors, pages
 from services.common.clock import isoformat
 from services.common.schemas import StrictSchema, load_or_raise
 
@@ -72,12 +72,13 @@ def when(value) -> dt.datetime | None:
     return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
 
 
+PAGE_ORDER = pages.Order((AuditEntry.seq,))  # newest first: seq is unique and grows
+
+
 def page(session: Session, actor_id: str | None = None, action: str | None = None,
          target: str | None = None, since: str | None = None, until: str | None = None,
-         limit: int = 50, cursor: str | None = None) -> dict:
-    """Entries newest first, filtered; `cursor` is the last `seq` seen (as a string)."""
-    if not isinstance(limit, int) or not 1 <= limit <= 200:
-        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 200"]})
+         limit=50, cursor=None) -> dict:
+    """Entries newest first, filtered (a page of `pages.keyset`)."""
     query = select(AuditEntry)
     if actor_id:
         query = query.where(AuditEntry.actor_id == actor_id)
@@ -92,12 +93,4 @@ def page(session: Session, actor_id: str | None = None, action: str | None = Non
             if at is None:
                 raise errors.InvalidArgument(fields={name: ["must be an ISO 8601 time"]})
             query = query.where(AuditEntry.at >= at if op == "ge" else AuditEntry.at < at)
-    if cursor:
-        if not isinstance(cursor, str) or not cursor.isdigit():
-            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
-        query = query.where(AuditEntry.seq < int(cursor))
-    rows = session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": [dump(e) for e in rows], "has_more": more,
-            "next_cursor": str(rows[-1].seq) if more else None}
+    return pages.keyset(session, query, PAGE_ORDER, limit, cursor, dump=dump)

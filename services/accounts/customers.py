@@ -9,9 +9,7 @@ the step raises `Refused`, and the entrypoint commits the count before raising i
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
@@ -33,7 +31,7 @@ from services.accounts.schemas import (
     RoleUpdateSchema,
     dump_account,
 )
-from services.common import errors, outbox, permissions
+from services.common import errors, outbox, pages, permissions
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 
@@ -248,25 +246,11 @@ def set_role(session: Session, customer_id: str, changes: dict, now: dt.datetime
     return _save(session, customer, events.CUSTOMER_UPDATED, now)
 
 
-def _encode_cursor(customer: Customer) -> str:
-    raw = json.dumps([customer.created_at.isoformat(), customer.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+FIND_ORDER = pages.Order((Customer.created_at, Customer.id))  # newest first
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, cid = json.loads(raw)
-        when = dt.datetime.fromisoformat(created)
-        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)), str(cid)
-    except (ValueError, TypeError) as exc:
-        raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from exc
-
-
-def find(session: Session, query: str | None, limit: int = 20, cursor: str | None = None) -> dict:
+def find(session: Session, query: str | None, limit=pages.DEFAULT_LIMIT, cursor=None) -> dict:
     """Customers matching an email or name fragment, or an exact id; newest first."""
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
-        raise errors.InvalidArgument(fields={"limit": ["must be a whole number from 1 to 100"]})
     if query is not None and (not isinstance(query, str) or len(query) > 254):
         raise errors.InvalidArgument(fields={"q": ["must be text of at most 254 characters"]})
     stmt = select(Customer)
@@ -275,16 +259,7 @@ def find(session: Session, query: str | None, limit: int = 20, cursor: str | Non
         stmt = stmt.where(or_(Customer.id == query.strip(),
                               Customer.email_normalized.contains(q, autoescape=True),
                               Customer.name.icontains(q, autoescape=True)))
-    if cursor:
-        created, cid = _decode_cursor(cursor)
-        stmt = stmt.where(or_(Customer.created_at < created,
-                              (Customer.created_at == created) & (Customer.id < cid)))
-    rows = session.scalars(stmt.order_by(Customer.created_at.desc(), Customer.id.desc())
-                           .limit(limit + 1)).all()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": [dump_account(c) for c in rows], "has_more": has_more,
-            "next_cursor": _encode_cursor(rows[-1]) if has_more else None}
+    return pages.keyset(session, stmt, FIND_ORDER, limit, cursor, dump=dump_account)
 
 
 def recipients(session: Session, after: str | None = None, limit: int = 500,

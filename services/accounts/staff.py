@@ -19,15 +19,13 @@ stands).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.accounts.models import Approval, MoneyGrant, StaffAllowance
-from services.common import errors, permissions
+from services.common import errors, pages, permissions
 from services.common.clock import isoformat
 from services.common.db import dialect_insert
 from services.common.ids import new_id
@@ -173,33 +171,14 @@ def finish(session: Session, approval_id: str, succeeded: bool, result: dict | N
     return get(session, approval_id, fresh=True)
 
 
-def _cursor(approval: Approval) -> str:
-    raw = json.dumps([approval.created_at.isoformat(), approval.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+PAGE_ORDER = pages.Order((Approval.created_at, Approval.id))  # newest first
 
 
-def page(session: Session, status: str | None = None, limit: int = 50,
-         cursor: str | None = None) -> dict:
+def page(session: Session, status: str | None = None, limit=50, cursor=None) -> dict:
     """Approvals, newest first (optionally of one status)."""
     if status is not None and status not in STATUSES:
         raise errors.InvalidArgument(fields={"status": [f"must be one of {', '.join(STATUSES)}"]})
-    if not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
     query = select(Approval)
     if status:
         query = query.where(Approval.status == status)
-    if cursor:
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            created, last_id = json.loads(raw)
-            created = dt.datetime.fromisoformat(created)
-        except (ValueError, TypeError):
-            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from None
-        query = query.where((Approval.created_at < created) | (
-            (Approval.created_at == created) & (Approval.id < last_id)))
-    rows = session.scalars(query.order_by(Approval.created_at.desc(), Approval.id.desc())
-                           .limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": [dump(a) for a in rows], "has_more": more,
-            "next_cursor": _cursor(rows[-1]) if more else None}
+    return pages.keyset(session, query, PAGE_ORDER, limit, cursor, dump=dump)

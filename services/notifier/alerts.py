@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, pages
 from services.common.clock import isoformat
 from services.common.db import is_unique_violation
 from services.common.ids import new_id
@@ -128,14 +128,13 @@ def create_channel(session: Session, team: str, request: dict, now: dt.datetime,
 
 
 def list_channels(session: Session, team: str | None = None) -> dict:
-    """Active channels (of `team`, or all), by team then age: `{"data", "has_more",
-    "next_cursor"}` (one page: a team has a handful)."""
+    """Active channels (of `team`, or all), by team then age, whole: a team has a handful."""
     query = select(TeamChannel).where(TeamChannel.active.is_(True))
     if team is not None:
         query = query.where(TeamChannel.team == team)
     rows = session.scalars(query.order_by(TeamChannel.team, TeamChannel.created_at,
                                           TeamChannel.id)).all()
-    return {"data": [dump_channel(c) for c in rows], "has_more": False, "next_cursor": None}
+    return pages.whole([dump_channel(c) for c in rows])
 
 
 def delete_channel(session: Session, channel_id: str) -> dict:

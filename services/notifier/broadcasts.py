@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, pages
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
@@ -66,10 +66,11 @@ def create(session: Session, request: dict, actor: str, now: dt.datetime) -> dic
     return dump(broadcast)
 
 
-def page(session: Session, limit: int = 20) -> dict:
-    rows = session.scalars(select(Broadcast).order_by(Broadcast.created_at.desc())
-                           .limit(limit)).all()
-    return {"data": [dump(b) for b in rows], "has_more": False, "next_cursor": None}
+PAGE_ORDER = pages.Order((Broadcast.created_at, Broadcast.id))  # newest first
+
+
+def page(session: Session, limit=pages.DEFAULT_LIMIT, cursor=None) -> dict:
+    return pages.keyset(session, select(Broadcast), PAGE_ORDER, limit, cursor, dump=dump)
 
 
 def due(session: Session, now: dt.datetime) -> list[str]:

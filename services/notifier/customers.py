@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox
+from services.common import errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.db import Prepared
 from services.common.ids import new_id
@@ -119,25 +119,16 @@ def dump(note: Notification) -> dict:
             "read_at": isoformat(note.read_at), "created_at": isoformat(note.created_at)}
 
 
-def inbox(session: Session, customer_id: str, limit: int = 20, cursor: str | None = None,
+INBOX_ORDER = pages.Order((Notification.created_at, Notification.id))  # newest first
+
+
+def inbox(session: Session, customer_id: str, limit=pages.DEFAULT_LIMIT, cursor=None,
           unread_only: bool = False) -> dict:
-    if not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
+    """A page of the customer's notifications, newest first, with their `unread_count`."""
     query = select(Notification).where(Notification.customer_id == customer_id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    if cursor:
-        anchor = session.get(Notification, cursor) if isinstance(cursor, str) else None
-        if anchor is None or anchor.customer_id != customer_id:
-            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
-        query = query.where((Notification.created_at < anchor.created_at) | (
-            (Notification.created_at == anchor.created_at) & (Notification.id < anchor.id)))
-    rows = session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
-                           .limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": [dump(n) for n in rows], "has_more": more,
-            "next_cursor": rows[-1].id if more else None,
+    return {**pages.keyset(session, query, INBOX_ORDER, limit, cursor, dump=dump),
             "unread_count": unread_count(session, customer_id)}
 
 

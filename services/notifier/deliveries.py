@@ -46,9 +46,7 @@ The functions here flush, never commit: each of the transactions above is one st
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import logging
 import random
 from collections.abc import Iterable, Sequence
@@ -59,7 +57,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, pages
 from services.common.clock import isoformat
 from services.common.db import is_unique_violation
 from services.common.ids import new_id
@@ -299,47 +297,21 @@ def dump(delivery: Delivery) -> dict:
             "customer_id": delivery.customer_id, "channel_id": delivery.channel_id}
 
 
-def _encode_cursor(delivery: Delivery) -> str:
-    raw = json.dumps([delivery.created_at.isoformat(), delivery.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+PAGE_ORDER = pages.Order((Delivery.created_at, Delivery.id))  # newest first
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, delivery_id = json.loads(raw)
-        when = dt.datetime.fromisoformat(created)
-        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)), str(delivery_id)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from exc
-
-
-def page(session: Session, status: str | None = None, limit: int = 50,
-         cursor: str | None = None) -> dict:
+def page(session: Session, status: str | None = None, limit=50, cursor=None) -> dict:
     """Deliveries, newest first: `{"data", "has_more", "next_cursor"}`. `status`: pending,
     sending, sent, dead, or `failing` (pending after at least one failed attempt)."""
     if status is not None and status not in (*STATUSES, FAILING):
         raise errors.InvalidArgument(fields={"status": [
             f"must be one of {', '.join((*STATUSES, FAILING))}"]})
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 200:
-        raise errors.InvalidArgument(fields={"limit": ["must be a whole number from 1 to 200"]})
     query = select(Delivery)
     if status == FAILING:
         query = query.where(Delivery.status == "pending", Delivery.attempts > 0)
     elif status:
         query = query.where(Delivery.status == status)
-    if cursor:
-        if not isinstance(cursor, str) or len(cursor) > 200:
-            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
-        created, delivery_id = _decode_cursor(cursor)
-        query = query.where(or_(Delivery.created_at < created,
-                                (Delivery.created_at == created) & (Delivery.id < delivery_id)))
-    rows = session.scalars(query.order_by(Delivery.created_at.desc(), Delivery.id.desc())
-                           .limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": [dump(d) for d in rows], "has_more": more,
-            "next_cursor": _encode_cursor(rows[-1]) if more else None}
+    return pages.keyset(session, query, PAGE_ORDER, limit, cursor, dump=dump)
 
 
 def retry(session: Session, delivery_id: str, now: dt.datetime) -> dict:

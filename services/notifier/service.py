@@ -6,12 +6,14 @@ RPC:
   unread_count(customer_id) · mark_read(customer_id, notification_id) · mark_all_read
 - get_preferences(customer_id) · set_preferences(customer_id, request {preferences: [{topic,
   channel, enabled}]})
-- create_channel(team, request) · list_channels(team=None) · delete_channel(channel_id) (ops)
+- create_channel(team, request) · list_channels(team=None) (whole) · delete_channel(channel_id)
+  (ops)
 - raise_alert(team, severity, title, text, fields, dedup_key) → {alert, deliveries, duplicate}:
   what the ticket service calls to page a team (one page per dedup key)
 - list_deliveries(status, limit, cursor) · retry_delivery(delivery_id) (ops)
-- create_broadcast(request {kind, title, body, segment, send_at}, actor) · list_broadcasts() ·
-  get_broadcast(broadcast_id) (ops; sent in pages by the timer, see broadcasts.py)
+- create_broadcast(request {kind, title, body, segment, send_at}, actor) ·
+  list_broadcasts(limit, cursor) · get_broadcast(broadcast_id) (ops; sent in pages by the
+  timer, see broadcasts.py)
 - health()
 Events consumed (each turned into the customer's notification by templates.py, in their
 language and by their preferences): accounts customer_registered, password_changed (and
@@ -283,8 +285,8 @@ class NotifierService:
         return self._saved(broadcasts.create(self.db, request, actor, self.clock.now()))
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_broadcasts(self):
-        return broadcasts.page(self.db)
+    def list_broadcasts(self, limit=20, cursor=None):
+        return broadcasts.page(self.db, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_broadcast(self, broadcast_id):

@@ -27,7 +27,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox
+from services.common import errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.money import decimal_string
@@ -229,17 +229,12 @@ def find(session: Session, batch_id: str, lock: bool = False) -> VoucherBatch:
     return batch
 
 
-def page(session: Session, now: dt.datetime, limit: int = 20, cursor: str | None = None) -> dict:
-    query = select(VoucherBatch).order_by(VoucherBatch.number.desc())
-    if cursor:
-        if not (isinstance(cursor, str) and cursor.isdigit() and len(cursor) < 10):
-            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]})
-        query = query.where(VoucherBatch.number < int(cursor))
-    rows = session.scalars(query.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"data": [dump(b, now) for b in rows], "has_more": more,
-            "next_cursor": str(rows[-1].number) if more else None}
+PAGE_ORDER = pages.Order((VoucherBatch.number,))  # newest first: numbers are unique
+
+
+def page(session: Session, now: dt.datetime, limit=pages.DEFAULT_LIMIT, cursor=None) -> dict:
+    return pages.keyset(session, select(VoucherBatch), PAGE_ORDER, limit, cursor,
+                        dump=lambda b: dump(b, now))
 
 
 def void_batch(session: Session, batch_id: str, request: dict, actor: str,

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox
+from services.common import errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
@@ -48,7 +48,7 @@ def dump_offer(o: VoucherOffer) -> dict:
 def list_offers(session: Session) -> dict:
     rows = session.scalars(select(VoucherOffer).where(VoucherOffer.active.is_(True))
                            .order_by(VoucherOffer.price)).all()
-    return {"data": [dump_offer(o) for o in rows], "has_more": False, "next_cursor": None}
+    return pages.whole([dump_offer(o) for o in rows])  # a handful on sale: never cut
 
 
 def get_offer(session: Session, code: str) -> dict:

@@ -28,7 +28,7 @@ import math
 from sqlalchemy import bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox, throttle
+from services.common import errors, outbox, pages, throttle
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.sqltypes import UtcDateTime
@@ -247,16 +247,26 @@ def _check_usable(voucher: Voucher, batch: VoucherBatch, account: dict,
                               code=exceptions.VOUCHER_NOT_ALLOWED)
 
 
-def history(session: Session, customer_id: str, limit: int = 100) -> dict:
-    rows = session.scalars(select(Redemption).where(Redemption.customer_id == customer_id)
-                           .order_by(Redemption.created_at.desc()).limit(limit)).all()
-    return {"data": [dump(r) for r in rows], "has_more": False, "next_cursor": None}
+HISTORY_ORDER = pages.Order((Redemption.created_at, Redemption.id))  # newest first
 
 
-def throttle_events(session: Session, limit: int = 100) -> dict:
-    rows = session.scalars(select(ThrottleEvent).order_by(ThrottleEvent.created_at.desc())
-                           .limit(limit)).all()
-    return {"data": [{"key": e.key, "failures": e.failures,
-                      "blocked_until": isoformat(e.blocked_until),
-                      "created_at": isoformat(e.created_at)} for e in rows],
-            "has_more": False, "next_cursor": None}
+def history(session: Session, customer_id: str, limit=pages.DEFAULT_LIMIT, cursor=None) -> dict:
+    """The customer's redemptions, newest first."""
+    return pages.keyset(session, select(Redemption).where(Redemption.customer_id == customer_id),
+                        HISTORY_ORDER, limit, cursor, dump=dump)
+
+
+THROTTLE_ORDER = pages.Order((ThrottleEvent.created_at, ThrottleEvent.id))  # newest first
+
+
+def dump_throttle(event: ThrottleEvent) -> dict:
+    return {"key": event.key, "failures": event.failures,
+            "blocked_until": isoformat(event.blocked_until),
+            "created_at": isoformat(event.created_at)}
+
+
+def throttle_events(session: Session, limit=pages.DEFAULT_LIMIT, cursor=None) -> dict:
+    """Blocks for guessing codes, newest first."""
+    return pages.keyset(session, select(ThrottleEvent), THROTTLE_ORDER, limit, cursor,
+                        dump=dump_throttle)
+

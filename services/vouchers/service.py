@@ -11,8 +11,9 @@ RPC (errors are `services.common.errors` kinds):
   page by page (the gateway streams it)
 - redeem(customer_id, code, account {currency, billing_type}, client) → redemption (once per
   voucher; wrong codes throttled per account and client address: RateLimited)
-- redemptions(customer_id) · throttle_events() (ops)
-- list_offers() · get_offer(code) · create_offer(request) · retire_offer(code) (ops)
+- redemptions(customer_id, limit, cursor) · throttle_events(limit, cursor) (ops): pages
+- list_offers() (whole: the offers on sale) · get_offer(code) · create_offer(request) ·
+  retire_offer(code) (ops)
 - issue_online(purchase_id, offer_code, buyer_id) → {code, serial, value, valid_until}: the
   voucher a card payment bought (billing takes the payment)
 - health()
@@ -151,12 +152,12 @@ class VouchersService:
             raise
 
     @rpc(expected_exceptions=EXPECTED)
-    def redemptions(self, customer_id):
-        return redemption.history(self.db, customer_id)
+    def redemptions(self, customer_id, limit=20, cursor=None):
+        return redemption.history(self.db, customer_id, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
-    def throttle_events(self):
-        return redemption.throttle_events(self.db)
+    def throttle_events(self, limit=20, cursor=None):
+        return redemption.throttle_events(self.db, limit, cursor)
 
     # online vouchers
     @rpc(expected_exceptions=EXPECTED)

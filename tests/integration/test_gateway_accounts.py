@@ -218,6 +218,33 @@ def test_ops_find_and_view_customers_and_customers_are_kept_out(portal):
                   json={"role": "admin"}).status_code == 403
 
 
+def test_ops_find_customers_pages_through_every_match_once_newest_first(portal):
+    clock = portal.clock()
+    tag = uuid.uuid4().hex[:10]
+    made = []
+    for n in range(5):
+        clock.advance(seconds=1)  # customers are listed by when they signed up
+        made.append(portal.sign_up(name=f"Pager {tag} {n}")["id"])
+    admin = portal.login(*ADMIN)["token"]
+    found, cursor = [], None
+    while True:
+        page = portal("GET", "/api/v1/ops/customers", admin,
+                      params={"q": tag, "limit": 2, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        page = page.json()
+        assert len(page["data"]) <= 2
+        found += [a["id"] for a in page["data"]]
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            break
+        cursor = page["next_cursor"]
+    assert found == made[::-1]  # each once, newest first
+    for bad in ("%%", "12", "x" * 201, "eyJ4Ijox"):  # not base64url, not JSON, too long, cut
+        refused = portal("GET", "/api/v1/ops/customers", admin, params={"cursor": bad})
+        assert refused.status_code == 400, (bad, refused.text)
+        assert "cursor" in error_of(refused)["fields"]
+
+
 BAD_BODIES = [
     ("malformed JSON", '{"email": ', "application/json", "MALFORMED_JSON", "body"),
     ("not an object", "[1, 2]", "application/json", "MALFORMED_JSON", "body"),

@@ -9,10 +9,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from nameko.standalone.events import event_dispatcher
+from nameko.testing.utils import get_container, get_extension
 
 from deploy import demo
+from services.common.clock import ClockProvider, TestClock
 from services.common.db import normalize_url
 from services.common.events import make_envelope
+from services.notifier.service import NotifierService
 from tests.integration.conftest import PASSWORD, after_timer_rounds, eventually
 from tests.integration.test_notifier_delivery import MailCatcher
 
@@ -87,6 +90,62 @@ def test_an_event_delivered_twice_notifies_once_and_preferences_are_kept(portal,
     assert eventually(lambda: len(portal.ok("GET", "/api/v1/notifications", token)["data"]) == 3)
     after_timer_rounds("notifier", "send_due")
     assert len(mails_to(mail, me["email"])) == 2  # billing e-mail is off now
+
+
+def walk(portal, token, path, limit=2, **params):
+    """Every page of a list, `limit` items at a time through its cursors."""
+    pages, cursor = [], None
+    while True:
+        page = portal.ok("GET", path, token, params={
+            "limit": limit, **params, **({"cursor": cursor} if cursor else {})})
+        assert len(page["data"]) <= limit
+        pages.append(page)
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            return pages
+        cursor = page["next_cursor"]
+
+
+def test_the_inbox_and_the_broadcasts_page_through_every_row_once(portal):
+    clock = TestClock(dt.datetime.now(dt.UTC))
+    get_extension(get_container(portal.runner, NotifierService), ClockProvider).clock = clock
+    token = portal.customer("prepaid")
+    me = portal.ok("GET", "/api/v1/me", token)
+    eventually(lambda: portal.ok("GET", "/api/v1/notifications", token)["data"])  # welcome
+    dispatch = event_dispatcher(portal.config)
+    for n in range(5):
+        clock.advance(seconds=1)  # the inbox is newest first: one a second
+        dispatch("billing", "payment_failed", make_envelope("payment", {
+            "id": f"pay_{n}", "customer_id": me["id"], "status": "failed",
+            "purpose": "top_up", "amount": {"amount": 100 * (n + 1), "currency": "EUR"},
+            "decline_code": "card_declined"}, dt.datetime.now(dt.UTC)))
+        assert eventually(lambda n=n: len(portal.ok(
+            "GET", "/api/v1/notifications?limit=10", token)["data"]) == n + 2)
+    pages = walk(portal, token, "/api/v1/notifications")
+    assert [len(p["data"]) for p in pages] == [2, 2, 2]
+    assert {p["unread_count"] for p in pages} == {6}  # every page says the count
+    inbox = [n for p in pages for n in p["data"]]
+    assert [n["title"] for n in inbox] == [
+        f"Payment of €{n}.00 failed" for n in (5, 4, 3, 2, 1)] + ["Welcome, Ann"]
+    portal.ok("POST", f"/api/v1/notifications/{inbox[2]['id']}/read", token)
+    unread = [n["id"] for p in walk(portal, token, "/api/v1/notifications", unread="true")
+              for n in p["data"]]
+    assert unread == [n["id"] for n in inbox if n["id"] != inbox[2]["id"]]
+
+    admin = demo.login(portal.url, demo.ADMIN["email"], demo.ADMIN["password"])
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    made = []
+    for n in range(3):
+        clock.advance(seconds=1)
+        made.append(portal.ok("POST", "/api/v1/ops/broadcasts", admin, status=202, json={
+            "kind": "maintenance", "title": f"Window {n}", "body": "Short outage.",
+            "send_at": later})["id"])
+    listed = [b["id"] for p in walk(portal, admin, "/api/v1/ops/broadcasts") for b in p["data"]]
+    assert listed == made[::-1]
+    for bad in ("%25%25", "12", "x" * 201, "ntf_abc"):
+        refused = portal("GET", f"/api/v1/notifications?cursor={bad}", token)
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["error"]["code"] == "VALIDATION_FAILED"
 
 
 def test_a_broadcast_to_ten_thousand_does_not_hold_up_a_payment_notice(

@@ -13,12 +13,15 @@ import pytest
 import sqlalchemy as sa
 from nameko.standalone.rpc import ClusterRpcProxy, ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
+from nameko.testing.utils import get_container, get_extension
 
 from deploy import demo
 from services.billing.service import BillingService
 from services.common import errors
+from services.common.clock import ClockProvider, TestClock
 from services.common.db import normalize_url
 from services.vouchers import codes
+from services.vouchers.service import VouchersService
 from tests.integration.conftest import eventually
 
 
@@ -114,6 +117,42 @@ def test_a_print_batch_is_exported_and_its_codes_redeem_once(portal):
     assert portal("GET", f"/api/v1/ops/voucher-batches/{batch['id']}/export.csv",
                   admin).status_code == 409
     assert portal("GET", "/api/v1/ops/voucher-batches", ann).status_code == 403
+
+
+def walk(portal, token, path, limit=2):
+    """Every item of a list, `limit` at a time through its cursors."""
+    items, cursor = [], None
+    while True:
+        page = portal.ok("GET", path, token,
+                         params={"limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert len(page["data"]) <= limit
+        items += page["data"]
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            return items
+        cursor = page["next_cursor"]
+
+
+def test_redemptions_and_batches_page_through_every_row_once(portal):
+    clock = TestClock(dt.datetime.now(dt.UTC))
+    get_extension(get_container(portal.runner, VouchersService), ClockProvider).clock = clock
+    admin = admin_of(portal)
+    batches = [make_batch(portal, admin, count=5 if n == 0 else 1, value=100 * (n + 1))
+               for n in range(3)]
+    rows = export(portal, admin, batches[0])
+    ann = portal.customer("prepaid")
+    for row in rows:
+        clock.advance(seconds=1)  # redemptions are listed by time: one a second
+        portal.ok("POST", "/api/v1/vouchers/redeem", ann, status=201, json={"code": row["code"]})
+    history = walk(portal, ann, "/api/v1/vouchers/redemptions")
+    assert [h["serial"] for h in history] == [r["serial"] for r in rows][::-1]  # newest first
+    listed = walk(portal, admin, "/api/v1/ops/voucher-batches")
+    assert [b["id"] for b in listed] == [b["id"] for b in batches][::-1]
+    assert walk(portal, admin, "/api/v1/ops/voucher-throttles") == []
+    for bad in ("%25%25", "12", "x" * 201):
+        refused = portal("GET", f"/api/v1/vouchers/redemptions?cursor={bad}", ann)
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["error"]["code"] == "VALIDATION_FAILED"
 
 
 def test_typos_are_caught_without_a_lookup_and_guessing_is_throttled(portal):

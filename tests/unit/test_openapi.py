@@ -89,6 +89,13 @@ def test_the_document_is_as_strict_as_the_validation():
     assert paths["/api/v1/ops/billing-runs"]["post"]["requestBody"]["required"] is False
     ledger = {p["name"]: p for p in paths["/api/v1/wallet/transactions"]["get"]["parameters"]}
     assert ledger["cursor"]["schema"]["pattern"] == "^[A-Za-z0-9_-]{1,200}$"  # opaque
+    for path in ("/api/v1/notifications", "/api/v1/vouchers/redemptions",
+                 "/api/v1/ops/customers", "/api/v1/ops/approvals", "/api/v1/ops/audit-log",
+                 "/api/v1/ops/deliveries", "/api/v1/ops/broadcasts",
+                 "/api/v1/ops/voucher-batches", "/api/v1/ops/voucher-throttles"):
+        query = {p["name"]: p for p in paths[path]["get"]["parameters"]}
+        assert query["cursor"]["schema"]["pattern"] == "^[A-Za-z0-9_-]{1,200}$", path
+        assert query["limit"]["schema"]["maximum"] == 100, path
     assert "204" in paths["/api/v1/ops/channels/{channel_id}"]["delete"]["responses"]
 
 

@@ -422,3 +422,23 @@ def test_an_online_voucher_expires_after_its_offers_days_not_with_its_batch(worl
     assert error.code == exceptions.VOUCHER_EXPIRED
     world.advance(days=-1)
     assert redeem(world, bought["code"], customer="cus_b")["value"]["amount"] == 5000
+
+
+def test_throttle_events_are_pages_newest_first_ties_broken_by_id(world):
+    at = [START, START, START + dt.timedelta(minutes=1), START + dt.timedelta(minutes=2),
+          START + dt.timedelta(minutes=2)]  # two pairs at one time: the id orders them
+    world.session.add_all([ThrottleEvent(key=f"redeem:account:cus_{n}", failures=5,
+                                         blocked_until=t + dt.timedelta(minutes=15),
+                                         created_at=t) for n, t in enumerate(at)])
+    world.session.flush()
+    seen, cursor = [], None
+    while True:
+        page = redemption.throttle_events(world.session, 2, cursor)
+        seen += [e["key"] for e in page["data"]]
+        if not page["has_more"]:
+            break
+        cursor = page["next_cursor"]
+    assert seen == [f"redeem:account:cus_{n}" for n in (4, 3, 2, 1, 0)]
+    for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "12"}):
+        with pytest.raises(errors.InvalidArgument):
+            redemption.throttle_events(world.session, **bad)

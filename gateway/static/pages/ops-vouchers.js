@@ -445,7 +445,7 @@ function throttlesCard(firstPage, loadError) {
     refresh.disabled = true;
     problem.replaceChildren();
     try {
-      draw(await api.get('/api/v1/ops/voucher-throttles'));
+      draw(await api.get('/api/v1/ops/voucher-throttles?limit=100'));
     } catch (err) {
       if (!(err && err.handled)) problem.replaceChildren(h('p', {}, errorText(err)));
     } finally {
@@ -467,7 +467,7 @@ function throttlesCard(firstPage, loadError) {
 export async function render(ctx) {
   const settled = await Promise.allSettled([
     api.get(`${BASE}?limit=${PAGE_SIZE}`),
-    api.get('/api/v1/ops/voucher-throttles'),
+    api.get('/api/v1/ops/voucher-throttles?limit=100'),
   ]);
   const handled = settled.find((r) => r.status === 'rejected' && r.reason && r.reason.handled);
   if (handled) throw handled.reason;

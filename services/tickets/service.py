@@ -13,11 +13,15 @@ RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of t
   {assignee}, actor) · update_ticket(ticket_id, request {status?, priority?}, actor) ·
   add_comment(ticket_id, request {text, internal}, actor) · resolve(ticket_id, request
   {resolution}, actor)
-- configuration (ops): create_category/update_category · list_teams/get_team/create_team/
-  update_team/delete_team · list_rules/create_rule/replace_rule/delete_rule/
-  set_default_route/test_route · list_policies/create_policy/replace_policy/delete_policy ·
-  list_incident_rules/create_incident_rule/delete_incident_rule · list_silences/
-  create_silence/expire_silence · list_faq/create_faq/update_faq/delete_faq
+- teams, whole (the row here, members from accounts, channels from the notifier):
+  list_teams() · get_team(name) · create_team(request {name, description?, lead?, members?,
+  channels?}) · update_team(name, request {description?, lead?, members?, channels?}) ·
+  delete_team(name) (TEAM_IN_USE while rules, the default route or open tickets use it)
+- configuration (ops): create_category/update_category · list_rules/create_rule/
+  replace_rule/delete_rule/set_default_route/test_route · list_policies/create_policy/
+  replace_policy/delete_policy · list_incident_rules/create_incident_rule/
+  delete_incident_rule · list_silences/create_silence/expire_silence · list_faq/create_faq/
+  update_faq/delete_faq
 - incidents: list_incidents(status) · get_incident(id) · acknowledge_incident(id, actor) ·
   resolve_incident(id, request {resolution, credit?}, actor)
 - health()
@@ -30,7 +34,8 @@ Timer (every TICKETS_TIMER_SECONDS): due escalation steps, pending service credi
 resolved tickets past the reopen window. Every step is guarded in the database.
 Units of work: the modules flush; each entrypoint here ends its own (`_saved`: commit,
 answer), and the flows of several transactions (opening a ticket around the context's RPCs,
-one transaction per escalation step, service credits claimed before billing is asked) are in
+one transaction per escalation step, service credits claimed before billing is asked, a
+team's row committed before accounts and the notifier are asked, undone if they fail) are in
 transactions.py.
 """
 
@@ -55,7 +60,6 @@ from services.tickets import (
     incidents,
     rules,
     silences,
-    teams,
     tickets,
     transactions,
     views,
@@ -74,6 +78,7 @@ class TicketsService:
     clock = ClockProvider()
     accounts = BoundedRpcProxy("accounts")
     billing = BoundedRpcProxy("billing")
+    notifier = BoundedRpcProxy("notifier")
     config = Config()
 
     @property
@@ -165,23 +170,24 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def list_teams(self):
-        return teams.listing(self.db)
+        return transactions.list_teams(self.db, self.accounts, self.notifier)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_team(self, name):
-        return teams.get(self.db, name)
+        return transactions.get_team(self.db, self.accounts, self.notifier, name)
 
     @rpc(expected_exceptions=EXPECTED)
     def create_team(self, request):
-        return self._saved(teams.create(self.db, request, self.clock.now()))
+        return transactions.create_team(self.db, self.accounts, self.notifier, request,
+                                        self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def update_team(self, name, request):
-        return self._saved(teams.update(self.db, name, request))
+        return transactions.update_team(self.db, self.accounts, self.notifier, name, request)
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_team(self, name):
-        return self._saved(teams.delete(self.db, name))
+        return transactions.delete_team(self.db, self.accounts, self.notifier, name)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_rules(self):

@@ -1,8 +1,10 @@
-"""Ops teams as the tickets service knows them: a name (the routing key word of its alerts),
-a description, the lead. Members are agents' accounts (accounts service) and channels are the
-notifier's; the gateway shows them together.
+"""Ops teams: the tickets service's row (a name, the routing key word of its alerts; a
+description; the lead), composed with its members (agents' accounts, the accounts service's)
+and its alert channels (the notifier's). A whole team is answered here; the flows that write
+the three parts (one transaction here, then accounts, then the notifier, undone on failure) are
+in transactions.py.
 
-The functions flush; the caller (the entrypoint in service.py) commits."""
+The functions flush; the caller (service.py or transactions.py) commits."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, permissions
 from services.common.clock import isoformat
 from services.common.schemas import StrictSchema, Text, load_or_raise
 from services.tickets import exceptions
@@ -30,13 +32,74 @@ class TeamSchema(StrictSchema):
     lead = Text(40, allow_none=True)
 
 
+class WholeTeamSchema(TeamSchema):
+    """A whole team's request: the row's fields, its members (exactly these staff accounts) and
+    its channels (the notifier validates each as it creates it)."""
+
+    members = fields.List(Text(40, min_length=1), validate=validate.Length(max=100))
+    channels = fields.List(fields.Dict(), validate=validate.Length(max=20))
+
+
+ROW = ("name", "description", "lead")
+
+
+def load(request: dict, partial: bool = False) -> dict:
+    """A whole team's request, validated before anything is asked or written."""
+    return load_or_raise(WholeTeamSchema(partial=partial), request)
+
+
+def row(values: dict) -> dict:
+    """The tickets service's part of a whole team's request."""
+    return {k: values[k] for k in ROW if k in values}
+
+
+def check_staff(accounts, values: dict, until: float) -> None:
+    """Members and the lead must be agent or admin accounts: asked of accounts (in parallel,
+    outside any transaction) before anything is written, so a bad id is InvalidArgument and
+    nothing is created or changed. (accounts checks members again when they are set.)"""
+    members, lead = values.get("members") or [], values.get("lead")
+    wanted = sorted(set(members) | ({lead} if lead else set()))
+    if not wanted:
+        return
+    pending = {account_id: accounts.start("get_account", account_id)
+               for account_id in wanted}
+    not_staff = set()
+    for account_id, reply in pending.items():
+        try:
+            role = reply.wait(until).get("role")
+        except errors.NotFound:
+            role = None
+        if not permissions.is_staff(role):
+            not_staff.add(account_id)
+    problems = {}
+    if bad := [m for m in sorted(set(members)) if m in not_staff]:
+        problems["members"] = [f"{m} is not a staff account" for m in bad]
+    if lead in not_staff:
+        problems["lead"] = [f"{lead} is not a staff account"]
+    if problems:
+        raise errors.InvalidArgument(fields=problems)
+
+
+def compose(team: dict, members: list[dict], channels: list[dict]) -> dict:
+    """A whole team: the row as `dump` shows it, its members and its channels."""
+    return {**team, "members": members, "channels": channels}
+
+
+def channels_by_team(channels: dict) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for channel in channels["data"]:
+        grouped.setdefault(channel["team"], []).append(channel)
+    return grouped
+
+
 def dump(team: Team) -> dict:
     return {"id": team.name, "name": team.name, "description": team.description,
             "lead": team.lead, "created_at": isoformat(team.created_at)}
 
 
-def listing(session: Session) -> dict:
-    return {"data": [dump(t) for t in session.scalars(select(Team).order_by(Team.name))]}
+def rows(session: Session) -> list[dict]:
+    """Every team's row, by name."""
+    return [dump(t) for t in session.scalars(select(Team).order_by(Team.name))]
 
 
 def find(session: Session, name) -> Team:
@@ -91,5 +154,14 @@ def delete(session: Session, name: str) -> None:
                               "team.", code=exceptions.TEAM_IN_USE)
     session.delete(team)
     session.flush()
+
+
+def discard(session: Session, name: str) -> None:
+    """Undo a team's row just created (a later step of its creation failed), whatever points at
+    the name since."""
+    team = session.get(Team, name)
+    if team is not None:
+        session.delete(team)
+        session.flush()
 
 

@@ -25,6 +25,8 @@ from gateway.schemas import (
     wallet,
 )
 from gateway.schemas.common import ErrorBody
+from services.common.contract import accounts as accounts_contract
+from services.common.contract import notifier as notifier_contract
 
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
 ERROR_STATUSES = {
@@ -39,7 +41,8 @@ ERROR_STATUSES = {
 # every module of gateway/schemas/ (a unit test checks none is missing): their schemas' `OPENAPI`
 # rules are merged into the components
 SCHEMA_MODULES = (common, accounts, ops, health, catalog, subscriptions, dashboard, wallet, bills,
-                  vouchers, notifications, support, governance)
+                  vouchers, notifications, support, governance,
+                  accounts_contract, notifier_contract)  # the bodies shared with the services
 
 
 def idempotency_header(required: bool) -> dict:

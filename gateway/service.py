@@ -53,6 +53,8 @@ from gateway.views import (
     wallet,
 )
 from services.common import errors
+from services.common.contract import accounts as accounts_contract
+from services.common.contract import notifier as notifier_contract
 from services.common.events import EventHandler
 from services.common.ids import new_id
 from services.common.observability import Observability
@@ -172,7 +174,7 @@ class GatewayService:
     def me(self, call):
         return accounts.me(self, call)
 
-    @api("PATCH", "/api/v1/me", body=accounts_schemas.ProfileChange,
+    @api("PATCH", "/api/v1/me", body=accounts_contract.ProfileChange,
          response=accounts_schemas.Account, tag="accounts",
          summary="Change profile and contact details (email change needs the password)")
     def update_me(self, call):
@@ -621,7 +623,7 @@ class GatewayService:
         return notifications.ops_channels(self, call)
 
     @api("POST", "/api/v1/ops/teams/<string:team>/channels", access="channels.manage",
-         body=notifications_schemas.ChannelIn,
+         body=notifier_contract.ChannelIn,
          response=notifications_schemas.ChannelOut, status=201, tag="ops",
          summary="Add an alert channel: webhook (signed; the secret is in this answer only), "
                  "email, or bus (the alerts exchange, routing key <team>.<severity>)")

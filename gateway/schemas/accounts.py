@@ -59,15 +59,6 @@ class Session(Schema):
     account = fields.Nested(Account)
 
 
-class ProfileChange(StrictSchema):
-    name = Text(200, min_length=1)
-    phone = fields.String(allow_none=True, validate=PHONE)
-    address = fields.Nested(AddressSchema, allow_none=True)
-    language = Language
-    email = fields.Email(validate=validate.Length(max=254))
-    current_password = fields.String(validate=validate.Length(max=1024))
-
-
 class PasswordChange(StrictSchema):
     current_password = Password
     new_password = NewPassword

@@ -83,44 +83,6 @@ class PreferencesIn(StrictSchema):
                               validate=validate.Length(min=1, max=50))
 
 
-# a host name or address (an IPv6 one in brackets), a port, a path
-WEBHOOK_URL = r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[!-~]*)?$"
-
-
-class ChannelIn(StrictSchema):
-    """A team's alert channel; checked here as the notifier checks it, so a team created with
-    channels is refused whole (400) before anything is written."""
-
-    OPENAPI = {"oneOf": [
-        {"properties": {"type": {"enum": ["webhook"]}}, "required": ["url"],
-         "not": {"required": ["address"]}},
-        {"properties": {"type": {"enum": ["email"]}}, "required": ["address"],
-         "not": {"required": ["url"]}},
-        {"properties": {"type": {"enum": ["bus"]}},
-         "not": {"anyOf": [{"required": ["url"]}, {"required": ["address"]}]}}]}
-
-    type = fields.String(required=True, validate=validate.OneOf(["webhook", "email", "bus"]))
-    url = fields.Url(schemes={"http", "https"}, require_tld=False,
-                     validate=[validate.Length(max=500), validate.Regexp(WEBHOOK_URL)],
-                     metadata={"description": "webhook: where the signed JSON is POSTed",
-                               "format": "uri", "pattern": WEBHOOK_URL})
-    address = fields.Email(validate=validate.Length(max=320),
-                           metadata={"description": "email: where alerts are mailed"})
-
-    @validates_schema
-    def _fits_type(self, data, **kwargs):
-        kind = data.get("type")
-        needs = {"webhook": "url", "email": "address"}.get(kind)
-        problems = {}
-        if needs and needs not in data:
-            problems[needs] = [f"Required for a {kind} channel."]
-        for name in ("url", "address"):
-            if name in data and name != needs:
-                problems[name] = [f"Not used by a {kind} channel."]
-        if problems:
-            raise ValidationError(problems)
-
-
 class ChannelOut(Schema):
     id = fields.String(metadata={"example": "chn_3k4j5h6g7f8d9s0a1q2w3e4r"})
     team = fields.String()

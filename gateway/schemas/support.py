@@ -13,8 +13,9 @@ from gateway.schemas.common import (
     PositiveMoney,
     page_of,
 )
-from gateway.schemas.notifications import ChannelIn, ChannelOut
+from gateway.schemas.notifications import ChannelOut
 from services.common import permissions
+from services.common.contract.notifier import ChannelIn
 from services.common.schemas import StrictSchema, Text
 
 TICKET_STATUSES = ["new", "routed", "acknowledged", "in_progress", "waiting_on_customer",

@@ -26,12 +26,12 @@ from services.accounts.exceptions import (
 )
 from services.accounts.models import AuthSession, Customer, TeamMembership
 from services.accounts.schemas import (
-    ProfileUpdateSchema,
     RegistrationSchema,
     RoleUpdateSchema,
     dump_account,
 )
 from services.common import errors, outbox, pages, permissions
+from services.common.contract.accounts import ProfileChange
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 
@@ -130,7 +130,7 @@ def start_profile_update(session: Session, customer_id: str, changes: dict,
     """A profile change's first step, a read: the changes loaded, the customer found, and,
     when the email changes, the password checks not blocked (RateLimited). The caller ends the
     transaction before `update_profile`."""
-    values = load_or_raise(ProfileUpdateSchema(), changes)
+    values = load_or_raise(ProfileChange(), changes)
     customer = get(session, customer_id)
     new_email = values.pop("email", None)
     if new_email is not None and normalize_email(new_email) != customer.email_normalized:

@@ -29,15 +29,6 @@ class RegistrationSchema(StrictSchema):
     language = Language
 
 
-class ProfileUpdateSchema(StrictSchema):
-    name = Text(200, min_length=1)
-    phone = fields.String(allow_none=True, validate=PHONE)
-    address = fields.Nested(AddressSchema, allow_none=True)
-    language = Language
-    email = fields.Email(validate=validate.Length(max=254))
-    current_password = fields.String(validate=validate.Length(max=1024))
-
-
 class RoleUpdateSchema(StrictSchema):
     role = fields.String(validate=validate.OneOf(ROLES))
     teams = fields.List(Text(64, min_length=1), validate=validate.Length(max=50))

@@ -17,13 +17,14 @@ import datetime as dt
 import json
 import secrets
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors, pages
 from services.common.clock import isoformat
+from services.common.contract.notifier import ChannelIn
 from services.common.db import is_unique_violation
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
@@ -32,7 +33,6 @@ from services.notifier.models import Alert, TeamChannel
 from services.notifier.senders import redact_url
 from services.notifier.targets import TargetRefused, WebhookTargets
 
-CHANNEL_TYPES = ("webhook", "email", "bus")
 SEVERITIES = ("critical", "warning", "info")
 MAX_FIELDS = 50
 
@@ -41,25 +41,10 @@ TEAM = validate.Regexp(r"^[^.*#\s]{1,64}$",
                        error="Must be 1 to 64 characters without spaces, '.', '*' or '#'.")
 
 
-class ChannelSchema(StrictSchema):
-    team = fields.String(required=True, validate=TEAM)
-    type = fields.String(required=True, validate=validate.OneOf(CHANNEL_TYPES))
-    url = fields.Url(schemes={"http", "https"}, require_tld=False,
-                     validate=validate.Length(max=500))
-    address = fields.Email(validate=validate.Length(max=320))
+class ChannelSchema(ChannelIn):
+    """A channel as the API takes it, for a team (`<team>.<severity>` routing keys)."""
 
-    @validates_schema
-    def _fits_type(self, data, **kwargs):
-        kind = data.get("type")
-        needs = {"webhook": "url", "email": "address"}.get(kind)
-        problems = {}
-        if needs and needs not in data:
-            problems[needs] = [f"Required for a {kind} channel."]
-        for name in ("url", "address"):
-            if name in data and name != needs:
-                problems[name] = [f"Not used by a {kind} channel."]
-        if problems:
-            raise ValidationError(problems)
+    team = fields.String(required=True, validate=TEAM)
 
 
 def _scalar(value) -> None:

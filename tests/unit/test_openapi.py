@@ -113,7 +113,7 @@ def test_the_audit_logs_time_bounds_are_date_times_as_the_document_says():
 
 def test_every_schemas_module_is_read_and_no_two_schemas_share_a_name():
     """The document's cross-field rules come from `SCHEMA_MODULES`: a new area module under
-    gateway/schemas/ must be listed there. A component is named by its class, so two schemas
+    gateway/schemas/ or services/common/contract/ must be listed there. A component is named by its class, so two schemas
     of one name in two areas would clash in the document."""
     import importlib
     import pkgutil
@@ -122,12 +122,14 @@ def test_every_schemas_module_is_read_and_no_two_schemas_share_a_name():
 
     from gateway import schemas
     from gateway.openapi import SCHEMA_MODULES
+    from services.common import contract
 
-    names = {m.name for m in pkgutil.iter_modules(schemas.__path__)}
-    assert {m.__name__.rsplit(".", 1)[-1] for m in SCHEMA_MODULES} == names
+    names = {f"gateway.schemas.{m.name}" for m in pkgutil.iter_modules(schemas.__path__)} | {
+        f"services.common.contract.{m.name}" for m in pkgutil.iter_modules(contract.__path__)}
+    assert {m.__name__ for m in SCHEMA_MODULES} == names
     by_name: dict[str, type] = {}
     for name in sorted(names):
-        for value in vars(importlib.import_module(f"gateway.schemas.{name}")).values():
+        for value in vars(importlib.import_module(name)).values():
             if isinstance(value, type) and issubclass(value, Schema):
                 assert by_name.setdefault(value.__name__, value) is value, (name, value)
     assert len(by_name) > 150

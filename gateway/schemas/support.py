@@ -5,8 +5,6 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.common import (
-    NUMBER_CURSOR,
-    Cursor,
     JsonBool,
     Money,
     PageQuery,
@@ -59,7 +57,6 @@ class TicketQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["open", "done", *TICKET_STATUSES]),
                            metadata={"description": "open: not resolved or closed; done: "
                                                     "resolved or closed; or one status"})
-    cursor = Cursor(NUMBER_CURSOR, "a ticket number")
 
 
 class CommentIn(StrictSchema):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, pages
 from services.common.db import is_unique_violation
 from services.common.schemas import StrictSchema, Text, load_or_raise
 from services.tickets import exceptions
@@ -77,7 +77,7 @@ def listing(session: Session, include_inactive: bool = False) -> dict:
     query = select(Category).order_by(Category.position, Category.code)
     if not include_inactive:
         query = query.where(Category.active.is_(True))
-    return {"data": [dump(c) for c in session.scalars(query)]}
+    return pages.whole([dump(c) for c in session.scalars(query)])  # a handful
 
 
 def find(session: Session, code, active_only: bool = True) -> Category:

@@ -25,7 +25,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox
+from services.common import errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
@@ -66,8 +66,8 @@ def dump(policy: EscalationPolicy) -> dict:
 
 
 def listing(session: Session) -> dict:
-    return {"data": [dump(p) for p in session.scalars(
-        select(EscalationPolicy).order_by(EscalationPolicy.name))]}
+    return pages.whole([dump(p) for p in session.scalars(
+        select(EscalationPolicy).order_by(EscalationPolicy.name))])
 
 
 def _find(session: Session, policy_id) -> EscalationPolicy:

@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, pages
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
 from services.tickets import exceptions
@@ -56,8 +56,8 @@ def search(session: Session, q: str | None, category: str | None, language: str 
 
 
 def listing(session: Session) -> dict:
-    return {"data": [dump(e) for e in session.scalars(
-        select(FaqEntry).order_by(FaqEntry.category, FaqEntry.language, FaqEntry.position))]}
+    return pages.whole([dump(e) for e in session.scalars(
+        select(FaqEntry).order_by(FaqEntry.category, FaqEntry.language, FaqEntry.position))])
 
 
 def _find(session: Session, entry_id) -> FaqEntry:

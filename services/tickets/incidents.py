@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox
+from services.common import errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
@@ -72,8 +72,8 @@ def dump_rule(rule: IncidentRule) -> dict:
 
 
 def list_rules(session: Session) -> dict:
-    return {"data": [dump_rule(r) for r in session.scalars(
-        select(IncidentRule).order_by(IncidentRule.position, IncidentRule.id))]}
+    return pages.whole([dump_rule(r) for r in session.scalars(
+        select(IncidentRule).order_by(IncidentRule.position, IncidentRule.id))])
 
 
 def create_rule(session: Session, request: dict, now: dt.datetime) -> dict:

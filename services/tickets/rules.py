@@ -19,7 +19,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, pages
 from services.common.clock import isoformat
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
@@ -80,7 +80,7 @@ def default_route(session: Session, policy) -> dict:
 
 def listing(session: Session, policy) -> dict:
     rows = session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
-    return {"data": [dump(r) for r in rows], "default": default_route(session, policy)}
+    return {**pages.whole([dump(r) for r in rows]), "default": default_route(session, policy)}
 
 
 def _check(session: Session, values: dict) -> None:

@@ -25,6 +25,8 @@ RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of t
 - incidents: list_incidents(status) · get_incident(id) · acknowledge_incident(id, actor) ·
   resolve_incident(id, request {resolution, credit?}, actor)
 - health()
+Lists answer pages (services/common/pages.py): list_tickets and list_queue are keyset pages
+(opaque cursor); teams, categories, rules, policies, incident rules and the FAQ are whole.
 Events: ticket_opened, ticket_routed, ticket_updated (a customer-visible change: an agent's
 reply, waiting on the customer, reopened, acknowledged, another status or priority; the
 customer's own comment), ticket_escalated, ticket_resolved, ticket_closed,

@@ -21,15 +21,13 @@ before anything is committed: the worker's session is rolled back at its teardow
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 
 from marshmallow import fields, validate
-from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox, permissions
+from services.common import errors, outbox, pages, permissions
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
 from services.common.schemas import StrictSchema, Text, load_or_raise
@@ -126,27 +124,24 @@ def _status_filter(query, status: str | None):
     return query.where(Ticket.status == status)
 
 
-def _limit(limit) -> int:
-    if not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise errors.InvalidArgument(fields={"limit": ["must be from 1 to 100"]})
-    return limit
+CUSTOMER_ORDER = pages.Order((Ticket.number,))  # newest first
+QUEUE_ORDER = pages.Order((Ticket.priority, Ticket.created_at, Ticket.id), descending=False)
 
 
-def customer_page(session: Session, customer_id: str, status: str | None, limit: int,
+def _dump_page(session: Session, policy: Policy, for_customer: bool):
+    def dump_all(rows: list[Ticket]) -> list[dict]:
+        names = category_names(session)
+        return [dump(session, t, policy, for_customer=for_customer, with_history=False,
+                     names=names) for t in rows]
+    return dump_all
+
+
+def customer_page(session: Session, customer_id: str, status: str | None, limit,
                   cursor: str | None, policy: Policy, now: dt.datetime) -> dict:
-    limit = _limit(limit)
+    """The customer's tickets, newest first (by number): a keyset page."""
     query = _status_filter(select(Ticket).where(Ticket.customer_id == customer_id), status)
-    if cursor:
-        try:
-            query = query.where(Ticket.number < int(cursor))
-        except (TypeError, ValueError):
-            raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from None
-    rows = list(session.scalars(query.order_by(Ticket.number.desc()).limit(limit + 1)))
-    more, rows = len(rows) > limit, rows[:limit]
-    names = category_names(session)
-    return {"data": [dump(session, t, policy, for_customer=True, with_history=False,
-                          names=names) for t in rows],
-            "has_more": more, "next_cursor": str(rows[-1].number) if more else None}
+    return pages.keyset(session, query, CUSTOMER_ORDER, limit, cursor,
+                        dump_all=_dump_page(session, policy, for_customer=True))
 
 
 def open_summary(session: Session, customer_id: str, policy: Policy, now: dt.datetime) -> dict:
@@ -167,24 +162,9 @@ def open_summary(session: Session, customer_id: str, policy: Policy, now: dt.dat
                                               for t in latest]}
 
 
-def _encode(ticket: Ticket) -> str:
-    raw = json.dumps([ticket.priority, ticket.created_at.isoformat(), ticket.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[str, dt.datetime, str]:
-    try:
-        priority, created, tid = json.loads(base64.urlsafe_b64decode(
-            cursor + "=" * (-len(cursor) % 4)))
-        return str(priority), dt.datetime.fromisoformat(created), str(tid)
-    except (ValueError, TypeError) as exc:
-        raise errors.InvalidArgument(fields={"cursor": ["is not a valid cursor"]}) from exc
-
-
-def queue(session: Session, filters: dict, limit: int, cursor: str | None, policy: Policy,
+def queue(session: Session, filters: dict, limit, cursor: str | None, policy: Policy,
           now: dt.datetime) -> dict:
-    """Agents' queue: most urgent first (priority, then the oldest)."""
-    limit = _limit(limit)
+    """Agents' queue: most urgent first (priority, then the oldest), a keyset page."""
     query = _status_filter(select(Ticket), filters.get("status"))
     for name, column in (("team", Ticket.team), ("assignee", Ticket.assignee),
                          ("incident", Ticket.incident_id), ("customer", Ticket.customer_id)):
@@ -192,16 +172,8 @@ def queue(session: Session, filters: dict, limit: int, cursor: str | None, polic
             query = query.where(column == filters[name])
     if filters.get("teams") is not None:  # an agent's own teams
         query = query.where(Ticket.team.in_(list(filters["teams"])))
-    if cursor:
-        query = query.where(tuple_(Ticket.priority, Ticket.created_at, Ticket.id)
-                            > tuple_(*_decode(cursor)))
-    rows = list(session.scalars(query.order_by(Ticket.priority, Ticket.created_at, Ticket.id)
-                                .limit(limit + 1)))
-    more, rows = len(rows) > limit, rows[:limit]
-    names = category_names(session)
-    return {"data": [dump(session, t, policy, for_customer=False, with_history=False,
-                          names=names) for t in rows],
-            "has_more": more, "next_cursor": _encode(rows[-1]) if more else None}
+    return pages.keyset(session, query, QUEUE_ORDER, limit, cursor,
+                        dump_all=_dump_page(session, policy, for_customer=False))
 
 
 # opening --------------------------------------------------------------------------------------

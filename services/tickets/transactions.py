@@ -20,7 +20,7 @@ import time
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, pages
 from services.common.db import is_unique_violation
 from services.tickets import escalation, exceptions, incidents, teams, tickets
 from services.tickets.views import Policy
@@ -140,11 +140,11 @@ def list_teams(session: Session, accounts, notifier) -> dict:
     rows = teams.rows(session)
     session.commit()  # no transaction held open across the RPCs
     if not rows:
-        return {"data": []}
+        return pages.whole([])
     members, channels = _parts(accounts, notifier, _Deadlines(accounts, notifier).end,
                                [t["name"] for t in rows])
-    return {"data": [teams.compose(t, members.get(t["name"], []), channels.get(t["name"], []))
-                     for t in rows]}
+    return pages.whole([teams.compose(t, members.get(t["name"], []),
+                                      channels.get(t["name"], [])) for t in rows])
 
 
 def get_team(session: Session, accounts, notifier, name: str) -> dict:

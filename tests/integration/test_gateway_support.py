@@ -352,6 +352,51 @@ def test_agents_work_the_queue_and_customers_see_only_what_is_meant_for_them(por
     assert portal.ok("GET", "/api/v1/tickets?status=done", customer)["data"][0]["id"] == tid
 
 
+def walk(portal, token, path, limit):
+    """Every row of a list, page by page through its cursors."""
+    rows, cursor = [], None
+    sep = "&" if "?" in path else "?"
+    while True:
+        query = f"{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        page = portal.ok("GET", path + query, token)
+        assert len(page["data"]) <= limit
+        rows += page["data"]
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            return rows
+        cursor = page["next_cursor"]
+
+
+def test_a_customer_s_tickets_and_the_queue_page_through_every_row_once(portal, admin):
+    customer = portal.customer()
+    raised = [portal.ok("POST", "/api/v1/tickets", customer, status=201,
+                        json={**TICKET, "subject": f"Charged twice ({n})"})["id"]
+              for n in range(5)]
+    mine = walk(portal, customer, "/api/v1/tickets", 2)
+    assert [t["id"] for t in mine] == raised[::-1]  # newest first, each once
+    numbers = [t["number"] for t in mine]
+    assert numbers == sorted(numbers, reverse=True) and len(set(numbers)) == 5
+    assert [t["id"] for t in walk(portal, customer, "/api/v1/tickets?status=open", 2)] == \
+        raised[::-1]
+    whole = portal.ok("GET", "/api/v1/tickets?limit=5", customer)
+    assert len(whole["data"]) == 5 and whole["has_more"] is False
+    cut = portal.ok("GET", "/api/v1/tickets?limit=4", customer)
+    assert len(cut["data"]) == 4 and cut["has_more"] is True and cut["next_cursor"]
+    for bad in ("%25%25", "12", "x" * 201):
+        refused = portal("GET", f"/api/v1/tickets?cursor={bad}", customer)
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["error"]["code"] == "VALIDATION_FAILED"
+
+    team = portal.ok("GET", f"/api/v1/tickets/{raised[0]}", customer)["team"]
+    queue = walk(portal, admin, f"/api/v1/ops/tickets?team={team}&status=open", 2)
+    ids = [t["id"] for t in queue]
+    assert len(ids) == len(set(ids)) and set(raised) <= set(ids)
+    keys = [(t["priority"], t["created_at"]) for t in queue]
+    assert keys == sorted(keys)  # most urgent first, then the oldest
+    refused = portal("GET", "/api/v1/ops/tickets?cursor=12", admin)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "VALIDATION_FAILED"
+
+
 def test_agents_act_on_their_own_teams_tickets_and_supervisors_on_every_team_s(portal, admin):
     customer = portal.customer()
     ticket = portal.ok("POST", "/api/v1/tickets", customer, status=201, json=TICKET)

@@ -66,7 +66,8 @@ def comment(gw, call: Call) -> Reply:
 
 def ops_queue(gw, call: Call) -> dict:
     q = call.query
-    filters = {k: q[k] for k in ("team", "status", "assignee", "incident") if q.get(k)}
+    filters = {k: q[k] for k in ("team", "status", "assignee", "incident", "customer")
+               if q.get(k)}
     teams = _actor(call).get("teams")
     if teams is not None:
         filters["teams"] = teams

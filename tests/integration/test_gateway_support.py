@@ -395,6 +395,11 @@ def test_a_customer_s_tickets_and_the_queue_page_through_every_row_once(portal, 
     assert keys == sorted(keys)  # most urgent first, then the oldest
     refused = portal("GET", "/api/v1/ops/tickets?cursor=12", admin)
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "VALIDATION_FAILED"
+    # one customer's tickets, as the queue's `customer` filter says (not another's)
+    portal.ok("POST", "/api/v1/tickets", portal.customer(), status=201, json=TICKET)
+    owner = portal.ok("GET", f"/api/v1/ops/tickets/{raised[0]}", admin)["customer_id"]
+    theirs = walk(portal, admin, f"/api/v1/ops/tickets?customer={owner}", 2)
+    assert sorted(t["id"] for t in theirs) == sorted(raised)
 
 
 def test_agents_act_on_their_own_teams_tickets_and_supervisors_on_every_team_s(portal, admin):

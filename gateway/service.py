@@ -2,7 +2,7 @@
 
 Read this file as the API's table of contents; the work is in `gateway/views/`, the route
 mechanics in `gateway/http.py`, the contract's bodies in `gateway/schemas/`: one module per area,
-as the views (`accounts_schemas.SignUp` is in `gateway/schemas/accounts.py`).
+as the views (`accounts_schemas.Account` is in `gateway/schemas/accounts.py`).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class GatewayService:
         self.views.evict_many(customers_in(payload), (NOTIFIER,))
 
     # accounts and sessions
-    @api("POST", "/api/v1/accounts", access="public", body=accounts_schemas.SignUp,
+    @api("POST", "/api/v1/accounts", access="public", body=accounts_contract.SignUp,
          response=accounts_schemas.Account, status=201, tag="accounts", summary="Sign up")
     def signup(self, call):
         return accounts.signup(self, call)
@@ -328,7 +328,7 @@ class GatewayService:
     def notification_preferences(self, call):
         return notifications.preferences(self, call)
 
-    @api("PUT", "/api/v1/me/notification-preferences", body=notifications_schemas.PreferencesIn,
+    @api("PUT", "/api/v1/me/notification-preferences", body=notifier_contract.PreferencesIn,
          response=notifications_schemas.Preferences, tag="notifications",
          summary="Opt in or out per topic and channel (account security and service notices "
                  "always reach the inbox: 409 PREFERENCE_LOCKED)")
@@ -642,7 +642,7 @@ class GatewayService:
         return notifications.ops_raise_alert(self, call)
 
     @api("POST", "/api/v1/ops/broadcasts", access="broadcasts.send",
-         body=notifications_schemas.BroadcastIn, response=notifications_schemas.BroadcastOut,
+         body=notifier_contract.BroadcastIn, response=notifications_schemas.BroadcastOut,
          status=202, tag="ops",
          summary="Send a promotion or a maintenance notice to all customers or a segment, now "
                  "or at send_at (sent in batches; promotions respect opt-outs)")
@@ -848,7 +848,7 @@ class GatewayService:
         return ops.get_customer(self, call)
 
     @api("PATCH", "/api/v1/ops/customers/<string:customer_id>", access="customers.roles",
-         body=ops_schemas.RoleChange, response=accounts_schemas.Account, tag="ops",
+         body=accounts_contract.RoleChange, response=accounts_schemas.Account, tag="ops",
          summary="Set an account's role and team membership (admin)")
     def ops_set_role(self, call):
         return ops.set_role(self, call)

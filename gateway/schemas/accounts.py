@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Email
 from services.common import permissions
-from services.common.schemas import PHONE, AddressSchema, Currency, Language, StrictSchema, Text
+from services.common.contract.accounts import NewPassword
+from services.common.schemas import AddressSchema, StrictSchema
 
 Password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
-# a password being set: the policy's length (services/accounts/passwords.py); that it is not a
-# common one nor the e-mail address is checked there
-NewPassword = fields.String(required=True, validate=validate.Length(
-    min=8, max=128, error="must be at least {min} and at most {max} characters"))
 
 
 class Account(Schema):
@@ -34,17 +30,6 @@ class Account(Schema):
 
     def _permissions(self, account) -> list[str]:
         return permissions.permissions_of(account.get("role"))
-
-
-class SignUp(StrictSchema):
-    email = Email
-    password = NewPassword
-    name = Text(200, required=True, min_length=1)
-    billing_type = fields.String(required=True, validate=validate.OneOf(["prepaid", "postpaid"]))
-    currency = Currency(required=True)
-    phone = fields.String(allow_none=True, validate=PHONE)
-    address = fields.Nested(AddressSchema, allow_none=True)
-    language = Language
 
 
 class Login(StrictSchema):

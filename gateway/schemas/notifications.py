@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from gateway.schemas.common import PageQuery, page_of
 from services.common.schemas import StrictSchema, Text
@@ -46,41 +46,6 @@ class TopicPreference(Schema):
 
 class Preferences(Schema):
     preferences = fields.List(fields.Nested(TopicPreference))
-
-
-class PreferenceIn(StrictSchema):
-    """One preference: `{topic, channel, enabled}`, or a topic as GET returns it (`{topic,
-    portal, email}`; `label` and `locked` are read-only and ignored), so what was read can be
-    sent back."""
-
-    topic = fields.String(required=True, validate=validate.Length(max=50))
-    channel = fields.String(validate=validate.OneOf(["portal", "email"]))
-    enabled = fields.Boolean()
-    portal = fields.Boolean(metadata={"description": "the inbox on or off for this topic"})
-    email = fields.Boolean(metadata={"description": "e-mail on or off for this topic"})
-    label = fields.String(validate=validate.Length(max=200),
-                          metadata={"description": "read-only: ignored"})
-    locked = fields.Boolean(metadata={"description": "read-only: ignored"})
-
-    @validates_schema
-    def _one_shape(self, data, **kwargs):
-        per_channel = [c for c in ("portal", "email") if c in data]
-        if "channel" in data or "enabled" in data:
-            if per_channel:
-                raise ValidationError("give channel and enabled, or portal and/or email, not "
-                                      "both", per_channel[0])
-            for name in ("channel", "enabled"):
-                if name not in data:
-                    raise ValidationError("Missing data for required field.", name)
-        elif not per_channel:
-            raise ValidationError("give channel and enabled, or portal and/or email", "channel")
-
-
-class PreferencesIn(StrictSchema):
-    """What GET returned (changed as wanted), or a list of `{topic, channel, enabled}`."""
-
-    preferences = fields.List(fields.Nested(PreferenceIn), required=True,
-                              validate=validate.Length(min=1, max=50))
 
 
 class ChannelOut(Schema):
@@ -138,20 +103,6 @@ DeliveryList = page_of(DeliveryOut, "DeliveryList")
 class DeliveryQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "dead",
                                                     "failing"]))
-
-
-class SegmentIn(StrictSchema):
-    billing_type = fields.String(validate=validate.OneOf(["prepaid", "postpaid"]))
-    tax_region = fields.String(validate=validate.Length(min=2, max=20))
-    package = fields.String(validate=validate.Length(min=1, max=40))
-
-
-class BroadcastIn(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(["promotion", "maintenance"]))
-    title = Text(200, required=True, min_length=1)
-    body = Text(5000, required=True, min_length=1)
-    segment = fields.Nested(SegmentIn)
-    send_at = fields.AwareDateTime(metadata={"description": "default: now"})
 
 
 class BroadcastOut(Schema):

@@ -6,17 +6,10 @@ from marshmallow import Schema, fields, validate
 
 from gateway.schemas.accounts import Account
 from gateway.schemas.common import PageQuery, page_of
-from services.common import permissions
-from services.common.schemas import StrictSchema, Text
 
 
 class CustomerQuery(PageQuery):
     q = fields.String(validate=validate.Length(max=254))
-
-
-class RoleChange(StrictSchema):
-    role = fields.String(validate=validate.OneOf(["customer", *permissions.STAFF_ROLES]))
-    teams = fields.List(Text(64, min_length=1), validate=validate.Length(max=50))
 
 
 class PortalLink(Schema):

@@ -25,13 +25,9 @@ from services.accounts.exceptions import (
     Refused,
 )
 from services.accounts.models import AuthSession, Customer, TeamMembership
-from services.accounts.schemas import (
-    RegistrationSchema,
-    RoleUpdateSchema,
-    dump_account,
-)
+from services.accounts.schemas import dump_account
 from services.common import errors, outbox, pages, permissions
-from services.common.contract.accounts import ProfileChange
+from services.common.contract.accounts import ProfileChange, RoleChange, SignUp
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 
@@ -96,7 +92,7 @@ def register(session: Session, data: dict, now: dt.datetime, role: str = "custom
              signup: Signup | None = None) -> dict:
     """A new account (its password hashed before anything is written), counted against
     `signup` (`check_signup`) in the same transaction. EMAIL_TAKEN, WEAK_PASSWORD."""
-    values = load_or_raise(RegistrationSchema(), data)
+    values = load_or_raise(SignUp(), data)
     email = values["email"].strip()
     _check_password_policy(values["password"], email, "password")
     address = values.get("address")
@@ -236,7 +232,7 @@ def _wrong_current_password() -> errors.InvalidArgument:
 
 
 def set_role(session: Session, customer_id: str, changes: dict, now: dt.datetime) -> dict:
-    values = load_or_raise(RoleUpdateSchema(), changes)
+    values = load_or_raise(RoleChange(), changes)
     customer = get(session, customer_id)
     if "role" in values:
         customer.role = values["role"]

@@ -6,6 +6,9 @@ ISO currency and country codes, languages) so each is validated the same way eve
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 from babel import Locale
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -76,6 +79,68 @@ class AddressSchema(StrictSchema):
     city = Text(100, required=True, min_length=1)
     postal_code = Text(20, required=True, min_length=1)
     country = CountryCode(required=True)
+
+
+class NonNegativeMoney(MoneySchema):
+    """Money that is zero or more (a threshold)."""
+
+    amount = fields.Integer(required=True, strict=True,
+                            validate=validate.Range(0, 2**31 - 1))
+
+
+class PositiveMoney(MoneySchema):
+    """Money that must be more than zero (a value, a price, a credit, a top-up)."""
+
+    amount = fields.Integer(required=True, strict=True,
+                            validate=validate.Range(1, 2**31 - 1))
+
+
+class JsonBool(fields.Boolean):
+    """A JSON body's boolean: true or false only (not 0, 1 or "yes", as a query string's)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DayOrTime(fields.String):
+    """For a field that means a day: a plain date `YYYY-MM-DD`, or a time (ISO 8601 with its UTC
+    offset). A date is that day in UTC: its last second (23:59:59Z) for an end such as
+    `valid_until`, its first (00:00:00Z) for a start (`end_of_day=False`). Loads as an aware
+    datetime."""
+
+    default_error_messages = {
+        "day_or_time": "Not a date (YYYY-MM-DD) or a time with its UTC offset (ISO 8601)."}
+
+    def __init__(self, *, end_of_day: bool = True, **kwargs) -> None:
+        what = "the end of that day, 23:59:59 UTC" if end_of_day else "00:00:00 UTC that day"
+        metadata = {"anyOf": [{"format": "date"}, {"format": "date-time"}],
+                    "description": f"a date YYYY-MM-DD ({what}), or a time with its offset",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+        self.end_of_day = end_of_day
+        self._time = fields.AwareDateTime()
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dt.datetime:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _PLAIN_DATE.fullmatch(text):
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                raise self.make_error("day_or_time") from None
+            at = dt.time(23, 59, 59) if self.end_of_day else dt.time(0, 0, 0)
+            return dt.datetime.combine(day, at, tzinfo=dt.UTC)
+        try:
+            return self._time.deserialize(text)
+        except ValidationError:
+            raise self.make_error("day_or_time") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 PHONE = validate.Regexp(r"^\+?[0-9 ()./-]{3,30}$", error="Not a phone number.")

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate
+from marshmallow import post_load
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.common import errors, pages
 from services.common.clock import isoformat
+from services.common.contract.notifier import BroadcastIn
 from services.common.ids import new_id
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.notifier import customers, deliveries, exceptions, templates
 from services.notifier.models import Broadcast, Notification, Preference
 
@@ -33,18 +34,12 @@ PAGE = 500
 TOPIC = {"promotion": "promotions", "maintenance": "maintenance"}
 
 
-class SegmentSchema(StrictSchema):
-    billing_type = fields.String(validate=validate.OneOf(["prepaid", "postpaid"]))
-    tax_region = fields.String(validate=validate.Length(min=2, max=20))
-    package = fields.String(validate=validate.Length(min=1, max=40))
+class BroadcastSchema(BroadcastIn):
+    """The API's broadcast with the notifier's defaults: everyone (no segment), now."""
 
-
-class BroadcastSchema(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(list(TOPIC)))
-    title = Text(200, required=True, min_length=1)
-    body = Text(5000, required=True, min_length=1)
-    segment = fields.Nested(SegmentSchema, load_default=dict)
-    send_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    @post_load
+    def _defaults(self, data, **kwargs):
+        return {"segment": {}, "send_at": None, **data}
 
 
 def dump(b: Broadcast) -> dict:

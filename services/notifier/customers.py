@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, post_load, validate, validates
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox, pages
 from services.common.clock import isoformat
+from services.common.contract.notifier import PreferencesIn
 from services.common.db import Prepared
 from services.common.ids import new_id
-from services.common.schemas import StrictSchema, load_or_raise
+from services.common.schemas import load_or_raise
 from services.notifier import deliveries, events, exceptions, templates
 from services.notifier.models import Contact, Notification, Preference
 
@@ -160,50 +161,29 @@ def mark_all_read(session: Session, customer_id: str, now: dt.datetime) -> dict:
     return {"unread_count": 0}
 
 
-class PreferenceSchema(StrictSchema):
-    """One preference in either shape: `{topic, channel, enabled}`, or a topic as
-    `preferences()` returns it, `{topic, portal?, email?, label?, locked?}` (what a client read
-    can be sent back; `label` and `locked` are read-only and ignored). Loads as a list of
-    `{topic, channel, enabled}`."""
+class PreferencesSchema(PreferencesIn):
+    """The API's preferences (either shape of each item, `PreferenceIn`) with the notifier's
+    topics, loaded as a flat list of `{topic, channel, enabled}`."""
 
-    topic = fields.String(required=True, validate=validate.OneOf(list(templates.TOPICS)))
-    channel = fields.String(validate=validate.OneOf(CHANNELS))
-    enabled = fields.Boolean()
-    portal = fields.Boolean()
-    email = fields.Boolean()
-    label = fields.String(validate=validate.Length(max=200))  # read-only: ignored
-    locked = fields.Boolean()  # read-only: ignored
-
-    @validates_schema
-    def _one_shape(self, data, **kwargs):
-        per_channel = [c for c in CHANNELS if c in data]
-        if "channel" in data or "enabled" in data:
-            if per_channel:
-                raise ValidationError(f"give channel and enabled, or {' and/or '.join(CHANNELS)}"
-                                      f", not both", per_channel[0])
-            for name in ("channel", "enabled"):
-                if name not in data:
-                    raise ValidationError("Missing data for required field.", name)
-        elif not per_channel:
-            raise ValidationError(f"give channel and enabled, or {' and/or '.join(CHANNELS)}",
-                                  "channel")
-
-    @post_load
-    def _per_channel(self, data, **kwargs):
-        if "channel" in data:
-            return [{"topic": data["topic"], "channel": data["channel"],
-                     "enabled": data["enabled"]}]
-        return [{"topic": data["topic"], "channel": channel, "enabled": data[channel]}
-                for channel in CHANNELS if channel in data]
-
-
-class PreferencesSchema(StrictSchema):
-    preferences = fields.List(fields.Nested(PreferenceSchema), required=True,
-                              validate=validate.Length(min=1, max=50))
+    @validates("preferences")
+    def _known_topics(self, items, **kwargs):
+        known = validate.OneOf(list(templates.TOPICS))
+        problems = {}
+        for i, item in enumerate(items):
+            try:
+                known(item["topic"])
+            except ValidationError as exc:
+                problems[i] = {"topic": exc.messages}
+        if problems:
+            raise ValidationError(problems)
 
     @post_load
     def _flat(self, data, **kwargs):
-        return {"preferences": [item for items in data["preferences"] for item in items]}
+        return {"preferences": [
+            {"topic": item["topic"], "channel": channel, "enabled": enabled}
+            for item in data["preferences"]
+            for channel, enabled in ([(item["channel"], item["enabled"])] if "channel" in item
+                                     else [(c, item[c]) for c in CHANNELS if c in item])]}
 
 
 def preferences(session: Session, customer_id: str) -> dict:
@@ -217,7 +197,7 @@ def set_preferences(session: Session, customer_id: str, request: dict,
                     now: dt.datetime) -> dict:
     """Opt in or out per topic and channel: `{"preferences": [...]}`, each item
     `{topic, channel, enabled}` or a topic as `preferences()` returns it (see
-    `PreferenceSchema`). The inbox of a locked topic (account security, service notices) cannot
+    `PreferenceIn`). The inbox of a locked topic (account security, service notices) cannot
     be turned off: 409 PREFERENCE_LOCKED, nothing changed. Flushed; the caller commits."""
     values = load_or_raise(PreferencesSchema(), request)["preferences"]
     for item in values:

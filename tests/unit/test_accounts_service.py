@@ -54,13 +54,16 @@ def test_email_is_unique_case_insensitively(service):
     assert exc.value.code == "EMAIL_TAKEN"
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("short", "at least 8"), ("password123", "common"), ("x" * 129, "at most 128")])
-def test_weak_passwords_are_refused_with_the_reason(service, password, problem):
+# the length is the contract's (SignUp, as the gateway checks it: VALIDATION_FAILED); a common
+# password is the policy's (WEAK_PASSWORD)
+@pytest.mark.parametrize(("password", "code", "problem"), [
+    ("short", "VALIDATION_FAILED", "at least 8"), ("password123", "WEAK_PASSWORD", "common"),
+    ("x" * 129, "VALIDATION_FAILED", "at most 128")])
+def test_weak_passwords_are_refused_with_the_reason(service, password, code, problem):
     with pytest.raises(errors.InvalidArgument) as exc:
         service.register({"email": "b@example.com", "password": password, "name": "B",
                           "billing_type": "postpaid", "currency": "EUR"})
-    assert exc.value.code == "WEAK_PASSWORD"
+    assert exc.value.code == code
     assert problem in " ".join(exc.value.fields["password"])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from services.common.schemas import StrictSchema
+from services.common.schemas import StrictSchema, Text
 
 CHANNEL_TYPES = ("webhook", "email", "bus")
 
@@ -45,3 +45,60 @@ class ChannelIn(StrictSchema):
                 problems[name] = [f"Not used by a {kind} channel."]
         if problems:
             raise ValidationError(problems)
+
+
+class PreferenceIn(StrictSchema):
+    """One preference: `{topic, channel, enabled}`, or a topic as GET returns it (`{topic,
+    portal, email}`; `label` and `locked` are read-only and ignored), so what was read can be
+    sent back. The notifier refuses a topic it does not know."""
+
+    # what `_one_shape` checks, for the document
+    OPENAPI = {"oneOf": [
+        {"required": ["channel", "enabled"],
+         "not": {"anyOf": [{"required": ["portal"]}, {"required": ["email"]}]}},
+        {"anyOf": [{"required": ["portal"]}, {"required": ["email"]}],
+         "not": {"anyOf": [{"required": ["channel"]}, {"required": ["enabled"]}]}}]}
+
+    topic = fields.String(required=True, validate=validate.Length(max=50),
+                          metadata={"example": "promotions"})
+    channel = fields.String(validate=validate.OneOf(["portal", "email"]))
+    enabled = fields.Boolean()
+    portal = fields.Boolean(metadata={"description": "the inbox on or off for this topic"})
+    email = fields.Boolean(metadata={"description": "e-mail on or off for this topic"})
+    label = fields.String(validate=validate.Length(max=200),
+                          metadata={"description": "read-only: ignored"})
+    locked = fields.Boolean(metadata={"description": "read-only: ignored"})
+
+    @validates_schema
+    def _one_shape(self, data, **kwargs):
+        per_channel = [c for c in ("portal", "email") if c in data]
+        if "channel" in data or "enabled" in data:
+            if per_channel:
+                raise ValidationError("give channel and enabled, or portal and/or email, not "
+                                      "both", per_channel[0])
+            for name in ("channel", "enabled"):
+                if name not in data:
+                    raise ValidationError("Missing data for required field.", name)
+        elif not per_channel:
+            raise ValidationError("give channel and enabled, or portal and/or email", "channel")
+
+
+class PreferencesIn(StrictSchema):
+    """What GET returned (changed as wanted), or a list of `{topic, channel, enabled}`."""
+
+    preferences = fields.List(fields.Nested(PreferenceIn), required=True,
+                              validate=validate.Length(min=1, max=50))
+
+
+class SegmentIn(StrictSchema):
+    billing_type = fields.String(validate=validate.OneOf(["prepaid", "postpaid"]))
+    tax_region = fields.String(validate=validate.Length(min=2, max=20))
+    package = fields.String(validate=validate.Length(min=1, max=40))
+
+
+class BroadcastIn(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(["promotion", "maintenance"]))
+    title = Text(200, required=True, min_length=1)
+    body = Text(5000, required=True, min_length=1)
+    segment = fields.Nested(SegmentIn)
+    send_at = fields.AwareDateTime(metadata={"description": "default: now"})

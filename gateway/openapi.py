@@ -26,7 +26,9 @@ from gateway.schemas import (
 )
 from gateway.schemas.common import ErrorBody
 from services.common.contract import accounts as accounts_contract
+from services.common.contract import billing as billing_contract
 from services.common.contract import notifier as notifier_contract
+from services.common.contract import vouchers as vouchers_contract
 
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
 ERROR_STATUSES = {
@@ -42,7 +44,8 @@ ERROR_STATUSES = {
 # rules are merged into the components
 SCHEMA_MODULES = (common, accounts, ops, health, catalog, subscriptions, dashboard, wallet, bills,
                   vouchers, notifications, support, governance,
-                  accounts_contract, notifier_contract)  # the bodies shared with the services
+                  accounts_contract, notifier_contract,  # the bodies shared with the services
+                  billing_contract, vouchers_contract)
 
 
 def idempotency_header(required: bool) -> dict:

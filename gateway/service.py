@@ -54,7 +54,9 @@ from gateway.views import (
 )
 from services.common import errors
 from services.common.contract import accounts as accounts_contract
+from services.common.contract import billing as billing_contract
 from services.common.contract import notifier as notifier_contract
+from services.common.contract import vouchers as vouchers_contract
 from services.common.events import EventHandler
 from services.common.ids import new_id
 from services.common.observability import Observability
@@ -192,7 +194,7 @@ class GatewayService:
     def payment_methods(self, call):
         return wallet.payment_methods(self, call)
 
-    @api("POST", "/api/v1/me/payment-methods", body=wallet_schemas.CardIn,
+    @api("POST", "/api/v1/me/payment-methods", body=billing_contract.CardIn,
          response=wallet_schemas.PaymentMethod, status=201, tag="payments",
          summary="Add a card: tokenized at once; the number and CVC are never stored")
     def add_payment_method(self, call):
@@ -214,7 +216,7 @@ class GatewayService:
     def wallet(self, call):
         return wallet.wallet(self, call)
 
-    @api("PATCH", "/api/v1/wallet", body=wallet_schemas.WalletSettings,
+    @api("PATCH", "/api/v1/wallet", body=billing_contract.WalletSettings,
          response=wallet_schemas.WalletOut, tag="wallet", summary="Set the low-balance threshold")
     def wallet_settings(self, call):
         return wallet.wallet_settings(self, call)
@@ -254,7 +256,7 @@ class GatewayService:
     def payment_receipt(self, call):
         return bills.receipt(self, call)
 
-    @api("POST", "/api/v1/invoices/<string:invoice_id>/pay", body=bills_schemas.PayIn,
+    @api("POST", "/api/v1/invoices/<string:invoice_id>/pay", body=billing_contract.PayIn,
          response=bills_schemas.InvoicePaid, status=201, tag="bills", idempotency="required",
          summary="Pay an invoice by card (the default if none is named); Idempotency-Key "
                  "required; 402 with the decline code when declined")
@@ -272,7 +274,7 @@ class GatewayService:
     def autopay(self, call):
         return bills.autopay(self, call)
 
-    @api("PUT", "/api/v1/autopay", body=bills_schemas.AutopayIn, response=bills_schemas.Autopay,
+    @api("PUT", "/api/v1/autopay", body=billing_contract.AutopayIn, response=bills_schemas.Autopay,
          tag="bills",
          summary="Turn autopay on (with a card of mine, or the default card: null) or off; "
                  "409 NO_PAYMENT_METHOD without a card")
@@ -280,7 +282,7 @@ class GatewayService:
         return bills.set_autopay(self, call)
 
     # vouchers
-    @api("POST", "/api/v1/vouchers/redeem", body=vouchers_schemas.RedeemIn,
+    @api("POST", "/api/v1/vouchers/redeem", body=billing_contract.RedeemIn,
          response=wallet_schemas.TopUpOut, status=201, tag="vouchers",
          summary="Redeem a voucher code into the wallet (once); wrong codes are "
                  "throttled per account and address (429 with Retry-After)")
@@ -292,7 +294,7 @@ class GatewayService:
     def voucher_offers(self, call):
         return vouchers.offers(self, call)
 
-    @api("POST", "/api/v1/vouchers/purchases", body=vouchers_schemas.PurchaseIn,
+    @api("POST", "/api/v1/vouchers/purchases", body=billing_contract.PurchaseIn,
          response=vouchers_schemas.Purchase, status=201, tag="vouchers", idempotency="required",
          summary="Buy an online voucher by card: its code (shown once) and the payment; "
                  "Idempotency-Key required; 402 when declined")
@@ -675,7 +677,7 @@ class GatewayService:
         return notifications.ops_retry_delivery(self, call)
 
     @api("POST", "/api/v1/ops/voucher-batches", access="vouchers.issue",
-         body=vouchers_schemas.VoucherBatchIn, response=vouchers_schemas.VoucherBatch, status=202,
+         body=vouchers_contract.VoucherBatchIn, response=vouchers_schemas.VoucherBatch, status=202,
          tag="ops", idempotency="required",
          summary="Create a print batch (up to 1,000,000); its vouchers are generated in the "
                  "background (status created → active); Idempotency-Key required")
@@ -701,7 +703,7 @@ class GatewayService:
         return vouchers.ops_export(self, call)
 
     @api("POST", "/api/v1/ops/voucher-batches/<string:batch_id>/void", access="vouchers.void",
-         body=vouchers_schemas.VoidIn, response=vouchers_schemas.VoucherBatch, tag="ops",
+         body=vouchers_contract.VoidIn, response=vouchers_schemas.VoucherBatch, tag="ops",
          summary="Void a batch: none of its unredeemed vouchers can be redeemed")
     def ops_void_voucher_batch(self, call):
         return vouchers.ops_void_batch(self, call)
@@ -714,7 +716,7 @@ class GatewayService:
         return vouchers.ops_voucher(self, call)
 
     @api("POST", "/api/v1/ops/vouchers/<string:serial>/void", access="vouchers.void",
-         body=vouchers_schemas.VoidIn, response=vouchers_schemas.VoidedVoucher, tag="ops",
+         body=vouchers_contract.VoidIn, response=vouchers_schemas.VoidedVoucher, tag="ops",
          summary="Void one voucher by its serial")
     def ops_void_voucher(self, call):
         return vouchers.ops_void_voucher(self, call)
@@ -727,7 +729,7 @@ class GatewayService:
         return vouchers.ops_throttles(self, call)
 
     @api("POST", "/api/v1/ops/voucher-offers", access="vouchers.issue",
-         body=vouchers_schemas.VoucherOfferIn, response=vouchers_schemas.VoucherOffer, status=201,
+         body=vouchers_contract.VoucherOfferIn, response=vouchers_schemas.VoucherOffer, status=201,
          tag="ops", summary="Put an online voucher on sale")
     def ops_create_voucher_offer(self, call):
         return vouchers.ops_create_offer(self, call)
@@ -752,14 +754,14 @@ class GatewayService:
 
     @api("PUT", "/api/v1/ops/customers/<string:customer_id>/billing-profile",
          access="billing.manage",
-         body=bills_schemas.BillingProfileIn, response=bills_schemas.BillingProfile, tag="ops",
+         body=billing_contract.BillingProfileIn, response=bills_schemas.BillingProfile, tag="ops",
          summary="Set an account's payment terms (days from issue to due date; null: the "
                  "default) for invoices issued from now on")
     def ops_set_payment_terms(self, call):
         return bills.ops_set_payment_terms(self, call)
 
     @api("POST", "/api/v1/ops/invoices/<string:invoice_id>/credit-notes",
-         access="credit_notes.issue", body=bills_schemas.CreditNoteIn,
+         access="credit_notes.issue", body=billing_contract.CreditNoteIn,
          response=bills_schemas.CreditNoteOut, status=201, tag="ops", idempotency="required",
          also={202: governance_schemas.Approval},
          summary="Correct a finalized invoice by a credit note (lowers what is due, or credits "
@@ -788,7 +790,7 @@ class GatewayService:
         return bills.ops_run(self, call)
 
     @api("POST", "/api/v1/ops/customers/<string:customer_id>/wallet/adjustments",
-         access="wallet.adjust", body=wallet_schemas.AdjustmentIn,
+         access="wallet.adjust", body=billing_contract.AdjustmentIn,
          response=wallet_schemas.AdjustmentOut, status=201, tag="ops", idempotency="required",
          also={202: governance_schemas.Approval},
          summary="Post a wallet adjustment with a reason; Idempotency-Key required. A credit "
@@ -899,7 +901,7 @@ class GatewayService:
     def subscriptions(self, call):
         return subscriptions.list_(self, call)
 
-    @api("POST", "/api/v1/subscriptions", body=subscriptions_schemas.Subscribe,
+    @api("POST", "/api/v1/subscriptions", body=billing_contract.Subscribe,
          response=subscriptions_schemas.SubscriptionCreated, status=201, tag="subscriptions",
          idempotency="accepted",
          summary="Subscribe to a package (with add-ons and devices); Idempotency-Key honoured")
@@ -913,14 +915,14 @@ class GatewayService:
         return subscriptions.get(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/change",
-         body=subscriptions_schemas.Change, response=subscriptions_schemas.Preview,
+         body=billing_contract.Change, response=subscriptions_schemas.Preview,
          tag="subscriptions", idempotency="accepted",
          summary="Upgrade or downgrade; with preview: the proration lines, nothing changed")
     def change_subscription(self, call):
         return subscriptions.change(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/addons",
-         body=subscriptions_schemas.AddAddon, response=subscriptions_schemas.Preview,
+         body=billing_contract.AddAddon, response=subscriptions_schemas.Preview,
          tag="subscriptions", idempotency="accepted", summary="Add a channel bundle (prorated)")
     def add_addon(self, call):
         return subscriptions.add_addon(self, call)
@@ -933,7 +935,7 @@ class GatewayService:
         return subscriptions.remove_addon(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/pause",
-         body=subscriptions_schemas.Pause, response=subscriptions_schemas.Subscription,
+         body=billing_contract.Pause, response=subscriptions_schemas.Subscription,
          tag="subscriptions", idempotency="accepted", summary="Pause, optionally until a date")
     def pause_subscription(self, call):
         return subscriptions.pause(self, call)
@@ -945,7 +947,7 @@ class GatewayService:
         return subscriptions.resume(self, call)
 
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/cancel",
-         body=subscriptions_schemas.Cancel, response=subscriptions_schemas.Preview,
+         body=billing_contract.Cancel, response=subscriptions_schemas.Preview,
          tag="subscriptions", idempotency="accepted",
          summary="Cancel with a reason, now (unused part credited) or at period end")
     def cancel_subscription(self, call):
@@ -981,7 +983,7 @@ class GatewayService:
         return catalog.ops_retire(self, call)
 
     @api("POST", "/api/v1/ops/devices/<string:device_id>/serial", access="devices.manage",
-         body=subscriptions_schemas.SerialChange, response=subscriptions_schemas.DeviceSerial,
+         body=billing_contract.SerialChange, response=subscriptions_schemas.DeviceSerial,
          tag="ops", summary="Record a device's (replacement) serial number")
     def ops_replace_device(self, call):
         return subscriptions.ops_replace_device(self, call)

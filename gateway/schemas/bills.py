@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from gateway.schemas.common import JsonBool, Money, PositiveMoney, page_of
+from gateway.schemas.common import Money, page_of
 from gateway.schemas.wallet import PaymentOut
-from services.common.schemas import StrictSchema, Text
+from services.common.schemas import StrictSchema
 
 
 class InvoiceLineOut(Schema):
@@ -104,11 +104,6 @@ class BillingRunOut(Schema):
 BillingRunList = page_of(BillingRunOut, "BillingRunList")
 
 
-class PayIn(StrictSchema):
-    payment_method_id = fields.String(validate=validate.Length(max=40),
-                                      metadata={"description": "the default card if omitted"})
-
-
 class PaymentRecord(PaymentOut):
     invoice_id = fields.String(allow_none=True)
 
@@ -126,29 +121,12 @@ class Autopay(Schema):
         "description": "the card autopay charges; null: the default card"})
 
 
-class AutopayIn(StrictSchema):
-    enabled = JsonBool(required=True)
-    payment_method_id = fields.String(load_default=None, allow_none=True,
-                                      validate=validate.Length(max=40))
-
-
 class BillingProfile(Schema):
     customer_id = fields.String()
     payment_terms_days = fields.Integer(allow_none=True, metadata={
         "description": "the account's own terms; null: the operator's default"})
     effective_payment_terms_days = fields.Integer()
     autopay = fields.Nested(Autopay)
-
-
-class BillingProfileIn(StrictSchema):
-    payment_terms_days = fields.Integer(required=True, allow_none=True, strict=True,
-                                        validate=validate.Range(min=0, max=365))
-
-
-class CreditNoteIn(StrictSchema):
-    amount = fields.Nested(PositiveMoney, required=True, metadata={
-        "description": "to credit, tax included; at most what was invoiced and not credited"})
-    reason = Text(300, required=True, min_length=3)
 
 
 PaymentList = page_of(PaymentRecord, "PaymentList")

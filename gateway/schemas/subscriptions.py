@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import JsonBool, Money, page_of
-from services.common.schemas import StrictSchema, Text
+from gateway.schemas.common import Money, page_of
+from services.common.schemas import StrictSchema
 
 CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{1,39}$", error="Not a catalog code.")
 
@@ -97,46 +97,8 @@ class SubscriptionCreated(Subscription):
 SubscriptionList = page_of(Subscription, "SubscriptionList")
 
 
-class DeviceChoice(StrictSchema):
-    code = fields.String(required=True, validate=CODE)
-    acquisition = fields.String(validate=validate.OneOf(["purchase", "rental"]))
-
-
-class Subscribe(StrictSchema):
-    package = fields.String(required=True, validate=CODE)
-    billing_period = fields.String(validate=validate.OneOf(["month", "year"]))
-    addons = fields.List(fields.String(validate=CODE), validate=validate.Length(max=20),
-                         metadata={"uniqueItems": True})
-    devices = fields.List(fields.Nested(DeviceChoice), validate=validate.Length(max=5))
-
-
-class Change(StrictSchema):
-    package = fields.String(required=True, validate=CODE)
-    when = fields.String(validate=validate.OneOf(["now", "period_end"]), allow_none=True)
-    preview = JsonBool()
-
-
-class AddAddon(StrictSchema):
-    code = fields.String(required=True, validate=CODE)
-    preview = JsonBool()
-
-
 class RemoveAddonQuery(StrictSchema):
     preview = fields.Boolean(load_default=False)
-
-
-class Pause(StrictSchema):
-    until = fields.Date(allow_none=True)
-
-
-class Cancel(StrictSchema):
-    reason = Text(500, required=True, min_length=1)
-    when = fields.String(validate=validate.OneOf(["now", "period_end"]))
-
-
-class SerialChange(StrictSchema):
-    serial_number = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$", error="Not a serial number."))  # as billing checks
 
 
 class DeviceSerial(Schema):

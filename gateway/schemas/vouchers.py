@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from gateway.schemas.bills import PaymentRecord
-from gateway.schemas.common import DayOrTime, Money, PositiveMoney, page_of
-from gateway.schemas.wallet import VOUCHER_CODE, Redemption
-from services.common.schemas import StrictSchema, Text
-
-
-class RedeemIn(StrictSchema):
-    code = Text(40, required=True, min_length=1, metadata={
-        "description": "as printed; case, spaces and dashes do not matter",
-        "pattern": VOUCHER_CODE})
-
+from gateway.schemas.common import Money, page_of
+from gateway.schemas.wallet import Redemption
 
 RedemptionList = page_of(Redemption, "RedemptionList")
 
@@ -31,20 +23,6 @@ class VoucherOffer(Schema):
 VoucherOfferList = page_of(VoucherOffer, "VoucherOfferList")
 
 
-class VoucherOfferIn(StrictSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
-    name = Text(200, required=True, min_length=1)
-    value = fields.Nested(PositiveMoney, required=True)
-    price = fields.Nested(PositiveMoney, required=True)
-    valid_days = fields.Integer(strict=True, validate=validate.Range(1, 3650))
-
-
-class PurchaseIn(StrictSchema):
-    offer = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    payment_method_id = fields.String(validate=validate.Length(max=40),
-                                      metadata={"description": "the default card if omitted"})
-
-
 class Purchase(Schema):
     code = fields.String(metadata={"example": "7K3M-9QXT-2HRW-4B",
                                    "description": "shown once: keep it or give it away"})
@@ -54,17 +32,6 @@ class Purchase(Schema):
     offer = fields.String()
     payment = fields.Nested(PaymentRecord, metadata={
         "description": "the card payment; its receipt is GET /api/v1/payments/{id}/receipt"})
-
-
-class VoucherBatchIn(StrictSchema):
-    type = fields.String(required=True, validate=validate.OneOf(["print", "online"]),
-                         metadata={"description": "print (online vouchers come from offers)"})
-    value = fields.Nested(PositiveMoney, required=True)
-    count = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
-    valid_from = DayOrTime(end_of_day=False)
-    valid_until = DayOrTime(required=True)
-    restriction = fields.String(allow_none=True, validate=validate.OneOf(["prepaid"]))
-    description = Text(300)
 
 
 class VoucherBatch(Schema):
@@ -88,10 +55,6 @@ class VoucherBatch(Schema):
 
 
 VoucherBatchList = page_of(VoucherBatch, "VoucherBatchList")
-
-
-class VoidIn(StrictSchema):
-    reason = Text(300, required=True, min_length=3)
 
 
 class VoucherOut(Schema):

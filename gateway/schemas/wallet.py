@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.common import (
     Money,
-    NonNegativeMoney,
     PositiveMoney,
     page_of,
 )
-from services.common.schemas import MoneySchema, StrictSchema, Text
-
-
-class CardIn(StrictSchema):
-    number = fields.String(required=True, validate=validate.Length(min=12, max=40),
-                           metadata={"example": "4242424242424242"})
-    exp_month = fields.Integer(required=True, strict=True, validate=validate.Range(1, 12))
-    # a year before this one is an expired card (the month is checked against today when the
-    # card is tokenized; the document cannot say "today")
-    exp_year = fields.Integer(required=True, strict=True,
-                              validate=validate.Range(dt.date.today().year, 2100))
-    cvc = fields.String(required=True, validate=validate.Regexp(
-        r"^[0-9]{3,4}$", error="Must be the 3 or 4 digits on the card."))
-    holder = Text(200, required=True, min_length=1)
+from services.common.contract.billing import VOUCHER_CODE
+from services.common.schemas import StrictSchema, Text
 
 
 class PaymentMethod(Schema):
@@ -48,10 +33,6 @@ class WalletOut(Schema):
     low_balance_threshold = fields.Nested(Money)
 
 
-class WalletSettings(StrictSchema):
-    low_balance_threshold = fields.Nested(NonNegativeMoney, required=True)
-
-
 class WalletTransaction(Schema):
     id = fields.String(metadata={"example": "txn_3k4j5h6g7f8d9s0a1q2w3e4r"})
     type = fields.String(metadata={"enum": ["top_up", "service_charge", "refund",
@@ -64,12 +45,6 @@ class WalletTransaction(Schema):
 
 
 WalletTransactionList = page_of(WalletTransaction, "WalletTransactionList")
-
-
-# 14 symbols of the code alphabet (services/vouchers/codes.py: no U; O, I and L read as 0, 1, 1),
-# in any case, with spaces or dashes anywhere. The last symbol is a check symbol: a typo is a 400
-# that counts as a wrong guess (so the form is documented, not enforced here).
-VOUCHER_CODE = r"^[ \t-]*([0-9A-TV-Za-tv-z][ \t-]*){14}$"
 
 
 class TopUpIn(StrictSchema):
@@ -119,12 +94,6 @@ class TopUpOut(Schema):
     wallet = fields.Nested(WalletOut)
     reinstated = fields.List(fields.String(), metadata={
         "description": "subscriptions this top-up paid for and resumed"})
-
-
-class AdjustmentIn(StrictSchema):
-    amount = fields.Nested(MoneySchema, required=True, metadata={
-        "description": "positive credits the wallet, negative debits it"})
-    reason = Text(300, required=True, min_length=3)
 
 
 class AdjustmentOut(Schema):

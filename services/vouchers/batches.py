@@ -21,17 +21,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import post_load
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox, pages
 from services.common.clock import isoformat
+from services.common.contract.vouchers import VoidIn, VoucherBatchIn
 from services.common.ids import new_id
 from services.common.money import decimal_string
-from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.vouchers import events, exceptions
 from services.vouchers.codes import CodeKeys, display
 from services.vouchers.models import (
@@ -44,29 +44,14 @@ from services.vouchers.models import (
 
 CHUNK_SIZE = 50_000
 LANES = 2  # chunks of one batch in the works at once (each finished chunk sends the next)
-MAX_COUNT = 1_000_000
 
 
-class BatchSchema(StrictSchema):
-    type = fields.String(required=True, validate=validate.OneOf(["print", "online"]))
-    value = fields.Nested(MoneySchema, required=True)
-    count = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_COUNT))
-    valid_from = fields.AwareDateTime(load_default=None, allow_none=True)
-    valid_until = fields.AwareDateTime(required=True)
-    restriction = fields.String(load_default=None, allow_none=True,
-                                validate=validate.OneOf(["prepaid"]))
-    description = Text(300, load_default="")
+class BatchSchema(VoucherBatchIn):
+    """The API's batch with vouchers' defaults: valid from now, unrestricted, no description."""
 
-    @validates_schema
-    def _sane(self, data, **kwargs):
-        if data["value"]["amount"] <= 0:
-            raise ValidationError("must be more than zero", "value")
-        if data.get("valid_from") and data["valid_from"] >= data["valid_until"]:
-            raise ValidationError("must be after valid_from", "valid_until")
-
-
-class VoidSchema(StrictSchema):
-    reason = Text(300, required=True, min_length=3)
+    @post_load
+    def _defaults(self, data, **kwargs):
+        return {"valid_from": None, "restriction": None, "description": "", **data}
 
 
 def serial_of(batch_number: int, n: int) -> str:
@@ -240,7 +225,7 @@ def page(session: Session, now: dt.datetime, limit=pages.DEFAULT_LIMIT, cursor=N
 def void_batch(session: Session, batch_id: str, request: dict, actor: str,
                now: dt.datetime) -> dict:
     """Void a batch: none of its unredeemed vouchers can be redeemed any more."""
-    reason = load_or_raise(VoidSchema(), request)["reason"]
+    reason = load_or_raise(VoidIn(), request)["reason"]
     batch = find(session, batch_id, lock=True)
     if batch.status != "voided":
         batch.status, batch.voided_at = "voided", now
@@ -279,7 +264,7 @@ def lookup(session: Session, serial: str, now: dt.datetime) -> dict:
 
 def void_voucher(session: Session, serial: str, request: dict, actor: str,
                  now: dt.datetime) -> dict:
-    reason = load_or_raise(VoidSchema(), request)["reason"]
+    reason = load_or_raise(VoidIn(), request)["reason"]
     voucher = session.scalar(select(Voucher).where(Voucher.serial == serial)) \
         if isinstance(serial, str) else None
     if voucher is None:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate
+from marshmallow import post_load
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox, pages
 from services.common.clock import isoformat
+from services.common.contract.vouchers import VoucherOfferIn
 from services.common.ids import new_id
-from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.vouchers import events, exceptions
 from services.vouchers.batches import next_number, serial_of
 from services.vouchers.codes import CodeKeys, display
@@ -30,13 +31,12 @@ from services.vouchers.models import Voucher, VoucherBatch, VoucherOffer
 FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 
 
-class OfferSchema(StrictSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$"))
-    name = Text(200, required=True, min_length=1)
-    value = fields.Nested(MoneySchema, required=True)
-    price = fields.Nested(MoneySchema, required=True)
-    valid_days = fields.Integer(load_default=365, strict=True,
-                                validate=validate.Range(1, 3650))
+class OfferSchema(VoucherOfferIn):
+    """The API's offer with vouchers' default: valid for a year."""
+
+    @post_load
+    def _defaults(self, data, **kwargs):
+        return {"valid_days": 365, **data}
 
 
 def dump_offer(o: VoucherOffer) -> dict:

@@ -128,7 +128,7 @@ def test_the_stored_rows_hold_the_codes_hash_and_never_the_code(world):
     ({"valid_until": (START - dt.timedelta(minutes=1)).isoformat()}, "valid_until"),
     ({"type": "online"}, "type"),
     ({"valid_from": (START + dt.timedelta(days=40)).isoformat()}, "valid_until"),
-    ({"value": {"amount": 0, "currency": "EUR"}}, "value"),
+    ({"value": {"amount": 0, "currency": "EUR"}}, "value.amount"),  # PositiveMoney, as the API
 ])
 def test_a_batch_request_that_breaks_a_rule_is_a_field_error_and_stores_nothing(world, change,
                                                                                  field):

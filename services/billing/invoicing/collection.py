@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from marshmallow import fields, validate
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -40,7 +39,8 @@ from services.billing.money import payment_methods
 from services.billing.subscriptions import suspension
 from services.common import errors, outbox
 from services.common.clock import isoformat
-from services.common.schemas import StrictSchema, load_or_raise
+from services.common.contract.billing import AutopayIn, BillingProfileIn
+from services.common.schemas import load_or_raise
 
 STALE_AFTER = dt.timedelta(minutes=10)
 PROVIDER_DOWN_RETRY = dt.timedelta(minutes=10)
@@ -64,12 +64,6 @@ class Policy:
 
 
 # autopay ------------------------------------------------------------------------------------
-
-class AutopaySchema(StrictSchema):
-    enabled = fields.Boolean(required=True)
-    payment_method_id = fields.String(load_default=None, allow_none=True,
-                                      validate=validate.Length(max=40))
-
 
 def postpaid_account(accounts, customer_id: str) -> dict:
     account = accounts.get_account(customer_id)
@@ -102,7 +96,7 @@ def get_autopay(session: Session, customer_id: str) -> dict:
 def set_autopay(session: Session, customer_id: str, request: dict, now: dt.datetime) -> dict:
     """Autopay on (with a card of the account's, or its default card: `payment_method_id`
     null) or off. Turning it on needs a card."""
-    values = load_or_raise(AutopaySchema(), request)
+    values = load_or_raise(AutopayIn(), request)
     method_id = values["payment_method_id"]
     if values["enabled"]:
         if method_id is None and not payment_methods.active(session, customer_id):
@@ -134,11 +128,6 @@ def autopay_card(session: Session, customer_id: str) -> PaymentMethod | None:
 
 # payment terms (ops) --------------------------------------------------------------------------
 
-class TermsSchema(StrictSchema):
-    payment_terms_days = fields.Integer(required=True, allow_none=True, strict=True,
-                                        validate=validate.Range(min=0, max=365))
-
-
 def billing_profile(session: Session, customer_id: str, default_terms: int) -> dict:
     profile = session.get(BillingProfile, customer_id)
     own = profile.payment_terms_days if profile else None
@@ -151,7 +140,7 @@ def set_terms(session: Session, customer_id: str, request: dict, now: dt.datetim
               default_terms: int) -> dict:
     """An account's own payment terms (days from issue to due date) for invoices issued from
     now on; null goes back to the operator's default."""
-    values = load_or_raise(TermsSchema(), request)
+    values = load_or_raise(BillingProfileIn(), request)
     profile = _profile(session, customer_id, now, create=True)
     profile.payment_terms_days, profile.updated_at = values["payment_terms_days"], now
     session.flush()
@@ -183,8 +172,6 @@ def start_dunning(session: Session, invoice: Invoice, since: dt.datetime,
         due_at = since + dt.timedelta(days=days)
         _insert_step(session, invoice, n, due_at, max(since, due_at - lead))
     return since + dt.timedelta(days=policy.retry_days[0])
-
-
 
 
 def schedule_autopay(session: Session, invoices_by_customer: dict[str, str],
@@ -240,8 +227,6 @@ def claim(session: Session, step_id: int, now: dt.datetime) -> CollectionAttempt
         .values(status="processing", processed_at=now)
         .execution_options(synchronize_session=False)).rowcount
     return session.get(CollectionAttempt, step_id, populate_existing=True) if claimed else None
-
-
 
 
 def after_failed_step(session: Session, step: CollectionAttempt, invoice: Invoice,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,16 +26,12 @@ from services.billing.invoicing.invoices import INVOICE_NOT_FOUND, dump_credit_n
 from services.billing.models import Charge, CreditNote, Invoice, InvoiceLine
 from services.billing.subscriptions import suspension
 from services.common import errors, outbox
+from services.common.contract.billing import CreditNoteIn
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
-from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 
 SERIES = "CN"
-
-
-class CreditNoteSchema(StrictSchema):
-    amount = fields.Nested(MoneySchema, required=True)
-    reason = Text(300, required=True, min_length=3)
 
 
 def _half_even_share(amount: int, part: int, whole: int) -> int:
@@ -51,7 +46,7 @@ def _half_even_share(amount: int, part: int, whole: int) -> int:
 
 def issue(session: Session, invoice_id: str, request: dict, actor: str,
           idempotency_key: str | None, now: dt.datetime) -> dict:
-    values = load_or_raise(CreditNoteSchema(), request)
+    values = load_or_raise(CreditNoteIn(), request)
     amount, reason = values["amount"], values["reason"]
     key = f"credit-note:{invoice_id}:{idempotency_key or new_id('once')}"[:200]
     earlier = session.scalar(select(CreditNote).where(CreditNote.operation_key == key))

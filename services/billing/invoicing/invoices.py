@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from marshmallow import fields, validate
+from marshmallow import post_load
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,15 +24,19 @@ from services.billing.money import payment_methods, payments
 from services.billing.subscriptions import suspension
 from services.common import errors, green, outbox, pages
 from services.common.clock import isoformat
+from services.common.contract.billing import PayIn
 from services.common.money import Money
-from services.common.schemas import StrictSchema, load_or_raise
+from services.common.schemas import load_or_raise
 
 INVOICE_NOT_FOUND = "INVOICE_NOT_FOUND"
 
 
-class PaySchema(StrictSchema):
-    payment_method_id = fields.String(load_default=None, allow_none=True,
-                                      validate=validate.Length(max=40))
+class PaySchema(PayIn):
+    """The API's payment with billing's default: the default card."""
+
+    @post_load
+    def _defaults(self, data, **kwargs):
+        return {"payment_method_id": None, **data}
 
 
 def _lines(session: Session, invoice_ids: list[str]) -> dict[str, list[InvoiceLine]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate, validates_schema
+from marshmallow import validates_schema
 from marshmallow.exceptions import ValidationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -15,20 +15,16 @@ from services.billing import events
 from services.billing.models import PaymentMethod
 from services.billing.money.provider import Card, PaymentProvider, ProviderFailure, luhn_ok
 from services.common import errors, outbox
+from services.common.contract.billing import CardIn
 from services.common.ids import new_id
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 
 PAYMENT_METHOD_NOT_FOUND = "PAYMENT_METHOD_NOT_FOUND"
 CARD_INVALID = "CARD_INVALID"
 
 
-class CardSchema(StrictSchema):
-    number = fields.String(required=True, validate=validate.Length(max=40))
-    exp_month = fields.Integer(required=True, strict=True, validate=validate.Range(1, 12))
-    exp_year = fields.Integer(required=True, strict=True, validate=validate.Range(2000, 2100))
-    cvc = fields.String(required=True, validate=validate.Regexp(
-        r"^[0-9]{3,4}$", error="Must be the 3 or 4 digits on the card."))
-    holder = Text(200, required=True, min_length=1)
+class CardSchema(CardIn):
+    """The API's card, its number checked as the provider checks it (the Luhn digit)."""
 
     @validates_schema
     def _number(self, data, **kwargs):

@@ -16,26 +16,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate
+from marshmallow import post_load
 from sqlalchemy.orm import Session
 
 from services.billing.money import ledger, payment_methods, payments
 from services.billing.money.provider import PaymentProvider
 from services.common import errors
+from services.common.contract.billing import PurchaseIn, RedeemIn
 from services.common.money import Money
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 
 PURPOSE = "voucher"
 
 
-class RedeemSchema(StrictSchema):
-    code = Text(40, required=True, min_length=1)
+class PurchaseSchema(PurchaseIn):
+    """The API's purchase with billing's default: the default card."""
 
-
-class PurchaseSchema(StrictSchema):
-    offer = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    payment_method_id = fields.String(load_default=None, allow_none=True,
-                                      validate=validate.Length(max=40))
+    @post_load
+    def _defaults(self, data, **kwargs):
+        return {"payment_method_id": None, **data}
 
 
 def credit(session: Session, redemption: dict, now: dt.datetime) -> dict:
@@ -75,4 +74,4 @@ def charge(session: Session, provider: PaymentProvider, payment, now: dt.datetim
 
 
 def redeem_request(request: dict) -> str:
-    return load_or_raise(RedeemSchema(), request)["code"]
+    return load_or_raise(RedeemIn(), request)["code"]

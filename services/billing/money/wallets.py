@@ -27,9 +27,10 @@ from services.billing.models import Charge, Payment, Subscription, Wallet
 from services.billing.money import ledger, payment_methods, payments
 from services.billing.money.provider import PaymentProvider
 from services.common import errors
+from services.common.contract.billing import AdjustmentIn, WalletSettings
 from services.common.ids import new_id
 from services.common.money import Money, minor_unit_exponent
-from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
+from services.common.schemas import MoneySchema, StrictSchema, load_or_raise
 
 NOT_PREPAID = "NOT_PREPAID"
 MIN_TOP_UP, MAX_TOP_UP = 1, 1000  # in major units of the wallet's currency
@@ -39,15 +40,6 @@ class TopUpSchema(StrictSchema):
     amount = fields.Nested(MoneySchema, required=True)
     payment_method_id = fields.String(load_default=None, allow_none=True,
                                       validate=validate.Length(max=40))
-
-
-class AdjustmentSchema(StrictSchema):
-    amount = fields.Nested(MoneySchema, required=True)  # positive: credit; negative: debit
-    reason = Text(300, required=True, min_length=3)
-
-
-class ThresholdSchema(StrictSchema):
-    low_balance_threshold = fields.Nested(MoneySchema, required=True)
 
 
 def prepaid_account(accounts, customer_id: str) -> dict:
@@ -193,7 +185,7 @@ def void_unpaid(session: Session, sub: Subscription, now: dt.datetime) -> None:
 
 def adjust(session: Session, accounts, customer_id: str, request: dict, actor: str,
            now: dt.datetime) -> dict:
-    req = load_or_raise(AdjustmentSchema(), request)
+    req = load_or_raise(AdjustmentIn(), request)
     account = prepaid_account(accounts, customer_id)
     amount = req["amount"]
     if amount["currency"] != account["currency"] or amount["amount"] == 0:
@@ -210,7 +202,7 @@ def adjust(session: Session, accounts, customer_id: str, request: dict, actor: s
 
 def set_threshold(session: Session, accounts, customer_id: str, request: dict,
                   now: dt.datetime) -> dict:
-    req = load_or_raise(ThresholdSchema(), request)
+    req = load_or_raise(WalletSettings(), request)
     account = prepaid_account(accounts, customer_id)
     value = req["low_balance_threshold"]
     if value["currency"] != account["currency"] or value["amount"] < 0:

@@ -42,7 +42,6 @@ from services.billing.subscriptions.schemas import (
     CancelSchema,
     ChangeSchema,
     PauseSchema,
-    SerialSchema,
     SubscribeSchema,
 )
 from services.billing.subscriptions.views import (
@@ -55,6 +54,7 @@ from services.billing.subscriptions.views import (
 )
 from services.common import errors, outbox
 from services.common.clock import isoformat
+from services.common.contract.billing import SerialChange
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 
@@ -68,25 +68,6 @@ class Ops:
 
 
 # reading -------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # recording -----------------------------------------------------------------------------------
@@ -115,8 +96,6 @@ def emit(ops: Ops, event_type: str, sub: Subscription, **extra: Any) -> None:
     ops.session.flush()
     outbox.emit(ops.session, event_type, "subscription", {**dump(sub), "customer_id":
                                                           sub.customer_id, **extra}, ops.now)
-
-
 
 
 def _serial(kind: str) -> str:
@@ -406,26 +385,10 @@ def finish(ops: Ops, sub: Subscription, at: dt.datetime, reason: str | None) -> 
     sub.updated_at = ops.now
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # devices -------------------------------------------------------------------------------------
 
 def replace_serial(ops: Ops, device_id: str, request: dict) -> dict:
-    req = load_or_raise(SerialSchema(), request)
+    req = load_or_raise(SerialChange(), request)
     device = ops.session.get(Device, device_id) if isinstance(device_id, str) else None
     if device is None:
         raise errors.NotFound("No such device.", code=DEVICE_NOT_FOUND)

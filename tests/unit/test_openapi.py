@@ -219,8 +219,8 @@ FROM_THE_PATH = {"services.notifier.alerts.ChannelSchema": {"team": "network"}}
 
 
 def _example(schema: dict, components: dict):
-    """The smallest value the document's `schema` allows (or its `example`): required properties
-    only; of a `oneOf`/`anyOf`, the first branch."""
+    """The smallest value the document's `schema` allows (or its `example`): the required
+    properties (and `minProperties`); of a `oneOf`/`anyOf`, the first branch."""
     import re
 
     if "$ref" in schema:
@@ -242,9 +242,11 @@ def _example(schema: dict, components: dict):
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type")
-    if kind == "object":
-        return {name: _example(schema["properties"][name], components)
-                for name in dict.fromkeys(schema.get("required", []))}
+    if kind == "object":  # the required properties, then the first others up to minProperties
+        names = list(dict.fromkeys(schema.get("required", [])))
+        names += [name for name in schema.get("properties", {}) if name not in names][
+            :max(0, schema.get("minProperties", 0) - len(names))]
+        return {name: _example(schema["properties"][name], components) for name in names}
     if kind == "array":
         return [_example(schema["items"], components)
                 for _ in range(schema.get("minItems", 0))]

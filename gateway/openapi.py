@@ -28,6 +28,7 @@ from gateway.schemas.common import ErrorBody
 from services.common.contract import accounts as accounts_contract
 from services.common.contract import billing as billing_contract
 from services.common.contract import notifier as notifier_contract
+from services.common.contract import tickets as tickets_contract
 from services.common.contract import vouchers as vouchers_contract
 
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
@@ -45,7 +46,7 @@ ERROR_STATUSES = {
 SCHEMA_MODULES = (common, accounts, ops, health, catalog, subscriptions, dashboard, wallet, bills,
                   vouchers, notifications, support, governance,
                   accounts_contract, notifier_contract,  # the bodies shared with the services
-                  billing_contract, vouchers_contract)
+                  billing_contract, vouchers_contract, tickets_contract)
 
 
 def idempotency_header(required: bool) -> dict:

@@ -56,6 +56,7 @@ from services.common import errors
 from services.common.contract import accounts as accounts_contract
 from services.common.contract import billing as billing_contract
 from services.common.contract import notifier as notifier_contract
+from services.common.contract import tickets as tickets_contract
 from services.common.contract import vouchers as vouchers_contract
 from services.common.events import EventHandler
 from services.common.ids import new_id
@@ -354,7 +355,7 @@ class GatewayService:
     def list_tickets(self, call):
         return support.tickets(self, call)
 
-    @api("POST", "/api/v1/tickets", body=support_schemas.TicketIn, response=support_schemas.Ticket,
+    @api("POST", "/api/v1/tickets", body=tickets_contract.TicketIn, response=support_schemas.Ticket,
          status=201, tag="support", idempotency="accepted",
          summary="Raise a ticket: prioritized and routed to a team at once; Idempotency-Key "
                  "honoured")
@@ -366,7 +367,7 @@ class GatewayService:
     def ticket(self, call):
         return support.ticket(self, call)
 
-    @api("POST", "/api/v1/tickets/<string:ticket_id>/comments", body=support_schemas.CommentIn,
+    @api("POST", "/api/v1/tickets/<string:ticket_id>/comments", body=tickets_contract.CommentIn,
          response=support_schemas.HistoryEntry, status=201, tag="support",
          summary="Comment on my ticket (reopens a resolved one within the reopen window; "
                  "409 TICKET_CLOSED after it)")
@@ -395,13 +396,13 @@ class GatewayService:
         return support.ops_acknowledge(self, call)
 
     @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/assign", access="tickets.work",
-         body=support_schemas.AssignIn, response=support_schemas.OpsTicket, tag="ops",
+         body=tickets_contract.AssignIn, response=support_schemas.OpsTicket, tag="ops",
          summary="Assign to an agent (null: unassign)")
     def ops_assign_ticket(self, call):
         return support.ops_assign(self, call)
 
     @api("PATCH", "/api/v1/ops/tickets/<string:ticket_id>", access="tickets.work",
-         body=support_schemas.TicketChange,
+         body=tickets_contract.TicketChange,
          response=support_schemas.OpsTicket, tag="ops",
          summary="Change status or priority; 409 INVALID_STATUS_CHANGE if the status machine "
                  "does not allow it")
@@ -409,13 +410,13 @@ class GatewayService:
         return support.ops_update(self, call)
 
     @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/comments", access="tickets.work",
-         body=support_schemas.OpsCommentIn, response=support_schemas.OpsHistoryEntry, status=201,
+         body=tickets_contract.OpsCommentIn, response=support_schemas.OpsHistoryEntry, status=201,
          tag="ops", summary="Reply to the customer, or (internal) a note the customer never sees")
     def ops_comment_ticket(self, call):
         return support.ops_comment(self, call)
 
     @api("POST", "/api/v1/ops/tickets/<string:ticket_id>/resolve", access="tickets.work",
-         body=support_schemas.ResolveIn, response=support_schemas.OpsTicket, tag="ops",
+         body=tickets_contract.ResolveIn, response=support_schemas.OpsTicket, tag="ops",
          summary="Resolve with a resolution text (the customer is told)")
     def ops_resolve_ticket(self, call):
         return support.ops_resolve(self, call)
@@ -428,13 +429,13 @@ class GatewayService:
         return support.ops_categories(self, call)
 
     @api("POST", "/api/v1/ops/ticket-categories", access="support.configure",
-         body=support_schemas.CategoryIn, response=support_schemas.TicketCategory, status=201,
+         body=tickets_contract.CategoryIn, response=support_schemas.TicketCategory, status=201,
          tag="ops", summary="Add a ticket category (urgency × impact give its tickets' priority)")
     def ops_create_ticket_category(self, call):
         return support.ops_create_category(self, call)
 
     @api("PUT", "/api/v1/ops/ticket-categories/<string:code>", access="support.configure",
-         body=support_schemas.CategoryReplace, response=support_schemas.TicketCategory, tag="ops",
+         body=tickets_contract.CategoryReplace, response=support_schemas.TicketCategory, tag="ops",
          summary="Change a ticket category (active=false retires it); the code stays")
     def ops_replace_ticket_category(self, call):
         return support.ops_replace_category(self, call)
@@ -445,7 +446,7 @@ class GatewayService:
     def ops_teams(self, call):
         return support.ops_teams(self, call)
 
-    @api("POST", "/api/v1/ops/teams", access="support.configure", body=support_schemas.TeamIn,
+    @api("POST", "/api/v1/ops/teams", access="support.configure", body=tickets_contract.TeamIn,
          response=support_schemas.Team, status=201, tag="ops",
          summary="Create a team with its members (agent or admin accounts) and alert channels, "
                  "whole or not at all (webhook secrets are in this answer only)")
@@ -458,7 +459,7 @@ class GatewayService:
         return support.ops_team(self, call)
 
     @api("PATCH", "/api/v1/ops/teams/<string:team>", access="support.configure",
-         body=support_schemas.TeamChange, response=support_schemas.Team, tag="ops",
+         body=tickets_contract.TeamChange, response=support_schemas.Team, tag="ops",
          summary="Change a team's description or lead, set exactly its members, or replace "
                  "its channels")
     def ops_update_team(self, call):
@@ -477,13 +478,13 @@ class GatewayService:
         return support.ops_rules(self, call)
 
     @api("PUT", "/api/v1/ops/routing-rules/default", access="support.configure",
-         body=support_schemas.DefaultRouteIn,
+         body=tickets_contract.DefaultRouteIn,
          response=support_schemas.DefaultRoute, tag="ops",
          summary="Where tickets no rule matches go")
     def ops_set_default_route(self, call):
         return support.ops_set_default_route(self, call)
 
-    @api("POST", "/api/v1/ops/routing-rules/test", access="ops", body=support_schemas.RouteTestIn,
+    @api("POST", "/api/v1/ops/routing-rules/test", access="ops", body=tickets_contract.RouteTestIn,
          response=support_schemas.RouteTestOut, tag="ops",
          summary="Which team, priority and escalation policy a ticket with these attributes "
                  "would get (nothing is changed)")
@@ -491,13 +492,13 @@ class GatewayService:
         return support.ops_test_route(self, call)
 
     @api("POST", "/api/v1/ops/routing-rules", access="support.configure",
-         body=support_schemas.RuleIn, response=support_schemas.RoutingRule, status=201, tag="ops",
+         body=tickets_contract.RuleIn, response=support_schemas.RoutingRule, status=201, tag="ops",
          summary="Add a routing rule")
     def ops_create_routing_rule(self, call):
         return support.ops_create_rule(self, call)
 
     @api("PUT", "/api/v1/ops/routing-rules/<string:rule_id>", access="support.configure",
-         body=support_schemas.RuleIn,
+         body=tickets_contract.RuleIn,
          response=support_schemas.RoutingRule, tag="ops", summary="Replace a routing rule")
     def ops_replace_routing_rule(self, call):
         return support.ops_replace_rule(self, call)
@@ -515,14 +516,14 @@ class GatewayService:
         return support.ops_policies(self, call)
 
     @api("POST", "/api/v1/ops/escalation-policies", access="support.configure",
-         body=support_schemas.EscalationPolicyIn,
+         body=tickets_contract.EscalationPolicyIn,
          response=support_schemas.EscalationPolicy, status=201, tag="ops",
          summary="Add an escalation policy: steps (delay, target), repeated `repeat` times")
     def ops_create_escalation_policy(self, call):
         return support.ops_create_policy(self, call)
 
     @api("PUT", "/api/v1/ops/escalation-policies/<string:policy_id>", access="support.configure",
-         body=support_schemas.EscalationPolicyIn, response=support_schemas.EscalationPolicy,
+         body=tickets_contract.EscalationPolicyIn, response=support_schemas.EscalationPolicy,
          tag="ops", summary="Replace an escalation policy")
     def ops_replace_escalation_policy(self, call):
         return support.ops_replace_policy(self, call)
@@ -550,7 +551,7 @@ class GatewayService:
         return support.ops_acknowledge_incident(self, call)
 
     @api("POST", "/api/v1/ops/incidents/<string:incident_id>/resolve", access="incidents.work",
-         body=support_schemas.IncidentResolveIn, response=support_schemas.Incident, tag="ops",
+         body=tickets_contract.IncidentResolveIn, response=support_schemas.Incident, tag="ops",
          idempotency="required",
          summary="Resolve an incident and its tickets, optionally crediting each affected "
                  "customer once; a repeat answers the same incident; Idempotency-Key required "
@@ -565,7 +566,7 @@ class GatewayService:
         return support.ops_incident_rules(self, call)
 
     @api("POST", "/api/v1/ops/incident-rules", access="support.configure",
-         body=support_schemas.IncidentRuleIn, response=support_schemas.IncidentRule, status=201,
+         body=tickets_contract.IncidentRuleIn, response=support_schemas.IncidentRule, status=201,
          tag="ops", summary="Add an incident rule: matchers, grouping, window")
     def ops_create_incident_rule(self, call):
         return support.ops_create_incident_rule(self, call)
@@ -584,7 +585,7 @@ class GatewayService:
         return support.ops_silences(self, call)
 
     @api("POST", "/api/v1/ops/silences", access="support.configure",
-         body=support_schemas.SilenceIn, response=support_schemas.Silence,
+         body=tickets_contract.SilenceIn, response=support_schemas.Silence,
          status=201, tag="ops",
          summary="Mute a team's or a rule's alerts for a time window, with a reason")
     def ops_create_silence(self, call):
@@ -602,13 +603,13 @@ class GatewayService:
     def ops_faq(self, call):
         return support.ops_faq(self, call)
 
-    @api("POST", "/api/v1/ops/faq", access="support.configure", body=support_schemas.FaqIn,
+    @api("POST", "/api/v1/ops/faq", access="support.configure", body=tickets_contract.FaqIn,
          response=support_schemas.FaqEntry, status=201, tag="ops", summary="Add an FAQ entry")
     def ops_create_faq(self, call):
         return support.ops_create_faq(self, call)
 
     @api("PUT", "/api/v1/ops/faq/<string:entry_id>", access="support.configure",
-         body=support_schemas.FaqIn, response=support_schemas.FaqEntry, tag="ops",
+         body=tickets_contract.FaqIn, response=support_schemas.FaqEntry, tag="ops",
          summary="Replace an FAQ entry")
     def ops_replace_faq(self, call):
         return support.ops_replace_faq(self, call)

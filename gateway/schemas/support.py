@@ -1,66 +1,32 @@
-"""Support (docs/support.md): tickets, the FAQ, and ops' queue, teams, routing, incidents."""
+"""Support (docs/support.md): tickets, the FAQ, and ops' queue, teams, routing, incidents.
+
+The request bodies, which the tickets service loads too, are in
+services/common/contract/tickets.py (with the ticket statuses and priorities); here are the
+queries and the answers."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import (
-    JsonBool,
-    Money,
-    PageQuery,
-    PositiveMoney,
-    page_of,
-)
+from gateway.schemas.common import Money, PageQuery, page_of
 from gateway.schemas.notifications import ChannelOut
 from services.common import permissions
-from services.common.contract.notifier import ChannelIn
+from services.common.contract.tickets import (
+    LEVELS,
+    PRIORITIES,
+    SUPPORT_LANGUAGES,
+    TICKET_STATUSES,
+    Ref,
+    TeamName,
+)
 from services.common.schemas import StrictSchema, Text
 
-TICKET_STATUSES = ["new", "routed", "acknowledged", "in_progress", "waiting_on_customer",
-                   "resolved", "closed"]
-PRIORITIES = ["P1", "P2", "P3", "P4"]
-LEVELS = ["high", "medium", "low"]
-SUPPORT_LANGUAGES = ["en", "de", "it"]
-ROUTING_FIELDS = ["category", "priority", "region", "package", "billing_type", "subscription",
-                  "keywords"]
-GROUPABLE = [f for f in ROUTING_FIELDS if f != "keywords"]
-OPERATORS = ["=", "!=", "=~", "!~"]
-# one word of an alert's routing key `<team>.<severity>`, with room for `<team>-lead` (the
-# tickets service's rule)
-TEAM_NAME = validate.Regexp(r"^[A-Za-z0-9_-]{1,59}$",
-                            error="Must be 1 to 59 letters, digits, '-' or '_'.")
-CATEGORY_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$",
-                                error="Must be 2 to 40 of a-z, 0-9 and _.")
-
-
-def Ref(**kwargs) -> fields.String:
-    """An id of ours (`tkt_…`, `cus_…`): bounded, never a 100 KB string."""
-    return fields.String(validate=validate.Length(min=1, max=40), **kwargs)
-
-
-def TeamName(**kwargs) -> fields.String:
-    return fields.String(validate=TEAM_NAME, **kwargs)
-
-
-# customers: requests
-
-class TicketIn(StrictSchema):
-    category = fields.String(required=True, validate=validate.Length(min=1, max=40),
-                             metadata={"example": "billing"})
-    subject = Text(200, required=True, min_length=1)
-    description = Text(5000, required=True, min_length=1)
-    subscription_id = Ref(allow_none=True, metadata={
-        "description": "required by some categories (their `required_fields`)"})
-
+# customers: queries
 
 class TicketQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["open", "done", *TICKET_STATUSES]),
                            metadata={"description": "open: not resolved or closed; done: "
                                                     "resolved or closed; or one status"})
-
-
-class CommentIn(StrictSchema):
-    text = Text(5000, required=True, min_length=1)
 
 
 class FaqQuery(StrictSchema):
@@ -217,85 +183,14 @@ class QueueQuery(PageQuery):
     customer = Ref(metadata={"description": "one customer's tickets"})
 
 
-class AssignIn(StrictSchema):
-    assignee = Ref(required=True, allow_none=True,
-                   metadata={"description": "an agent's account id; null unassigns"})
-
-
-class TicketChange(StrictSchema):
-    OPENAPI = {"minProperties": 1}
-
-    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
-    priority = fields.String(validate=validate.OneOf(PRIORITIES))
-
-    @validates_schema
-    def _something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("Give a status or a priority.", "status")
-
-
-class OpsCommentIn(StrictSchema):
-    text = Text(5000, required=True, min_length=1)
-    internal = JsonBool(load_default=False, metadata={
-        "description": "an agent's note the customer never sees"})
-
-
-class ResolveIn(StrictSchema):
-    resolution = Text(5000, required=True, min_length=3)
-
-
 # ops: categories and the FAQ
-
-class CategoryIn(StrictSchema):
-    code = fields.String(required=True, validate=CATEGORY_CODE)
-    name = Text(100, required=True, min_length=1)
-    description = Text(500)
-    urgency = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    impact = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    required_fields = fields.List(fields.String(validate=validate.OneOf(["subscription_id"])),
-                                  validate=validate.Length(max=1))
-    active = JsonBool()
-    position = fields.Integer(strict=True, validate=validate.Range(0, 10_000))
-
-
-class CategoryReplace(CategoryIn):
-    code = fields.String(validate=CATEGORY_CODE,
-                         metadata={"description": "the path's code; it cannot change"})
-
 
 class CategoryQuery(StrictSchema):
     inactive = fields.Boolean(load_default=False,
                               metadata={"description": "include retired categories"})
 
 
-class FaqIn(StrictSchema):
-    category = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    language = fields.String(required=True, validate=validate.OneOf(SUPPORT_LANGUAGES))
-    question = Text(300, required=True, min_length=3)
-    answer = Text(5000, required=True, min_length=1)
-    position = fields.Integer(strict=True, validate=validate.Range(0, 10_000))
-
-
 # ops: teams (the tickets service's team, accounts' members, the notifier's channels)
-
-class TeamIn(StrictSchema):
-    name = TeamName(required=True, metadata={"example": "noc"})
-    description = Text(500)
-    lead = Ref(allow_none=True, metadata={"description": "an agent's account id"})
-    members = fields.List(Ref(), validate=validate.Length(max=100),
-                          metadata={"description": "agent or admin account ids"})
-    channels = fields.List(fields.Nested(ChannelIn), validate=validate.Length(max=20))
-
-
-class TeamChange(StrictSchema):
-    description = Text(500)
-    lead = Ref(allow_none=True)
-    members = fields.List(Ref(), validate=validate.Length(max=100), metadata={
-        "description": "exactly these agent or admin accounts"})
-    channels = fields.List(fields.Nested(ChannelIn), validate=validate.Length(max=20),
-                           metadata={"description": "replaces the team's channels (new "
-                                                    "webhook secrets are in this answer)"})
-
 
 class TeamMember(Schema):
     id = fields.String()
@@ -319,33 +214,10 @@ TeamList = Schema.from_dict({"data": fields.List(fields.Nested(Team))}, name="Te
 
 # ops: routing rules
 
-class MatcherIn(StrictSchema):
-    field = fields.String(required=True, validate=validate.OneOf(ROUTING_FIELDS))
-    op = fields.String(load_default="=", validate=validate.OneOf(OPERATORS), metadata={
-        "description": "=~ and !~ take an anchored regular expression (searched for, "
-                       "case-insensitive, on keywords)"})
-    value = Text(500, required=True)
-
-
 class Matcher(Schema):
     field = fields.String()
     op = fields.String()
     value = fields.String()
-
-
-class RuleIn(StrictSchema):
-    position = fields.Integer(required=True, strict=True, validate=validate.Range(0, 1_000_000),
-                              metadata={"description": "lower first"})
-    description = Text(300)
-    match = fields.List(fields.Nested(MatcherIn), load_default=list,
-                        validate=validate.Length(max=20),
-                        metadata={"description": "all must hold; none: every ticket"})
-    team = TeamName(required=True)
-    priority = fields.String(allow_none=True, validate=validate.OneOf(PRIORITIES))
-    escalation_policy = Ref(allow_none=True)
-    continue_ = JsonBool(data_key="continue", attribute="continue", load_default=False,
-                               metadata={"description": "the next matching rule decides too "
-                                                        "(one ticket pages two teams)"})
 
 
 class RoutingRule(Schema):
@@ -365,28 +237,9 @@ class DefaultRoute(Schema):
     escalation_policy = fields.String(allow_none=True)
 
 
-class DefaultRouteIn(StrictSchema):
-    team = TeamName(required=True)
-    escalation_policy = Ref(allow_none=True)
-
-
 RoutingRuleList = Schema.from_dict({"data": fields.List(fields.Nested(RoutingRule)),
                                     "default": fields.Nested(DefaultRoute)},
                                    name="RoutingRuleList")
-
-
-class RouteTestIn(StrictSchema):
-    """A ticket's attributes, as routing sees them."""
-
-    category = fields.String(validate=validate.Length(max=40))
-    priority = fields.String(validate=validate.OneOf(PRIORITIES))
-    region = fields.String(validate=validate.Length(max=10))
-    package = fields.String(validate=validate.Length(max=40))
-    billing_type = fields.String(validate=validate.OneOf(["prepaid", "postpaid"]))
-    subscription = fields.String(validate=validate.Length(max=40))
-    subject = Text(200, metadata={"description": "with the description: what `keywords` "
-                                                 "matchers search"})
-    description = Text(5000)
 
 
 class RouteDecision(Schema):
@@ -402,36 +255,6 @@ class RouteTestOut(Schema):
 
 
 # ops: escalation policies
-
-class EscalationTargetIn(StrictSchema):
-    OPENAPI = {"oneOf": [{"properties": {"type": {"enum": ["team"]}}, "required": ["team"]},
-                         {"properties": {"type": {"enum": ["lead"]}},
-                          "not": {"required": ["team"]}}]}
-
-    type = fields.String(required=True, validate=validate.OneOf(["team", "lead"]),
-                         metadata={"description": "lead: the channels of `<team>-lead`"})
-    team = TeamName()
-
-    @validates_schema
-    def _team_for_team(self, data, **kwargs):
-        if data.get("type") == "team" and not data.get("team"):
-            raise ValidationError("Required for a team target.", "team")
-        if data.get("type") == "lead" and "team" in data:
-            raise ValidationError("Not used by a lead target.", "team")
-
-
-class EscalationStepIn(StrictSchema):
-    delay_minutes = fields.Integer(required=True, strict=True,
-                                   validate=validate.Range(1, 7 * 24 * 60))
-    target = fields.Nested(EscalationTargetIn, required=True)
-
-
-class EscalationPolicyIn(StrictSchema):
-    name = Text(100, required=True, min_length=1)
-    steps = fields.List(fields.Nested(EscalationStepIn), required=True,
-                        validate=validate.Length(min=1, max=10))
-    repeat = fields.Integer(strict=True, load_default=0, validate=validate.Range(0, 10))
-
 
 class EscalationTarget(Schema):
     type = fields.String()
@@ -459,17 +282,6 @@ EscalationPolicyList = Schema.from_dict(
 
 class IncidentQuery(StrictSchema):
     status = fields.String(validate=validate.OneOf(["open", "resolved"]))
-
-
-class IncidentResolveIn(StrictSchema):
-    resolution = Text(5000, required=True, min_length=3)
-    credit = fields.Nested(PositiveMoney, allow_none=True, metadata={
-        "description": "a service credit for each affected customer (once)"})
-
-    @validates_schema
-    def _positive_credit(self, data, **kwargs):
-        if data.get("credit") and data["credit"]["amount"] <= 0:
-            raise ValidationError({"credit": {"amount": ["Must be more than 0."]}})
 
 
 class CreditCounts(Schema):
@@ -505,19 +317,6 @@ IncidentList = Schema.from_dict({"data": fields.List(fields.Nested(Incident))},
                                 name="IncidentList")
 
 
-class IncidentRuleIn(StrictSchema):
-    name = Text(100, required=True, min_length=1)
-    match = fields.List(fields.Nested(MatcherIn), required=True,
-                        validate=validate.Length(min=1, max=20))
-    group_by = fields.List(fields.String(validate=validate.OneOf(GROUPABLE)),
-                           load_default=list, validate=validate.Length(max=5),
-                           metadata={"description": "attributes (not keywords) whose equal "
-                                                    "values make one incident"})
-    window_minutes = fields.Integer(required=True, strict=True,
-                                    validate=validate.Range(1, 7 * 24 * 60))
-    position = fields.Integer(strict=True, validate=validate.Range(0, 100_000))
-
-
 class IncidentRule(Schema):
     id = fields.String()
     name = fields.String()
@@ -532,26 +331,6 @@ IncidentRuleList = Schema.from_dict({"data": fields.List(fields.Nested(IncidentR
 
 
 # ops: silences
-
-class SilenceIn(StrictSchema):
-    # what `_what_and_when` checks first: a team or a rule (its own one, not null)
-    OPENAPI = {"anyOf": [
-        {"required": ["team"], "properties": {"team": {"type": "string"}}},
-        {"required": ["rule_id"], "properties": {"rule_id": {"type": "string"}}}]}
-
-    team = TeamName(allow_none=True)
-    rule_id = Ref(allow_none=True)
-    starts_at = fields.AwareDateTime(allow_none=True, metadata={"description": "default: now"})
-    ends_at = fields.AwareDateTime(required=True)
-    reason = Text(500, required=True, min_length=3)
-
-    @validates_schema
-    def _what_and_when(self, data, **kwargs):
-        if not data.get("team") and not data.get("rule_id"):
-            raise ValidationError("Give a team or a rule_id to silence.", "team")
-        if data.get("starts_at") and data["ends_at"] <= data["starts_at"]:
-            raise ValidationError("Must be after starts_at.", "ends_at")
-
 
 class SilenceQuery(StrictSchema):
     active = fields.Boolean(load_default=False, metadata={"description": "only active ones"})

@@ -6,20 +6,17 @@ The functions flush; the caller (the entrypoint in service.py) commits."""
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors, pages
+from services.common.contract.tickets import CategoryIn, CategoryReplace
 from services.common.db import is_unique_violation
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.tickets import exceptions
 from services.tickets.models import Category
 from services.tickets.routing import priority_of
-
-LEVELS = ("high", "medium", "low")
-REQUIRABLE = ("subscription_id",)
 
 DEFAULTS = [
     {"code": "service_interruption", "name": "Service interruption",
@@ -34,19 +31,6 @@ DEFAULTS = [
     {"code": "general", "name": "General question",
      "description": "Anything else.", "urgency": "low", "impact": "low", "required_fields": []},
 ]
-
-
-class CategorySchema(StrictSchema):
-    code = fields.String(required=True, validate=validate.Regexp(
-        r"^[a-z][a-z0-9_]{1,39}$", error="Must be 2 to 40 of a-z, 0-9 and _."))
-    name = Text(100, required=True, min_length=1)
-    description = Text(500)
-    urgency = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    impact = fields.String(required=True, validate=validate.OneOf(LEVELS))
-    required_fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE)),
-                                  validate=validate.Length(max=len(REQUIRABLE)))
-    active = fields.Boolean()
-    position = fields.Integer(strict=True, validate=validate.Range(0, 10_000))
 
 
 def seed(session: Session) -> None:
@@ -88,7 +72,7 @@ def find(session: Session, code, active_only: bool = True) -> Category:
 
 
 def create(session: Session, request: dict) -> dict:
-    values = load_or_raise(CategorySchema(), request)
+    values = load_or_raise(CategoryIn(), request)
     seed(session)
     if session.get(Category, values["code"]) is not None:
         raise errors.Conflict("A category with this code exists.", code=exceptions.CATEGORY_EXISTS,
@@ -101,7 +85,7 @@ def create(session: Session, request: dict) -> dict:
 
 
 def update(session: Session, code: str, request: dict) -> dict:
-    values = load_or_raise(CategorySchema(partial=True), request)
+    values = load_or_raise(CategoryReplace(partial=True), request)
     category = find(session, code, active_only=False)
     if values.get("code", code) != code:
         raise errors.InvalidArgument(fields={"code": ["cannot be changed"]})

@@ -21,43 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import ValidationError, fields, validate, validates_schema
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox, pages
 from services.common.clock import isoformat
+from services.common.contract.tickets import EscalationPolicyIn
 from services.common.ids import new_id
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.tickets import alerting, events, exceptions, history, teams
 from services.tickets.models import EscalationPolicy, RoutingRule, Setting, Ticket
 
 UNACKNOWLEDGED = ("new", "routed")
-
-
-class TargetSchema(StrictSchema):
-    type = fields.String(required=True, validate=validate.OneOf(("team", "lead")))
-    team = Text(64)
-
-    @validates_schema
-    def _team_for_team(self, data, **kwargs):
-        if data.get("type") == "team" and not data.get("team"):
-            raise ValidationError("Required for a team target.", "team")
-        if data.get("type") == "lead" and data.get("team"):
-            raise ValidationError("A lead target is the ticket team's lead.", "team")
-
-
-class StepSchema(StrictSchema):
-    delay_minutes = fields.Integer(required=True, strict=True,
-                                   validate=validate.Range(1, 7 * 24 * 60))
-    target = fields.Nested(TargetSchema, required=True)
-
-
-class PolicySchema(StrictSchema):
-    name = Text(100, required=True, min_length=1)
-    steps = fields.List(fields.Nested(StepSchema), required=True,
-                        validate=validate.Length(min=1, max=10))
-    repeat = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 10))
 
 
 def dump(policy: EscalationPolicy) -> dict:
@@ -87,7 +62,7 @@ def _check_teams(session: Session, values: dict) -> None:
 
 
 def create(session: Session, request: dict, now: dt.datetime) -> dict:
-    values = load_or_raise(PolicySchema(), request)
+    values = load_or_raise(EscalationPolicyIn(), request)
     _check_teams(session, values)
     policy = EscalationPolicy(id=new_id("esc"), name=values["name"], steps=values["steps"],
                               repeat=values["repeat"], created_at=now)
@@ -98,7 +73,7 @@ def create(session: Session, request: dict, now: dt.datetime) -> dict:
 
 def replace(session: Session, policy_id: str, request: dict) -> dict:
     """A new shape applies to tickets from their next step on."""
-    values = load_or_raise(PolicySchema(), request)
+    values = load_or_raise(EscalationPolicyIn(), request)
     policy = _find(session, policy_id)
     _check_teams(session, values)
     policy.name, policy.steps, policy.repeat = values["name"], values["steps"], values["repeat"]

@@ -7,25 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.common import errors, pages
+from services.common.contract.tickets import SUPPORT_LANGUAGES, FaqIn
 from services.common.ids import new_id
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.tickets import exceptions
 from services.tickets.models import FaqEntry
-
-LANGUAGES = ("en", "de", "it")
-
-
-class FaqSchema(StrictSchema):
-    category = Text(40, required=True, min_length=1)
-    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
-    question = Text(300, required=True, min_length=3)
-    answer = Text(5000, required=True, min_length=1)
-    position = fields.Integer(strict=True, validate=validate.Range(0, 10_000))
 
 
 def dump(entry: FaqEntry) -> dict:
@@ -46,7 +36,7 @@ def search(session: Session, q: str | None, category: str | None, language: str 
     for word in words:
         query = query.where(or_(func.lower(FaqEntry.question).contains(word, autoescape=True),
                                 func.lower(FaqEntry.answer).contains(word, autoescape=True)))
-    wanted = language if language in LANGUAGES else "en"
+    wanted = language if language in SUPPORT_LANGUAGES else "en"
     rows = list(session.scalars(query.where(FaqEntry.language.in_({wanted, "en"}))
                                 .order_by(FaqEntry.position, FaqEntry.question)
                                 .limit(limit * 2)))
@@ -68,7 +58,7 @@ def _find(session: Session, entry_id) -> FaqEntry:
 
 
 def create(session: Session, request: dict, now: dt.datetime) -> dict:
-    values = load_or_raise(FaqSchema(), request)
+    values = load_or_raise(FaqIn(), request)
     # `position` is optional in the request (0 when left out): given, it must not be passed twice
     entry = FaqEntry(id=new_id("faq"), created_at=now, updated_at=now, **{"position": 0, **values})
     session.add(entry)
@@ -77,7 +67,7 @@ def create(session: Session, request: dict, now: dt.datetime) -> dict:
 
 
 def update(session: Session, entry_id: str, request: dict, now: dt.datetime) -> dict:
-    values = load_or_raise(FaqSchema(partial=True), request)
+    values = load_or_raise(FaqIn(partial=True), request)
     entry = _find(session, entry_id)
     for name, value in values.items():
         setattr(entry, name, value)

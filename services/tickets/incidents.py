@@ -24,16 +24,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from marshmallow import fields, validate
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox, pages
 from services.common.clock import isoformat
+from services.common.contract.tickets import IncidentResolveIn, IncidentRuleIn
 from services.common.ids import new_id
-from services.common.schemas import MoneySchema, StrictSchema, Text, load_or_raise
-from services.tickets import events, exceptions, history, lifecycle, routing, rules, views
+from services.common.schemas import load_or_raise
+from services.tickets import events, exceptions, history, lifecycle, routing, views
 from services.tickets.models import (
     Incident,
     IncidentCredit,
@@ -43,25 +43,8 @@ from services.tickets.models import (
 )
 
 log = logging.getLogger(__name__)
-GROUPABLE = tuple(f for f in routing.FIELDS if f != "keywords")
 CREDIT_RETRY = dt.timedelta(seconds=30)
 CREDIT_MAX_ATTEMPTS = 20
-
-
-class RuleSchema(StrictSchema):
-    name = Text(100, required=True, min_length=1)
-    match = fields.List(fields.Nested(rules.MatcherSchema), required=True,
-                        validate=validate.Length(min=1, max=20))
-    group_by = fields.List(fields.String(validate=validate.OneOf(GROUPABLE)),
-                           load_default=list, validate=validate.Length(max=5))
-    window_minutes = fields.Integer(required=True, strict=True,
-                                    validate=validate.Range(1, 7 * 24 * 60))
-    position = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 100_000))
-
-
-class ResolveSchema(StrictSchema):
-    resolution = Text(5000, required=True, min_length=3)
-    credit = fields.Nested(MoneySchema, allow_none=True)
 
 
 # rules ------------------------------------------------------------------------------------------
@@ -77,7 +60,7 @@ def list_rules(session: Session) -> dict:
 
 
 def create_rule(session: Session, request: dict, now: dt.datetime) -> dict:
-    values = load_or_raise(RuleSchema(), request)
+    values = load_or_raise(IncidentRuleIn(), request)
     try:
         for n, spec in enumerate(values["match"]):
             routing.compile_matcher(spec, f"match.{n}")
@@ -240,10 +223,8 @@ def resolve(session: Session, incident_id: str, request: dict, actor: dict, poli
     """Resolve once, in the caller's transaction, which the caller commits before it asks
     billing for the credits (`transactions.grant_due_credits`). None either way: the caller
     answers the incident's state (resolved already: nothing changed)."""
-    values = load_or_raise(ResolveSchema(), request)
+    values = load_or_raise(IncidentResolveIn(), request)  # a credit is more than zero
     credit = values.get("credit")
-    if credit is not None and credit["amount"] <= 0:
-        raise errors.InvalidArgument(fields={"credit.amount": ["must be more than zero"]})
     _find(session, incident_id)
     won = session.execute(
         update(Incident).where(Incident.id == incident_id, Incident.status == "open")

@@ -12,12 +12,12 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from services.common import outbox
+from services.common.contract.tickets import TICKET_STATUSES
 from services.tickets import escalation, events, history
 from services.tickets.models import Ticket
 from services.tickets.views import event_entity
 
-STATUSES = ("new", "routed", "acknowledged", "in_progress", "waiting_on_customer", "resolved",
-            "closed")
+STATUSES = TICKET_STATUSES  # the contract's: the gateway documents and checks the same
 DONE = ("resolved", "closed")
 # what an agent may set by PATCH (resolving has its own call, with the resolution)
 AGENT_MOVES = {

@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 
 import re2
 
+from services.common.contract.tickets import OPERATORS, PRIORITIES, ROUTING_FIELDS
+
 MAX_PROGRAM_SIZE = 2000  # RE2 instructions: `outage|st.rung|no signal` is 40, `\w{200}` 1,600
 MAX_MEMORY = 1 << 20  # bytes per compiled expression (RE2's default is 8 MiB)
 
-OPERATORS = ("=", "!=", "=~", "!~")
-FIELDS = ("category", "priority", "region", "package", "billing_type", "subscription",
-          "keywords")
-PRIORITIES = ("P1", "P2", "P3", "P4")
+# a matcher's attributes; they, OPERATORS and PRIORITIES are the contract's (the gateway's too)
+FIELDS = ROUTING_FIELDS
 
 
 class InvalidRule(ValueError):

@@ -15,53 +15,21 @@ import datetime as dt
 import logging
 import threading
 
-from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common import errors, pages
 from services.common.clock import isoformat
+from services.common.contract.tickets import DefaultRouteIn, RouteTestIn, RuleIn
 from services.common.ids import new_id
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.tickets import counters, exceptions, routing, teams
 from services.tickets.models import EscalationPolicy, RoutingRule, Setting
 
 log = logging.getLogger(__name__)
 MAX_RULES = 10_000
-
-
-class MatcherSchema(StrictSchema):
-    field = fields.String(required=True, validate=validate.OneOf(routing.FIELDS))
-    op = fields.String(load_default="=", validate=validate.OneOf(routing.OPERATORS))
-    value = Text(500, required=True)
-
-
-class RuleSchema(StrictSchema):
-    position = fields.Integer(required=True, strict=True, validate=validate.Range(0, 1_000_000))
-    description = Text(300)
-    match = fields.List(fields.Nested(MatcherSchema), load_default=list,
-                        validate=validate.Length(max=20))
-    team = Text(64, required=True, min_length=1)
-    priority = fields.String(allow_none=True, validate=validate.OneOf(routing.PRIORITIES))
-    escalation_policy = Text(40, allow_none=True)
-    # `continue` is a Python keyword: the attribute is `continue_`, the field `continue`
-    continue_ = fields.Boolean(data_key="continue", load_default=False)
-
-
-class DefaultSchema(StrictSchema):
-    team = Text(64, required=True, min_length=1)
-    escalation_policy = Text(40, allow_none=True)
-
-
-class TestSchema(StrictSchema):
-    category = Text(40)
-    priority = Text(2)
-    region = Text(10)
-    package = Text(40)
-    billing_type = Text(20)
-    subscription = Text(40)
-    subject = Text(200)
-    description = Text(5000)
+# a rule's columns as RuleIn loads them (its `continue` is the column `continue_`)
+COLUMNS = ("position", "match", "team", "priority", "escalation_policy")
 
 
 def dump(rule: RoutingRule) -> dict:
@@ -86,7 +54,7 @@ def listing(session: Session, policy) -> dict:
 def _check(session: Session, values: dict) -> None:
     """The rule's regular expressions compile, its team and policy exist."""
     try:
-        routing.compile_rule({**values, "continue": values.get("continue_")})
+        routing.compile_rule(values)
     except routing.InvalidRule as bad:
         raise errors.InvalidArgument(fields=bad.problems) from None
     problems = {}
@@ -106,14 +74,13 @@ def _bump(session: Session) -> None:
 
 
 def create(session: Session, request: dict, now: dt.datetime) -> dict:
-    values = load_or_raise(RuleSchema(), request)
+    values = load_or_raise(RuleIn(), request)
     _check(session, values)
     if session.query(RoutingRule).count() >= MAX_RULES:
         raise errors.Conflict(f"At most {MAX_RULES} routing rules.", code=exceptions.TOO_MANY_RULES)
     rule = RoutingRule(id=new_id("rule"), description=values.get("description") or "",
-                       created_at=now, updated_at=now,
-                       **{k: values.get(k) for k in ("position", "match", "team", "priority",
-                                                     "escalation_policy", "continue_")})
+                       continue_=values["continue"], created_at=now, updated_at=now,
+                       **{k: values.get(k) for k in COLUMNS})
     session.add(rule)
     _bump(session)
     session.flush()
@@ -128,11 +95,12 @@ def _find(session: Session, rule_id) -> RoutingRule:
 
 
 def replace(session: Session, rule_id: str, request: dict, now: dt.datetime) -> dict:
-    values = load_or_raise(RuleSchema(), request)
+    values = load_or_raise(RuleIn(), request)
     rule = _find(session, rule_id)
     _check(session, values)
-    for name in ("position", "match", "team", "priority", "escalation_policy", "continue_"):
+    for name in COLUMNS:
         setattr(rule, name, values.get(name))
+    rule.continue_ = values["continue"]
     rule.description, rule.updated_at = values.get("description") or "", now
     _bump(session)
     session.flush()
@@ -146,7 +114,7 @@ def delete(session: Session, rule_id: str) -> None:
 
 
 def set_default(session: Session, request: dict, policy) -> dict:
-    values = load_or_raise(DefaultSchema(), request)
+    values = load_or_raise(DefaultRouteIn(), request)
     problems = {}
     if not teams.exists(session, values["team"]):
         problems["team"] = ["no such team"]
@@ -201,7 +169,7 @@ def rule_set(session: Session, policy) -> routing.RuleSet:
 
 def test(session: Session, request: dict, policy) -> dict:
     """Where a ticket with these attributes would go (ops try rules before relying on them)."""
-    values = load_or_raise(TestSchema(), request)
+    values = load_or_raise(RouteTestIn(), request)
     attributes = routing.attributes_of({
         "category": values.get("category"), "priority": values.get("priority"),
         "subscription_id": values.get("subscription"), "subject": values.get("subject"),

@@ -7,33 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import ValidationError, fields, validates_schema
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.common import errors
 from services.common.clock import isoformat
+from services.common.contract.tickets import SilenceIn
 from services.common.ids import new_id
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.tickets import exceptions
 from services.tickets.models import Silence
 
 MAX_LENGTH = dt.timedelta(days=90)
-
-
-class SilenceSchema(StrictSchema):
-    team = Text(64, allow_none=True)
-    rule_id = Text(40, allow_none=True)
-    starts_at = fields.AwareDateTime(allow_none=True)
-    ends_at = fields.AwareDateTime(required=True)
-    reason = Text(500, required=True, min_length=3)
-
-    @validates_schema
-    def _what_and_when(self, data, **kwargs):
-        if not data.get("team") and not data.get("rule_id"):
-            raise ValidationError("Give a team or a rule_id to silence.", "team")
-        if data.get("starts_at") and data["ends_at"] <= data["starts_at"]:
-            raise ValidationError("Must be after starts_at.", "ends_at")
 
 
 def dump(silence: Silence, now: dt.datetime) -> dict:
@@ -52,7 +37,7 @@ def listing(session: Session, active_only: bool, now: dt.datetime) -> dict:
 
 
 def create(session: Session, request: dict, actor: dict, now: dt.datetime) -> dict:
-    values = load_or_raise(SilenceSchema(), request)
+    values = load_or_raise(SilenceIn(), request)
     starts = values.get("starts_at") or now
     if values["ends_at"] <= now:
         raise errors.InvalidArgument(fields={"ends_at": ["must be in the future"]})

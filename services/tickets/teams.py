@@ -10,42 +10,34 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common import errors, permissions
 from services.common.clock import isoformat
+from services.common.contract.tickets import Ref, TeamChange, TeamIn, TeamName
 from services.common.schemas import StrictSchema, Text, load_or_raise
 from services.tickets import exceptions
 from services.tickets.models import RoutingRule, Setting, Team, Ticket
 
-# one word of a routing key `<team>.<severity>` (as the notifier's channels), short enough for
-# its lead's pseudo-team `<team>-lead` to be one too
-NAME = validate.Regexp(r"^[A-Za-z0-9_-]{1,59}$",
-                       error="Must be 1 to 59 letters, digits, '-' or '_'.")
-
 
 class TeamSchema(StrictSchema):
-    name = fields.String(required=True, validate=NAME)
+    """The tickets service's row of a team (its name is the contract's TeamName: one word of
+    an alert's routing key)."""
+
+    name = TeamName(required=True)
     description = Text(500)
-    lead = Text(40, allow_none=True)
-
-
-class WholeTeamSchema(TeamSchema):
-    """A whole team's request: the row's fields, its members (exactly these staff accounts) and
-    its channels (the notifier validates each as it creates it)."""
-
-    members = fields.List(Text(40, min_length=1), validate=validate.Length(max=100))
-    channels = fields.List(fields.Dict(), validate=validate.Length(max=20))
+    lead = Ref(allow_none=True)
 
 
 ROW = ("name", "description", "lead")
 
 
 def load(request: dict, partial: bool = False) -> dict:
-    """A whole team's request, validated before anything is asked or written."""
-    return load_or_raise(WholeTeamSchema(partial=partial), request)
+    """A whole team's request (the contract's TeamIn; TeamChange, without the name, for a
+    change): the row's fields, its members (exactly these staff accounts) and its channels (each
+    as the notifier will load it), validated before anything is asked or written."""
+    return load_or_raise(TeamChange() if partial else TeamIn(), request)
 
 
 def row(values: dict) -> dict:

@@ -23,14 +23,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import fields, validate
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from services.common import errors, outbox, pages, permissions
+from services.common.contract.tickets import (  # the requests, as the gateway checks them
+    AssignIn,
+    CommentIn,
+    OpsCommentIn,
+    ResolveIn,
+    TicketChange,
+    TicketIn,
+)
 from services.common.idempotency import IDEMPOTENCY_KEY_REUSED
 from services.common.ids import new_id
-from services.common.schemas import StrictSchema, Text, load_or_raise
+from services.common.schemas import load_or_raise
 from services.tickets import (
     alerting,
     categories,
@@ -46,35 +53,6 @@ from services.tickets import (
 from services.tickets.lifecycle import AGENT_MOVES, DONE, STATUSES, resolve_one, set_status
 from services.tickets.models import Category, HistoryEntry, Ticket
 from services.tickets.views import Policy, category_names, dump, event_entity
-
-
-class OpenSchema(StrictSchema):
-    category = Text(40, required=True, min_length=1)
-    subject = Text(200, required=True, min_length=1)
-    description = Text(5000, required=True, min_length=1)
-    subscription_id = Text(40, allow_none=True)
-
-
-class CommentSchema(StrictSchema):
-    text = Text(5000, required=True, min_length=1)
-
-
-class AgentCommentSchema(CommentSchema):
-    internal = fields.Boolean(load_default=False)
-
-
-class AssignSchema(StrictSchema):
-    assignee = Text(40, required=True, allow_none=True)
-
-
-class UpdateSchema(StrictSchema):
-    status = fields.String(validate=validate.OneOf(STATUSES))
-    priority = fields.String(validate=validate.OneOf(routing.PRIORITIES))
-
-
-class ResolveSchema(StrictSchema):
-    resolution = Text(5000, required=True, min_length=3)
-
 
 # views ----------------------------------------------------------------------------------------
 
@@ -237,7 +215,7 @@ def opening(session: Session, customer_id: str, request: dict, idempotency_key: 
     the earlier ticket) for a repeated key. A fresh database gets its categories seeded here;
     the caller commits them (even when the request is refused) before it asks accounts and
     billing for the context."""
-    values = load_or_raise(OpenSchema(), request)
+    values = load_or_raise(TicketIn(), request)
     if idempotency_key is not None and (not isinstance(idempotency_key, str)
                                         or not 1 <= len(idempotency_key) <= 255):
         raise errors.InvalidArgument(fields={"Idempotency-Key": ["must be 1 to 255 characters"]})
@@ -394,7 +372,7 @@ def _page(session: Session, ticket: Ticket, team: str, dedup_key: str, headline:
 
 def customer_comment(session: Session, customer_id: str, ticket_id: str, request: dict,
                      policy: Policy, now: dt.datetime) -> dict:
-    values = load_or_raise(CommentSchema(), request)
+    values = load_or_raise(CommentIn(), request)
     ticket = _find(session, ticket_id, customer_id, lock=True)  # counts exact: one at a time
     recent, first = session.execute(select(func.count(), func.min(HistoryEntry.at))
                                     .where(HistoryEntry.ticket_id == ticket.id,
@@ -449,7 +427,7 @@ def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
 
 def assign(session: Session, accounts, ticket_id: str, request: dict, actor: dict,
            policy: Policy, now: dt.datetime) -> dict:
-    values = load_or_raise(AssignSchema(), request)
+    values = load_or_raise(AssignIn(), request)
     assignee = values["assignee"]
     if assignee is not None:
         try:
@@ -471,9 +449,7 @@ def assign(session: Session, accounts, ticket_id: str, request: dict, actor: dic
 
 def change(session: Session, ticket_id: str, request: dict, actor: dict, policy: Policy,
            now: dt.datetime) -> dict:
-    values = load_or_raise(UpdateSchema(), request)
-    if not values:
-        raise errors.InvalidArgument(fields={"status": ["give a status or a priority"]})
+    values = load_or_raise(TicketChange(), request)  # a status or a priority, at least
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     agent = history.agent_actor(actor)
     wanted = values.get("status")
@@ -513,7 +489,7 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
 
 def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
                   policy: Policy, now: dt.datetime) -> dict:
-    values = load_or_raise(AgentCommentSchema(), request)
+    values = load_or_raise(OpsCommentIn(), request)
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status == "closed" and not values["internal"]:
         raise errors.Conflict("This ticket is closed.", code=exceptions.TICKET_CLOSED)
@@ -529,7 +505,7 @@ def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
 
 def resolve(session: Session, ticket_id: str, request: dict, actor: dict, policy: Policy,
             now: dt.datetime) -> dict:
-    values = load_or_raise(ResolveSchema(), request)
+    values = load_or_raise(ResolveIn(), request)
     ticket = _find(session, ticket_id, lock=True, teams=scope(actor))
     if ticket.status in DONE:
         raise errors.Conflict(f"This ticket is {ticket.status} already.",

@@ -137,33 +137,6 @@ def test_every_schemas_module_is_read_and_no_two_schemas_share_a_name():
 
 # --- one contract (#15): a request body is defined once, in services/common/contract/ ---------
 
-# gateway request schemas that still copy a service's own (the same field names, neither a
-# subclass of the other), left for the support/tickets move to services/common/contract/
-# tickets.py: remove a pair here when it is merged (the test below fails while one is stale)
-LEFT_FOR_TICKETS = {
-    ("gateway.schemas.support.TicketIn", "services.tickets.tickets.OpenSchema"),
-    ("gateway.schemas.support.CommentIn", "services.tickets.tickets.CommentSchema"),
-    ("gateway.schemas.support.AssignIn", "services.tickets.tickets.AssignSchema"),
-    ("gateway.schemas.support.TicketChange", "services.tickets.tickets.UpdateSchema"),
-    ("gateway.schemas.support.OpsCommentIn", "services.tickets.tickets.AgentCommentSchema"),
-    ("gateway.schemas.support.ResolveIn", "services.tickets.tickets.ResolveSchema"),
-    ("gateway.schemas.support.CategoryIn", "services.tickets.categories.CategorySchema"),
-    ("gateway.schemas.support.CategoryReplace", "services.tickets.categories.CategorySchema"),
-    ("gateway.schemas.support.FaqIn", "services.tickets.faq.FaqSchema"),
-    ("gateway.schemas.support.TeamIn", "services.tickets.teams.WholeTeamSchema"),
-    ("gateway.schemas.support.MatcherIn", "services.tickets.rules.MatcherSchema"),
-    ("gateway.schemas.support.RuleIn", "services.tickets.rules.RuleSchema"),
-    ("gateway.schemas.support.DefaultRouteIn", "services.tickets.rules.DefaultSchema"),
-    ("gateway.schemas.support.RouteTestIn", "services.tickets.rules.TestSchema"),
-    ("gateway.schemas.support.EscalationTargetIn", "services.tickets.escalation.TargetSchema"),
-    ("gateway.schemas.support.EscalationStepIn", "services.tickets.escalation.StepSchema"),
-    ("gateway.schemas.support.EscalationPolicyIn", "services.tickets.escalation.PolicySchema"),
-    ("gateway.schemas.support.IncidentResolveIn", "services.tickets.incidents.ResolveSchema"),
-    ("gateway.schemas.support.IncidentRuleIn", "services.tickets.incidents.RuleSchema"),
-    ("gateway.schemas.support.SilenceIn", "services.tickets.silences.SilenceSchema"),
-}
-
-
 def _strict_schemas(package) -> list[type]:
     """The StrictSchema subclasses defined (not imported) in the modules under `package`."""
     import importlib
@@ -210,8 +183,7 @@ def test_no_gateway_request_schema_copies_a_services_own():
     copies = {(_name(g), _name(s)) for g in ours for s in theirs
               if set(g._declared_fields) == set(s._declared_fields)
               and not (issubclass(g, s) or issubclass(s, g))}
-    assert copies - LEFT_FOR_TICKETS == set(), "define these once in services/common/contract/"
-    assert LEFT_FOR_TICKETS - copies == set(), "merged: remove these from LEFT_FOR_TICKETS"
+    assert copies == set(), "define these once in services/common/contract/"
 
 
 # what a service's subclass adds from the path (not in the body the document describes)

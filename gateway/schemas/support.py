@@ -280,7 +280,7 @@ EscalationPolicyList = Schema.from_dict(
 
 # ops: incidents and their rules
 
-class IncidentQuery(StrictSchema):
+class IncidentQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["open", "resolved"]))
 
 
@@ -313,8 +313,7 @@ class Incident(Schema):
                           metadata={"description": "in the answer for one incident"})
 
 
-IncidentList = Schema.from_dict({"data": fields.List(fields.Nested(Incident))},
-                                name="IncidentList")
+IncidentList = page_of(Incident, "IncidentList")
 
 
 class IncidentRule(Schema):
@@ -332,7 +331,7 @@ IncidentRuleList = Schema.from_dict({"data": fields.List(fields.Nested(IncidentR
 
 # ops: silences
 
-class SilenceQuery(StrictSchema):
+class SilenceQuery(PageQuery):
     active = fields.Boolean(load_default=False, metadata={"description": "only active ones"})
 
 
@@ -348,5 +347,4 @@ class Silence(Schema):
     active = fields.Boolean()
 
 
-SilenceList = Schema.from_dict({"data": fields.List(fields.Nested(Silence))},
-                               name="SilenceList")
+SilenceList = page_of(Silence, "SilenceList")

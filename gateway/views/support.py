@@ -189,7 +189,8 @@ def ops_delete_policy(gw, call: Call) -> Reply:
 # ops: incidents and their rules ---------------------------------------------------------------
 
 def ops_incidents(gw, call: Call) -> dict:
-    return gw.tickets.list_incidents(call.query.get("status"))
+    return gw.tickets.list_incidents(call.query.get("status"), call.query["limit"],
+                                     call.query.get("cursor"))
 
 
 def ops_incident(gw, call: Call) -> dict:
@@ -225,7 +226,8 @@ def ops_delete_incident_rule(gw, call: Call) -> Reply:
 # ops: silences --------------------------------------------------------------------------------
 
 def ops_silences(gw, call: Call) -> dict:
-    return gw.tickets.list_silences(call.query["active"])
+    return gw.tickets.list_silences(call.query["active"], call.query["limit"],
+                                    call.query.get("cursor"))
 
 
 def ops_create_silence(gw, call: Call) -> Reply:

@@ -170,15 +170,22 @@ def dump(session: Session, incident: Incident, counts: dict | None = None) -> di
             "credits": _credit_counts(session, incident.id)}
 
 
-def listing(session: Session, status: str | None) -> dict:
+LISTING_ORDER = pages.Order((Incident.opened_at, Incident.id))  # newest first
+
+
+def listing(session: Session, status: str | None, limit=pages.DEFAULT_LIMIT,
+            cursor=None) -> dict:
     if status not in (None, "", "open", "resolved"):
         raise errors.InvalidArgument(fields={"status": ["must be open or resolved"]})
-    query = select(Incident).order_by(Incident.opened_at.desc()).limit(200)
+    query = select(Incident)
     if status:
         query = query.where(Incident.status == status)
-    rows = list(session.scalars(query))
-    counts = _counts(session, [i.id for i in rows])
-    return {"data": [dump(session, i, counts) for i in rows]}
+
+    def dump_all(rows: list[Incident]) -> list[dict]:
+        counts = _counts(session, [i.id for i in rows])
+        return [dump(session, i, counts) for i in rows]
+
+    return pages.keyset(session, query, LISTING_ORDER, limit, cursor, dump_all=dump_all)
 
 
 def _find(session: Session, incident_id) -> Incident:

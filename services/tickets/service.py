@@ -244,8 +244,8 @@ class TicketsService:
         return self._saved(incidents.delete_rule(self.db, rule_id))
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_silences(self, active_only=False):
-        return silences.listing(self.db, active_only, self.clock.now())
+    def list_silences(self, active_only=False, limit=20, cursor=None):
+        return silences.listing(self.db, active_only, self.clock.now(), limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def create_silence(self, request, actor):
@@ -273,8 +273,8 @@ class TicketsService:
 
     # incidents --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
-    def list_incidents(self, status=None):
-        return incidents.listing(self.db, status)
+    def list_incidents(self, status=None, limit=20, cursor=None):
+        return incidents.listing(self.db, status, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_incident(self, incident_id):

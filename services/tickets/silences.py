@@ -10,7 +10,7 @@ import datetime as dt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from services.common import errors
+from services.common import errors, pages
 from services.common.clock import isoformat
 from services.common.contract.tickets import SilenceIn
 from services.common.ids import new_id
@@ -29,11 +29,16 @@ def dump(silence: Silence, now: dt.datetime) -> dict:
             "active": silence.starts_at <= now < silence.ends_at}
 
 
-def listing(session: Session, active_only: bool, now: dt.datetime) -> dict:
-    query = select(Silence).order_by(Silence.ends_at.desc())
+LISTING_ORDER = pages.Order((Silence.ends_at, Silence.id))  # the longest-lasting first
+
+
+def listing(session: Session, active_only: bool, now: dt.datetime, limit=pages.DEFAULT_LIMIT,
+            cursor=None) -> dict:
+    query = select(Silence)
     if active_only:
         query = query.where(Silence.starts_at <= now, Silence.ends_at > now)
-    return {"data": [dump(s, now) for s in session.scalars(query.limit(500))]}
+    return pages.keyset(session, query, LISTING_ORDER, limit, cursor,
+                        dump=lambda s: dump(s, now))
 
 
 def create(session: Session, request: dict, actor: dict, now: dt.datetime) -> dict:

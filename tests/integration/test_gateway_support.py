@@ -528,6 +528,13 @@ def test_rules_policies_incident_rules_silences_categories_and_faq_round_trip(po
     assert portal.ok("GET", "/api/v1/ops/silences?active=true", admin)["data"] == []
     assert [s["id"] for s in portal.ok("GET", "/api/v1/ops/silences",
                                        admin)["data"]] == [silence["id"]]
+    # more silences than a page: walked two at a time, each once, the longest-lasting first
+    made = [portal.ok("POST", "/api/v1/ops/silences", admin, status=201, json={
+        "team": name, "reason": f"Window {n}",
+        "ends_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3 + n)).isoformat()})["id"]
+        for n in range(4)]
+    walked = [s["id"] for s in walk(portal, admin, "/api/v1/ops/silences", 2)]
+    assert walked == [*reversed(made), silence["id"]]
 
     # ticket categories
     category = portal.ok("POST", "/api/v1/ops/ticket-categories", admin, status=201, json={

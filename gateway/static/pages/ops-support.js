@@ -373,7 +373,7 @@ function incidentsCard(ctx, firstPage, loadError) {
   async function reload() {
     problem.replaceChildren();
     try {
-      draw(await api.get(`${INCIDENTS}?status=open`));
+      draw(await api.get(`${INCIDENTS}?status=open&limit=100`));
     } catch (err) {
       if (!(err && err.handled)) problem.replaceChildren(h('p', {}, errorText(err)));
     }
@@ -400,7 +400,7 @@ function incidentsCard(ctx, firstPage, loadError) {
 async function renderQueue() {
   const [{ me, teams }, incidentsR] = await Promise.all([
     loadMeAndTeams(),
-    api.get(`${INCIDENTS}?status=open`).then((value) => ({ value }), (reason) => ({ reason })),
+    api.get(`${INCIDENTS}?status=open&limit=100`).then((value) => ({ value }), (reason) => ({ reason })),
   ]);
   if (incidentsR.reason && incidentsR.reason.handled) throw incidentsR.reason;
   const ctx = { me, teams, names: namesFrom(teams) };

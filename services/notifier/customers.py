@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import ValidationError, post_load, validate, validates
+from marshmallow import post_load
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -162,20 +162,8 @@ def mark_all_read(session: Session, customer_id: str, now: dt.datetime) -> dict:
 
 
 class PreferencesSchema(PreferencesIn):
-    """The API's preferences (either shape of each item, `PreferenceIn`) with the notifier's
-    topics, loaded as a flat list of `{topic, channel, enabled}`."""
-
-    @validates("preferences")
-    def _known_topics(self, items, **kwargs):
-        known = validate.OneOf(list(templates.TOPICS))
-        problems = {}
-        for i, item in enumerate(items):
-            try:
-                known(item["topic"])
-            except ValidationError as exc:
-                problems[i] = {"topic": exc.messages}
-        if problems:
-            raise ValidationError(problems)
+    """The API's preferences (either shape of each item, `PreferenceIn`), loaded as a flat
+    list of `{topic, channel, enabled}`."""
 
     @post_load
     def _flat(self, data, **kwargs):

@@ -111,3 +111,10 @@ def test_ticket_updates_tell_the_customer_only_what_an_agent_did():
     plain = templates.render("ticket_resolved", {**EVENTS["ticket_resolved"],
                                                  "service_credit": None}, "en")[2]
     assert plain == "“No picture”: The line was repaired."
+
+
+def test_every_topic_the_api_offers_has_its_label_and_no_other():
+    from services.common.contract.notifier import TOPICS
+    from services.notifier import templates
+
+    assert tuple(templates.TOPICS) == TOPICS

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from services.common.schemas import StrictSchema, Text
+from services.common.schemas import JsonBool, StrictSchema, Text
+
+# the topics a customer chooses channels for (the notifier's templates give each its label)
+TOPICS = ("account", "billing", "wallet", "service", "cards", "vouchers", "support",
+          "promotions", "maintenance")
 
 CHANNEL_TYPES = ("webhook", "email", "bus")
 
@@ -50,7 +54,7 @@ class ChannelIn(StrictSchema):
 class PreferenceIn(StrictSchema):
     """One preference: `{topic, channel, enabled}`, or a topic as GET returns it (`{topic,
     portal, email}`; `label` and `locked` are read-only and ignored), so what was read can be
-    sent back. The notifier refuses a topic it does not know."""
+    sent back."""
 
     # what `_one_shape` checks, for the document
     OPENAPI = {"oneOf": [
@@ -59,15 +63,15 @@ class PreferenceIn(StrictSchema):
         {"anyOf": [{"required": ["portal"]}, {"required": ["email"]}],
          "not": {"anyOf": [{"required": ["channel"]}, {"required": ["enabled"]}]}}]}
 
-    topic = fields.String(required=True, validate=validate.Length(max=50),
+    topic = fields.String(required=True, validate=validate.OneOf(TOPICS),
                           metadata={"example": "promotions"})
     channel = fields.String(validate=validate.OneOf(["portal", "email"]))
-    enabled = fields.Boolean()
-    portal = fields.Boolean(metadata={"description": "the inbox on or off for this topic"})
-    email = fields.Boolean(metadata={"description": "e-mail on or off for this topic"})
+    enabled = JsonBool()
+    portal = JsonBool(metadata={"description": "the inbox on or off for this topic"})
+    email = JsonBool(metadata={"description": "e-mail on or off for this topic"})
     label = fields.String(validate=validate.Length(max=200),
                           metadata={"description": "read-only: ignored"})
-    locked = fields.Boolean(metadata={"description": "read-only: ignored"})
+    locked = JsonBool(metadata={"description": "read-only: ignored"})
 
     @validates_schema
     def _one_shape(self, data, **kwargs):

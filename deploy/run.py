@@ -121,7 +121,11 @@ class Runner:
     def write_pids(self) -> None:
         pids = {name: p.popen.pid for name, p in self.procs.items()
                 if p.popen is not None and p.popen.poll() is None}
-        (self.log_dir.parent / "processes.json").write_text(json.dumps(pids, indent=2) + "\n")
+        # written aside and renamed: a reader (a script, the chaos tier) never sees half a file
+        path = self.log_dir.parent / "processes.json"
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(pids, indent=2) + "\n")
+        partial.replace(path)
 
     def dead(self) -> list[str]:
         return [name for name, p in self.procs.items()

@@ -22,12 +22,12 @@ from services.accounts.exceptions import (
     EMAIL_TAKEN,
     INVALID_CREDENTIALS,
     WEAK_PASSWORD,
-    Refused,
 )
 from services.accounts.models import AuthSession, Customer, TeamMembership
 from services.accounts.schemas import dump_account
 from services.common import errors, outbox, pages, permissions
 from services.common.contract.accounts import ProfileChange, RoleChange, SignUp
+from services.common.db import Refused
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 

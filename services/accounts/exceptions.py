@@ -8,12 +8,3 @@ SESSION_EXPIRED = "SESSION_EXPIRED"  # NotAuthenticated
 PORTAL_LINK_INVALID = "PORTAL_LINK_INVALID"  # NotAuthenticated
 CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"  # NotFound
 
-
-class Refused(Exception):
-    """A refusal whose writes must outlive it: a failure counted against a throttle and its
-    audit entry. A module raises it (never commits); the entrypoint commits what was written,
-    then raises `error`, the typed error the caller sees."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(error)
-        self.error = error

@@ -23,17 +23,15 @@ Events consumed: gateway staff_action (an audit entry of a staff action, stored 
 Events: customer_registered, customer_updated, password_changed, portal_link_issued (the
 notifier e-mails the link), session_revoked (gateways evict the sessions from their cache).
 
-Each entrypoint owns its transaction (`_transaction`) and commits; the modules flush. A flow
+Each entrypoint owns its transaction (`unit_of_work`) and commits; the modules flush. A flow
 that verifies or hashes a password commits its read first, so no transaction is open while the
 hash runs; a refused password or portal link keeps its failure count (`Refused`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
@@ -42,13 +40,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.accounts import audit, customers, passwords, sessions, staff
-from services.accounts.exceptions import Refused
 from services.accounts.models import MIGRATIONS, Base
 from services.accounts.schemas import dump_account
 from services.common import config as keys
 from services.common import errors, permissions
 from services.common.clock import ClockProvider
-from services.common.db import Database, find_database, is_unique_violation
+from services.common.db import Database, find_database, is_unique_violation, unit_of_work
 from services.common.events import event_handler, handles_once
 from services.common.observability import Observability
 from services.common.rpc import rpc
@@ -164,26 +161,10 @@ class AccountsService:
     def policy(self) -> sessions.SessionPolicy:
         return session_policy(self.config)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """An entrypoint's unit of work: committed when the block ends, rolled back if it
-        raises. `Refused` (a refusal that keeps what it wrote: a failure counted, its audit
-        entry) commits, then raises the refusal's error. A flow that must not hold a
-        transaction while a password hash runs commits between its steps inside the block."""
-        try:
-            yield
-            self.db.commit()
-        except Refused as refused:
-            self.db.commit()
-            raise refused.error from None
-        except BaseException:
-            self.db.rollback()
-            raise
-
     @rpc(expected_exceptions=EXPECTED)
     def register(self, data, client_ip=None):
         per_hour, now = int(self.config.get(keys.SIGNUP_LIMIT_PER_HOUR) or 0), self.clock.now()
-        with self._transaction():
+        with unit_of_work(self.db):
             signup = customers.check_signup(self.db, client_ip, per_hour, now)
             self.db.commit()  # the read ends: no transaction open while the password is hashed
             return customers.register(self.db, data, now, signup=signup)
@@ -191,7 +172,7 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def login(self, email, password, client_ip=None, user_agent=None):
         now = self.clock.now()
-        with self._transaction():
+        with unit_of_work(self.db):
             attempt = sessions.start_login(self.db, email, password, now, client_ip)
             self.db.commit()  # the read ends: nothing is held while the hash is verified
             return sessions.finish_login(self.db, attempt, password, self.policy, now,
@@ -199,17 +180,17 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def authenticate(self, token):
-        with self._transaction():  # writes last_seen_at at most once a minute
+        with unit_of_work(self.db):  # writes last_seen_at at most once a minute
             return sessions.authenticate(self.db, token, self.policy, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def logout(self, token):
-        with self._transaction():
+        with unit_of_work(self.db):
             sessions.logout(self.db, token, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def exchange_portal_link(self, token, client_ip=None, user_agent=None):
-        with self._transaction():
+        with unit_of_work(self.db):
             return sessions.exchange_portal_link(self.db, token, self.policy, self.clock.now(),
                                                  client_ip, user_agent)
 
@@ -220,7 +201,7 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def update_profile(self, customer_id, changes):
         now = self.clock.now()
-        with self._transaction():
+        with unit_of_work(self.db):
             pending = customers.start_profile_update(self.db, customer_id, changes, now)
             self.db.commit()  # the read ends: no transaction open while the hash is verified
             return customers.update_profile(self.db, pending, now)
@@ -228,7 +209,7 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def change_password(self, customer_id, session_id, current_password, new_password):
         now = self.clock.now()
-        with self._transaction():
+        with unit_of_work(self.db):
             pending = customers.start_password_change(self.db, customer_id, now)
             self.db.commit()  # the read ends: nothing is held while the hashes are computed
             customers.change_password(self.db, pending, session_id, current_password,
@@ -236,13 +217,13 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def issue_portal_link(self, customer_id, issued_by=None):
-        with self._transaction():
+        with unit_of_work(self.db):
             return sessions.issue_portal_link(self.db, customer_id, issued_by, self.policy,
                                               self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def revoke_portal_link(self, customer_id):
-        with self._transaction():
+        with unit_of_work(self.db):
             return {"revoked": sessions.revoke_portal_links(self.db, customer_id,
                                                             self.clock.now())}
 
@@ -260,12 +241,12 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def set_team_members(self, team, member_ids):
-        with self._transaction():
+        with unit_of_work(self.db):
             return customers.set_team_members(self.db, team, member_ids, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def set_role(self, customer_id, changes):
-        with self._transaction():
+        with unit_of_work(self.db):
             return customers.set_role(self.db, customer_id, changes, self.clock.now())
 
     # staff governance ----------------------------------------------------------------------
@@ -276,11 +257,11 @@ class AccountsService:
         now = self.clock.now()
         while True:
             try:
-                with self._transaction():
+                with unit_of_work(self.db):
                     return staff.authorize_money(self.db, self.staff_limits, actor, action,
                                                  amount, currency, params, customer_id,
                                                  idempotency_key, now)
-            except IntegrityError as exc:  # rolled back by _transaction
+            except IntegrityError as exc:  # rolled back by unit_of_work
                 if not is_unique_violation(exc):
                     raise
                 # the same key concurrently: its decision stands, ours is undone; asked
@@ -296,13 +277,13 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def decide_approval(self, approval_id, decider, approve, note=None):
-        with self._transaction():
+        with unit_of_work(self.db):
             return staff.decide(self.db, approval_id, decider, bool(approve), note,
                                 self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def finish_approval(self, approval_id, succeeded, result=None):
-        with self._transaction():
+        with unit_of_work(self.db):
             return staff.finish(self.db, approval_id, bool(succeeded), result,
                                 self.clock.now())
 
@@ -322,7 +303,7 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def record_audit(self, entry):
-        with self._transaction():
+        with unit_of_work(self.db):
             return audit.record(self.db, entry, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)

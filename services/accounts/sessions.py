@@ -29,12 +29,12 @@ from services.accounts.exceptions import (
     INVALID_CREDENTIALS,
     PORTAL_LINK_INVALID,
     SESSION_EXPIRED,
-    Refused,
 )
 from services.accounts.models import AuthSession, Customer, PortalLink
 from services.accounts.schemas import dump_account
 from services.common import errors, outbox
 from services.common.clock import isoformat
+from services.common.db import Refused
 from services.common.ids import new_id, new_secret_token
 
 # last_seen_at is written at most this often, so authenticating is a read, not a write

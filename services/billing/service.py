@@ -74,7 +74,7 @@ from services.billing.subscriptions import changes, renewals, settlement, views
 from services.common import config as keys
 from services.common import errors, pages
 from services.common.clock import ClockProvider, isoformat
-from services.common.db import Database, snapshot
+from services.common.db import Database, snapshot, unit_of_work
 from services.common.events import event_handler
 from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
@@ -130,11 +130,6 @@ class BillingService:
 
     def _guarded(self, step) -> int:
         return transactions.guarded(self.db, step)
-
-    def _saved(self, result):
-        """A plain change's unit of work ends: commit, answer."""
-        self.db.commit()
-        return result
 
     @rpc(expected_exceptions=EXPECTED)
     def subscribe(self, customer_id, request, idempotency_key=None):
@@ -207,8 +202,9 @@ class BillingService:
     # cards
     @rpc(expected_exceptions=EXPECTED)
     def add_payment_method(self, customer_id, card):
-        return self._saved(payment_methods.add(self.db, self.payments, customer_id, card,
-                                               self.clock.now()))
+        with unit_of_work(self.db):
+            return payment_methods.add(self.db, self.payments, customer_id, card,
+                                       self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def list_payment_methods(self, customer_id):
@@ -217,12 +213,13 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def remove_payment_method(self, customer_id, payment_method_id):
-        payment_methods.remove(self.db, customer_id, payment_method_id, self.clock.now())
-        self.db.commit()
+        with unit_of_work(self.db):
+            payment_methods.remove(self.db, customer_id, payment_method_id, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def set_default_payment_method(self, customer_id, payment_method_id):
-        return self._saved(payment_methods.set_default(self.db, customer_id, payment_method_id))
+        with unit_of_work(self.db):
+            return payment_methods.set_default(self.db, customer_id, payment_method_id)
 
     # the prepaid wallet
     @rpc(expected_exceptions=EXPECTED)
@@ -309,8 +306,9 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def set_low_balance(self, customer_id, request):
-        return self._saved(wallets.set_threshold(self.db, self.accounts, customer_id, request,
-                                                 self.clock.now()))
+        with unit_of_work(self.db):
+            return wallets.set_threshold(self.db, self.accounts, customer_id, request,
+                                         self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def adjust_wallet(self, customer_id, request, actor, idempotency_key=None):
@@ -342,7 +340,8 @@ class BillingService:
             raise errors.InvalidArgument(fields={"date": ["must be a date YYYY-MM-DD"]}) from None
         if day > when.date():
             raise errors.InvalidArgument(fields={"date": ["must not be in the future"]})
-        return self._saved(runs.start(self.db, day, when, self._chunk_size))
+        with unit_of_work(self.db):
+            return runs.start(self.db, day, when, self._chunk_size)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_billing_run(self, run_id):
@@ -357,9 +356,9 @@ class BillingService:
         """A chunk of a billing run, taken by whichever billing instance is free; an error
         puts it back on the queue (the chunk is one transaction, and repeating it is safe)."""
         chunk = payload["chunk"]
-        runs.issue_chunk(self.db, chunk["run_id"], chunk["index"], self.clock.now(),
-                         self._terms_days)
-        self.db.commit()
+        with unit_of_work(self.db):
+            runs.issue_chunk(self.db, chunk["run_id"], chunk["index"], self.clock.now(),
+                             self._terms_days)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_invoices(self, customer_id, limit=20, cursor=None):
@@ -404,8 +403,9 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def set_autopay(self, customer_id, request):
         collection.postpaid_account(self.accounts, customer_id)
-        return self._saved(collection.set_autopay(self.db, customer_id, request,
-                                                  self.clock.now()))
+        with unit_of_work(self.db):
+            return collection.set_autopay(self.db, customer_id, request,
+                                          self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def get_billing_profile(self, customer_id):
@@ -415,19 +415,22 @@ class BillingService:
     @rpc(expected_exceptions=EXPECTED)
     def set_payment_terms(self, customer_id, request):
         collection.postpaid_account(self.accounts, customer_id)
-        return self._saved(collection.set_terms(self.db, customer_id, request,
-                                                self.clock.now(), self._terms_days))
+        with unit_of_work(self.db):
+            return collection.set_terms(self.db, customer_id, request,
+                                        self.clock.now(), self._terms_days)
 
     @rpc(expected_exceptions=EXPECTED)
     def grant_service_credit(self, customer_id, request, actor):
         """An incident's service credit for one customer, once per `reference`."""
-        return self._saved(service_credits.grant(self.db, self.accounts, customer_id, request,
-                                                 actor, self.clock.now()))
+        with unit_of_work(self.db):
+            return service_credits.grant(self.db, self.accounts, customer_id, request,
+                                         actor, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def issue_credit_note(self, invoice_id, request, actor, idempotency_key=None):
-        return self._saved(credit_notes.issue(self.db, invoice_id, request, actor,
-                                              idempotency_key, self.clock.now()))
+        with unit_of_work(self.db):
+            return credit_notes.issue(self.db, invoice_id, request, actor,
+                                      idempotency_key, self.clock.now())
 
     @event_handler("billing", events.INVOICE_AUTOPAY_DUE)
     def on_autopay_due(self, payload):

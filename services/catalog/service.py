@@ -18,13 +18,10 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - health() → {"service", "database"}
 Events: catalog_changed {kind, code, change: created | updated | retired}.
 
-The ops verbs are each one transaction, committed here (`_transaction`); the modules flush.
+The ops verbs are each one transaction, committed here (`unit_of_work`); the modules flush.
 """
 
 from __future__ import annotations
-
-import contextlib
-from collections.abc import Iterator
 
 from sqlalchemy import text
 
@@ -33,7 +30,7 @@ from services.catalog.models import Base, Device, Package
 from services.catalog.schemas import dump_device, dump_package
 from services.common import errors
 from services.common.clock import ClockProvider
-from services.common.db import Database
+from services.common.db import Database, unit_of_work
 from services.common.observability import Observability
 from services.common.rpc import rpc
 
@@ -46,17 +43,6 @@ class CatalogService:
 
     db = Database(Base.metadata)
     clock = ClockProvider()
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """An entrypoint's unit of work: committed when the block ends, rolled back if it
-        raises."""
-        try:
-            yield
-            self.db.commit()
-        except BaseException:
-            self.db.rollback()
-            raise
 
     @rpc(expected_exceptions=EXPECTED)
     def list_packages(self):
@@ -94,17 +80,17 @@ class CatalogService:
 
     @rpc(expected_exceptions=EXPECTED)
     def ops_create(self, kind, data):
-        with self._transaction():
+        with unit_of_work(self.db):
             return entries.create(self.db, kind, data, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def ops_update(self, kind, code, changes):
-        with self._transaction():
+        with unit_of_work(self.db):
             return entries.update(self.db, kind, code, changes, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def ops_retire(self, kind, code):
-        with self._transaction():
+        with unit_of_work(self.db):
             return entries.retire(self.db, kind, code, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)

@@ -148,6 +148,37 @@ def _ping_when_idle(engine: Engine) -> None:
             record.info["last_used"] = time.monotonic()
 
 
+class Refused(Exception):  # noqa: N818 - it carries the error; it is not one itself
+    """A refusal whose writes must outlive it (a failure counted against a throttle, its audit
+    entry). A module raises it (it never commits); `unit_of_work` commits what was written,
+    then raises `error`, the typed error the caller sees."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@contextlib.contextmanager
+def unit_of_work(session: Session, keep: tuple[type[BaseException], ...] = ()
+                 ) -> Iterator[Session]:
+    """An entrypoint's transaction, the one way every service ends its work: committed when
+    the block ends, rolled back if it raises. `Refused` commits, then raises its error; an
+    exception of a `keep` type commits what was flushed before it goes on (a refusal that
+    counted a wrong guess). The modules inside flush; they never commit."""
+    try:
+        yield session
+    except Refused as refused:
+        session.commit()
+        raise refused.error from None
+    except keep:
+        session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
 def snapshot(session: Session) -> None:
     """Read what follows in this session from one snapshot: a view built by several queries
     (an invoice and its collection steps) never mixes before and after a concurrent commit.

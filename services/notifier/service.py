@@ -44,7 +44,7 @@ from sqlalchemy import text
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider
-from services.common.db import Database
+from services.common.db import Database, unit_of_work
 from services.common.events import event_handler
 from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
@@ -69,11 +69,6 @@ class NotifierService:
     senders = SendersProvider()
     config = Config()
 
-    def _saved(self, result):
-        """A change's unit of work ends: commit, answer."""
-        self.db.commit()
-        return result
-
     # customer notifications -----------------------------------------------------------------
     def _notify(self, payload: dict, event_type: str, entity_name: str) -> None:
         """One event → the customer's notification, once (unique keys), e-mail tried now."""
@@ -91,8 +86,9 @@ class NotifierService:
                       payload.get("event_id"))
             return
         now = self.clock.now()
-        made = customers.notify(self.db, account, event_type, payload["event_id"], entity, now)
-        self.db.commit()
+        with unit_of_work(self.db):
+            made = customers.notify(self.db, account, event_type, payload["event_id"], entity,
+                                    now)
         if made["delivery"]:
             try:
                 transactions.send_now(self.db, self.senders, [made["delivery"]], now)
@@ -108,8 +104,8 @@ class NotifierService:
     @event_handler("accounts", "customer_updated")
     def on_customer_updated(self, payload):
         """A new e-mail address or language: the copy in `contacts` follows."""
-        customers.remember(self.db, payload["customer"])
-        self.db.commit()
+        with unit_of_work(self.db):
+            customers.remember(self.db, payload["customer"])
 
     @event_handler("accounts", "portal_link_issued")
     def on_portal_link_issued(self, payload):
@@ -211,12 +207,14 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def mark_read(self, customer_id, notification_id):
-        return self._saved(customers.mark_read(self.db, customer_id, notification_id,
-                                               self.clock.now()))
+        with unit_of_work(self.db):
+            return customers.mark_read(self.db, customer_id, notification_id,
+                                       self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def mark_all_read(self, customer_id):
-        return self._saved(customers.mark_all_read(self.db, customer_id, self.clock.now()))
+        with unit_of_work(self.db):
+            return customers.mark_all_read(self.db, customer_id, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def get_preferences(self, customer_id):
@@ -224,14 +222,16 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def set_preferences(self, customer_id, request):
-        return self._saved(customers.set_preferences(self.db, customer_id, request,
-                                                     self.clock.now()))
+        with unit_of_work(self.db):
+            return customers.set_preferences(self.db, customer_id, request,
+                                             self.clock.now())
 
     # team channels and alerts (ops, and the ticket service) ---------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def create_channel(self, team, request):
-        return self._saved(alerts.create_channel(self.db, team, request, self.clock.now(),
-                                                 self.senders.targets))
+        with unit_of_work(self.db):
+            return alerts.create_channel(self.db, team, request, self.clock.now(),
+                                         self.senders.targets)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_channels(self, team=None):
@@ -239,7 +239,8 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_channel(self, channel_id):
-        return self._saved(alerts.delete_channel(self.db, channel_id))
+        with unit_of_work(self.db):
+            return alerts.delete_channel(self.db, channel_id)
 
     @rpc(expected_exceptions=EXPECTED)
     def raise_alert(self, team, severity, title, text, fields=None, dedup_key=None):
@@ -260,9 +261,9 @@ class NotifierService:
 
     def _raise_alert(self, team, severity, title, text, fields=None, dedup_key=None):
         now = self.clock.now()
-        result = alerts.raise_alert(self.db, team, severity, title, text, fields or {},
-                                    dedup_key, now)
-        self.db.commit()
+        with unit_of_work(self.db):
+            result = alerts.raise_alert(self.db, team, severity, title, text, fields or {},
+                                        dedup_key, now)
         if result["deliveries"]:
             try:
                 transactions.send_now(self.db, self.senders, result["deliveries"], now)
@@ -277,12 +278,14 @@ class NotifierService:
 
     @rpc(expected_exceptions=EXPECTED)
     def retry_delivery(self, delivery_id):
-        return self._saved(deliveries.retry(self.db, delivery_id, self.clock.now()))
+        with unit_of_work(self.db):
+            return deliveries.retry(self.db, delivery_id, self.clock.now())
 
     # broadcasts (ops)
     @rpc(expected_exceptions=EXPECTED)
     def create_broadcast(self, request, actor):
-        return self._saved(broadcasts.create(self.db, request, actor, self.clock.now()))
+        with unit_of_work(self.db):
+            return broadcasts.create(self.db, request, actor, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def list_broadcasts(self, limit=20, cursor=None):
@@ -308,13 +311,12 @@ class NotifierService:
             while time.monotonic() < until:
                 try:
                     done += 1
-                    finished = broadcasts.send_page(self.db, self.accounts, self.billing,
-                                                    broadcast_id, self.clock.now())
-                    self.db.commit()
+                    with unit_of_work(self.db):
+                        finished = broadcasts.send_page(self.db, self.accounts, self.billing,
+                                                        broadcast_id, self.clock.now())
                     if finished:
                         break
                 except errors.ServiceUnavailable as exc:  # accounts or billing: next round
-                    self.db.rollback()
                     log.warning("broadcast %s waits: %s", broadcast_id, exc.message)
                     break
         return done

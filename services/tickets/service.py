@@ -34,10 +34,10 @@ incident_opened, incident_resolved, and alert_requested (the notifier pages the 
 channels from it, once per dedup key).
 Timer (every TICKETS_TIMER_SECONDS): due escalation steps, pending service credits, closing
 resolved tickets past the reopen window. Every step is guarded in the database.
-Units of work: the modules flush; each entrypoint here ends its own (`_saved`: commit,
-answer), and the flows of several transactions (opening a ticket around the context's RPCs,
-one transaction per escalation step, service credits claimed before billing is asked, a
-team's row committed before accounts and the notifier are asked, undone if they fail) are in
+Units of work: the modules flush; each entrypoint here ends its own (`unit_of_work`), and
+the flows of several transactions (opening a ticket around the context's RPCs, one
+transaction per escalation step, service credits claimed before billing is asked, a team's
+row committed before accounts and the notifier are asked, undone if they fail) are in
 transactions.py.
 """
 
@@ -51,7 +51,7 @@ from sqlalchemy import text
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider
-from services.common.db import Database
+from services.common.db import Database, unit_of_work
 from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
@@ -87,16 +87,11 @@ class TicketsService:
     def _policy(self) -> views.Policy:
         return views.Policy.from_config(self.config)
 
-    def _saved(self, result):
-        """A plain change's unit of work ends: commit, answer. (A refusal raises before it: the
-        worker's session is rolled back at teardown.)"""
-        self.db.commit()
-        return result
-
     # customers --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def list_categories(self, include_inactive=False):
-        return self._saved(categories.listing(self.db, include_inactive))  # may seed them
+        with unit_of_work(self.db):
+            return categories.listing(self.db, include_inactive)  # may seed them
 
     @rpc(expected_exceptions=EXPECTED)
     def search_faq(self, q=None, category=None, language=None, limit=20):
@@ -119,8 +114,9 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def comment(self, customer_id, ticket_id, request):
-        return self._saved(tickets.customer_comment(self.db, customer_id, ticket_id, request,
-                                                    self._policy, self.clock.now()))
+        with unit_of_work(self.db):
+            return tickets.customer_comment(self.db, customer_id, ticket_id, request,
+                                            self._policy, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def open_tickets(self, customer_id):
@@ -138,37 +134,44 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def acknowledge(self, ticket_id, actor):
-        return self._saved(tickets.acknowledge(self.db, ticket_id, actor, self._policy,
-                                               self.clock.now()))
+        with unit_of_work(self.db):
+            return tickets.acknowledge(self.db, ticket_id, actor, self._policy,
+                                       self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def assign(self, ticket_id, request, actor):
-        return self._saved(tickets.assign(self.db, self.accounts, ticket_id, request, actor,
-                                          self._policy, self.clock.now()))
+        with unit_of_work(self.db):
+            return tickets.assign(self.db, self.accounts, ticket_id, request, actor,
+                                  self._policy, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def update_ticket(self, ticket_id, request, actor):
-        return self._saved(tickets.change(self.db, ticket_id, request, actor, self._policy,
-                                          self.clock.now()))
+        with unit_of_work(self.db):
+            return tickets.change(self.db, ticket_id, request, actor, self._policy,
+                                  self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def add_comment(self, ticket_id, request, actor):
-        return self._saved(tickets.agent_comment(self.db, ticket_id, request, actor,
-                                                 self._policy, self.clock.now()))
+        with unit_of_work(self.db):
+            return tickets.agent_comment(self.db, ticket_id, request, actor,
+                                         self._policy, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def resolve(self, ticket_id, request, actor):
-        return self._saved(tickets.resolve(self.db, ticket_id, request, actor, self._policy,
-                                           self.clock.now()))
+        with unit_of_work(self.db):
+            return tickets.resolve(self.db, ticket_id, request, actor, self._policy,
+                                   self.clock.now())
 
     # configuration (ops) ------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def create_category(self, request):
-        return self._saved(categories.create(self.db, request))
+        with unit_of_work(self.db):
+            return categories.create(self.db, request)
 
     @rpc(expected_exceptions=EXPECTED)
     def update_category(self, code, request):
-        return self._saved(categories.update(self.db, code, request))
+        with unit_of_work(self.db):
+            return categories.update(self.db, code, request)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_teams(self):
@@ -197,19 +200,23 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_rule(self, request):
-        return self._saved(rules.create(self.db, request, self.clock.now()))
+        with unit_of_work(self.db):
+            return rules.create(self.db, request, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def replace_rule(self, rule_id, request):
-        return self._saved(rules.replace(self.db, rule_id, request, self.clock.now()))
+        with unit_of_work(self.db):
+            return rules.replace(self.db, rule_id, request, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_rule(self, rule_id):
-        return self._saved(rules.delete(self.db, rule_id))
+        with unit_of_work(self.db):
+            return rules.delete(self.db, rule_id)
 
     @rpc(expected_exceptions=EXPECTED)
     def set_default_route(self, request):
-        return self._saved(rules.set_default(self.db, request, self._policy))
+        with unit_of_work(self.db):
+            return rules.set_default(self.db, request, self._policy)
 
     @rpc(expected_exceptions=EXPECTED)
     def test_route(self, request):
@@ -221,15 +228,18 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_policy(self, request):
-        return self._saved(escalation.create(self.db, request, self.clock.now()))
+        with unit_of_work(self.db):
+            return escalation.create(self.db, request, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def replace_policy(self, policy_id, request):
-        return self._saved(escalation.replace(self.db, policy_id, request))
+        with unit_of_work(self.db):
+            return escalation.replace(self.db, policy_id, request)
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_policy(self, policy_id):
-        return self._saved(escalation.delete(self.db, policy_id))
+        with unit_of_work(self.db):
+            return escalation.delete(self.db, policy_id)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_incident_rules(self):
@@ -237,11 +247,13 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_incident_rule(self, request):
-        return self._saved(incidents.create_rule(self.db, request, self.clock.now()))
+        with unit_of_work(self.db):
+            return incidents.create_rule(self.db, request, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_incident_rule(self, rule_id):
-        return self._saved(incidents.delete_rule(self.db, rule_id))
+        with unit_of_work(self.db):
+            return incidents.delete_rule(self.db, rule_id)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_silences(self, active_only=False, limit=20, cursor=None):
@@ -249,11 +261,13 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_silence(self, request, actor):
-        return self._saved(silences.create(self.db, request, actor, self.clock.now()))
+        with unit_of_work(self.db):
+            return silences.create(self.db, request, actor, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def expire_silence(self, silence_id, actor):
-        return self._saved(silences.expire(self.db, silence_id, actor, self.clock.now()))
+        with unit_of_work(self.db):
+            return silences.expire(self.db, silence_id, actor, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def list_faq(self):
@@ -261,15 +275,18 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_faq(self, request):
-        return self._saved(faq.create(self.db, request, self.clock.now()))
+        with unit_of_work(self.db):
+            return faq.create(self.db, request, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def update_faq(self, entry_id, request):
-        return self._saved(faq.update(self.db, entry_id, request, self.clock.now()))
+        with unit_of_work(self.db):
+            return faq.update(self.db, entry_id, request, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_faq(self, entry_id):
-        return self._saved(faq.delete(self.db, entry_id))
+        with unit_of_work(self.db):
+            return faq.delete(self.db, entry_id)
 
     # incidents --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -282,14 +299,15 @@ class TicketsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def acknowledge_incident(self, incident_id, actor):
-        return self._saved(incidents.acknowledge(self.db, incident_id, actor, self.clock.now()))
+        with unit_of_work(self.db):
+            return incidents.acknowledge(self.db, incident_id, actor, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def resolve_incident(self, incident_id, request, actor):
         """Resolved (committed), then its credits asked of billing; its state answered."""
-        result = incidents.resolve(self.db, incident_id, request, actor, self._policy,
-                                   self.clock.now())
-        self.db.commit()
+        with unit_of_work(self.db):
+            result = incidents.resolve(self.db, incident_id, request, actor, self._policy,
+                                       self.clock.now())
         self._grant_credits(incident_id)
         return incidents.get(self.db, incident_id, self._policy, self.clock.now()) \
             if result is None else result
@@ -312,7 +330,8 @@ class TicketsService:
         now = self.clock.now()
         fired = transactions.escalate_due(self.db, now)
         granted = self._grant_credits()
-        closed = self._saved(tickets.close_expired(self.db, self._policy, now))
+        with unit_of_work(self.db):
+            closed = tickets.close_expired(self.db, self._policy, now)
         return {"escalated": fired, "credited": granted, "closed": closed}
 
     @rpc

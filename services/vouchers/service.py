@@ -33,7 +33,7 @@ from sqlalchemy import text
 from services.common import config as keys
 from services.common import errors, idempotency
 from services.common.clock import ClockProvider
-from services.common.db import Database
+from services.common.db import Database, unit_of_work
 from services.common.events import event_handler
 from services.common.observability import Observability
 from services.common.rpc import rpc
@@ -70,11 +70,6 @@ class VouchersService:
     def _chunk_size(self) -> int:
         return int(self.config.get(keys.VOUCHER_CHUNK_SIZE) or batches.CHUNK_SIZE)
 
-    def _saved(self, result):
-        """A change's unit of work ends: commit, answer."""
-        self.db.commit()
-        return result
-
     # batches (ops)
     @rpc(expected_exceptions=EXPECTED)
     def create_batch(self, request, actor, idempotency_key=None):
@@ -84,7 +79,8 @@ class VouchersService:
         the batch's transaction, so one commits and the other answers its outcome."""
         now = self.clock.now()
         if idempotency_key is None:
-            return self._saved(batches.create(self.db, request, actor, now, self._chunk_size))
+            with unit_of_work(self.db):
+                return batches.create(self.db, request, actor, now, self._chunk_size)
         scope = "voucher-batch"
         idempotency.check_key(idempotency_key)
         for _ in range(2):
@@ -92,13 +88,14 @@ class VouchersService:
             self.db.rollback()
             if earlier is not idempotency.MISSING:
                 return earlier
-            made = batches.create(
-                self.db, request, actor, now, self._chunk_size,
-                once=lambda batch: idempotency.record(
-                    self.db, scope=scope, key=idempotency_key, request=request, now=now,
-                    response=batch))
+            with unit_of_work(self.db):
+                made = batches.create(
+                    self.db, request, actor, now, self._chunk_size,
+                    once=lambda batch: idempotency.record(
+                        self.db, scope=scope, key=idempotency_key, request=request, now=now,
+                        response=batch))
             if made is not None:
-                return self._saved(made)
+                return made
         raise errors.ServiceUnavailable("The batch is being created; try again.")
 
     @event_handler("vouchers", events.VOUCHER_BATCH_CHUNK_READY)
@@ -106,9 +103,9 @@ class VouchersService:
         """A chunk of a new batch, taken by whichever instance is free; an error puts it back
         on the queue (the chunk is one transaction; repeating it is a no-op)."""
         chunk = payload["chunk"]
-        batches.generate_chunk(self.db, self.codes, chunk["batch_id"], chunk["index"],
-                               self.clock.now())
-        self.db.commit()
+        with unit_of_work(self.db):
+            batches.generate_chunk(self.db, self.codes, chunk["batch_id"], chunk["index"],
+                                   self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def list_batches(self, limit=20, cursor=None):
@@ -120,8 +117,9 @@ class VouchersService:
 
     @rpc(expected_exceptions=EXPECTED)
     def void_batch(self, batch_id, request, actor):
-        return self._saved(batches.void_batch(self.db, batch_id, request, actor,
-                                              self.clock.now()))
+        with unit_of_work(self.db):
+            return batches.void_batch(self.db, batch_id, request, actor,
+                                      self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def get_voucher(self, serial):
@@ -129,12 +127,14 @@ class VouchersService:
 
     @rpc(expected_exceptions=EXPECTED)
     def void_voucher(self, serial, request, actor):
-        return self._saved(batches.void_voucher(self.db, serial, request, actor,
-                                                self.clock.now()))
+        with unit_of_work(self.db):
+            return batches.void_voucher(self.db, serial, request, actor,
+                                        self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def start_export(self, batch_id, actor):
-        return self._saved(batches.start_export(self.db, batch_id, actor, self.clock.now()))
+        with unit_of_work(self.db):
+            return batches.start_export(self.db, batch_id, actor, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def export_page(self, batch_id, after=None, limit=10_000):
@@ -144,12 +144,10 @@ class VouchersService:
     # redemption
     @rpc(expected_exceptions=EXPECTED)
     def redeem(self, customer_id, code, account, client=None):
-        try:
-            return self._saved(redemption.redeem(self.db, self.codes, customer_id, code,
-                                                 account, client, self.clock.now()))
-        except errors.ServiceError:
-            self.db.commit()  # a refusal keeps what it counted (a wrong guess, a block)
-            raise
+        # a refusal keeps what it counted (a wrong guess, a block)
+        with unit_of_work(self.db, keep=(errors.ServiceError,)):
+            return redemption.redeem(self.db, self.codes, customer_id, code, account, client,
+                                     self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def redemptions(self, customer_id, limit=20, cursor=None):
@@ -170,16 +168,19 @@ class VouchersService:
 
     @rpc(expected_exceptions=EXPECTED)
     def create_offer(self, request):
-        return self._saved(offers.create_offer(self.db, request, self.clock.now()))
+        with unit_of_work(self.db):
+            return offers.create_offer(self.db, request, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def retire_offer(self, code):
-        return self._saved(offers.retire_offer(self.db, code))
+        with unit_of_work(self.db):
+            return offers.retire_offer(self.db, code)
 
     @rpc(expected_exceptions=EXPECTED)
     def issue_online(self, purchase_id, offer_code, buyer_id):
-        return self._saved(offers.issue_online(self.db, self.codes, purchase_id, offer_code,
-                                               buyer_id, self.clock.now()))
+        with unit_of_work(self.db):
+            return offers.issue_online(self.db, self.codes, purchase_id, offer_code,
+                                       buyer_id, self.clock.now())
 
     @rpc
     def health(self):

@@ -411,8 +411,12 @@ def test_nothing_is_lost_or_doubled_when_processes_the_broker_and_the_database_f
     # 3. PostgreSQL cuts every connection and refuses new ones
     at(46)
     hit = clients_hit()
-    lasted = database.outage(lambda: processes.all_lost("database")
-                             and clients_hit() >= hit + 20)
+    try:
+        lasted = database.outage(lambda: processes.all_lost("database")
+                                 and clients_hit() >= hit + 20)
+    except AssertionError as missed:  # say which side did not meet it (seen once in ~10 runs)
+        raise AssertionError(f"{missed}; clients met it {clients_hit() - hit} times; the "
+                             f"processes report {processes.checks()}") from None
     report.append(f"PostgreSQL refused connections for {lasted:.1f}s (until every process "
                   f"saw it and clients met it): "
                   f"{database.cut} open connections cut, {database.refused} refused")

@@ -85,6 +85,27 @@ class Portal:
         return response.json()
 
 
+def walk_pages(portal, token, path, limit=2, **params) -> list[dict]:
+    """Every page of a list, `limit` rows at a time through its cursors: each page holds at
+    most `limit` rows, and the last one says there is no more."""
+    pages, cursor = [], None
+    while True:
+        page = portal.ok("GET", path, token, params={
+            "limit": limit, **params, **({"cursor": cursor} if cursor else {})})
+        assert len(page["data"]) <= limit
+        pages.append(page)
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            return pages
+        cursor = page["next_cursor"]
+
+
+def walk(portal, token, path, limit=2, **params) -> list:
+    """Every row of a list, read page by page (`walk_pages`)."""
+    return [row for page in walk_pages(portal, token, path, limit, **params)
+            for row in page["data"]]
+
+
 @pytest.fixture
 def start_portal(new_pg_url, rabbit_config, runner_factory, tmp_path):
     """start_portal(**config overrides) → a running Portal."""

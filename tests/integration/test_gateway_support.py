@@ -13,7 +13,7 @@ from nameko.testing.utils import get_container
 from deploy import demo
 from services.notifier.service import NotifierService
 from services.tickets.service import TicketsService
-from tests.integration.conftest import eventually
+from tests.integration.conftest import eventually, walk
 
 
 @pytest.fixture
@@ -352,19 +352,6 @@ def test_agents_work_the_queue_and_customers_see_only_what_is_meant_for_them(por
     assert portal.ok("GET", "/api/v1/tickets?status=done", customer)["data"][0]["id"] == tid
 
 
-def walk(portal, token, path, limit):
-    """Every row of a list, page by page through its cursors."""
-    rows, cursor = [], None
-    sep = "&" if "?" in path else "?"
-    while True:
-        query = f"{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
-        page = portal.ok("GET", path + query, token)
-        assert len(page["data"]) <= limit
-        rows += page["data"]
-        if not page["has_more"]:
-            assert page["next_cursor"] is None
-            return rows
-        cursor = page["next_cursor"]
 
 
 def test_a_customer_s_tickets_and_the_queue_page_through_every_row_once(portal, admin):

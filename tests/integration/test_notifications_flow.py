@@ -16,7 +16,13 @@ from services.common.clock import ClockProvider, TestClock
 from services.common.db import normalize_url
 from services.common.events import make_envelope
 from services.notifier.service import NotifierService
-from tests.integration.conftest import PASSWORD, after_timer_rounds, eventually
+from tests.integration.conftest import (
+    PASSWORD,
+    after_timer_rounds,
+    eventually,
+    walk,
+    walk_pages,
+)
 from tests.integration.test_notifier_delivery import MailCatcher
 
 
@@ -92,18 +98,6 @@ def test_an_event_delivered_twice_notifies_once_and_preferences_are_kept(portal,
     assert len(mails_to(mail, me["email"])) == 2  # billing e-mail is off now
 
 
-def walk(portal, token, path, limit=2, **params):
-    """Every page of a list, `limit` items at a time through its cursors."""
-    pages, cursor = [], None
-    while True:
-        page = portal.ok("GET", path, token, params={
-            "limit": limit, **params, **({"cursor": cursor} if cursor else {})})
-        assert len(page["data"]) <= limit
-        pages.append(page)
-        if not page["has_more"]:
-            assert page["next_cursor"] is None
-            return pages
-        cursor = page["next_cursor"]
 
 
 def test_the_inbox_and_the_broadcasts_page_through_every_row_once(portal):
@@ -121,15 +115,14 @@ def test_the_inbox_and_the_broadcasts_page_through_every_row_once(portal):
             "decline_code": "card_declined"}, dt.datetime.now(dt.UTC)))
         assert eventually(lambda n=n: len(portal.ok(
             "GET", "/api/v1/notifications?limit=10", token)["data"]) == n + 2)
-    pages = walk(portal, token, "/api/v1/notifications")
+    pages = walk_pages(portal, token, "/api/v1/notifications")
     assert [len(p["data"]) for p in pages] == [2, 2, 2]
     assert {p["unread_count"] for p in pages} == {6}  # every page says the count
     inbox = [n for p in pages for n in p["data"]]
     assert [n["title"] for n in inbox] == [
         f"Payment of €{n}.00 failed" for n in (5, 4, 3, 2, 1)] + ["Welcome, Ann"]
     portal.ok("POST", f"/api/v1/notifications/{inbox[2]['id']}/read", token)
-    unread = [n["id"] for p in walk(portal, token, "/api/v1/notifications", unread="true")
-              for n in p["data"]]
+    unread = [n["id"] for n in walk(portal, token, "/api/v1/notifications", unread="true")]
     assert unread == [n["id"] for n in inbox if n["id"] != inbox[2]["id"]]
 
     admin = demo.login(portal.url, demo.ADMIN["email"], demo.ADMIN["password"])
@@ -140,7 +133,7 @@ def test_the_inbox_and_the_broadcasts_page_through_every_row_once(portal):
         made.append(portal.ok("POST", "/api/v1/ops/broadcasts", admin, status=202, json={
             "kind": "maintenance", "title": f"Window {n}", "body": "Short outage.",
             "send_at": later})["id"])
-    listed = [b["id"] for p in walk(portal, admin, "/api/v1/ops/broadcasts") for b in p["data"]]
+    listed = [b["id"] for b in walk(portal, admin, "/api/v1/ops/broadcasts")]
     assert listed == made[::-1]
     for bad in ("%25%25", "12", "x" * 201, "ntf_abc"):
         refused = portal("GET", f"/api/v1/notifications?cursor={bad}", token)

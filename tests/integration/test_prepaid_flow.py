@@ -11,7 +11,7 @@ from deploy import demo
 from services.billing.service import BillingService
 from services.catalog.service import CatalogService
 from services.common.clock import ClockProvider, TestClock
-from tests.integration.conftest import PASSWORD, eventually
+from tests.integration.conftest import PASSWORD, eventually, walk
 
 
 @pytest.fixture
@@ -95,18 +95,6 @@ def test_a_prepaid_customer_runs_out_is_suspended_tops_up_and_is_resumed(prepaid
     assert portal.ok("GET", "/api/v1/ops/ledger/verify", admin)["ok"] is True
 
 
-def walk(portal, token, path, limit):
-    """Every item of a list, page by page through its cursors."""
-    items, cursor = [], None
-    while True:
-        query = f"?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
-        page = portal.ok("GET", path + query, token)
-        assert len(page["data"]) <= limit
-        items += page["data"]
-        if not page["has_more"]:
-            assert page["next_cursor"] is None
-            return items
-        cursor = page["next_cursor"]
 
 
 def test_the_wallet_history_and_the_payments_page_through_every_row_once(prepaid):

@@ -22,7 +22,7 @@ from services.common.clock import ClockProvider, TestClock
 from services.common.db import normalize_url
 from services.vouchers import codes
 from services.vouchers.service import VouchersService
-from tests.integration.conftest import eventually
+from tests.integration.conftest import eventually, walk
 
 
 @pytest.fixture
@@ -119,18 +119,6 @@ def test_a_print_batch_is_exported_and_its_codes_redeem_once(portal):
     assert portal("GET", "/api/v1/ops/voucher-batches", ann).status_code == 403
 
 
-def walk(portal, token, path, limit=2):
-    """Every item of a list, `limit` at a time through its cursors."""
-    items, cursor = [], None
-    while True:
-        page = portal.ok("GET", path, token,
-                         params={"limit": limit, **({"cursor": cursor} if cursor else {})})
-        assert len(page["data"]) <= limit
-        items += page["data"]
-        if not page["has_more"]:
-            assert page["next_cursor"] is None
-            return items
-        cursor = page["next_cursor"]
 
 
 def test_redemptions_and_batches_page_through_every_row_once(portal):

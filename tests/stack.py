@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import random
 import signal
 import socket
 import subprocess
@@ -35,6 +36,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_range(count: int) -> int:
+    """The first of `count` consecutive free ports, below Linux's ephemeral range (32768 and
+    up), where the system's own outgoing connections cannot take one of them meanwhile."""
+    for _ in range(50):
+        base = random.randint(20000, 32000 - count)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free port range")
+
+
 def create_vhost(name: str) -> str:
     """A fresh vhost through the management API; returns its AMQP URI."""
     api = urllib.parse.urlparse(management_uri())
@@ -60,7 +76,9 @@ class Stack:
                  args: tuple[str, ...] = ()) -> None:
         self.args = args
         self.vhost = f"e2e-{uuid.uuid4().hex[:10]}"
-        self.port = free_port()
+        # REPLICAS gateways listen on GATEWAY_PORT and the ports after it: all of them free
+        replicas = int((extra_env or {}).get("REPLICAS", 1))
+        self.port = free_port() if replicas == 1 else free_port_range(replicas)
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tmp / "var"
         self.output = tmp / "run.out"

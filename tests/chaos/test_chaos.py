@@ -21,7 +21,6 @@ import json
 import os
 import random
 import signal
-import socket
 import threading
 import time
 import urllib.parse
@@ -35,7 +34,7 @@ import requests
 
 from deploy import demo
 from tests.chaos.faults import AlertReceiver, FlakyPostgres, eventually, restart_broker
-from tests.stack import Stack, management_uri
+from tests.stack import Stack, free_port_range, management_uri
 
 SERVICES = ("accounts", "catalog", "billing", "vouchers", "tickets", "notifier")
 LOAD_SECONDS = 70.0
@@ -43,19 +42,6 @@ SETTLE_SECONDS = 120.0  # for retries, the billing run, the outboxes and the ale
 RETRYABLE = {502, 503, 504}
 
 
-def free_port_range(count: int) -> int:
-    for _ in range(50):
-        base = random.randint(20000, 60000)
-        ports = []
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-                ports.append(port)
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free port range")
 
 
 @dataclass

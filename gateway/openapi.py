@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+import gateway.schemas
+import services.common.contract
 from gateway.http import ROUTES
-from gateway.schemas import (
-    accounts,
-    bills,
-    catalog,
-    common,
-    dashboard,
-    governance,
-    health,
-    notifications,
-    ops,
-    subscriptions,
-    support,
-    vouchers,
-    wallet,
-)
 from gateway.schemas.common import ErrorBody
-from services.common.contract import accounts as accounts_contract
-from services.common.contract import billing as billing_contract
-from services.common.contract import notifier as notifier_contract
-from services.common.contract import tickets as tickets_contract
-from services.common.contract import vouchers as vouchers_contract
 
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-zA-Z_]+)>")
 ERROR_STATUSES = {
@@ -41,12 +25,12 @@ ERROR_STATUSES = {
     "429": "Rate limited (see Retry-After)",
     "503": "A backing service did not answer in time",
 }
-# every module of gateway/schemas/ (a unit test checks none is missing): their schemas' `OPENAPI`
+# every module of gateway/schemas/ and services/common/contract/: their schemas' `OPENAPI`
 # rules are merged into the components
-SCHEMA_MODULES = (common, accounts, ops, health, catalog, subscriptions, dashboard, wallet, bills,
-                  vouchers, notifications, support, governance,
-                  accounts_contract, notifier_contract,  # the bodies shared with the services
-                  billing_contract, vouchers_contract, tickets_contract)
+SCHEMA_MODULES = tuple(
+    importlib.import_module(f"{package.__name__}.{module.name}")
+    for package in (gateway.schemas, services.common.contract)
+    for module in pkgutil.iter_modules(package.__path__))
 
 
 def idempotency_header(required: bool) -> dict:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this machine for `make run` (and, with --test, for `make test`):
 #   - the virtual environment in .venv with the pinned dependencies (re-installed when
-#     pyproject.toml changes);
+#     pyproject.toml changes), and the front-end tools in node_modules (package-lock.json);
 #   - RabbitMQ reachable, started if installed and down, with the management plugin enabled
 #     (the tests create a vhost per test through it);
 #   - with --test: PostgreSQL reachable (started if down), Debian's Chromium for the browser
@@ -64,6 +64,17 @@ if [ ! -f "$stamp" ]; then
   [ "${PIPESTATUS[0]}" = 0 ] || { say "pip install failed"; exit 1; }
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# 1b. Front-end tools from npm (package-lock.json): esbuild bundles gateway/static for the
+#     gateway, axe-core checks accessibility in the browser tests
+command -v npm >/dev/null || apt_install nodejs npm
+npm_stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
+if [ ! -f "$npm_stamp" ]; then
+  say "installing front-end tools with npm (pinned in package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 \
+    || { say "npm ci failed; run: npm ci"; exit 1; }
+  touch "$npm_stamp"
 fi
 
 # 2. RabbitMQ (only when the broker is meant to be local)

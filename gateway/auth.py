@@ -2,7 +2,8 @@
 
 Cookie-authenticated writes must carry `X-CSRF-Token` equal to the token login returned (the
 session keeps only its hash). Bearer calls need no CSRF token: browsers never attach them on
-their own. Access levels: "public", "session" (any logged-in account), "ops" (any staff role),
+their own. Access levels: "public", "visitor" (anyone; a logged-in caller is known to the view),
+"session" (any logged-in account), "ops" (any staff role),
 "admin", or a permission (`tickets.work`, `wallet.adjust`…: the staff roles that hold it, from
 services/common/permissions.py's one table).
 
@@ -141,6 +142,17 @@ def identify(accounts, request: Request, cache: SessionCache | None = None) -> P
                 hashlib.sha256(sent.encode("utf-8")).hexdigest(), expected):
             raise errors.PermissionDenied("Missing or wrong CSRF token.", code="CSRF_FAILED")
     return Principal(account=account, session_id=session["id"], token=token)
+
+
+def identify_if_any(accounts, request: Request, cache: SessionCache | None = None
+                    ) -> Principal | None:
+    """Who is calling, or None for a visitor (no credentials, or ones no longer valid)."""
+    if not credentials(request)[0]:
+        return None
+    try:
+        return identify(accounts, request, cache)
+    except errors.NotAuthenticated:
+        return None
 
 
 def require(principal: Principal, access: str) -> None:

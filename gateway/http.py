@@ -237,7 +237,9 @@ def api(method: str, path: str, *, access: str = "session", body: type[Schema] |
                                                   code="CROSS_SITE_REQUEST")
                 call = Call(request=request, request_id=request_id,
                             client_ip=client_ip(request, self.config), path=path_args)
-                if access != "public":
+                if access == "visitor":
+                    call.principal = auth.identify_if_any(self.accounts, request, self.sessions)
+                elif access != "public":
                     call.principal = auth.identify(self.accounts, request, self.sessions)
                     auth.require(call.principal, access)  # a refusal is audited too
                 if route.idempotency == "required" and idempotency_key(call) is None:

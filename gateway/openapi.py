@@ -86,7 +86,9 @@ def build_spec() -> dict:
         for code, text in ERROR_STATUSES.items():
             op["responses"][code] = {"description": text, "content": {
                 "application/json": {"schema": "Error"}}}
-        if route.access != "public":
+        if route.access == "visitor":  # {}: anyone; a session, when sent, is used
+            op["security"] = [{}, {"bearer": []}, {"cookie": []}]
+        elif route.access != "public":
             op["security"] = [{"bearer": []}, {"cookie": []}]
         paths.setdefault(path, {})[route.method.lower()] = op
     for path, operations in paths.items():

@@ -619,6 +619,31 @@ class GatewayService:
     def ops_delete_faq(self, call):
         return support.ops_delete_faq(self, call)
 
+    # operations: canned replies
+    @api("GET", "/api/v1/ops/canned-replies", access="tickets.work",
+         query=support_schemas.CannedReplyQuery, response=support_schemas.CannedReplyList,
+         tag="ops", summary="Canned replies by title; category= gives that category's and "
+                            "those for any category, language= one language's")
+    def ops_canned_replies(self, call):
+        return support.ops_canned_replies(self, call)
+
+    @api("POST", "/api/v1/ops/canned-replies", access="support.configure",
+         body=tickets_contract.CannedReplyIn, response=support_schemas.CannedReply, status=201,
+         tag="ops", summary="Add a canned reply for a category (or any) and a language")
+    def ops_create_canned_reply(self, call):
+        return support.ops_create_canned_reply(self, call)
+
+    @api("PATCH", "/api/v1/ops/canned-replies/<string:reply_id>", access="support.configure",
+         body=tickets_contract.CannedReplyChange, response=support_schemas.CannedReply,
+         tag="ops", summary="Change a canned reply (the fields given)")
+    def ops_update_canned_reply(self, call):
+        return support.ops_update_canned_reply(self, call)
+
+    @api("DELETE", "/api/v1/ops/canned-replies/<string:reply_id>", access="support.configure",
+         status=204, tag="ops", summary="Delete a canned reply")
+    def ops_delete_canned_reply(self, call):
+        return support.ops_delete_canned_reply(self, call)
+
     # operations
     @api("GET", "/api/v1/ops/teams/<string:team>/channels", access="ops",
          response=notifications_schemas.ChannelList, tag="ops", summary="A team's alert channels")
@@ -746,6 +771,26 @@ class GatewayService:
          summary="A postpaid customer's invoices, newest first")
     def ops_customer_invoices(self, call):
         return bills.ops_customer_invoices(self, call)
+
+    @api("GET", "/api/v1/ops/customers/<string:customer_id>/subscriptions", access="billing.read",
+         response=subscriptions_schemas.SubscriptionList, tag="ops",
+         summary="A customer's subscriptions (the support desk's customer panel)")
+    def ops_customer_subscriptions(self, call):
+        return support.ops_customer_subscriptions(self, call)
+
+    @api("GET", "/api/v1/ops/customers/<string:customer_id>/wallet/transactions",
+         access="billing.read", query=common_schemas.PageQuery,
+         response=wallet_schemas.WalletTransactionList, tag="ops",
+         summary="A prepaid customer's wallet ledger, newest first (409 NOT_PREPAID for a "
+                 "postpaid account)")
+    def ops_customer_wallet_transactions(self, call):
+        return support.ops_customer_wallet_transactions(self, call)
+
+    @api("GET", "/api/v1/ops/customers/<string:customer_id>/payments", access="billing.read",
+         query=common_schemas.PageQuery, response=bills_schemas.PaymentList, tag="ops",
+         summary="A customer's card payments (invoice payments and top-ups), newest first")
+    def ops_customer_payments(self, call):
+        return support.ops_customer_payments(self, call)
 
     @api("GET", "/api/v1/ops/customers/<string:customer_id>/billing-profile", access="billing.read",
          response=bills_schemas.BillingProfile, tag="ops",
@@ -880,18 +925,20 @@ class GatewayService:
         return dashboard.dashboard(self, call)
 
     # catalog
-    @api("GET", "/api/v1/catalog/packages", response=catalog_schemas.PackageList, tag="catalog",
-         summary="Base packages with prices, channels and included devices")
+    @api("GET", "/api/v1/catalog/packages", access="visitor",
+         response=catalog_schemas.PackageList, tag="catalog",
+         summary="Base packages with prices (net, tax, gross), channels and included devices")
     def catalog_packages(self, call):
         return catalog.packages(self, call)
 
-    @api("GET", "/api/v1/catalog/addons", query=catalog_schemas.AddonQuery,
+    @api("GET", "/api/v1/catalog/addons", access="visitor", query=catalog_schemas.AddonQuery,
          response=catalog_schemas.AddonList, tag="catalog",
          summary="Add-ons (channel bundles) and the packages that allow them")
     def catalog_addons(self, call):
         return catalog.addons(self, call)
 
-    @api("GET", "/api/v1/catalog/devices", response=catalog_schemas.DeviceList, tag="catalog",
+    @api("GET", "/api/v1/catalog/devices", access="visitor",
+         response=catalog_schemas.DeviceList, tag="catalog",
          summary="Set-top boxes and routers: sale price or monthly rental")
     def catalog_devices(self, call):
         return catalog.devices(self, call)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Money
+from gateway.schemas.common import Money, TaxedPrice, TaxRate
 from services.common.schemas import StrictSchema
 
 
@@ -19,6 +19,9 @@ class Package(Schema):
     billing_period = fields.String()
     included_devices = fields.List(fields.String())
     rules = fields.Dict()
+    tax = fields.Nested(TaxRate)
+    taxed_prices = fields.Dict(keys=fields.String(), values=fields.Nested(TaxedPrice),
+                               metadata={"description": "`prices` with tax, by billing period"})
 
 
 class Addon(Schema):
@@ -31,6 +34,9 @@ class Addon(Schema):
     currency = fields.String()
     billing_period = fields.String()
     packages = fields.List(fields.String())
+    tax = fields.Nested(TaxRate)
+    taxed_prices = fields.Dict(keys=fields.String(), values=fields.Nested(TaxedPrice),
+                               metadata={"description": "`prices` with tax, by billing period"})
 
 
 class DeviceOffer(Schema):
@@ -39,16 +45,29 @@ class DeviceOffer(Schema):
     kind = fields.String()
     sale_price = fields.Nested(Money, allow_none=True)
     rental_price = fields.Nested(Money, allow_none=True)
+    tax = fields.Nested(TaxRate)
+    taxed_sale_price = fields.Nested(TaxedPrice, allow_none=True)
+    taxed_rental_price = fields.Nested(TaxedPrice, allow_none=True,
+                                       metadata={"description": "per month"})
 
 
 class AddonQuery(StrictSchema):
     package = fields.String(validate=validate.Length(max=40))
 
 
-PackageList = Schema.from_dict({"data": fields.List(fields.Nested(Package))}, name="PackageList")
-AddonList = Schema.from_dict({"data": fields.List(fields.Nested(Addon))}, name="AddonList")
-DeviceList = Schema.from_dict({"data": fields.List(fields.Nested(DeviceOffer))},
-                              name="DeviceList")
+PRICE_DISPLAY = fields.String(validate=validate.OneOf(("gross", "net")), metadata={
+    "description": "how the portal shows prices: gross (with tax, for consumers) or net "
+                   "(an operator selling to businesses; PRICE_DISPLAY)"})
+
+
+def _shown(item: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict({"data": fields.List(fields.Nested(item)),
+                             "price_display": PRICE_DISPLAY}, name=name)
+
+
+PackageList = _shown(Package, "PackageList")
+AddonList = _shown(Addon, "AddonList")
+DeviceList = _shown(DeviceOffer, "DeviceList")
 
 
 class CatalogEntry(Schema):

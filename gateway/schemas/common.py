@@ -58,3 +58,18 @@ class Status(Schema):
 
 
 Money = MoneySchema
+
+
+class TaxRate(Schema):
+    """The tax of the customer's region (a visitor: the operator's default region)."""
+    region = fields.String(allow_none=True)
+    rate_bp = fields.Integer(metadata={"description": "basis points: 1900 is 19 %"})
+    name = fields.String(metadata={"description": "as the invoice names it, e.g. VAT"})
+
+
+class TaxedPrice(Schema):
+    """One price with its tax: gross = net + tax, the tax rounded half-even, as billing
+    charges it."""
+    net = fields.Nested(Money, required=True)
+    tax = fields.Nested(Money, required=True)
+    gross = fields.Nested(Money, required=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Money, page_of
+from gateway.schemas.common import Money, TaxedPrice, TaxRate, page_of
 from services.common.schemas import StrictSchema
 
 CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{1,39}$", error="Not a catalog code.")
@@ -18,14 +18,17 @@ class Period(Schema):
 class PackageRef(Schema):
     code = fields.String()
     name = fields.String()
-    price = fields.Nested(Money)
+    price = fields.Nested(Money, metadata={"description": "net: without tax"})
+    taxed_price = fields.Nested(TaxedPrice)
     discount = fields.Nested(Money, allow_none=True)
+    taxed_discount = fields.Nested(TaxedPrice, allow_none=True)
 
 
 class AddonRef(Schema):
     code = fields.String()
     name = fields.String()
-    price = fields.Nested(Money)
+    price = fields.Nested(Money, metadata={"description": "net: without tax"})
+    taxed_price = fields.Nested(TaxedPrice)
 
 
 class DeviceOnAccount(Schema):
@@ -67,6 +70,7 @@ class Subscription(Schema):
     pause_until = fields.String(allow_none=True)
     cancelled_at = fields.String(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
+    tax = fields.Nested(TaxRate, metadata={"description": "the tax its charges carry"})
 
 
 class PreviewLine(Schema):

@@ -1,23 +1,49 @@
-"""What the operator sells, as customers browse it; and the ops side that manages it."""
+"""What the operator sells, as customers (and visitors) browse it, each price with the tax of
+the customer's region; and the ops side that manages it."""
 
 from __future__ import annotations
 
 from gateway.http import Call, Reply
+from services.common import config as keys
 from services.common import errors
 
 KINDS = ("packages", "addons", "devices", "tax_rates", "promotions")
 
 
+PRICE_DISPLAYS = ("gross", "net")
+
+
+def price_display(config) -> str:
+    """How the portal shows prices: "gross" (with tax; the default) or "net" (PRICE_DISPLAY)."""
+    value = str(config.get(keys.PRICE_DISPLAY) or "gross").strip().lower()
+    if value not in PRICE_DISPLAYS:
+        raise keys.refuse(keys.PRICE_DISPLAY, f"is {value!r}", "set it to gross or net")
+    return value
+
+
+def tax_region(gw, call: Call) -> str | None:
+    """The tax region prices are shown for: the customer's own (none: no tax, as billing charges
+    them), or for a visitor the operator's DEFAULT_TAX_REGION."""
+    if call.principal is not None:
+        return call.principal.account.get("tax_region")
+    return gw.config.get(keys.DEFAULT_TAX_REGION) or None
+
+
+def _shown(gw, entries: list[dict]) -> dict:
+    return {"data": entries, "price_display": price_display(gw.config)}
+
+
 def packages(gw, call: Call) -> dict:
-    return {"data": gw.catalog.list_packages()}
+    return _shown(gw, gw.catalog.list_packages(tax_region=tax_region(gw, call)))
 
 
 def addons(gw, call: Call) -> dict:
-    return {"data": gw.catalog.list_addons(call.query.get("package"))}
+    return _shown(gw, gw.catalog.list_addons(call.query.get("package"),
+                                             tax_region=tax_region(gw, call)))
 
 
 def devices(gw, call: Call) -> dict:
-    return {"data": gw.catalog.list_devices()}
+    return _shown(gw, gw.catalog.list_devices(tax_region=tax_region(gw, call)))
 
 
 def _kind(call: Call) -> str:

@@ -134,13 +134,6 @@ def list_active(session: Session, model: type, dump: Callable) -> list[dict]:
     return [dump(row) for row in rows]
 
 
-def list_addons(session: Session, package: str | None) -> list[dict]:
-    addons = list_active(session, Addon, dump_addon)
-    if package is None:
-        return addons
-    return [a for a in addons if package in a["packages"]]
-
-
 def get_package(session: Session, code: str) -> dict:
     return dump_package(get(session, KINDS["packages"], code))
 

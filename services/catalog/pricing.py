@@ -1,4 +1,5 @@
-"""Quotes: the price snapshot billing stores on a subscription.
+"""Quotes: the price snapshot billing stores on a subscription; and the shop window's prices
+with the customer's tax (`list_for_customers`), computed by the same rule as billing's lines.
 
 A quote states list prices for one billing period in one currency, the best promotion on the
 package, the device prices, the tax rate of the customer's region and the package's rules.
@@ -27,11 +28,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.catalog import entries, exceptions
-from services.catalog.models import Package, Promotion, TaxRate
+from services.catalog.models import Addon, Device, Package, Promotion, TaxRate
 from services.catalog.rules import addons_phrase
-from services.catalog.schemas import QuoteSchema
+from services.catalog.schemas import QuoteSchema, dump_addon, dump_device, dump_package
 from services.common import errors
-from services.common.money import Money, percentage
+from services.common.money import Money, percentage, taxed
 from services.common.schemas import load_or_raise
 
 MONTHS_PER_PERIOD = {"month": 1, "year": 12}
@@ -93,6 +94,41 @@ def tax_line(rate, region: str | None) -> dict:
 
 
 # --- reading the catalog ------------------------------------------------------------------
+
+def tax_for(session: Session, region: str | None) -> dict:
+    """`{region, rate_bp, name}`: the tax a customer of `region` pays (0, "No tax", without an
+    active rate), exactly as a quote states it, so a shown gross price is the charged one."""
+    rate = session.get(TaxRate, region) if region else None
+    return tax_line(rate, region)
+
+
+def list_for_customers(session: Session, kind: str, tax_region: str | None,
+                       package: str | None = None) -> list[dict]:
+    """The active packages, add-ons (those allowed on `package`) or devices, each price also
+    given with the tax of `tax_region` (`with_tax`)."""
+    model, dump = {"packages": (Package, dump_package), "addons": (Addon, dump_addon),
+                   "devices": (Device, dump_device)}[kind]
+    tax = tax_for(session, tax_region)
+    shown = [with_tax(entry, tax) for entry in entries.list_active(session, model, dump)]
+    if package is not None:
+        shown = [a for a in shown if package in a["packages"]]
+    return shown
+
+
+def with_tax(entry: dict, tax: dict) -> dict:
+    """The public dump plus `tax` and, per price, `{net, tax, gross}`: `taxed_prices` by
+    billing period (packages, add-ons) or `taxed_sale_price` / `taxed_rental_price` (devices,
+    monthly rental)."""
+    rate = tax["rate_bp"]
+    if "prices" in entry:
+        taxed_prices = {period: taxed(amount, entry["currency"], rate)
+                        for period, amount in entry["prices"].items()}
+        return {**entry, "tax": tax, "taxed_prices": taxed_prices}
+    return {**entry, "tax": tax, **{
+        f"taxed_{name}": None if entry[name] is None else taxed(
+            entry[name]["amount"], entry[name]["currency"], rate)
+        for name in ("sale_price", "rental_price")}}
+
 
 def _addon(session: Session, code: str, package: Package, currency: str, period: str) -> dict:
     addon = entries.find(session, entries.KINDS["addons"], code)

@@ -1,10 +1,12 @@
 """The catalog service: what the operator sells, at which price, under which rules.
 
 RPC (all arguments and results are JSON; errors are `services.common.errors` kinds):
-- list_packages() → [package]                    active packages
+- list_packages(tax_region=None) → [package]    active packages
 - get_package(code) → package                    retired ones too; PACKAGE_NOT_FOUND
-- list_addons(package=None) → [add-on]           active; only those allowed on `package`
-- list_devices() → [device]                      active
+- list_addons(package=None, tax_region=None) → [add-on]   active; only those allowed on `package`
+- list_devices(tax_region=None) → [device]       active
+  The three lists give each price also with the tax of `tax_region` (`tax`, and `{net, tax,
+  gross}` per price: see `pricing.with_tax`), by the rule billing charges with.
 - quote(currency, period, package, addons=(), devices=(), tax_region=None) → price snapshot
   (see `pricing`); NotFound PACKAGE_/ADDON_/DEVICE_NOT_FOUND; Conflict PACKAGE_NOT_AVAILABLE,
   ADDON_NOT_AVAILABLE, DEVICE_NOT_AVAILABLE, CURRENCY_NOT_OFFERED, PERIOD_NOT_OFFERED,
@@ -26,8 +28,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from services.catalog import decisions, entries, pricing
-from services.catalog.models import Base, Device, Package
-from services.catalog.schemas import dump_device, dump_package
+from services.catalog.models import Base
 from services.common import errors
 from services.common.clock import ClockProvider
 from services.common.db import Database, unit_of_work
@@ -45,20 +46,20 @@ class CatalogService:
     clock = ClockProvider()
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_packages(self):
-        return entries.list_active(self.db, Package, dump_package)
+    def list_packages(self, tax_region=None):
+        return pricing.list_for_customers(self.db, "packages", tax_region)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_package(self, code):
         return entries.get_package(self.db, code)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_addons(self, package=None):
-        return entries.list_addons(self.db, package)
+    def list_addons(self, package=None, tax_region=None):
+        return pricing.list_for_customers(self.db, "addons", tax_region, package)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_devices(self):
-        return entries.list_active(self.db, Device, dump_device)
+    def list_devices(self, tax_region=None):
+        return pricing.list_for_customers(self.db, "devices", tax_region)
 
     @rpc(expected_exceptions=EXPECTED)
     def quote(self, currency, period, package, addons=(), devices=(), tax_region=None):

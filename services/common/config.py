@@ -51,6 +51,9 @@ VOUCHER_CHUNK_SIZE = "VOUCHER_CHUNK_SIZE"  # vouchers per work message when a ba
 TICKETS_TIMER_SECONDS = "TICKETS_TIMER_SECONDS"  # how often escalations, credits, closing run
 TICKETS_REOPEN_DAYS = "TICKETS_REOPEN_DAYS"  # a resolved ticket reopens on a comment this long
 TICKETS_DEFAULT_TEAM = "TICKETS_DEFAULT_TEAM"  # the default route's team until ops set one
+# minutes from raising to resolving a ticket, per priority, e.g. "{P1: 240, P2: 480}" (the
+# others keep their default: services/tickets/sla.py)
+TICKETS_SLA_MINUTES = "TICKETS_SLA_MINUTES"
 
 # notifier
 SMTP_HOST = "SMTP_HOST"  # where e-mail goes (customers' notifications, team alert channels)
@@ -78,6 +81,10 @@ AUTH_CACHE_SECONDS = "AUTH_CACHE_SECONDS"
 COOKIE_SECURE = "COOKIE_SECURE"  # empty: Secure cookies when PUBLIC_URL is https
 HSTS_SECONDS = "HSTS_SECONDS"  # Strict-Transport-Security max-age when PUBLIC_URL is https
 TRUST_PROXY_HEADERS = "TRUST_PROXY_HEADERS"  # one proxy hop in front (see TRUSTED_PROXIES)
+# the portal's prices: "gross" (with the customer's tax, for consumers: EU price rules) or "net"
+# (an operator selling to businesses); the tax region of a visitor who has no account yet
+PRICE_DISPLAY = "PRICE_DISPLAY"
+DEFAULT_TAX_REGION = "DEFAULT_TAX_REGION"
 # the load balancers' addresses or networks (comma-separated): the client address is the first
 # X-Forwarded-For hop, from the right, that is not one of them (gateway/http.py client_ip)
 TRUSTED_PROXIES = "TRUSTED_PROXIES"

@@ -85,6 +85,20 @@ def divide_half_even(numerator: int, denominator: int) -> int:
     return quotient
 
 
+def tax_of(amount: int, rate_bp: int) -> int:
+    """The tax on one net amount at `rate_bp` basis points (1900 = 19 %), rounded half-even:
+    the one rule billing's lines and the catalog's shown prices both use."""
+    return divide_half_even(amount * rate_bp, 10_000)
+
+
+def taxed(amount: int, currency: str, rate_bp: int) -> dict:
+    """A net price as the API shows it with its tax: `{net, tax, gross}`, each money."""
+    tax = tax_of(amount, rate_bp)
+    return {"net": {"amount": amount, "currency": currency},
+            "tax": {"amount": tax, "currency": currency},
+            "gross": {"amount": amount + tax, "currency": currency}}
+
+
 def percentage(money: Money, basis_points: int) -> Money:
     """`money * basis_points / 10000` (1900 bp = 19 %), rounded half-even."""
     return Money(divide_half_even(money.amount * basis_points, 10_000), money.currency)

@@ -14,6 +14,7 @@ from services.catalog import seed
 from services.catalog.models import Base
 from services.catalog.service import CatalogService
 from services.common import errors
+from services.common.money import tax_of
 from services.common.clock import TestClock
 from services.common.db import KERNEL, Component, make_engine, migrate
 from services.common.kernel_tables import OutboxMessage
@@ -179,7 +180,14 @@ def test_ops_get_and_list_cover_every_kind_including_retired(service):
     assert service.list_devices()[0] == {
         "code": "stb-4k", "model": "StreamBox 4K", "kind": "set_top_box",
         "sale_price": {"amount": 9900, "currency": "EUR"},
-        "rental_price": {"amount": 499, "currency": "EUR"}, "active": True}
+        "rental_price": {"amount": 499, "currency": "EUR"}, "active": True,
+        "tax": {"region": None, "rate_bp": 0, "name": "No tax"},
+        "taxed_sale_price": {"net": {"amount": 9900, "currency": "EUR"},
+                             "tax": {"amount": 0, "currency": "EUR"},
+                             "gross": {"amount": 9900, "currency": "EUR"}},
+        "taxed_rental_price": {"net": {"amount": 499, "currency": "EUR"},
+                               "tax": {"amount": 0, "currency": "EUR"},
+                               "gross": {"amount": 499, "currency": "EUR"}}}
     assert service.ops_get("devices", "router-wifi6")["sale_price"] is None
     service.ops_create("tax_rates", {"region": "DE", "rate_bp": 1900, "name": "VAT"})
     assert service.ops_get("tax_rates", "DE")["rate_bp"] == 1900
@@ -269,6 +277,34 @@ def test_add_ons_are_listed_for_a_package(demo):
     sports = demo.list_addons("premium")[-1]
     assert sports["price"] == {"amount": 999, "currency": "EUR"}
     assert sports["billing_period"] == "month" and sports["packages"] == ["family", "premium"]
+
+
+def test_shown_prices_carry_the_tax_of_the_customers_region_as_billing_charges_it(demo):
+    """Premium at €39.99 net is €47.59 with German VAT: the catalog shows what billing will
+    charge (tax per line, half-even), for every period, add-on and device."""
+    premium = next(p for p in demo.list_packages("DE") if p["code"] == "premium")
+    assert premium["tax"] == {"region": "DE", "rate_bp": 1900, "name": "VAT (MwSt.)"}
+    month = premium["taxed_prices"]["month"]
+    assert month == {"net": {"amount": 3999, "currency": "EUR"},
+                     "tax": {"amount": 760, "currency": "EUR"},
+                     "gross": {"amount": 4759, "currency": "EUR"}}
+    assert set(premium["taxed_prices"]) == set(premium["prices"])
+    for period, net in premium["prices"].items():
+        shown = premium["taxed_prices"][period]
+        assert shown["gross"]["amount"] == net + tax_of(net, 1900)
+    # Austria's 20 %, another customer's region; a region without a rate is untaxed
+    sports = next(a for a in demo.list_addons("premium", "AT") if a["code"] == "sports")
+    assert sports["taxed_prices"]["month"]["gross"] == {"amount": 1199, "currency": "EUR"}
+    for nowhere in (None, "ZZ"):
+        basic = next(p for p in demo.list_packages(nowhere) if p["code"] == "basic")
+        assert basic["tax"]["rate_bp"] == 0
+        assert basic["taxed_prices"]["month"]["gross"]["amount"] == basic["prices"]["month"]
+    box = next(d for d in demo.list_devices("DE") if d["code"] == "stb-4k")
+    assert box["taxed_sale_price"]["gross"]["amount"] == 9900 + tax_of(9900, 1900)
+    # the same numbers a quote's lines get in billing
+    quote = demo.quote("EUR", "month", "premium", [], [], "DE")
+    assert quote["tax"]["rate_bp"] == premium["tax"]["rate_bp"]
+    assert tax_of(quote["package"]["price"], quote["tax"]["rate_bp"]) == month["tax"]["amount"]
 
 
 # --- quote ------------------------------------------------------------------------------------

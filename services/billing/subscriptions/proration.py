@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from services.billing.subscriptions.periods import seconds
-from services.common.money import divide_half_even
+from services.common.money import tax_of
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,6 @@ class Line:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def tax_of(amount: int, rate_bp: int) -> int:
-    return divide_half_even(amount * rate_bp, 10_000)
 
 
 def line(kind: str, description: str, amount: int, rate_bp: int, item: str | None = None) -> Line:

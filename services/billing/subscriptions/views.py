@@ -18,6 +18,7 @@ from services.billing.subscriptions.periods import period_end
 from services.billing.subscriptions.proration import Line
 from services.common import errors
 from services.common.clock import isoformat
+from services.common.money import taxed
 
 
 def get(session: Session, customer_id: str, subscription_id: str) -> Subscription:
@@ -53,8 +54,12 @@ def dump(sub: Subscription) -> dict:
                            "end": isoformat(sub.current_period_end)},
         "package": {"code": package.code, "name": package.name,
                     "price": money(package.list_price, cur),
-                    "discount": money(package.discount, cur) if package.discount else None},
-        "addons": [{"code": a.code, "name": a.name, "price": money(a.list_price, cur)}
+                    "taxed_price": taxed(package.list_price, cur, sub.tax_rate_bp),
+                    "discount": money(package.discount, cur) if package.discount else None,
+                    "taxed_discount": (taxed(package.discount, cur, sub.tax_rate_bp)
+                                       if package.discount else None)},
+        "addons": [{"code": a.code, "name": a.name, "price": money(a.list_price, cur),
+                    "taxed_price": taxed(a.list_price, cur, sub.tax_rate_bp)}
                    for a in sub.addons],
         "devices": [{"id": d.id, "code": d.code, "model": d.model, "kind": d.kind,
                      "acquisition": d.acquisition, "serial_number": d.serial_number}

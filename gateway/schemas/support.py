@@ -156,8 +156,24 @@ class EscalationState(Schema):
     next_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
+class Sla(Schema):
+    """The time to resolve the ticket (services/tickets/sla.py: minutes per priority, from
+    the operator's TICKETS_SLA_MINUTES), counted by the service's clock."""
+
+    minutes = fields.Integer(metadata={"description": "the ticket's priority's time to resolve"})
+    due_at = fields.String(metadata={"format": "date-time"})
+    state = fields.String(metadata={"enum": ["running", "met", "breached"], "description":
+                                    "running: open; met or breached: resolved (or closed) "
+                                    "before or after the due time"})
+    remaining_seconds = fields.Integer(metadata={
+        "description": "until the due time when the answer was made (negative: overdue by "
+                       "that much); for a resolved ticket, the margin it was resolved with"})
+    breached = fields.Boolean()
+
+
 class OpsTicketSummary(TicketSummary):
     customer_id = fields.String()
+    sla = fields.Nested(Sla)
     assignee = fields.String(allow_none=True)
     context = fields.Nested(TicketContext)
     escalation = fields.Nested(EscalationState, allow_none=True)
@@ -348,3 +364,24 @@ class Silence(Schema):
 
 
 SilenceList = page_of(Silence, "SilenceList")
+
+
+# ops: canned replies (services/common/contract/tickets.py has their bodies)
+
+class CannedReplyQuery(PageQuery):
+    category = fields.String(validate=validate.Length(min=1, max=40), metadata={
+        "description": "this category's replies and those for any category"})
+    language = fields.String(validate=validate.OneOf(SUPPORT_LANGUAGES))
+
+
+class CannedReply(Schema):
+    id = fields.String(metadata={"example": "cnr_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    title = fields.String()
+    body = fields.String()
+    category = fields.String(allow_none=True, metadata={"description": "null: any category"})
+    language = fields.String(metadata={"enum": list(SUPPORT_LANGUAGES)})
+    created_at = fields.String(metadata={"format": "date-time"})
+    updated_at = fields.String(metadata={"format": "date-time"})
+
+
+CannedReplyList = page_of(CannedReply, "CannedReplyList")

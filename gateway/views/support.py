@@ -257,3 +257,41 @@ def ops_replace_faq(gw, call: Call) -> dict:
 def ops_delete_faq(gw, call: Call) -> Reply:
     gw.tickets.delete_faq(call.path["entry_id"])
     return _deleted()
+
+
+# canned replies -------------------------------------------------------------------------------
+
+def ops_canned_replies(gw, call: Call) -> dict:
+    q = call.query
+    filters = {k: q[k] for k in ("category", "language") if q.get(k)}
+    return gw.tickets.list_canned_replies(filters, q["limit"], q.get("cursor"))
+
+
+def ops_create_canned_reply(gw, call: Call) -> Reply:
+    return _created(gw.tickets.create_canned_reply(call.body))
+
+
+def ops_update_canned_reply(gw, call: Call) -> dict:
+    return gw.tickets.update_canned_reply(call.path["reply_id"], call.body)
+
+
+def ops_delete_canned_reply(gw, call: Call) -> Reply:
+    gw.tickets.delete_canned_reply(call.path["reply_id"])
+    return _deleted()
+
+
+# the desk's customer panel: what a ticket's customer has, so "was I charged twice?" is
+# answered from the ticket (billing answers; a postpaid account's wallet is a 409 NOT_PREPAID)
+
+def ops_customer_subscriptions(gw, call: Call) -> dict:
+    return gw.billing.list_subscriptions(call.path["customer_id"])
+
+
+def ops_customer_wallet_transactions(gw, call: Call) -> dict:
+    return gw.billing.wallet_transactions(call.path["customer_id"], call.query["limit"],
+                                          call.query.get("cursor"))
+
+
+def ops_customer_payments(gw, call: Call) -> dict:
+    return gw.billing.list_payments(call.path["customer_id"], call.query["limit"],
+                                    call.query.get("cursor"))

@@ -167,8 +167,11 @@ def fire(session: Session, ticket_id: str, rnd: int, step: int, due_at: dt.datet
         f"Escalated: #{ticket.number} {ticket.subject}", alerting.ticket_text(ticket, headline),
         {**alerting.ticket_fields(ticket), "escalation_step": step, "escalation_round": rnd},
         f"ticket:{ticket.id}:escalation:{rnd}:{step}", list(ticket.rules or []), now)
+    # `step` and `round` count from 0 (the ticket's position); `number` and `of` as people
+    # count (step 1 of 2); `after_minutes`: since the ticket was routed
     data = {"step": step, "round": rnd, "target": target, "team": team,
-            "due_at": isoformat(due_at)}
+            "due_at": isoformat(due_at), "number": step + 1, "of": len(policy.steps),
+            "after_minutes": minutes}
     history.add(session, ticket, "escalated", history.SYSTEM, now, data=data)
     if silence:
         history.add(session, ticket, "silenced", history.SYSTEM, now,

@@ -202,7 +202,7 @@ def get(session: Session, incident_id: str, policy, now: dt.datetime) -> dict:
     names = views.category_names(session)
     return {**dump(session, incident),
             "tickets": [views.dump(session, t, policy, for_customer=False,
-                                   with_history=False, names=names) for t in rows]}
+                                   with_history=False, names=names, now=now) for t in rows]}
 
 
 def acknowledge(session: Session, incident_id: str, actor: dict, now: dt.datetime) -> dict:

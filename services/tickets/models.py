@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, Sequence, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.db import Migration
 from services.common.sqltypes import AutoId, UtcDateTime
 
 
@@ -230,4 +231,25 @@ class FaqEntry(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
-MIGRATIONS: tuple = ()
+class CannedReply(Base):
+    """A reply agents insert into their answer (and edit before sending): for one category
+    (None: any) and one language; supervisors and admins keep them."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_canned_replies_language", "language", "category"),)
+
+
+def _canned_replies(ops, conn) -> None:
+    """v2: canned replies per category and language."""
+    Base.metadata.tables["canned_replies"].create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple = (Migration(2, "canned replies per category and language", _canned_replies),)

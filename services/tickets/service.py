@@ -21,12 +21,16 @@ RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of t
   replace_rule/delete_rule/set_default_route/test_route · list_policies/create_policy/
   replace_policy/delete_policy · list_incident_rules/create_incident_rule/
   delete_incident_rule · list_silences/create_silence/expire_silence · list_faq/create_faq/
-  update_faq/delete_faq
+  update_faq/delete_faq · list_canned_replies(filters {category, language}, limit, cursor)/
+  create_canned_reply(request)/update_canned_reply(reply_id, request)/
+  delete_canned_reply(reply_id)
 - incidents: list_incidents(status) · get_incident(id) · acknowledge_incident(id, actor) ·
   resolve_incident(id, request {resolution, credit?}, actor)
 - health()
 Lists answer pages (services/common/pages.py): list_tickets and list_queue are keyset pages
-(opaque cursor); teams, categories, rules, policies, incident rules and the FAQ are whole.
+(opaque cursor), and so are canned replies (by title); teams, categories, rules, policies,
+incident rules and the FAQ are whole. Agents' views of a ticket carry its SLA (`sla.py`: the
+minutes per priority of TICKETS_SLA_MINUTES, checked when the service starts).
 Events: ticket_opened, ticket_routed, ticket_updated (a customer-visible change: an agent's
 reply, waiting on the customer, reopened, acknowledged, another status or priority; the
 customer's own comment), ticket_escalated, ticket_resolved, ticket_closed,
@@ -56,12 +60,14 @@ from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
 from services.tickets import (
+    canned,
     categories,
     escalation,
     faq,
     incidents,
     rules,
     silences,
+    sla,
     tickets,
     transactions,
     views,
@@ -82,10 +88,11 @@ class TicketsService:
     billing = BoundedRpcProxy("billing")
     notifier = BoundedRpcProxy("notifier")
     config = Config()
+    sla_minutes = sla.SlaMinutes()  # TICKETS_SLA_MINUTES, checked at start
 
     @property
     def _policy(self) -> views.Policy:
-        return views.Policy.from_config(self.config)
+        return views.Policy.from_config(self.config, self.sla_minutes)
 
     # customers --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -287,6 +294,25 @@ class TicketsService:
     def delete_faq(self, entry_id):
         with unit_of_work(self.db):
             return faq.delete(self.db, entry_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_canned_replies(self, filters=None, limit=20, cursor=None):
+        return canned.listing(self.db, filters, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_canned_reply(self, request):
+        with unit_of_work(self.db):
+            return canned.create(self.db, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_canned_reply(self, reply_id, request):
+        with unit_of_work(self.db):
+            return canned.update(self.db, reply_id, request, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_canned_reply(self, reply_id):
+        with unit_of_work(self.db):
+            return canned.delete(self.db, reply_id)
 
     # incidents --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)

@@ -86,7 +86,7 @@ def customer_view(session: Session, customer_id: str, ticket_id: str, policy: Po
 def ops_view(session: Session, ticket_id: str, policy: Policy, now: dt.datetime,
              actor: dict | None = None) -> dict:
     return dump(session, _find(session, ticket_id, teams=scope(actor)), policy,
-                for_customer=False, with_history=True)
+                for_customer=False, with_history=True, now=now)
 
 
 def _status_filter(query, status: str | None):
@@ -106,11 +106,12 @@ CUSTOMER_ORDER = pages.Order((Ticket.number,))  # newest first
 QUEUE_ORDER = pages.Order((Ticket.priority, Ticket.created_at, Ticket.id), descending=False)
 
 
-def _dump_page(session: Session, policy: Policy, for_customer: bool):
+def _dump_page(session: Session, policy: Policy, for_customer: bool,
+               now: dt.datetime | None = None):
     def dump_all(rows: list[Ticket]) -> list[dict]:
         names = category_names(session)
         return [dump(session, t, policy, for_customer=for_customer, with_history=False,
-                     names=names) for t in rows]
+                     names=names, now=None if for_customer else now) for t in rows]
     return dump_all
 
 
@@ -151,7 +152,7 @@ def queue(session: Session, filters: dict, limit, cursor: str | None, policy: Po
     if filters.get("teams") is not None:  # an agent's own teams
         query = query.where(Ticket.team.in_(list(filters["teams"])))
     return pages.keyset(session, query, QUEUE_ORDER, limit, cursor,
-                        dump_all=_dump_page(session, policy, for_customer=False))
+                        dump_all=_dump_page(session, policy, for_customer=False, now=now))
 
 
 # opening --------------------------------------------------------------------------------------
@@ -404,8 +405,8 @@ def customer_comment(session: Session, customer_id: str, ticket_id: str, request
 
 # agents -----------------------------------------------------------------------------------------
 
-def _agent_view(session: Session, ticket: Ticket, policy: Policy) -> dict:
-    return dump(session, ticket, policy, for_customer=False, with_history=True)
+def _agent_view(session: Session, ticket: Ticket, policy: Policy, now: dt.datetime) -> dict:
+    return dump(session, ticket, policy, for_customer=False, with_history=True, now=now)
 
 
 def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
@@ -422,7 +423,7 @@ def acknowledge(session: Session, ticket_id: str, actor: dict, policy: Policy,
         outbox.emit(session, events.TICKET_UPDATED, "ticket",
                     event_entity(ticket, change="acknowledged"), now)
     session.flush()
-    return _agent_view(session, ticket, policy)
+    return _agent_view(session, ticket, policy, now)
 
 
 def assign(session: Session, accounts, ticket_id: str, request: dict, actor: dict,
@@ -444,7 +445,7 @@ def assign(session: Session, accounts, ticket_id: str, request: dict, actor: dic
                     data={"from": ticket.assignee, "assignee": assignee})
         ticket.assignee = assignee
     session.flush()
-    return _agent_view(session, ticket, policy)
+    return _agent_view(session, ticket, policy, now)
 
 
 def change(session: Session, ticket_id: str, request: dict, actor: dict, policy: Policy,
@@ -484,7 +485,7 @@ def change(session: Session, ticket_id: str, request: dict, actor: dict, policy:
         event_type, extra = told
         outbox.emit(session, event_type, "ticket", event_entity(ticket, **extra), now)
     session.flush()
-    return _agent_view(session, ticket, policy)
+    return _agent_view(session, ticket, policy, now)
 
 
 def agent_comment(session: Session, ticket_id: str, request: dict, actor: dict,
@@ -512,7 +513,7 @@ def resolve(session: Session, ticket_id: str, request: dict, actor: dict, policy
                               code=exceptions.INVALID_STATUS_CHANGE)
     resolve_one(session, ticket, values["resolution"], history.agent_actor(actor), now)
     session.flush()
-    return _agent_view(session, ticket, policy)
+    return _agent_view(session, ticket, policy, now)
 
 
 def close_expired(session: Session, policy: Policy, now: dt.datetime, limit: int = 500) -> int:

@@ -12,24 +12,37 @@ from sqlalchemy.orm import Session
 
 from services.common import config as keys
 from services.common.clock import isoformat
-from services.tickets import escalation, history
+from services.tickets import escalation, history, sla
 from services.tickets.models import Category, Incident, Ticket
 
 
 @dataclass(frozen=True)
 class Policy:
     """The service's settings for tickets: the reopen window (a view shows `reopen_until`),
-    the team of the default route, the portal's public URL (links in alerts)."""
+    the team of the default route, the portal's public URL (links in alerts), the minutes to
+    resolve per priority (the SLA, `sla.py`; pairs, so that the policy stays hashable)."""
 
     reopen_days: int = 7
     default_team: str = "support"
     public_url: str | None = None
+    sla_minutes: tuple = tuple(sla.DEFAULT_MINUTES.items())
 
     @classmethod
-    def from_config(cls, config: dict) -> Policy:
+    def from_config(cls, config: dict, sla_minutes: dict | None = None) -> Policy:
+        """`sla_minutes`: as read when the service started (`sla.SlaMinutes`), else the
+        configuration's, read now."""
+        if sla_minutes is None:
+            sla_minutes = sla.minutes_from_config(config.get(keys.TICKETS_SLA_MINUTES))
         return cls(reopen_days=int(config.get(keys.TICKETS_REOPEN_DAYS) or 7),
                    default_team=str(config.get(keys.TICKETS_DEFAULT_TEAM) or "support"),
-                   public_url=config.get(keys.PUBLIC_URL) or None)
+                   public_url=config.get(keys.PUBLIC_URL) or None,
+                   sla_minutes=tuple(sorted(sla_minutes.items())))
+
+    def sla_of(self, ticket: Ticket, now: dt.datetime) -> dict:
+        return sla.status(created_at=ticket.created_at, priority=ticket.priority,
+                          ticket_status=ticket.status, resolved_at=ticket.resolved_at,
+                          closed_at=ticket.closed_at, now=now,
+                          minutes=dict(self.sla_minutes))
 
 
 def category_names(session: Session) -> dict[str, str]:
@@ -44,7 +57,10 @@ def incident_of(session: Session, ticket: Ticket) -> dict | None:
 
 
 def dump(session: Session, ticket: Ticket, policy: Policy, *, for_customer: bool,
-         with_history: bool, names: dict | None = None) -> dict:
+         with_history: bool, names: dict | None = None, now: dt.datetime | None = None
+         ) -> dict:
+    """The ticket as its customer or agents see it; agents' views given `now` carry the SLA
+    (`sla.status`, counted against the service's clock)."""
     names = names if names is not None else category_names(session)
     reopen_until = (ticket.resolved_at + dt.timedelta(days=policy.reopen_days)
                     if ticket.status == "resolved" and ticket.resolved_at else None)
@@ -64,6 +80,8 @@ def dump(session: Session, ticket: Ticket, policy: Policy, *, for_customer: bool
                     "context": ticket.context, "escalation": escalation.view(ticket),
                     "rules": list(ticket.rules or []), "urgency": ticket.urgency,
                     "impact": ticket.impact})
+        if now is not None:
+            out["sla"] = policy.sla_of(ticket, now)
     if with_history:
         out["history"] = history.of(session, ticket.id, for_customer)
     return out

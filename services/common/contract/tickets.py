@@ -258,3 +258,30 @@ class SilenceIn(StrictSchema):
             raise ValidationError("Give a team or a rule_id to silence.", "team")
         if data.get("starts_at") and data["ends_at"] <= data["starts_at"]:
             raise ValidationError("Must be after starts_at.", "ends_at")
+
+
+# ops: canned replies (tickets checks that a category exists)
+
+class CannedReplyIn(StrictSchema):
+    title = Text(100, required=True, min_length=1)
+    body = Text(5000, required=True, min_length=1, metadata={
+        "description": "inserted into an agent's reply, editable before it is sent"})
+    category = fields.String(allow_none=True, validate=validate.Length(min=1, max=40),
+                             metadata={"description": "a ticket category's code; null or "
+                                                      "left out: any category"})
+    language = fields.String(required=True, validate=validate.OneOf(SUPPORT_LANGUAGES))
+
+
+class CannedReplyChange(CannedReplyIn):
+    """A partial change: the fields given are replaced."""
+
+    OPENAPI = {"minProperties": 1}
+
+    title = Text(100, min_length=1)
+    body = Text(5000, min_length=1)
+    language = fields.String(validate=validate.OneOf(SUPPORT_LANGUAGES))
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.", "title")

@@ -43,6 +43,14 @@ const ROUTES = [
   { path: 'ops/governance', page: opsGovernance, nav: 'opsGovernance', permissions: ['approvals.read', 'audit.read'] },
 ];
 const HOME = '#/dashboard';
+// Staff (OPS_ROLES) land on the support desk with staff navigation: a staff account has no
+// subscriptions, wallet or bills, so the customer's pages are not theirs (opening one lands on
+// the desk).
+const STAFF_HOME = '#/ops/support';
+const CUSTOMER_PAGES = ['dashboard', 'subscriptions', 'wallet', 'bills', 'vouchers', 'support'];
+const isStaff = () => OPS_ROLES.includes((session.account || {}).role);
+const home = () => (isStaff() ? STAFF_HOME : HOME);
+const customerPage = (route) => Boolean(route && !route.public && CUSTOMER_PAGES.includes(route.nav));
 
 const root = document.getElementById('app');
 const session = { account: null, returnTo: null };
@@ -94,7 +102,7 @@ async function loggedIn(result) {
   api.rememberCsrf(result && result.csrf_token);
   forgetUnread(); // perhaps another account than before
   await setAccount(result.account);
-  const target = session.returnTo || HOME;
+  const target = session.returnTo || home();
   session.returnTo = null;
   navigate(target, { replace: true });
 }
@@ -273,6 +281,7 @@ function allowed(route) {
   const account = session.account || {};
   const held = Array.isArray(account.permissions) ? account.permissions : [];
   return (!route.billing || route.billing === account.billing_type)
+    && !(isStaff() && customerPage(route))
     && (!route.roles || route.roles.includes(account.role))
     && (!route.permissions || route.permissions.some((p) => held.includes(p)));
 }
@@ -284,7 +293,10 @@ function unreadBadge(testid) {
 }
 
 function navigation(activeNav) {
-  const items = ROUTES.filter((r) => r.nav && typeof r.path === 'string' && allowed(r));
+  // staff: the desk first, then the other staff pages, then the inbox and settings
+  const rank = (r) => (!isStaff() ? 0 : r.nav === 'opsSupport' ? 0 : r.roles || r.permissions ? 1 : 2);
+  const items = ROUTES.filter((r) => r.nav && typeof r.path === 'string' && allowed(r))
+    .sort((a, b) => rank(a) - rank(b));
   const list = h('ul', { id: 'nav-list', class: 'nav-list' },
     items.map((r) => h('li', { class: r.roles || r.permissions ? 'nav-ops' : null },
       h('a', {
@@ -343,7 +355,7 @@ async function render() {
   const isCurrent = () => token === renderCount;
   const path = currentPath();
   if (!path) {
-    navigate(HOME, { replace: true });
+    navigate(home(), { replace: true });
     return;
   }
   const matched = match(path);
@@ -362,7 +374,11 @@ async function render() {
       if (!isCurrent()) return;
     }
   } else if (session.account && (route.page === login || route.page === signup)) {
-    navigate(HOME, { replace: true });
+    navigate(home(), { replace: true });
+    return;
+  }
+  if (isStaff() && customerPage(route)) {
+    navigate(STAFF_HOME, { replace: true });
     return;
   }
 

@@ -117,7 +117,9 @@ class TransportSecurity(DependencyProvider):
     server = WebServer()  # the shared instance the gateway's @http entrypoints use
 
     def setup(self) -> None:
-        trusted_networks(self.container.config.get(keys.TRUSTED_PROXIES))  # refuse a bad one
+        # settings the gateway refuses at start rather than at the first request
+        trusted_networks(self.container.config.get(keys.TRUSTED_PROXIES))
+        keys.price_display(self.container.config)
         value = hsts_header(self.container.config)
         if value is None:
             return

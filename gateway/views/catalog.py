@@ -10,17 +10,6 @@ from services.common import errors
 KINDS = ("packages", "addons", "devices", "tax_rates", "promotions")
 
 
-PRICE_DISPLAYS = ("gross", "net")
-
-
-def price_display(config) -> str:
-    """How the portal shows prices: "gross" (with tax; the default) or "net" (PRICE_DISPLAY)."""
-    value = str(config.get(keys.PRICE_DISPLAY) or "gross").strip().lower()
-    if value not in PRICE_DISPLAYS:
-        raise keys.refuse(keys.PRICE_DISPLAY, f"is {value!r}", "set it to gross or net")
-    return value
-
-
 def tax_region(gw, call: Call) -> str | None:
     """The tax region prices are shown for: the customer's own (none: no tax, as billing charges
     them), or for a visitor the operator's DEFAULT_TAX_REGION."""
@@ -30,7 +19,7 @@ def tax_region(gw, call: Call) -> str | None:
 
 
 def _shown(gw, entries: list[dict]) -> dict:
-    return {"data": entries, "price_display": price_display(gw.config)}
+    return {"data": entries, "price_display": keys.price_display(gw.config)}
 
 
 def packages(gw, call: Call) -> dict:

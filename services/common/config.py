@@ -85,6 +85,7 @@ TRUST_PROXY_HEADERS = "TRUST_PROXY_HEADERS"  # one proxy hop in front (see TRUST
 # (an operator selling to businesses); the tax region of a visitor who has no account yet
 PRICE_DISPLAY = "PRICE_DISPLAY"
 DEFAULT_TAX_REGION = "DEFAULT_TAX_REGION"
+STAFF_LIMITS = "STAFF_LIMITS"  # money staff may create per role (common/permissions.py)
 # the load balancers' addresses or networks (comma-separated): the client address is the first
 # X-Forwarded-For hop, from the right, that is not one of them (gateway/http.py client_ip)
 TRUSTED_PROXIES = "TRUSTED_PROXIES"
@@ -104,7 +105,18 @@ def as_bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
-STAFF_LIMITS = "STAFF_LIMITS"  # money staff may create per role (common/permissions.py)
+
+
+PRICE_DISPLAYS = ("gross", "net")
+
+
+def price_display(config: dict) -> str:
+    """How the portal shows prices: "gross" (the default) or "net"; any other value is refused
+    (the gateway checks it at start)."""
+    value = str(config.get(PRICE_DISPLAY) or "gross").strip().lower()
+    if value not in PRICE_DISPLAYS:
+        raise ValueError(f"{PRICE_DISPLAY} is {value!r}: set it to gross or net")
+    return value
 
 
 def is_https(config: dict) -> bool:

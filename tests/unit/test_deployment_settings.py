@@ -217,3 +217,12 @@ def test_the_card_fingerprint_is_keyed():
         assert first != hashlib.sha256(unkeyed.encode()).hexdigest()[:24]
     with pytest.raises(ValueError):
         SandboxProvider("sqlite://", b"")
+
+
+def test_prices_are_shown_gross_unless_the_operator_says_net_and_nothing_else_is_accepted():
+    assert keys.price_display({}) == "gross"
+    assert keys.price_display({keys.PRICE_DISPLAY: " Net "}) == "net"
+    with pytest.raises(ValueError, match="PRICE_DISPLAY is 'both'"):
+        keys.price_display({keys.PRICE_DISPLAY: "both"})
+    shipped = pathlib.Path("deploy/config.yaml").read_text(encoding="utf-8")
+    assert "\nPRICE_DISPLAY: ${PRICE_DISPLAY:gross}\n" in shipped

@@ -1,0 +1,72 @@
+"""Prices as customers must see them: with the tax of their region, through the gateway on the
+real services, and equal to what billing then charges."""
+
+import requests
+
+
+def _premium(answer: dict) -> dict:
+    return next(p for p in answer["data"] if p["code"] == "premium")
+
+
+def _money(amount: int) -> dict:
+    return {"amount": amount, "currency": "EUR"}
+
+
+def test_visitors_see_the_default_regions_prices_and_customers_their_own(start_portal):
+    portal = start_portal(DEFAULT_TAX_REGION="AT", PRICE_DISPLAY="gross")
+    visitor = requests.get(portal.url + "/api/v1/catalog/packages", timeout=15)
+    assert visitor.status_code == 200, visitor.text
+    assert visitor.json()["price_display"] == "gross"
+    premium = _premium(visitor.json())
+    assert premium["tax"] == {"region": "AT", "rate_bp": 2000, "name": "VAT (USt.)"}
+    assert premium["taxed_prices"]["month"] == {
+        "net": _money(3999), "tax": _money(800), "gross": _money(4799)}
+
+    token = portal.customer()  # an address in Germany: tax region DE
+    premium = _premium(portal.ok("GET", "/api/v1/catalog/packages", token))
+    assert premium["tax"]["region"] == "DE"
+    assert premium["taxed_prices"]["month"]["gross"] == _money(4759)  # €39.99 + 19 %
+    addons = portal.ok("GET", "/api/v1/catalog/addons", token, params={"package": "premium"})
+    sports = next(a for a in addons["data"] if a["code"] == "sports")
+    assert sports["taxed_prices"]["month"]["gross"] == _money(1189)
+    devices = portal.ok("GET", "/api/v1/catalog/devices", token)["data"]
+    box = next(d for d in devices if d["code"] == "stb-4k")
+    assert box["taxed_rental_price"]["gross"] == _money(594)  # €4.99 + 19 %
+
+    # a move to Austria: the next answer has Austria's tax
+    moved = portal("PATCH", "/api/v1/me", token, json={"address": {
+        "line1": "Ring 1", "city": "Wien", "postal_code": "1010", "country": "AT"}})
+    assert moved.status_code == 200, moved.text
+    premium = _premium(portal.ok("GET", "/api/v1/catalog/packages", token))
+    assert premium["tax"]["region"] == "AT"
+    assert premium["taxed_prices"]["month"]["gross"] == _money(4799)
+
+    # a session that is no longer valid is a visitor here, not a 401
+    stale = requests.get(portal.url + "/api/v1/catalog/packages", timeout=15,
+                         headers={"Authorization": "Bearer not-a-session"})
+    assert stale.status_code == 200 and _premium(stale.json())["tax"]["region"] == "AT"
+
+
+def test_the_gross_price_shown_is_what_the_renewal_charges(start_portal):
+    portal = start_portal(PRICE_DISPLAY="net")
+    token = portal.customer()
+    assert portal.ok("GET", "/api/v1/catalog/packages", token)["price_display"] == "net"
+    shown = _premium(portal.ok("GET", "/api/v1/catalog/packages", token))
+    addon = next(a for a in portal.ok("GET", "/api/v1/catalog/addons", token,
+                                      params={"package": "premium"})["data"]
+                 if a["code"] == "sports")
+    sub = portal.ok("POST", "/api/v1/subscriptions", token, status=201,
+                    json={"package": "premium", "addons": ["sports"]},
+                    headers={"Idempotency-Key": "prices-with-tax-1"})
+    assert sub["tax"] == {"region": "DE", "rate_bp": 1900, "name": "VAT (MwSt.)"}
+    assert sub["package"]["taxed_price"] == shown["taxed_prices"]["month"]
+    assert sub["addons"][0]["taxed_price"] == addon["taxed_prices"]["month"]
+    # the renewal is exactly the sum of the gross prices shown (tax per line, half-even)
+    expected = (shown["taxed_prices"]["month"]["gross"]["amount"]
+                + addon["taxed_prices"]["month"]["gross"]["amount"])
+    assert sub["next_renewal"]["amount"] == _money(expected) == _money(4759 + 1189)
+    # and the first period's invoice lines carry the same taxes
+    preview = portal.ok("POST", f"/api/v1/subscriptions/{sub['id']}/change", token,
+                        json={"package": "family", "when": "period_end", "preview": True})
+    assert preview["next_renewal"]["amount"]["amount"] < expected
+

@@ -200,6 +200,31 @@ FAQ = [
                "difference before you confirm."},
 ]
 
+# what agents insert into a reply (the desk offers those of the ticket's category, or of any
+# category, in the customer's language)
+CANNED_REPLIES = [
+    {"title": "Greeting", "language": "en", "category": None,
+     "body": "Hello,\n\nthank you for getting in touch. "},
+    {"title": "Begrüßung", "language": "de", "category": None,
+     "body": "Guten Tag,\n\nvielen Dank für Ihre Nachricht. "},
+    {"title": "Charged twice: we are checking", "language": "en", "category": "billing",
+     "body": "We are checking your charges and payments for the period you mention. If you "
+             "were charged twice, we refund the second charge to the way you paid within 5 "
+             "working days."},
+    {"title": "Doppelt belastet: wir prüfen", "language": "de", "category": "billing",
+     "body": "Wir prüfen Ihre Belastungen und Zahlungen für den genannten Zeitraum. Falls Sie "
+             "doppelt belastet wurden, erstatten wir die zweite Belastung innerhalb von 5 "
+             "Werktagen auf dem Weg, auf dem Sie bezahlt haben."},
+    {"title": "Outage: restart the box", "language": "en", "category": "service_interruption",
+     "body": "Please restart your set-top box (unplug it for 10 seconds). If the picture does "
+             "not come back within a few minutes, reply here and we send a technician."},
+    {"title": "Störung: Box neu starten", "language": "de", "category": "service_interruption",
+     "body": "Bitte starten Sie Ihre Set-Top-Box neu (10 Sekunden vom Strom trennen). Kommt "
+             "das Bild nach einigen Minuten nicht zurück, antworten Sie hier und wir schicken "
+             "einen Techniker."},
+]
+
+
 
 def _ops(base_url: str, token: str, method: str, path: str, body=None,
          ok=(200, 201, 204)) -> requests.Response:
@@ -215,7 +240,7 @@ def load_support(base_url: str, admin: dict = ADMIN) -> None:
     routing (billing questions → billing, service interruptions → network, the rest → support)
     with an
     escalation policy; service interruptions in one region within 30 minutes are one
-    incident; a few FAQ entries. Left as it is when it exists."""
+    incident; a few FAQ entries and canned replies (en, de). Left as it is when it exists."""
     token = admin_login(base_url, admin)
     signed = requests.post(f"{base_url}/api/v1/accounts", json=AGENT, timeout=30)
     if signed.status_code not in (201, 409):
@@ -260,3 +285,6 @@ def load_support(base_url: str, admin: dict = ADMIN) -> None:
     if not _ops(base_url, token, "GET", "/faq").json()["data"]:
         for entry in FAQ:
             _ops(base_url, token, "POST", "/faq", entry)
+    if not _ops(base_url, token, "GET", "/canned-replies?limit=1").json()["data"]:
+        for reply in CANNED_REPLIES:
+            _ops(base_url, token, "POST", "/canned-replies", reply)

@@ -456,7 +456,7 @@ def test_end_to_end_alert_acknowledge_resolve_and_the_customer_is_told(
         # The agent finds it in the support team's queue, acknowledges and resolves it.
         desk = make_page()
         log_in(desk, portal_url, *AGENT)
-        expect(desk.get_by_test_id("dashboard-greeting")).to_be_visible()
+        expect(desk.get_by_test_id("page-ops-support")).to_be_visible()  # staff land on the desk
         open_desk(desk)
         expect(desk.get_by_label("Team")).to_have_value("support")
         expect(desk.get_by_label("Status", exact=True)).to_have_value("open")
@@ -466,8 +466,8 @@ def test_end_to_end_alert_acknowledge_resolve_and_the_customer_is_told(
         expect(row.get_by_test_id("queue-team")).to_have_text("Customer support")
         open_in_desk(desk, ticket)
         expect(desk.get_by_test_id("ops-ticket-status")).to_have_attribute("data-status", "routed")
-        expect(desk.get_by_test_id("context-customer")).to_have_text(
-            dee["client"].call("GET", "/api/v1/me")["id"])
+        expect(desk.get_by_test_id("customer-name")).to_have_text(dee["name"])
+        expect(desk.get_by_test_id("customer-email")).to_have_text(dee["email"])
         expect(desk.get_by_test_id("context-billing-type")).to_have_text("Prepaid")
         expect(entry(desk, "alerted")).to_have_count(1)
 
@@ -527,7 +527,7 @@ def test_the_agent_changes_status_and_priority_and_an_internal_note_stays_intern
 
     desk = make_page()
     log_in(desk, portal_url, *AGENT)
-    expect(desk.get_by_test_id("dashboard-greeting")).to_be_visible()
+    expect(desk.get_by_test_id("page-ops-support")).to_be_visible()  # staff land on the desk
     open_in_desk(desk, ticket)
     expect(desk.get_by_test_id("ops-ticket-description")).to_have_text(ticket["description"])
 
@@ -653,7 +653,7 @@ def test_an_incident_groups_interruptions_and_resolving_it_credits_each_customer
     # (a credit to every customer of an incident is a supervisor's or finance's call).
     desk = make_page()
     log_in(desk, portal_url, *SUPERVISOR)
-    expect(desk.get_by_test_id("dashboard-greeting")).to_be_visible()
+    expect(desk.get_by_test_id("page-ops-support")).to_be_visible()  # staff land on the desk
     open_desk(desk)
     row = desk.locator(f'[data-testid="incident-row"][data-incident-id="{incident["id"]}"]')
     expect(row.get_by_test_id("incident-title")).to_have_text(incident["title"])
@@ -793,7 +793,7 @@ def test_support_and_the_desk_fit_the_screen_and_are_labelled(make_page, portal_
     # The agents' desk, at the same width.
     desk = make_page(width=width, height=800)
     log_in(desk, portal_url, *AGENT)
-    expect(desk.get_by_test_id("dashboard-greeting")).to_be_visible()
+    expect(desk.get_by_test_id("page-ops-support")).to_be_visible()  # staff land on the desk
     if width < 768:
         desk.get_by_test_id("nav-toggle").click()
     open_in_desk(desk, ticket)

@@ -8,6 +8,14 @@
 //
 // Every action answers the ticket as it now stands, and the page redraws from that answer; the
 // status machine is the server's, so a refused change (409) is shown next to the action.
+//
+// A staff tool: each ticket shows its SLA (the time left to resolve it, or how late it is,
+// from the server's count: `sla.remaining_seconds` when the answer was made, ticking on here),
+// its customer (name, e-mail, and their subscriptions, wallet ledger, invoices and payments
+// on demand: "was I charged twice?"), canned replies for its category in its customer's
+// language (inserted into the reply, editable before sending), and its history in sentences
+// (internal keys — alert dedup keys, silence, incident and rule ids — only in a collapsed
+// "Technical details" beside the entry).
 import * as api from '../api.js';
 import { t, has } from '../i18n.js';
 import {
@@ -17,11 +25,13 @@ import {
 import { money, isMoney, dateTime, parseAmount, fractionDigits, amountInput } from '../format.js';
 import {
   STATUSES, PRIORITIES, statusBadge, statusText, priorityBadge, priorityText, teamText, textareaField,
-  historyList, errorRegion,
+  describeEntry, errorRegion,
 } from './support.js';
 
 const BASE = '/api/v1/ops/tickets';
 const INCIDENTS = '/api/v1/ops/incidents';
+const CUSTOMERS = '/api/v1/ops/customers';
+const CANNED = '/api/v1/ops/canned-replies';
 const PAGE_SIZE = 25;
 const TEXT_MAX = 5000;
 const ALL = '';
@@ -80,6 +90,163 @@ function fact(label, content, testid) {
   return h('div', {}, h('dt', {}, label), h('dd', { 'data-testid': testid }, content));
 }
 
+// --- SLA ---------------------------------------------------------------------------------------
+
+/** "2 h 10 min", "35 min", "3 d 4 h": a duration in whole minutes (rounded down). */
+function durationText(seconds) {
+  const minutes = Math.floor(Math.abs(seconds) / 60);
+  if (minutes < 60) return t('opsSupport.sla.minutes', { m: minutes });
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return t('opsSupport.sla.hoursMinutes', { h: hours, m: minutes % 60 });
+  return t('opsSupport.sla.daysHours', { d: Math.floor(hours / 24), h: hours % 24 });
+}
+
+/**
+ * A ticket's SLA in words, from the server's answer (`remaining_seconds` when it was made,
+ * `loadedAt` on this page's clock): "2 h 10 min left", "Overdue by 35 min", "Resolved in time",
+ * "Resolved 1 h 5 min late". Returns [text, state] with state running|overdue|met|breached.
+ */
+function slaText(sla, loadedAt, now = Date.now()) {
+  if (!sla || typeof sla.remaining_seconds !== 'number') return [t('opsSupport.sla.none'), 'none'];
+  if (sla.state === 'met') return [t('opsSupport.sla.met'), 'met'];
+  if (sla.state === 'breached') return [t('opsSupport.sla.missed', { time: durationText(sla.remaining_seconds) }), 'breached'];
+  const left = sla.remaining_seconds - Math.max(0, Math.floor((now - loadedAt) / 1000));
+  return left >= 0
+    ? [t('opsSupport.sla.left', { time: durationText(left) }), 'running']
+    : [t('opsSupport.sla.overdue', { time: durationText(left) }), 'overdue'];
+}
+
+function drawSla(el) {
+  const sla = JSON.parse(el.dataset.sla || 'null');
+  const [text, state] = slaText(sla, Number(el.dataset.loadedAt));
+  el.textContent = text;
+  el.dataset.state = state;
+  // late: in the most urgent priority's colours (styles.css)
+  el.className = `badge sla sla-${state}${state === 'overdue' || state === 'breached' ? ' priority-p1' : ''}`;
+}
+
+let slaTicker = null;
+/** The SLA texts on the page tick on (once a minute) until none is left on the page. */
+function tickSla() {
+  if (slaTicker) return;
+  slaTicker = setInterval(() => {
+    const shown = document.querySelectorAll('[data-sla]');
+    if (!shown.length) {
+      clearInterval(slaTicker);
+      slaTicker = null;
+      return;
+    }
+    shown.forEach(drawSla);
+  }, 30_000);
+}
+
+function slaBadge(sla, attrs = {}) {
+  const el = h('span', {
+    class: 'badge sla', 'data-sla': JSON.stringify(sla || null), 'data-loaded-at': String(Date.now()),
+    title: sla && sla.due_at ? t('opsSupport.sla.due', { at: dateTime(sla.due_at) }) : null, ...attrs,
+  });
+  drawSla(el);
+  tickSla();
+  return el;
+}
+
+// --- history, in sentences --------------------------------------------------------------------
+
+/** The technical part of an entry (ids, keys), collapsed and copyable; never the main text. */
+function technicalDetails(pairs) {
+  const shown = pairs.filter(([, v]) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && !v.length));
+  if (!shown.length) return null;
+  return h('details', { class: 'history-details', 'data-testid': 'history-details' },
+    h('summary', {}, t('opsSupport.history.details')),
+    h('dl', { class: 'pairs' }, shown.map(([label, v]) => h('div', {},
+      h('dt', {}, label),
+      h('dd', {}, h('code', { class: 'serial' }, Array.isArray(v) ? v.join(', ') : String(v)))))));
+}
+
+function escalationSentence(data, routedAt) {
+  const target = !data.target ? teamText(data.team)
+    : data.target.type === 'lead' ? t('support.history.teamLead') : teamText(data.target.team || data.team);
+  const number = data.number ?? (Number.isInteger(data.step) ? data.step + 1 : null);
+  let minutes = data.after_minutes;
+  if (typeof minutes !== 'number' && data.due_at && routedAt) {
+    const ms = Date.parse(data.due_at) - Date.parse(routedAt);
+    if (!Number.isNaN(ms)) minutes = Math.max(0, Math.floor(ms / 60000));
+  }
+  const step = number === null ? ''
+    : data.of ? t('opsSupport.history.stepOf', { n: number, of: data.of }) : t('opsSupport.history.step', { n: number });
+  const after = typeof minutes === 'number' ? t('opsSupport.history.after', { time: durationText(minutes * 60) }) : '';
+  const again = Number.isInteger(data.round) && data.round > 0 ? t('opsSupport.history.repeat', { n: data.round }) : '';
+  const how = [step, after, again].filter(Boolean).join(', ');
+  return how ? t('opsSupport.history.escalatedHow', { target, how }) : t('opsSupport.history.escalated', { target });
+}
+
+/** One history entry as agents read it: [title, text or null, technical details or null]. */
+function describeOpsEntry(entry, { names, me, incident, routedAt }) {
+  const data = entry.data || {};
+  switch (entry.kind) {
+    case 'routed': {
+      const also = Array.isArray(data.also) ? data.also.filter(Boolean) : [];
+      return [t('opsSupport.history.routed', { team: teamText(data.team) }),
+        also.length ? t('opsSupport.history.alsoPaged', { teams: also.map(teamText).join(', ') }) : null,
+        technicalDetails([[t('opsSupport.history.ruleIds'), data.rule_ids]])];
+    }
+    case 'alerted':
+      return [t('opsSupport.history.alerted', { team: teamText(data.team) }), null,
+        technicalDetails([[t('opsSupport.history.dedupKey'), data.dedup_key]])];
+    case 'silenced':
+      return [data.team ? t('opsSupport.history.silencedTeam', { team: teamText(data.team) }) : t('opsSupport.history.silenced'), null,
+        technicalDetails([[t('opsSupport.history.silenceId'), data.silence_id], [t('opsSupport.history.dedupKey'), data.dedup_key]])];
+    case 'escalated':
+      return [escalationSentence(data, routedAt), null, technicalDetails([[t('opsSupport.history.dueAt'), data.due_at]])];
+    case 'incident': {
+      const title = data.title || (incident && incident.id === data.incident_id ? incident.title : null);
+      return [title ? t('opsSupport.history.incidentTitled', { title }) : t('support.history.incident'), null,
+        technicalDetails([[t('opsSupport.history.incidentId'), data.incident_id]])];
+    }
+    case 'created': case 'acknowledged': case 'status_changed': case 'comment': case 'assigned':
+    case 'priority_changed': case 'resolved': case 'reopened': case 'closed': case 'credited': {
+      const [title, text] = describeEntry(entry, { ops: true, names, me, incident });
+      return [title, text, null];
+    }
+    default:
+      return [t('opsSupport.history.other'), entry.text || null, technicalDetails([[t('opsSupport.history.kind'), entry.kind]])];
+  }
+}
+
+function actorName(actor) {
+  if (!actor || !actor.type || actor.type === 'system') return t('support.actor.system');
+  if (actor.type === 'customer') return actor.name || t('support.actor.customer');
+  return actor.name || t('support.actor.agent');
+}
+
+/** The whole history, oldest first, internal notes marked. */
+function opsHistoryList(entries, { names, me, incident, labelledBy }) {
+  const shown = Array.isArray(entries) ? entries : [];
+  if (!shown.length) return h('p', { class: 'muted', 'data-testid': 'history-empty' }, t('support.historyEmpty'));
+  const routed = shown.find((e) => e.kind === 'routed');
+  const routedAt = routed ? routed.at : null;
+  return h('ol', { class: 'timeline', 'data-testid': 'ticket-history', 'aria-labelledby': labelledBy },
+    shown.map((entry) => {
+      const [title, text, details] = describeOpsEntry(entry, { names, me, incident, routedAt });
+      const internal = Boolean(entry.internal);
+      return h('li', {
+        class: `timeline-entry kind-${String(entry.kind || 'unknown').replace(/[^a-z_]/g, '')}${internal ? ' is-internal' : ''}`,
+        'data-testid': 'history-entry',
+        'data-kind': entry.kind || '',
+        'data-internal': String(internal),
+      },
+      h('p', { class: 'timeline-head' },
+        h('span', { class: 'timeline-title', 'data-testid': 'history-title' }, title),
+        internal ? h('span', { class: 'badge badge-internal', 'data-testid': 'history-internal' }, t('opsSupport.internalBadge')) : null),
+      h('p', { class: 'timeline-meta' },
+        h('span', { 'data-testid': 'history-actor' }, actorName(entry.actor)),
+        ' · ',
+        h('time', { datetime: entry.at || '' }, dateTime(entry.at))),
+      text ? h('p', { class: `timeline-text${entry.kind === 'comment' || entry.kind === 'resolved' ? ' message' : ''}`, 'data-testid': 'history-text' }, text) : null,
+      details);
+    }));
+}
+
 async function loadMeAndTeams() {
   const settled = await Promise.allSettled([api.get('/api/v1/me'), api.get('/api/v1/ops/teams')]);
   const handled = settled.find((r) => r.status === 'rejected' && r.reason && r.reason.handled);
@@ -127,6 +294,7 @@ function queueRow(ticket, ctx) {
   h('td', { 'data-label': t('opsSupport.team'), 'data-testid': 'queue-team' }, teamText(ticket.team)),
   h('td', { 'data-label': t('opsSupport.statusColumn') }, statusBadge(ticket.status, { 'data-testid': 'queue-status' }, OPS_STATUS)),
   h('td', { 'data-label': t('opsSupport.assignee'), 'data-testid': 'queue-assignee' }, assigneeText(ticket.assignee, ctx)),
+  h('td', { 'data-label': t('opsSupport.sla.label') }, slaBadge(ticket.sla, { 'data-testid': 'queue-sla' })),
   h('td', { 'data-label': t('opsSupport.age'), class: 'when' },
     h('time', { datetime: ticket.created_at || '', title: dateTime(ticket.created_at), 'data-testid': 'queue-age' }, age(ticket.created_at))));
 }
@@ -167,6 +335,7 @@ function queueCard(ctx) {
         h('th', { scope: 'col' }, t('opsSupport.team')),
         h('th', { scope: 'col' }, t('opsSupport.statusColumn')),
         h('th', { scope: 'col' }, t('opsSupport.assignee')),
+        h('th', { scope: 'col' }, t('opsSupport.sla.label')),
         h('th', { scope: 'col' }, t('opsSupport.age')))),
     body);
   const summary = h('p', { class: 'muted', 'data-testid': 'queue-summary', role: 'status', 'aria-live': 'polite' });
@@ -404,12 +573,14 @@ async function renderQueue() {
   ]);
   if (incidentsR.reason && incidentsR.reason.handled) throw incidentsR.reason;
   const ctx = { me, teams, names: namesFrom(teams) };
-  const queue = queueCard(ctx);
-  await queue.load();
+  // a role without tickets (finance) sees the incidents, and why there is no queue
+  const works = !Array.isArray(me.permissions) || me.permissions.includes('tickets.work');
+  const queue = works ? queueCard(ctx) : null;
+  if (queue) await queue.load();
   return h('section', { class: 'page wide', 'data-testid': 'page-ops-support' },
     h('h1', {}, t('opsSupport.title')),
     h('p', { class: 'intro' }, t('opsSupport.intro')),
-    queue.section,
+    queue ? queue.section : h('p', { class: 'notice', 'data-testid': 'queue-not-for-role' }, t('opsSupport.noQueueForRole')),
     incidentsCard(ctx, incidentsR.value, incidentsR.reason));
 }
 
@@ -427,7 +598,6 @@ function contextCard(tk) {
     h('h2', { id: 'context-title' }, t('opsSupport.contextTitle')),
     h('p', { class: 'hint' }, t('opsSupport.contextIntro')),
     h('dl', { class: 'pairs' },
-      fact(t('opsSupport.customer'), h('span', { class: 'serial' }, tk.customer_id || ''), 'context-customer'),
       fact(t('opsSupport.billingType'), c.billing_type ? (has(billingKey) ? t(billingKey) : c.billing_type) : unknown(), 'context-billing-type'),
       fact(t('opsSupport.region'), c.tax_region || unknown(), 'context-region'),
       fact(t('opsSupport.packages'), packages.length ? packages.map(pkgName).filter(Boolean).join(', ')
@@ -436,6 +606,185 @@ function contextCard(tk) {
     unavailable.length
       ? h('p', { class: 'notice muted', 'data-testid': 'context-unavailable' }, t('opsSupport.contextUnavailable', { parts: unavailable.join(', ') }))
       : null);
+}
+
+// --- the ticket's customer ----------------------------------------------------------------------
+
+const customerPath = (id, ...rest) => [CUSTOMERS, encodeURIComponent(id), ...rest].join('/');
+const RECORDS_LIMIT = 20;
+
+function recordsTable(testid, headings, rows, empty) {
+  if (!rows.length) return h('p', { class: 'muted', 'data-testid': `${testid}-empty` }, empty);
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: 'ledger', 'data-testid': testid },
+      h('thead', {}, h('tr', {}, headings.map(([label, cls]) => h('th', { scope: 'col', class: cls || null }, label)))),
+      h('tbody', {}, rows)));
+}
+
+const known = (key, fallback) => (has(key) ? t(key) : String(fallback ?? ''));
+
+/** What the customer panel can show, each a GET of an ops endpoint drawn as a small table. */
+const RECORDS = {
+  subscriptions: {
+    label: () => t('opsSupport.customerPanel.subscriptions'),
+    path: (id) => customerPath(id, 'subscriptions'),
+    draw: (page) => recordsTable('customer-subscriptions', [
+      [t('opsSupport.customerPanel.package')], [t('opsSupport.statusColumn')], [t('opsSupport.customerPanel.since'), 'when'],
+    ], dataOf(page).map((sub) => h('tr', { 'data-testid': 'customer-subscription', 'data-id': sub.id || '' },
+      h('td', {}, (sub.package && (sub.package.name || sub.package.code)) || sub.id || ''),
+      h('td', {}, known(`subscriptionStatus.${sub.status}`, sub.status)),
+      h('td', { class: 'when' }, h('time', { datetime: sub.activation_date || '' }, dateTime(sub.activation_date))))),
+    t('opsSupport.customerPanel.noSubscriptions')),
+  },
+  ledger: {
+    label: () => t('opsSupport.customerPanel.ledger'),
+    path: (id) => `${customerPath(id, 'wallet', 'transactions')}?limit=${RECORDS_LIMIT}`,
+    draw: (page) => recordsTable('customer-ledger', [
+      [t('opsSupport.customerPanel.when'), 'when'], [t('wallet.type')], [t('opsSupport.customerPanel.what')],
+      [t('opsSupport.customerPanel.amount'), 'amount'], [t('opsSupport.customerPanel.balanceAfter'), 'amount'],
+    ], dataOf(page).map((tx) => h('tr', { 'data-testid': 'customer-ledger-row', 'data-type': tx.type || '', 'data-direction': tx.direction || '' },
+      h('td', { class: 'when' }, h('time', { datetime: tx.created_at || '' }, dateTime(tx.created_at))),
+      h('td', {}, known(`transactionType.${tx.type}`, tx.type)),
+      h('td', {}, tx.description || ''),
+      h('td', { class: 'amount' }, isMoney(tx.amount) ? money(tx.amount, { negate: tx.direction === 'debit' }) : ''),
+      h('td', { class: 'amount' }, isMoney(tx.balance_after) ? money(tx.balance_after) : ''))),
+    t('opsSupport.customerPanel.noLedger')),
+  },
+  invoices: {
+    label: () => t('opsSupport.customerPanel.invoices'),
+    path: (id) => `${customerPath(id, 'invoices')}?limit=${RECORDS_LIMIT}`,
+    draw: (page) => recordsTable('customer-invoices', [
+      [t('opsSupport.customerPanel.invoiceNumber')], [t('opsSupport.customerPanel.issued'), 'when'], [t('opsSupport.statusColumn')],
+      [t('opsSupport.customerPanel.total'), 'amount'], [t('opsSupport.customerPanel.due'), 'amount'],
+    ], dataOf(page).map((inv) => h('tr', { 'data-testid': 'customer-invoice', 'data-id': inv.id || '' },
+      h('td', { class: 'serial' }, inv.number || inv.id || ''),
+      h('td', { class: 'when' }, h('time', { datetime: inv.issue_date || '' }, dateTime(inv.issue_date))),
+      h('td', {}, known(`bills.invoiceStatus.${inv.status}`, inv.status)),
+      h('td', { class: 'amount' }, isMoney(inv.total) ? money(inv.total) : ''),
+      h('td', { class: 'amount' }, isMoney(inv.amount_due) ? money(inv.amount_due) : ''))),
+    t('opsSupport.customerPanel.noInvoices')),
+  },
+  payments: {
+    label: () => t('opsSupport.customerPanel.payments'),
+    path: (id) => `${customerPath(id, 'payments')}?limit=${RECORDS_LIMIT}`,
+    draw: (page) => recordsTable('customer-payments', [
+      [t('opsSupport.customerPanel.when'), 'when'], [t('opsSupport.customerPanel.what')], [t('opsSupport.statusColumn')],
+      [t('opsSupport.customerPanel.amount'), 'amount'],
+    ], dataOf(page).map((pay) => h('tr', { 'data-testid': 'customer-payment', 'data-id': pay.id || '' },
+      h('td', { class: 'when' }, h('time', { datetime: pay.created_at || '' }, dateTime(pay.created_at))),
+      h('td', {}, known(`bills.purpose.${pay.purpose}`, pay.purpose)),
+      h('td', {}, known(`bills.paymentStatus.${pay.status}`, pay.status)),
+      h('td', { class: 'amount' }, isMoney(pay.amount) ? money(pay.amount) : ''))),
+    t('opsSupport.customerPanel.noPayments')),
+  },
+};
+
+/**
+ * The ticket's customer: name and e-mail (their account now; the ticket's captured name if the
+ * account does not answer), and buttons that show their subscriptions, wallet ledger (prepaid),
+ * invoices (postpaid) and card payments below, one at a time.
+ */
+function customerCard(tk, account) {
+  const c = tk.context || {};
+  const billingType = (account && account.billing_type) || c.billing_type;
+  const kinds = ['subscriptions',
+    ...(billingType === 'postpaid' ? [] : ['ledger']),
+    ...(billingType === 'prepaid' ? [] : ['invoices']),
+    'payments'];
+  const records = h('div', { id: 'customer-records', class: 'customer-records', 'data-testid': 'customer-records', 'aria-live': 'polite' });
+  const buttons = kinds.map((kind) => {
+    const button = h('button', {
+      type: 'button', class: 'button secondary small', 'data-testid': `customer-show-${kind}`,
+      'aria-controls': 'customer-records', 'aria-pressed': 'false',
+    }, RECORDS[kind].label());
+    button.addEventListener('click', async () => {
+      if (button.disabled) return;
+      buttons.forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
+      button.disabled = true;
+      records.setAttribute('aria-busy', 'true');
+      records.replaceChildren(h('p', { class: 'loading' }, t('app.loading')));
+      try {
+        const page = await api.get(RECORDS[kind].path(tk.customer_id));
+        records.replaceChildren(h('h3', {}, RECORDS[kind].label()), RECORDS[kind].draw(page),
+          page && page.has_more ? h('p', { class: 'hint' }, t('opsSupport.customerPanel.latestOnly', { count: RECORDS_LIMIT })) : null);
+      } catch (err) {
+        if (err && err.handled) return;
+        records.replaceChildren(h('p', { class: 'notice error', 'data-testid': 'customer-records-error' }, errorText(err)));
+      } finally {
+        button.disabled = false;
+        records.removeAttribute('aria-busy');
+      }
+    });
+    return button;
+  });
+  const name = (account && account.name) || c.name;
+  const email = account && account.email;
+  return h('section', { class: 'card bills-card', 'aria-labelledby': 'customer-title', 'data-testid': 'ticket-customer' },
+    h('h2', { id: 'customer-title' }, t('opsSupport.customerPanel.title')),
+    h('dl', { class: 'pairs' },
+      fact(t('opsSupport.customerPanel.name'), name || h('span', { class: 'muted' }, t('opsSupport.unknown')), 'customer-name'),
+      fact(t('opsSupport.customerPanel.email'), email ? h('a', { href: `mailto:${email}` }, email) : h('span', { class: 'muted' }, t('opsSupport.unknown')), 'customer-email'),
+      fact(t('opsSupport.billingType'), billingType ? known(`billing.${billingType}`, billingType) : h('span', { class: 'muted' }, t('opsSupport.unknown')), 'customer-billing-type')),
+    account ? null : h('p', { class: 'notice muted', 'data-testid': 'customer-account-unavailable' }, t('opsSupport.customerPanel.accountUnavailable')),
+    h('div', { class: 'actions', role: 'group', 'aria-label': t('opsSupport.customerPanel.showLabel') }, buttons),
+    records,
+    technicalDetails([[t('opsSupport.customerPanel.customerId'), tk.customer_id]]));
+}
+
+/** The customer's account now (null when it cannot be read: the panel says so). */
+async function customerAccount(customerId) {
+  if (!customerId) return null;
+  try {
+    return await api.get(customerPath(customerId));
+  } catch (err) {
+    if (err && err.handled) throw err;
+    return null;
+  }
+}
+
+// --- canned replies -------------------------------------------------------------------------------
+
+/** The canned replies for a category in a language (those for any category too); [] when none. */
+async function cannedReplies(category, language) {
+  const params = new URLSearchParams({ limit: '100', language: language || 'en' });
+  if (category) params.set('category', category);
+  try {
+    return dataOf(await api.get(`${CANNED}?${params}`));
+  } catch (err) {
+    if (err && err.handled) throw err;
+    return [];
+  }
+}
+
+/** Insert `text` where the cursor is in the textarea (replacing a selection), then focus it. */
+function insertAt(textarea, text) {
+  const start = textarea.selectionStart ?? textarea.value.length;
+  const end = textarea.selectionEnd ?? start;
+  const before = textarea.value.slice(0, start);
+  const after = textarea.value.slice(end);
+  textarea.value = before + text + after;
+  const at = before.length + text.length;
+  textarea.focus();
+  textarea.setSelectionRange(at, at);
+  textarea.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+function cannedPicker(replies, language, textarea) {
+  if (!replies.length) return h('p', { class: 'hint', 'data-testid': 'canned-none' }, t('opsSupport.canned.none', { language: known(`language.${language}`, language) }));
+  const id = 'ops-comment-canned';
+  const select = h('select', { id, 'data-testid': 'canned-select', 'aria-describedby': `${id}-hint` },
+    replies.map((r) => h('option', { value: r.id, 'data-language': r.language || '' }, r.title || '')));
+  const insert = h('button', { type: 'button', class: 'button secondary', 'data-testid': 'canned-insert' }, t('opsSupport.canned.insert'));
+  insert.addEventListener('click', () => {
+    const reply = replies.find((r) => r.id === select.value);
+    if (reply) insertAt(textarea, reply.body || '');
+  });
+  return h('div', { class: 'inline-fields canned', 'data-testid': 'canned' },
+    h('div', { class: 'field' },
+      h('label', { for: id }, t('opsSupport.canned.label')),
+      h('p', { class: 'hint', id: `${id}-hint` }, t('opsSupport.canned.hint', { language: known(`language.${language}`, language) })),
+      select),
+    h('div', { class: 'actions' }, insert));
 }
 
 function escalationText(e, policies) {
@@ -462,6 +811,9 @@ async function renderTicket(ticketId) {
   const [ticket, { me, teams }, policies] = loaded;
   const ctx = { me, teams, names: namesFrom(teams) };
   const state = { ticket };
+  const account = await customerAccount(ticket.customer_id);
+  const language = (account && account.language) || (ticket.context && ticket.context.language) || 'en';
+  const replies = await cannedReplies(ticket.category, language);
 
   const heading = h('h1', { 'data-testid': 'ops-ticket-title' });
   const badges = h('span', { class: 'status-slot' });
@@ -565,6 +917,7 @@ async function renderTicket(ticketId) {
   const internalId = 'ops-comment-internal';
   const commentForm = h('form', { class: 'form', 'data-testid': 'ops-comment-form', novalidate: true, 'aria-labelledby': commentTitleId },
     formMessage(),
+    h('div', { class: 'canned-slot' }),
     textareaField({ form: 'ops-comment', name: 'text', label: t('opsSupport.commentLabel'), rows: 4, attrs: { 'data-testid': 'ops-comment-text' } }),
     h('div', { class: 'checkbox' },
       h('input', { type: 'checkbox', id: internalId, name: 'internal', 'data-testid': 'ops-comment-internal', 'aria-describedby': `${internalId}-hint` }),
@@ -572,6 +925,7 @@ async function renderTicket(ticketId) {
     h('p', { class: 'hint', id: `${internalId}-hint` }, t('opsSupport.internalHint')),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'button primary', 'data-testid': 'ops-comment-submit' }, t('opsSupport.commentSubmit'))));
+  commentForm.querySelector('.canned-slot').replaceChildren(cannedPicker(replies, language, commentForm.querySelector('textarea')));
   onSubmit(commentForm, async () => {
     const text = value(commentForm, 'text').trim();
     const internal = commentForm.querySelector(`#${internalId}`).checked;
@@ -627,16 +981,17 @@ async function renderTicket(ticketId) {
       fact(t('opsSupport.assignee'), assigneeText(tk.assignee, ctx), 'ops-ticket-assignee'),
       fact(t('opsSupport.urgencyImpact'), t('opsSupport.urgencyImpactValue', { urgency: tk.urgency ?? '–', impact: tk.impact ?? '–' }), 'ops-ticket-urgency'),
       fact(t('support.created'), h('time', { datetime: tk.created_at || '' }, dateTime(tk.created_at)), 'ops-ticket-created'),
+      fact(t('opsSupport.sla.label'), slaBadge(tk.sla), 'ops-ticket-sla'),
       fact(t('opsSupport.acknowledgedAt'), tk.acknowledged_at ? h('time', { datetime: tk.acknowledged_at }, dateTime(tk.acknowledged_at)) : t('opsSupport.notYet'), 'ops-ticket-acknowledged'),
       fact(t('opsSupport.escalation'), escalationText(tk.escalation, policies), 'ops-ticket-escalation'),
       tk.subscription_id ? fact(t('support.subscription'), h('span', { class: 'serial' }, tk.subscription_id), 'ops-ticket-subscription') : null,
       incident ? fact(t('opsSupport.incident'), t('opsSupport.incidentValue', { title: incident.title || incident.id, status: incident.status || '' }), 'ops-ticket-incident') : null,
-      Array.isArray(tk.rules) && tk.rules.length ? fact(t('opsSupport.rules'), tk.rules.join(', '), 'ops-ticket-rules') : null,
+      Array.isArray(tk.rules) && tk.rules.length ? fact(t('opsSupport.rules'), technicalDetails([[t('opsSupport.history.ruleIds'), tk.rules]]), 'ops-ticket-rules') : null,
       tk.resolution ? fact(t('opsSupport.resolution'), h('span', { class: 'message' }, tk.resolution), 'ops-ticket-resolution') : null));
     contextSlot.replaceChildren(contextCard(tk));
     descriptionSlot.replaceChildren(h('p', { class: 'message', 'data-testid': 'ops-ticket-description' }, tk.description || ''));
-    historySlot.replaceChildren(historyList(tk.history, {
-      ops: true, names: ctx.names, me: me.id, incident: tk.incident, labelledBy: 'ops-history-title',
+    historySlot.replaceChildren(opsHistoryList(tk.history, {
+      names: ctx.names, me: me.id, incident: tk.incident, labelledBy: 'ops-history-title',
     }));
   };
   draw();
@@ -651,6 +1006,7 @@ async function renderTicket(ticketId) {
       h('section', { class: 'card', 'aria-labelledby': 'ops-facts-title' },
         h('h2', { id: 'ops-facts-title' }, t('support.detailsTitle')),
         factsSlot)),
+    customerCard(ticket, account),
     h('div', { class: 'bills-grid' },
       contextSlot,
       h('section', { class: 'card', 'aria-labelledby': 'ops-description-title' },

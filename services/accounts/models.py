@@ -8,6 +8,7 @@ from sqlalchemy import DDL, JSON, BigInteger, ForeignKey, Index, String, Text, e
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.db import Migration
+from services.common.schemas import SUPPORTED_LANGUAGES
 from services.common.sqltypes import AutoId, UtcDateTime
 from services.common.throttle import ThrottleCounterColumns
 
@@ -18,7 +19,7 @@ class Base(DeclarativeBase):
 
 ROLES = ("customer", "agent", "supervisor", "finance", "admin")  # services/common/permissions.py
 BILLING_TYPES = ("prepaid", "postpaid")
-LANGUAGES = ("en", "de", "it")
+LANGUAGES = SUPPORTED_LANGUAGES  # a customer's language
 
 
 class Customer(Base):

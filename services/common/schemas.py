@@ -14,7 +14,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from services.common.money import KNOWN_CURRENCIES, is_currency
 
-SUPPORTED_LANGUAGES = ("en", "de", "it")
+# the portal's and the server texts' languages (gateway/static/i18n/<lang>.json, the notifier's
+# templates); tests/unit/test_translations.py keeps them in step
+SUPPORTED_LANGUAGES = ("en", "de", "it", "th")
 COUNTRIES = frozenset(code for code in Locale("en").territories if code.isalpha())
 
 

@@ -1,5 +1,6 @@
-"""Customer notification templates: one per event a customer cares about, in English, German
-and Italian (a customer's other language falls back to English).
+"""Customer notification templates: one per event a customer cares about, in every language the
+portal speaks (English, German, Italian, Thai: SUPPORTED_LANGUAGES; an unknown language falls
+back to English). tests/unit/test_notifier_templates.py fails when a text lacks a language.
 
 `render(event_type, entity, language)` answers the topic, title and body, or None when the
 event tells the customer nothing (e.g. a card payment of an invoice: `invoice_paid` says it).
@@ -17,8 +18,9 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from services.common.money import minor_unit_exponent
+from services.common.schemas import SUPPORTED_LANGUAGES
 
-LANGUAGES = ("en", "de", "it")
+LANGUAGES = SUPPORTED_LANGUAGES
 
 # topics a customer can choose channels for; `locked` ones always reach the portal inbox
 TOPICS = {
@@ -48,222 +50,347 @@ class Template:
 T = Template
 TEMPLATES: dict[str, Template] = {
     "customer_registered": T("account", {
-        "en": ("Welcome, {name}", "Your account is ready. Here you can manage your services, "
-                                  "pay and top up, and ask us for help."),
-        "de": ("Willkommen, {name}", "Ihr Konto ist eingerichtet. Hier verwalten Sie Ihre "
-                                     "Dienste, bezahlen, laden auf und erreichen unseren Support."),
-        "it": ("Benvenuto, {name}", "Il tuo account è pronto. Qui gestisci i tuoi servizi, paghi, "
-                                    "ricarichi e chiedi assistenza.")}),
+        "en": ("Welcome, {name}",
+               "Your account is ready. Here you can manage your services, pay and top up, and "
+               "ask us for help."),
+        "de": ("Willkommen, {name}",
+               "Ihr Konto ist eingerichtet. Hier verwalten Sie Ihre Dienste, bezahlen, laden "
+               "auf und erreichen unseren Support."),
+        "it": ("{name}, il suo account è pronto",
+               "Da qui può gestire i suoi servizi, pagare, ricaricare il credito e chiedere "
+               "assistenza."),
+        "th": ("ยินดีต้อนรับ คุณ{name}",
+               "บัญชีของคุณพร้อมใช้งานแล้ว คุณสามารถจัดการบริการ ชำระเงิน เติมเงิน "
+               "และขอความช่วยเหลือจากเราได้ที่นี่")}),
     "portal_link_issued": T("account", {
-        "en": ("Your sign-in link", "Sign in to your account with this link: {url}\nIt works "
-                                    "once, until {expires}. If you did not ask us for it, "
-                                    "ignore this message."),
-        "de": ("Ihr Anmeldelink", "Melden Sie sich mit diesem Link an: {url}\nEr gilt einmal, "
-                                  "bis {expires}. Haben Sie ihn nicht angefordert, ignorieren Sie "
-                                  "diese Nachricht."),
-        "it": ("Il tuo link di accesso", "Accedi al tuo account con questo link: {url}\nFunziona "
-                                         "una volta, fino al {expires}. Se non l'hai chiesto tu, "
-                                         "ignora questo messaggio.")}),
+        "en": ("Your sign-in link",
+               "Sign in to your account with this link: {url}\nIt works once, until {expires}. "
+               "If you did not ask us for it, ignore this message."),
+        "de": ("Ihr Anmeldelink",
+               "Melden Sie sich mit diesem Link an: {url}\nEr gilt einmal, bis {expires}. Haben "
+               "Sie ihn nicht angefordert, ignorieren Sie diese Nachricht."),
+        "it": ("Il suo link di accesso",
+               "Acceda al suo account con questo link: {url}\nÈ valido una sola volta, fino al "
+               "{expires}. Se non lo ha richiesto, ignori questo messaggio."),
+        "th": ("ลิงก์เข้าสู่ระบบของคุณ",
+               "เข้าสู่ระบบบัญชีของคุณด้วยลิงก์นี้: {url}\nลิงก์ใช้ได้ครั้งเดียว ถึง {expires} "
+               "หากคุณไม่ได้ขอลิงก์นี้ โปรดละเว้นข้อความนี้")}),
     "password_changed": T("account", {
-        "en": ("Your password was changed", "Your password was changed and your other sessions "
-                                            "were signed out. If this was not you, contact us."),
-        "de": ("Ihr Passwort wurde geändert", "Ihr Passwort wurde geändert und Ihre anderen "
-                                              "Sitzungen abgemeldet. Waren Sie das nicht, melden "
-                                              "Sie sich bei uns."),
-        "it": ("La password è stata cambiata", "La tua password è stata cambiata e le altre "
-                                               "sessioni sono state chiuse. Se non sei stato tu, "
-                                               "contattaci.")}),
+        "en": ("Your password was changed",
+               "Your password was changed and your other sessions were signed out. If this was "
+               "not you, contact us."),
+        "de": ("Ihr Passwort wurde geändert",
+               "Ihr Passwort wurde geändert und Ihre anderen Sitzungen abgemeldet. Waren Sie "
+               "das nicht, melden Sie sich bei uns."),
+        "it": ("La sua password è stata cambiata",
+               "La sua password è stata cambiata e le altre sessioni sono state chiuse. Se non "
+               "è stato lei, ci contatti."),
+        "th": ("รหัสผ่านของคุณถูกเปลี่ยนแล้ว",
+               "รหัสผ่านของคุณถูกเปลี่ยนแล้ว และเซสชันอื่นทั้งหมดถูกออกจากระบบ "
+               "หากคุณไม่ได้เป็นผู้ดำเนินการ กรุณาติดต่อเรา")}),
     "invoice_issued": T("billing", {
-        "en": ("New bill {number}", "Your bill {number} of {total} is ready. It is due on {due}."),
-        "de": ("Neue Rechnung {number}", "Ihre Rechnung {number} über {total} ist da. Sie ist "
-                                         "am {due} fällig."),
-        "it": ("Nuova fattura {number}", "La fattura {number} di {total} è disponibile. Scade il "
-                                         "{due}.")}),
+        "en": ("New bill {number}",
+               "Your bill {number} of {total} is ready. It is due on {due}."),
+        "de": ("Neue Rechnung {number}",
+               "Ihre Rechnung {number} über {total} ist da. Sie ist am {due} fällig."),
+        "it": ("Nuova fattura {number}",
+               "La sua fattura {number} di {total} è disponibile. Scade il {due}."),
+        "th": ("ใบแจ้งค่าบริการใหม่ {number}",
+               "ใบแจ้งค่าบริการ {number} ยอด {total} พร้อมแล้ว ครบกำหนดชำระวันที่ {due}")}),
     "invoice_payment_due": T("billing", {
-        "en": ("Bill {number} is due in {days} days", "{amount_due} is due on {due}."),
-        "de": ("Rechnung {number} ist in {days} Tagen fällig", "{amount_due} sind am {due} "
-                                                               "fällig."),
-        "it": ("La fattura {number} scade tra {days} giorni", "{amount_due} da pagare entro il "
-                                                              "{due}.")}),
+        "en": ("Bill {number} is due in {days} days",
+               "{amount_due} is due on {due}."),
+        "de": ("Rechnung {number} ist in {days} Tagen fällig",
+               "{amount_due} sind am {due} fällig."),
+        "it": ("La fattura {number} scade tra {days} giorni",
+               "L'importo di {amount_due} è da pagare entro il {due}."),
+        "th": ("ใบแจ้งค่าบริการ {number} จะครบกำหนดใน {days} วัน",
+               "ยอด {amount_due} ครบกำหนดชำระวันที่ {due}")}),
     "invoice_overdue": T("billing", {
-        "en": ("Bill {number} is overdue", "{amount_due} was due on {due}. Please pay it now to "
-                                           "keep your services."),
-        "de": ("Rechnung {number} ist überfällig", "{amount_due} waren am {due} fällig. Bitte "
-                                                   "zahlen Sie jetzt, damit Ihre Dienste aktiv "
-                                                   "bleiben."),
-        "it": ("La fattura {number} è scaduta", "{amount_due} erano da pagare entro il {due}. "
-                                                "Paga ora per mantenere i tuoi servizi.")}),
+        "en": ("Bill {number} is overdue",
+               "{amount_due} was due on {due}. Please pay it now to keep your services."),
+        "de": ("Rechnung {number} ist überfällig",
+               "{amount_due} waren am {due} fällig. Bitte zahlen Sie jetzt, damit Ihre Dienste "
+               "aktiv bleiben."),
+        "it": ("La fattura {number} è scaduta",
+               "L'importo di {amount_due} era da pagare entro il {due}. La preghiamo di pagarlo "
+               "ora per mantenere attivi i suoi servizi."),
+        "th": ("ใบแจ้งค่าบริการ {number} เกินกำหนดชำระ",
+               "ยอด {amount_due} ครบกำหนดชำระเมื่อวันที่ {due} "
+               "กรุณาชำระตอนนี้เพื่อให้ใช้บริการได้ต่อเนื่อง")}),
     "invoice_payment_reminder": T("billing", {
-        "en": ("Reminder: bill {number}", "{amount_due} is still open. {next_step}"),
-        "de": ("Erinnerung: Rechnung {number}", "{amount_due} sind noch offen. {next_step}"),
-        "it": ("Promemoria: fattura {number}", "{amount_due} ancora da pagare. {next_step}")}),
+        "en": ("Reminder: bill {number}",
+               "{amount_due} is still open. {next_step}"),
+        "de": ("Erinnerung: Rechnung {number}",
+               "{amount_due} sind noch offen. {next_step}"),
+        "it": ("Promemoria: fattura {number}",
+               "L'importo di {amount_due} è ancora da pagare. {next_step}"),
+        "th": ("แจ้งเตือน: ใบแจ้งค่าบริการ {number}",
+               "ยังมียอดค้างชำระ {amount_due} {next_step}")}),
     "invoice_paid": T("billing", {
-        "en": ("Bill {number} is paid", "Thank you: we received {total} for bill {number}."),
-        "de": ("Rechnung {number} ist bezahlt", "Danke: Wir haben {total} für die Rechnung "
-                                                "{number} erhalten."),
-        "it": ("Fattura {number} pagata", "Grazie: abbiamo ricevuto {total} per la fattura "
-                                          "{number}.")}),
+        "en": ("Bill {number} is paid",
+               "Thank you: we received {total} for bill {number}."),
+        "de": ("Rechnung {number} ist bezahlt",
+               "Danke: Wir haben {total} für die Rechnung {number} erhalten."),
+        "it": ("Fattura {number} pagata",
+               "Grazie: abbiamo ricevuto {total} per la fattura {number}."),
+        "th": ("ชำระใบแจ้งค่าบริการ {number} แล้ว",
+               "ขอบคุณ เราได้รับเงิน {total} สำหรับใบแจ้งค่าบริการ {number} แล้ว")}),
     "invoice_collection_failed": T("billing", {
-        "en": ("Services suspended: bill {number} unpaid", "We could not collect {amount_due} "
-                                                           "for bill {number}, so your services "
-                                                           "are suspended. Pay it to resume "
-                                                           "them at once."),
-        "de": ("Dienste gesperrt: Rechnung {number} offen", "Wir konnten {amount_due} für die "
-                                                            "Rechnung {number} nicht einziehen; "
-                                                            "Ihre Dienste sind gesperrt. Nach "
-                                                            "der Zahlung laufen sie sofort "
-                                                            "wieder."),
-        "it": ("Servizi sospesi: fattura {number} non pagata", "Non siamo riusciti a incassare "
-                                                               "{amount_due} per la fattura "
-                                                               "{number}: i servizi sono "
-                                                               "sospesi. Pagala per riattivarli "
-                                                               "subito.")}),
+        "en": ("Services suspended: bill {number} unpaid",
+               "We could not collect {amount_due} for bill {number}, so your services are "
+               "suspended. Pay it to resume them at once."),
+        "de": ("Dienste gesperrt: Rechnung {number} offen",
+               "Wir konnten {amount_due} für die Rechnung {number} nicht einziehen; Ihre "
+               "Dienste sind gesperrt. Nach der Zahlung laufen sie sofort wieder."),
+        "it": ("Servizi sospesi: fattura {number} non pagata",
+               "Non siamo riusciti ad addebitare {amount_due} per la fattura {number}, pertanto "
+               "i suoi servizi sono sospesi. Effettui il pagamento per riattivarli subito."),
+        "th": ("บริการถูกระงับ: ใบแจ้งค่าบริการ {number} ยังไม่ได้ชำระ",
+               "เราไม่สามารถเรียกเก็บเงิน {amount_due} สำหรับใบแจ้งค่าบริการ {number} ได้ "
+               "บริการของคุณจึงถูกระงับ กรุณาชำระเงินเพื่อกลับมาใช้บริการได้ทันที")}),
     "credit_note_issued": T("billing", {
-        "en": ("Credit of {amount}", "We credited {amount} on bill {invoice_number} "
-                                     "({reason})."),
-        "de": ("Gutschrift über {amount}", "Wir haben Ihnen {amount} zur Rechnung "
-                                           "{invoice_number} gutgeschrieben ({reason})."),
-        "it": ("Nota di credito di {amount}", "Ti abbiamo accreditato {amount} sulla fattura "
-                                              "{invoice_number} ({reason}).")}),
+        "en": ("Credit of {amount}",
+               "We credited {amount} on bill {invoice_number} ({reason})."),
+        "de": ("Gutschrift über {amount}",
+               "Wir haben Ihnen {amount} zur Rechnung {invoice_number} gutgeschrieben "
+               "({reason})."),
+        "it": ("Nota di credito di {amount}",
+               "Le abbiamo accreditato {amount} sulla fattura {invoice_number} ({reason})."),
+        "th": ("ใบลดหนี้ยอด {amount}",
+               "เราได้ออกใบลดหนี้ {amount} สำหรับใบแจ้งค่าบริการ {invoice_number} ({reason})")}),
     "payment_succeeded": T("wallet", {
-        "en": ("Payment of {amount} received", "Thank you: your card payment of {amount} "
-                                               "went through."),
-        "de": ("Zahlung über {amount} erhalten", "Danke: Ihre Kartenzahlung über {amount} ist "
-                                                 "eingegangen."),
-        "it": ("Pagamento di {amount} ricevuto", "Grazie: il pagamento con carta di {amount} è "
-                                                 "andato a buon fine.")}),
+        "en": ("Payment of {amount} received",
+               "Thank you: your card payment of {amount} went through."),
+        "de": ("Zahlung über {amount} erhalten",
+               "Danke: Ihre Kartenzahlung über {amount} ist eingegangen."),
+        "it": ("Pagamento di {amount} ricevuto",
+               "Grazie: il suo pagamento con carta di {amount} è andato a buon fine."),
+        "th": ("ได้รับชำระเงิน {amount} แล้ว",
+               "ขอบคุณ การชำระเงินด้วยบัตรจำนวน {amount} สำเร็จแล้ว")}),
     "payment_failed": T("billing", {
-        "en": ("Payment of {amount} failed", "Your card was declined ({reason}). {next_step}"),
-        "de": ("Zahlung über {amount} fehlgeschlagen", "Ihre Karte wurde abgelehnt ({reason}). "
-                                                        "{next_step}"),
-        "it": ("Pagamento di {amount} non riuscito", "La carta è stata rifiutata ({reason}). "
-                                                     "{next_step}")}),
+        "en": ("Payment of {amount} failed",
+               "Your card was declined ({reason}). {next_step}"),
+        "de": ("Zahlung über {amount} fehlgeschlagen",
+               "Ihre Karte wurde abgelehnt ({reason}). {next_step}"),
+        "it": ("Pagamento di {amount} non riuscito",
+               "La sua carta è stata rifiutata ({reason}). {next_step}"),
+        "th": ("การชำระเงิน {amount} ไม่สำเร็จ",
+               "บัตรของคุณถูกปฏิเสธ ({reason}) {next_step}")}),
     "subscription_suspended": T("service", {
-        "en": ("{package} is suspended", "Your {package} service is suspended: {reason}. Pay "
-                                         "what is due to resume it at once."),
-        "de": ("{package} ist gesperrt", "Ihr Dienst {package} ist gesperrt: {reason}. Nach der "
-                                         "Zahlung läuft er sofort wieder."),
-        "it": ("{package} è sospeso", "Il servizio {package} è sospeso: {reason}. Paga il "
-                                      "dovuto per riattivarlo subito.")}),
+        "en": ("{package} is suspended",
+               "Your {package} service is suspended: {reason}. Pay what is due to resume it at "
+               "once."),
+        "de": ("{package} ist gesperrt",
+               "Ihr Dienst {package} ist gesperrt: {reason}. Nach der Zahlung läuft er sofort "
+               "wieder."),
+        "it": ("{package} è sospeso",
+               "Il servizio {package} è sospeso: {reason}. Paghi l'importo dovuto per "
+               "riattivarlo subito."),
+        "th": ("{package} ถูกระงับ",
+               "บริการ {package} ของคุณถูกระงับ: {reason} "
+               "กรุณาชำระยอดค้างเพื่อกลับมาใช้บริการได้ทันที")}),
     "subscription_resumed": T("service", {
-        "en": ("{package} is active again", "Your {package} service is running again."),
-        "de": ("{package} ist wieder aktiv", "Ihr Dienst {package} läuft wieder."),
-        "it": ("{package} è di nuovo attivo", "Il servizio {package} è di nuovo attivo.")}),
+        "en": ("{package} is active again",
+               "Your {package} service is running again."),
+        "de": ("{package} ist wieder aktiv",
+               "Ihr Dienst {package} läuft wieder."),
+        "it": ("{package} è di nuovo attivo",
+               "Il servizio {package} è di nuovo attivo."),
+        "th": ("{package} กลับมาใช้งานได้แล้ว",
+               "บริการ {package} ของคุณกลับมาใช้งานได้ตามปกติแล้ว")}),
     "subscription_renewed": T("service", {
-        "en": ("{package} renewed", "Your {package} service was renewed until {period_end}."),
-        "de": ("{package} verlängert", "Ihr Dienst {package} wurde bis {period_end} "
-                                       "verlängert."),
-        "it": ("{package} rinnovato", "Il servizio {package} è stato rinnovato fino al "
-                                      "{period_end}.")}),
+        "en": ("{package} renewed",
+               "Your {package} service was renewed until {period_end}."),
+        "de": ("{package} verlängert",
+               "Ihr Dienst {package} wurde bis {period_end} verlängert."),
+        "it": ("{package} rinnovato",
+               "Il servizio {package} è stato rinnovato fino al {period_end}."),
+        "th": ("ต่ออายุ {package} แล้ว",
+               "บริการ {package} ของคุณได้รับการต่ออายุถึงวันที่ {period_end}")}),
     "subscription_renewal_upcoming": T("service", {
-        "en": ("{package} renews on {date}", "Your {package} service renews on {date} for "
-                                             "{amount}."),
-        "de": ("{package} verlängert sich am {date}", "Ihr Dienst {package} verlängert sich am "
-                                                      "{date} für {amount}."),
-        "it": ("{package} si rinnova il {date}", "Il servizio {package} si rinnova il {date} "
-                                                 "per {amount}.")}),
+        "en": ("{package} renews on {date}",
+               "Your {package} service renews on {date} for {amount}."),
+        "de": ("{package} verlängert sich am {date}",
+               "Ihr Dienst {package} verlängert sich am {date} für {amount}."),
+        "it": ("{package} si rinnova il {date}",
+               "Il servizio {package} si rinnova il {date} al costo di {amount}."),
+        "th": ("{package} จะต่ออายุวันที่ {date}",
+               "บริการ {package} ของคุณจะต่ออายุในวันที่ {date} ค่าบริการ {amount}")}),
     "subscription_stops_soon": T("wallet", {
-        "en": ("{package} stops in {days} days", "Your wallet holds {balance}, less than the "
-                                                 "{amount} the renewal on {date} needs. Top up "
-                                                 "before then to keep {package} running."),
-        "de": ("{package} endet in {days} Tagen", "Ihr Guthaben von {balance} reicht nicht "
-                                                  "für die Verlängerung am {date} ({amount}). "
-                                                  "Laden Sie vorher auf, damit {package} "
-                                                  "weiterläuft."),
-        "it": ("{package} si ferma tra {days} giorni", "Il tuo credito di {balance} non basta "
-                                                       "per il rinnovo del {date} ({amount}). "
-                                                       "Ricarica prima per non interrompere "
-                                                       "{package}.")}),
+        "en": ("{package} stops in {days} days",
+               "Your wallet holds {balance}, less than the {amount} the renewal on {date} "
+               "needs. Top up before then to keep {package} running."),
+        "de": ("{package} endet in {days} Tagen",
+               "Ihr Guthaben von {balance} reicht nicht für die Verlängerung am {date} "
+               "({amount}). Laden Sie vorher auf, damit {package} weiterläuft."),
+        "it": ("{package} si interrompe tra {days} giorni",
+               "Il suo credito di {balance} non basta per il rinnovo del {date} ({amount}). "
+               "Ricarichi prima di allora per continuare a usare {package}."),
+        "th": ("{package} จะหยุดให้บริการใน {days} วัน",
+               "กระเป๋าเงินของคุณมียอด {balance} ซึ่งน้อยกว่า {amount} "
+               "ที่ต้องใช้ต่ออายุในวันที่ {date} กรุณาเติมเงินก่อนวันดังกล่าวเพื่อให้ใช้ "
+               "{package} ได้ต่อเนื่อง")}),
     "subscription_cancelled": T("service", {
-        "en": ("{package} cancelled", "Your {package} service has ended."),
-        "de": ("{package} gekündigt", "Ihr Dienst {package} ist beendet."),
-        "it": ("{package} disdetto", "Il servizio {package} è terminato.")}),
+        "en": ("{package} cancelled",
+               "Your {package} service has ended."),
+        "de": ("{package} gekündigt",
+               "Ihr Dienst {package} ist beendet."),
+        "it": ("{package} disdetto",
+               "Il servizio {package} è terminato."),
+        "th": ("ยกเลิก {package} แล้ว",
+               "บริการ {package} ของคุณสิ้นสุดแล้ว")}),
     "wallet_low_balance": T("wallet", {
-        "en": ("Your balance is low", "Your wallet holds {balance}. Top up to keep your "
-                                      "services running."),
-        "de": ("Ihr Guthaben ist niedrig", "Ihr Guthaben beträgt {balance}. Laden Sie auf, "
-                                           "damit Ihre Dienste weiterlaufen."),
-        "it": ("Il tuo credito è basso", "Il tuo credito è di {balance}. Ricarica per non "
-                                         "interrompere i servizi.")}),
+        "en": ("Your balance is low",
+               "Your wallet holds {balance}. Top up to keep your services running."),
+        "de": ("Ihr Guthaben ist niedrig",
+               "Ihr Guthaben beträgt {balance}. Laden Sie auf, damit Ihre Dienste weiterlaufen."),
+        "it": ("Il suo credito è basso",
+               "Il suo credito è di {balance}. Ricarichi per continuare a usare i suoi servizi."),
+        "th": ("ยอดเงินของคุณเหลือน้อย",
+               "กระเป๋าเงินของคุณมียอด {balance} กรุณาเติมเงินเพื่อให้ใช้บริการได้ต่อเนื่อง")}),
     "payment_method_expiring": T("cards", {
-        "en": ("Your card ending {last4} expires soon", "Your {brand} card ending {last4} "
-                                                        "expires {month}/{year}. Add a new "
-                                                        "card to keep paying without "
-                                                        "interruption."),
-        "de": ("Ihre Karte mit Endziffern {last4} läuft ab", "Ihre {brand}-Karte mit "
-                                                             "Endziffern {last4} läuft "
-                                                             "{month}/{year} ab. Hinterlegen "
-                                                             "Sie eine neue Karte."),
-        "it": ("La carta che termina con {last4} sta per scadere", "La carta {brand} che "
-                                                                   "termina con {last4} scade "
-                                                                   "il {month}/{year}. Aggiungi "
-                                                                   "una nuova carta.")}),
+        "en": ("Your card ending {last4} expires soon",
+               "Your {brand} card ending {last4} expires {month}/{year}. Add a new card to keep "
+               "paying without interruption."),
+        "de": ("Ihre Karte mit Endziffern {last4} läuft ab",
+               "Ihre {brand}-Karte mit Endziffern {last4} läuft {month}/{year} ab. Hinterlegen "
+               "Sie eine neue Karte."),
+        "it": ("La carta che termina con {last4} sta per scadere",
+               "La sua carta {brand} che termina con {last4} scade a {month}/{year}. Aggiunga "
+               "una nuova carta per continuare a pagare senza interruzioni."),
+        "th": ("บัตรที่ลงท้ายด้วย {last4} ใกล้หมดอายุ",
+               "บัตร {brand} ของคุณที่ลงท้ายด้วย {last4} จะหมดอายุ {month}/{year} "
+               "กรุณาเพิ่มบัตรใหม่เพื่อให้ชำระเงินได้ต่อเนื่อง")}),
     "voucher_redeemed": T("vouchers", {
-        "en": ("Voucher redeemed", "{value} from voucher {serial} was added to your wallet."),
-        "de": ("Gutschein eingelöst", "{value} aus dem Gutschein {serial} wurden Ihrem "
-                                      "Guthaben gutgeschrieben."),
-        "it": ("Buono riscattato", "{value} dal buono {serial} sono stati aggiunti al tuo "
-                                   "credito.")}),
+        "en": ("Voucher redeemed",
+               "{value} from voucher {serial} was added to your wallet."),
+        "de": ("Gutschein eingelöst",
+               "{value} aus dem Gutschein {serial} wurden Ihrem Guthaben gutgeschrieben."),
+        "it": ("Voucher riscattato",
+               "Sono stati aggiunti al suo credito {value} dal voucher {serial}."),
+        "th": ("ใช้บัตรเติมเงินแล้ว",
+               "เติมเงิน {value} จากบัตรเติมเงิน {serial} เข้ากระเป๋าเงินของคุณแล้ว")}),
     "ticket_opened": T("support", {
-        "en": ("We received your request #{number}", "“{subject}” is with our support team. "
-                                                     "We will keep you posted here."),
-        "de": ("Ihre Anfrage #{number} ist eingegangen", "„{subject}“ liegt bei unserem "
-                                                         "Support. Wir halten Sie hier auf "
-                                                         "dem Laufenden."),
-        "it": ("Abbiamo ricevuto la richiesta #{number}", "«{subject}» è in mano al nostro "
-                                                          "supporto. Ti aggiorneremo qui.")}),
+        "en": ("We received your request #{number}",
+               "“{subject}” is with our support team. We will keep you posted here."),
+        "de": ("Ihre Anfrage #{number} ist eingegangen",
+               "„{subject}“ liegt bei unserem Support. Wir halten Sie hier auf dem Laufenden."),
+        "it": ("Abbiamo ricevuto la sua richiesta n. {number}",
+               "«{subject}» è stata inoltrata al nostro servizio di assistenza. La terremo "
+               "aggiornata qui."),
+        "th": ("เราได้รับคำขอ #{number} ของคุณแล้ว",
+               "“{subject}” ส่งถึงทีมบริการลูกค้าของเราแล้ว "
+               "เราจะแจ้งความคืบหน้าให้คุณทราบที่นี่")}),
     "ticket_reply": T("support", {
-        "en": ("New reply on your request #{number}", "{text}"),
-        "de": ("Neue Antwort auf Ihre Anfrage #{number}", "{text}"),
-        "it": ("Nuova risposta alla richiesta #{number}", "{text}")}),
+        "en": ("New reply on your request #{number}",
+               "{text}"),
+        "de": ("Neue Antwort auf Ihre Anfrage #{number}",
+               "{text}"),
+        "it": ("Nuova risposta alla sua richiesta n. {number}",
+               "{text}"),
+        "th": ("มีการตอบกลับใหม่ในคำขอ #{number} ของคุณ",
+               "{text}")}),
     "ticket_waiting": T("support", {
-        "en": ("We need your answer on request #{number}", "Please reply to “{subject}” so we "
-                                                           "can go on."),
-        "de": ("Wir brauchen Ihre Antwort zu Anfrage #{number}", "Bitte antworten Sie auf "
-                                                                 "„{subject}“, damit wir "
-                                                                 "weitermachen können."),
-        "it": ("Ci serve una tua risposta sulla richiesta #{number}", "Rispondi a «{subject}» "
-                                                                      "per andare avanti.")}),
+        "en": ("We need your answer on request #{number}",
+               "Please reply to “{subject}” so we can go on."),
+        "de": ("Wir brauchen Ihre Antwort zu Anfrage #{number}",
+               "Bitte antworten Sie auf „{subject}“, damit wir weitermachen können."),
+        "it": ("Attendiamo una sua risposta sulla richiesta n. {number}",
+               "La preghiamo di rispondere a «{subject}» per permetterci di proseguire."),
+        "th": ("เราต้องการคำตอบจากคุณในคำขอ #{number}",
+               "กรุณาตอบกลับเรื่อง “{subject}” เพื่อให้เราดำเนินการต่อได้")}),
     "ticket_resolved": T("support", {
-        "en": ("Your request #{number} is resolved", "“{subject}”: {resolution}{credit_text}"),
-        "de": ("Ihre Anfrage #{number} ist gelöst", "„{subject}“: {resolution}{credit_text}"),
-        "it": ("La richiesta #{number} è risolta", "«{subject}»: {resolution}{credit_text}")}),
+        "en": ("Your request #{number} is resolved",
+               "“{subject}”: {resolution}{credit_text}"),
+        "de": ("Ihre Anfrage #{number} ist gelöst",
+               "„{subject}“: {resolution}{credit_text}"),
+        "it": ("La sua richiesta n. {number} è stata risolta",
+               "«{subject}»: {resolution}{credit_text}"),
+        "th": ("คำขอ #{number} ของคุณได้รับการแก้ไขแล้ว",
+               "“{subject}”: {resolution}{credit_text}")}),
 }
-CREDIT_TEXT = {"en": " As an apology we credit you {credit}.",
-               "de": " Als Entschuldigung schreiben wir Ihnen {credit} gut.",
-               "it": " Per scusarci ti accreditiamo {credit}."}
+CREDIT_TEXT = {
+    "en": " As an apology we credit you {credit}.",
+    "de": " Als Entschuldigung schreiben wir Ihnen {credit} gut.",
+    "it": " Per scusarci del disagio le accreditiamo {credit}.",
+    "th": " เพื่อเป็นการขออภัย เราได้มอบเงินชดเชย {credit} ให้คุณ",
+}
 
 DECLINES = {
-    "en": {"card_declined": "the card was declined", "insufficient_funds": "insufficient funds",
-           "expired_card": "the card has expired", "card_removed": "the card was removed"},
-    "de": {"card_declined": "Karte abgelehnt", "insufficient_funds": "Deckung nicht "
-                                                                     "ausreichend",
-           "expired_card": "Karte abgelaufen", "card_removed": "Karte entfernt"},
-    "it": {"card_declined": "carta rifiutata", "insufficient_funds": "fondi insufficienti",
-           "expired_card": "carta scaduta", "card_removed": "carta rimossa"},
+    "en": {
+        "card_declined": "the card was declined",
+        "insufficient_funds": "insufficient funds",
+        "expired_card": "the card has expired",
+        "card_removed": "the card was removed",
+    },
+    "de": {
+        "card_declined": "Karte abgelehnt",
+        "insufficient_funds": "Deckung nicht ausreichend",
+        "expired_card": "Karte abgelaufen",
+        "card_removed": "Karte entfernt",
+    },
+    "it": {
+        "card_declined": "carta rifiutata",
+        "insufficient_funds": "fondi insufficienti",
+        "expired_card": "carta scaduta",
+        "card_removed": "carta rimossa",
+    },
+    "th": {
+        "card_declined": "บัตรถูกปฏิเสธ",
+        "insufficient_funds": "วงเงินไม่เพียงพอ",
+        "expired_card": "บัตรหมดอายุ",
+        "card_removed": "บัตรถูกนำออกแล้ว",
+    },
 }
-NEXT_RETRY = {"en": "We will try again on {date}; you can also pay now with another card.",
-              "de": "Wir versuchen es am {date} erneut; Sie können auch jetzt mit einer anderen "
-                    "Karte zahlen.",
-              "it": "Riproveremo il {date}; puoi anche pagare ora con un'altra carta."}
-NO_RETRY = {"en": "Please pay with another card.", "de": "Bitte zahlen Sie mit einer anderen "
-                                                         "Karte.",
-            "it": "Paga con un'altra carta."}
-NEXT_STEP_CHARGE = {"en": "We will charge your card again on {date}.",
-                    "de": "Wir belasten Ihre Karte erneut am {date}.",
-                    "it": "Addebiteremo di nuovo la carta il {date}."}
-NEXT_STEP_PAY = {"en": "Please pay by {date}.", "de": "Bitte zahlen Sie bis {date}.",
-                 "it": "Paga entro il {date}."}
-LAST_STEP = {"en": " If it is not paid by then, your services will be suspended.",
-             "de": " Ist sie bis dahin nicht bezahlt, werden Ihre Dienste gesperrt.",
-             "it": " Se non sarà pagata entro allora, i servizi saranno sospesi."}
+NEXT_RETRY = {
+    "en": "We will try again on {date}; you can also pay now with another card.",
+    "de": "Wir versuchen es am {date} erneut; Sie können auch jetzt mit einer anderen Karte "
+          "zahlen.",
+    "it": "Riproveremo il {date}; può anche pagare subito con un'altra carta.",
+    "th": "เราจะลองอีกครั้งในวันที่ {date} หรือคุณสามารถชำระด้วยบัตรอื่นได้ทันที",
+}
+NO_RETRY = {
+    "en": "Please pay with another card.",
+    "de": "Bitte zahlen Sie mit einer anderen Karte.",
+    "it": "La preghiamo di pagare con un'altra carta.",
+    "th": "กรุณาชำระด้วยบัตรอื่น",
+}
+NEXT_STEP_CHARGE = {
+    "en": "We will charge your card again on {date}.",
+    "de": "Wir belasten Ihre Karte erneut am {date}.",
+    "it": "Addebiteremo di nuovo la sua carta il {date}.",
+    "th": "เราจะเรียกเก็บเงินจากบัตรของคุณอีกครั้งในวันที่ {date}",
+}
+NEXT_STEP_PAY = {
+    "en": "Please pay by {date}.",
+    "de": "Bitte zahlen Sie bis {date}.",
+    "it": "La preghiamo di pagare entro il {date}.",
+    "th": "กรุณาชำระภายในวันที่ {date}",
+}
+LAST_STEP = {
+    "en": " If it is not paid by then, your services will be suspended.",
+    "de": " Ist sie bis dahin nicht bezahlt, werden Ihre Dienste gesperrt.",
+    "it": " Se non sarà pagata entro tale data, i suoi servizi saranno sospesi.",
+    "th": " หากยังไม่ได้ชำระภายในวันดังกล่าว บริการของคุณจะถูกระงับ",
+}
 SUSPENSION_REASONS = {
-    "en": {"unpaid_invoice": "a bill is unpaid", "insufficient_balance": "the wallet balance "
-                                                                         "is too low"},
-    "de": {"unpaid_invoice": "eine Rechnung ist offen", "insufficient_balance": "das Guthaben "
-                                                                                "reicht nicht"},
-    "it": {"unpaid_invoice": "una fattura non è pagata", "insufficient_balance": "il credito "
-                                                                                 "non basta"},
+    "en": {
+        "unpaid_invoice": "a bill is unpaid",
+        "insufficient_balance": "the wallet balance is too low",
+    },
+    "de": {
+        "unpaid_invoice": "eine Rechnung ist offen",
+        "insufficient_balance": "das Guthaben reicht nicht",
+    },
+    "it": {
+        "unpaid_invoice": "una fattura non è stata pagata",
+        "insufficient_balance": "il credito non è sufficiente",
+    },
+    "th": {
+        "unpaid_invoice": "มีใบแจ้งค่าบริการที่ยังไม่ได้ชำระ",
+        "insufficient_balance": "ยอดเงินในกระเป๋าเงินไม่เพียงพอ",
+    },
 }
 
 

@@ -1,8 +1,13 @@
-"""Every customer notification renders in English, German and Italian from the events' real
-shapes, with money and dates in the customer's language."""
+"""Every customer notification renders in every language the portal speaks (English, German,
+Italian, Thai) from the events' real shapes, with money and dates in the customer's language;
+a text missing a language, or with other placeholders than the English, fails here."""
+
+import re
+import string
 
 import pytest
 
+from services.common.schemas import SUPPORTED_LANGUAGES
 from services.notifier import templates
 
 EUR = {"amount": 123456, "currency": "EUR"}
@@ -72,9 +77,13 @@ def test_money_and_dates_follow_the_language():
     _, en_title, en_body = templates.render("invoice_issued", EVENTS["invoice_issued"], "en")
     _, de_title, de_body = templates.render("invoice_issued", EVENTS["invoice_issued"], "de")
     _, it_title, it_body = templates.render("invoice_issued", EVENTS["invoice_issued"], "it")
+    _, th_title, th_body = templates.render("invoice_issued", EVENTS["invoice_issued"], "th")
     assert "€1,234.56" in en_body and "Dec 5, 2026" in en_body
     assert "1.234,56\xa0€" in de_body and "05.12.2026" in de_body
     assert "1.234,56\xa0€" in it_body and "Rechnung" in de_title and "fattura" in it_body
+    assert "5 dic 2026" in it_body
+    # Thai: Thai month names, Gregorian years (as the portal shows them: format.js)
+    assert "€1,234.56" in th_body and "5 ธ.ค. 2026" in th_body and "ใบแจ้งค่าบริการ" in th_title
     zero_digits = templates.render("invoice_paid", {"number": "X", "total": {
         "amount": 1500, "currency": "JPY"}}, "en")[2]
     assert "¥1,500" in zero_digits
@@ -100,7 +109,8 @@ def test_a_renewal_the_wallet_cannot_cover_says_the_service_stops():
 
 def test_ticket_updates_tell_the_customer_only_what_an_agent_did():
     reply = templates.render("ticket_updated", EVENTS["ticket_updated"], "it")
-    assert reply == ("support", "Nuova risposta alla richiesta #1042", "Please restart the box.")
+    assert reply == ("support", "Nuova risposta alla sua richiesta n. 1042",
+                     "Please restart the box.")
     asked = templates.render("ticket_updated", {**EVENTS["ticket_updated"],
                                                 "change": "waiting_on_customer"}, "de")
     assert asked[1] == "Wir brauchen Ihre Antwort zu Anfrage #1042" and "No picture" in asked[2]
@@ -118,3 +128,57 @@ def test_every_topic_the_api_offers_has_its_label_and_no_other():
     from services.notifier import templates
 
     assert tuple(templates.TOPICS) == TOPICS
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _words(text: str) -> bool:
+    """Whether a text has words of its own besides its placeholders."""
+    return bool(re.search(r"[^\W\d_]", re.sub(r"\{\w+\}", "", text)))
+
+
+def test_the_notifier_speaks_every_portal_language():
+    assert templates.LANGUAGES == SUPPORTED_LANGUAGES
+
+
+@pytest.mark.parametrize("event_type", sorted(templates.TEMPLATES))
+def test_every_template_has_every_language_with_the_same_placeholders(event_type):
+    texts = templates.TEMPLATES[event_type].texts
+    assert set(texts) == set(SUPPORTED_LANGUAGES)
+    en_title, en_body = texts["en"]
+    for language, (title, body) in texts.items():
+        assert title.strip() and body.strip(), language
+        assert _fields(title) == _fields(en_title), (language, title)
+        assert _fields(body) == _fields(en_body), (language, body)
+        for text, en_text in ((title, en_title), (body, en_body)):
+            if language != "en" and _words(en_text):  # not only placeholders ("{text}")
+                assert text != en_text, (language, "untranslated")
+
+
+@pytest.mark.parametrize("name", ["CREDIT_TEXT", "NEXT_RETRY", "NO_RETRY", "NEXT_STEP_CHARGE",
+                                  "NEXT_STEP_PAY", "LAST_STEP", "DECLINES",
+                                  "SUSPENSION_REASONS"])
+def test_every_generated_phrase_has_every_language(name):
+    texts = getattr(templates, name)
+    assert set(texts) == set(SUPPORTED_LANGUAGES)
+    for language, text in texts.items():
+        if isinstance(text, dict):  # a phrase per code: the same codes in every language
+            assert set(text) == set(texts["en"]), language
+            assert all(v.strip() for v in text.values()), language
+        else:
+            assert text.strip() and _fields(text) == _fields(texts["en"]), language
+        if language != "en":
+            assert text != texts["en"], (language, "untranslated")
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENTS))
+def test_thai_notifications_are_in_thai(event_type):
+    _, title, body = templates.render(event_type, EVENTS[event_type], "th")
+    assert re.search("[\u0e00-\u0e7f]", title), title
+
+
+def test_thai_generated_phrases_follow_the_event():
+    payment_failed = templates.render("payment_failed", EVENTS["payment_failed"], "th")[2]
+    assert "วงเงินไม่เพียงพอ" in payment_failed and "6 ธ.ค. 2026" in payment_failed

@@ -63,6 +63,9 @@ def error_response(exc: BaseException, request_id: str) -> Response:
             body = {"code": exc.code, "message": exc.message, "fields": exc.fields}
             if isinstance(exc, errors.PaymentDeclined) and "decline_code" in exc.details:
                 body["decline_code"] = exc.details["decline_code"]
+            if isinstance(exc.details.get("params"), dict) and exc.details["params"]:
+                # what the message is made of, for saying it in another language by its code
+                body["params"] = {str(k): str(v) for k, v in exc.details["params"].items()}
             headers = {}
             if isinstance(exc, errors.RateLimited):
                 headers["Retry-After"] = str(exc.retry_after)

@@ -16,9 +16,9 @@ from nameko.web.handlers import http
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
+from gateway import static_files
 from gateway.auth import AuthCache
 from gateway.errors import MethodNotAllowed, error_response, json_response
 from gateway.http import ROUTES, SECURITY_HEADERS, api
@@ -962,6 +962,12 @@ class GatewayService:
     def subscription(self, call):
         return subscriptions.get(self, call)
 
+    @api("GET", "/api/v1/subscriptions/<string:subscription_id>/package-options",
+         response=subscriptions_schemas.PackageOptions, tag="subscriptions",
+         summary="The packages a change could go to: prices, what the rules allow and why not")
+    def subscription_package_options(self, call):
+        return subscriptions.package_options(self, call)
+
     @api("POST", "/api/v1/subscriptions/<string:subscription_id>/change",
          body=billing_contract.Change, response=subscriptions_schemas.Preview,
          tag="subscriptions", idempotency="accepted",
@@ -1088,8 +1094,10 @@ def _api_map() -> Map:
 
 
 def _static(request: Request, path: str) -> Response:
+    """The portal front end: the build in gateway/static/dist, or else the sources (a developer's
+    fallback, said in the log); caching and compression rules in gateway/static_files.py."""
     try:
-        response = send_from_directory(STATIC_DIR, path, request.environ, max_age=0)
+        response = static_files.serve(request, path, STATIC_DIR)
     except WerkzeugNotFound:
         return error_response(errors.NotFound("No such file."), new_id("req"))
     for name, value in PAGE_HEADERS.items():

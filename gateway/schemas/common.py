@@ -22,6 +22,10 @@ class ErrorDetail(Schema):
     field_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                                data_key="fields")
     decline_code = fields.String()
+    params = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "the names, dates and numbers the message is made of (a refused change: "
+                       "current, target, addon, date, limit), so a client can word it in its "
+                       "own language by `code`"})
 
 
 class ErrorBody(Schema):

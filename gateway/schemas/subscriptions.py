@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from gateway.schemas.catalog import PRICE_DISPLAY
+from gateway.schemas.catalog import Package as CatalogPackage
 from gateway.schemas.common import Money, TaxedPrice, TaxRate, page_of
 from services.common.schemas import StrictSchema
 
@@ -111,3 +113,35 @@ class DeviceSerial(Schema):
     model = fields.String()
     serial_number = fields.String()
     previous_serials = fields.List(fields.String())
+
+
+class Refusal(Schema):
+    code = fields.String(metadata={"example": "CHANGE_NOT_ALLOWED"})
+    reason = fields.String(metadata={"example": "Premium cannot be changed to Kids."})
+    params = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"example": {"current": "Premium", "target": "Kids"}})
+
+
+class DeviceBrought(Schema):
+    code = fields.String()
+    model = fields.String()
+    kind = fields.String()
+
+
+class PackageOption(Schema):
+    package = fields.Nested(CatalogPackage)
+    current = fields.Boolean(metadata={"description": "the subscription's own package"})
+    kind = fields.String(allow_none=True, metadata={"enum": ["upgrade", "downgrade", None]})
+    allowed = fields.Boolean()
+    effective = fields.String(allow_none=True, metadata={
+        "enum": ["now", "period_end", None],
+        "description": "when the change would take effect by default"})
+    refusal = fields.Nested(Refusal, allow_none=True,
+                            metadata={"description": "why the operator's rules refuse it"})
+    devices_added = fields.List(fields.Nested(DeviceBrought), metadata={
+        "description": "equipment the package includes that the subscription does not have: "
+                       "provisioned with the change"})
+
+
+PackageOptions = Schema.from_dict({"data": fields.List(fields.Nested(PackageOption)),
+                                   "price_display": PRICE_DISPLAY}, name="PackageOptions")

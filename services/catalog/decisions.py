@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.catalog import entries, rules
+from services.catalog.models import Package
 from services.catalog.schemas import (
     TARGETS,
     ActionSchema,
@@ -74,3 +76,23 @@ def check_change(session: Session, subscription, target, now: dt.datetime) -> di
     else:
         decision = rules.resume(sub)
     return decision.as_dict()
+
+
+def package_options(session: Session, subscription) -> list[dict]:
+    """Every active package (and the current one) as a change of `subscription` would meet it:
+    `{package, kind: upgrade | downgrade | None, current, allowed, code, reason, params,
+    effective}`, by the same rules `check_change` applies, in the catalog's order."""
+    sub = _subscription(session, subscription)
+    current = sub.package
+    codes = [p.code for p in session.scalars(
+        select(Package).where(Package.active.is_(True)).order_by(Package.code))]
+    if current.code not in codes:
+        codes.insert(0, current.code)
+    options = []
+    for code in codes:
+        decision = rules.change_package(sub, package_info(session, code), code)
+        kind = ("upgrade" if code in current.rules.upgrades_to
+                else "downgrade" if code in current.rules.downgrades_to else None)
+        options.append({"package": code, "kind": kind, "current": code == current.code,
+                        **{"params": {}, **decision.as_dict()}})
+    return options

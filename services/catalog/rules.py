@@ -1,8 +1,10 @@
 """Service rules: may this subscription change this way, and when does the change take effect?
 
 Pure functions of plain values and "now": no session, no clock. Each answers a `Decision`;
-a forbidden change is an answer (`allowed=False`, an UPPER_SNAKE `code` and a `reason` a
-customer can read), never an exception. Only malformed input raises `InvalidArgument`.
+a forbidden change is an answer (`allowed=False`, an UPPER_SNAKE `code`, a `reason` a
+customer can read and, for a package change, the `params` its words are made of, so the portal
+says it in the customer's language), never an exception. Only malformed input raises
+`InvalidArgument`.
 
 The rules, in the order they are checked:
 - change_package: SAME_PACKAGE; PACKAGE_NOT_AVAILABLE (unknown or retired target); an upgrade
@@ -123,11 +125,14 @@ def change_package(sub: Subscription, target: PackageInfo | None, target_code: s
                    when: str | None = None) -> Decision:
     current = sub.package
     if target_code == current.code:
-        return refuse(codes.SAME_PACKAGE, f"You already have {current.name}.")
+        return refuse(codes.SAME_PACKAGE, f"You already have {current.name}.",
+                      params={"current": current.name})
     if target is None:
-        return refuse(codes.PACKAGE_NOT_AVAILABLE, f"The package {target_code} is not available.")
+        return refuse(codes.PACKAGE_NOT_AVAILABLE, f"The package {target_code} is not available.",
+                      params={"target": target_code})
     if not target.active:
-        return refuse(codes.PACKAGE_NOT_AVAILABLE, f"{target.name} is no longer available.")
+        return refuse(codes.PACKAGE_NOT_AVAILABLE, f"{target.name} is no longer available.",
+                      params={"target": target.name})
     rules = current.rules
     if target.code in rules.upgrades_to:
         effective = when or NOW
@@ -135,21 +140,27 @@ def change_package(sub: Subscription, target: PackageInfo | None, target_code: s
         if when == NOW and rules.downgrade_timing == PERIOD_END:
             return refuse(codes.DOWNGRADE_AT_PERIOD_END,
                           f"{current.name} can be changed to {target.name} only at the end of "
-                          f"the current period, on {sub.period_end.date().isoformat()}.")
+                          f"the current period, on {sub.period_end.date().isoformat()}.",
+                          params={"current": current.name, "target": target.name,
+                                  "date": sub.period_end.date().isoformat()})
         effective = when or rules.downgrade_timing
     else:
         return refuse(codes.CHANGE_NOT_ALLOWED,
-                      f"{current.name} cannot be changed to {target.name}.")
+                      f"{current.name} cannot be changed to {target.name}.",
+                      params={"current": current.name, "target": target.name})
     for addon in sub.addons:
         if target.code not in addon.packages:
             return refuse(codes.ADDON_NOT_ALLOWED,
                           f"{addon.name} is not available with {target.name}. "
-                          f"Remove {addon.name} first.")
+                          f"Remove {addon.name} first.",
+                          params={"addon": addon.name, "target": target.name})
     limit = target.rules.max_addons
     if len(sub.addons) > limit:
         return refuse(codes.TOO_MANY_ADDONS,
                       f"{target.name} allows at most {addons_phrase(limit)}. "
-                      f"Remove {addons_phrase(len(sub.addons) - limit)} first.")
+                      f"Remove {addons_phrase(len(sub.addons) - limit)} first.",
+                      params={"target": target.name, "limit": str(limit),
+                              "over": str(len(sub.addons) - limit)})
     return allow(effective)
 
 

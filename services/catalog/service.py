@@ -11,8 +11,11 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
   (see `pricing`); NotFound PACKAGE_/ADDON_/DEVICE_NOT_FOUND; Conflict PACKAGE_NOT_AVAILABLE,
   ADDON_NOT_AVAILABLE, DEVICE_NOT_AVAILABLE, CURRENCY_NOT_OFFERED, PERIOD_NOT_OFFERED,
   ADDON_NOT_ALLOWED, TOO_MANY_ADDONS; InvalidArgument (duplicates, malformed)
-- check_change(subscription, target) → {allowed, code, reason, effective[, until_latest]}
-  a forbidden change is an answer, not an error (see `rules`); InvalidArgument if malformed
+- check_change(subscription, target) → {allowed, code, reason, effective[, until_latest,
+  params]}: a forbidden change is an answer, not an error (see `rules`); InvalidArgument if
+  malformed
+- package_options(subscription) → [{package, kind, current, allowed, code, reason, params,
+  effective}]: every package a change could go to, each with the rules' answer
 - ops_list(kind) · ops_get(kind, code) · ops_create(kind, data) · ops_update(kind, code,
   changes) · ops_retire(kind, code)             kind: packages, addons, devices, tax_rates
   (keyed by `region`), promotions; InvalidArgument with fields; Conflict ALREADY_EXISTS;
@@ -70,6 +73,10 @@ class CatalogService:
     @rpc(expected_exceptions=EXPECTED)
     def check_change(self, subscription, target):
         return decisions.check_change(self.db, subscription, target, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def package_options(self, subscription):
+        return decisions.package_options(self.db, subscription)
 
     @rpc(expected_exceptions=EXPECTED)
     def ops_list(self, kind):

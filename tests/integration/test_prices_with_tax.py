@@ -70,3 +70,46 @@ def test_the_gross_price_shown_is_what_the_renewal_charges(start_portal):
                         json={"package": "family", "when": "period_end", "preview": True})
     assert preview["next_renewal"]["amount"]["amount"] < expected
 
+
+
+def test_package_options_say_what_the_rules_allow_before_any_click_and_equipment_follows(
+        start_portal):
+    portal = start_portal()
+    token = portal.customer()
+    sub = portal.ok("POST", "/api/v1/subscriptions", token, status=201,
+                    json={"package": "basic", "addons": ["international"]},
+                    headers={"Idempotency-Key": "options-1"})
+    path = f"/api/v1/subscriptions/{sub['id']}/package-options"
+    answer = portal.ok("GET", path, token)
+    options = {o["package"]["code"]: o for o in answer["data"]}
+    assert options["basic"]["current"] and not options["basic"]["allowed"]
+    assert options["basic"]["refusal"]["code"] == "SAME_PACKAGE"
+    premium = options["premium"]
+    assert premium["allowed"] and premium["kind"] == "upgrade" and premium["effective"] == "now"
+    assert premium["refusal"] is None
+    assert premium["package"]["taxed_prices"]["month"]["gross"] == _money(4759)
+    assert premium["devices_added"] == [{"code": "stb-4k", "model": "StreamBox 4K",
+                                         "kind": "set_top_box"}]
+    # Kids is not a path from Basic, and the refusal says so in words and in parts
+    kids = options["kids"]
+    assert not kids["allowed"] and kids["refusal"] == {
+        "code": "CHANGE_NOT_ALLOWED", "reason": "Basic cannot be changed to Kids.",
+        "params": {"current": "Basic", "target": "Kids"}}
+    refused = portal("POST", f"/api/v1/subscriptions/{sub['id']}/change", token,
+                     json={"package": "kids", "preview": True})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["params"] == {"current": "Basic", "target": "Kids"}
+    # another customer's subscription is not found
+    other = portal.customer()
+    assert portal("GET", path, other).status_code == 404
+
+    # the upgrade into Premium provisions the box it includes, at no charge of its own
+    changed = portal.ok("POST", f"/api/v1/subscriptions/{sub['id']}/change", token,
+                        json={"package": "premium"}, headers={"Idempotency-Key": "options-2"})
+    devices = changed["subscription"]["devices"]
+    assert [(d["code"], d["acquisition"]) for d in devices] == [("stb-4k", "included")]
+    assert devices[0]["serial_number"].startswith("STB-")
+    assert all("StreamBox" not in line["description"] for line in changed["lines"])
+    after = {o["package"]["code"]: o for o in portal.ok("GET", path, token)["data"]}
+    assert after["premium"]["current"] and after["premium"]["devices_added"] == []
+    assert after["family"]["kind"] == "downgrade" and after["family"]["effective"] == "period_end"

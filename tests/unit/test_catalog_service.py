@@ -474,7 +474,8 @@ def test_check_change_answers_from_the_catalog_rules(demo):
         == {"allowed": True, "code": None, "reason": None, "effective": "period_end"}
     assert demo.check_change(SUBSCRIPTION, {"action": "change_package", "package": "kids"}) == {
         "allowed": False, "code": "CHANGE_NOT_ALLOWED",
-        "reason": "Premium cannot be changed to Kids.", "effective": None}
+        "reason": "Premium cannot be changed to Kids.", "effective": None,
+        "params": {"current": "Premium", "target": "Kids"}}
     basic = {**SUBSCRIPTION, "package": "basic", "addons": []}
     assert demo.check_change(basic, {"action": "add_addon", "addon": "sports"})["reason"] == \
         "Sports Plus cannot be added to Basic."
@@ -488,6 +489,28 @@ def test_check_change_answers_from_the_catalog_rules(demo):
         "code"] == "PACKAGE_NOT_AVAILABLE"
     assert demo.check_change({**SUBSCRIPTION, "package": "family"}, {"action": "resume"})[
         "allowed"]  # a retired current package still has its rules
+
+
+def test_package_options_answer_every_package_by_the_rules_a_change_meets(demo):
+    options = {o["package"]: o for o in demo.package_options(SUBSCRIPTION)}
+    assert list(options) == ["basic", "family", "kids", "premium"]
+    assert options["premium"] == {
+        "package": "premium", "kind": None, "current": True, "allowed": False,
+        "code": "SAME_PACKAGE", "reason": "You already have Premium.", "effective": None,
+        "params": {"current": "Premium"}}
+    assert options["family"]["allowed"] and options["family"]["kind"] == "downgrade"
+    assert options["family"]["effective"] == "period_end"
+    # each answer is the one a change to that package gets
+    for code, option in options.items():
+        asked = demo.check_change(SUBSCRIPTION, {"action": "change_package", "package": code})
+        assert {k: option[k] for k in ("allowed", "code", "reason", "effective")} == \
+            {k: asked[k] for k in ("allowed", "code", "reason", "effective")}
+    assert options["kids"]["code"] == "CHANGE_NOT_ALLOWED"
+    assert options["kids"]["params"] == {"current": "Premium", "target": "Kids"}
+    demo.ops_retire("packages", "basic")
+    assert "basic" not in {o["package"] for o in demo.package_options(SUBSCRIPTION)}
+    demo.ops_retire("packages", "premium")  # the current package is always an option
+    assert demo.package_options(SUBSCRIPTION)[0]["package"] == "premium"
 
 
 @pytest.mark.parametrize(("subscription", "target", "field"), [

@@ -103,6 +103,20 @@ def _serial(kind: str) -> str:
     return f"{prefix}-{base64.b32encode(secrets.token_bytes(10)).decode()[:12]}"
 
 
+def provision_included(sub: Subscription, devices: list[dict], at: dt.datetime) -> None:
+    """The devices a package includes (a quote's `included` devices) that the subscription
+    does not have yet: added to it at no charge (acquisition "included"), with a serial."""
+    have = {d.code for d in sub.devices}
+    for device in devices:
+        if device.get("included") and device["code"] not in have:
+            sub.devices.append(Device(
+                id=new_id("dev"), customer_id=sub.customer_id, code=device["code"],
+                model=device["model"], kind=device["kind"], acquisition="included",
+                serial_number=_serial(device["kind"]), previous_serials=[], created_at=at,
+                updated_at=at))
+            have.add(device["code"])
+
+
 # subscribe -----------------------------------------------------------------------------------
 
 def subscribe(ops: Ops, customer_id: str, request: dict) -> dict:
@@ -176,7 +190,8 @@ def _rules_allow(ops: Ops, sub: Subscription, target: dict) -> dict:
         "current_period": {"start": isoformat(sub.current_period_start),
                            "end": isoformat(sub.current_period_end)}}, target)
     if not answer["allowed"]:
-        raise errors.Conflict(answer["reason"], code=answer["code"] or "CHANGE_NOT_ALLOWED")
+        raise errors.Conflict(answer["reason"], code=answer["code"] or "CHANGE_NOT_ALLOWED",
+                              details={"params": answer.get("params") or {}})
     return answer
 
 
@@ -231,7 +246,8 @@ def change_package(ops: Ops, customer_id: str, subscription_id: str, request: di
             sub.currency)}
         if req["preview"]:
             return view
-        _schedule(ops, sub, "change_package", {"package": new_package}, effective)
+        _schedule(ops, sub, "change_package", {"package": new_package,
+                                               "devices": quote["devices"]}, effective)
         emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "package_scheduled",
                                                              "package": new_package["code"]})
         return {**view, "subscription": dump(sub)}
@@ -244,6 +260,7 @@ def change_package(ops: Ops, customer_id: str, subscription_id: str, request: di
             _unschedule(change)
     old = sub.package.code
     apply()
+    provision_included(sub, quote["devices"], ops.now)
     record(ops, sub, lines, new_id("op"), ops.now, sub.current_period_end)
     _pay(ops, sub)
     emit(ops, events.SUBSCRIPTION_CHANGED, sub, change={"kind": "package", "from": old,

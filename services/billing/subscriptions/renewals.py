@@ -107,6 +107,7 @@ def renew(ops: changes.Ops, subscription_id: str) -> int:
                 changes.emit(ops, events.SUBSCRIPTION_CANCELLED, sub)
                 return started
             changes.swap(sub, [sub.package], [("package", change.details["package"])], start)[1]()
+            changes.provision_included(sub, change.details.get("devices", []), start)
         _refresh_prices(ops, sub)
         items = [{"kind": i.kind, "code": i.code, "name": i.name, "list_price": i.list_price,
                   "discount": i.discount} for i in sub.active_items]

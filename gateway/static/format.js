@@ -3,7 +3,11 @@
 import { currentLanguage } from './i18n.js';
 
 // Day-month-year order for English too ("21 Dec 2026"), as the operator's customers expect.
-const LOCALES = { en: 'en-GB', de: 'de-DE' };
+// Thai: Thai month names and digits as Thai portals write them, but Gregorian years
+// ("21 ธ.ค. 2026", not the Buddhist era's 2569 that Intl picks for 'th' by default): the e-mails
+// and PDFs the server writes (Babel) count years that way, and so do the card expiry on the card
+// and the date inputs, so the customer never sees one date with two different years.
+const LOCALES = { en: 'en-GB', de: 'de-DE', it: 'it-IT', th: 'th-TH-u-ca-gregory' };
 
 export function locale() {
   const lang = currentLanguage();
@@ -101,6 +105,12 @@ export function parseAmount(text, currency) {
   return { amount: Number(minor) };
 }
 
+/** The UI language's decimal mark: "," in German and Italian, "." in English and Thai. */
+export function decimalMark() {
+  const part = new Intl.NumberFormat(locale()).formatToParts(1.5).find((p) => p.type === 'decimal');
+  return part ? part.value : '.';
+}
+
 /** Integer minor units → the text for an amount input, in the UI's decimal mark ("5.00" / "5,00"). */
 export function amountInput(value) {
   if (!isMoney(value)) return '';
@@ -108,7 +118,7 @@ export function amountInput(value) {
   const abs = String(Math.abs(value.amount)).padStart(digits + 1, '0');
   const whole = abs.slice(0, abs.length - digits);
   const fraction = abs.slice(abs.length - digits);
-  const mark = currentLanguage() === 'de' ? ',' : '.';
+  const mark = decimalMark();
   return `${value.amount < 0 ? '-' : ''}${whole}${digits ? mark + fraction : ''}`;
 }
 

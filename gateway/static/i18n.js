@@ -2,7 +2,9 @@
 // Language order: the account's language, else an explicit choice made on the
 // login/sign-up pages, else the browser's, else English.
 
-export const LANGUAGES = ['en', 'de'];
+// Each has gateway/static/i18n/<lang>.json (tests/unit/test_translations.py checks both ways) and
+// is a customer's language on the server (SUPPORTED_LANGUAGES in services/common/schemas.py).
+export const LANGUAGES = ['en', 'de', 'it', 'th'];
 const STORAGE_KEY = 'portal.language';
 const dictionaries = {};
 let current = 'en';

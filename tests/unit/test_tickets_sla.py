@@ -76,3 +76,26 @@ def test_agents_views_carry_the_sla_by_the_service_s_clock_and_a_priority_change
     # the customer's view has no SLA
     assert "sla" not in tickets.customer_view(world.session, "cus_a", opened["id"], POLICY,
                                               world.now())
+
+
+def test_an_escalation_entry_says_the_step_as_people_count_it_and_the_minutes_since_routing(
+        world):  # noqa: F811 (the fixture)
+    from services.tickets import escalation, history, rules, teams, transactions
+
+    teams.create(world.session, {"name": "noc"}, world.now())
+    teams.create(world.session, {"name": "network"}, world.now())
+    noc = escalation.create(world.session, {"name": "noc", "repeat": 0, "steps": [
+        {"delay_minutes": 30, "target": {"type": "team", "team": "noc"}},
+        {"delay_minutes": 15, "target": {"type": "lead"}}]}, world.now())
+    rules.create(world.session, {"position": 1, "team": "network", "escalation_policy": noc["id"],
+                                 "match": [{"field": "category", "op": "=",
+                                            "value": "complaint"}]}, world.now())
+    opened = world.open(category="complaint")
+    world.advance(minutes=50)  # both steps due: at 30 and at 45 minutes (a round each)
+    assert transactions.escalate_due(world.session, world.now()) == 1
+    assert transactions.escalate_due(world.session, world.now()) == 1
+    steps = [e["data"] for e in history.of(world.session, opened["id"], False)
+             if e["kind"] == "escalated"]
+    assert [(d["number"], d["of"], d["after_minutes"], d["team"]) for d in steps] == [
+        (1, 2, 30, "noc"), (2, 2, 45, "network-lead")]
+    assert [(d["step"], d["round"]) for d in steps] == [(0, 0), (1, 0)]  # the position, kept

@@ -77,6 +77,11 @@ if [ ! -f "$npm_stamp" ]; then
   touch "$npm_stamp"
 fi
 
+# 1c. The portal front end, built into gateway/static/dist, which the gateway serves
+#     (scripts/build_assets.mjs: esbuild bundles, hashes and compresses it; it does nothing when
+#     gateway/static has not changed since the last build)
+node scripts/build_assets.mjs >&2 || { say "building the front end failed: node scripts/build_assets.mjs"; exit 1; }
+
 # 2. RabbitMQ (only when the broker is meant to be local)
 amqp_host=$(.venv/bin/python -c "import os,urllib.parse as u;print(u.urlparse(os.environ.get('AMQP_URI','amqp://guest:guest@127.0.0.1:5672/')).hostname)")
 if [[ "$amqp_host" == "127.0.0.1" || "$amqp_host" == "localhost" ]]; then

@@ -13,11 +13,16 @@ import * as wallet from './pages/wallet.js';
 import * as bills from './pages/bills.js';
 import * as vouchers from './pages/vouchers.js';
 import * as notifications from './pages/notifications.js';
-import * as opsVouchers from './pages/ops-vouchers.js';
 import * as support from './pages/support.js';
-import * as opsSupport from './pages/ops-support.js';
-import * as opsGovernance from './pages/ops-governance.js';
 import * as notFound from './pages/not-found.js';
+import './offline.js'; // the last dashboard offline; registers the service worker (sw.js)
+
+// Staff pages are loaded when a staff member first opens one (the build makes each a chunk of
+// its own, which customers never download).
+const lazyPage = (load) => ({ render: async (ctx) => (await load()).render(ctx) });
+const opsVouchers = lazyPage(() => import('./pages/ops-vouchers.js'));
+const opsSupport = lazyPage(() => import('./pages/ops-support.js'));
+const opsGovernance = lazyPage(() => import('./pages/ops-governance.js'));
 
 // `nav` routes appear in the navigation (a pattern route only marks its tab as the current one);
 // `billing` limits a route to one billing type, `roles` to some roles (ops pages: agents and

@@ -452,7 +452,7 @@ def test_no_bills_for_prepaid_and_the_bills_tab_fits_a_phone_and_is_labelled(
         page.goto(f"{portal_url}/#/bills/{invoice['id']}")
         expect(page.get_by_role("heading", level=1)).to_have_text(f"Rechnung {invoice['number']}")
         expect(page.get_by_test_id("invoice-pdf")).to_have_accessible_name(
-            f"PDF der Rechnung {invoice['number']} herunterladen")
+            f"PDF herunterladen: Rechnung {invoice['number']}")
         pay_form = page.get_by_test_id("pay-form")
         pay_form.get_by_test_id("pay-submit").click()
         expect(pay_form).to_have_attribute("data-outcome", "declined")

@@ -429,7 +429,7 @@ def test_ops_create_a_batch_watch_it_export_and_void_it(make_page, portal_url):
     expect(page.get_by_test_id("batches-status")).to_contain_text(f"Batch {number} is ready")
     expect(row.get_by_test_id("batch-value")).to_have_text("€5.00")
     expect(row).to_contain_text("Print")
-    data, name = downloaded(page, row.get_by_role("link", name=f"Download batch {number} as CSV"))
+    data, name = downloaded(page, row.get_by_role("link", name=f"Download CSV of batch {number}"))
     assert name.endswith(".csv"), name
     rows = parse_export(data.decode(), 3)
     assert {(r["value"], r["currency"], r["valid_until"]) for r in rows} == {

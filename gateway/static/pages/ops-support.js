@@ -480,6 +480,10 @@ function incidentsCard(ctx, firstPage, loadError) {
 
   const closePanel = ({ focus = true } = {}) => {
     panelSlot.replaceChildren();
+    if (opener) {
+      opener.removeAttribute('aria-controls'); // the panel it controlled is gone
+      opener.setAttribute('aria-expanded', 'false');
+    }
     if (opener && focus && opener.isConnected) opener.focus();
     opener = null;
   };
@@ -490,7 +494,7 @@ function incidentsCard(ctx, firstPage, loadError) {
       class: 'button secondary small',
       'data-testid': 'incident-resolve',
       'aria-label': t('opsSupport.resolveIncidentLabel', { title: incident.title || '' }),
-      'aria-controls': 'incident-resolve-panel',
+      'aria-expanded': 'false', // aria-controls only while its panel is in the page
     }, t('opsSupport.resolve'));
     button.addEventListener('click', () => {
       closePanel({ focus: false });
@@ -508,6 +512,8 @@ function incidentsCard(ctx, firstPage, loadError) {
         onCancel: () => closePanel(),
       });
       panelSlot.replaceChildren(panel);
+      button.setAttribute('aria-controls', panel.id);
+      button.setAttribute('aria-expanded', 'true');
       panel.scrollIntoView({ block: 'nearest', behavior: 'auto' });
       panel.querySelector('textarea').focus({ preventScroll: true });
     });

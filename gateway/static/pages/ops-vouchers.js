@@ -222,7 +222,7 @@ function batchRow(batch, { onVoid }) {
       class: 'button secondary small',
       'data-testid': 'batch-void',
       'aria-label': t('opsVouchers.voidLabel', { number: batch.number }),
-      'aria-controls': 'batch-void-panel',
+      'aria-expanded': 'false', // aria-controls only while its panel is in the page
     }, t('opsVouchers.void'));
     button.addEventListener('click', () => onVoid(batch, button));
     actions.push(button);
@@ -313,6 +313,10 @@ function batchesCard(ctx, state, firstPage) {
 
   const closeVoid = ({ focus = true } = {}) => {
     voidSlot.replaceChildren();
+    if (voidFor) {
+      voidFor.removeAttribute('aria-controls'); // the panel it controlled is gone
+      voidFor.setAttribute('aria-expanded', 'false');
+    }
     if (voidFor && focus && voidFor.isConnected) voidFor.focus();
     voidFor = null;
   };
@@ -337,6 +341,8 @@ function batchesCard(ctx, state, firstPage) {
       onCancel: () => closeVoid(),
     });
     voidSlot.replaceChildren(panel);
+    button.setAttribute('aria-controls', panel.id);
+    button.setAttribute('aria-expanded', 'true');
     panel.scrollIntoView({ block: 'nearest', behavior: 'auto' });
     panel.querySelector('input').focus({ preventScroll: true });
   }

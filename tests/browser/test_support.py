@@ -803,3 +803,144 @@ def test_support_and_the_desk_fit_the_screen_and_are_labelled(make_page, portal_
     expect(desk.get_by_test_id("queue-list")).to_be_visible()
     no_horizontal_scroll(desk, width, "the desk's queue")
     all_labelled(desk, 2, "the desk's queue")
+
+
+# --- the desk as a staff tool ----------------------------------------------------------------
+
+SLA_LEFT = re.compile(r"^(\d+ d \d+ h|\d+ h \d+ min|\d+ min) left$")
+
+
+def german_prepaid_customer(base, name):
+    """A prepaid customer whose portal speaks German, with a card, a top-up and the Basic
+    package paid from the wallet: a ledger with a credit and a charge."""
+    email, client = new_account(base, name, language="de")
+    card = add_card(client, APPROVES, name)
+    client.call("POST", "/api/v1/wallet/top-ups", 201,
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+                json={"amount": {"amount": 5000, "currency": "EUR"},
+                      "payment_method_id": card["id"]})
+    client.call("POST", "/api/v1/subscriptions", 201, json={"package": "basic"},
+                headers={"Idempotency-Key": uuid.uuid4().hex})
+    return {"email": email, "name": name, "client": client}
+
+
+def test_an_agent_lands_on_the_desk_with_staff_navigation_and_sees_the_sla_left(
+        make_page, portal_url):
+    ivy = customer(portal_url, "Ivy Queue")
+    ticket = raise_ticket(ivy["client"], "general", f"No sound on channel 5 {uuid.uuid4().hex[:6]}")
+    desk = make_page()
+    log_in(desk, portal_url, *AGENT)
+    expect(desk).to_have_url(re.compile(r"#/ops/support$"))
+    expect(desk.get_by_test_id("page-ops-support")).to_be_visible()
+    nav = desk.get_by_test_id("nav")
+    for staff in ("opsSupport", "opsVouchers", "notifications", "settings"):
+        expect(nav.get_by_test_id(f"nav-{staff}")).to_have_count(1)
+    for mine in ("dashboard", "subscriptions", "wallet", "bills", "vouchers", "support"):
+        expect(nav.get_by_test_id(f"nav-{mine}")).to_have_count(0)
+    expect(nav.get_by_role("link").first).to_have_attribute("data-testid", "nav-opsSupport")
+    # a customer's page is not a staff member's: it lands on the desk
+    desk.goto(f"{portal_url}/#/dashboard")
+    expect(desk).to_have_url(re.compile(r"#/ops/support$"))
+    expect(desk.get_by_test_id("page-ops-support")).to_be_visible()
+
+    # the queue and the ticket say how long is left to resolve it (the server's count)
+    row = ticket_row(desk, ticket, "queue-row")
+    more = desk.get_by_test_id("queue-load-more")
+    while not row.count() and more.count():
+        before = desk.get_by_test_id("queue-row").count()
+        more.click()
+        expect(desk.get_by_test_id("queue-row")).not_to_have_count(before)
+    expect(row.get_by_test_id("queue-sla")).to_have_text(SLA_LEFT)
+    expect(row.get_by_test_id("queue-sla")).to_have_attribute("data-state", "running")
+    row.get_by_test_id("queue-link").click()
+    sla = desk.get_by_test_id("ops-ticket-sla").locator("[data-sla]")
+    expect(sla).to_have_text(SLA_LEFT)
+    seen = Client(portal_url, *AGENT).call("GET", f"/api/v1/ops/tickets/{ticket['id']}")["sla"]
+    assert seen["state"] == "running" and seen["remaining_seconds"] > 0, seen
+
+    # a customer still lands on their dashboard, with the customer's navigation
+    page = make_page()
+    log_in_as(page, portal_url, ivy)
+    expect(page.get_by_test_id("nav").get_by_test_id("nav-opsSupport")).to_have_count(0)
+
+
+def test_a_ticket_shows_its_german_customer_their_charges_a_german_canned_reply_and_a_human_history(
+        make_page, portal_url, advance_clock):
+    greta = german_prepaid_customer(portal_url, "Greta Gross")
+    ticket = raise_ticket(greta["client"], "billing", f"Zweimal belastet {uuid.uuid4().hex[:6]}",
+                          "Mir wurde das Basic-Paket zweimal abgebucht.")
+    supervisor = Client(portal_url, *SUPERVISOR)
+    # nobody acknowledges it: after 15 minutes the escalation's first step pages support
+    advance_clock(days=16 / 1440)
+    escalated = eventually(
+        lambda: [e for e in supervisor.call("GET", f"/api/v1/ops/tickets/{ticket['id']}")[
+            "history"] if e["kind"] == "escalated"], timeout=60)
+    assert escalated, "the escalation's first step did not fire"
+
+    desk = make_page()
+    log_in(desk, portal_url, *SUPERVISOR)
+    expect(desk.get_by_test_id("page-ops-support")).to_be_visible()
+    desk.goto(f"{portal_url}/#/ops/support/{ticket['id']}")
+    expect(desk.get_by_test_id("ops-ticket-title")).to_have_text(
+        f"#{ticket['number']} {ticket['subject']}")
+
+    # the customer: name and e-mail, and their charges a click away
+    panel = desk.get_by_test_id("ticket-customer")
+    expect(panel.get_by_test_id("customer-name")).to_have_text("Greta Gross")
+    expect(panel.get_by_test_id("customer-email")).to_have_text(greta["email"])
+    expect(panel.get_by_test_id("customer-show-invoices")).to_have_count(0)  # prepaid
+    panel.get_by_role("button", name="Wallet ledger").click()
+    ledger = panel.get_by_test_id("customer-ledger")
+    expect(ledger.locator('[data-testid="customer-ledger-row"][data-type="service_charge"]')
+           ).to_have_count(1)
+    expect(ledger.locator('[data-testid="customer-ledger-row"][data-type="top_up"]')
+           ).to_have_count(1)
+    expect(ledger).to_contain_text("Service charge")
+    expect(ledger).to_contain_text("€50.00")
+    panel.get_by_role("button", name="Card payments").click()
+    expect(panel.get_by_test_id("customer-payment")).to_have_count(1)
+    expect(panel.get_by_test_id("customer-payments")).to_contain_text("Wallet top-up")
+    panel.get_by_role("button", name="Subscriptions").click()
+    expect(panel.get_by_test_id("customer-subscription")).to_have_count(1)
+    expect(panel.get_by_test_id("customer-subscriptions")).to_contain_text("Active")
+
+    # the SLA: open, with time left
+    expect(desk.get_by_test_id("ops-ticket-sla").locator("[data-sla]")).to_have_text(SLA_LEFT)
+
+    # the history in sentences; keys only under the collapsed technical details
+    history_box = desk.get_by_test_id("ticket-history")
+    expect(entry(desk, "routed").get_by_test_id("history-title")).to_have_text(
+        "Routed to Billing")
+    expect(entry(desk, "alerted").get_by_test_id("history-title")).to_have_text(
+        "Alert sent to Billing")
+    expect(entry(desk, "escalated").first.get_by_test_id("history-title")).to_have_text(
+        "Escalated to Customer support (step 1 of 2, after 15 min)")
+    visible = history_box.inner_text()
+    assert "ticket:tkt_" not in visible and "tkt_" not in visible, visible
+    assert not re.search(r"step 0|round 0", visible), visible
+    details = entry(desk, "alerted").get_by_test_id("history-details")
+    expect(details).not_to_have_attribute("open", "")
+    details.locator("summary").click()
+    expect(details).to_contain_text(f"ticket:{ticket['id']}:routed:billing")
+
+    # canned replies: the billing ones and those for any category, in German
+    form = desk.get_by_test_id("ops-comment-form")
+    select = form.get_by_label("Canned reply")
+    options = select.locator("option")
+    expect(options).to_contain_text(["Begrüßung", "Doppelt belastet: wir prüfen"])
+    assert not [o for o in options.all_inner_texts() if o in ("Greeting", "Charged twice: "
+                                                               "we are checking")]
+    text = form.get_by_label("Message", exact=True)
+    text.fill("Sehr geehrte Frau Gross, ")
+    select.select_option(label="Doppelt belastet: wir prüfen")
+    form.get_by_role("button", name="Insert").click()
+    expect(text).to_have_value(re.compile(r"^Sehr geehrte Frau Gross, Wir prüfen Ihre "
+                                          r"Belastungen.*Weg, auf dem Sie bezahlt haben\.$",
+                                          re.S))
+    text.press("End")
+    text.type(" Viele Grüße")
+    form.get_by_role("button", name="Add", exact=True).click()
+    reply = desk.locator(
+        '[data-testid="history-entry"][data-kind="comment"][data-internal="false"]')
+    expect(reply.get_by_test_id("history-text")).to_contain_text("Viele Grüße")
+    expect(reply.get_by_test_id("history-text")).to_contain_text("Sehr geehrte Frau Gross")

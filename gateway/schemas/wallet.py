@@ -23,7 +23,10 @@ class PaymentMethod(Schema):
     is_default = fields.Boolean()
 
 
-PaymentMethodList = page_of(PaymentMethod, "PaymentMethodList")
+class PaymentMethodList(page_of(PaymentMethod, "PaymentMethodPage")):
+    test_mode = fields.Boolean(required=True, metadata={
+        "description": "The payment provider is a test one (the sandbox): nothing is really "
+                       "charged, and its documented test cards work."})
 
 
 class WalletOut(Schema):

@@ -6,6 +6,7 @@ SUBSCRIPTION_NOT_ACTIVE = "SUBSCRIPTION_NOT_ACTIVE"  # Conflict (see lifecycle.p
 CONCURRENT_MODIFICATION = "CONCURRENT_MODIFICATION"  # Conflict: changed meanwhile, retry
 CHANGE_ALREADY_SCHEDULED = "CHANGE_ALREADY_SCHEDULED"  # Conflict
 SERIAL_TAKEN = "SERIAL_TAKEN"  # Conflict
+CARD_ALREADY_SAVED = "CARD_ALREADY_SAVED"  # Conflict: the customer has this card (same expiry)
 # Conflicts whose code and reason come from the catalog's service rules (check_change), e.g.
 # CHANGE_NOT_ALLOWED, DOWNGRADE_AT_PERIOD_END, ADDON_NOT_ALLOWED, TOO_MANY_ADDONS,
 # PAUSE_NOT_ALLOWED, PAUSE_TOO_LONG, MINIMUM_TERM.

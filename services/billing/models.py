@@ -223,6 +223,12 @@ class PaymentMethod(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     removed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
+    # a customer saves a card once: the same number (the provider's fingerprint) and expiry
+    # among their cards not removed (concurrent adds meet here)
+    __table_args__ = (Index("ux_payment_methods_card", "customer_id", "fingerprint", "exp_year",
+                            "exp_month", unique=True, postgresql_where=text("removed_at IS NULL"),
+                            sqlite_where=text("removed_at IS NULL")),)
+
 
 class Payment(Base):
     """A charge to a card, from its first attempt. `provider_key` (unique) is the provider-side
@@ -431,7 +437,44 @@ def _renewal_notices(ops, conn) -> None:
     ops.add_column("subscriptions", Column("renewal_notice_for", UtcDateTime()))
 
 
+def _cards_saved_once(ops, conn) -> None:
+    """v5: a customer's card is saved once (`ux_payment_methods_card`). A card saved twice
+    before (same fingerprint and expiry, neither removed) keeps one row: the one autopay uses,
+    else the default one, else the newest; the others are removed (the default mark moves to
+    the one kept)."""
+    from sqlalchemy import func, select, update
+
+    methods = PaymentMethod.__table__
+    autopay = BillingProfile.__table__.c.autopay_method_id
+    key = (methods.c.customer_id, methods.c.fingerprint, methods.c.exp_year, methods.c.exp_month)
+    active = methods.c.removed_at.is_(None)
+    twice = select(*key).where(active).group_by(*key).having(func.count() > 1).subquery()
+    rows = conn.execute(
+        select(methods.c.id, *key, methods.c.is_default, methods.c.created_at,
+               select(autopay).where(autopay == methods.c.id).exists().label("autopay"))
+        .join(twice, (methods.c.customer_id == twice.c.customer_id)
+              & (methods.c.fingerprint == twice.c.fingerprint)
+              & (methods.c.exp_year == twice.c.exp_year)
+              & (methods.c.exp_month == twice.c.exp_month))
+        .where(active)).all()
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        groups.setdefault((row.customer_id, row.fingerprint, row.exp_year, row.exp_month),
+                          []).append(row)
+    now = dt.datetime.now(dt.UTC)
+    for group in groups.values():
+        keep = max(group, key=lambda r: (r.autopay, r.is_default, r.created_at, r.id))
+        others = [r.id for r in group if r.id != keep.id]
+        conn.execute(update(methods).where(methods.c.id.in_(others))
+                     .values(removed_at=now, is_default=False))
+        if any(r.is_default for r in group):
+            conn.execute(update(methods).where(methods.c.id == keep.id).values(is_default=True))
+    next(i for i in methods.indexes
+         if i.name == "ux_payment_methods_card").create(conn, checkfirst=True)
+
+
 MIGRATIONS = (Migration(2, "payment terms, autopay, dunning, credit notes",
                         _collection_and_credit_notes),
               Migration(3, "payments.reference", _payment_reference),
-              Migration(4, "subscriptions.renewal_notice_for", _renewal_notices))
+              Migration(4, "subscriptions.renewal_notice_for", _renewal_notices),
+              Migration(5, "a card is saved once per customer", _cards_saved_once))

@@ -208,8 +208,10 @@ class BillingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def list_payment_methods(self, customer_id):
-        return pages.whole([payment_methods.dump(pm)
-                            for pm in payment_methods.active(self.db, customer_id)])
+        # test_mode: the provider is a test one (the sandbox), whose test cards the portal shows
+        return {**pages.whole([payment_methods.dump(pm)
+                               for pm in payment_methods.active(self.db, customer_id)]),
+                "test_mode": bool(self.payments.test_mode)}
 
     @rpc(expected_exceptions=EXPECTED)
     def remove_payment_method(self, customer_id, payment_method_id):

@@ -15,6 +15,7 @@ def test_a_version_1_billing_database_is_upgraded_to_the_latest_keeping_invoices
     with engine.begin() as conn:  # turn it back into what version 1 created
         conn.execute(sa.text("DROP TABLE billing_profiles, collection_attempts, credit_notes"))
         conn.execute(sa.text("DROP INDEX ux_payments_pending_invoice"))
+        conn.execute(sa.text("DROP INDEX ux_payment_methods_card"))
         conn.execute(sa.text("ALTER TABLE payments DROP COLUMN reference"))
         conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN renewal_notice_for"))
         conn.execute(sa.text("ALTER TABLE invoices DROP COLUMN amount_credited, "
@@ -37,9 +38,11 @@ def test_a_version_1_billing_database_is_upgraded_to_the_latest_keeping_invoices
     assert "ux_payments_pending_invoice" in {i["name"] for i in inspector.get_indexes("payments")}
     assert "reference" in {c["name"] for c in inspector.get_columns("payments")}
     assert "renewal_notice_for" in {c["name"] for c in inspector.get_columns("subscriptions")}
+    assert "ux_payment_methods_card" in {
+        i["name"] for i in inspector.get_indexes("payment_methods")}
     with engine.connect() as conn:
         assert conn.execute(sa.text(
             "SELECT number, amount_credited, total FROM invoices")).one() == (
             "INV-2026-000001", 0, 1190)
         assert conn.execute(sa.text("SELECT version FROM schema_versions "
-                                    "WHERE component = 'billing'")).scalar() == 4
+                                    "WHERE component = 'billing'")).scalar() == 5

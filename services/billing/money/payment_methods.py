@@ -1,6 +1,8 @@
 """Cards: tokenized at once by the provider; stored as token, brand, last four, expiry, holder.
 The number and CVC pass through `add()` and nowhere else: never stored, logged, put in an
-event, or echoed in an error."""
+event, or echoed in an error. A customer saves a card once: the same number (the provider's
+fingerprint of it) with the same expiry again is refused (409 CARD_ALREADY_SAVED), by a look
+first and, for two adds at once, by the unique key `ux_payment_methods_card`."""
 
 from __future__ import annotations
 
@@ -9,13 +11,16 @@ import datetime as dt
 from marshmallow import validates_schema
 from marshmallow.exceptions import ValidationError
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.billing import events
+from services.billing.exceptions import CARD_ALREADY_SAVED
 from services.billing.models import PaymentMethod
 from services.billing.money.provider import Card, PaymentProvider, ProviderFailure, luhn_ok
 from services.common import errors, outbox
 from services.common.contract.billing import CardIn
+from services.common.db import is_unique_violation
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
 
@@ -83,15 +88,31 @@ def add(session: Session, provider: PaymentProvider, customer_id: str, data: dic
     except ProviderFailure:
         raise errors.ServiceUnavailable("The payment provider could not take the card now. "
                                         "Try again.") from None
-    first = not active(session, customer_id)
+    cards = active(session, customer_id)
+    if any(_same_card(pm, tokenized) for pm in cards):
+        raise _already_saved()
     pm = PaymentMethod(id=new_id("pm"), customer_id=customer_id, provider=provider.name,
                        token=tokenized.token, brand=tokenized.brand, last4=tokenized.last4,
                        exp_month=tokenized.exp_month, exp_year=tokenized.exp_year,
                        holder=tokenized.holder, fingerprint=tokenized.fingerprint,
-                       is_default=first, expiry_notice_sent=False, created_at=now)
-    session.add(pm)
-    session.flush()
+                       is_default=not cards, expiry_notice_sent=False, created_at=now)
+    try:
+        with session.begin_nested():  # the same card added at the same moment: one row
+            session.add(pm)
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise _already_saved() from None
     return dump(pm)
+
+
+def _same_card(pm: PaymentMethod, tokenized) -> bool:
+    return (pm.fingerprint, pm.exp_year, pm.exp_month) == (
+        tokenized.fingerprint, tokenized.exp_year, tokenized.exp_month)
+
+
+def _already_saved() -> errors.Conflict:
+    return errors.Conflict("This card is saved already.", code=CARD_ALREADY_SAVED)
 
 
 def remove(session: Session, customer_id: str, pm_id: str, now: dt.datetime) -> None:

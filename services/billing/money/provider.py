@@ -57,7 +57,8 @@ class TokenizedCard:
     exp_month: int
     exp_year: int
     holder: str
-    fingerprint: str  # the same card gives the same fingerprint (duplicates can be spotted)
+    fingerprint: str  # the same card number gives the same fingerprint: a card saved twice is
+    # refused (services/billing/money/payment_methods.py)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ class ProviderTimeout(ProviderUnavailable):
 
 class PaymentProvider(ABC):
     name: str
+    # a test provider (the sandbox): nothing is really charged, and the documented test cards
+    # work (the portal shows them only then)
+    test_mode: bool = False
 
     @abstractmethod
     def tokenize(self, card: Card) -> TokenizedCard: ...
@@ -180,6 +184,7 @@ class SandboxProvider(PaymentProvider):
     its writes commit on their own, whatever the caller's transaction does)."""
 
     name = "sandbox"
+    test_mode = True
 
     def __init__(self, url: str, fingerprint_key: bytes) -> None:
         """`fingerprint_key`: the secret the card fingerprint is keyed with (derived from

@@ -33,8 +33,21 @@ export function expiryText(pm) {
   return `${String(pm.exp_month).padStart(2, '0')}/${pm.exp_year}`;
 }
 
+// Whether the payment provider is a test one (the sandbox), as the card list says (test_mode):
+// only then do card forms show the sandbox's test cards. Forms made before the first answer
+// wait for it in `testCardSlots`.
+let testMode = null;
+const testCardSlots = new Set();
+
+function learnTestMode(answer) {
+  testMode = Boolean(answer && answer.test_mode === true);
+  for (const slot of testCardSlots) slot.replaceChildren(...(testMode ? [testCardsNote()] : []));
+  testCardSlots.clear();
+}
+
 export async function listCards() {
   const answer = await api.get(BASE);
+  learnTestMode(answer);
   return Array.isArray(answer && answer.data) ? answer.data : [];
 }
 
@@ -151,6 +164,14 @@ function testCardsNote() {
         h('span', { class: 'serial' }, number), ' – ', t(key))))));
 }
 
+/** Where a card form shows the test cards: filled now, or when the card list has said. */
+function testCardsSlot() {
+  const slot = h('div', { class: 'test-cards-slot' });
+  if (testMode === null) testCardSlots.add(slot);
+  else if (testMode) slot.append(testCardsNote());
+  return slot;
+}
+
 /**
  * A card form: number, expiry, CVC and holder, checked before anything is sent. On a valid
  * submit the number and CVC inputs are emptied at once and `onCard(details, form)` gets
@@ -177,7 +198,7 @@ export function cardForm({ id, testid, labelledBy, submitLabel, onCard }) {
       attrs: { ...numeric, autocomplete: 'cc-csc', maxlength: '4', class: 'short', 'data-sensitive': 'true', 'data-testid': 'card-cvc' },
     }),
     field({ form: F, name: 'holder', label: t('cards.holder'), attrs: { autocomplete: 'cc-name', maxlength: '200', 'data-testid': 'card-holder' } }),
-    testCardsNote(),
+    testCardsSlot(),
     h('div', { class: 'actions' }, submitButton(submitLabel)));
 
   const numberInput = form.querySelector('[data-field="number"]');

@@ -15,6 +15,28 @@ export function statusBadge(status, attrs = {}) {
   return h('span', { class: `badge status-${known}`, 'data-status': status, ...attrs }, statusText(status));
 }
 
+// Prices: the API gives each as net, tax and gross for the customer's tax region. Consumers see
+// gross prices with the tax named (EU price rules); an operator selling to businesses shows net
+// (the catalog answers' `price_display`, the operator's PRICE_DISPLAY).
+let priceDisplay = 'gross';
+
+export function setPriceDisplay(value) {
+  if (value === 'gross' || value === 'net') priceDisplay = value;
+}
+
+/** The amount to show of a `{net, tax, gross}` price; `fallback` (net) where there is none. */
+export function shownPrice(taxed, fallback = null) {
+  return taxed && isMoney(taxed[priceDisplay]) ? taxed[priceDisplay] : fallback;
+}
+
+/** "Prices include VAT (MwSt.) 19 %", or excluding it, or that no tax applies. */
+export function taxNote(tax) {
+  if (!tax || !tax.rate_bp) return t('prices.noTax');
+  const rate = new Intl.NumberFormat(document.documentElement.lang || 'en', { style: 'percent', maximumFractionDigits: 2 })
+    .format(tax.rate_bp / 10000);
+  return t(priceDisplay === 'net' ? 'prices.excluding' : 'prices.including', { tax: tax.name || '', rate });
+}
+
 /** Price per billing period: "€14.99 per month". */
 export function pricePer(price, period) {
   if (!isMoney(price)) return '';

@@ -89,9 +89,11 @@ def check_signup(session: Session, client_ip: str | None, per_hour: int,
 
 
 def register(session: Session, data: dict, now: dt.datetime, role: str = "customer",
-             signup: Signup | None = None) -> dict:
+             signup: Signup | None = None, default_tax_region: str | None = None) -> dict:
     """A new account (its password hashed before anything is written), counted against
-    `signup` (`check_signup`) in the same transaction. EMAIL_TAKEN, WEAK_PASSWORD."""
+    `signup` (`check_signup`) in the same transaction. EMAIL_TAKEN, WEAK_PASSWORD.
+    Its tax region is its address's country, else the operator's `default_tax_region`
+    (DEFAULT_TAX_REGION): a customer who gave no address still pays the tax the prices show."""
     values = load_or_raise(SignUp(), data)
     email = values["email"].strip()
     _check_password_policy(values["password"], email, "password")
@@ -101,7 +103,7 @@ def register(session: Session, data: dict, now: dt.datetime, role: str = "custom
         password_hash=passwords.hash_password(values["password"]), name=values["name"].strip(),
         phone=values.get("phone"), address=address, language=values.get("language") or "en",
         billing_type=values["billing_type"], currency=values["currency"],
-        tax_region=address["country"] if address else None, role=role,
+        tax_region=address["country"] if address else default_tax_region, role=role,
         created_at=now, updated_at=now, password_changed_at=now)
     session.add(customer)
     account = _save(session, customer, events.CUSTOMER_REGISTERED, now)

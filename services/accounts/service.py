@@ -167,7 +167,9 @@ class AccountsService:
         with unit_of_work(self.db):
             signup = customers.check_signup(self.db, client_ip, per_hour, now)
             self.db.commit()  # the read ends: no transaction open while the password is hashed
-            return customers.register(self.db, data, now, signup=signup)
+            return customers.register(self.db, data, now, signup=signup,
+                                      default_tax_region=self.config.get(
+                                          keys.DEFAULT_TAX_REGION) or None)
 
     @rpc(expected_exceptions=EXPECTED)
     def login(self, email, password, client_ip=None, user_agent=None):

@@ -82,6 +82,12 @@ def test_subscribe_and_upgrade_with_a_preview_then_see_it_on_the_dashboard(make_
     expect(page.get_by_test_id("no-subscriptions")).to_be_visible()
     packages = catalog_packages(page, portal_url)
     expect(page.get_by_test_id("package-option")).to_have_count(len(packages))
+    # prices with VAT, the tax named (a customer without an address: the operator's region)
+    expect(page.get_by_test_id("tax-note")).to_have_text("Prices include VAT (MwSt.) 19%.")
+    premium = packages["premium"]["taxed_prices"]["month"]
+    assert premium["gross"]["amount"] == premium["net"]["amount"] + premium["tax"]["amount"]
+    expect(page.locator('[data-testid="package-option"][data-package-code="premium"] .price')
+           ).to_have_text("€47.59 per month")
 
     card = subscribe(page, "basic")
     result = card.get_by_test_id("action-result")
@@ -99,7 +105,20 @@ def test_subscribe_and_upgrade_with_a_preview_then_see_it_on_the_dashboard(make_
     target_name = packages[target]["name"]
 
     change = open_action(card, "change-action")
-    change.get_by_test_id("change-package").select_option(target)
+    # every package is offered with what the rules say before any click; Basic is marked
+    current = change.locator('[data-testid="package-choice"][data-package-code="basic"]')
+    expect(current).to_contain_text("Your current package")
+    expect(current.get_by_role("radio")).to_be_disabled()
+    choice = change.locator(f'[data-testid="package-choice"][data-package-code="{target}"]')
+    expect(choice).to_contain_text("upgrade")
+    expect(choice.get_by_test_id("package-choice-note")).to_contain_text("Takes effect now")
+    if packages[target]["included_devices"]:
+        expect(choice.get_by_test_id("package-choice-note")).to_contain_text(
+            "provided with the change at no extra charge")
+    gross = packages[target]["taxed_prices"]["month"]["gross"]["amount"]
+    expect(choice).to_contain_text(f"€{gross // 100}.{gross % 100:02d} per month")
+    expect(change.locator(".tax-note").first).to_have_text("Prices include VAT (MwSt.) 19%.")
+    choice.get_by_role("radio").check()
     change.get_by_role("button", name="Show price preview").click()
     preview = change.get_by_test_id("change-preview")
     expect(preview).to_be_visible()
@@ -231,13 +250,13 @@ def test_refused_actions_show_the_servers_reason(make_page, portal_url):
     rules = packages["basic"]["rules"]
     forbidden = [c for c in packages
                  if c != "basic" and c not in rules["upgrades_to"] + rules["downgrades_to"]]
-    if forbidden:
-        change = open_action(basic, "change-action")
-        change.get_by_test_id("change-package").select_option(forbidden[0])
-        change.get_by_role("button", name="Show price preview").click()
-        expect(change.get_by_test_id("action-error")).to_contain_text(
-            f"Basic cannot be changed to {packages[forbidden[0]]['name']}")
-        expect(change.get_by_test_id("change-preview")).to_have_count(0)
+    assert forbidden
+    change = open_action(basic, "change-action")
+    choice = change.locator(f'[data-testid="package-choice"][data-package-code="{forbidden[0]}"]')
+    expect(choice.get_by_role("radio")).to_be_disabled()  # the reason is there before a click
+    expect(choice.get_by_test_id("package-choice-note")).to_have_text(
+        f"Basic cannot be changed to {packages[forbidden[0]]['name']}.")
+    expect(choice).to_have_attribute("data-allowed", "false")
 
 
 def test_subscriptions_page_is_labelled_and_fits_a_phone(make_page, portal_url):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.accounts.models import MIGRATIONS, Base
 from services.accounts.service import AccountsService
+from services.common import config as keys
 from services.common import errors
 from services.common.clock import TestClock
 from services.common.db import KERNEL, Component, make_engine, migrate
@@ -45,6 +46,15 @@ def test_sign_up_stores_the_account_and_emits_customer_registered(service):
     assert [e.event_type for e in events] == ["customer_registered"]
     assert events[0].payload["customer"]["id"] == account["id"]
     assert set(events[0].payload) == {"event_id", "occurred_at", "customer"}
+
+
+def test_without_an_address_the_tax_region_is_the_operators_default(service):
+    assert sign_up(service, "no-address@example.com")["tax_region"] is None
+    service.config[keys.DEFAULT_TAX_REGION] = "AT"
+    assert sign_up(service, "bob@example.com")["tax_region"] == "AT"
+    swiss = sign_up(service, "cleo@example.com", address={
+        "line1": "Bahnhofstr. 1", "city": "Zürich", "postal_code": "8001", "country": "CH"})
+    assert swiss["tax_region"] == "CH"  # an address's country wins
 
 
 def test_email_is_unique_case_insensitively(service):

@@ -10,6 +10,7 @@ import { h, field, radioGroup, clearErrors, setFieldError, errorText, onSubmit, 
 import { money, date, inputDate, isMoney } from '../format.js';
 import {
   statusBadge, scheduleSentences, renewalText, pricePer, priceTable, effectText, suspendedNotice,
+  setPriceDisplay, shownPrice, taxNote,
 } from '../subscription-view.js';
 
 const BASE = '/api/v1/subscriptions';
@@ -116,18 +117,33 @@ async function loadCatalog() {
   ]);
   const failed = [packages, devices].find((r) => r.status === 'rejected');
   if (failed && failed.reason && failed.reason.handled) throw failed.reason;
+  if (packages.status === 'fulfilled') setPriceDisplay(packages.value.price_display);
+  const listed = packages.status === 'fulfilled' && Array.isArray(packages.value.data) ? packages.value.data : null;
   return {
-    packages: packages.status === 'fulfilled' && Array.isArray(packages.value.data) ? packages.value.data : null,
+    packages: listed,
+    tax: listed && listed.length ? listed[0].tax : null, // one region for the whole answer
     devices: devices.status === 'fulfilled' && Array.isArray(devices.value.data) ? devices.value.data : [],
     error: packages.status === 'rejected' ? packages.reason : null,
   };
 }
 
-/** Add-ons for each package a changeable subscription has, fetched together before drawing. */
+/** What each card offers, fetched together before drawing: the add-ons for each package a
+ * changeable subscription has, and per subscription the packages it could change to. */
 async function addonsForCards(state, subs) {
   const codes = [...new Set(subs.filter((s) => can(s, 'addons') && s.package).map((s) => s.package.code))];
-  const lists = await Promise.all(codes.map((code) => state.addonsFor(code).catch(() => null)));
-  return new Map(codes.map((code, i) => [code, lists[i]]));
+  const changeable = subs.filter((s) => can(s, 'change'));
+  const [lists, options] = await Promise.all([
+    Promise.all(codes.map((code) => state.addonsFor(code).catch(() => null))),
+    Promise.all(changeable.map((sub) => api.get(subPath(sub, 'package-options'))
+      .then((answer) => (answer && Array.isArray(answer.data) ? answer.data : null))
+      .catch((err) => {
+        if (err && err.handled) throw err;
+        return null;
+      }))),
+  ]);
+  const choices = new Map(codes.map((code, i) => [code, lists[i]]));
+  choices.packageOptions = new Map(changeable.map((sub, i) => [sub.id, options[i]]));
+  return choices;
 }
 
 // --- preview, then confirm ---------------------------------------------------------------------
@@ -174,13 +190,17 @@ function fact(label, content, testid) {
 function facts(sub) {
   const pkg = sub.package || {};
   const period = sub.current_period || {};
-  const promotion = isMoney(pkg.discount) && pkg.discount.amount
-    ? t('subscriptions.promotion', { amount: money(pkg.discount, { negate: true }) })
+  const discount = shownPrice(pkg.taxed_discount, pkg.discount);
+  const promotion = isMoney(discount) && discount.amount
+    ? t('subscriptions.promotion', { amount: money(discount, { negate: true }) })
     : null;
   const rows = [
     fact(t('subscriptions.activated'), date(sub.activation_date), 'subscription-activation'),
     fact(t('subscriptions.billing'), t(sub.billing_period === 'year' ? 'subscriptions.yearly' : 'subscriptions.monthly')),
-    fact(t('subscriptions.packagePrice'), [pricePer(pkg.price, sub.billing_period), promotion].filter(Boolean).join(', '), 'subscription-price'),
+    fact(t('subscriptions.packagePrice'), [
+      [pricePer(shownPrice(pkg.taxed_price, pkg.price), sub.billing_period), promotion].filter(Boolean).join(', '),
+      h('span', { class: 'tax-note', 'data-testid': 'subscription-tax-note' }, taxNote(sub.tax)),
+    ], 'subscription-price'),
   ];
   if (sub.status !== 'cancelled') {
     rows.push(fact(t('subscriptions.currentPeriod'), t('subscriptions.range', { start: date(period.start), end: date(period.end) }), 'subscription-period'));
@@ -257,7 +277,7 @@ function addonsSection(state, sub) {
       }
       return h('li', { 'data-testid': 'subscription-addon', 'data-addon-code': addon.code },
         h('span', { class: 'addon-name' }, addon.name || addon.code),
-        h('span', { class: 'muted' }, pricePer(addon.price, sub.billing_period)),
+        h('span', { class: 'muted' }, pricePer(shownPrice(addon.taxed_price, addon.price), sub.billing_period)),
         remove);
     }))
     : h('p', { class: 'muted' }, t('subscriptions.noAddons'));
@@ -273,30 +293,55 @@ function disclosure(label, content, testid) {
   return h('details', { class: 'action', 'data-testid': testid }, h('summary', {}, label), h('div', { class: 'action-body' }, content));
 }
 
-function changeForm(state, sub) {
-  const current = state.packageByCode(sub.package && sub.package.code);
-  const rules = (current && current.rules) || {};
-  const others = (state.catalog.packages || []).filter((p) => !sub.package || p.code !== sub.package.code);
-  if (!others.length) return h('p', { class: 'muted' }, state.catalog.error ? errorText(state.catalog.error) : t('subscriptions.noOtherPackages'));
+/** A refused change in the customer's language: by its code and params, else the server's words. */
+function refusalText(refusal) {
+  if (!refusal) return '';
+  const key = `rules.${refusal.code}`;
+  const params = { ...(refusal.params || {}) };
+  if (params.date) params.date = date(params.date);
+  return has(key) ? t(key, params) : refusal.reason || '';
+}
+
+/** One package a change could go to: price, upgrade/downgrade or current, and before any click
+ * what the rules say (when it takes effect, or why not) and the equipment it brings. */
+function packageChoice(F, sub, option, checked) {
+  const pkg = option.package || {};
+  const id = `${F}-package-${pkg.code}`;
+  const noteId = `${id}-note`;
+  const price = pricePer(periodPrice(pkg, sub.billing_period), sub.billing_period);
+  const badge = option.current ? t('change.current') : option.kind ? t(`change.${option.kind}`) : null;
+  const period = sub.current_period || {};
+  const said = option.allowed
+    ? [option.effective === 'now' ? t('change.effectiveNow') : t('change.effectivePeriodEnd', { date: date(period.end) }),
+      (option.devices_added || []).length ? t('change.bringsDevices', { devices: option.devices_added.map((d) => d.model).join(', ') }) : null]
+    : [option.current ? null : refusalText(option.refusal)];
+  const note = said.filter(Boolean).join(' ');
+  return h('div', {
+    class: `radio package-choice${option.allowed ? '' : ' refused'}${option.current ? ' current' : ''}`,
+    'data-testid': 'package-choice', 'data-package-code': pkg.code, 'data-allowed': String(Boolean(option.allowed)),
+  },
+  h('input', { type: 'radio', id, name: 'package', value: pkg.code, disabled: !option.allowed, checked, 'aria-describedby': note ? noteId : null }),
+  h('label', { for: id },
+    h('span', { class: 'choice-name' }, pkg.name || pkg.code),
+    price ? h('span', { class: 'choice-price' }, price) : null,
+    badge ? h('span', { class: `badge${option.current ? ' status-active' : ''}` }, badge) : null),
+  note ? h('p', { id: noteId, class: option.allowed ? 'hint' : 'hint refusal', 'data-testid': 'package-choice-note' }, note) : null);
+}
+
+function changeForm(state, sub, options) {
+  if (options === null || options === undefined) return h('p', { class: 'muted' }, t('change.loadFailed'));
+  if (!options.some((o) => !o.current)) return h('p', { class: 'muted' }, t('subscriptions.noOtherPackages'));
   const F = `change-${sub.id}`;
-  const kindOf = (code) => ((rules.upgrades_to || []).includes(code) ? 'upgrade'
-    : (rules.downgrades_to || []).includes(code) ? 'downgrade' : null);
+  const first = options.find((o) => o.allowed);
   const region = errorRegion();
   const slot = h('div', { class: 'preview-slot' });
   const form = h('form', { class: 'form', novalidate: true, 'data-testid': 'change-form' },
-    field({
-      form: F,
-      name: 'package',
-      label: t('change.target'),
-      value: others[0].code,
-      options: others.map((p) => {
-        const kind = kindOf(p.code);
-        const price = isMoney(p.price) ? pricePer(periodPrice(p, sub.billing_period), sub.billing_period) : '';
-        return { value: p.code, label: [p.name, price].filter(Boolean).join(' – ') + (kind ? ` (${t(`change.${kind}`)})` : '') };
-      }),
-      attrs: { 'data-testid': 'change-package' },
-    }),
-    radioGroup({
+    h('fieldset', { class: 'field radio-group package-choices', 'data-testid': 'change-package', 'data-field': 'package' },
+      h('legend', {}, t('change.target')),
+      h('p', { class: 'tax-note' }, taxNote(sub.tax)),
+      options.map((option) => packageChoice(F, sub, option, option === first)),
+      h('p', { class: 'field-error', 'data-error-for': 'package' })),
+    first ? radioGroup({
       form: F,
       name: 'when',
       legend: t('change.when'),
@@ -305,9 +350,9 @@ function changeForm(state, sub) {
         { value: 'asap', label: t('change.asap') },
         { value: 'period_end', label: t('change.periodEnd', { date: date(sub.current_period && sub.current_period.end) }) },
       ],
-    }),
+    }) : null,
     region,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary', 'data-testid': 'preview-change' }, t('change.preview'))),
+    first ? h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary', 'data-testid': 'preview-change' }, t('change.preview'))) : null,
     slot);
   // A preview belongs to the choice it was made for.
   form.addEventListener('change', () => slot.replaceChildren());
@@ -316,7 +361,7 @@ function changeForm(state, sub) {
     slot.replaceChildren();
     const body = { package: value(form, 'package'), preview: true };
     if (value(form, 'when') === 'period_end') body.when = 'period_end';
-    const target = state.packageByCode(body.package);
+    const target = options.find((o) => o.package && o.package.code === body.package);
     let preview;
     try {
       preview = await api.post(subPath(sub, 'change'), body);
@@ -325,7 +370,7 @@ function changeForm(state, sub) {
       return;
     }
     const send = api.idempotentSender();
-    const name = (target && target.name) || body.package;
+    const name = (target && target.package.name) || body.package;
     showPreview(slot, previewPanel({
       idPrefix: F,
       title: t('change.previewTitle', { name }),
@@ -339,14 +384,18 @@ function changeForm(state, sub) {
       },
       onDiscard: () => {
         slot.replaceChildren();
-        form.querySelector('select').focus();
+        const checked = form.querySelector('input[name="package"]:checked');
+        if (checked) checked.focus();
       },
     }));
   });
   return form;
 }
 
+/** An entry's price for a billing period, as shown (gross or net; `prices` before taxes were sent). */
 function periodPrice(entry, period) {
+  const taxed = shownPrice((entry.taxed_prices || {})[period]);
+  if (taxed) return taxed;
   const prices = entry.prices || {};
   const currency = entry.currency || (entry.price && entry.price.currency);
   if (Number.isInteger(prices[period]) && currency) return { amount: prices[period], currency };
@@ -507,10 +556,10 @@ function resumeButton(state, sub) {
   return h('div', { class: 'resume' }, button, region);
 }
 
-function actions(state, sub, addonChoices) {
+function actions(state, sub, addonChoices, packageOptions) {
   const parts = [];
   if (can(sub, 'resume')) parts.push(resumeButton(state, sub));
-  if (can(sub, 'change')) parts.push(disclosure(t('change.title'), changeForm(state, sub), 'change-action'));
+  if (can(sub, 'change')) parts.push(disclosure(t('change.title'), changeForm(state, sub, packageOptions), 'change-action'));
   if (can(sub, 'addons')) parts.push(disclosure(t('addon.title'), addAddonForm(state, sub, addonChoices), 'addon-action'));
   if (can(sub, 'pause')) parts.push(disclosure(t('pause.title'), pauseForm(state, sub), 'pause-action'));
   if (can(sub, 'cancel')) parts.push(disclosure(t('cancel.title'), cancelForm(state, sub), 'cancel-action'));
@@ -539,7 +588,7 @@ function subscriptionCard(state, sub, addonChoices) {
       ? h('ul', { class: 'schedule', 'data-testid': 'subscription-schedule' }, schedule.map((line) => h('li', {}, line)))
       : null,
     h('div', { class: 'sub-columns' }, addonsSection(state, sub), devicesList(sub)),
-    actions(state, sub, addonChoices.get(pkg.code)));
+    actions(state, sub, addonChoices.get(pkg.code), addonChoices.packageOptions && addonChoices.packageOptions.get(sub.id)));
   // The last result makes way once the customer starts something else on this card.
   card.addEventListener('click', (event) => {
     if (event.target.closest('summary, button')) result.replaceChildren();
@@ -615,11 +664,13 @@ async function subscribeForm(state, pkg, { onDone, onClose }) {
 
   const deviceOptions = [{ value: 'none', label: t('subscribe.noDevice') }];
   for (const device of devices) {
-    if (isMoney(device.rental_price)) {
-      deviceOptions.push({ value: `${device.code}:rental`, label: t('subscribe.rent', { model: device.model, amount: pricePer(device.rental_price, 'month') }) });
+    const rental = shownPrice(device.taxed_rental_price, device.rental_price);
+    const sale = shownPrice(device.taxed_sale_price, device.sale_price);
+    if (isMoney(rental)) {
+      deviceOptions.push({ value: `${device.code}:rental`, label: t('subscribe.rent', { model: device.model, amount: pricePer(rental, 'month') }) });
     }
-    if (isMoney(device.sale_price)) {
-      deviceOptions.push({ value: `${device.code}:purchase`, label: t('subscribe.buy', { model: device.model, amount: money(device.sale_price) }) });
+    if (isMoney(sale)) {
+      deviceOptions.push({ value: `${device.code}:purchase`, label: t('subscribe.buy', { model: device.model, amount: money(sale) }) });
     }
   }
   const included = (pkg.included_devices || []).map((code) => state.deviceModel(code));
@@ -723,6 +774,7 @@ function browseSection(state) {
   };
   section.append(
     h('p', { class: 'intro' }, t('browse.intro')),
+    h('p', { class: 'tax-note', 'data-testid': 'tax-note' }, taxNote(state.catalog.tax)),
     h('div', { class: 'package-grid' }, state.catalog.packages.map((pkg) => packageOption(state, pkg, onChoose))),
     region,
     slot);

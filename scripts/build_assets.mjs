@@ -23,7 +23,9 @@
 // atomically), so a portal running while someone rebuilds never serves a page whose scripts are
 // gone; hashed files no build refers to are deleted an hour after they were written.
 // Nothing is rebuilt when the inputs (gateway/static, this script, esbuild's version) have the
-// same hash as the last build (assets.json's "inputs").
+// same hash as the last build (assets.json's "inputs"). assets.json's "sources_at" says when the
+// sources were last read: the gateway serves the build only while no source file is newer, and
+// the sources themselves otherwise (gateway/static_files.py).
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

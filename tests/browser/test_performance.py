@@ -68,12 +68,15 @@ def logged_in_context(pw_browser, base, email, password=PASSWORD):
 
 class Traffic:
     """Every request the page makes, and the bytes each took on the wire (CDP's
-    encodedDataLength: headers and body as transferred, compressed)."""
+    encodedDataLength: headers and body as transferred, compressed), and the answers' headers."""
 
     def __init__(self, cdp):
         self.urls = {}
         self.bytes = {}
         self.failed = []
+        self.headers = {}
+        cdp.on("Network.responseReceived", lambda e: self.headers.__setitem__(
+            e["response"]["url"], {k.lower(): v for k, v in e["response"]["headers"].items()}))
         cdp.on("Network.requestWillBeSent",
                lambda e: self.urls.setdefault(e["requestId"], e["request"]["url"]))
         cdp.on("Network.loadingFinished",
@@ -135,6 +138,14 @@ def test_a_customer_s_first_load_on_slow_4g_is_small_and_quick_and_has_no_staff_
         assert not traffic.failed, traffic.failed
         assert page.locator('meta[name="portal-build"]').count() == 1, "not the built front end"
         assert not [u for u in traffic.requests if STAFF_CHUNK.search(u)], traffic.table()
+        # as served: the page revalidated, scripts and styles compressed and cached for good
+        assert traffic.headers[f"{built}/"]["cache-control"] == "no-cache"
+        assets = {u: h for u, h in traffic.headers.items() if re.search(r"\.(js|css|json)$", u)}
+        assert len(assets) >= 4, traffic.headers
+        for url, headers in assets.items():
+            assert headers["cache-control"] == "public, max-age=31536000, immutable", url
+            assert headers.get("content-encoding") in ("br", "gzip"), (url, headers)
+            assert "Accept-Encoding" in headers.get("vary", ""), (url, headers)
         assert traffic.total <= BUDGET_BYTES, f"{figures}\n{traffic.table()}"
         assert useful_ms <= BUDGET_MS, f"{figures}\n{traffic.table()}"
     finally:
@@ -216,3 +227,28 @@ def test_offline_the_app_shows_the_last_dashboard_marked_as_such(make_page, buil
     expect(page.get_by_test_id("page-error")).to_be_visible()
     expect(page.get_by_test_id("dashboard-greeting")).to_have_count(0)
     page.context.set_offline(False)
+
+
+def test_the_page_s_api_requests_never_pass_through_the_service_worker(make_page, built):
+    """The worker answers for the page and hashed files only: the API stays the page's own, so
+    what the page sends and receives is not changed or cached behind its back (and a test's
+    interception of the page's requests still applies once the worker controls the page)."""
+    who = customer_with_a_package(built)
+    page = make_page()
+    answer = page.context.request.post(f"{built}/api/v1/auth/login",
+                                       data={"email": who["email"], "password": PASSWORD})
+    assert answer.ok, answer.text()
+    page.goto(f"{built}/#/dashboard")
+    expect(page.get_by_test_id("dashboard-package-name")).to_have_text("Basic")
+    assert page.evaluate("navigator.serviceWorker.ready.then((r) => Boolean(r.active))")
+
+    def renamed(route):
+        response = route.fetch()
+        body = response.json()
+        body["subscriptions"]["data"][0]["package"]["name"] = "Basic (as intercepted)"
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/v1/dashboard", renamed)
+    page.reload()
+    assert page.evaluate("Boolean(navigator.serviceWorker.controller)")  # now it controls
+    expect(page.get_by_test_id("dashboard-package-name")).to_have_text("Basic (as intercepted)")

@@ -210,12 +210,15 @@ async function switchLanguage(lang) {
     .filter((el) => el.id && el.type !== 'password' && !el.hasAttribute('data-sensitive'))
     .map((el) => [el.id, el.type === 'radio' || el.type === 'checkbox' ? el.checked : el.value]);
   const focusedId = document.activeElement && document.activeElement.id;
+  const before = i18n.currentLanguage();
   await i18n.setLanguage(lang, { remember: true });
   await render();
   for (const [id, saved] of typed) {
     const el = document.getElementById(id);
     if (!el) continue;
     if (typeof saved === 'boolean') el.checked = saved;
+    // a picker of the account's language (sign-up) follows the page's, unless changed by hand
+    else if (el.hasAttribute('data-ui-language') && saved === before) el.value = i18n.currentLanguage();
     else el.value = saved;
   }
   const again = focusedId && document.getElementById(focusedId);

@@ -39,8 +39,38 @@ class DashboardUnread(Schema):
     count = fields.Integer(metadata={"description": "unread notifications in the inbox"})
 
 
+class NextPrepaidRenewal(Schema):
+    """The next renewal the wallet must pay, and whether it can."""
+    date = fields.String(metadata={"format": "date-time"})
+    subscription_id = fields.String()
+    package = fields.String(metadata={"description": "the package's name"})
+    amount = fields.Nested(Money, metadata={"description": "with tax"})
+    covered = fields.Boolean(metadata={"description": "the balance pays it"})
+    missing = fields.Nested(Money, metadata={"description": "what a top-up must add to pay it"})
+
+
 class DashboardWallet(WalletOut):
     unavailable = fields.Boolean()
+    next_renewal = fields.Nested(NextPrepaidRenewal, allow_none=True, metadata={
+        "description": "the first renewal of any subscription; null without any"})
+    lasts_until = fields.String(allow_none=True, metadata={
+        "format": "date-time",
+        "description": "the first renewal within a year the balance cannot pay (services run "
+                       "until then); null when it pays them all or there are none"})
+    renewals_covered = fields.Integer(metadata={
+        "description": "renewals within a year the balance pays, in date order"})
+
+
+class AutopayCard(Schema):
+    id = fields.String()
+    brand = fields.String()
+    last4 = fields.String()
+
+
+class DashboardAutopay(Schema):
+    enabled = fields.Boolean()
+    method = fields.Nested(AutopayCard, allow_none=True, metadata={
+        "description": "the card autopay charges; null when on but without a card"})
 
 
 class DashboardBills(Schema):
@@ -48,6 +78,7 @@ class DashboardBills(Schema):
     outstanding_total = fields.Nested(Money)
     overdue_count = fields.Integer()
     next_due = fields.Nested(NextDue, allow_none=True)
+    autopay = fields.Nested(DashboardAutopay)
 
 
 class DashboardTickets(Schema):

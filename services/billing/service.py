@@ -11,6 +11,7 @@ subscription, invoice or payment is NotFound):
 - add_addon(customer_id, subscription_id, request, idempotency_key=None) · remove_addon(...)
 - pause(customer_id, subscription_id, request) · resume(...) · cancel(..., request {reason, when})
 - dashboard(customer_id, currency, billing_type) → the billing parts of the portal's main page
+  (what happens next: the wallet's next renewal and how long it lasts; bills and autopay)
 - list_charges(customer_id, subscription_id=None) → the recorded money consequences
 - replace_device(device_id, request {serial_number}) (ops)
 - add_payment_method(customer_id, card) · list_payment_methods · remove_payment_method ·
@@ -70,7 +71,7 @@ from services.billing.invoicing import (
 from services.billing.models import MIGRATIONS, Base, Charge, Payment
 from services.billing.money import ledger, payment_methods, payments, voucher_sales, wallets
 from services.billing.money.provider import Payments
-from services.billing.subscriptions import changes, renewals, settlement, views
+from services.billing.subscriptions import changes, outlook, renewals, settlement, views
 from services.common import config as keys
 from services.common import errors, pages
 from services.common.clock import ClockProvider, isoformat
@@ -187,17 +188,23 @@ class BillingService:
     def dashboard(self, customer_id, currency=None, billing_type="prepaid"):
         """The billing parts of the main page: subscriptions, and the wallet (prepaid) or the
         bills (postpaid) in the account's currency, which the caller passes."""
+        postpaid, prepaid = currency and billing_type == "postpaid", \
+            currency and billing_type == "prepaid"
+        wallet = wallets.view(self.db, customer_id, currency) if prepaid else None
+        if wallet is not None:  # what happens next: the renewals the balance pays, or not
+            wallet = {**wallet, **outlook.prepaid_outlook(
+                self.db, customer_id, wallet["balance"]["amount"], currency, self.clock.now())}
         return {
-            "bills": (invoices.summary(self.db, customer_id, currency)
-                      if currency and billing_type == "postpaid" else None),
+            "bills": ({**invoices.summary(self.db, customer_id, currency),
+                       "autopay": collection.autopay_state(self.db, customer_id)}
+                      if postpaid else None),
             "subscriptions": [
             {"id": s["id"], "status": s["status"], "package": s["package"],
              "addons": s["addons"], "next_renewal": s["next_renewal"],
              "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
             for s in map(views.dump, views.list_for(self.db, customer_id))
             if s["status"] != "cancelled"],
-            "wallet": (wallets.view(self.db, customer_id, currency)
-                       if currency and billing_type == "prepaid" else None)}
+            "wallet": wallet}
 
     # cards
     @rpc(expected_exceptions=EXPECTED)

@@ -126,6 +126,15 @@ def autopay_card(session: Session, customer_id: str) -> PaymentMethod | None:
     return None
 
 
+def autopay_state(session: Session, customer_id: str) -> dict:
+    """For the main page: `{enabled, method: {id, brand, last4} | None}` (the card autopay
+    would charge; None with autopay on means it has no card to charge)."""
+    profile = session.get(BillingProfile, customer_id)
+    card = autopay_card(session, customer_id)
+    return {"enabled": bool(profile and profile.autopay_enabled), "method": None if card is None
+            else {"id": card.id, "brand": card.brand, "last4": card.last4}}
+
+
 # payment terms (ops) --------------------------------------------------------------------------
 
 def billing_profile(session: Session, customer_id: str, default_terms: int) -> dict:

@@ -1,13 +1,15 @@
 """The browser tier runs in its own pytest process (Playwright hangs under eventlet), against
 the whole system started as `make run` starts it. Its services read their clock's offset from a
-file (TEST_CLOCK_OFFSET_FILE), so tests can move their time forward (`advance_clock`)."""
+file (TEST_CLOCK_OFFSET_FILE), so tests can move their time forward (`advance_clock`). Every
+page a test makes is checked with axe-core (tests/browser/helpers.py, "Accessibility"); the
+session's summary says how many scans that took and how long."""
 
 import datetime as dt
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.browser.helpers import page_factory
+from tests.browser.helpers import AXE_TALLY, page_factory
 from tests.browser.test_portal import CHROMIUM_ARGS
 from tests.stack import Stack
 
@@ -57,3 +59,8 @@ def pw_browser():
 def make_page(pw_browser):
     """Factory for a page in a fresh browser context (own cookies), English UI."""
     yield from page_factory(pw_browser, console_errors=False, card_numbers=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_sep("-", "accessibility")
+    terminalreporter.write_line(AXE_TALLY.summary())

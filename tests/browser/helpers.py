@@ -1,13 +1,18 @@
 """Set-up shared by the browser tests: pages in fresh browser contexts that fail the test on a
-JavaScript error (and on a console error or a card number in the console), the API as one user
-sees it, new accounts made by API, and small checks in the browser."""
+JavaScript error (and on a console error or a card number in the console) and on an
+accessibility violation (axe-core, see "Accessibility" below), the API as one user sees it, new
+accounts made by API, and small checks in the browser."""
 
 import datetime as dt
+import functools
 import pathlib
 import re
+import time
 
+import pytest
 import requests
-from playwright.sync_api import expect
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.test_portal import (
     PASSWORD,
@@ -21,6 +26,182 @@ EXP_YEAR = dt.date.today().year + 1
 CARD_NUMBER_RE = re.compile(r"\d{4}\s?\d{4}\s?\d{4}\s?\d{4}")
 
 
+# --- Accessibility ---------------------------------------------------------------------------
+#
+# Every page made by `page_factory` is checked with axe-core (node_modules/axe-core, installed
+# by scripts/setup.sh's `npm ci`) against WCAG 2.2 AA, without a test asking for it: before
+# each action a test takes on the page (a click, a fill, a key press on an element, a
+# navigation…) its current state is scanned, and once more at the end of the test. A state like
+# one scanned before in this session is not scanned again. "Like it": the same route (ids left
+# out), width, language and structure: the elements with their classes, roles, states and
+# attributes (ids, text and numbers left out; whether each ARIA or label reference resolves
+# kept), a run of alike siblings counted once. A page still rendering (`main[aria-busy]`, a form
+# being sent) is left for the next check. Each violation fails the test with its rule, impact,
+# targets and the page's route.
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+AXE_PATH = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# Experimental rules are off unless named: an aria-label starts with the visible text (2.5.3).
+AXE_EXTRA_RULES = ["label-content-name-mismatch"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS},
+               "rules": {rule: {"enabled": True} for rule in AXE_EXTRA_RULES},
+               "resultTypes": ["violations"]}
+
+A11Y_PROBE_PATH = pathlib.Path(__file__).with_name("a11y_probe.js")
+
+AXE_RUN_JS = """
+async (options) => {
+  const result = await window.axe.run(document, options);
+  return {
+    where: location.href.slice(location.origin.length),
+    width: innerWidth,
+    lang: document.documentElement.lang,
+    violations: result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+    })),
+  };
+}
+"""
+
+
+class AxeTally:
+    """The session's scans: states seen (their fingerprints), scans run and the time they took."""
+
+    def __init__(self):
+        self.seen = set()
+        self.checks = 0
+        self.new_states = 0  # scans the automatic check made (the rest: tests asked for them)
+        self.scans = 0
+        self.check_seconds = 0.0
+        self.axe_seconds = 0.0
+
+    def summary(self):
+        return (f"axe-core: {self.scans} scans, {self.axe_seconds:.1f} s; the automatic check "
+                f"scanned {self.new_states} new states of {self.checks} it looked at, "
+                f"{self.check_seconds:.1f} s telling whether a state was new")
+
+
+AXE_TALLY = AxeTally()
+
+
+@functools.cache
+def _axe_source_text():
+    return AXE_PATH.read_text()
+
+
+def axe_source():
+    """axe-core's script; the test fails (never skips) when set-up did not install it."""
+    if not AXE_PATH.is_file():
+        pytest.fail(f"axe-core is missing: {AXE_PATH} does not exist. The browser tier checks "
+                    "accessibility with it; install the front-end tools with scripts/setup.sh "
+                    "(npm ci, from package.json).", pytrace=False)
+    return _axe_source_text()
+
+
+def axe_scan(page):
+    """Run axe on the page as it is now: {where, width, lang, violations}. Loads axe into the
+    document first when it has not got it (through the DevTools protocol, as the portal's
+    Content-Security-Policy allows no inline script)."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source() + "\n;0")
+    started = time.monotonic()
+    result = page.evaluate(AXE_RUN_JS, AXE_OPTIONS)
+    AXE_TALLY.axe_seconds += time.monotonic() - started
+    AXE_TALLY.scans += 1
+    return result
+
+
+def axe_violation_lines(result):
+    """One line per violation: rule, impact, where, the elements and what is wrong."""
+    lines = []
+    for v in result["violations"]:
+        targets = "; ".join(node["target"] for node in v["nodes"][:8])
+        more = f" (+{len(v['nodes']) - 8} more)" if len(v["nodes"]) > 8 else ""
+        first = (v["nodes"][0]["summary"] or "").replace("\n", " ") if v["nodes"] else ""
+        lines.append(f"{v['id']} ({v['impact']}) at {result['where']} [{result['width']}px, "
+                     f"{result['lang']}]: {targets}{more}: {v['help']}. {first}")
+    return lines
+
+
+class AxeWatch:
+    """The accessibility check of the pages of one `page_factory`: `check(page)` scans the
+    page's state unless it is rendering or like one scanned before; `lines` are the
+    violations found."""
+
+    def __init__(self):
+        self.lines = []
+
+    def check(self, page):
+        if page.is_closed():
+            return
+        started = time.monotonic()
+        try:
+            state = page.evaluate("() => window.__a11yState ? window.__a11yState() : null")
+        except PlaywrightError:
+            return  # the document is being replaced (a navigation): the next check sees it
+        finally:
+            AXE_TALLY.check_seconds += time.monotonic() - started
+        AXE_TALLY.checks += 1
+        if state is None or state["fingerprint"] in AXE_TALLY.seen:
+            return
+        AXE_TALLY.seen.add(state["fingerprint"])
+        AXE_TALLY.new_states += 1
+        try:
+            result = axe_scan(page)
+        except PlaywrightError as exc:
+            if "context was destroyed" in str(exc) or "closed" in str(exc):
+                AXE_TALLY.seen.discard(state["fingerprint"])
+                AXE_TALLY.new_states -= 1
+                return
+            self.lines.append(f"axe could not run on {page.url}: {exc}")
+            return
+        self.lines.extend(axe_violation_lines(result))
+
+
+_WATCHED = {}  # a checked page's implementation object → its AxeWatch
+
+
+def _page_of(target):
+    return target if isinstance(target, Page) else target.page
+
+
+def _checked_before(method):
+    """`method` of a Page or Locator, first checking the page's state (when it is watched)."""
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        page = _page_of(self)
+        watch = _WATCHED.get(page._impl_obj)
+        if watch is not None:
+            watch.check(page)
+        return method(self, *args, **kwargs)
+
+    checked.__a11y_checked__ = True
+    return checked
+
+
+ACTIONS = {
+    Locator: ("click", "dblclick", "tap", "fill", "clear", "type", "press", "press_sequentially",
+              "check", "uncheck", "set_checked", "select_option", "set_input_files", "focus",
+              "dispatch_event"),
+    Page: ("goto", "reload", "go_back", "go_forward", "close", "click", "fill", "press", "check",
+           "select_option"),
+}
+
+
+def _watch_actions():
+    for cls, names in ACTIONS.items():
+        for name in names:
+            method = getattr(cls, name)
+            if not getattr(method, "__a11y_checked__", False):
+                setattr(cls, name, _checked_before(method))
+
+
+_watch_actions()
+
+
 def page_factory(pw_browser, *, downloads=False, clipboard=False, console_errors=True,
                  card_numbers=True):
     """The body of a `make_page` fixture (`yield from page_factory(...)`): a factory for a page
@@ -28,11 +209,14 @@ def page_factory(pw_browser, *, downloads=False, clipboard=False, console_errors
     Playwright's clock. With `downloads`, downloads are accepted; with `clipboard`, the clipboard
     may be read and written. After the test, it fails on a JavaScript error in the page, on a
     console error other than a failed resource load (expected API refusals show as those) unless
-    `console_errors=False`, and on something like a card number in the console unless
-    `card_numbers=False`."""
+    `console_errors=False`, on something like a card number in the console unless
+    `card_numbers=False`, and on an accessibility violation in any state of its pages that
+    the test acted in or ended in (see "Accessibility" above)."""
     contexts = []
     errors = []
     console = []
+    watch = AxeWatch()
+    pages = []
 
     def _make(width=1280, height=900, clock=False):
         options = {"accept_downloads": True} if downloads else {}
@@ -42,18 +226,30 @@ def page_factory(pw_browser, *, downloads=False, clipboard=False, console_errors
         if clipboard:
             context.grant_permissions(["clipboard-read", "clipboard-write"])
         context.set_default_timeout(TIMEOUT_MS)
+        axe_source()  # fails the test at once when axe-core is not installed
+        context.add_init_script(path=A11Y_PROBE_PATH)
         contexts.append(context)
         page = context.new_page()
+        _WATCHED[page._impl_obj] = watch
+        pages.append(page)
         if clock:
             page.clock.install()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: console.append((msg.type, msg.text)))
         return page
 
-    yield _make
-    for context in contexts:
-        context.close()
+    try:
+        yield _make
+        for page in pages:  # the states the test ended in
+            watch.check(page)
+    finally:
+        for page in pages:
+            _WATCHED.pop(page._impl_obj, None)
+        for context in contexts:
+            context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+    assert not watch.lines, "accessibility violations (axe-core, WCAG 2.2 AA):\n" + "\n".join(
+        watch.lines)
     if console_errors:
         unexpected = [text for kind, text in console
                       if kind == "error" and "Failed to load resource" not in text]

@@ -1,0 +1,49 @@
+// The browser tier's accessibility check (tests/browser/helpers.py, "Accessibility") adds this
+// to every document of a checked page: `__a11yState()` is a fingerprint of the page's state, or
+// null while the page is rendering or sending a form. Alike states have one fingerprint: the
+// same route (ids left out), width, language and structure (elements with their attributes, ids,
+// texts and numbers left out; whether each ARIA or label reference resolves kept; a run of alike
+// siblings counted once).
+(() => {
+  const REFS = new Set(['aria-controls', 'aria-labelledby', 'aria-describedby', 'aria-owns',
+    'aria-activedescendant', 'aria-details', 'aria-errormessage', 'aria-flowto', 'for', 'list']);
+  const TEXTS = new Set(['aria-label', 'aria-description', 'aria-roledescription',
+    'aria-valuetext', 'aria-placeholder', 'alt', 'title', 'placeholder', 'href', 'src', 'value',
+    'download', 'datetime', 'id', 'name', 'style']);
+  const norm = (v) => v.replace(/[0-9a-z]{16,}/gi, '#').replace(/\d+/g, '0').slice(0, 60);
+  const hash = (text) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i += 1) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+    return (h >>> 0).toString(36);
+  };
+  const sig = (el) => {
+    let own = el.tagName;
+    for (const { name, value } of el.attributes) {
+      if (REFS.has(name)) {
+        const found = value.split(/\s+/).filter(Boolean).every((id) => document.getElementById(id));
+        own += ` ${name}:${found ? 1 : 0}`;
+      } else if (TEXTS.has(name)) own += ` ${name}`;
+      else own += ` ${name}=${norm(value)}`;
+    }
+    if (el.matches('input, select, textarea')) own += ` ~${el.disabled ? 'd' : ''}${el.checked ? 'c' : ''}`;
+    const parts = [];
+    let text = false;
+    for (const child of el.childNodes) {
+      if (child.nodeType === 1) {
+        const s = sig(child);
+        if (parts[parts.length - 1] !== s) parts.push(s);
+      } else if (child.nodeType === 3 && child.data.trim()) text = true;
+    }
+    return hash(`${own}${text ? ' t' : ''}[${parts.join(',')}]`);
+  };
+  const route = () => location.hash.split('/').map((part) => (/\d/.test(part) ? ':id' : part)).join('/');
+  Object.defineProperty(window, '__a11yState', {
+    value: () => {
+      if (!document.body || !document.getElementById('main')
+          || document.querySelector('main[aria-busy="true"], form[aria-busy="true"]')) return null;
+      return {
+        fingerprint: hash(`${route()}|${innerWidth}|${document.documentElement.lang}|${sig(document.body)}`),
+      };
+    },
+  });
+})();

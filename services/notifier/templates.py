@@ -56,9 +56,9 @@ TEMPLATES: dict[str, Template] = {
         "de": ("Willkommen, {name}",
                "Ihr Konto ist eingerichtet. Hier verwalten Sie Ihre Dienste, bezahlen, laden "
                "auf und erreichen unseren Support."),
-        "it": ("{name}, il suo account è pronto",
-               "Da qui può gestire i suoi servizi, pagare, ricaricare il credito e chiedere "
-               "assistenza."),
+        "it": ("Benvenuto, {name}",
+               "Il suo account è pronto. Da qui può gestire i suoi servizi, pagare, ricaricare il "
+               "credito e chiedere assistenza."),
         "th": ("ยินดีต้อนรับ คุณ{name}",
                "บัญชีของคุณพร้อมใช้งานแล้ว คุณสามารถจัดการบริการ ชำระเงิน เติมเงิน "
                "และขอความช่วยเหลือจากเราได้ที่นี่")}),

@@ -37,13 +37,19 @@
     return hash(`${own}${text ? ' t' : ''}[${parts.join(',')}]`);
   };
   const route = () => location.hash.split('/').map((part) => (/\d/.test(part) ? ':id' : part)).join('/');
+  // The body's signature is worked out again only after the document (or a control's checked
+  // state, which is no attribute) changed.
+  let body = null;
+  new MutationObserver(() => { body = null; }).observe(document, {
+    subtree: true, childList: true, attributes: true, characterData: true,
+  });
+  document.addEventListener('change', () => { body = null; }, true);
   Object.defineProperty(window, '__a11yState', {
     value: () => {
       if (!document.body || !document.getElementById('main')
           || document.querySelector('main[aria-busy="true"], form[aria-busy="true"]')) return null;
-      return {
-        fingerprint: hash(`${route()}|${innerWidth}|${document.documentElement.lang}|${sig(document.body)}`),
-      };
+      if (body === null) body = sig(document.body);
+      return { fingerprint: hash(`${route()}|${innerWidth}|${document.documentElement.lang}|${body}`) };
     },
   });
 })();

@@ -5,6 +5,8 @@ page a test makes is checked with axe-core (tests/browser/helpers.py, "Accessibi
 session's summary says how many scans that took and how long."""
 
 import datetime as dt
+import os
+import pathlib
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -64,3 +66,7 @@ def make_page(pw_browser):
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("-", "accessibility")
     terminalreporter.write_line(AXE_TALLY.summary())
+    if os.environ.get("A11Y_SCAN_LOG"):  # each scan's route, width, language and time
+        pathlib.Path(os.environ["A11Y_SCAN_LOG"]).write_text("".join(
+            f"{where}\t{width}\t{lang}\t{seconds:.3f}\n"
+            for where, width, lang, seconds in AXE_TALLY.log))

@@ -52,7 +52,9 @@ A11Y_PROBE_PATH = pathlib.Path(__file__).with_name("a11y_probe.js")
 
 AXE_RUN_JS = """
 async (options) => {
-  const result = await window.axe.run(document, options);
+  // evaluate() has no timeout of its own: a scan that never ends fails instead of hanging
+  const result = await Promise.race([window.axe.run(document, options), new Promise(
+    (_, reject) => setTimeout(() => reject(new Error('axe-core did not finish in 30 s')), 30000))]);
   return {
     where: location.href.slice(location.origin.length),
     width: innerWidth,
@@ -76,6 +78,7 @@ class AxeTally:
         self.scans = 0
         self.check_seconds = 0.0
         self.axe_seconds = 0.0
+        self.log = []  # (route, width, language, seconds) of each scan, for A11Y_SCAN_LOG
 
     def summary(self):
         return (f"axe-core: {self.scans} scans, {self.axe_seconds:.1f} s; the automatic check "
@@ -108,8 +111,10 @@ def axe_scan(page):
         page.evaluate(axe_source() + "\n;0")
     started = time.monotonic()
     result = page.evaluate(AXE_RUN_JS, AXE_OPTIONS)
-    AXE_TALLY.axe_seconds += time.monotonic() - started
+    seconds = time.monotonic() - started
+    AXE_TALLY.axe_seconds += seconds
     AXE_TALLY.scans += 1
+    AXE_TALLY.log.append((result["where"], result["width"], result["lang"], seconds))
     return result
 
 

@@ -35,6 +35,7 @@ const ROUTES = [
   { path: 'dashboard', page: dashboard, nav: 'dashboard' },
   { path: 'subscriptions', page: subscriptions, nav: 'subscriptions' },
   { path: 'wallet', page: wallet, nav: 'wallet', billing: 'prepaid' },
+  { path: /^wallet\/top-up\/(\d{1,9})$/, page: wallet, nav: 'wallet', billing: 'prepaid' }, // a top-up of this much (minor units) filled in
   { path: 'bills', page: bills, nav: 'bills', billing: 'postpaid' },
   { path: /^bills\/([^/]+)$/, page: bills, nav: 'bills', billing: 'postpaid' }, // one invoice
   { path: 'vouchers', page: vouchers, nav: 'vouchers' },

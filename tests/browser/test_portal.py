@@ -83,8 +83,9 @@ def test_signup_login_edit_profile_and_change_password(make_page, portal_url):
     email = unique_email()
     sign_up(page, portal_url, email, "Ada Lovelace")
     expect(page.get_by_test_id("account-name")).to_have_text("Ada Lovelace")
-    expect(page.get_by_test_id("dashboard-billing-type")).to_have_text("Prepaid")
-    expect(page.get_by_test_id("dashboard-currency")).to_have_text("EUR")
+    # a new prepaid customer: the wallet (in EUR) and the invitation to choose a package
+    expect(page.get_by_test_id("dashboard-balance")).to_have_text("€0.00")
+    expect(page.get_by_test_id("dashboard-choose-package")).to_be_visible()
     nav = page.get_by_test_id("nav")
     expect(nav.get_by_role("link", name="Wallet")).to_be_visible()
     expect(nav.get_by_role("link", name="Bills")).to_have_count(0)

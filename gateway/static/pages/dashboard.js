@@ -4,6 +4,7 @@ import { h } from '../dom.js';
 import { money, date, isMoney } from '../format.js';
 import { statusBadge, scheduleSentences, renewalText, suspendedNotice } from '../subscription-view.js';
 import { statusBadge as ticketStatusBadge, ticketHash } from './support.js';
+import { brandName as cardBrand } from '../payment-methods.js';
 
 // GET /api/v1/dashboard answers every part of the main page at once. A part missing from the
 // answer is not shown; a part marked {"unavailable": true} shows a short notice instead, and
@@ -155,6 +156,77 @@ function notificationsPanel(part) {
   });
 }
 
+// What happens next, first: will the services keep running (prepaid: the next renewal and the
+// balance; postpaid: what is due, and whether autopay pays it).
+
+function topUpHref(missing) {
+  return isMoney(missing) && missing.amount > 0 ? `#/wallet/top-up/${missing.amount}` : '#/wallet';
+}
+
+function prepaidNext(part) {
+  const next = part.next_renewal;
+  if (!next) return [h('p', { 'data-testid': 'dashboard-next-text' }, t('dashboard.nothingRenews'))];
+  const when = date(next.date);
+  if (!next.covered) {
+    return [
+      h('p', { class: 'figure-line strong', 'data-testid': 'dashboard-next-text' },
+        t('dashboard.renewalMissing', { date: when, amount: money(next.amount), missing: money(next.missing) })),
+      h('p', { class: 'muted' }, t('dashboard.renewalMissingHint', { package: next.package })),
+      h('div', { class: 'actions' },
+        h('a', { href: topUpHref(next.missing), class: 'button primary', 'data-testid': 'dashboard-next-top-up' },
+          t('dashboard.topUpMissing', { amount: money(next.missing) }))),
+    ];
+  }
+  return [
+    h('p', { class: 'figure-line', 'data-testid': 'dashboard-next-text' },
+      t('dashboard.renewalCovered', { package: next.package, date: when, amount: money(next.amount) })),
+    h('p', { class: 'muted', 'data-testid': 'dashboard-lasts' },
+      part.lasts_until ? t('dashboard.lastsUntil', { date: date(part.lasts_until) }) : t('dashboard.lastsYear')),
+  ];
+}
+
+function autopayText(autopay) {
+  if (!autopay || !autopay.enabled) return t('dashboard.autopayOff');
+  const card = autopay.method;
+  if (!card) return t('dashboard.autopayNoCard');
+  return t('dashboard.autopayOn', { card: t('dashboard.card', { brand: cardBrand(card.brand), last4: card.last4 }) });
+}
+
+function postpaidNext(part) {
+  const next = part.next_due;
+  const due = next && next.due_date
+    ? [h('p', { class: 'figure-line strong', 'data-testid': 'dashboard-next-text' },
+      t('dashboard.billDue', { amount: money(next.amount_due), date: date(next.due_date) })),
+    h('div', { class: 'actions' },
+      h('a', { href: `#/bills/${encodeURIComponent(next.id)}`, class: 'button primary', 'data-testid': 'dashboard-pay' }, t('dashboard.payNow')))]
+    : [h('p', { class: 'figure-line', 'data-testid': 'dashboard-next-text' }, t('dashboard.nothingDue'))];
+  return [
+    ...due,
+    h('p', { class: 'muted', 'data-testid': 'dashboard-autopay', 'data-enabled': String(Boolean(part.autopay && part.autopay.enabled)) },
+      autopayText(part.autopay), ' ',
+      h('a', { href: '#/bills', 'data-testid': 'dashboard-autopay-link' }, t('dashboard.autopayManage'))),
+  ];
+}
+
+function nextPanel(data, account) {
+  const part = account.billing_type === 'prepaid' ? data.wallet : data.bills;
+  if (!part) return null;
+  const subs = data.subscriptions && Array.isArray(data.subscriptions.data) ? data.subscriptions.data : [];
+  if (!part.unavailable && !subs.length && account.billing_type === 'prepaid') return null; // the services panel invites
+  const attention = account.billing_type === 'prepaid'
+    ? Boolean(part.next_renewal && !part.next_renewal.covered)
+    : Boolean(part.next_due && part.next_due.due_date);
+  return h('section', {
+    class: `card dashboard-next${attention ? ' attention' : ''}`,
+    'aria-labelledby': 'dash-next-title',
+    'data-testid': 'dashboard-next',
+    'data-attention': String(attention),
+  },
+  h('h2', { id: 'dash-next-title' }, t('dashboard.nextTitle')),
+  part.unavailable ? unavailableNotice()
+    : account.billing_type === 'prepaid' ? prepaidNext(part) : postpaidNext(part));
+}
+
 const PARTS = [
   ['subscriptions', subscriptionsPanel],
   ['wallet', walletPanel],
@@ -179,12 +251,6 @@ export async function render(ctx) {
   ctx.setUnread(typeof unread === 'number' ? unread : unread && !unread.unavailable ? unread.count : null);
   return h('section', { class: 'page', 'data-testid': 'page-dashboard' },
     h('h1', { 'data-testid': 'dashboard-greeting' }, t('dashboard.greeting', { name: account.name || '' })),
-    h('dl', { class: 'facts' },
-      h('div', {},
-        h('dt', {}, t('dashboard.billingType')),
-        h('dd', { 'data-testid': 'dashboard-billing-type' }, t(`billing.${account.billing_type}`))),
-      h('div', {},
-        h('dt', {}, t('dashboard.currency')),
-        h('dd', { 'data-testid': 'dashboard-currency' }, account.currency))),
+    nextPanel(data, account),
     h('div', { class: 'dashboard-grid' }, panels));
 }

@@ -137,6 +137,7 @@ function topUpCard(state) {
     field({
       form: F,
       name: 'amount',
+      value: state.suggested ? amountInput(minor(state.suggested, currency)) : '',
       label: t('wallet.amount', { currency }),
       hint: t('wallet.amountHint', { min: money(minor(MIN_TOP_UP, currency)), max: money(minor(MAX_TOP_UP, currency)) }),
       attrs: { inputmode: 'decimal', autocomplete: 'off', class: 'amount-input', 'data-testid': 'top-up-amount' },
@@ -321,9 +322,11 @@ export async function render(ctx) {
     api.get(`/api/v1/wallet/transactions?limit=${PAGE_SIZE}`),
     listCards(),
   ]);
+  const [suggested] = ctx.params || []; // #/wallet/top-up/1895: what the dashboard says is missing
   const state = {
     wallet,
     cards,
+    suggested: suggested ? Math.min(Math.max(Number(suggested), MIN_TOP_UP), MAX_TOP_UP) : null,
     currency: wallet.currency || (wallet.balance && wallet.balance.currency) || (ctx.session.account && ctx.session.account.currency),
     onWallet: [],
     setWallet(next) {

@@ -5,9 +5,10 @@ gateway/static/sw.js and offline.js).
 - A logged-in customer's first load of the dashboard (cold cache) on emulated slow 4G (150 ms
   latency, 1.6 Mbit/s down, 750 kbit/s up; Chromium's network emulation over CDP, CPU as it
   is): at most 120 KB transferred and 1.5 s until the dashboard shows the customer's package.
-  The figures are printed (`-s` shows them). No staff page's chunk is fetched; a staff member
+  The figures are printed. No staff page's chunk is fetched; a staff member
   opening the desk fetches it.
-- Offline: after a load, the page reloaded without a network shows the last dashboard with a
+- Installable (Chromium's own check of the manifest and service worker). Offline: after a
+  load, the page reloaded without a network shows the last dashboard with a
   banner saying it is offline and as of when; back online the banner goes; logging out deletes
   the kept dashboard, and no other API answer is ever kept.
 """
@@ -190,6 +191,13 @@ def test_offline_the_app_shows_the_last_dashboard_marked_as_such(make_page, buil
     expect(page.get_by_test_id("offline-banner")).to_have_count(0)
     # the service worker has the app shell once it is active
     assert page.evaluate("navigator.serviceWorker.ready.then((r) => Boolean(r.active))")
+    # installable: Chromium finds nothing missing (but that the test's context is incognito)
+    cdp = page.context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [] and re.search(r"/static/manifest-\w{8}\.webmanifest$",
+                                                  manifest["url"]), manifest
+    problems = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert [p["errorId"] for p in problems if p["errorId"] != "in-incognito"] == [], problems
 
     page.context.set_offline(True)
     page.reload()

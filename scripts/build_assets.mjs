@@ -192,6 +192,8 @@ async function build() {
     entryNames: '[name]-[hash]',
     chunkNames: '[name]-[hash]',
     assetNames: '[name]-[hash]',
+    // files the styles refer to with url(./…): copied with a hash in the name
+    loader: { '.svg': 'file', '.png': 'file', '.woff2': 'file' },
     outdir: OUT,
     write: false,
     metafile: true,

@@ -944,3 +944,47 @@ def test_a_ticket_shows_its_german_customer_their_charges_a_german_canned_reply_
         '[data-testid="history-entry"][data-kind="comment"][data-internal="false"]')
     expect(reply.get_by_test_id("history-text")).to_contain_text("Viele Grüße")
     expect(reply.get_by_test_id("history-text")).to_contain_text("Sehr geehrte Frau Gross")
+
+
+def test_a_supervisor_keeps_canned_replies_on_the_desk_and_an_agent_does_not_see_them_kept(
+        make_page, portal_url):
+    title = f"Rückerstattung {uuid.uuid4().hex[:6]}"
+    desk = make_page()
+    log_in(desk, portal_url, *SUPERVISOR)
+    admin_card = desk.get_by_test_id("canned-admin")
+    expect(admin_card).to_be_visible()
+    form = admin_card.get_by_test_id("canned-form")
+    form.get_by_role("button", name="Save canned reply").click()
+    expect(form.get_by_label("Title")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Title").fill(title)
+    form.get_by_label("Category").select_option(label="Billing question")
+    form.get_by_label("Language").select_option("de")
+    form.get_by_label("Text").fill("Wir haben Ihnen den Betrag erstattet.")
+    form.get_by_role("button", name="Save canned reply").click()
+    expect(admin_card.get_by_test_id("canned-done")).to_have_text(f"“{title}” is added.")
+    admin_card.get_by_test_id("canned-filters").get_by_label("Language").select_option("de")
+    row = admin_card.locator('[data-testid="canned-row"]').filter(has_text=title)
+    expect(row).to_have_count(1)
+    expect(admin_card.locator('[data-testid="canned-row"][data-language="en"]')).to_have_count(0)
+
+    row.get_by_role("button", name=f"Edit “{title}”").click()
+    expect(form.get_by_label("Text")).to_have_value("Wir haben Ihnen den Betrag erstattet.")
+    form.get_by_label("Title").fill(f"{title} (Karte)")
+    form.get_by_role("button", name="Save canned reply").click()
+    expect(admin_card.get_by_test_id("canned-done")).to_have_text(f"“{title} (Karte)” is saved.")
+    stored = [r for r in Client(portal_url, *SUPERVISOR).call(
+        "GET", "/api/v1/ops/canned-replies?language=de&limit=100")["data"]
+        if r["title"].startswith(title)]
+    assert [(r["title"], r["category"]) for r in stored] == [(f"{title} (Karte)", "billing")]
+
+    changed = admin_card.locator('[data-testid="canned-row"]').filter(has_text=f"{title} (Karte)")
+    changed.get_by_role("button", name=f"Delete “{title} (Karte)”").click()
+    expect(admin_card.get_by_test_id("canned-done")).to_have_text(
+        f"“{title} (Karte)” is deleted.")
+    expect(admin_card.locator('[data-testid="canned-row"]').filter(has_text=title)
+           ).to_have_count(0)
+
+    agent_desk = make_page()
+    log_in(agent_desk, portal_url, *AGENT)
+    expect(agent_desk.get_by_test_id("page-ops-support")).to_be_visible()
+    expect(agent_desk.get_by_test_id("canned-admin")).to_have_count(0)

@@ -17,7 +17,7 @@
 // (internal keys — alert dedup keys, silence, incident and rule ids — only in a collapsed
 // "Technical details" beside the entry).
 import * as api from '../api.js';
-import { t, has } from '../i18n.js';
+import { t, has, LANGUAGES } from '../i18n.js';
 import {
   h, field, formMessage, onSubmit, showProblems, setMessage, clearErrors, errorText, value,
   showNestedError, resultRegion, onLoadMore,
@@ -572,6 +572,170 @@ function incidentsCard(ctx, firstPage, loadError) {
     panelSlot);
 }
 
+// --- canned replies, kept by supervisors and admins ----------------------------------------------
+
+const ANY = '';
+
+function cannedCard(categoryList) {
+  const F = 'canned-edit';
+  const titleId = 'canned-title';
+  const formTitleId = 'canned-form-title';
+  const categoryName = (code) => {
+    if (!code) return t('opsSupport.cannedAdmin.anyCategory');
+    const found = categoryList.find((c) => c.code === code);
+    return (found && found.name) || code;
+  };
+  const languageName = (lang) => known(`language.${lang}`, lang);
+  const status = resultRegion('canned-status');
+  const problem = errorRegion('canned-error');
+  const wrap = h('div', { class: 'table-wrap' });
+  let editing = null; // the reply being changed, or null: a new one
+
+  const filterForm = h('form', { class: 'form inline-form', 'data-testid': 'canned-filters', novalidate: true, 'aria-label': t('opsSupport.cannedAdmin.filtersLabel') },
+    field({
+      form: 'canned-filter', name: 'language', label: t('opsSupport.cannedAdmin.language'), value: ANY,
+      options: [{ value: ANY, label: t('opsSupport.statusAll') }, ...LANGUAGES.map((l) => ({ value: l, label: languageName(l) }))],
+      attrs: { 'data-testid': 'canned-filter-language' },
+    }));
+
+  const form = h('form', { class: 'form', 'data-testid': 'canned-form', novalidate: true, 'aria-labelledby': formTitleId },
+    formMessage(),
+    field({ form: F, name: 'title', label: t('opsSupport.cannedAdmin.titleField'), attrs: { maxlength: '100', autocomplete: 'off', 'data-testid': 'canned-title-input' } }),
+    h('div', { class: 'inline-fields' },
+      field({
+        form: F, name: 'category', label: t('opsSupport.cannedAdmin.category'), value: ANY,
+        options: [{ value: ANY, label: t('opsSupport.cannedAdmin.anyCategory') }, ...categoryList.map((c) => ({ value: c.code, label: c.name || c.code }))],
+        attrs: { 'data-testid': 'canned-category-input' },
+      }),
+      field({
+        form: F, name: 'language', label: t('opsSupport.cannedAdmin.language'), value: LANGUAGES[0],
+        options: LANGUAGES.map((l) => ({ value: l, label: languageName(l) })), attrs: { 'data-testid': 'canned-language-input' },
+      })),
+    textareaField({ form: F, name: 'body', label: t('opsSupport.cannedAdmin.body'), rows: 4, attrs: { 'data-testid': 'canned-body-input' } }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'button primary', 'data-testid': 'canned-save' }, t('opsSupport.cannedAdmin.save')),
+      h('button', { type: 'button', class: 'button secondary', 'data-testid': 'canned-cancel', hidden: true }, t('opsSupport.cancel'))));
+  const formTitle = h('h3', { id: formTitleId, tabindex: '-1' }, t('opsSupport.cannedAdmin.addTitle'));
+  const cancel = form.querySelector('[data-testid="canned-cancel"]');
+  const setEditing = (reply) => {
+    editing = reply;
+    form.reset();
+    clearErrors(form);
+    form.querySelector('[name="title"]').value = reply ? reply.title || '' : '';
+    form.querySelector('[name="category"]').value = reply ? reply.category || ANY : ANY;
+    form.querySelector('[name="language"]').value = reply ? reply.language || LANGUAGES[0] : LANGUAGES[0];
+    form.querySelector('[name="body"]').value = reply ? reply.body || '' : '';
+    formTitle.textContent = reply ? t('opsSupport.cannedAdmin.editTitle', { title: reply.title || '' }) : t('opsSupport.cannedAdmin.addTitle');
+    cancel.hidden = !reply;
+  };
+  cancel.addEventListener('click', () => setEditing(null));
+
+  const row = (reply) => {
+    const edit = h('button', { type: 'button', class: 'button secondary small', 'data-testid': 'canned-edit', 'aria-label': t('opsSupport.cannedAdmin.editLabel', { title: reply.title || '' }) }, t('opsSupport.cannedAdmin.edit'));
+    edit.addEventListener('click', () => {
+      setEditing(reply);
+      formTitle.focus();
+    });
+    const remove = h('button', { type: 'button', class: 'button secondary small', 'data-testid': 'canned-delete', 'aria-label': t('opsSupport.cannedAdmin.deleteLabel', { title: reply.title || '' }) }, t('opsSupport.cannedAdmin.delete'));
+    remove.addEventListener('click', async () => {
+      if (remove.disabled) return;
+      remove.disabled = true;
+      problem.replaceChildren();
+      try {
+        await api.del(`${CANNED}/${encodeURIComponent(reply.id)}`);
+      } catch (err) {
+        remove.disabled = false;
+        if (!(err && err.handled)) problem.replaceChildren(h('p', {}, errorText(err)));
+        return;
+      }
+      if (editing && editing.id === reply.id) setEditing(null);
+      status.replaceChildren(h('p', { class: 'notice success', 'data-testid': 'canned-done' }, t('opsSupport.cannedAdmin.deleted', { title: reply.title || '' })));
+      await load();
+    });
+    return h('tr', { 'data-testid': 'canned-row', 'data-id': reply.id || '', 'data-language': reply.language || '' },
+      h('th', { scope: 'row', 'data-label': t('opsSupport.cannedAdmin.titleField'), 'data-testid': 'canned-row-title' }, reply.title || ''),
+      h('td', { 'data-label': t('opsSupport.cannedAdmin.category') }, categoryName(reply.category)),
+      h('td', { 'data-label': t('opsSupport.cannedAdmin.language') }, languageName(reply.language)),
+      h('td', { class: 'row-action' }, h('div', { class: 'row-buttons' }, edit, remove)));
+  };
+
+  async function load() {
+    problem.replaceChildren();
+    const params = new URLSearchParams({ limit: '100' });
+    const language = value(filterForm, 'language');
+    if (language) params.set('language', language);
+    let page;
+    try {
+      page = await api.get(`${CANNED}?${params}`);
+    } catch (err) {
+      if (!(err && err.handled)) problem.replaceChildren(h('p', {}, errorText(err)));
+      return;
+    }
+    const replies = dataOf(page);
+    wrap.replaceChildren(replies.length
+      ? h('table', { class: 'ledger', 'data-testid': 'canned-list', 'aria-labelledby': titleId },
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, t('opsSupport.cannedAdmin.titleField')),
+          h('th', { scope: 'col' }, t('opsSupport.cannedAdmin.category')),
+          h('th', { scope: 'col' }, t('opsSupport.cannedAdmin.language')),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('opsSupport.actions'))))),
+        h('tbody', {}, replies.map(row)))
+      : h('p', { class: 'muted', 'data-testid': 'canned-empty' }, t('opsSupport.cannedAdmin.empty')),
+    page && page.has_more ? h('p', { class: 'hint' }, t('opsSupport.customerPanel.latestOnly', { count: 100 })) : null);
+  }
+  filterForm.querySelector('select').addEventListener('change', () => load());
+  onSubmit(filterForm, load);
+
+  onSubmit(form, async () => {
+    const body = {
+      title: value(form, 'title').trim(),
+      body: value(form, 'body').trim(),
+      category: value(form, 'category') || null,
+      language: value(form, 'language'),
+    };
+    const problems = {};
+    if (!body.title) problems.title = t('validation.required');
+    if (!body.body) problems.body = t('validation.required');
+    else if (body.body.length > TEXT_MAX) problems.body = t('support.tooLong', { max: TEXT_MAX });
+    if (showProblems(form, problems)) return;
+    clearErrors(form);
+    let saved;
+    try {
+      saved = editing
+        ? await api.patch(`${CANNED}/${encodeURIComponent(editing.id)}`, body)
+        : await api.post(CANNED, body);
+    } catch (err) {
+      if (!(err && err.handled)) showNestedError(form, err, errorFor(err));
+      return;
+    }
+    const key = editing ? 'opsSupport.cannedAdmin.changed' : 'opsSupport.cannedAdmin.added';
+    setEditing(null);
+    status.replaceChildren(h('p', { class: 'notice success', 'data-testid': 'canned-done' }, t(key, { title: saved.title || body.title })));
+    await load();
+  });
+
+  return {
+    load,
+    section: h('section', { class: 'card bills-card', 'aria-labelledby': titleId, 'data-testid': 'canned-admin' },
+      h('h2', { id: titleId }, t('opsSupport.cannedAdmin.title')),
+      h('p', { class: 'intro' }, t('opsSupport.cannedAdmin.intro')),
+      filterForm,
+      status,
+      problem,
+      wrap,
+      h('div', { class: 'canned-form' }, formTitle, form)),
+  };
+}
+
+async function ticketCategories() {
+  try {
+    return dataOf(await api.get('/api/v1/ops/ticket-categories'));
+  } catch (err) {
+    if (err && err.handled) throw err;
+    return [];
+  }
+}
+
 async function renderQueue() {
   const [{ me, teams }, incidentsR] = await Promise.all([
     loadMeAndTeams(),
@@ -583,11 +747,16 @@ async function renderQueue() {
   const works = !Array.isArray(me.permissions) || me.permissions.includes('tickets.work');
   const queue = works ? queueCard(ctx) : null;
   if (queue) await queue.load();
+  // supervisors and admins keep the canned replies agents insert
+  const keeps = Array.isArray(me.permissions) && me.permissions.includes('support.configure');
+  const canned = keeps ? cannedCard(await ticketCategories()) : null;
+  if (canned) await canned.load();
   return h('section', { class: 'page wide', 'data-testid': 'page-ops-support' },
     h('h1', {}, t('opsSupport.title')),
     h('p', { class: 'intro' }, t('opsSupport.intro')),
     queue ? queue.section : h('p', { class: 'notice', 'data-testid': 'queue-not-for-role' }, t('opsSupport.noQueueForRole')),
-    incidentsCard(ctx, incidentsR.value, incidentsR.reason));
+    incidentsCard(ctx, incidentsR.value, incidentsR.reason),
+    canned ? canned.section : null);
 }
 
 // --- one ticket --------------------------------------------------------------------------------

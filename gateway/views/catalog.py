@@ -6,6 +6,7 @@ from __future__ import annotations
 from gateway.http import Call, Reply
 from services.common import config as keys
 from services.common import errors
+from services.common.schemas import SUPPORTED_LANGUAGES
 
 KINDS = ("packages", "addons", "devices", "tax_rates", "promotions")
 
@@ -18,21 +19,32 @@ def tax_region(gw, call: Call) -> str | None:
     return gw.config.get(keys.DEFAULT_TAX_REGION) or None
 
 
+def language(call: Call) -> str | None:
+    """The language customer texts are given in: the account's, or for a visitor the best the
+    browser accepts (Accept-Language) of those the portal speaks; None: as entered."""
+    if call.principal is not None:
+        return call.principal.account.get("language")
+    return call.request.accept_languages.best_match(SUPPORTED_LANGUAGES)
+
+
 def _shown(gw, entries: list[dict]) -> dict:
     return {"data": entries, "price_display": keys.price_display(gw.config)}
 
 
 def packages(gw, call: Call) -> dict:
-    return _shown(gw, gw.catalog.list_packages(tax_region=tax_region(gw, call)))
+    return _shown(gw, gw.catalog.list_packages(tax_region=tax_region(gw, call),
+                                               language=language(call)))
 
 
 def addons(gw, call: Call) -> dict:
     return _shown(gw, gw.catalog.list_addons(call.query.get("package"),
-                                             tax_region=tax_region(gw, call)))
+                                             tax_region=tax_region(gw, call),
+                                             language=language(call)))
 
 
 def devices(gw, call: Call) -> dict:
-    return _shown(gw, gw.catalog.list_devices(tax_region=tax_region(gw, call)))
+    return _shown(gw, gw.catalog.list_devices(tax_region=tax_region(gw, call),
+                                              language=language(call)))
 
 
 def _kind(call: Call) -> str:

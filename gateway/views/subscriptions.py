@@ -31,7 +31,8 @@ def package_options(gw, call: Call) -> dict:
                 "activation_date": sub["activation_date"],
                 "current_period": sub["current_period"]}
     options = gw.catalog.package_options(snapshot)
-    packages = {p["code"]: p for p in gw.catalog.list_packages(tax_region=sub["tax"]["region"])}
+    packages = {p["code"]: p for p in gw.catalog.list_packages(
+        tax_region=sub["tax"]["region"], language=call.principal.account.get("language"))}
     models = {d["code"]: d for d in gw.catalog.list_devices()}
     have = {d["code"] for d in sub["devices"]}
     shown = []

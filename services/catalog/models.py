@@ -1,5 +1,6 @@
 """catalog's own tables. Nothing else reads them: other services ask by RPC.
 
+A change to a table that exists in a deployed database needs a `Migration` in `MIGRATIONS`.
 Entries are definitions, never deleted: subscriptions (billing's) refer to them by code and keep
 their own price snapshot, so retiring an entry only sets `active = false`. List and dict fields
 (channels, prices, rules, codes of related entries) are JSON columns: they are read and written
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.db import Migration
 from services.common.sqltypes import UtcDateTime
 
 
@@ -38,6 +40,8 @@ class Package(Base):
     currency: Mapped[str] = mapped_column(String(3))
     included_devices: Mapped[list] = mapped_column(JSON)  # device codes
     rules: Mapped[dict] = mapped_column(JSON)  # see schemas.RulesSchema
+    # {language: {name, description}}: what customers read in another language
+    translations: Mapped[dict | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -54,6 +58,8 @@ class Addon(Base):
     prices: Mapped[dict] = mapped_column(JSON)
     currency: Mapped[str] = mapped_column(String(3))
     packages: Mapped[list] = mapped_column(JSON)  # package codes it may be added to
+    # {language: {name, description}}: what customers read in another language
+    translations: Mapped[dict | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -81,6 +87,7 @@ class TaxRate(Base):
     region: Mapped[str] = mapped_column(String(20), primary_key=True)
     rate_bp: Mapped[int] = mapped_column(Integer)  # 1900 = 19 %
     name: Mapped[str] = mapped_column(String(200))
+    translations: Mapped[dict | None] = mapped_column(JSON)  # {language: {name}}
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -96,8 +103,22 @@ class Promotion(Base):
     value: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))  # fixed only
     packages: Mapped[list] = mapped_column(JSON)
+    # {language: {name}}: what customers read in another language (operators maintain it)
+    translations: Mapped[dict | None] = mapped_column(JSON)
     valid_from: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     valid_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())  # inclusive
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+TRANSLATED = ("packages", "addons", "tax_rates", "promotions")
+
+
+def _translations(ops, conn) -> None:
+    """v2: `translations` on packages, add-ons, tax rates and promotions (null: none yet)."""
+    for table in TRANSLATED:
+        ops.add_column(table, Column("translations", JSON))
+
+
+MIGRATIONS = (Migration(2, "translations of what customers read", _translations),)

@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session
 from services.catalog import entries, exceptions
 from services.catalog.models import Addon, Device, Package, Promotion, TaxRate
 from services.catalog.rules import addons_phrase
-from services.catalog.schemas import QuoteSchema, dump_addon, dump_device, dump_package
+from services.catalog.schemas import (
+    QuoteSchema,
+    dump_addon,
+    dump_device,
+    dump_package,
+    localized,
+)
 from services.common import errors
 from services.common.money import Money, percentage, taxed
 from services.common.schemas import load_or_raise
@@ -95,21 +101,28 @@ def tax_line(rate, region: str | None) -> dict:
 
 # --- reading the catalog ------------------------------------------------------------------
 
-def tax_for(session: Session, region: str | None) -> dict:
+def tax_for(session: Session, region: str | None, language: str | None = None) -> dict:
     """`{region, rate_bp, name}`: the tax a customer of `region` pays (0, "No tax", without an
-    active rate), exactly as a quote states it, so a shown gross price is the charged one."""
+    active rate), exactly as a quote states it, so a shown gross price is the charged one; its
+    name in `language` where the operator translated it."""
     rate = session.get(TaxRate, region) if region else None
-    return tax_line(rate, region)
+    line = tax_line(rate, region)
+    if rate is not None and rate.active:
+        line["name"] = localized({"name": rate.name, "translations": rate.translations},
+                                 language)["name"]
+    return line
 
 
 def list_for_customers(session: Session, kind: str, tax_region: str | None,
-                       package: str | None = None) -> list[dict]:
+                       package: str | None = None, language: str | None = None) -> list[dict]:
     """The active packages, add-ons (those allowed on `package`) or devices, each price also
-    given with the tax of `tax_region` (`with_tax`)."""
+    given with the tax of `tax_region` (`with_tax`), names and descriptions in `language`
+    where the operator translated them."""
     model, dump = {"packages": (Package, dump_package), "addons": (Addon, dump_addon),
                    "devices": (Device, dump_device)}[kind]
-    tax = tax_for(session, tax_region)
-    shown = [with_tax(entry, tax) for entry in entries.list_active(session, model, dump)]
+    tax = tax_for(session, tax_region, language)
+    shown = [with_tax(localized(entry, language), tax)
+             for entry in entries.list_active(session, model, dump)]
     if package is not None:
         shown = [a for a in shown if package in a["packages"]]
     return shown

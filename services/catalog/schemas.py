@@ -16,7 +16,13 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from services.catalog.models import DEVICE_KINDS, DOWNGRADE_TIMINGS, PERIODS, PROMOTION_KINDS
 from services.common import errors
 from services.common.clock import isoformat
-from services.common.schemas import Currency, StrictSchema, Text, flatten_messages
+from services.common.schemas import (
+    SUPPORTED_LANGUAGES,
+    Currency,
+    StrictSchema,
+    Text,
+    flatten_messages,
+)
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,39}$"
 REGION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"  # ISO 3166-1, optionally a -2 subdivision
@@ -94,6 +100,22 @@ def default_rules() -> dict:
     return RulesSchema().load({})
 
 
+class NameTranslation(StrictSchema):
+    name = Text(200, min_length=1)
+
+
+class TextTranslation(NameTranslation):
+    description = Text(2000)
+
+
+def Translations(schema: type[Schema]) -> fields.Dict:
+    """`{language: {name[, description]}}` for the languages the portal speaks other than the
+    entry's own (English); a field left out is read in English."""
+    others = [lang for lang in SUPPORTED_LANGUAGES if lang != "en"]
+    return fields.Dict(keys=fields.String(validate=validate.OneOf(others)),
+                       values=fields.Nested(schema), load_default=dict)
+
+
 class PackageSchema(StrictSchema):
     code = Code(required=True)
     name = Text(200, required=True, min_length=1)
@@ -103,6 +125,7 @@ class PackageSchema(StrictSchema):
     currency = Currency(required=True)
     included_devices = CodeList(load_default=list)
     rules = fields.Nested(RulesSchema, load_default=default_rules)
+    translations = Translations(TextTranslation)
     active = StrictBoolean(load_default=True)
 
 
@@ -114,6 +137,7 @@ class AddonSchema(StrictSchema):
     prices = fields.Nested(PricesSchema, required=True)
     currency = Currency(required=True)
     packages = CodeList(load_default=list)
+    translations = Translations(TextTranslation)
     active = StrictBoolean(load_default=True)
 
 
@@ -139,6 +163,7 @@ class TaxRateSchema(StrictSchema):
     rate_bp = fields.Integer(strict=True, required=True,
                              validate=validate.Range(min=0, max=10_000))
     name = Text(200, required=True, min_length=1)
+    translations = Translations(NameTranslation)
     active = StrictBoolean(load_default=True)
 
 
@@ -154,6 +179,7 @@ class PromotionSchema(StrictSchema):
     valid_from = fields.AwareDateTime(required=True, default_timezone=dt.UTC)
     valid_until = fields.AwareDateTime(allow_none=True, load_default=None,
                                        default_timezone=dt.UTC)
+    translations = Translations(NameTranslation)
     active = StrictBoolean(load_default=True)
 
     @validates_schema
@@ -279,6 +305,7 @@ def dump_package(package) -> dict:
         "billing_period": "month",
         "included_devices": list(package.included_devices),
         "rules": copy.deepcopy(package.rules),
+        "translations": copy.deepcopy(package.translations or {}),
         "active": package.active,
     }
 
@@ -294,6 +321,7 @@ def dump_addon(addon) -> dict:
         "price": _money(addon.prices["month"], addon.currency),
         "billing_period": "month",
         "packages": list(addon.packages),
+        "translations": copy.deepcopy(addon.translations or {}),
         "active": addon.active,
     }
 
@@ -311,7 +339,7 @@ def dump_device(device) -> dict:
 
 def dump_tax_rate(rate) -> dict:
     return {"region": rate.region, "rate_bp": rate.rate_bp, "name": rate.name,
-            "active": rate.active}
+            "translations": copy.deepcopy(rate.translations or {}), "active": rate.active}
 
 
 def dump_promotion(promotion) -> dict:
@@ -324,6 +352,7 @@ def dump_promotion(promotion) -> dict:
         "packages": list(promotion.packages),
         "valid_from": isoformat(promotion.valid_from),
         "valid_until": isoformat(promotion.valid_until),
+        "translations": copy.deepcopy(promotion.translations or {}),
         "active": promotion.active,
     }
 
@@ -331,3 +360,12 @@ def dump_promotion(promotion) -> dict:
 def ops_dump(dump):
     """An ops view: the public dump plus when the entry was created and last changed."""
     return lambda entry: {**dump(entry), **_times(entry)}
+
+
+def localized(entry: dict, language: str | None) -> dict:
+    """A public dump in `language`: its name (and description) from `translations` where the
+    operator gave them, else as entered; the translations themselves are left out."""
+    shown = {k: v for k, v in entry.items() if k != "translations"}
+    for name, text in ((entry.get("translations") or {}).get(language) or {}).items():
+        shown[name] = text
+    return shown

@@ -1,12 +1,14 @@
 """The catalog service: what the operator sells, at which price, under which rules.
 
 RPC (all arguments and results are JSON; errors are `services.common.errors` kinds):
-- list_packages(tax_region=None) → [package]    active packages
+- list_packages(tax_region=None, language=None) → [package]    active packages
 - get_package(code) → package                    retired ones too; PACKAGE_NOT_FOUND
-- list_addons(package=None, tax_region=None) → [add-on]   active; only those allowed on `package`
-- list_devices(tax_region=None) → [device]       active
+- list_addons(package=None, tax_region=None, language=None) → [add-on]   active; only those
+  allowed on `package`
+- list_devices(tax_region=None, language=None) → [device]       active
   The three lists give each price also with the tax of `tax_region` (`tax`, and `{net, tax,
-  gross}` per price: see `pricing.with_tax`), by the rule billing charges with.
+  gross}` per price: see `pricing.with_tax`), by the rule billing charges with; names and
+  descriptions in `language` where the operator translated them (`translations`).
 - quote(currency, period, package, addons=(), devices=(), tax_region=None) → price snapshot
   (see `pricing`); NotFound PACKAGE_/ADDON_/DEVICE_NOT_FOUND; Conflict PACKAGE_NOT_AVAILABLE,
   ADDON_NOT_AVAILABLE, DEVICE_NOT_AVAILABLE, CURRENCY_NOT_OFFERED, PERIOD_NOT_OFFERED,
@@ -31,7 +33,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from services.catalog import decisions, entries, pricing
-from services.catalog.models import Base
+from services.catalog.models import MIGRATIONS, Base
 from services.common import errors
 from services.common.clock import ClockProvider
 from services.common.db import Database, unit_of_work
@@ -45,24 +47,24 @@ class CatalogService:
     name = "catalog"
     observability = Observability()  # health, metrics, correlation ids
 
-    db = Database(Base.metadata)
+    db = Database(Base.metadata, MIGRATIONS)
     clock = ClockProvider()
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_packages(self, tax_region=None):
-        return pricing.list_for_customers(self.db, "packages", tax_region)
+    def list_packages(self, tax_region=None, language=None):
+        return pricing.list_for_customers(self.db, "packages", tax_region, language=language)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_package(self, code):
         return entries.get_package(self.db, code)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_addons(self, package=None, tax_region=None):
-        return pricing.list_for_customers(self.db, "addons", tax_region, package)
+    def list_addons(self, package=None, tax_region=None, language=None):
+        return pricing.list_for_customers(self.db, "addons", tax_region, package, language)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_devices(self, tax_region=None):
-        return pricing.list_for_customers(self.db, "devices", tax_region)
+    def list_devices(self, tax_region=None, language=None):
+        return pricing.list_for_customers(self.db, "devices", tax_region, language=language)
 
     @rpc(expected_exceptions=EXPECTED)
     def quote(self, currency, period, package, addons=(), devices=(), tax_region=None):

@@ -51,7 +51,7 @@ def test_prepaid_the_gap_to_the_next_renewal_and_a_top_up_that_closes_it(make_pa
     nxt = page.get_by_test_id("dashboard-next")
     expect(nxt).to_have_attribute("data-attention", "false")
     expect(nxt.get_by_test_id("dashboard-next-text")).to_contain_text(
-        f"Basic renews on")
+        "Basic renews on")
     expect(nxt.get_by_test_id("dashboard-next-text")).to_contain_text(
         f"for {money_text(renewal)}. Your balance pays it.")
     expect(nxt.get_by_test_id("dashboard-lasts")).to_contain_text("Your balance lasts until")

@@ -113,3 +113,22 @@ def test_package_options_say_what_the_rules_allow_before_any_click_and_equipment
     after = {o["package"]["code"]: o for o in portal.ok("GET", path, token)["data"]}
     assert after["premium"]["current"] and after["premium"]["devices_added"] == []
     assert after["family"]["kind"] == "downgrade" and after["family"]["effective"] == "period_end"
+
+
+def test_the_catalog_speaks_the_customers_language_and_a_visitors_browsers(start_portal):
+    portal = start_portal(DEFAULT_TAX_REGION="DE")
+    german = requests.get(portal.url + "/api/v1/catalog/packages", timeout=15,
+                          headers={"Accept-Language": "de-CH, de;q=0.9, en;q=0.5"}).json()
+    basic = next(p for p in german["data"] if p["code"] == "basic")
+    assert basic["description"].startswith("Das Wichtigste")
+    assert basic["tax"]["name"] == "MwSt." and "translations" not in basic
+    thai = portal.customer(language="th")
+    addons = portal.ok("GET", "/api/v1/catalog/addons", thai, params={"package": "premium"},
+                       headers={"Accept-Language": "de"})  # the account's language wins
+    assert next(a for a in addons["data"] if a["code"] == "movies")["name"] == \
+        "ภาพยนตร์และซีรีส์"
+    sub = portal.ok("POST", "/api/v1/subscriptions", thai, status=201, json={"package": "basic"},
+                    headers={"Idempotency-Key": "thai-1"})
+    options = portal.ok("GET", f"/api/v1/subscriptions/{sub['id']}/package-options", thai)
+    assert next(o for o in options["data"]
+                if o["package"]["code"] == "premium")["package"]["name"] == "พรีเมียม"

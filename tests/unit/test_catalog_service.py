@@ -7,17 +7,17 @@ import pathlib
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from services.catalog import seed
-from services.catalog.models import Base
+from services.catalog.models import MIGRATIONS, TRANSLATED, Base
 from services.catalog.service import CatalogService
 from services.common import errors
-from services.common.money import tax_of
 from services.common.clock import TestClock
 from services.common.db import KERNEL, Component, make_engine, migrate
 from services.common.kernel_tables import OutboxMessage
+from services.common.money import tax_of
 
 DEMO_CATALOG = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "demo_catalog.json"
 START = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -538,3 +538,46 @@ def test_check_change_refuses_malformed_input(demo, subscription, target, field)
 
 def test_health_says_the_database_answers(service):
     assert service.health() == {"service": "catalog", "database": "ok"}
+
+
+# --- translations -------------------------------------------------------------------------
+
+def test_customers_read_names_and_descriptions_in_their_language_where_translated(demo):
+    german = {p["code"]: p for p in demo.list_packages("DE", "de")}
+    assert german["basic"]["description"].startswith("Das Wichtigste: 40 Sender")
+    assert german["basic"]["name"] == "Basic"  # no German name given: as entered
+    assert "translations" not in german["basic"]
+    assert german["premium"]["tax"]["name"] == "MwSt."
+    movies = next(a for a in demo.list_addons("premium", "DE", "th") if a["code"] == "movies")
+    assert movies["name"] == "ภาพยนตร์และซีรีส์"
+    # English, an unknown language or none: as entered
+    for language in ("en", "fr", None):
+        basic = next(p for p in demo.list_packages("DE", language) if p["code"] == "basic")
+        assert basic["description"].startswith("The essentials")
+        assert basic["tax"]["name"] == "VAT (MwSt.)"
+    # ops see and change every translation; a language the portal does not speak is refused
+    assert demo.ops_get("packages", "basic")["translations"]["it"]["description"]
+    changed = demo.ops_update("packages", "basic", {"translations": {
+        "de": {"name": "Basis", "description": "Das Nötigste."}}})
+    assert changed["translations"] == {"de": {"name": "Basis", "description": "Das Nötigste."}}
+    assert next(p for p in demo.list_packages(None, "de")
+                if p["code"] == "basic")["name"] == "Basis"
+    for bad, field in (({"fr": {"name": "Base"}}, "translations"),
+                       ({"de": {"name": ""}}, "translations"),
+                       ({"de": {"colour": "blau"}}, "translations")):
+        with pytest.raises(errors.InvalidArgument) as exc:
+            demo.ops_update("packages", "basic", {"translations": bad})
+        assert any(key.startswith(field) for key in exc.value.fields), exc.value.fields
+    with pytest.raises(errors.InvalidArgument):  # a tax rate's translation is a name only
+        demo.ops_update("tax_rates", "DE", {"translations": {"de": {"description": "x"}}})
+
+
+def test_translations_are_added_to_an_existing_catalog_by_migration(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/catalog.db")
+    migrate(engine, [KERNEL, Component("catalog", Base.metadata)])  # version 1: as deployed
+    with engine.begin() as conn:
+        for table in TRANSLATED:
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN translations"))
+    migrate(engine, [KERNEL, Component("catalog", Base.metadata, MIGRATIONS)])
+    columns = {t: {c["name"] for c in inspect(engine).get_columns(t)} for t in TRANSLATED}
+    assert all("translations" in names for names in columns.values()), columns

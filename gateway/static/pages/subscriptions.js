@@ -579,7 +579,8 @@ function subscriptionCard(state, sub, addonChoices) {
   }
   const card = h('article', { class: 'card sub-card', 'data-testid': 'subscription-card', 'data-subscription-id': sub.id, 'data-status': sub.status, 'aria-labelledby': titleId },
     h('header', { class: 'sub-head' },
-      h('h2', { id: titleId, 'data-testid': 'subscription-package-name' }, pkg.name || pkg.code || ''),
+      // the catalog's name in the customer's language; the subscription keeps the name it was sold under
+      h('h2', { id: titleId, 'data-testid': 'subscription-package-name' }, (state.packageByCode(pkg.code) || pkg).name || pkg.code || ''),
       statusBadge(sub.status, { 'data-testid': 'subscription-status' })),
     suspendedNotice(sub, state.ctx.session.account && state.ctx.session.account.billing_type, { 'data-testid': 'subscription-suspended' }),
     result,

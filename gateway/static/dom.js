@@ -33,7 +33,7 @@ export function field({ form, name, label, type = 'text', value = '', hint, opti
   let control;
   if (options) {
     control = h('select', { id, name, 'data-field': name, required, ...attrs },
-      options.map((opt) => h('option', { value: opt.value, selected: opt.value === value }, opt.label)));
+      options.map((opt) => h('option', { value: opt.value, lang: opt.lang, selected: opt.value === value }, opt.label)));
     control.value = value;
   } else {
     control = h('input', { id, name, type, value: value ?? '', 'data-field': name, required, ...attrs });
@@ -80,9 +80,11 @@ export function errorText(err) {
     return err.retryAfter != null ? t('errors.RATE_LIMITED', { seconds: err.retryAfter }) : t('errors.RATE_LIMITED_LATER');
   }
   const noFieldDetail = err.code === 'VALIDATION_FAILED' && !Object.keys(err.fields || {}).length;
-  if (has(`errors.${err.code}`) && !(noFieldDetail && err.serverMessage)) return t(`errors.${err.code}`);
-  if (err.serverMessage) return err.serverMessage;
+  // every code the server answers has a text in each language (tests/unit/test_server_texts.py);
+  // the server's own sentence (English) is the last resort, never the first
+  if (has(`errors.${err.code}`) && !(noFieldDetail && err.serverMessage)) return t(`errors.${err.code}`, err.params || {});
   if (err.status === 503) return t('errors.UNAVAILABLE');
+  if (err.serverMessage) return err.serverMessage;
   return t('errors.UNKNOWN');
 }
 

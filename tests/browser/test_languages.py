@@ -43,6 +43,8 @@ NAV_WRAPPING_JS = """
 def _pickers_offer_every_language(options):
     expect(options).to_have_text(OWN_NAMES)
     assert [o.get_attribute("value") for o in options.all()] == ["en", "de", "it", "th"]
+    # each name is read in its own language (WCAG 3.1.2)
+    assert [o.get_attribute("lang") for o in options.all()] == ["en", "de", "it", "th"]
 
 
 def _nav_wraps_between_words(page, lang, where):

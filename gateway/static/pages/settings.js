@@ -34,7 +34,7 @@ function profileForm(ctx, account) {
         attrs: { autocomplete: 'country', maxlength: '2', class: 'short', autocapitalize: 'characters' },
       }),
       h('p', { class: 'field-error', id: 'profile-address-error', 'data-error-for': 'address' })),
-    field({ form: F, name: 'language', label: t('settings.language'), value: account.language, options: LANGUAGES.map((l) => ({ value: l, label: t(`language.${l}`) })) }),
+    field({ form: F, name: 'language', label: t('settings.language'), value: account.language, options: LANGUAGES.map((l) => ({ value: l, lang: l, label: t(`language.${l}`) })) }),
     h('div', { class: 'actions' }, submitButton(t('settings.save'))));
   // Errors about the address as a whole ("address": [...]) show under the fieldset.
   form.querySelector('fieldset.group').setAttribute('data-field', 'address');

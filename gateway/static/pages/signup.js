@@ -25,7 +25,7 @@ export async function render(ctx) {
     }),
     field({ form: 'signup', name: 'currency', label: t('signup.currency'), value: 'EUR', options: CURRENCIES.map((c) => ({ value: c, label: t(`currency.${c}`) })) }),
     field({ form: 'signup', name: 'phone', label: t('signup.phone'), type: 'tel', hint: t('phone.hint'), attrs: { autocomplete: 'tel' } }),
-    field({ form: 'signup', name: 'language', label: t('signup.language'), value: currentLanguage(), options: LANGUAGES.map((l) => ({ value: l, label: t(`language.${l}`) })), attrs: { 'data-ui-language': '' } }),
+    field({ form: 'signup', name: 'language', label: t('signup.language'), value: currentLanguage(), options: LANGUAGES.map((l) => ({ value: l, lang: l, label: t(`language.${l}`) })), attrs: { 'data-ui-language': '' } }),
     h('div', { class: 'actions' }, submitButton(t('signup.submit'))));
 
   onSubmit(form, async () => {

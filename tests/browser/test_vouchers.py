@@ -615,7 +615,7 @@ def test_voucher_pages_fit_the_screen_and_are_labelled(make_page, portal_url, wi
     page.goto(f"{portal_url}/#/vouchers")
     expect(page.get_by_role("heading", level=1)).to_have_text("Gutscheine")
     page.get_by_role("button", name=re.compile(
-        r"^50 € top-up voucher, 5 % off für 47,50\s€ kaufen$")).click()
+        r"^Kaufen: 50 € top-up voucher, 5 % off für 47,50\s€$")).click()
     page.get_by_test_id("buy-new-card-toggle").click()
     page.get_by_test_id("test-cards").locator("summary").click()
     no_horizontal_scroll(page, width, "the Vouchers tab's checkout")

@@ -988,3 +988,19 @@ def test_a_supervisor_keeps_canned_replies_on_the_desk_and_an_agent_does_not_see
     log_in(agent_desk, portal_url, *AGENT)
     expect(agent_desk.get_by_test_id("page-ops-support")).to_be_visible()
     expect(agent_desk.get_by_test_id("canned-admin")).to_have_count(0)
+
+
+def test_finance_lands_on_the_desk_too_without_a_queue_it_may_not_work(make_page, portal_url):
+    fin = customer(portal_url, "Fiona Finance")
+    fin_id = fin["client"].call("GET", "/api/v1/me")["id"]
+    Client(portal_url, *ADMIN).call("PATCH", f"/api/v1/ops/customers/{fin_id}",
+                                    json={"role": "finance", "teams": []})
+    desk = make_page()
+    log_in(desk, portal_url, fin["email"], PASSWORD)
+    expect(desk).to_have_url(re.compile(r"#/ops/support$"))
+    expect(desk.get_by_test_id("queue-not-for-role")).to_be_visible()
+    expect(desk.get_by_test_id("queue")).to_have_count(0)
+    expect(desk.get_by_test_id("incidents")).to_be_visible()
+    nav = desk.get_by_test_id("nav")
+    expect(nav.get_by_test_id("nav-opsGovernance")).to_have_count(1)
+    expect(nav.get_by_test_id("nav-dashboard")).to_have_count(0)

@@ -6,7 +6,7 @@ let csrfFromLogin = null; // fallback only; kept in memory, never in storage
 let unauthorizedHandler = null;
 
 export class ApiError extends Error {
-  constructor({ status, code, message, fields, retryAfter, declineCode }) {
+  constructor({ status, code, message, fields, retryAfter, declineCode, params }) {
     super(message || code);
     this.status = status;
     this.code = code;
@@ -14,6 +14,7 @@ export class ApiError extends Error {
     this.fields = fields || {};
     this.retryAfter = retryAfter;
     this.declineCode = declineCode || null; // a declined payment (402): why, e.g. insufficient_funds
+    this.params = params || {}; // the names, dates and numbers the server's message is made of
     this.handled = false; // true once the app redirected to the login page
   }
 }
@@ -130,6 +131,7 @@ export async function request(method, path, { body, redirectOn401 = true, idempo
     fields: flattenFields(error.fields),
     retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
     declineCode: typeof error.decline_code === 'string' ? error.decline_code : null,
+    params: error.params && typeof error.params === 'object' ? error.params : {},
   });
   if (res.status === 401 && redirectOn401 && err.code !== 'INVALID_CREDENTIALS' && unauthorizedHandler) {
     err.handled = true;

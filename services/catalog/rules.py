@@ -2,8 +2,8 @@
 
 Pure functions of plain values and "now": no session, no clock. Each answers a `Decision`;
 a forbidden change is an answer (`allowed=False`, an UPPER_SNAKE `code`, a `reason` a
-customer can read and, for a package change, the `params` its words are made of, so the portal
-says it in the customer's language), never an exception. Only malformed input raises
+customer can read and the `params` its words are made of, so a client says it in the customer's
+language by action and code), never an exception. Only malformed input raises
 `InvalidArgument`.
 
 The rules, in the order they are checked:
@@ -168,24 +168,30 @@ def add_addon(sub: Subscription, addon: AddonInfo | None, code: str) -> Decision
     package = sub.package
     if sub.has_addon(code):
         name = addon.name if addon else code
-        return refuse(codes.ADDON_ALREADY_ADDED, f"{name} is already part of your subscription.")
+        return refuse(codes.ADDON_ALREADY_ADDED, f"{name} is already part of your subscription.",
+                      params={"addon": name})
     if addon is None:
-        return refuse(codes.ADDON_NOT_AVAILABLE, f"The add-on {code} is not available.")
+        return refuse(codes.ADDON_NOT_AVAILABLE, f"The add-on {code} is not available.",
+                      params={"addon": code})
     if not addon.active:
-        return refuse(codes.ADDON_NOT_AVAILABLE, f"{addon.name} is no longer available.")
+        return refuse(codes.ADDON_NOT_AVAILABLE, f"{addon.name} is no longer available.",
+                      params={"addon": addon.name})
     if package.code not in addon.packages:
-        return refuse(codes.ADDON_NOT_ALLOWED, f"{addon.name} cannot be added to {package.name}.")
+        return refuse(codes.ADDON_NOT_ALLOWED, f"{addon.name} cannot be added to {package.name}.",
+                      params={"addon": addon.name, "package": package.name})
     limit = package.rules.max_addons
     if len(sub.addons) + 1 > limit:
         return refuse(codes.TOO_MANY_ADDONS,
-                      f"{package.name} allows at most {addons_phrase(limit)}.")
+                      f"{package.name} allows at most {addons_phrase(limit)}.",
+                      params={"package": package.name, "limit": str(limit)})
     return allow(NOW)
 
 
 def remove_addon(sub: Subscription, addon: AddonInfo | None, code: str) -> Decision:
     if not sub.has_addon(code):
         name = addon.name if addon else f"The add-on {code}"
-        return refuse(codes.ADDON_NOT_PRESENT, f"{name} is not part of your subscription.")
+        return refuse(codes.ADDON_NOT_PRESENT, f"{name} is not part of your subscription.",
+                      params={"addon": addon.name if addon else code})
     return allow(NOW)
 
 
@@ -196,13 +202,15 @@ def pause(sub: Subscription, until: dt.date | None, now: dt.datetime) -> Decisio
                                      fields={"target.until": ["Must be a date after today."]})
     if not rules.pause_allowed:
         return refuse(codes.PAUSE_NOT_ALLOWED, f"{sub.package.name} cannot be paused.",
-                      until_latest=None)
+                      until_latest=None, params={"package": sub.package.name})
     latest = today + dt.timedelta(days=rules.max_pause_days) if rules.max_pause_days else None
     until_latest = latest.isoformat() if latest else None
     if latest is not None and until is not None and until > latest:
         return refuse(codes.PAUSE_TOO_LONG,
                       f"{sub.package.name} can be paused for at most {rules.max_pause_days} "
-                      f"days, until {until_latest} at the latest.", until_latest=until_latest)
+                      f"days, until {until_latest} at the latest.", until_latest=until_latest,
+                      params={"package": sub.package.name, "days": str(rules.max_pause_days),
+                              "date": until_latest})
     return allow(NOW, until_latest=until_latest)
 
 
@@ -212,7 +220,8 @@ def cancel(sub: Subscription, when: str, now: dt.datetime) -> Decision:
     if takes_effect < term_end:
         return refuse(codes.MINIMUM_TERM,
                       f"The minimum term of {sub.package.name} runs until "
-                      f"{term_end.date().isoformat()}: you can cancel from that day on.")
+                      f"{term_end.date().isoformat()}: you can cancel from that day on.",
+                      params={"package": sub.package.name, "date": term_end.date().isoformat()})
     return allow(when)
 
 

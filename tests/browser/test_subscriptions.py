@@ -10,6 +10,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.helpers import log_in_as, new_account
 from tests.browser.test_portal import (
     UNLABELLED_CONTROLS_JS,
     sign_up,
@@ -346,3 +347,25 @@ def test_a_resubmitted_subscription_after_a_network_error_reuses_its_idempotency
     form.get_by_role("button", name="Subscribe", exact=True).click()
     expect(card_for(page, "Kids")).to_have_count(1)
     assert len(keys) == 3 and keys[2] not in keys[:2], keys
+
+
+def test_refusals_and_the_shop_window_speak_the_customers_language(make_page, portal_url):
+    """A German customer: the catalog's descriptions, the tax's name, a package the rules do not
+    offer and a refused pause, all in German (by code and params, not the server's English)."""
+    email, client = new_account(portal_url, "Grete Regel", billing="postpaid", language="de")
+    client.call("POST", "/api/v1/subscriptions", 201, json={"package": "basic"},
+                headers={"Idempotency-Key": "german-rules-1"})
+    page = make_page()
+    log_in_as(page, portal_url, {"email": email, "name": "Grete Regel"})
+    page.goto(f"{portal_url}/#/subscriptions")
+    basic_offer = page.locator('[data-testid="package-option"][data-package-code="basic"]')
+    expect(basic_offer).to_contain_text("Das Wichtigste: 40 Sender")
+    expect(page.get_by_test_id("tax-note")).to_have_text("Preise inkl. MwSt. 19 %.")
+    card = card_for(page, "Basic")
+    change = open_action(card, "change-action")
+    kids = change.locator('[data-testid="package-choice"][data-package-code="kids"]')
+    expect(kids.get_by_test_id("package-choice-note")).to_have_text(
+        "Von Basic kann nicht zu Kids gewechselt werden.")
+    pause = open_action(card, "pause-action").get_by_test_id("pause-form")
+    pause.get_by_role("button", name="Abonnement pausieren").click()
+    expect(pause.get_by_test_id("action-error")).to_have_text("Basic kann nicht pausiert werden.")

@@ -28,17 +28,24 @@ const subPath = (sub, ...rest) => [BASE, encodeURIComponent(sub.id), ...rest].jo
 
 // --- errors next to an action ------------------------------------------------------------------
 
-/** An always-present live region, so what is put in it later is announced. */
-function errorRegion() {
-  return h('div', { class: 'action-error', 'data-testid': 'action-error', role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true' });
+/** An always-present live region, so what is put in it later is announced; `action` (the
+ * catalog rules' name for it: change_package, add_addon, pause…) words a refusal. */
+function errorRegion(action = null) {
+  return h('div', { class: 'action-error', 'data-testid': 'action-error', 'data-action': action, role: 'alert', 'aria-live': 'assertive', 'aria-atomic': 'true' });
 }
 
-function reasonText(err) {
-  // A refusal (409) or a missing catalog entry (404) carries a sentence naming the rule.
-  // Not enough in the wallet: said in the customer's language (the server's sentence counts in minor units).
-  if (err && err.code === 'INSUFFICIENT_BALANCE') return t('errors.INSUFFICIENT_BALANCE');
-  if (err && (err.status === 409 || err.status === 404) && err.serverMessage) return err.serverMessage;
-  return errorText(err);
+/** A rule's refusal in the customer's language, by the action and code, from its params. */
+function ruleText(action, code, params) {
+  const key = `rules.${action}.${code}`;
+  if (!action || !code || !has(key)) return null;
+  const words = { ...(params || {}) };
+  if (words.date) words.date = date(words.date);
+  return t(key, words);
+}
+
+function reasonText(err, action) {
+  // A refusal (409) names the rule: said by its code and params in the customer's language.
+  return (err && ruleText(action, err.code, err.params)) || errorText(err);
 }
 
 /**
@@ -55,7 +62,7 @@ function showActionError(scope, region, err) {
     const shown = scope && (setFieldError(scope, name, problems) || setFieldError(scope, short, problems));
     if (!shown) leftovers.push(problems.join(' '));
   }
-  region.append(h('p', {}, reasonText(err)));
+  region.append(h('p', {}, reasonText(err, region.dataset.action)));
   if (err.code === 'INSUFFICIENT_BALANCE') {
     region.append(h('p', {}, h('a', { href: '#/wallet', 'data-testid': 'insufficient-top-up' }, t('subscriptions.toWallet'))));
   }
@@ -153,9 +160,9 @@ async function addonsForCards(state, subs) {
  * `confirm()` (with its own Idempotency-Key, kept for a retry after a network error), Cancel
  * drops the preview.
  */
-function previewPanel({ idPrefix, title, preview, confirmLabel, onConfirm, onDiscard }) {
+function previewPanel({ idPrefix, title, preview, confirmLabel, onConfirm, onDiscard, action }) {
   const headingId = `${idPrefix}-preview-title`;
-  const region = errorRegion();
+  const region = errorRegion(action);
   const confirm = h('button', { type: 'button', class: 'button primary', 'data-testid': 'confirm-change' }, confirmLabel || t('preview.confirm'));
   const discard = h('button', { type: 'button', class: 'button secondary', 'data-testid': 'discard-preview' }, t('preview.cancel'));
   const panel = h('section', { class: 'preview', 'data-testid': 'change-preview', 'aria-labelledby': headingId },
@@ -233,7 +240,7 @@ function devicesList(sub) {
 
 function addonsSection(state, sub) {
   const addons = sub.addons || [];
-  const region = errorRegion();
+  const region = errorRegion('remove_addon');
   const slot = h('div', { class: 'preview-slot' });
   const removable = can(sub, 'addons');
   const list = addons.length
@@ -260,6 +267,7 @@ function addonsSection(state, sub) {
           }
           const send = api.idempotentSender();
           showPreview(slot, previewPanel({
+            action: 'remove_addon',
             idPrefix: `${sub.id}-remove-${addon.code}`,
             title: t('subscriptions.removePreviewTitle', { name: addon.name }),
             preview,
@@ -293,13 +301,10 @@ function disclosure(label, content, testid) {
   return h('details', { class: 'action', 'data-testid': testid }, h('summary', {}, label), h('div', { class: 'action-body' }, content));
 }
 
-/** A refused change in the customer's language: by its code and params, else the server's words. */
+/** A refused package change in the customer's language: by its code and params, else the server's words. */
 function refusalText(refusal) {
   if (!refusal) return '';
-  const key = `rules.${refusal.code}`;
-  const params = { ...(refusal.params || {}) };
-  if (params.date) params.date = date(params.date);
-  return has(key) ? t(key, params) : refusal.reason || '';
+  return ruleText('change_package', refusal.code, refusal.params) || refusal.reason || '';
 }
 
 /** One package a change could go to: price, upgrade/downgrade or current, and before any click
@@ -333,7 +338,7 @@ function changeForm(state, sub, options) {
   if (!options.some((o) => !o.current)) return h('p', { class: 'muted' }, t('subscriptions.noOtherPackages'));
   const F = `change-${sub.id}`;
   const first = options.find((o) => o.allowed);
-  const region = errorRegion();
+  const region = errorRegion('change_package');
   const slot = h('div', { class: 'preview-slot' });
   const form = h('form', { class: 'form', novalidate: true, 'data-testid': 'change-form' },
     h('fieldset', { class: 'field radio-group package-choices', 'data-testid': 'change-package', 'data-field': 'package' },
@@ -372,6 +377,7 @@ function changeForm(state, sub, options) {
     const send = api.idempotentSender();
     const name = (target && target.package.name) || body.package;
     showPreview(slot, previewPanel({
+      action: 'change_package',
       idPrefix: F,
       title: t('change.previewTitle', { name }),
       preview,
@@ -408,7 +414,7 @@ function addAddonForm(state, sub, available) {
   const choices = (available || []).filter((a) => !have.has(a.code));
   if (!choices.length) return h('p', { class: 'muted' }, t('subscriptions.noMoreAddons'));
   const F = `addon-${sub.id}`;
-  const region = errorRegion();
+  const region = errorRegion('add_addon');
   const slot = h('div', { class: 'preview-slot' });
   const form = h('form', { class: 'form', novalidate: true, 'data-testid': 'addon-add' },
     field({
@@ -436,6 +442,7 @@ function addAddonForm(state, sub, available) {
     }
     const send = api.idempotentSender();
     showPreview(slot, previewPanel({
+      action: 'add_addon',
       idPrefix: F,
       title: t('addon.previewTitle', { name }),
       preview,
@@ -456,7 +463,7 @@ function pauseForm(state, sub) {
   const F = `pause-${sub.id}`;
   const rules = (state.packageByCode(sub.package && sub.package.code) || {}).rules || {};
   const maxDays = Number.isInteger(rules.max_pause_days) && rules.max_pause_days > 0 ? rules.max_pause_days : null;
-  const region = errorRegion();
+  const region = errorRegion('pause');
   const send = api.idempotentSender();
   const attrs = { min: inputDate(1) };
   if (maxDays) attrs.max = inputDate(maxDays);
@@ -497,7 +504,7 @@ function pauseForm(state, sub) {
 
 function cancelForm(state, sub) {
   const F = `cancel-${sub.id}`;
-  const region = errorRegion();
+  const region = errorRegion('cancel');
   const send = api.idempotentSender();
   const reasonId = `${F}-reason`;
   const periodEnd = sub.current_period && sub.current_period.end;
@@ -541,7 +548,7 @@ function cancelForm(state, sub) {
 }
 
 function resumeButton(state, sub) {
-  const region = errorRegion();
+  const region = errorRegion('resume');
   const send = api.idempotentSender();
   const button = h('button', { type: 'button', class: 'button primary', 'data-testid': 'resume' }, t('resume.submit'));
   button.addEventListener('click', () => busy(button, null, async () => {

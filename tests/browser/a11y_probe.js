@@ -1,9 +1,9 @@
 // The browser tier's accessibility check (tests/browser/helpers.py, "Accessibility") adds this
 // to every document of a checked page: `__a11yState()` is a fingerprint of the page's state, or
 // null while the page is rendering or sending a form. Alike states have one fingerprint: the
-// same route (ids left out), width, language and structure (elements with their attributes, ids,
-// texts and numbers left out; whether each ARIA or label reference resolves kept; a run of alike
-// siblings counted once).
+// same route (ids left out), layout (the style sheets' media queries that match the width),
+// language and structure (elements with their attributes, ids, texts and numbers left out;
+// whether each ARIA or label reference resolves kept; alike siblings counted once, in any order).
 (() => {
   const REFS = new Set(['aria-controls', 'aria-labelledby', 'aria-describedby', 'aria-owns',
     'aria-activedescendant', 'aria-details', 'aria-errormessage', 'aria-flowto', 'for', 'list']);
@@ -26,15 +26,25 @@
       else own += ` ${name}=${norm(value)}`;
     }
     if (el.matches('input, select, textarea')) own += ` ~${el.disabled ? 'd' : ''}${el.checked ? 'c' : ''}`;
-    const parts = [];
+    const parts = new Set();
     let text = false;
     for (const child of el.childNodes) {
-      if (child.nodeType === 1) {
-        const s = sig(child);
-        if (parts[parts.length - 1] !== s) parts.push(s);
-      } else if (child.nodeType === 3 && child.data.trim()) text = true;
+      if (child.nodeType === 1) parts.add(sig(child));
+      else if (child.nodeType === 3 && child.data.trim()) text = true;
     }
-    return hash(`${own}${text ? ' t' : ''}[${parts.join(',')}]`);
+    return hash(`${own}${text ? ' t' : ''}[${[...parts].sort().join(',')}]`);
+  };
+  // The width as the style sheets see it: which of their media queries match.
+  const layouts = new Map();
+  const layout = () => {
+    if (!layouts.has(innerWidth)) {
+      const rules = [...document.styleSheets].flatMap((sheet) => {
+        try { return [...sheet.cssRules]; } catch { return []; }
+      });
+      layouts.set(innerWidth, rules.filter((rule) => rule.media)
+        .map((rule) => (matchMedia(rule.media.mediaText).matches ? 1 : 0)).join(''));
+    }
+    return layouts.get(innerWidth);
   };
   const route = () => location.hash.split('/').map((part) => (/\d/.test(part) ? ':id' : part)).join('/');
   // The body's signature is worked out again only after the document (or a control's checked
@@ -49,7 +59,7 @@
       if (!document.body || !document.getElementById('main')
           || document.querySelector('main[aria-busy="true"], form[aria-busy="true"]')) return null;
       if (body === null) body = sig(document.body);
-      return { fingerprint: hash(`${route()}|${innerWidth}|${document.documentElement.lang}|${body}`) };
+      return { fingerprint: hash(`${route()}|${layout()}|${document.documentElement.lang}|${body}`) };
     },
   });
 })();

@@ -31,11 +31,12 @@ CARD_NUMBER_RE = re.compile(r"\d{4}\s?\d{4}\s?\d{4}\s?\d{4}")
 # Every page made by `page_factory` is checked with axe-core (node_modules/axe-core, installed
 # by scripts/setup.sh's `npm ci`) against WCAG 2.2 AA, without a test asking for it: before
 # each action a test takes on the page (a click, a fill, a key press on an element, a
-# navigation…) its current state is scanned, and once more at the end of the test. A state like
-# one scanned before in this session is not scanned again. "Like it": the same route (ids left
-# out), width, language and structure: the elements with their classes, roles, states and
-# attributes (ids, text and numbers left out; whether each ARIA or label reference resolves
-# kept), a run of alike siblings counted once. A page still rendering (`main[aria-busy]`, a form
+# navigation…; a run of typing into a form once) its current state is scanned, and once more at
+# the end of the test. A state like one scanned before in this session is not scanned again.
+# "Like it": the same route (ids left out), layout (the media queries the width matches),
+# language and structure: the elements with their classes, roles, states and attributes (ids,
+# text and numbers left out; whether each ARIA or label reference resolves kept), alike siblings
+# counted once (tests/browser/a11y_probe.js). A page still rendering (`main[aria-busy]`, a form
 # being sent) is left for the next check. Each violation fails the test with its rule, impact,
 # targets and the page's route.
 
@@ -172,15 +173,29 @@ def _page_of(target):
     return target if isinstance(target, Page) else target.page
 
 
+# Typing into a form: after the first of a run of these on a page, the state is the same but
+# for the values typed (which the fingerprint leaves out), so the run is checked once.
+TYPING = {"fill", "clear", "type", "press_sequentially", "focus", "select_option", "check",
+          "uncheck", "set_checked", "set_input_files"}
+_TYPING_ON = set()  # the pages whose last action was typing
+
+
 def _checked_before(method):
     """`method` of a Page or Locator, first checking the page's state (when it is watched)."""
+    typing = method.__name__ in TYPING
 
     @functools.wraps(method)
     def checked(self, *args, **kwargs):
         page = _page_of(self)
-        watch = _WATCHED.get(page._impl_obj)
-        if watch is not None:
+        key = page._impl_obj
+        watch = _WATCHED.get(key)
+        if watch is not None and not (typing and key in _TYPING_ON):
             watch.check(page)
+        if watch is not None:
+            if typing:
+                _TYPING_ON.add(key)
+            else:
+                _TYPING_ON.discard(key)
         return method(self, *args, **kwargs)
 
     checked.__a11y_checked__ = True
@@ -250,6 +265,7 @@ def page_factory(pw_browser, *, downloads=False, clipboard=False, console_errors
     finally:
         for page in pages:
             _WATCHED.pop(page._impl_obj, None)
+            _TYPING_ON.discard(page._impl_obj)
         for context in contexts:
             context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"

@@ -163,6 +163,26 @@ def test_the_check_sees_violations(pw_browser, portal_url):
     assert AXE_OPTIONS["rules"] == {"label-content-name-mismatch": {"enabled": True}}
 
 
+def test_the_automatic_check_fails_a_test_that_leaves_a_violation(pw_browser, portal_url):
+    """What every browser test gets without asking: a page of `page_factory` that ends in a
+    violating state fails the test when the factory is torn down, saying rule, impact, where."""
+    factory = page_factory(pw_browser)
+    page = next(factory)()
+    page.goto(f"{portal_url}/#/signup")
+    expect(page.get_by_test_id("page-signup")).to_be_visible()
+    page.evaluate("""() => {
+      const button = document.createElement('button');
+      button.textContent = 'Show the plans';
+      button.className = 'automatic-check-proof';
+      button.setAttribute('aria-controls', 'no-such-plans');
+      document.getElementById('main').append(button);
+    }""")
+    with pytest.raises(AssertionError, match=r"accessibility violations \(axe-core, WCAG 2\.2 AA\)"
+                       r":\naria-valid-attr-value \(critical\) at /#/signup \[1280px, en\]: "
+                       r"\.automatic-check-proof"):
+        next(factory)  # the end of the test
+
+
 def test_a_missing_axe_core_fails_with_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setattr(helpers, "AXE_PATH", tmp_path / "axe.min.js")
     with pytest.raises(pytest.fail.Exception, match="axe-core is missing: .*scripts/setup.sh"):

@@ -116,11 +116,20 @@ def load_catalog(base_url: str, admin: dict = ADMIN) -> dict:
 
 VOUCHER_OFFERS = [
     {"code": "topup-10", "name": "10 € top-up voucher",
-     "value": {"amount": 1000, "currency": "EUR"}, "price": {"amount": 1000, "currency": "EUR"}},
+     "value": {"amount": 1000, "currency": "EUR"}, "price": {"amount": 1000, "currency": "EUR"},
+     "translations": {"de": {"name": "Aufladegutschein über 10 €"},
+                      "it": {"name": "Voucher di ricarica da 10 €"},
+                      "th": {"name": "บัตรเติมเงิน 10 €"}}},
     {"code": "topup-25", "name": "25 € top-up voucher",
-     "value": {"amount": 2500, "currency": "EUR"}, "price": {"amount": 2500, "currency": "EUR"}},
+     "value": {"amount": 2500, "currency": "EUR"}, "price": {"amount": 2500, "currency": "EUR"},
+     "translations": {"de": {"name": "Aufladegutschein über 25 €"},
+                      "it": {"name": "Voucher di ricarica da 25 €"},
+                      "th": {"name": "บัตรเติมเงิน 25 €"}}},
     {"code": "topup-50", "name": "50 € top-up voucher, 5 % off",
-     "value": {"amount": 5000, "currency": "EUR"}, "price": {"amount": 4750, "currency": "EUR"}},
+     "value": {"amount": 5000, "currency": "EUR"}, "price": {"amount": 4750, "currency": "EUR"},
+     "translations": {"de": {"name": "Aufladegutschein über 50 €, 5 % günstiger"},
+                      "it": {"name": "Voucher di ricarica da 50 €, sconto del 5 %"},
+                      "th": {"name": "บัตรเติมเงิน 50 € ลด 5%"}}},
 ]
 
 

@@ -17,6 +17,9 @@ class VoucherOffer(Schema):
     value = fields.Nested(Money, metadata={"description": "credited on redemption"})
     price = fields.Nested(Money)
     valid_days = fields.Integer()
+    translations = fields.Dict(metadata={
+        "description": "ops' answers only: {language: {name}}; customers get `name` in their "
+                       "language"})
     active = fields.Boolean()
 
 

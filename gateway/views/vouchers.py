@@ -23,7 +23,7 @@ def redeem(gw, call: Call) -> Reply:
 
 
 def offers(gw, call: Call) -> dict:
-    return gw.vouchers.list_offers()
+    return gw.vouchers.list_offers(call.principal.account.get("language"))
 
 
 def purchase(gw, call: Call) -> Reply:

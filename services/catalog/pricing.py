@@ -30,16 +30,10 @@ from sqlalchemy.orm import Session
 from services.catalog import entries, exceptions
 from services.catalog.models import Addon, Device, Package, Promotion, TaxRate
 from services.catalog.rules import addons_phrase
-from services.catalog.schemas import (
-    QuoteSchema,
-    dump_addon,
-    dump_device,
-    dump_package,
-    localized,
-)
+from services.catalog.schemas import QuoteSchema, dump_addon, dump_device, dump_package
 from services.common import errors
 from services.common.money import Money, percentage, taxed
-from services.common.schemas import load_or_raise
+from services.common.schemas import load_or_raise, localized
 
 MONTHS_PER_PERIOD = {"month": 1, "year": 12}
 PERIOD_ADJECTIVE = {"month": "monthly", "year": "yearly"}

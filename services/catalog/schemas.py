@@ -17,10 +17,12 @@ from services.catalog.models import DEVICE_KINDS, DOWNGRADE_TIMINGS, PERIODS, PR
 from services.common import errors
 from services.common.clock import isoformat
 from services.common.schemas import (
-    SUPPORTED_LANGUAGES,
     Currency,
+    NameTranslation,
     StrictSchema,
     Text,
+    TextTranslation,
+    Translations,
     flatten_messages,
 )
 
@@ -98,22 +100,6 @@ class RulesSchema(StrictSchema):
 
 def default_rules() -> dict:
     return RulesSchema().load({})
-
-
-class NameTranslation(StrictSchema):
-    name = Text(200, min_length=1)
-
-
-class TextTranslation(NameTranslation):
-    description = Text(2000)
-
-
-def Translations(schema: type[Schema]) -> fields.Dict:
-    """`{language: {name[, description]}}` for the languages the portal speaks other than the
-    entry's own (English); a field left out is read in English."""
-    others = [lang for lang in SUPPORTED_LANGUAGES if lang != "en"]
-    return fields.Dict(keys=fields.String(validate=validate.OneOf(others)),
-                       values=fields.Nested(schema), load_default=dict)
 
 
 class PackageSchema(StrictSchema):
@@ -361,11 +347,3 @@ def ops_dump(dump):
     """An ops view: the public dump plus when the entry was created and last changed."""
     return lambda entry: {**dump(entry), **_times(entry)}
 
-
-def localized(entry: dict, language: str | None) -> dict:
-    """A public dump in `language`: its name (and description) from `translations` where the
-    operator gave them, else as entered; the translations themselves are left out."""
-    shown = {k: v for k, v in entry.items() if k != "translations"}
-    for name, text in ((entry.get("translations") or {}).get(language) or {}).items():
-        shown[name] = text
-    return shown

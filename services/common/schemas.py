@@ -66,6 +66,33 @@ def Text(max_length: int, *, required: bool = False, allow_none: bool = False,
 Language = fields.String(validate=validate.OneOf(SUPPORTED_LANGUAGES))
 
 
+# What customers read of operator data (a package, a voucher offer…) in the portal's other
+# languages: `{language: {name[, description]}}`, maintained by operators beside the entry's
+# own (English) text; a field left out is read as entered.
+
+class NameTranslation(StrictSchema):
+    name = Text(200, min_length=1)
+
+
+class TextTranslation(NameTranslation):
+    description = Text(2000)
+
+
+def Translations(schema: type[Schema]) -> fields.Dict:
+    others = [lang for lang in SUPPORTED_LANGUAGES if lang != "en"]
+    return fields.Dict(keys=fields.String(validate=validate.OneOf(others)),
+                       values=fields.Nested(schema), load_default=dict)
+
+
+def localized(entry: dict, language: str | None) -> dict:
+    """An entry as customers read it in `language`: its texts from `translations` where the
+    operator gave them, else as entered; the translations themselves are left out."""
+    shown = {k: v for k, v in entry.items() if k != "translations"}
+    for name, text in ((entry.get("translations") or {}).get(language) or {}).items():
+        shown[name] = text
+    return shown
+
+
 MAX_AMOUNT = 2**31 - 1  # minor units; the columns are 32-bit integers
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.db import Migration
 from services.common.sqltypes import AutoId, UtcDateTime
 from services.common.throttle import ThrottleCounterColumns
 
@@ -121,6 +122,8 @@ class VoucherOffer(Base):
     price: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     valid_days: Mapped[int] = mapped_column(Integer, default=365)
+    # {language: {name}}: the offer's name in the portal's other languages (ops maintain it)
+    translations: Mapped[dict | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
@@ -142,4 +145,9 @@ class ThrottleEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
 
 
-MIGRATIONS: tuple = ()
+def _offer_translations(ops, conn) -> None:
+    """v2: voucher offers' names in other languages (null: none yet)."""
+    ops.add_column("voucher_offers", Column("translations", JSON))
+
+
+MIGRATIONS: tuple = (Migration(2, "voucher offers' translations", _offer_translations),)

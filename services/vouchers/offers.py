@@ -22,7 +22,7 @@ from services.common import errors, outbox, pages
 from services.common.clock import isoformat
 from services.common.contract.vouchers import VoucherOfferIn
 from services.common.ids import new_id
-from services.common.schemas import load_or_raise
+from services.common.schemas import load_or_raise, localized
 from services.vouchers import events, exceptions
 from services.vouchers.batches import next_number, serial_of
 from services.vouchers.codes import CodeKeys, display
@@ -42,13 +42,15 @@ class OfferSchema(VoucherOfferIn):
 def dump_offer(o: VoucherOffer) -> dict:
     return {"code": o.code, "name": o.name, "value": {"amount": o.value, "currency": o.currency},
             "price": {"amount": o.price, "currency": o.currency}, "valid_days": o.valid_days,
-            "active": o.active}
+            "translations": dict(o.translations or {}), "active": o.active}
 
 
-def list_offers(session: Session) -> dict:
+def list_offers(session: Session, language: str | None = None) -> dict:
+    """The offers on sale, each named in `language` where ops translated it."""
     rows = session.scalars(select(VoucherOffer).where(VoucherOffer.active.is_(True))
                            .order_by(VoucherOffer.price)).all()
-    return pages.whole([dump_offer(o) for o in rows])  # a handful on sale: never cut
+    # a handful on sale: never cut
+    return pages.whole([localized(dump_offer(o), language) for o in rows])
 
 
 def get_offer(session: Session, code: str) -> dict:
@@ -66,7 +68,8 @@ def create_offer(session: Session, request: dict, now: dt.datetime) -> dict:
             "value and price must be more than zero, in one currency"]})
     offer = VoucherOffer(code=values["code"], name=values["name"], value=value["amount"],
                          price=price["amount"], currency=value["currency"],
-                         valid_days=values["valid_days"], active=True, created_at=now)
+                         valid_days=values["valid_days"], translations=values["translations"],
+                         active=True, created_at=now)
     try:
         with session.begin_nested():
             session.add(offer)

@@ -12,8 +12,8 @@ RPC (errors are `services.common.errors` kinds):
 - redeem(customer_id, code, account {currency, billing_type}, client) → redemption (once per
   voucher; wrong codes throttled per account and client address: RateLimited)
 - redemptions(customer_id, limit, cursor) · throttle_events(limit, cursor) (ops): pages
-- list_offers() (whole: the offers on sale) · get_offer(code) · create_offer(request) ·
-  retire_offer(code) (ops)
+- list_offers(language=None) (whole: the offers on sale, named in `language`) ·
+  get_offer(code) · create_offer(request) · retire_offer(code) (ops)
 - issue_online(purchase_id, offer_code, buyer_id) → {code, serial, value, valid_until}: the
   voucher a card payment bought (billing takes the payment)
 - health()
@@ -159,8 +159,8 @@ class VouchersService:
 
     # online vouchers
     @rpc(expected_exceptions=EXPECTED)
-    def list_offers(self):
-        return offers.list_offers(self.db)
+    def list_offers(self, language=None):
+        return offers.list_offers(self.db, language)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_offer(self, code):

@@ -221,9 +221,13 @@ def test_an_online_voucher_is_bought_by_card_and_redeemed_by_someone_else(portal
     admin = admin_of(portal)
     portal.ok("POST", "/api/v1/ops/voucher-offers", admin, status=201, json={
         "code": "gift-20", "name": "20 € gift", "value": {"amount": 2000, "currency": "EUR"},
-        "price": {"amount": 1900, "currency": "EUR"}})
+        "price": {"amount": 1900, "currency": "EUR"},
+        "translations": {"it": {"name": "Regalo da 20 €"}}})
     offers = portal.ok("GET", "/api/v1/vouchers/offers", portal.customer("prepaid"))["data"]
-    assert [o["code"] for o in offers] == ["gift-20"]
+    assert [(o["code"], o["name"]) for o in offers] == [("gift-20", "20 € gift")]
+    italian = portal.ok("GET", "/api/v1/vouchers/offers",
+                        portal.customer("prepaid", language="it"))["data"]
+    assert [o["name"] for o in italian] == ["Regalo da 20 €"]  # in the customer's language
     buyer = portal.customer("postpaid")  # anyone may buy; redeeming needs a wallet
     card(portal, buyer)
     bought = portal.ok("POST", "/api/v1/vouchers/purchases", buyer, status=201,

@@ -442,3 +442,21 @@ def test_throttle_events_are_pages_newest_first_ties_broken_by_id(world):
     for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "12"}):
         with pytest.raises(errors.InvalidArgument):
             redemption.throttle_events(world.session, **bad)
+
+
+def test_an_offer_is_named_in_the_customers_language_where_ops_translated_it(world):
+    made = offers.create_offer(world.session, {
+        "code": "gift-20", "name": "20 € gift voucher", "value": {"amount": 2000, "currency": "EUR"},
+        "price": {"amount": 2000, "currency": "EUR"},
+        "translations": {"de": {"name": "Geschenkgutschein über 20 €"}}}, world.now())
+    assert made["translations"] == {"de": {"name": "Geschenkgutschein über 20 €"}}
+    [german] = offers.list_offers(world.session, "de")["data"]
+    assert german["name"] == "Geschenkgutschein über 20 €" and "translations" not in german
+    for language in ("it", "en", None):  # not translated: as entered
+        assert offers.list_offers(world.session, language)["data"][0]["name"] == \
+            "20 € gift voucher"
+    error = refused(errors.InvalidArgument, offers.create_offer, world.session, {
+        "code": "gift-30", "name": "30 €", "value": {"amount": 3000, "currency": "EUR"},
+        "price": {"amount": 3000, "currency": "EUR"},
+        "translations": {"xx": {"name": "?"}}}, world.now())
+    assert any(key.startswith("translations") for key in error.fields), error.fields

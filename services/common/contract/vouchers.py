@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from services.common.schemas import DayOrTime, PositiveMoney, StrictSchema, Text
+from services.common.schemas import (
+    DayOrTime,
+    NameTranslation,
+    PositiveMoney,
+    StrictSchema,
+    Text,
+    Translations,
+)
 
 MAX_BATCH = 1_000_000
 
@@ -18,6 +25,7 @@ class VoucherOfferIn(StrictSchema):
     value = fields.Nested(PositiveMoney, required=True)
     price = fields.Nested(PositiveMoney, required=True)
     valid_days = fields.Integer(strict=True, validate=validate.Range(1, 3650))
+    translations = Translations(NameTranslation)
 
 
 class VoucherBatchIn(StrictSchema):

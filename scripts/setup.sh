@@ -118,4 +118,5 @@ if [ "$want_bench" = 1 ]; then
     -e '.[test,bench]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 fi
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
+[ -f /usr/share/fonts/truetype/tlwg/Loma.ttf ] || apt_install fonts-thai-tlwg  # Thai in the PDFs
 exit 0

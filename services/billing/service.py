@@ -91,7 +91,7 @@ class PdfFonts(DependencyProvider):
     locale loading would wait on a green lock forever (see services/billing/invoicing/pdf.py)."""
 
     def setup(self) -> None:
-        pdf.warm_up(("en", "de", "it"))
+        pdf.warm_up(("en", "de", "it", "th"))
 
 
 class BillingService:

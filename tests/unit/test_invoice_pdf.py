@@ -338,3 +338,80 @@ def test_characters_no_font_has_become_question_marks(tmp_path):
     text = pdf_text(render_invoice(make_invoice(EUR_LINES), customer, DEFAULT_OPERATOR, "en"),
                     tmp_path)
     assert "?? Taro" in text
+
+
+THAI_CUSTOMER = dict(CUSTOMER, name="สมชาย ใจดี")
+THAI_LINES = [
+    line("แพ็กเกจครอบครัว (21 Nov 2026 – 21 Dec 2026)", 2999, rate_bp=700),
+    line("Sports add-on", 850, rate_bp=700),
+]
+
+
+def test_thai_invoice_has_thai_labels_and_names_as_text(tmp_path):
+    """DejaVu has no Thai: Thai text is written in Loma (fonts-thai-tlwg), the rest in DejaVu,
+    and every line after a Thai one still comes out right (fpdf2's fallback font state)."""
+    invoice = make_invoice(THAI_LINES, status="paid", paid=4119)
+    data = render_invoice(invoice, THAI_CUSTOMER, DEFAULT_OPERATOR, "th")
+    assert_pdf(data)
+    text = pdf_text(data, tmp_path)
+    for expected in ("ใบแจ้งหนี้", "เรียกเก็บจาก", "เลขที่ใบแจ้งหนี้", "วันครบกำหนดชำระ", "รายการ",
+                     "อัตราภาษี", "จำนวนเงิน", "ยอดรวมก่อนภาษี", "ภาษีมูลค่าเพิ่ม 7 %",
+                     "ยอดรวมทั้งสิ้น", "ยอดค้างชำระ", "ชำระแล้ว", "เงื่อนไขการชำระเงิน",
+                     "ใบแจ้งหนี้นี้ชำระครบถ้วนแล้ว", "หน้า 1 จาก 1", "สมชาย ใจดี",
+                     "แพ็กเกจครอบครัว", "Sports add-on", "INV-2026-000042", "Königsallee 12"):
+        assert expected in text, expected
+    assert "?" not in text  # no glyph was missing
+    rows = {r.split()[0]: flat(r) for r in text.splitlines() if r.strip()}
+    assert rows["Sports"].endswith("7%€8.50")  # a Latin line after a Thai one: DejaVu again
+    assert "€41.19" in flat(text) and "€0.00" in flat(text)
+    assert b"DejaVuSans" in data and b"Loma" in data  # both embedded
+
+
+def test_thai_receipt(tmp_path):
+    payment = {"id": "pay_th", "status": "succeeded", "amount": money(2000),
+               "created_at": "2026-12-03T09:41:00Z", "invoice_id": None, "purpose": "top_up",
+               "payment_method": {"brand": "visa", "last4": "4242"}}
+    text = pdf_text(render_receipt(payment, THAI_CUSTOMER, DEFAULT_OPERATOR, "th"), tmp_path)
+    for expected in ("ใบเสร็จรับเงิน", "เติมเงินเข้ากระเป๋าเงิน", "Visa •••• 4242", "สำเร็จ",
+                     "€20.00", "ขอบคุณสำหรับการชำระเงิน"):
+        assert expected in flat(text) or expected in text, expected
+
+
+def test_thai_does_not_change_english_or_german_documents(monkeypatch):
+    """Documents without Thai embed DejaVu only, byte for byte as without the Thai fonts."""
+    invoice = make_invoice(EUR_LINES)
+    before = {loc: render_invoice(invoice, CUSTOMER, DEFAULT_OPERATOR, loc) for loc in ("en", "de")}
+    render_invoice(make_invoice(THAI_LINES), THAI_CUSTOMER, DEFAULT_OPERATOR, "th")
+    for loc, data in before.items():
+        assert b"Loma" not in data
+        assert render_invoice(invoice, CUSTOMER, DEFAULT_OPERATOR, loc) == data
+
+    def no_thai(*args, **kwargs):
+        raise AssertionError("Thai font set up for a document without Thai")
+
+    monkeypatch.setattr(invoice_pdf.FPDF, "set_fallback_fonts", no_thai)
+    for loc, data in before.items():
+        assert render_invoice(invoice, CUSTOMER, DEFAULT_OPERATOR, loc) == data
+
+
+def test_thai_fonts_are_parsed_once_per_process(monkeypatch):
+    render_invoice(make_invoice(THAI_LINES), THAI_CUSTOMER, DEFAULT_OPERATOR, "th")
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("fonts parsed again")
+
+    monkeypatch.setattr(invoice_pdf.FPDF, "add_font", no_parsing)
+    monkeypatch.setattr(invoice_pdf, "_cut_down", no_parsing)
+    monkeypatch.setattr(invoice_pdf.TTFFont, "__init__", no_parsing)
+    data = render_invoice(make_invoice(THAI_LINES), THAI_CUSTOMER, DEFAULT_OPERATOR, "th")
+    assert b"Loma" in data
+
+
+def test_thai_with_the_plain_add_font_path(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise AttributeError("simulated fpdf2 change")
+
+    monkeypatch.setattr(invoice_pdf, "_install_font", broken)
+    text = pdf_text(render_invoice(make_invoice(THAI_LINES), THAI_CUSTOMER, DEFAULT_OPERATOR,
+                                   "th"), tmp_path)
+    assert "ใบแจ้งหนี้" in text and "แพ็กเกจครอบครัว" in text and "€8.50" in flat(text)

@@ -3,7 +3,8 @@
     render_invoice(invoice, customer, operator, locale="en") -> bytes
     render_receipt(payment, customer, operator, locale="en", invoice=None) -> bytes
 
-No database, no nameko, no I/O except reading the DejaVu font files once per process.
+No database, no nameko, no I/O except reading the font files (DejaVu Sans; for Thai, TLWG's
+Loma) once per process.
 Rendering is CPU work (about 25 ms for a one-page invoice on the 2-core dev machine once the fonts
 are loaded; 0.4 s for the first document of a process): in a nameko service run it off the
 eventlet hub (`eventlet.tpool.execute(render_invoice, ...)`; safe in real threads), and call
@@ -11,9 +12,11 @@ eventlet hub (`eventlet.tpool.execute(render_invoice, ...)`; safe in real thread
 and no Babel locale data is loaded from a tpool thread (see `_locale`).
 
 Money is formatted with `format_money` for the customer's language, dates with Babel's "long"
-format; labels exist in English and German (other languages get English labels with their own
-number and date formats). fpdf2's built-in fonts have no "€", so DejaVu Sans (regular, bold) is
-embedded, subset to the glyphs used.
+format; labels exist in English, German, Italian and Thai (other languages get English labels with
+their own number and date formats). fpdf2's built-in fonts have no "€", so DejaVu Sans (regular,
+bold) is embedded, subset to the glyphs used. DejaVu has no Thai: a document with Thai text (its
+labels, a package name) also embeds Loma (Debian `fonts-thai-tlwg`, regular and bold), set as
+fpdf2's fallback font, so Thai characters are written in Loma and everything else in DejaVu.
 
 Font cost, and how it is cached: parsing DejaVu (fontTools) costs about 45 ms per document and
 subsetting the full 6,000-glyph font at output about 30 ms. So, once per process, each face is cut
@@ -21,7 +24,9 @@ down to the scripts customer data needs (Latin, Greek, Cyrillic, punctuation, cu
 its metrics are parsed once; each document then gets its own light `TTFFont` copy over its own
 fontTools object (fpdf2 subsets that object in place at output, so it is never shared). A
 document whose text needs a glyph outside that set (Armenian, Hebrew, …) uses the full font
-(slower, same result). If fpdf2's internals ever change shape, the plain `add_font` path is used.
+(slower, same result). The Thai faces (small: 363 glyphs) are parsed once per process the same
+way and copied per document, only for documents that contain Thai. If fpdf2's internals ever
+change shape, the plain `add_font` path is used.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ DEFAULT_OPERATOR = {
 FONT_DIR = Path(os.environ.get("PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FAMILY = "dejavu"
+THAI_FONT_DIR = Path(os.environ.get("PDF_THAI_FONT_DIR", "/usr/share/fonts/truetype/tlwg"))
+THAI_FONT_FILES = {"": "Loma.ttf", "B": "Loma-Bold.ttf"}
+THAI_FAMILY = "thai"
+_THAI_RANGE = (0x0E00, 0x0E7F)
 
 # What the cut-down faces keep: Latin (with IPA, modifiers, combining marks), Greek, Cyrillic,
 # Latin Extended Additional, general punctuation, super/subscripts, currency signs, letterlike
@@ -134,6 +143,28 @@ LABELS = {
                      "processing": "In lavorazione", "failed": "Non riuscito",
                      "refunded": "Rimborsato", "canceled": "Annullato"},
     },
+    "th": {
+        "invoice": "ใบแจ้งหนี้", "receipt": "ใบเสร็จรับเงิน", "bill_to": "เรียกเก็บจาก",
+        "received_from": "ได้รับชำระจาก", "number": "เลขที่ใบแจ้งหนี้",
+        "issue_date": "วันที่ออก", "due_date": "วันครบกำหนดชำระ", "period": "รอบบิล",
+        "description": "รายการ", "tax_rate": "อัตราภาษี", "amount": "จำนวนเงิน",
+        "subtotal": "ยอดรวมก่อนภาษี", "discount": "ส่วนลด", "credit": "เครดิต",
+        "vat": "ภาษีมูลค่าเพิ่ม", "on": "จากยอด", "total": "ยอดรวมทั้งสิ้น",
+        "amount_paid": "ชำระแล้ว", "amount_due": "ยอดค้างชำระ",
+        "vat_id": "เลขประจำตัวผู้เสียภาษี", "email": "อีเมล",
+        "paid": "ชำระแล้ว", "void": "ยกเลิก", "overdue": "เกินกำหนด",
+        "terms": "เงื่อนไขการชำระเงิน",
+        "pay_by": "กรุณาชำระภายในวันที่ {date} โดยระบุเลขที่ใบแจ้งหนี้ {number}",
+        "paid_note": "ใบแจ้งหนี้นี้ชำระครบถ้วนแล้ว ขอบคุณที่ใช้บริการ",
+        "void_note": "ใบแจ้งหนี้นี้ถูกยกเลิกแล้ว ไม่ต้องชำระเงิน",
+        "page": "หน้า {page} จาก {pages}", "payment_id": "รหัสการชำระเงิน", "date": "วันที่",
+        "payment_method": "วิธีการชำระเงิน", "paid_for": "ชำระสำหรับ",
+        "invoice_ref": "ใบแจ้งหนี้ {number}", "top_up": "เติมเงินเข้ากระเป๋าเงิน",
+        "status": "สถานะ", "thanks": "ขอบคุณสำหรับการชำระเงิน",
+        "statuses": {"succeeded": "สำเร็จ", "pending": "รอดำเนินการ",
+                     "processing": "กำลังดำเนินการ", "failed": "ไม่สำเร็จ",
+                     "refunded": "คืนเงินแล้ว", "canceled": "ยกเลิกแล้ว"},
+    },
 }
 
 CARD_BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express",
@@ -151,7 +182,7 @@ class _Face:
     proto: TTFFont  # metrics parsed once; never output itself
 
 
-_faces: dict[tuple[str, str], _Face] = {}  # (variant "core"|"full", style) -> face
+_faces: dict[tuple[str, str], _Face] = {}  # (variant "core"|"full"|"thai", style) -> face
 _core_chars: frozenset[int] | None = None
 
 
@@ -178,9 +209,11 @@ def _face(variant: str, style: str) -> _Face:
     face = _faces.get((variant, style))
     if face is None:
         # Built without a lock: two threads racing both build a valid face, the last one wins.
-        path = FONT_DIR / FONT_FILES[style]
+        family = THAI_FAMILY if variant == "thai" else FAMILY
+        path = (THAI_FONT_DIR / THAI_FONT_FILES[style] if variant == "thai"
+                else FONT_DIR / FONT_FILES[style])
         data = _cut_down(path) if variant == "core" else path.read_bytes()
-        proto = TTFFont(FPDF(), BytesIO(data), f"{FAMILY}{style}", style)
+        proto = TTFFont(FPDF(), BytesIO(data), f"{family}{style}", style)
         face = _faces[(variant, style)] = _Face(data, proto)
     return face
 
@@ -193,10 +226,14 @@ def _core_charset() -> frozenset[int]:
     return _core_chars
 
 
-def warm_up(locales: Iterable[str] = ("en", "de", "it")) -> None:
+def warm_up(locales: Iterable[str] = ("en", "de", "it", "th")) -> None:
     """Do the once-per-process work now (about 0.4 s: fonts cut down and parsed, locale data
     loaded), e.g. when a service starts, before any render runs in `eventlet.tpool`."""
     _core_charset()
+    locales = tuple(locales)
+    if any(str(tag).lower().startswith("th") for tag in locales):
+        for style in THAI_FONT_FILES:
+            _face("thai", style)
     for tag in locales:
         _locale(tag)
 
@@ -207,7 +244,7 @@ def warm_up(locales: Iterable[str] = ("en", "de", "it")) -> None:
 _SHARED_FONT_ATTRIBUTES = frozenset({"cmap", "glyph_ids"})
 
 
-def _install_font(pdf: FPDF, face: _Face, style: str) -> None:
+def _install_font(pdf: FPDF, face: _Face, style: str, family: str = FAMILY) -> None:
     """A fresh TTFFont for this document, built from the face's parsed metrics without parsing
     the font again; it owns its fontTools object, which fpdf2 subsets in place at output."""
     proto = face.proto
@@ -225,23 +262,35 @@ def _install_font(pdf: FPDF, face: _Face, style: str) -> None:
     for name, value in fresh.items():
         setattr(font, name, value)
     font.subset = SubsetMap(font)
-    pdf.fonts[f"{FAMILY}{style}"] = font
+    pdf.fonts[f"{family}{style}"] = font
 
 
 def _setup_fonts(pdf: FPDF, texts: Iterable[str]) -> None:
+    thai = False
     try:
         core = _core_charset()
         extra = {ord(ch) for text in texts for ch in text if ch >= " " and ord(ch) not in core}
+        thai = any(_THAI_RANGE[0] <= c <= _THAI_RANGE[1] for c in extra)
+        extra = {c for c in extra if not _THAI_RANGE[0] <= c <= _THAI_RANGE[1]}
         # The full face only when it has one of those glyphs (DejaVu has no CJK, for instance).
         full = extra and not extra.isdisjoint(_face("full", "").proto.cmap)
         for style in FONT_FILES:
             _install_font(pdf, _face("full" if full else "core", style), style)
+        if thai:
+            for style in THAI_FONT_FILES:
+                _install_font(pdf, _face("thai", style), style, THAI_FAMILY)
     except (AttributeError, TypeError, KeyError, ValueError):
         # fpdf2's font object changed shape: the documented way (about 45 ms more per document).
-        pdf.fonts.pop(FAMILY, None)
-        pdf.fonts.pop(f"{FAMILY}B", None)
+        for key in (FAMILY, f"{FAMILY}B", THAI_FAMILY, f"{THAI_FAMILY}B"):
+            pdf.fonts.pop(key, None)
         for style, name in FONT_FILES.items():
             pdf.add_font(FAMILY, style, str(FONT_DIR / name))
+        if thai:
+            for style, name in THAI_FONT_FILES.items():
+                pdf.add_font(THAI_FAMILY, style, str(THAI_FONT_DIR / name))
+    if thai:
+        # Characters DejaVu lacks are written in Loma, the same style (bold in bold).
+        pdf.set_fallback_fonts([THAI_FAMILY], exact_match=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,6 +350,11 @@ def _strings(*values) -> Iterator[str]:
             yield from _strings(*value.values())
         elif isinstance(value, list | tuple):
             yield from _strings(*value)
+
+
+def _chain(*groups: Iterable[str]) -> Iterator[str]:
+    for group in groups:
+        yield from group
 
 
 def _money(data: dict | None, currency: str) -> Money:
@@ -380,7 +434,7 @@ class _Document(FPDF):
         self.set_creator("customer portal")
         if created is not None:
             self.set_creation_date(created)  # deterministic bytes for the same input
-        _setup_fonts(self, texts)
+        _setup_fonts(self, _chain(texts, _strings(labels)))
         self.on_new_page = None  # called after a page break inside a table
 
     def normalize_text(self, text: str) -> str:
@@ -389,7 +443,21 @@ class _Document(FPDF):
         cmap = getattr(self.current_font, "cmap", None)
         if cmap is None or all(ord(ch) in cmap for ch in text):
             return super().normalize_text(text)
-        return super().normalize_text("".join(ch if ord(ch) in cmap else "?" for ch in text))
+        fallbacks = [self.fonts[key].cmap for key in self._fallback_font_ids]
+        return super().normalize_text("".join(
+            ch if ord(ch) in cmap or any(ord(ch) in other for other in fallbacks) else "?"
+            for ch in text))
+
+    def _render_styled_text_line(self, *args, **kwargs):
+        """fpdf2 (2.8) switches to a fallback font inside a line's text object but still
+        believes the page's font is the one it set before, so the next line in that font would
+        be written with the fallback font's glyph codes. With fallback fonts (Thai), every line
+        therefore sets its font again."""
+        try:
+            return super()._render_styled_text_line(*args, **kwargs)
+        finally:
+            if self._fallback_font_ids:
+                self.current_font_is_set_on_page = False
 
     def use_font(self, size: float, bold: bool = False, color=INK) -> None:
         self.set_font(FAMILY, "B" if bold else "", size)
@@ -579,7 +647,7 @@ def _totals(pdf: _Document, rows: list[tuple[str, str, str]]) -> None:
 
 def render_invoice(invoice: dict, customer: dict, operator: dict,
                    locale: str = "en") -> bytes:
-    """The invoice as a PDF document, in the customer's language (`en`, `de`, `it`; others get
+    """The invoice as a PDF document, in the customer's language (`en`, `de`, `it`, `th`; others get
     English labels with their own number and date formats)."""
     operator = operator or DEFAULT_OPERATOR
     loc = _locale(locale)

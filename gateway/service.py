@@ -26,6 +26,7 @@ from gateway.openapi import build_spec
 from gateway.readcache import BILLING, NOTIFIER, TICKETS, ReadCacheProvider, customers_in
 from gateway.schemas import accounts as accounts_schemas
 from gateway.schemas import bills as bills_schemas
+from gateway.schemas import branding as branding_schemas
 from gateway.schemas import catalog as catalog_schemas
 from gateway.schemas import common as common_schemas
 from gateway.schemas import dashboard as dashboard_schemas
@@ -41,6 +42,7 @@ from gateway.transport import TransportSecurity
 from gateway.views import (
     accounts,
     bills,
+    branding,
     catalog,
     dashboard,
     governance,
@@ -1041,6 +1043,18 @@ class GatewayService:
          tag="ops", summary="Record a device's (replacement) serial number")
     def ops_replace_device(self, call):
         return subscriptions.ops_replace_device(self, call)
+
+    # the operator's face (BRAND_* settings)
+    @api("GET", "/api/v1/branding", access="public", response=branding_schemas.Branding,
+         tag="portal", summary="The portal's name, logo and colours, as the operator configured "
+                               "them (cacheable for 5 minutes)")
+    def branding(self, call):
+        return branding.show(self, call)
+
+    @api("GET", "/api/v1/branding/logo", access="public", tag="portal",
+         summary="The operator's logo (SVG, PNG or WebP); 404 when none is configured")
+    def branding_logo(self, call):
+        return branding.logo(self, call)
 
     # health and the API's own description
     @api("GET", "/health", access="public", response=common_schemas.Status, tag="health",

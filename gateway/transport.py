@@ -23,6 +23,7 @@ from nameko.extensions import DependencyProvider
 from nameko.web.server import WebServer
 from werkzeug.wrappers import Request
 
+from gateway import branding
 from services.common import config as keys
 
 DEFAULT_HSTS_SECONDS = 365 * 24 * 3600
@@ -120,6 +121,7 @@ class TransportSecurity(DependencyProvider):
         # settings the gateway refuses at start rather than at the first request
         trusted_networks(self.container.config.get(keys.TRUSTED_PROXIES))
         keys.price_display(self.container.config)
+        branding.of(self.container.config)  # names, colours (their contrast), the logo file
         value = hsts_header(self.container.config)
         if value is None:
             return

@@ -85,6 +85,12 @@ TRUST_PROXY_HEADERS = "TRUST_PROXY_HEADERS"  # one proxy hop in front (see TRUST
 # (an operator selling to businesses); the tax region of a visitor who has no account yet
 PRICE_DISPLAY = "PRICE_DISPLAY"
 DEFAULT_TAX_REGION = "DEFAULT_TAX_REGION"
+# the operator's face (gateway/branding.py): the portal's name, a logo file the gateway serves,
+# and two colours as #rrggbb, checked for WCAG AA contrast when the gateway starts
+BRAND_NAME = "BRAND_NAME"
+BRAND_LOGO_FILE = "BRAND_LOGO_FILE"
+BRAND_PRIMARY_COLOR = "BRAND_PRIMARY_COLOR"
+BRAND_ACCENT_COLOR = "BRAND_ACCENT_COLOR"
 STAFF_LIMITS = "STAFF_LIMITS"  # money staff may create per role (common/permissions.py)
 # the load balancers' addresses or networks (comma-separated): the client address is the first
 # X-Forwarded-For hop, from the right, that is not one of them (gateway/http.py client_ip)

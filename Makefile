@@ -1,5 +1,5 @@
 # The two commands of the README. Everything a fresh machine needs is done by scripts/setup.sh.
-.PHONY: run test lint bench
+.PHONY: run test lint bench screenshots
 
 run:
 	@scripts/setup.sh
@@ -21,3 +21,8 @@ bench:
 	@.venv/bin/python tests/perf/bench_billing_run.py
 	@.venv/bin/python tests/perf/bench_tickets.py
 	@.venv/bin/python tests/perf/bench_storage.py
+
+# docs/screenshots/: the main pages at desktop and phone width, from the demo data
+screenshots:
+	@scripts/setup.sh --test
+	@.venv/bin/python scripts/screenshots.py

@@ -1004,3 +1004,24 @@ def test_finance_lands_on_the_desk_too_without_a_queue_it_may_not_work(make_page
     nav = desk.get_by_test_id("nav")
     expect(nav.get_by_test_id("nav-opsGovernance")).to_have_count(1)
     expect(nav.get_by_test_id("nav-dashboard")).to_have_count(0)
+
+
+def test_an_overdue_ticket_says_by_how_much_in_the_queue_and_on_the_ticket(
+        make_page, portal_url, advance_clock):
+    olly = customer(portal_url, "Olly Overdue")
+    ticket = raise_ticket(olly["client"], "general", f"Remote control dead {uuid.uuid4().hex[:6]}")
+    agent = Client(portal_url, *AGENT)
+    urgent = agent.call("PATCH", f"/api/v1/ops/tickets/{ticket['id']}", json={"priority": "P1"})
+    assert urgent["sla"]["minutes"] == 240, urgent["sla"]  # P1: 4 h (the default)
+    advance_clock(days=(4 * 60 + 35) / 1440)  # 35 minutes past the due time
+    desk = make_page()
+    log_in(desk, portal_url, *AGENT)  # sessions end by the services' clock: after moving it
+    expect(desk.get_by_test_id("page-ops-support")).to_be_visible()
+    row = ticket_row(desk, ticket, "queue-row")  # P1: at the top of the queue
+    expect(row.get_by_test_id("queue-sla")).to_have_text(re.compile(r"^Overdue by 3[56] min$"))
+    expect(row.get_by_test_id("queue-sla")).to_have_attribute("data-state", "overdue")
+    row.get_by_test_id("queue-link").click()
+    sla = desk.get_by_test_id("ops-ticket-sla").locator("[data-sla]")
+    expect(sla).to_have_text(re.compile(r"^Overdue by 3[56] min$"))
+    seen = agent.call("GET", f"/api/v1/ops/tickets/{ticket['id']}")["sla"]
+    assert seen["breached"] is True and -37 * 60 < seen["remaining_seconds"] <= -35 * 60, seen

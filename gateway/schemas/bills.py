@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from gateway.schemas.common import Money, page_of
+from gateway.schemas.common import Money, line_text, page_of
 from gateway.schemas.wallet import PaymentOut
 from services.common.schemas import StrictSchema
 
 
 class InvoiceLineOut(Schema):
-    description = fields.String()
+    description = fields.String(metadata={"description": "in English"})
+    text = line_text()
     kind = fields.String()
     amount = fields.Nested(Money)
     tax_rate = fields.Float(metadata={"description": "percent, e.g. 19.0"})

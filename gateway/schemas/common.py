@@ -28,6 +28,26 @@ class ErrorDetail(Schema):
                        "own language by `code`"})
 
 
+LINE_TEXT_CODES = ("period_fee", "promotion", "credit_unused", "device_rental", "device_purchase",
+                   "top_up_card", "voucher", "adjustment", "service_credit", "service_charges",
+                   "cancellation_credit", "voided", "credit_note", "tax")
+
+
+class LineText(Schema):
+    code = fields.String(required=True, metadata={"enum": list(LINE_TEXT_CODES)})
+    params = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "what the text is made of, as strings: names as the subscription "
+                       "recorded them, dates as ISO dates (start, end), counts as digits; "
+                       "service_charges, cancellation_credit and voided also carry the first "
+                       "line's params and its code as `first`"})
+
+
+def line_text():
+    return fields.Nested(LineText, allow_none=True, metadata={
+        "description": "the description as data, to word in the reader's language by `code` "
+                       "(null on lines recorded before it existed: use `description`)"})
+
+
 class ErrorBody(Schema):
     error = fields.Nested(ErrorDetail, required=True)
 

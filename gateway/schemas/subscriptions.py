@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from gateway.schemas.catalog import PRICE_DISPLAY
 from gateway.schemas.catalog import Package as CatalogPackage
-from gateway.schemas.common import Money, TaxedPrice, TaxRate, page_of
+from gateway.schemas.common import Money, TaxedPrice, TaxRate, line_text, page_of
 from services.common.schemas import StrictSchema
 
 CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{1,39}$", error="Not a catalog code.")
@@ -78,7 +78,8 @@ class Subscription(Schema):
 class PreviewLine(Schema):
     kind = fields.String(metadata={"enum": ["fee", "charge", "credit", "discount", "one_off",
                                             "tax"]})
-    description = fields.String()
+    description = fields.String(metadata={"description": "in English"})
+    text = line_text()
     amount = fields.Nested(Money)
     tax = fields.Nested(Money)
     tax_rate_bp = fields.Integer()

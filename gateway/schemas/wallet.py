@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from gateway.schemas.common import (
     Money,
     PositiveMoney,
+    line_text,
     page_of,
 )
 from services.common.contract.billing import VOUCHER_CODE
@@ -43,7 +44,8 @@ class WalletTransaction(Schema):
     direction = fields.String(metadata={"enum": ["credit", "debit"]})
     amount = fields.Nested(Money)
     balance_after = fields.Nested(Money)
-    description = fields.String()
+    description = fields.String(metadata={"description": "in English"})
+    text = line_text()
     created_at = fields.String(metadata={"format": "date-time"})
 
 

@@ -154,7 +154,9 @@ class Charge(Base):
     subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"),
                                                         index=True)
     kind: Mapped[str] = mapped_column(String(20))
-    description: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(String(300))  # English, as it always was
+    # the description as data, {"code", "params"} (money/texts.py); null on rows from before v6
+    text: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     item_code: Mapped[str | None] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(Integer)
     tax_rate_bp: Mapped[int] = mapped_column(Integer)
@@ -198,6 +200,7 @@ class WalletTransaction(Base):
     currency: Mapped[str] = mapped_column(String(3))
     balance_after: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(300))
+    text: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # as Charge.text
     source: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
@@ -317,6 +320,7 @@ class InvoiceLine(Base):
     invoice_id: Mapped[str] = mapped_column(String(40), index=True)
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(300))
+    text: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # the charge's text
     kind: Mapped[str] = mapped_column(String(20))
     amount: Mapped[int] = mapped_column(Integer)
     tax_rate_bp: Mapped[int] = mapped_column(Integer)
@@ -473,8 +477,20 @@ def _cards_saved_once(ops, conn) -> None:
          if i.name == "ux_payment_methods_card").create(conn, checkfirst=True)
 
 
+def _line_texts(ops, conn) -> None:
+    """v6: generated line texts as data ({"code", "params"}), worded in the customer's language
+    by the portal and the PDFs; rows from before keep showing their English description."""
+    from sqlalchemy import Column, inspect
+
+    found = inspect(conn)
+    for table in ("charges", "invoice_lines", "wallet_transactions"):
+        if "text" not in {c["name"] for c in found.get_columns(table)}:  # (a test's rewind)
+            ops.add_column(table, Column("text", JSON(none_as_null=True), nullable=True))
+
+
 MIGRATIONS = (Migration(2, "payment terms, autopay, dunning, credit notes",
                         _collection_and_credit_notes),
               Migration(3, "payments.reference", _payment_reference),
               Migration(4, "subscriptions.renewal_notice_for", _renewal_notices),
-              Migration(5, "a card is saved once per customer", _cards_saved_once))
+              Migration(5, "a card is saved once per customer", _cards_saved_once),
+              Migration(6, "charges, invoice_lines, wallet_transactions .text", _line_texts))

@@ -469,7 +469,7 @@ class BillingService:
         if subscription_id:
             query = query.where(Charge.subscription_id == subscription_id)
         return [{"id": c.id, "subscription_id": c.subscription_id, "kind": c.kind,
-                 "description": c.description, "item": c.item_code,
+                 "description": c.description, "text": c.text, "item": c.item_code,
                  "amount": {"amount": c.amount, "currency": c.currency},
                  "tax": {"amount": c.tax, "currency": c.currency}, "tax_rate_bp": c.tax_rate_bp,
                  "period_start": isoformat(c.period_start), "period_end": isoformat(c.period_end),

@@ -1,6 +1,6 @@
 """billing's schema migrations on PostgreSQL: a database at version 1 (before payment terms,
 autopay, dunning, credit notes and payment references) is upgraded in place, keeping its
-rows."""
+rows; one at version 5 gets the line texts' columns (v6)."""
 
 import sqlalchemy as sa
 
@@ -18,6 +18,8 @@ def test_a_version_1_billing_database_is_upgraded_to_the_latest_keeping_invoices
         conn.execute(sa.text("DROP INDEX ux_payment_methods_card"))
         conn.execute(sa.text("ALTER TABLE payments DROP COLUMN reference"))
         conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN renewal_notice_for"))
+        for table in ("charges", "invoice_lines", "wallet_transactions"):
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN text"))
         conn.execute(sa.text("ALTER TABLE invoices DROP COLUMN amount_credited, "
                              "DROP COLUMN dunning, DROP COLUMN due_reminder_sent_at"))
         conn.execute(sa.text("UPDATE schema_versions SET version = 1 "
@@ -45,4 +47,34 @@ def test_a_version_1_billing_database_is_upgraded_to_the_latest_keeping_invoices
             "SELECT number, amount_credited, total FROM invoices")).one() == (
             "INV-2026-000001", 0, 1190)
         assert conn.execute(sa.text("SELECT version FROM schema_versions "
-                                    "WHERE component = 'billing'")).scalar() == 5
+                                    "WHERE component = 'billing'")).scalar() == 6
+    for table in ("charges", "invoice_lines", "wallet_transactions"):
+        assert "text" in {c["name"] for c in inspector.get_columns(table)}, table
+
+
+def test_a_version_5_billing_database_gets_line_texts_and_keeps_its_entries(new_pg_url):
+    engine = make_engine(new_pg_url())
+    billing = Component("billing", Base.metadata, MIGRATIONS)
+    migrate(engine, [KERNEL, billing])
+    with engine.begin() as conn:  # what version 5 created
+        for table in ("charges", "invoice_lines", "wallet_transactions"):
+            conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN text"))
+        conn.execute(sa.text("UPDATE schema_versions SET version = 5 "
+                             "WHERE component = 'billing'"))
+        conn.execute(sa.text(
+            "INSERT INTO wallet_transactions (id, customer_id, seq, direction, type, amount, "
+            "currency, balance_after, description, source, created_at) VALUES ('txn_old', "
+            "'cus_old', 1, 'credit', 'top_up', 500, 'EUR', 500, 'Top-up by card Visa …4242', "
+            "'payment:old', now())"))
+
+    migrate(engine, [KERNEL, billing])
+
+    inspector = sa.inspect(engine)
+    for table in ("charges", "invoice_lines", "wallet_transactions"):
+        assert "text" in {c["name"] for c in inspector.get_columns(table)}, table
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT description, text IS NULL FROM wallet_transactions")).one() == (
+            "Top-up by card Visa …4242", True)
+        assert conn.execute(sa.text("SELECT version FROM schema_versions "
+                                    "WHERE component = 'billing'")).scalar() == 6

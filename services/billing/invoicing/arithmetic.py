@@ -90,7 +90,7 @@ def dump_invoice(invoice, lines) -> dict:
     return {"id": invoice.id, "number": invoice.number, "status": invoice.status,
             "currency": cur, "issue_date": invoice.issue_date, "due_date": invoice.due_date,
             "period": {"start": invoice.period_start, "end": invoice.period_end},
-            "lines": [{"description": ln.description, "kind": ln.kind,
+            "lines": [{"description": ln.description, "text": ln.text, "kind": ln.kind,
                        "amount": money(ln.amount), "tax_rate": ln.tax_rate_bp / 100,
                        "tax_rate_bp": ln.tax_rate_bp, "tax": money(ln.tax)} for ln in lines],
             "subtotal": money(invoice.subtotal), "discount": money(invoice.discount),

@@ -24,6 +24,7 @@ from services.billing import events
 from services.billing.invoicing import arithmetic
 from services.billing.invoicing.invoices import INVOICE_NOT_FOUND, dump_credit_note
 from services.billing.models import Charge, CreditNote, Invoice, InvoiceLine
+from services.billing.money import texts
 from services.billing.subscriptions import suspension
 from services.common import errors, outbox
 from services.common.contract.billing import CreditNoteIn
@@ -113,6 +114,7 @@ def _credit_next_invoice(session: Session, invoice: Invoice, note: CreditNote,
         id=new_id("chg"), customer_id=invoice.customer_id, subscription_id=largest[1],
         kind="credit", description=f"Credit note for invoice {invoice.number}: "
                                    f"{note.reason}"[:300],
+        text=texts.text(texts.CREDIT_NOTE, number=invoice.number, reason=note.reason),
         item_code=None, amount=-(note.amount - note.tax), tax_rate_bp=largest[0],
         tax=-note.tax, currency=note.currency, period_start=None, period_end=None,
         operation_key=f"credit-note:{note.id}", created_at=now, settled=False))

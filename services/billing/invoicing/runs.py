@@ -118,7 +118,7 @@ def _unsettled_charges(session: Session, customer_ids: list, run_date: dt.date) 
     subscription for each chunk."""
     charges = session.execute(
         select(Charge.id, Charge.customer_id, Charge.subscription_id, Charge.kind,
-               Charge.description, Charge.amount, Charge.tax_rate_bp, Charge.tax,
+               Charge.description, Charge.text, Charge.amount, Charge.tax_rate_bp, Charge.tax,
                Charge.currency, Charge.period_start, Charge.period_end)
         .where(Charge.customer_id.in_(customer_ids), Charge.settled.is_(False),
                Charge.created_at < _cutoff(run_date))
@@ -179,7 +179,8 @@ def issue_chunk(session: Session, run_id: str, index: int, now: dt.datetime,
     if new_rows:
         bulk.insert_rows(session, InvoiceLine.__table__, [
             {"invoice_id": r["id"], "position": n, "description": c.description[:300],
-             "kind": c.kind, "amount": c.amount, "tax_rate_bp": c.tax_rate_bp, "tax": c.tax,
+             "text": c.text, "kind": c.kind, "amount": c.amount, "tax_rate_bp": c.tax_rate_bp,
+             "tax": c.tax,
              "charge_id": c.id}
             for r in new_rows for n, c in enumerate(lines_for[r["id"]], start=1)])
         bulk.update_rows(session, Charge.__table__, [

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from services.billing.invoicing import credit_notes
 from services.billing.invoicing.invoices import dump_credit_note
 from services.billing.models import CreditNote, Invoice
-from services.billing.money import ledger
+from services.billing.money import ledger, texts
 from services.billing.subscriptions import settlement
 from services.common import errors
 from services.common.db import is_unique_violation
@@ -54,7 +54,8 @@ def _wallet_credit(session: Session, customer_id: str, amount: dict, reason: str
         with session.begin_nested():
             entry = ledger.post(session, customer_id, amount["currency"], ledger.CREDIT,
                                 "adjustment", amount["amount"], f"{reason} (by {actor})",
-                                source, now)
+                                source, now,
+                                texts.text(texts.SERVICE_CREDIT, reason=reason, actor=actor))
     except IntegrityError as exc:  # the same reference, concurrently: its entry
         if not is_unique_violation(exc):
             raise

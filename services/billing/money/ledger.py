@@ -79,6 +79,7 @@ class Entry:
     source: str
     created_at: dt.datetime
     wallet: WalletState
+    text: dict | None = None  # the description as data (texts.py)
 
 
 def find(session: Session, source: str) -> WalletTransaction | None:
@@ -101,14 +102,15 @@ _INSERT_ENTRY = insert(_ENTRIES)
 
 def post(session: Session, customer_id: str, currency: str, direction: str, type_: str,
          amount: int, description: str, source: str, now: dt.datetime,
-         _retried: bool = False) -> Entry:
+         text: dict | None = None, _retried: bool = False) -> Entry:
     """Move `amount` (> 0) in or out of the customer's wallet (created by a first credit); the
     entry for `source` if it was posted already. A debit larger than the balance is
     `Conflict(INSUFFICIENT_BALANCE)` and changes nothing.
 
     Two statements (Core, no ORM objects: this is every money path's inner loop): the
     conditional UPDATE of the balance, which numbers the entry and refuses a source already
-    posted, then the entry's INSERT; the unique `source` still refuses a concurrent twin."""
+    posted, then the entry's INSERT; the unique `source` still refuses a concurrent twin.
+    `text`: the description as data ({"code", "params"}, texts.py), stored beside it."""
     if not isinstance(amount, int) or amount <= 0:
         raise errors.InvalidArgument(fields={"amount": ["must be a positive amount"]})
     if type_ not in TYPES or direction not in (CREDIT, DEBIT):
@@ -126,7 +128,7 @@ def post(session: Session, customer_id: str, currency: str, direction: str, type
             # just did), then the balance moves
             _create(session, customer_id, currency, now)
             return post(session, customer_id, currency, direction, type_, amount,
-                        description, source, now, _retried=True)
+                        description, source, now, text, _retried=True)
         raise errors.Conflict(
             f"The wallet balance is too low for this ({amount} needed). Top up first.",
             code=INSUFFICIENT_BALANCE, details={"needed": str(amount)})
@@ -134,12 +136,12 @@ def post(session: Session, customer_id: str, currency: str, direction: str, type
     entry = Entry(id=new_id("txn"), customer_id=customer_id, seq=row.entries,
                   direction=direction, type=type_, amount=amount, currency=row.currency,
                   balance_after=row.balance, description=description[:300], source=source,
-                  created_at=now, wallet=wallet)
+                  created_at=now, wallet=wallet, text=text)
     session.execute(_INSERT_ENTRY, {
         "id": entry.id, "customer_id": customer_id, "seq": entry.seq, "direction": direction,
         "type": type_, "amount": amount, "currency": entry.currency,
         "balance_after": entry.balance_after, "description": entry.description,
-        "source": source, "created_at": now})
+        "text": text, "source": source, "created_at": now})
     _emit(session, entry, row.low_balance_alerted, now)
     return entry
 
@@ -155,7 +157,7 @@ def _entry(row: WalletTransaction, wallet: WalletState) -> Entry:
     return Entry(id=row.id, customer_id=row.customer_id, seq=row.seq, direction=row.direction,
                  type=row.type, amount=row.amount, currency=row.currency,
                  balance_after=row.balance_after, description=row.description,
-                 source=row.source, created_at=row.created_at, wallet=wallet)
+                 source=row.source, created_at=row.created_at, wallet=wallet, text=row.text)
 
 
 def _emit(session: Session, entry: Entry, alerted: bool, now: dt.datetime) -> None:
@@ -188,7 +190,8 @@ def dump_entry(entry: WalletTransaction) -> dict:
     return {"id": entry.id, "type": entry.type, "direction": entry.direction,
             "amount": money(entry.amount, entry.currency),
             "balance_after": money(entry.balance_after, entry.currency),
-            "description": entry.description, "created_at": isoformat(entry.created_at)}
+            "description": entry.description, "text": entry.text,
+            "created_at": isoformat(entry.created_at)}
 
 
 def dump_wallet(wallet: Wallet) -> dict:

@@ -19,7 +19,7 @@ import datetime as dt
 from marshmallow import post_load
 from sqlalchemy.orm import Session
 
-from services.billing.money import ledger, payment_methods, payments
+from services.billing.money import ledger, payment_methods, payments, texts
 from services.billing.money.provider import PaymentProvider
 from services.common import errors
 from services.common.contract.billing import PurchaseIn, RedeemIn
@@ -43,7 +43,8 @@ def credit(session: Session, redemption: dict, now: dt.datetime) -> dict:
     value = redemption["value"]
     entry = ledger.post(session, redemption["customer_id"], value["currency"], ledger.CREDIT,
                         "voucher", value["amount"], f"Voucher {redemption['serial']}",
-                        f"voucher:{redemption['id']}", now)
+                        f"voucher:{redemption['id']}", now,
+                        texts.text(texts.VOUCHER, serial=redemption["serial"]))
     return {"redemption": redemption, "transaction": ledger.dump_entry(entry),
             "wallet": ledger.dump_wallet(entry.wallet), "reinstated": []}
 

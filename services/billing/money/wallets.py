@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.billing.models import Charge, Payment, Subscription, Wallet
-from services.billing.money import ledger, payment_methods, payments
+from services.billing.money import ledger, payment_methods, payments, texts
 from services.billing.money.provider import PaymentProvider
 from services.common import errors
 from services.common.contract.billing import AdjustmentIn, WalletSettings
@@ -102,7 +102,8 @@ def complete_top_up(session: Session, provider: PaymentProvider, payment, now: d
         method = session.get(payment_methods.PaymentMethod, paid.payment_method_id)
     entry = ledger.post(session, paid.customer_id, paid.currency, ledger.CREDIT, "top_up",
                         paid.amount, f"Top-up by card {method.brand.title()} …{method.last4}",
-                        f"payment:{paid.id}", now)
+                        f"payment:{paid.id}", now,
+                        texts.text(texts.TOP_UP_CARD, brand=method.brand, last4=method.last4))
     return {"payment": payments.dump(paid), "transaction": ledger.dump_entry(entry),
             "wallet": ledger.dump_wallet(entry.wallet), "reinstated": []}
 
@@ -120,6 +121,14 @@ def top_up_result(session: Session, payment_id: str) -> dict:
 
 def _group(charge: Charge) -> str:
     return charge.operation_key.rsplit(":", 1)[0]
+
+
+def _group_text(code: str, charges: list[Charge]) -> dict | None:
+    """One charge: its own text; several: `code` wrapping the first one's, with the count of
+    the others (as the description says "… and 2 more")."""
+    if len(charges) == 1:
+        return charges[0].text
+    return texts.wrap(code, charges[0].text, count=len(charges) - 1)
 
 
 def pay_charges(session: Session, customer_id: str, now: dt.datetime, strict: bool) -> set[str]:
@@ -148,12 +157,14 @@ def pay_charges(session: Session, customer_id: str, now: dt.datetime, strict: bo
         try:
             if total > 0:
                 ledger.post(session, customer_id, currency, ledger.DEBIT, "service_charge",
-                            total, description, f"charges:{group}", now)
+                            total, description, f"charges:{group}", now,
+                            _group_text(texts.SERVICE_CHARGES, charges))
             elif total < 0:
                 kind = "cancellation_credit" if charges[0].kind == "credit" and all(
                     c.kind == "credit" for c in charges) else "refund"
                 ledger.post(session, customer_id, currency, ledger.CREDIT, kind, -total,
-                            description, f"charges:{group}", now)
+                            description, f"charges:{group}", now,
+                            _group_text(texts.CANCELLATION_CREDIT, charges))
         except errors.Conflict as exc:
             if strict or exc.code != ledger.INSUFFICIENT_BALANCE:
                 raise
@@ -174,6 +185,7 @@ def void_unpaid(session: Session, sub: Subscription, now: dt.datetime) -> None:
         session.add(Charge(
             id=new_id("chg"), customer_id=charge.customer_id, subscription_id=sub.id,
             kind="void", description=f"Voided, not delivered: {charge.description}"[:300],
+            text=texts.wrap(texts.VOIDED, charge.text),
             item_code=charge.item_code, amount=-charge.amount, tax_rate_bp=charge.tax_rate_bp,
             tax=-charge.tax, currency=charge.currency, period_start=charge.period_start,
             period_end=charge.period_end, operation_key=f"void:{charge.id}", created_at=now,
@@ -194,7 +206,8 @@ def adjust(session: Session, accounts, customer_id: str, request: dict, actor: s
     direction = ledger.CREDIT if amount["amount"] > 0 else ledger.DEBIT
     entry = ledger.post(session, customer_id, account["currency"], direction, "adjustment",
                         abs(amount["amount"]), f"Adjustment: {req['reason']} (by {actor})",
-                        f"adjustment:{new_id('adj')}", now)
+                        f"adjustment:{new_id('adj')}", now,
+                        texts.text(texts.ADJUSTMENT, reason=req["reason"], actor=actor))
     # the caller settles what is due (after a credit) and commits (with the idempotency record,
     # when a key was given)
     return {"transaction": ledger.dump_entry(entry), "wallet": ledger.dump_wallet(entry.wallet)}

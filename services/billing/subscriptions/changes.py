@@ -33,7 +33,7 @@ from services.billing.models import (
     Subscription,
     SubscriptionItem,
 )
-from services.billing.money import wallets
+from services.billing.money import texts, wallets
 from services.billing.subscriptions import lifecycle, proration, settlement
 from services.billing.subscriptions.periods import period_end
 from services.billing.subscriptions.proration import Line
@@ -78,7 +78,7 @@ def record(ops: Ops, sub: Subscription, lines: list[Line], operation: str,
     for n, ln in enumerate(lines):
         ops.session.add(Charge(
             id=new_id("chg"), customer_id=sub.customer_id, subscription_id=sub.id, kind=ln.kind,
-            description=ln.description, item_code=ln.item, amount=ln.amount,
+            description=ln.description, text=ln.text, item_code=ln.item, amount=ln.amount,
             tax_rate_bp=ln.tax_rate_bp, tax=ln.tax, currency=sub.currency, period_start=start,
             period_end=end, operation_key=f"{operation}:{n}", created_at=ops.now,
             settled=False))
@@ -163,7 +163,9 @@ def subscribe(ops: Ops, customer_id: str, request: dict) -> dict:
                                              "price": price, "discount": None}))
         else:
             lines.append(proration.line("one_off", f"{device['model']} (purchase)", price,
-                                        sub.tax_rate_bp, device["code"]))
+                                        sub.tax_rate_bp, device["code"],
+                                        texts.text(texts.DEVICE_PURCHASE,
+                                                   name=device["model"])))
     items = []
     for kind, q in priced:
         item = SubscriptionItem(id=new_id("si"), kind=kind, code=q["code"], name=q["name"],

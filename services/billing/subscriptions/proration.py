@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 
+from services.billing.money import texts
 from services.billing.subscriptions.periods import seconds
 from services.common.money import tax_of
 
@@ -31,13 +32,15 @@ class Line:
     tax_rate_bp: int
     tax: int
     item: str | None = None  # the item code the line is about
+    text: dict | None = None  # {"code", "params"}: the description as data (money/texts.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def line(kind: str, description: str, amount: int, rate_bp: int, item: str | None = None) -> Line:
-    return Line(kind, description, amount, rate_bp, tax_of(amount, rate_bp), item)
+def line(kind: str, description: str, amount: int, rate_bp: int, item: str | None = None,
+         text: dict | None = None) -> Line:
+    return Line(kind, description, amount, rate_bp, tax_of(amount, rate_bp), item, text)
 
 
 def floor_share(amount: int, part: int, whole: int) -> int:
@@ -105,20 +108,23 @@ def swap(removing: list[Held], adding: list[Offer], period_start: dt.datetime,
         credited[item.code] = credit
         if credit:
             lines.append(line("credit", f"Credit for unused {item.name} ({span})", -credit,
-                              rate_bp, item.code))
+                              rate_bp, item.code,
+                              texts.period(texts.CREDIT_UNUSED, item.name, at, period_end)))
     held = []
     for offer in adding:
         restored = (credited_now or {}).get(offer.code)
         if restored is not None:
-            lines.append(line("charge", f"{offer.name} ({span})", restored, rate_bp, offer.code))
+            lines.append(line("charge", f"{offer.name} ({span})", restored, rate_bp, offer.code,
+                              texts.period(texts.PERIOD_FEE, offer.name, at, period_end)))
             held.append(Held(offer.code, offer.name, restored, at))
             continue
         gross, net = charge_for_rest(offer.list_price, offer.net_price, period_start,
                                      period_end, at)
-        lines.append(line("charge", f"{offer.name} ({span})", gross, rate_bp, offer.code))
+        lines.append(line("charge", f"{offer.name} ({span})", gross, rate_bp, offer.code,
+                          texts.period(texts.PERIOD_FEE, offer.name, at, period_end)))
         if gross != net:
             lines.append(line("discount", f"Promotion on {offer.name}", net - gross, rate_bp,
-                              offer.code))
+                              offer.code, texts.text(texts.PROMOTION, name=offer.name)))
         held.append(Held(offer.code, offer.name, net, at))
     return lines, credited, held
 

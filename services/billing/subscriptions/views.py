@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.billing.exceptions import SUBSCRIPTION_NOT_FOUND
 from services.billing.models import Subscription, SubscriptionItem
+from services.billing.money import texts
 from services.billing.subscriptions import lifecycle, proration
 from services.billing.subscriptions.periods import period_end
 from services.billing.subscriptions.proration import Line
@@ -110,11 +111,17 @@ def renewal_lines(sub: Subscription, items: list[dict], start: dt.datetime,
     span = f"{_day(start)} – {_day(end)}"
     lines = []
     for item in items:
+        if item.get("kind") == "device_rental":
+            text = texts.period(texts.DEVICE_RENTAL, texts.rental_item_name(item["name"]), start,
+                                end)
+        else:
+            text = texts.period(texts.PERIOD_FEE, item["name"], start, end)
         lines.append(proration.line("fee", f"{item['name']} ({span})", item["list_price"],
-                                    sub.tax_rate_bp, item["code"]))
+                                    sub.tax_rate_bp, item["code"], text))
         if item["discount"]:
             lines.append(proration.line("discount", f"Promotion on {item['name']}",
-                                        -item["discount"], sub.tax_rate_bp, item["code"]))
+                                        -item["discount"], sub.tax_rate_bp, item["code"],
+                                        texts.text(texts.PROMOTION, name=item["name"])))
     return lines
 
 
@@ -124,11 +131,14 @@ def quote_view(sub: Subscription, lines: list[Line], effective: dt.datetime,
     cur = sub.currency
     totals = proration.totals(lines)
     shown = [{"kind": ln.kind, "description": ln.description, "amount": money(ln.amount, cur),
-              "tax": money(ln.tax, cur), "tax_rate_bp": ln.tax_rate_bp} for ln in lines]
+              "tax": money(ln.tax, cur), "tax_rate_bp": ln.tax_rate_bp, "text": ln.text}
+             for ln in lines]
     if lines:
         shown.append({"kind": "tax", "description": f"{sub.tax_name} "
                       f"{sub.tax_rate_bp / 100:g} %", "amount": money(totals.tax, cur),
-                      "tax": money(0, cur), "tax_rate_bp": 0})
+                      "tax": money(0, cur), "tax_rate_bp": 0,
+                      "text": texts.text(texts.TAX, name=sub.tax_name,
+                                         rate=f"{sub.tax_rate_bp / 100:g}")})
     return {"lines": shown, "subtotal": money(totals.subtotal, cur),
             "tax": money(totals.tax, cur), "amount_due": money(totals.total, cur),
             "effective_date": effective.date().isoformat(), "effective_at": isoformat(effective),

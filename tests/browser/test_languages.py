@@ -12,13 +12,15 @@ from tests.browser.test_portal import PASSWORD, unique_email
 
 OWN_NAMES = ["English", "Deutsch", "Italiano", "ไทย"]
 
-# Words of the navigation's labels that a line break cuts (Intl.Segmenter finds the words, as
-# the browser's line breaker does for Thai, which has no spaces), and labels wider than their
-# link (clipped). The menu must be open (phone) for the links to have boxes.
+# Words of the navigation's labels (the menu, and the phone's tab bar where there is one) that a
+# line break cuts (Intl.Segmenter finds the words, as the browser's line breaker does for Thai,
+# which has no spaces), and labels wider than their link (clipped). The menu must be open (phone)
+# for its links to have boxes.
 NAV_WRAPPING_JS = """
 (lang) => {
   const segmenter = new Intl.Segmenter(lang, { granularity: 'word' });
-  const links = [...document.querySelectorAll('[data-testid="nav"] .nav-list a')];
+  const links = [...document.querySelectorAll(
+    '[data-testid="nav"] .nav-list a, [data-testid="tab-bar"] a')];
   const broken = [];
   const clipped = [];
   for (const link of links) {

@@ -7,6 +7,7 @@ ISO currency and country codes, languages) so each is validated the same way eve
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from babel import Locale
@@ -78,10 +79,17 @@ class TextTranslation(NameTranslation):
     description = Text(2000)
 
 
-def Translations(schema: type[Schema]) -> fields.Dict:
+@functools.cache
+def _by_language(schema: type[Schema]) -> type[Schema]:
     others = [lang for lang in SUPPORTED_LANGUAGES if lang != "en"]
-    return fields.Dict(keys=fields.String(validate=validate.OneOf(others)),
-                       values=fields.Nested(schema), load_default=dict)
+    return type(f"{schema.__name__}s", (StrictSchema,),
+                {lang: fields.Nested(schema) for lang in others})
+
+
+def Translations(schema: type[Schema]) -> fields.Nested:
+    """An object with one optional member per other language (so the OpenAPI document states
+    exactly which keys are allowed), each `schema`."""
+    return fields.Nested(_by_language(schema), load_default=dict)
 
 
 def localized(entry: dict, language: str | None) -> dict:

@@ -446,8 +446,8 @@ def test_throttle_events_are_pages_newest_first_ties_broken_by_id(world):
 
 def test_an_offer_is_named_in_the_customers_language_where_ops_translated_it(world):
     made = offers.create_offer(world.session, {
-        "code": "gift-20", "name": "20 € gift voucher", "value": {"amount": 2000, "currency": "EUR"},
-        "price": {"amount": 2000, "currency": "EUR"},
+        "code": "gift-20", "name": "20 € gift voucher",
+        "value": {"amount": 2000, "currency": "EUR"}, "price": {"amount": 2000, "currency": "EUR"},
         "translations": {"de": {"name": "Geschenkgutschein über 20 €"}}}, world.now())
     assert made["translations"] == {"de": {"name": "Geschenkgutschein über 20 €"}}
     [german] = offers.list_offers(world.session, "de")["data"]

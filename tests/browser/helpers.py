@@ -32,13 +32,14 @@ CARD_NUMBER_RE = re.compile(r"\d{4}\s?\d{4}\s?\d{4}\s?\d{4}")
 # by scripts/setup.sh's `npm ci`) against WCAG 2.2 AA, without a test asking for it: before
 # each action a test takes on the page (a click, a fill, a key press on an element, a
 # navigation…; a run of typing into a form once) its current state is scanned, and once more at
-# the end of the test. A state like one scanned before in this session is not scanned again.
-# "Like it": the same route (ids left out), layout (the media queries the width matches),
-# language and structure: the elements with their classes, roles, states and attributes (ids,
-# text and numbers left out; whether each ARIA or label reference resolves kept), alike siblings
-# counted once (tests/browser/a11y_probe.js). A page still rendering (`main[aria-busy]`, a form
-# being sent) is left for the next check. Each violation fails the test with its rule, impact,
-# targets and the page's route.
+# the end of the test. A state is scanned only when it has a part not scanned before in this
+# session: the page's frame or one of its components (a section, form, row, list item…), each
+# by route (ids left out), layout (the media queries the width matches), language, its
+# ancestors' classes and its structure: the elements with their classes, roles, states and
+# attributes (ids, text and numbers left out; whether each ARIA or label reference resolves
+# kept), alike siblings counted once (tests/browser/a11y_probe.js). A page still rendering
+# (`main[aria-busy]`, a form being sent) is left for the next check. Each violation fails the
+# test with its rule, impact, targets and the page's route.
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 AXE_PATH = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -150,15 +151,18 @@ class AxeWatch:
         finally:
             AXE_TALLY.check_seconds += time.monotonic() - started
         AXE_TALLY.checks += 1
-        if state is None or state["fingerprint"] in AXE_TALLY.seen:
+        if state is None:
             return
-        AXE_TALLY.seen.add(state["fingerprint"])
+        new = set(state["parts"]) - AXE_TALLY.seen
+        if not new:
+            return
+        AXE_TALLY.seen.update(new)
         AXE_TALLY.new_states += 1
         try:
             result = axe_scan(page)
         except PlaywrightError as exc:
             if "context was destroyed" in str(exc) or "closed" in str(exc):
-                AXE_TALLY.seen.discard(state["fingerprint"])
+                AXE_TALLY.seen.difference_update(new)
                 AXE_TALLY.new_states -= 1
                 return
             self.lines.append(f"axe could not run on {page.url}: {exc}")

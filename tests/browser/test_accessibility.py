@@ -64,6 +64,13 @@ def log_in(page, base, email):
     expect(page.get_by_test_id("nav")).to_be_visible()
 
 
+def log_out(page, base):
+    """A fresh start without the session (the Log out button may be in the phone's menu)."""
+    page.context.clear_cookies()
+    page.goto("about:blank")
+    open_page(page, base, "login", "page-login")
+
+
 def staff_admin(base, name, language):
     """A new account an admin made an admin (so every staff page is there to check)."""
     email, client = new_account(base, name, language=language)
@@ -100,6 +107,12 @@ def test_the_main_pages_have_no_accessibility_violations(make_page, portal_url, 
     for route in CUSTOMER_PAGES:
         open_page(page, portal_url, route, f"page-{route}")
         no_violations(page, f"{route}, {where}")
+    if page.get_by_test_id("settings-sections").is_visible():  # a phone: a section at a time
+        for name in ("password", "notifications", "cards"):
+            page.get_by_test_id(f"settings-section-{name}").click()
+            expect(page.get_by_test_id(f"settings-section-{name}")).to_have_attribute(
+                "aria-current", "true")
+            no_violations(page, f"settings, {name} section, {where}")
     # the sandbox provider's test cards are offered on the card form, and open cleanly
     test_cards = page.get_by_test_id("test-cards")
     expect(test_cards).to_be_visible()
@@ -110,16 +123,14 @@ def test_the_main_pages_have_no_accessibility_violations(make_page, portal_url, 
         page.get_by_test_id("nav-toggle").click()
         expect(page.get_by_test_id("nav-toggle")).to_have_attribute("aria-expanded", "true")
         no_violations(page, f"the phone's open menu, {where}")
-    page.get_by_test_id("logout").click()
-    expect(page.get_by_test_id("page-login")).to_be_visible()
+    log_out(page, portal_url)
 
     # A postpaid customer's bills.
     email, _ = new_account(portal_url, "Bert Bills", billing="postpaid", language=language)
     log_in(page, portal_url, email)
     open_page(page, portal_url, "bills", "page-bills")
     no_violations(page, f"bills, {where}")
-    page.get_by_test_id("logout").click()
-    expect(page.get_by_test_id("page-login")).to_be_visible()
+    log_out(page, portal_url)
 
     # Staff pages, as an admin.
     log_in(page, portal_url, staff_admin(portal_url, "Ada Admin", language))

@@ -3,6 +3,7 @@
 import { t, has } from './i18n.js';
 import { h } from './dom.js';
 import { money, date, isMoney } from './format.js';
+import { lineText } from './line-text.js';
 
 export const STATUSES = ['active', 'paused', 'suspended', 'cancelled'];
 
@@ -92,7 +93,7 @@ export function priceTable(preview, { caption } = {}) {
     h('tbody', {},
       lines.length
         ? lines.map((line) => h('tr', { 'data-testid': 'preview-line', 'data-kind': line.kind || '' },
-          h('th', { scope: 'row' }, line.description || ''),
+          h('th', { scope: 'row' }, lineText(line)),
           h('td', { class: 'amount' }, lineAmount(line))))
         : h('tr', {}, h('td', { colspan: '2', class: 'muted' }, t('preview.noLines')))),
     isMoney(due)

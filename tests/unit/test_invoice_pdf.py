@@ -354,10 +354,11 @@ def test_thai_invoice_has_thai_labels_and_names_as_text(tmp_path):
     data = render_invoice(invoice, THAI_CUSTOMER, DEFAULT_OPERATOR, "th")
     assert_pdf(data)
     text = pdf_text(data, tmp_path)
-    for expected in ("ใบแจ้งหนี้", "เรียกเก็บจาก", "เลขที่ใบแจ้งหนี้", "วันครบกำหนดชำระ", "รายการ",
+    for expected in ("ใบแจ้งค่าบริการ", "เรียกเก็บจาก", "เลขที่ใบแจ้งค่าบริการ", "วันครบกำหนดชำระ",
+                     "รายการ",
                      "อัตราภาษี", "จำนวนเงิน", "ยอดรวมก่อนภาษี", "ภาษีมูลค่าเพิ่ม 7 %",
                      "ยอดรวมทั้งสิ้น", "ยอดค้างชำระ", "ชำระแล้ว", "เงื่อนไขการชำระเงิน",
-                     "ใบแจ้งหนี้นี้ชำระครบถ้วนแล้ว", "หน้า 1 จาก 1", "สมชาย ใจดี",
+                     "ใบแจ้งค่าบริการนี้ชำระครบถ้วนแล้ว", "หน้า 1 จาก 1", "สมชาย ใจดี",
                      "แพ็กเกจครอบครัว", "Sports add-on", "INV-2026-000042", "Königsallee 12"):
         assert expected in text, expected
     assert "?" not in text  # no glyph was missing
@@ -414,4 +415,39 @@ def test_thai_with_the_plain_add_font_path(tmp_path, monkeypatch):
     monkeypatch.setattr(invoice_pdf, "_install_font", broken)
     text = pdf_text(render_invoice(make_invoice(THAI_LINES), THAI_CUSTOMER, DEFAULT_OPERATOR,
                                    "th"), tmp_path)
-    assert "ใบแจ้งหนี้" in text and "แพ็กเกจครอบครัว" in text and "€8.50" in flat(text)
+    assert "ใบแจ้งค่าบริการ" in text and "แพ็กเกจครอบครัว" in text and "€8.50" in flat(text)
+
+
+def texted(description, amount, text, kind="fee", rate_bp=1900, tax=None):
+    return {**line(description, amount, kind=kind, rate_bp=rate_bp, tax=tax), "text": text}
+
+
+TEXTED_LINES = [
+    texted("Family (21 Nov 2026 – 21 Dec 2026)", 2499,
+           {"code": "period_fee", "params": {"name": "Family", "start": "2026-11-21",
+                                             "end": "2026-12-21"}}),
+    texted("Promotion on Family", -250, {"code": "promotion", "params": {"name": "Family"}},
+           kind="discount", tax=-48),
+    texted("StreamBox 4K (purchase)", 9900,
+           {"code": "device_purchase", "params": {"name": "StreamBox 4K"}}),
+    line("Set-top box rental", 1000, kind="one_off"),  # recorded before texts: as it was
+]
+
+
+@pytest.mark.parametrize(("locale", "expected", "absent"), [
+    ("de", ["Family (21.11.2026 – 21.12.2026)", "Rabatt: Aktionsrabatt auf Family",
+            "StreamBox 4K (Kauf)", "Set-top box rental"], ["Promotion on Family", "(purchase)"]),
+    ("th", ["ส่วนลด: โปรโมชันสำหรับ Family", "StreamBox 4K (ซื้อขาด)", "Set-top box rental"],
+     ["Promotion on Family", "(purchase)"]),
+    ("en", ["Family (Nov 21, 2026 – Dec 21, 2026)", "Discount: Promotion on Family",
+            "StreamBox 4K (purchase)", "Set-top box rental"], []),
+])
+def test_invoice_lines_are_worded_in_the_customers_language(tmp_path, locale, expected, absent):
+    customer = THAI_CUSTOMER if locale == "th" else CUSTOMER
+    text = pdf_text(render_invoice(make_invoice(TEXTED_LINES), customer, DEFAULT_OPERATOR,
+                                   locale), tmp_path)
+    for wanted in expected:
+        assert flat(wanted) in flat(text), wanted
+    for unwanted in absent:
+        assert unwanted not in text, unwanted
+    assert "?" not in text

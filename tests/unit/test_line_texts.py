@@ -3,10 +3,14 @@ its English `description`, `text` = {"code", "params"} (services/billing/money/t
 in billing migration 6's `text` columns."""
 
 import datetime as dt
+import json
+import pathlib
 
 import pytest
+from babel import Locale
 from sqlalchemy import inspect, select
 
+from services.billing.invoicing import line_texts
 from services.billing.models import MIGRATIONS, Base, Charge, WalletTransaction
 from services.billing.money import texts
 from services.billing.subscriptions import proration
@@ -194,3 +198,77 @@ def test_migration_6_adds_the_text_columns_to_a_version_5_database(tmp_path):
             "SELECT version FROM schema_versions WHERE component = 'billing'").scalar()
     assert row == ("Top-up by card Visa …4242", None)
     assert version == MIGRATIONS[-1].version == 6
+
+
+# --- the catalogs: the server's (PDFs) and the portal's, every code in every language --------
+
+LANGUAGES = ("en", "de", "it", "th")
+I18N = pathlib.Path(__file__).resolve().parents[2] / "gateway" / "static" / "i18n"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_code_has_a_text_in_each_language_in_both_catalogs(lang):
+    server = line_texts.CATALOG[lang]
+    portal = json.loads((I18N / f"{lang}.json").read_text(encoding="utf-8"))["lines"]
+    assert sorted(set(texts.CODES) - set(server)) == [], f"server catalog, {lang}: missing"
+    assert sorted(set(texts.CODES) - set(portal)) == [], f"portal {lang}.json: missing"
+    assert sorted(set(server) - set(texts.CODES)) == [] and sorted(
+        set(portal) - set(texts.CODES)) == [], "texts for codes that do not exist"
+    assert all(server[c].strip() for c in texts.CODES)
+    assert {c: portal[c] for c in texts.CODES} == {c: server[c] for c in texts.CODES}, \
+        "the portal and the PDFs word a code alike"
+
+
+def test_the_api_documents_the_same_codes():
+    from gateway.schemas.common import LINE_TEXT_CODES
+
+    assert tuple(LINE_TEXT_CODES) == texts.CODES
+
+
+def test_each_code_renders_with_its_params_in_each_language():
+    samples = {
+        texts.PERIOD_FEE: {"name": "Basic", "start": "2026-12-03", "end": "2027-01-03"},
+        texts.PROMOTION: {"name": "Family"},
+        texts.CREDIT_UNUSED: {"name": "Premium", "start": "2026-12-03", "end": "2027-01-03"},
+        texts.DEVICE_RENTAL: {"name": "StreamBox 4K", "start": "2026-12-03",
+                              "end": "2027-01-03"},
+        texts.DEVICE_PURCHASE: {"name": "StreamBox 4K"},
+        texts.TOP_UP_CARD: {"brand": "visa", "last4": "4242"},
+        texts.VOUCHER: {"serial": "ABC123"},
+        texts.ADJUSTMENT: {"reason": "Goodwill", "actor": "ann@example.com"},
+        texts.SERVICE_CREDIT: {"reason": "Outage", "actor": "ann@example.com"},
+        texts.SERVICE_CHARGES: {"first": "promotion", "name": "Family", "count": "2"},
+        texts.CANCELLATION_CREDIT: {"first": "promotion", "name": "Family", "count": "2"},
+        texts.VOIDED: {"first": "promotion", "name": "Family"},
+        texts.CREDIT_NOTE: {"number": "INV-2026-000001", "reason": "Outage"},
+        texts.TAX: {"name": "VAT", "rate": "19"},
+    }
+    assert set(samples) == set(texts.CODES)
+    for lang in LANGUAGES:
+        loc = Locale.parse(lang)
+        for code, params in samples.items():
+            out = line_texts.render({"code": code, "params": params}, loc)
+            assert out and "{" not in out, (lang, code, out)
+
+
+def test_rendering_in_german_and_thai():
+    de, th, en = Locale.parse("de"), Locale.parse("th"), Locale.parse("en")
+    fee = {"code": "period_fee", "params": {"name": "Basic", "start": "2026-12-03",
+                                            "end": "2027-01-03"}}
+    assert line_texts.render(fee, de) == "Basic (03.12.2026 – 03.01.2027)"
+    assert line_texts.render(fee, en) == "Basic (Dec 3, 2026 – Jan 3, 2027)"
+    assert line_texts.render({"code": "promotion", "params": {"name": "Family"}}, de) == \
+        "Aktionsrabatt auf Family"
+    assert line_texts.render({"code": "top_up_card", "params": {"brand": "visa",
+                                                                "last4": "4242"}}, de) == \
+        "Aufladung per Karte Visa …4242"
+    many = {"code": "service_charges", "params": {"first": "promotion", "name": "Family",
+                                                  "count": "2"}}
+    assert line_texts.render(many, de) == "Aktionsrabatt auf Family und 2 weitere"
+    assert line_texts.render(many, th) == "โปรโมชันสำหรับ Family และอีก 2 รายการ"
+    tax = {"code": "tax", "params": {"name": "MwSt.", "rate": "7.7"}}
+    assert line_texts.render(tax, de) == "MwSt. 7,7 %"
+    assert line_texts.render(None, de) is None
+    assert line_texts.render({"code": "a_future_code", "params": {}}, de) is None
+    assert line_texts.render({"code": "promotion", "params": {"name": "X"}},
+                             Locale.parse("fr")) == "Promotion on X"

@@ -14,6 +14,7 @@ import {
   pagedRows, onLoadMore,
 } from '../dom.js';
 import { money, isMoney, date, dateTime, locale } from '../format.js';
+import { lineText } from '../line-text.js';
 import { cardLabel, isExpired, listCards, cardForm, makeDefaultCard, saveCardFrom } from '../payment-methods.js';
 import {
   cardOptions, preferredCard, refreshCardSelect, isUnknownOutcome, showDecline, offerTryAgain,
@@ -405,7 +406,7 @@ function linesTable(invoice) {
           h('th', { scope: 'col', class: 'amount' }, t('bills.lineTax')),
           h('th', { scope: 'col', class: 'amount' }, t('bills.lineAmount')))),
       h('tbody', {}, lines.map((line) => h('tr', { 'data-testid': 'invoice-line', 'data-kind': line.kind || '' },
-        h('th', { scope: 'row', 'data-label': t('bills.lineDescription'), 'data-testid': 'invoice-line-description' }, line.description || ''),
+        h('th', { scope: 'row', 'data-label': t('bills.lineDescription'), 'data-testid': 'invoice-line-description' }, lineText(line)),
         h('td', { 'data-label': t('bills.taxRate'), class: 'amount', 'data-testid': 'invoice-line-tax-rate' }, percent(line.tax_rate)),
         h('td', { 'data-label': t('bills.lineTax'), class: 'amount' }, money(line.tax)),
         h('td', { 'data-label': t('bills.lineAmount'), class: `amount${line.kind === 'discount' || line.kind === 'credit' ? ' credit' : ''}`, 'data-testid': 'invoice-line-amount' },

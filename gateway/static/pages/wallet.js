@@ -11,6 +11,7 @@ import {
   showNestedError as showError, resultRegion, pagedRows, onLoadMore, latestReload,
 } from '../dom.js';
 import { money, isMoney, parseAmount, amountInput, dateTime, fractionDigits } from '../format.js';
+import { lineText } from '../line-text.js';
 import { listCards } from '../payment-methods.js';
 import {
   cardOptions, preferredCard, isUnknownOutcome, showDecline, offerTryAgain,
@@ -270,7 +271,7 @@ function entryRow(entry, highlighted) {
   h('td', { 'data-label': t('wallet.date'), class: 'when' },
     h('time', { datetime: entry.created_at || '' }, dateTime(entry.created_at))),
   h('th', { scope: 'row', 'data-label': t('wallet.description'), class: 'what', 'data-testid': 'wallet-entry-description' },
-    entry.description || typeText(entry.type),
+    lineText(entry) || typeText(entry.type),
     highlighted ? h('span', { class: 'badge badge-new' }, t('wallet.newEntry')) : null),
   h('td', { 'data-label': t('wallet.type') }, typeText(entry.type)),
   h('td', { 'data-label': t('wallet.amountColumn'), class: `amount ${entry.direction === 'debit' ? 'debit' : 'credit'}`, 'data-testid': 'wallet-entry-amount' },

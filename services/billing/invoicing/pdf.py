@@ -12,7 +12,8 @@ eventlet hub (`eventlet.tpool.execute(render_invoice, ...)`; safe in real thread
 and no Babel locale data is loaded from a tpool thread (see `_locale`).
 
 Money is formatted with `format_money` for the customer's language, dates with Babel's "long"
-format; labels exist in English, German, Italian and Thai (other languages get English labels with
+format; labels, and the lines' generated texts (their `text` codes, line_texts.py), exist in
+English, German, Italian and Thai (other languages get English labels with
 their own number and date formats). fpdf2's built-in fonts have no "€", so DejaVu Sans (regular,
 bold) is embedded, subset to the glyphs used. DejaVu has no Thai: a document with Thai text (its
 labels, a package name) also embeds Loma (Debian `fonts-thai-tlwg`, regular and bold), set as
@@ -50,6 +51,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
 
+from services.billing.invoicing import line_texts
 from services.common.money import Money, format_money
 
 __all__ = ["DEFAULT_OPERATOR", "render_invoice", "render_receipt", "warm_up"]
@@ -144,8 +146,8 @@ LABELS = {
                      "refunded": "Rimborsato", "canceled": "Annullato"},
     },
     "th": {
-        "invoice": "ใบแจ้งหนี้", "receipt": "ใบเสร็จรับเงิน", "bill_to": "เรียกเก็บจาก",
-        "received_from": "ได้รับชำระจาก", "number": "เลขที่ใบแจ้งหนี้",
+        "invoice": "ใบแจ้งค่าบริการ", "receipt": "ใบเสร็จรับเงิน", "bill_to": "เรียกเก็บจาก",
+        "received_from": "ได้รับชำระจาก", "number": "เลขที่ใบแจ้งค่าบริการ",
         "issue_date": "วันที่ออก", "due_date": "วันครบกำหนดชำระ", "period": "รอบบิล",
         "description": "รายการ", "tax_rate": "อัตราภาษี", "amount": "จำนวนเงิน",
         "subtotal": "ยอดรวมก่อนภาษี", "discount": "ส่วนลด", "credit": "เครดิต",
@@ -154,12 +156,12 @@ LABELS = {
         "vat_id": "เลขประจำตัวผู้เสียภาษี", "email": "อีเมล",
         "paid": "ชำระแล้ว", "void": "ยกเลิก", "overdue": "เกินกำหนด",
         "terms": "เงื่อนไขการชำระเงิน",
-        "pay_by": "กรุณาชำระภายในวันที่ {date} โดยระบุเลขที่ใบแจ้งหนี้ {number}",
-        "paid_note": "ใบแจ้งหนี้นี้ชำระครบถ้วนแล้ว ขอบคุณที่ใช้บริการ",
-        "void_note": "ใบแจ้งหนี้นี้ถูกยกเลิกแล้ว ไม่ต้องชำระเงิน",
+        "pay_by": "กรุณาชำระภายในวันที่ {date} โดยระบุเลขที่ใบแจ้งค่าบริการ {number}",
+        "paid_note": "ใบแจ้งค่าบริการนี้ชำระครบถ้วนแล้ว ขอบคุณที่ใช้บริการ",
+        "void_note": "ใบแจ้งค่าบริการนี้ถูกยกเลิกแล้ว ไม่ต้องชำระเงิน",
         "page": "หน้า {page} จาก {pages}", "payment_id": "รหัสการชำระเงิน", "date": "วันที่",
         "payment_method": "วิธีการชำระเงิน", "paid_for": "ชำระสำหรับ",
-        "invoice_ref": "ใบแจ้งหนี้ {number}", "top_up": "เติมเงินเข้ากระเป๋าเงิน",
+        "invoice_ref": "ใบแจ้งค่าบริการ {number}", "top_up": "เติมเงินเข้ากระเป๋าเงิน",
         "status": "สถานะ", "thanks": "ขอบคุณสำหรับการชำระเงิน",
         "statuses": {"succeeded": "สำเร็จ", "pending": "รอดำเนินการ",
                      "processing": "กำลังดำเนินการ", "failed": "ไม่สำเร็จ",
@@ -656,11 +658,14 @@ def render_invoice(invoice: dict, customer: dict, operator: dict,
     number = _text(invoice.get("number") or invoice.get("id"))
     status = str(invoice.get("status") or "").lower()
     lines = list(invoice.get("lines") or [])
+    # each line in the customer's language from its text (code and params), else as recorded
+    described = [_text(line_texts.render(line.get("text"), loc) or line.get("description"))
+                 for line in lines]
     issue = _parse_date(invoice.get("issue_date"))
     created = dt.datetime.combine(issue, dt.time(), dt.UTC) if issue else None
     pdf = _Document(loc, t, f"{t['invoice']} {number}",
                     f"{_text(operator.get('name'))} · {t['invoice']} {number}", created,
-                    _strings(invoice, customer, operator))
+                    _strings(invoice, customer, operator, described))
     pdf.add_page()
     mark = status if status in MARKS else None
     pdf.header_block(operator, t["invoice"], number, mark)
@@ -678,14 +683,14 @@ def render_invoice(invoice: dict, customer: dict, operator: dict,
 
     _table_header(pdf)
     pdf.on_new_page = lambda: _table_header(pdf)
-    for line in lines:
+    for line, description in zip(lines, described, strict=True):
         kind = str(line.get("kind") or "")
         amount = _money(line.get("amount"), currency)
         if kind == "discount":
             amount = Money(-abs(amount.amount), amount.currency)
         tag = t["discount"] if kind == "discount" else t["credit"] if kind == "credit" else None
         rate = _rate(int(line["tax_rate_bp"]), loc) if "tax_rate_bp" in line else ""
-        _table_row(pdf, _text(line.get("description")), rate, _fmt(amount, loc), tag)
+        _table_row(pdf, description, rate, _fmt(amount, loc), tag)
     pdf.on_new_page = None
 
     subtotal = _money(invoice.get("subtotal"), currency)

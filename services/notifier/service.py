@@ -21,7 +21,8 @@ customer_updated, which keeps notifier's copy of e-mail address and language cur
 portal_link_issued (e-mail only); billing
 invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
 payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
-wallet_low_balance, payment_method_expiring; vouchers voucher_redeemed; tickets ticket_opened,
+wallet_low_balance, wallet_debited (a charge for services or an adjustment taken from the
+wallet), payment_method_expiring; vouchers voucher_redeemed; tickets ticket_opened,
 ticket_updated (an agent's reply, waiting on the customer), ticket_resolved. The tickets
 service's alert_requested events are raised like raise_alert.
 Events emitted: inbox_changed {customer_ids, change: created | read}, with every change of a
@@ -151,6 +152,14 @@ class NotifierService:
     @event_handler("billing", "payment_failed")
     def on_payment_failed(self, payload):
         self._notify(payload, "payment_failed", "payment")
+
+    @event_handler("billing", "wallet_debited")
+    def on_wallet_debited(self, payload):
+        # money taken from the wallet (a renewal, an upgrade, an adjustment), with what is left
+        wallet = payload["wallet"]
+        self._notify({"event_id": payload["event_id"], "debit": {
+            **wallet["transaction"], "customer_id": wallet["customer_id"],
+            "balance": wallet["balance"]}}, "wallet_debited", "debit")
 
     @event_handler("billing", "subscription_suspended")
     def on_subscription_suspended(self, payload):

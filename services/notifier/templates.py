@@ -177,6 +177,18 @@ TEMPLATES: dict[str, Template] = {
                "La sua carta è stata rifiutata ({reason}). {next_step}"),
         "th": ("การชำระเงิน {amount} ไม่สำเร็จ",
                "บัตรของคุณถูกปฏิเสธ ({reason}) {next_step}")}),
+    "wallet_debited": T("wallet", {
+        "en": ("{amount} paid from your wallet",
+               "We took {amount} from your wallet for {what}. Your balance is now {balance}."),
+        "de": ("{amount} aus Ihrem Guthaben bezahlt",
+               "Wir haben {amount} für {what} von Ihrem Guthaben abgebucht. Ihr Guthaben beträgt "
+               "jetzt {balance}."),
+        "it": ("{amount} pagati dal Suo credito",
+               "Abbiamo addebitato {amount} sul Suo credito per {what}. Il credito residuo è "
+               "{balance}."),
+        "th": ("ชำระ {amount} จากกระเป๋าเงินของคุณแล้ว",
+               "เราได้หักเงิน {amount} จากกระเป๋าเงินของคุณสำหรับ{what} "
+               "ยอดเงินคงเหลือตอนนี้ {balance}")}),
     "subscription_suspended": T("service", {
         "en": ("{package} is suspended",
                "Your {package} service is suspended: {reason}. Pay what is due to resume it at "
@@ -394,6 +406,15 @@ SUSPENSION_REASONS = {
 }
 
 
+# what a wallet debit paid for, by its ledger type (other debits are not announced)
+DEBITS = {
+    "en": {"service_charge": "your services", "adjustment": "an adjustment by our staff"},
+    "de": {"service_charge": "Ihre Dienste", "adjustment": "eine Korrektur durch unser Team"},
+    "it": {"service_charge": "i Suoi servizi", "adjustment": "una rettifica del nostro staff"},
+    "th": {"service_charge": "บริการของคุณ", "adjustment": "การปรับยอดโดยเจ้าหน้าที่"},
+}
+
+
 def money(value: dict | None, language: str) -> str:
     if not value:
         return ""
@@ -456,6 +477,11 @@ def _context(event_type: str, e: dict, lang: str) -> dict | None:
         expires = e.get("expires_at") or ""
         ctx["expires"] = (format_datetime(dt.datetime.fromisoformat(expires), "medium",
                                           tzinfo="UTC", locale=lang) + " UTC") if expires else ""
+    if event_type == "wallet_debited":
+        what = DEBITS[lang].get(e.get("type") or "")
+        if what is None or e.get("direction") != "debit":
+            return None  # e.g. a voided voucher's debit: told by its own notice
+        ctx["what"] = what
     if event_type == "subscription_suspended":
         reasons = SUSPENSION_REASONS.get(lang, SUSPENSION_REASONS["en"])
         ctx["reason"] = reasons.get(e.get("reason") or "", e.get("reason") or "")

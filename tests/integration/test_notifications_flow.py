@@ -231,3 +231,25 @@ def test_a_portal_link_an_agent_asks_for_reaches_only_the_customer_s_mailbox(por
     assert again.status_code == 401  # once
     titles = [n["title"] for n in portal.ok("GET", "/api/v1/notifications", token)["data"]]
     assert "Ihr Anmeldelink" not in titles  # not in the inbox
+
+
+def test_a_wallet_debit_for_services_is_told_in_the_customers_language(portal, mail):
+    token = portal.customer("prepaid", language="de")
+    portal.ok("POST", "/api/v1/me/payment-methods", token, status=201, json={
+        "number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123",
+        "holder": "Ann"})
+    portal.ok("POST", "/api/v1/wallet/top-ups", token, status=201,
+              json={"amount": {"amount": 2000, "currency": "EUR"}},
+              headers={"Idempotency-Key": "debit-notice-1"})
+    portal.ok("POST", "/api/v1/subscriptions", token, status=201, json={"package": "basic"},
+              headers={"Idempotency-Key": "debit-notice-2"})
+
+    def debit_notices():
+        titles = [n["title"] for n in walk(portal, token, "/api/v1/notifications")]
+        return [t for t in titles if "aus Ihrem Guthaben bezahlt" in t]
+    # Basic with German VAT, €17.84, paid from the €20.00 just topped up
+    assert eventually(debit_notices) == ["17,84\xa0€ aus Ihrem Guthaben bezahlt"], [
+        n["title"] for n in walk(portal, token, "/api/v1/notifications")]
+    [notice] = [n for n in walk(portal, token, "/api/v1/notifications")
+                if n["title"] in debit_notices()]
+    assert "Ihre Dienste" in notice["body"] and "2,16\xa0€" in notice["body"]

@@ -32,6 +32,9 @@ EVENTS = {
     "credit_note_issued": {"customer_id": "cus_1", "amount": EUR, "reason": "Outage",
                            "invoice_number": "INV-2026-000042"},
     "payment_succeeded": {"customer_id": "cus_1", "purpose": "top_up", "amount": EUR},
+    "wallet_debited": {"customer_id": "cus_1", "type": "service_charge", "direction": "debit",
+                       "amount": {"amount": 1784, "currency": "EUR"},
+                       "balance": {"amount": 216, "currency": "EUR"}},
     "payment_failed": {"customer_id": "cus_1", "purpose": "invoice", "amount": EUR,
                        "decline_code": "insufficient_funds",
                        "next_retry_at": "2026-12-06T10:00:00Z"},
@@ -182,3 +185,14 @@ def test_thai_notifications_are_in_thai(event_type):
 def test_thai_generated_phrases_follow_the_event():
     payment_failed = templates.render("payment_failed", EVENTS["payment_failed"], "th")[2]
     assert "วงเงินไม่เพียงพอ" in payment_failed and "6 ธ.ค. 2026" in payment_failed
+
+
+def test_a_debit_for_services_or_an_adjustment_is_told_with_the_balance_left():
+    _, title, body = templates.render("wallet_debited", EVENTS["wallet_debited"], "de")
+    assert title == "17,84\xa0€ aus Ihrem Guthaben bezahlt"
+    assert "Ihre Dienste" in body and "2,16\xa0€" in body
+    adjusted = {**EVENTS["wallet_debited"], "type": "adjustment"}
+    assert "adjustment by our staff" in templates.render("wallet_debited", adjusted, "en")[2]
+    for other in ({"type": "voucher_void"}, {"direction": "credit"}):
+        assert templates.render("wallet_debited", {**EVENTS["wallet_debited"], **other},
+                                "en") is None

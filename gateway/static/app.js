@@ -3,6 +3,8 @@ import * as api from './api.js';
 import * as i18n from './i18n.js';
 import { t } from './i18n.js';
 import { h, errorText } from './dom.js';
+import { icon } from './icons.js';
+import { loadBranding, brandName, brandMark } from './branding.js';
 import * as login from './pages/login.js';
 import * as signup from './pages/signup.js';
 import * as portalLink from './pages/portal-link.js';
@@ -43,6 +45,7 @@ const ROUTES = [
   { path: /^support\/([^/]+)$/, page: support, nav: 'support' }, // one ticket
   { path: 'notifications', page: notifications, nav: 'notifications' },
   { path: 'settings', page: settings, nav: 'settings' },
+  { path: /^settings\/(profile|password|cards|notifications)$/, page: settings, nav: 'settings' }, // one section first (on a phone: only it)
   { path: 'ops/vouchers', page: opsVouchers, nav: 'opsVouchers', roles: OPS_ROLES },
   { path: 'ops/support', page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES },
   { path: /^ops\/support\/([^/]+)$/, page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES }, // one ticket
@@ -243,8 +246,10 @@ const ctx = {
   /** A page learnt the unread count from the server (dashboard, inbox, marking read). */
   setUnread,
   refreshShell() {
-    const name = root.querySelector('[data-testid="account-name"]');
-    if (name && session.account) name.textContent = session.account.name;
+    if (!session.account) return;
+    root.querySelectorAll('[data-account-name]').forEach((name) => {
+      name.textContent = session.account.name;
+    });
   },
 };
 
@@ -279,7 +284,7 @@ function publicShell(main) {
   return [
     skipLink(),
     h('header', { class: 'app-header' },
-      h('p', { class: 'brand' }, t('app.name')),
+      brandMark(),
       languageSwitcher()),
     h('div', { class: 'public-layout' }, main),
   ];
@@ -313,7 +318,14 @@ function navigation(activeNav) {
         class: r.nav === 'notifications' ? 'has-badge' : null,
         'data-testid': `nav-${r.nav}`,
         'aria-current': r.nav === activeNav ? 'page' : null,
-      }, t(`nav.${r.nav}`), r.nav === 'notifications' ? unreadBadge('nav-unread') : null))));
+      }, icon(r.nav), h('span', { class: 'nav-label' }, t(`nav.${r.nav}`)),
+      r.nav === 'notifications' ? unreadBadge('nav-unread') : null))),
+    // On a phone the header has no room for the account's name and the Log out button: the
+    // menu has them.
+    h('li', { class: 'nav-account' },
+      h('span', { class: 'nav-account-name', 'data-account-name': '' }, session.account.name),
+      h('button', { type: 'button', class: 'nav-logout', 'data-testid': 'nav-logout', on: { click: logout } },
+        icon('logout'), h('span', { class: 'nav-label' }, t('header.logout')))));
   // On a phone the links are behind the menu button: it shows the count too.
   const toggle = h('button', {
     type: 'button',
@@ -321,7 +333,7 @@ function navigation(activeNav) {
     'data-testid': 'nav-toggle',
     'aria-expanded': 'false',
     'aria-controls': 'nav-list',
-  }, h('span', { class: 'nav-toggle-icon', 'aria-hidden': 'true' }), t('nav.menu'), unreadBadge('nav-toggle-unread'));
+  }, icon('menu'), h('span', { class: 'nav-label' }, t('nav.menu')), unreadBadge('nav-toggle-unread'));
   const nav = h('nav', { class: 'nav', 'data-testid': 'nav', 'aria-label': t('nav.label'), 'data-open': 'false' }, toggle, list);
   const setOpen = (open) => {
     nav.dataset.open = String(open);
@@ -340,17 +352,49 @@ function navigation(activeNav) {
   return nav;
 }
 
+// The phone's bottom tab bar: the customer's five everyday places, each an icon and a short
+// label (the others are in the menu). Staff have their own navigation (the menu) only.
+const TABS = ['dashboard', 'subscriptions', 'wallet', 'bills', 'support', 'notifications'];
+
+function tabBar(activeNav) {
+  if (isStaff()) return null;
+  const items = TABS.map((nav) => ROUTES.find((r) => r.nav === nav && typeof r.path === 'string'))
+    .filter((r) => r && allowed(r));
+  return h('nav', { class: 'tab-bar', 'data-testid': 'tab-bar', 'aria-label': t('nav.tabsLabel') },
+    h('ul', {}, items.map((r) => h('li', {},
+      h('a', {
+        href: `#/${r.path}`,
+        'data-testid': `tab-${r.nav}`,
+        'aria-current': r.nav === activeNav ? 'page' : null,
+      },
+      h('span', { class: 'tab-icon' }, icon(r.nav), r.nav === 'notifications' ? unreadBadge('tab-unread') : null),
+      h('span', { class: 'tab-label' }, t(`nav.short.${r.nav}`)))))));
+}
+
 function accountShell(main, activeNav) {
+  const bar = tabBar(activeNav);
   return [
     skipLink(),
     h('header', { class: 'app-header' },
-      h('p', { class: 'brand' }, t('app.name')),
+      brandMark(),
       h('div', { class: 'account-box' },
         h('span', { class: 'visually-hidden' }, t('header.account')),
-        h('span', { class: 'account-name', 'data-testid': 'account-name' }, session.account.name),
+        h('span', { class: 'account-name', 'data-testid': 'account-name', 'data-account-name': '' }, session.account.name),
         h('button', { type: 'button', class: 'button secondary', 'data-testid': 'logout', on: { click: logout } }, t('header.logout')))),
-    h('div', { class: 'app-layout' }, navigation(activeNav), main),
-  ];
+    h('div', { class: bar ? 'app-layout has-tab-bar' : 'app-layout' }, navigation(activeNav), main),
+    bar,
+  ].filter(Boolean);
+}
+
+/** What a page shows while it loads: grey blocks for the eye, "Loading…" for screen readers. */
+function skeleton() {
+  return h('div', { class: 'skeleton', 'data-testid': 'page-skeleton', role: 'status' },
+    h('span', { class: 'visually-hidden' }, t('app.loading')),
+    h('div', { class: 'skeleton-block skeleton-title', 'aria-hidden': 'true' }),
+    h('div', { class: 'skeleton-block skeleton-card', 'aria-hidden': 'true' }),
+    h('div', { class: 'skeleton-block skeleton-line', 'aria-hidden': 'true' }),
+    h('div', { class: 'skeleton-block skeleton-line short', 'aria-hidden': 'true' }),
+    h('div', { class: 'skeleton-block skeleton-card', 'aria-hidden': 'true' }));
 }
 
 function errorPanel(err) {
@@ -393,7 +437,7 @@ async function render() {
 
   const available = route && (route.public || allowed(route));
   const page = available ? route.page : notFound;
-  const main = h('main', { id: 'main', tabindex: '-1', 'aria-busy': 'true' }, h('p', { class: 'loading' }, t('app.loading')));
+  const main = h('main', { id: 'main', tabindex: '-1', 'aria-busy': 'true' }, skeleton());
   root.replaceChildren(...(route && route.public ? publicShell(main) : accountShell(main, available ? route.nav : null)));
 
   const unreadBefore = unread.at;
@@ -409,7 +453,7 @@ async function render() {
   main.replaceChildren(content);
   main.removeAttribute('aria-busy');
   const heading = main.querySelector('h1');
-  document.title = heading ? `${heading.textContent} – ${t('app.name')}` : t('app.name');
+  document.title = heading ? `${heading.textContent} – ${brandName()}` : brandName();
   if (!firstRender && heading) {
     heading.setAttribute('tabindex', '-1');
     heading.focus();
@@ -422,7 +466,7 @@ async function render() {
 }
 
 window.addEventListener('hashchange', () => render());
-i18n.setLanguage(i18n.initialLanguage()).then(render, (err) => {
+Promise.all([i18n.setLanguage(i18n.initialLanguage()), loadBranding()]).then(render, (err) => {
   console.error(err);
   root.textContent = 'The portal could not be loaded. / Das Portal konnte nicht geladen werden.';
 });

@@ -10,7 +10,8 @@ from gateway.service import GatewayService
 from services.accounts.service import AccountsService
 from tests.stack import free_port
 
-LOGO = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="12" r="9"/></svg>'
+LOGO = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'
+        b'<circle cx="12" cy="12" r="9"/></svg>')
 
 
 def _gateway(runner_factory, rabbit_config, pg_url, **settings):

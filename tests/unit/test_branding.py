@@ -26,7 +26,8 @@ def test_defaults_when_nothing_is_set():
 
 
 def test_a_configured_brand_is_normalised_and_gets_a_darker_header_shade():
-    brand = branding.branding({keys.BRAND_NAME: "  Nordlicht TV ", keys.BRAND_PRIMARY_COLOR: "#0B6E4F",
+    brand = branding.branding({keys.BRAND_NAME: "  Nordlicht TV ",
+                               keys.BRAND_PRIMARY_COLOR: "#0B6E4F",
                                keys.BRAND_ACCENT_COLOR: "#b45309"})
     assert brand.name == "Nordlicht TV"
     assert brand.primary_color == "#0b6e4f"

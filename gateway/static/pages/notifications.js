@@ -10,6 +10,7 @@ import * as api from '../api.js';
 import { t, has } from '../i18n.js';
 import { h, errorText } from '../dom.js';
 import { dateTime } from '../format.js';
+import { topicIcon } from '../icons.js';
 
 const BASE = '/api/v1/notifications';
 const PAGE_SIZE = 20;
@@ -122,6 +123,7 @@ export async function render(ctx) {
     const actions = h('div', { class: 'notification-actions' });
     const el = h('li', { class: 'notification', 'data-testid': 'notification', 'data-notification-id': id, 'data-topic': note.topic || '' },
       h('div', { class: 'notification-head' },
+        topicIcon(note.topic),
         h('h2', { class: 'notification-title' }, titleButton),
         unreadMark),
       h('p', { class: 'notification-meta' },

@@ -235,15 +235,56 @@ export async function render(ctx) {
   const profile = profileForm(ctx, account);
   const flash = ctx.takeFlash('settings-profile');
   if (flash) setMessage(profile, flash.kind, flash.text);
-  return h('section', { class: 'page', 'data-testid': 'page-settings' },
+  const page = h('section', { class: 'page settings-page', 'data-testid': 'page-settings' },
     h('h1', {}, t('settings.title')),
+    sectionNav(),
     h('div', { class: 'settings-grid' },
-      h('section', { class: 'card', 'aria-labelledby': 'profile-title' },
+      h('section', { class: 'card', 'aria-labelledby': 'profile-title', 'data-section-id': 'profile' },
         h('h2', { id: 'profile-title' }, t('settings.profile')),
         profile),
-      h('section', { class: 'card', 'aria-labelledby': 'password-title' },
+      h('section', { class: 'card', 'aria-labelledby': 'password-title', 'data-section-id': 'password' },
         h('h2', { id: 'password-title' }, t('settings.passwordTitle')),
         passwordForm())),
-    h('div', { class: 'settings-payment' }, paymentMethods),
-    h('div', { class: 'settings-notifications' }, notificationsSection(preferences)));
+    h('div', { class: 'settings-payment', 'data-section-id': 'cards' }, paymentMethods),
+    h('div', { class: 'settings-notifications', 'data-section-id': 'notifications' }, notificationsSection(preferences)));
+  showSection(page, SECTIONS.includes((ctx.params || [])[0]) ? ctx.params[0] : 'profile', { scroll: false });
+  return page;
+}
+
+// --- sections: on a phone one at a time, chosen in the section navigation; wider, all of them
+// one after the other, the navigation jumping to each -------------------------------------------
+
+const SECTIONS = ['profile', 'password', 'cards', 'notifications'];
+const SECTION_LABELS = { profile: 'settings.section.profile', password: 'settings.section.password', cards: 'settings.section.payment', notifications: 'settings.section.notifications' };
+
+function sectionNav() {
+  return h('nav', { class: 'section-nav', 'aria-label': t('settings.sectionsLabel'), 'data-testid': 'settings-sections' },
+    h('ul', {}, SECTIONS.map((name) => h('li', {},
+      h('button', {
+        type: 'button',
+        class: 'section-link',
+        'data-section-target': name,
+        'data-testid': `settings-section-${name}`,
+        on: {
+          click(event) {
+            showSection(event.currentTarget.closest('.settings-page'), name, { scroll: true });
+          },
+        },
+      }, t(SECTION_LABELS[name]))))));
+}
+
+function showSection(page, name, { scroll }) {
+  page.dataset.section = name;
+  page.querySelectorAll('[data-section-target]').forEach((button) => {
+    if (button.dataset.sectionTarget === name) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+  });
+  if (!scroll) return;
+  const heading = page.querySelector(`[data-section-id="${name}"] h2`);
+  if (heading && !window.matchMedia('(max-width: 40rem)').matches) {
+    // all sections are shown: go to the one chosen, and take the keyboard there
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: true });
+    heading.scrollIntoView({ block: 'start' });
+  }
 }

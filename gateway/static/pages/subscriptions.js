@@ -740,6 +740,36 @@ async function subscribeForm(state, pkg, { onDone, onClose }) {
   return form;
 }
 
+/** The packages side by side: price (as shown: gross with the tax named above, or net), channels,
+ * included equipment and whether (and how long) it may be paused, from the catalog's rules. */
+function packageComparison(state) {
+  const titleId = 'compare-title';
+  const pauseText = (rules) => {
+    if (!rules || rules.pause_allowed === false) return t('browse.compare.no');
+    const days = rules.max_pause_days;
+    return Number.isInteger(days) && days > 0 ? t('browse.compare.pauseUpTo', { days }) : t('browse.compare.pauseAny');
+  };
+  return h('div', { class: 'table-wrap compare-wrap', role: 'region', tabindex: '0', 'aria-labelledby': titleId, 'data-testid': 'package-comparison' },
+    h('table', { class: 'compare-table' },
+      h('caption', { id: titleId }, t('browse.compare.title')),
+      h('thead', {},
+        h('tr', {},
+          h('th', { scope: 'col' }, t('browse.compare.package')),
+          h('th', { scope: 'col', class: 'amount' }, t('browse.compare.price')),
+          h('th', { scope: 'col', class: 'amount' }, t('browse.compare.channels')),
+          h('th', { scope: 'col' }, t('browse.compare.devices')),
+          h('th', { scope: 'col' }, t('browse.compare.pause')))),
+      h('tbody', {}, state.catalog.packages.map((pkg) => {
+        const devices = (pkg.included_devices || []).map((code) => state.deviceModel(code));
+        return h('tr', { 'data-testid': 'comparison-row', 'data-package-code': pkg.code },
+          h('th', { scope: 'row' }, pkg.name),
+          h('td', { class: 'amount', 'data-testid': 'comparison-price' }, pricePer(periodPrice(pkg, 'month'), 'month')),
+          h('td', { class: 'amount', 'data-testid': 'comparison-channels' }, String((pkg.channels || []).length)),
+          h('td', { 'data-testid': 'comparison-devices' }, devices.length ? devices.join(', ') : t('browse.compare.none')),
+          h('td', { 'data-testid': 'comparison-pause' }, pauseText(pkg.rules)));
+      }))));
+}
+
 function browseSection(state) {
   const titleId = 'browse-title';
   const slot = h('div', { class: 'subscribe-slot' });
@@ -783,6 +813,7 @@ function browseSection(state) {
   section.append(
     h('p', { class: 'intro' }, t('browse.intro')),
     h('p', { class: 'tax-note', 'data-testid': 'tax-note' }, taxNote(state.catalog.tax)),
+    packageComparison(state),
     h('div', { class: 'package-grid' }, state.catalog.packages.map((pkg) => packageOption(state, pkg, onChoose))),
     region,
     slot);

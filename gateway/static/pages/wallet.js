@@ -76,15 +76,19 @@ function balanceCard(state) {
   return h('section', { class: 'card balance-card', 'aria-labelledby': 'balance-title' },
     h('h2', { id: 'balance-title' }, t('wallet.balanceTitle')),
     figure,
-    warning,
-    thresholdForm(state));
+    warning);
+}
+
+// The low-balance warning's setting: after the top-up (the main action comes first on a phone).
+function thresholdCard(state) {
+  return h('section', { class: 'card threshold-card', 'aria-labelledby': 'threshold-title' }, thresholdForm(state));
 }
 
 function thresholdForm(state) {
   const F = 'threshold';
   const currency = state.currency;
   const form = h('form', { class: 'form threshold-form', 'data-testid': 'threshold-form', novalidate: true, 'aria-labelledby': 'threshold-title' },
-    h('h3', { id: 'threshold-title' }, t('wallet.thresholdTitle')),
+    h('h2', { id: 'threshold-title' }, t('wallet.thresholdTitle')),
     formMessage(),
     h('div', { class: 'inline-fields' },
       field({
@@ -342,6 +346,7 @@ export async function render(ctx) {
       balanceCard(state),
       h('div', { class: 'wallet-actions' },
         topUpCard(state),
-        voucherCard(state))),
+        voucherCard(state),
+        thresholdCard(state))),
     historyCard(state, firstPage));
 }

@@ -23,6 +23,7 @@ import {
   showNestedError, resultRegion, onLoadMore,
 } from '../dom.js';
 import { money, isMoney, dateTime, parseAmount, fractionDigits, amountInput } from '../format.js';
+import { lineText } from '../line-text.js';
 import {
   STATUSES, PRIORITIES, statusBadge, statusText, priorityBadge, priorityText, teamText, textareaField,
   describeEntry, errorRegion,
@@ -820,7 +821,7 @@ const RECORDS = {
     ], dataOf(page).map((tx) => h('tr', { 'data-testid': 'customer-ledger-row', 'data-type': tx.type || '', 'data-direction': tx.direction || '' },
       h('td', { class: 'when' }, h('time', { datetime: tx.created_at || '' }, dateTime(tx.created_at))),
       h('td', {}, known(`transactionType.${tx.type}`, tx.type)),
-      h('td', {}, tx.description || ''),
+      h('td', {}, lineText(tx)),
       h('td', { class: 'amount' }, isMoney(tx.amount) ? money(tx.amount, { negate: tx.direction === 'debit' }) : ''),
       h('td', { class: 'amount' }, isMoney(tx.balance_after) ? money(tx.balance_after) : ''))),
     t('opsSupport.customerPanel.noLedger')),

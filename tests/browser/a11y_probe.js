@@ -40,7 +40,7 @@
   // classes of their ancestors (`context`).
   const sig = (el, context, parts, top) => {
     if (!top && el.matches(COMPONENTS)) {
-      parts.push(`${context}|${sig(el, context, parts, true)}`);
+      parts.push([`${context}|${sig(el, context, parts, true)}`, el]);
       return `C:${el.tagName}`;
     }
     const inner = `${context} ${el.tagName}.${el.className || ''}`;
@@ -78,11 +78,29 @@
           || document.querySelector('main[aria-busy="true"], form[aria-busy="true"]')) return null;
       if (parts === null) {
         const found = [];
-        found.push(`frame|${sig(document.body, '', found, true)}`);
-        parts = [...new Set(found)];
+        found.push([`frame|${sig(document.body, '', found, true)}`, document]);
+        parts = found;
       }
       const where = `${route()}|${layout()}|${document.documentElement.lang}`;
-      return { parts: parts.map((part) => hash(`${where}|${part}`)) };
+      elements = new Map();
+      for (const [part, el] of parts) {
+        const fingerprint = hash(`${where}|${part}`);
+        elements.set(fingerprint, [...(elements.get(fingerprint) || []), el]);
+      }
+      return { parts: [...elements.keys()] };
+    },
+  });
+  // What to scan of the state described last: the whole document when its frame is new, else
+  // the new components (those inside another new one go with it).
+  let elements = new Map();
+  Object.defineProperty(window, '__a11yContext', {
+    value: (fingerprints) => {
+      const chosen = fingerprints.flatMap((fingerprint) => elements.get(fingerprint) || []);
+      if (!chosen.length || chosen.includes(document) || chosen.some((el) => !el.isConnected)) {
+        return document;
+      }
+      const outer = chosen.filter((el) => !chosen.some((other) => other !== el && other.contains(el)));
+      return { include: outer };
     },
   });
 })();

@@ -53,9 +53,11 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS},
 A11Y_PROBE_PATH = pathlib.Path(__file__).with_name("a11y_probe.js")
 
 AXE_RUN_JS = """
-async (options) => {
+async ([options, parts]) => {
+  // the whole document, or only the new parts of a state (a11y_probe.js)
+  const context = parts && window.__a11yContext ? window.__a11yContext(parts) : document;
   // evaluate() has no timeout of its own: a scan that never ends fails instead of hanging
-  const result = await Promise.race([window.axe.run(document, options), new Promise(
+  const result = await Promise.race([window.axe.run(context, options), new Promise(
     (_, reject) => setTimeout(() => reject(new Error('axe-core did not finish in 30 s')), 30000))]);
   return {
     where: location.href.slice(location.origin.length),
@@ -105,14 +107,15 @@ def axe_source():
     return _axe_source_text()
 
 
-def axe_scan(page):
-    """Run axe on the page as it is now: {where, width, lang, violations}. Loads axe into the
-    document first when it has not got it (through the DevTools protocol, as the portal's
+def axe_scan(page, parts=None):
+    """Run axe on the page as it is now (the whole document, or the parts of its last state
+    described whose fingerprints are `parts`): {where, width, lang, violations}. Loads axe into
+    the document first when it has not got it (through the DevTools protocol, as the portal's
     Content-Security-Policy allows no inline script)."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(axe_source() + "\n;0")
     started = time.monotonic()
-    result = page.evaluate(AXE_RUN_JS, AXE_OPTIONS)
+    result = page.evaluate(AXE_RUN_JS, [AXE_OPTIONS, sorted(parts) if parts else None])
     seconds = time.monotonic() - started
     AXE_TALLY.axe_seconds += seconds
     AXE_TALLY.scans += 1
@@ -159,7 +162,7 @@ class AxeWatch:
         AXE_TALLY.seen.update(new)
         AXE_TALLY.new_states += 1
         try:
-            result = axe_scan(page)
+            result = axe_scan(page, new)
         except PlaywrightError as exc:
             if "context was destroyed" in str(exc) or "closed" in str(exc):
                 AXE_TALLY.seen.difference_update(new)

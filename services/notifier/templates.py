@@ -183,8 +183,8 @@ TEMPLATES: dict[str, Template] = {
         "de": ("{amount} aus Ihrem Guthaben bezahlt",
                "Wir haben {amount} für {what} von Ihrem Guthaben abgebucht. Ihr Guthaben beträgt "
                "jetzt {balance}."),
-        "it": ("{amount} pagati dal Suo credito",
-               "Abbiamo addebitato {amount} sul Suo credito per {what}. Il credito residuo è "
+        "it": ("{amount} pagati dal suo credito",
+               "Abbiamo addebitato {amount} sul suo credito per {what}. Il credito residuo è "
                "{balance}."),
         "th": ("ชำระ {amount} จากกระเป๋าเงินของคุณแล้ว",
                "เราได้หักเงิน {amount} จากกระเป๋าเงินของคุณสำหรับ{what} "
@@ -410,7 +410,7 @@ SUSPENSION_REASONS = {
 DEBITS = {
     "en": {"service_charge": "your services", "adjustment": "an adjustment by our staff"},
     "de": {"service_charge": "Ihre Dienste", "adjustment": "eine Korrektur durch unser Team"},
-    "it": {"service_charge": "i Suoi servizi", "adjustment": "una rettifica del nostro staff"},
+    "it": {"service_charge": "i suoi servizi", "adjustment": "una rettifica del nostro staff"},
     "th": {"service_charge": "บริการของคุณ", "adjustment": "การปรับยอดโดยเจ้าหน้าที่"},
 }
 

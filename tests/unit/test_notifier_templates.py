@@ -160,9 +160,17 @@ def test_every_template_has_every_language_with_the_same_placeholders(event_type
                 assert text != en_text, (language, "untranslated")
 
 
-@pytest.mark.parametrize("name", ["CREDIT_TEXT", "NEXT_RETRY", "NO_RETRY", "NEXT_STEP_CHARGE",
-                                  "NEXT_STEP_PAY", "LAST_STEP", "DECLINES",
-                                  "SUSPENSION_REASONS"])
+# every phrase table of the module (a dict by language), found rather than listed, so a new one
+# is checked too
+PHRASES = sorted(name for name, value in vars(templates).items()
+                 if name.isupper() and isinstance(value, dict) and "en" in value)
+
+
+def test_the_phrase_tables_are_found():
+    assert {"CREDIT_TEXT", "DECLINES", "NEXT_RETRY", "SUSPENSION_REASONS", "DEBITS"} <= set(PHRASES)
+
+
+@pytest.mark.parametrize("name", PHRASES)
 def test_every_generated_phrase_has_every_language(name):
     texts = getattr(templates, name)
     assert set(texts) == set(SUPPORTED_LANGUAGES)

@@ -382,7 +382,7 @@ def test_ops_create_a_batch_watch_it_export_and_void_it(make_page, portal_url):
     valid_until = (dt.date.today() + dt.timedelta(days=90)).isoformat()
     page = make_page()
     log_in(page, portal_url, *ADMIN)
-    expect(page.get_by_test_id("dashboard-greeting")).to_be_visible()
+    expect(page.get_by_test_id("page-ops-support")).to_be_visible()  # staff land on the desk
     open_ops(page)
 
     form = page.get_by_test_id("batch-form")
@@ -511,7 +511,7 @@ def test_wrong_codes_block_the_account_for_a_while_and_ops_see_it(make_page, por
     # Ops see the account blocked.
     ops = make_page()
     log_in(ops, portal_url, *ADMIN)
-    expect(ops.get_by_test_id("dashboard-greeting")).to_be_visible()
+    expect(ops.get_by_test_id("page-ops-support")).to_be_visible()  # staff land on the desk
     open_ops(ops)
     blocked = ops.locator(f'[data-testid="throttle-row"][data-key="redeem:account:{account_id}"]')
     expect(blocked).to_have_count(1)
@@ -614,8 +614,9 @@ def test_voucher_pages_fit_the_screen_and_are_labelled(make_page, portal_url, wi
     log_in_as(page, portal_url, ida)
     page.goto(f"{portal_url}/#/vouchers")
     expect(page.get_by_role("heading", level=1)).to_have_text("Gutscheine")
+    # the offer's German name, as the operator translated it (deploy/demo.py)
     page.get_by_role("button", name=re.compile(
-        r"^Kaufen: 50 € top-up voucher, 5 % off für 47,50\s€$")).click()
+        r"^Kaufen: Aufladegutschein über 50 €, 5 % günstiger für 47,50\s€$")).click()
     page.get_by_test_id("buy-new-card-toggle").click()
     page.get_by_test_id("test-cards").locator("summary").click()
     no_horizontal_scroll(page, width, "the Vouchers tab's checkout")
@@ -651,7 +652,7 @@ def test_voucher_pages_fit_the_screen_and_are_labelled(make_page, portal_url, wi
                                            "the regional kiosk chain's autumn campaign")
     ops = make_page(width=width, height=800)
     log_in(ops, portal_url, *ADMIN)
-    expect(ops.get_by_test_id("dashboard-greeting")).to_be_visible()
+    expect(ops.get_by_test_id("page-ops-support")).to_be_visible()  # staff land on the desk
     ops.goto(f"{portal_url}/#/ops/vouchers")
     active = ops.locator('[data-testid="batch-row"][data-status="active"]').filter(
         has=ops.get_by_test_id("batch-void")).first

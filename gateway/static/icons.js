@@ -17,6 +17,7 @@ const PATHS = {
   menu: 'M4 6h16M4 12h16M4 18h16',
   logout: 'M14 4h5v16h-5M10 8l-4 4 4 4M6 12h10',
   info: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM12 11v6M12 7.5h.01',
+  check: 'M5 12.5l4.5 4.5L19 7',
   account: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0',
   cards: 'M3 6h18v12H3zM3 10h18M7 15h4',
   promotions: 'M20 12l-8 8-9-9V3h8zM7.5 7.5h.01',

@@ -425,7 +425,7 @@ def test_turn_automatic_payment_on_with_a_chosen_card_and_off_again(make_page, p
     message = form.get_by_test_id("form-message")
     expect(message).to_contain_text("Automatic payment needs a card")
     expect(message.get_by_role("link", name="Add a card in Settings")).to_have_attribute(
-        "href", "#/settings")
+        "href", "#/settings/cards")
     expect(other.get_by_test_id("autopay-state")).to_have_text("Automatic payment is off.")
     settings = Client(portal_url, cardless["email"], PASSWORD).call("GET", "/api/v1/autopay")
     assert settings["enabled"] is False, settings

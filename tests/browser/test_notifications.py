@@ -212,7 +212,7 @@ def test_a_new_customer_sees_the_welcome_counted_reads_it_and_the_count_clears(
         "You have no notifications yet.")
     expect(page.get_by_test_id("notifications-mark-all")).to_be_hidden()
     page.get_by_test_id("notifications-settings-link").click()
-    expect(page).to_have_url(re.compile(r"#/settings$"))
+    expect(page).to_have_url(re.compile(r"#/settings/notifications$"))
     expect(page.get_by_test_id("settings-notifications-form")).to_be_visible()
 
 
@@ -462,7 +462,7 @@ def test_inbox_and_settings_in_german_fit_the_screen(make_page, portal_url, widt
     no_horizontal_scroll(page, width, "the inbox, all read")
 
     # Settings: the table in German, labelled, and within the screen.
-    page.goto(f"{portal_url}/#/settings")
+    page.goto(f"{portal_url}/#/settings/notifications")  # on a phone: this section only
     section = page.get_by_test_id("settings-notifications")
     expect(section.get_by_role("heading", name="Benachrichtigungen")).to_be_visible()
     form = section.get_by_test_id("settings-notifications-form")

@@ -94,7 +94,7 @@ def test_add_a_card_top_up_and_see_the_balance_everywhere(make_page, portal_url)
     expect(page.get_by_test_id("wallet-history-empty")).to_be_visible()
     expect(page.get_by_test_id("top-up-submit")).to_have_count(0)
     page.get_by_test_id("top-up-form").get_by_role("link", name="Add a card").click()
-    expect(page).to_have_url(re.compile(r"#/settings$"))
+    expect(page).to_have_url(re.compile(r"#/settings/cards$"))  # the cards section first
 
     methods = payment_methods(page)
     expect(methods.get_by_test_id("payment-methods-empty")).to_be_visible()
@@ -323,7 +323,7 @@ def test_a_suspended_subscription_points_to_the_wallet(make_page, portal_url):
 def test_wallet_and_cards_are_labelled_and_fit_the_screen(make_page, portal_url, width):
     page = make_page(width=width, height=800)
     sign_up(page, portal_url, unique_email(), "Gwendolyn Longname-Smithson")
-    page.goto(f"{portal_url}/#/settings")
+    page.goto(f"{portal_url}/#/settings/cards")  # on a phone the sections show one at a time
     add_card(page, APPROVES)
     add_card(page, MASTERCARD)
     card_item(page, "4242").get_by_test_id("payment-method-remove").click()

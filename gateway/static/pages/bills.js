@@ -213,7 +213,7 @@ function autopayCard(state) {
       })
       : h('p', { class: 'notice', 'data-testid': 'autopay-no-cards' },
         t('bills.autopayNoCards'), ' ',
-        h('a', { href: '#/settings' }, t('bills.addCardInSettings'))),
+        h('a', { href: '#/settings/cards' }, t('bills.addCardInSettings'))),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button secondary', 'data-testid': 'autopay-submit' }, t('bills.autopaySave'))));
 
   onSubmit(form, async () => {
@@ -230,7 +230,7 @@ function autopayCard(state) {
       showApiError(form, err);
       if (err && err.code === 'NO_PAYMENT_METHOD') {
         form.querySelector('[data-testid="form-message"]').append(
-          h('p', {}, h('a', { href: '#/settings' }, t('bills.addCardInSettings'))));
+          h('p', {}, h('a', { href: '#/settings/cards' }, t('bills.addCardInSettings'))));
       }
       return;
     }

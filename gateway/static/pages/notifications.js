@@ -10,7 +10,7 @@ import * as api from '../api.js';
 import { t, has } from '../i18n.js';
 import { h, errorText } from '../dom.js';
 import { dateTime } from '../format.js';
-import { topicIcon } from '../icons.js';
+import { icon, topicIcon } from '../icons.js';
 
 const BASE = '/api/v1/notifications';
 const PAGE_SIZE = 20;
@@ -119,7 +119,7 @@ export async function render(ctx) {
       class: 'button secondary small',
       'data-testid': 'notification-mark-read',
       'aria-label': t('notifications.markReadLabel', { title: note.title || '' }),
-    }, t('notifications.markRead'));
+    }, icon('check'), h('span', { class: 'button-label' }, t('notifications.markRead')));
     const actions = h('div', { class: 'notification-actions' });
     const el = h('li', { class: 'notification', 'data-testid': 'notification', 'data-notification-id': id, 'data-topic': note.topic || '' },
       h('div', { class: 'notification-head' },
@@ -236,7 +236,7 @@ export async function render(ctx) {
   section.append(
     h('div', { class: 'page-head' },
       h('h1', { id: titleId }, t('notifications.title')),
-      h('a', { href: '#/settings', class: 'panel-link', 'data-testid': 'notifications-settings-link' }, t('notifications.settingsLink'))),
+      h('a', { href: '#/settings/notifications', class: 'panel-link', 'data-testid': 'notifications-settings-link' }, t('notifications.settingsLink'))),
     summary,
     toolbar,
     arrived,

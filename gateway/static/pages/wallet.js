@@ -129,7 +129,7 @@ function declineText(err) {
 function noCardsNotice() {
   return h('div', { class: 'notice', 'data-testid': 'top-up-no-cards' },
     h('p', {}, t('wallet.noCards')),
-    h('a', { href: '#/settings', class: 'button primary', 'data-testid': 'top-up-add-card' }, t('wallet.addCardLink')));
+    h('a', { href: '#/settings/cards', class: 'button primary', 'data-testid': 'top-up-add-card' }, t('wallet.addCardLink')));
 }
 
 function topUpCard(state) {
@@ -157,7 +157,7 @@ function topUpCard(state) {
         attrs: { 'data-testid': 'top-up-card' },
       })
       : noCardsNotice(),
-    cards.length ? h('p', { class: 'manage-cards' }, h('a', { href: '#/settings', 'data-testid': 'manage-cards' }, t('wallet.manageCards'))) : null,
+    cards.length ? h('p', { class: 'manage-cards' }, h('a', { href: '#/settings/cards', 'data-testid': 'manage-cards' }, t('wallet.manageCards'))) : null,
     cards.length
       ? h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary', 'data-testid': 'top-up-submit' }, t('wallet.submit')))
       : null);

@@ -50,6 +50,9 @@ class TicketCategory(Schema):
     required_fields = fields.List(fields.String())
     active = fields.Boolean()
     position = fields.Integer()
+    translations = fields.Dict(metadata={
+        "description": "ops' answers only: {language: {name, description}}; customers get "
+                       "name and description in their language"})
 
 
 TicketCategoryList = Schema.from_dict({"data": fields.List(fields.Nested(TicketCategory))},

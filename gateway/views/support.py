@@ -33,7 +33,7 @@ def _deleted() -> Reply:
 # customers ------------------------------------------------------------------------------------
 
 def categories(gw, call: Call) -> dict:
-    return gw.tickets.list_categories()
+    return gw.tickets.list_categories(language=call.principal.account.get("language") or "en")
 
 
 def faq(gw, call: Call) -> dict:

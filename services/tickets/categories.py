@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.common import errors, pages
 from services.common.contract.tickets import CategoryIn, CategoryReplace
 from services.common.db import is_unique_violation
-from services.common.schemas import load_or_raise
+from services.common.schemas import load_or_raise, localized
 from services.tickets import exceptions
 from services.tickets.models import Category
 from services.tickets.routing import priority_of
@@ -21,15 +21,38 @@ from services.tickets.routing import priority_of
 DEFAULTS = [
     {"code": "service_interruption", "name": "Service interruption",
      "description": "A service does not work: no picture, no connection.",
-     "urgency": "high", "impact": "medium", "required_fields": ["subscription_id"]},
+     "urgency": "high", "impact": "medium", "required_fields": ["subscription_id"],
+     "translations": {
+         "de": {"name": "Störung", "description": "Ein Dienst funktioniert nicht: kein Bild, "
+                                                   "keine Verbindung."},
+         "it": {"name": "Interruzione del servizio",
+                "description": "Un servizio non funziona: niente immagine, nessuna connessione."},
+         "th": {"name": "บริการขัดข้อง", "description": "บริการใช้งานไม่ได้ ไม่มีภาพ หรือเชื่อมต่อไม่ได้"}}},
     {"code": "billing", "name": "Billing question",
      "description": "A question about a bill, a payment or the wallet.",
-     "urgency": "medium", "impact": "low", "required_fields": []},
+     "urgency": "medium", "impact": "low", "required_fields": [],
+     "translations": {
+         "de": {"name": "Frage zur Rechnung",
+                "description": "Eine Frage zu einer Rechnung, einer Zahlung oder dem Guthaben."},
+         "it": {"name": "Domanda sulla fattura",
+                "description": "Una domanda su una fattura, un pagamento o il credito."},
+         "th": {"name": "สอบถามเรื่องค่าบริการ",
+                "description": "คำถามเกี่ยวกับใบแจ้งค่าบริการ การชำระเงิน หรือกระเป๋าเงิน"}}},
     {"code": "complaint", "name": "Complaint",
      "description": "Something went wrong and you want us to put it right.",
-     "urgency": "medium", "impact": "medium", "required_fields": []},
+     "urgency": "medium", "impact": "medium", "required_fields": [],
+     "translations": {
+         "de": {"name": "Beschwerde",
+                "description": "Etwas ist schiefgelaufen und Sie möchten, dass wir es richten."},
+         "it": {"name": "Reclamo",
+                "description": "Qualcosa è andato storto e desidera che lo sistemiamo."},
+         "th": {"name": "ร้องเรียน", "description": "มีบางอย่างผิดพลาดและต้องการให้เราแก้ไข"}}},
     {"code": "general", "name": "General question",
-     "description": "Anything else.", "urgency": "low", "impact": "low", "required_fields": []},
+     "description": "Anything else.", "urgency": "low", "impact": "low", "required_fields": [],
+     "translations": {
+         "de": {"name": "Allgemeine Frage", "description": "Alles andere."},
+         "it": {"name": "Domanda generale", "description": "Tutto il resto."},
+         "th": {"name": "คำถามทั่วไป", "description": "เรื่องอื่น ๆ"}}},
 ]
 
 
@@ -53,15 +76,20 @@ def dump(category: Category) -> dict:
             "urgency": category.urgency, "impact": category.impact,
             "priority": priority_of(category.urgency, category.impact),
             "required_fields": list(category.required_fields or []),
-            "active": category.active, "position": category.position}
+            "active": category.active, "position": category.position,
+            "translations": dict(category.translations or {})}
 
 
-def listing(session: Session, include_inactive: bool = False) -> dict:
+def listing(session: Session, include_inactive: bool = False,
+            language: str | None = None) -> dict:
+    """The categories (a handful: never cut); with `language`, as customers read them: names
+    and descriptions in that language where translated."""
     seed(session)
     query = select(Category).order_by(Category.position, Category.code)
     if not include_inactive:
         query = query.where(Category.active.is_(True))
-    return pages.whole([dump(c) for c in session.scalars(query)])  # a handful
+    rows = [dump(c) for c in session.scalars(query)]
+    return pages.whole([localized(row, language) for row in rows] if language else rows)
 
 
 def find(session: Session, code, active_only: bool = True) -> Category:

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, Sequence, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import Migration
@@ -34,6 +44,8 @@ class Category(Base):
     required_fields: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # {language: {name, description}}: what customers read in the portal's other languages
+    translations: Mapped[dict | None] = mapped_column(JSON)
 
 
 # tickets' human numbers on PostgreSQL (created with the tables); see counters.py
@@ -252,4 +264,10 @@ def _canned_replies(ops, conn) -> None:
     Base.metadata.tables["canned_replies"].create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple = (Migration(2, "canned replies per category and language", _canned_replies),)
+def _category_translations(ops, conn) -> None:
+    """v3: ticket categories' names and descriptions in other languages (null: none yet)."""
+    ops.add_column("ticket_categories", Column("translations", JSON))
+
+
+MIGRATIONS: tuple = (Migration(2, "canned replies per category and language", _canned_replies),
+                     Migration(3, "ticket categories' translations", _category_translations))

@@ -3,7 +3,7 @@ incidents and the FAQ (docs/support.md tells the whole flow).
 
 RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of the agent, and
 `"teams"` when the agent may act only for those teams' tickets: another's is NotFound):
-- customers: list_categories() · search_faq(q, category, language, limit) ·
+- customers: list_categories(language) · search_faq(q, category, language, limit) ·
   open_ticket(customer_id, request {category, subject, description, subscription_id?},
   idempotency_key) → ticket (captured context, priority, routed, alerted) ·
   list_tickets(customer_id, status, limit, cursor) · get_ticket(customer_id, ticket_id) ·
@@ -96,9 +96,9 @@ class TicketsService:
 
     # customers --------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
-    def list_categories(self, include_inactive=False):
+    def list_categories(self, include_inactive=False, language=None):
         with unit_of_work(self.db):
-            return categories.listing(self.db, include_inactive)  # may seed them
+            return categories.listing(self.db, include_inactive, language)  # may seed them
 
     @rpc(expected_exceptions=EXPECTED)
     def search_faq(self, q=None, category=None, language=None, limit=20):

@@ -132,3 +132,10 @@ def test_the_catalog_speaks_the_customers_language_and_a_visitors_browsers(start
     options = portal.ok("GET", f"/api/v1/subscriptions/{sub['id']}/package-options", thai)
     assert next(o for o in options["data"]
                 if o["package"]["code"] == "premium")["package"]["name"] == "พรีเมียม"
+
+
+def test_ticket_categories_in_the_customers_language(start_portal):
+    portal = start_portal()
+    italian = portal.customer(language="it")
+    names = [c["name"] for c in portal.ok("GET", "/api/v1/ticket-categories", italian)["data"]]
+    assert "Domanda sulla fattura" in names and "Billing question" not in names

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from services.common import errors
 from services.tickets import (
+    categories,
     escalation,
     events,
     exceptions,
@@ -619,3 +620,23 @@ def test_a_team_name_is_taken_once_and_a_team_in_use_is_not_deleted(world):
     teams.delete(world.session, "spare")
     error = refused(errors.NotFound, teams.get, world.session, "spare")
     assert error.code == exceptions.TEAM_NOT_FOUND
+
+
+def test_customers_read_categories_in_their_language_where_translated(world):
+    german = {c["code"]: c for c in categories.listing(world.session, language="de")["data"]}
+    assert german["billing"]["name"] == "Frage zur Rechnung"
+    assert german["general"]["description"] == "Alles andere."
+    assert "translations" not in german["billing"]
+    for language in ("en", "fr"):  # English, or a language without a text: as entered
+        assert categories.listing(world.session, language=language)["data"][0]["name"] == \
+            "Service interruption"
+    ops = categories.listing(world.session)["data"]  # ops see every translation
+    assert ops[0]["translations"]["th"]["name"] == "บริการขัดข้อง"
+    changed = categories.update(world.session, "general", {"translations": {
+        "it": {"name": "Altro"}}})
+    assert changed["translations"] == {"it": {"name": "Altro"}}
+    assert next(c for c in categories.listing(world.session, language="it")["data"]
+                if c["code"] == "general")["name"] == "Altro"
+    with pytest.raises(errors.InvalidArgument) as refused:
+        categories.update(world.session, "general", {"translations": {"xx": {"name": "?"}}})
+    assert any(key.startswith("translations") for key in refused.value.fields)

@@ -13,6 +13,8 @@ from services.common.schemas import (
     PositiveMoney,
     StrictSchema,
     Text,
+    TextTranslation,
+    Translations,
 )
 
 # the status machine's states (services/tickets/lifecycle.py moves between them)
@@ -101,6 +103,7 @@ class CategoryIn(StrictSchema):
                                   validate=validate.Length(max=len(REQUIRABLE)))
     active = JsonBool()
     position = fields.Integer(strict=True, validate=validate.Range(0, 10_000))
+    translations = Translations(TextTranslation)
 
 
 class CategoryReplace(CategoryIn):

@@ -1,5 +1,6 @@
-"""Prices as customers must see them: with the tax of their region, through the gateway on the
-real services, and equal to what billing then charges."""
+"""What customers are offered, through the gateway on the real services: prices with the tax of
+their region and equal to what billing then charges; the packages a change may go to and why
+not; names and descriptions (packages, add-ons, ticket categories) in their language."""
 
 import requests
 

@@ -26,7 +26,7 @@ import { money, isMoney, dateTime, parseAmount, fractionDigits, amountInput } fr
 import { lineText } from '../line-text.js';
 import {
   STATUSES, PRIORITIES, statusBadge, statusText, priorityBadge, priorityText, teamText, textareaField,
-  describeEntry, errorRegion,
+  describeEntry, errorRegion, timeline,
 } from './support.js';
 
 const BASE = '/api/v1/ops/tickets';
@@ -223,29 +223,13 @@ function actorName(actor) {
 /** The whole history, oldest first, internal notes marked. */
 function opsHistoryList(entries, { names, me, incident, labelledBy }) {
   const shown = Array.isArray(entries) ? entries : [];
-  if (!shown.length) return h('p', { class: 'muted', 'data-testid': 'history-empty' }, t('support.historyEmpty'));
   const routed = shown.find((e) => e.kind === 'routed');
   const routedAt = routed ? routed.at : null;
-  return h('ol', { class: 'timeline', 'data-testid': 'ticket-history', 'aria-labelledby': labelledBy },
-    shown.map((entry) => {
-      const [title, text, details] = describeOpsEntry(entry, { names, me, incident, routedAt });
-      const internal = Boolean(entry.internal);
-      return h('li', {
-        class: `timeline-entry kind-${String(entry.kind || 'unknown').replace(/[^a-z_]/g, '')}${internal ? ' is-internal' : ''}`,
-        'data-testid': 'history-entry',
-        'data-kind': entry.kind || '',
-        'data-internal': String(internal),
-      },
-      h('p', { class: 'timeline-head' },
-        h('span', { class: 'timeline-title', 'data-testid': 'history-title' }, title),
-        internal ? h('span', { class: 'badge badge-internal', 'data-testid': 'history-internal' }, t('opsSupport.internalBadge')) : null),
-      h('p', { class: 'timeline-meta' },
-        h('span', { 'data-testid': 'history-actor' }, actorName(entry.actor)),
-        ' · ',
-        h('time', { datetime: entry.at || '' }, dateTime(entry.at))),
-      text ? h('p', { class: `timeline-text${entry.kind === 'comment' || entry.kind === 'resolved' ? ' message' : ''}`, 'data-testid': 'history-text' }, text) : null,
-      details);
-    }));
+  return timeline(shown, {
+    labelledBy,
+    describe: (entry) => describeOpsEntry(entry, { names, me, incident, routedAt }),
+    actor: actorName,
+  });
 }
 
 async function loadMeAndTeams() {

@@ -150,13 +150,15 @@ export function describeEntry(entry, { ops = false, names = new Map(), me = null
   }
 }
 
-/** The history, oldest first, as a list (the agents' view marks internal notes). */
-export function historyList(entries, { ops = false, names, me, incident, labelledBy } = {}) {
-  const shown = (Array.isArray(entries) ? entries : []).filter((entry) => ops || !entry.internal);
-  if (!shown.length) return h('p', { class: 'muted', 'data-testid': 'history-empty' }, t('support.historyEmpty'));
+/**
+ * A history as a timeline, oldest first: `describe(entry)` gives its [title, text, details],
+ * `actor(entry.actor)` who did it; internal notes are marked (only the agents' view has them).
+ */
+export function timeline(entries, { labelledBy, describe, actor }) {
+  if (!entries.length) return h('p', { class: 'muted', 'data-testid': 'history-empty' }, t('support.historyEmpty'));
   return h('ol', { class: 'timeline', 'data-testid': 'ticket-history', 'aria-labelledby': labelledBy },
-    shown.map((entry) => {
-      const [title, text] = describeEntry(entry, { ops, names, me, incident });
+    entries.map((entry) => {
+      const [title, text, details] = describe(entry);
       const internal = Boolean(entry.internal);
       return h('li', {
         class: `timeline-entry kind-${String(entry.kind || 'unknown').replace(/[^a-z_]/g, '')}${internal ? ' is-internal' : ''}`,
@@ -168,11 +170,22 @@ export function historyList(entries, { ops = false, names, me, incident, labelle
         h('span', { class: 'timeline-title', 'data-testid': 'history-title' }, title),
         internal ? h('span', { class: 'badge badge-internal', 'data-testid': 'history-internal' }, t('opsSupport.internalBadge')) : null),
       h('p', { class: 'timeline-meta' },
-        h('span', { 'data-testid': 'history-actor' }, actorText(entry.actor, { ops })),
+        h('span', { 'data-testid': 'history-actor' }, actor(entry.actor)),
         ' · ',
         h('time', { datetime: entry.at || '' }, dateTime(entry.at))),
-      text ? h('p', { class: `timeline-text${entry.kind === 'comment' || entry.kind === 'resolved' ? ' message' : ''}`, 'data-testid': 'history-text' }, text) : null);
+      text ? h('p', { class: `timeline-text${entry.kind === 'comment' || entry.kind === 'resolved' ? ' message' : ''}`, 'data-testid': 'history-text' }, text) : null,
+      details || null);
     }));
+}
+
+/** The customer's history of a request (never the internal notes). */
+function historyList(entries, { incident, labelledBy } = {}) {
+  const shown = (Array.isArray(entries) ? entries : []).filter((entry) => !entry.internal);
+  return timeline(shown, {
+    labelledBy,
+    describe: (entry) => describeEntry(entry, { ops: false, incident }),
+    actor: (who) => actorText(who, { ops: false }),
+  });
 }
 
 // --- the FAQ -----------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from services.common.db import Migration
+from services.common.db import Migration, add_columns
 from services.common.sqltypes import AutoId, UtcDateTime
 
 
@@ -480,12 +480,8 @@ def _cards_saved_once(ops, conn) -> None:
 def _line_texts(ops, conn) -> None:
     """v6: generated line texts as data ({"code", "params"}), worded in the customer's language
     by the portal and the PDFs; rows from before keep showing their English description."""
-    from sqlalchemy import Column, inspect
-
-    found = inspect(conn)
-    for table in ("charges", "invoice_lines", "wallet_transactions"):
-        if "text" not in {c["name"] for c in found.get_columns(table)}:  # (a test's rewind)
-            ops.add_column(table, Column("text", JSON(none_as_null=True), nullable=True))
+    add_columns(ops, conn, ("charges", "invoice_lines", "wallet_transactions"),
+                lambda: Column("text", JSON(none_as_null=True), nullable=True))
 
 
 MIGRATIONS = (Migration(2, "payment terms, autopay, dunning, credit notes",

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import Migration
+from services.common.db import Migration, add_columns
 from services.common.sqltypes import UtcDateTime
 
 
@@ -117,8 +117,7 @@ TRANSLATED = ("packages", "addons", "tax_rates", "promotions")
 
 def _translations(ops, conn) -> None:
     """v2: `translations` on packages, add-ons, tax rates and promotions (null: none yet)."""
-    for table in TRANSLATED:
-        ops.add_column(table, Column("translations", JSON))
+    add_columns(ops, conn, TRANSLATED, lambda: Column("translations", JSON))
 
 
 MIGRATIONS = (Migration(2, "translations of what customers read", _translations),)

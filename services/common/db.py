@@ -27,7 +27,16 @@ from typing import Any
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,6 +64,16 @@ class Component:
     @property
     def latest(self) -> int:
         return max((m.version for m in self.migrations), default=1)
+
+
+def add_columns(ops: Operations, conn: Connection, tables, column_of) -> None:
+    """Add `column_of()` (a new Column each time) to each of `tables` that lacks it: a
+    migration's usual step, safe on a table created (or rewound, in tests) with it already."""
+    found = inspect(conn)
+    for table in tables:
+        column = column_of()
+        if column.name not in {c["name"] for c in found.get_columns(table)}:
+            ops.add_column(table, column)
 
 
 def _index_processed_events(ops: Operations, conn: Connection) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import Migration
+from services.common.db import Migration, add_columns
 from services.common.sqltypes import AutoId, UtcDateTime
 
 
@@ -266,7 +266,7 @@ def _canned_replies(ops, conn) -> None:
 
 def _category_translations(ops, conn) -> None:
     """v3: ticket categories' names and descriptions in other languages (null: none yet)."""
-    ops.add_column("ticket_categories", Column("translations", JSON))
+    add_columns(ops, conn, ["ticket_categories"], lambda: Column("translations", JSON))
 
 
 MIGRATIONS: tuple = (Migration(2, "canned replies per category and language", _canned_replies),

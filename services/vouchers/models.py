@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import Migration
+from services.common.db import Migration, add_columns
 from services.common.sqltypes import AutoId, UtcDateTime
 from services.common.throttle import ThrottleCounterColumns
 
@@ -147,7 +147,7 @@ class ThrottleEvent(Base):
 
 def _offer_translations(ops, conn) -> None:
     """v2: voucher offers' names in other languages (null: none yet)."""
-    ops.add_column("voucher_offers", Column("translations", JSON))
+    add_columns(ops, conn, ["voucher_offers"], lambda: Column("translations", JSON))
 
 
 MIGRATIONS: tuple = (Migration(2, "voucher offers' translations", _offer_translations),)

@@ -85,7 +85,7 @@ def main(argv: list[str]) -> int:
                         page.evaluate("document.activeElement && document.activeElement.blur()")
                         file = out / f"{name}-{form}.jpg"
                         page.screenshot(path=str(file), type="jpeg", quality=70,
-                                        full_page=form == "desktop" or name == "dashboard")
+                                        full_page=form == "desktop")
                         row.append(f"![{caption} ({form})]({file.name})")
                         context.close()
                         print(f"[screenshots] {file}")

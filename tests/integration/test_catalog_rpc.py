@@ -75,7 +75,8 @@ def test_the_demo_catalog_loads_over_rpc_and_answers_quotes_and_rules(catalog):
              "current_period": {"start": "2026-11-15T00:00:00Z", "end": "2026-12-15T00:00:00Z"}},
             {"action": "change_package", "package": "kids"})
         assert answer == {"allowed": False, "code": "CHANGE_NOT_ALLOWED",
-                          "reason": "Premium cannot be changed to Kids.", "effective": None}
+                          "reason": "Premium cannot be changed to Kids.", "effective": None,
+                          "params": {"current": "Premium", "target": "Kids"}}
         assert rpc.health() == {"service": "catalog", "database": "ok"}
 
     published = drain(catalog["AMQP_URI"], queue, expected=19)

@@ -305,7 +305,8 @@ function batchesCard(ctx, state, firstPage) {
   const voidSlot = h('div', { class: 'void-slot' });
   const more = h('button', { type: 'button', class: 'button secondary', 'data-testid': 'batches-load-more' }, t('opsVouchers.loadMore'));
   const moreSlot = h('div', { class: 'actions' });
-  const wrap = h('div', { class: 'table-wrap' });
+  // a table wider than a phone scrolls: the region takes keyboard focus so it can be scrolled
+  const wrap = h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-labelledby': titleId });
   const rows = new Map(); // batch id → its row
   const watching = new Set();
   let cursor = null;
@@ -415,7 +416,7 @@ function who(key) {
 
 function throttlesCard(firstPage, loadError) {
   const titleId = 'throttles-title';
-  const wrap = h('div', { class: 'table-wrap' });
+  const wrap = h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-labelledby': titleId });
   const problem = h('div', { class: 'action-error', role: 'alert', 'data-testid': 'throttles-error' });
   const refresh = h('button', { type: 'button', class: 'button secondary small', 'data-testid': 'throttles-refresh' }, t('opsVouchers.refresh'));
 

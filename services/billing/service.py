@@ -190,10 +190,11 @@ class BillingService:
         bills (postpaid) in the account's currency, which the caller passes."""
         postpaid, prepaid = currency and billing_type == "postpaid", \
             currency and billing_type == "prepaid"
+        shown = [(sub, views.dump(sub)) for sub in views.list_for(self.db, customer_id)]
         wallet = wallets.view(self.db, customer_id, currency) if prepaid else None
         if wallet is not None:  # what happens next: the renewals the balance pays, or not
-            wallet = {**wallet, **outlook.prepaid_outlook(
-                self.db, customer_id, wallet["balance"]["amount"], currency, self.clock.now())}
+            wallet = {**wallet, **outlook.prepaid(wallet["balance"]["amount"], currency,
+                                                  outlook.renewing(shown), self.clock.now())}
         return {
             "bills": ({**invoices.summary(self.db, customer_id, currency),
                        "autopay": collection.autopay_state(self.db, customer_id)}
@@ -202,8 +203,7 @@ class BillingService:
             {"id": s["id"], "status": s["status"], "package": s["package"],
              "addons": s["addons"], "next_renewal": s["next_renewal"],
              "pause_until": s["pause_until"], "scheduled_changes": s["scheduled_changes"]}
-            for s in map(views.dump, views.list_for(self.db, customer_id))
-            if s["status"] != "cancelled"],
+            for _, s in shown if s["status"] != "cancelled"],
             "wallet": wallet}
 
     # cards

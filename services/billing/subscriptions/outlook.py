@@ -4,7 +4,7 @@ Prepaid: the wallet pays each renewal when it is due. From the balance and the a
 subscriptions' next renewals (each repeating every billing period at its next amount, scheduled
 changes included), `prepaid` tells the first renewal, what it needs and how much is missing, and
 until when the balance lasts. (Postpaid: the bills part says what is due and whether autopay
-pays it: `invoicing.collection.autopay_state`.) The pure function on top; the reads below.
+pays it: `invoicing.collection.autopay_state`.) Pure functions: the caller reads.
 
 Decisions written down here:
 - Renewals are taken in date order across subscriptions (a tie: the subscription's id), each
@@ -20,13 +20,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from services.billing.models import Subscription
 from services.billing.subscriptions import lifecycle
 from services.billing.subscriptions.periods import period_end
-from services.billing.subscriptions.views import next_renewal
 from services.common.clock import isoformat
 
 HORIZON = dt.timedelta(days=366)
@@ -81,23 +77,16 @@ def prepaid(balance: int, currency: str, subs: list[Renewing], now: dt.datetime)
     }
 
 
-# --- reading ------------------------------------------------------------------------------
+# --- from the subscriptions as the main page shows them -----------------------------------
 
-def renewing(session: Session, customer_id: str) -> list[Renewing]:
-    subs = session.scalars(select(Subscription).where(
-        Subscription.customer_id == customer_id,
-        Subscription.status == lifecycle.ACTIVE)).all()
+def renewing(shown: list[tuple[Subscription, dict]]) -> list[Renewing]:
+    """The active subscriptions that renew, from `(subscription, views.dump of it)` pairs the
+    caller has already made (their next renewal is worked out once, for both)."""
     out = []
-    for sub in subs:
-        upcoming = next_renewal(sub)
-        if upcoming is None:  # cancelling at period end: no renewal
+    for sub, view in shown:
+        upcoming = view["next_renewal"]
+        if view["status"] != lifecycle.ACTIVE or upcoming is None:  # none: cancelling
             continue
-        out.append(Renewing(sub.id, sub.package.name, sub.current_period_end,
+        out.append(Renewing(sub.id, view["package"]["name"], sub.current_period_end,
                             upcoming["amount"]["amount"], sub.billing_period, sub.anchor_day))
     return out
-
-
-def prepaid_outlook(session: Session, customer_id: str, balance: int, currency: str,
-                    now: dt.datetime) -> dict:
-    return prepaid(balance, currency, renewing(session, customer_id), now)
-

@@ -32,6 +32,7 @@ from gateway.schemas import common as common_schemas
 from gateway.schemas import dashboard as dashboard_schemas
 from gateway.schemas import governance as governance_schemas
 from gateway.schemas import health as health_schemas
+from gateway.schemas import insights as insights_schemas
 from gateway.schemas import notifications as notifications_schemas
 from gateway.schemas import ops as ops_schemas
 from gateway.schemas import subscriptions as subscriptions_schemas
@@ -47,6 +48,7 @@ from gateway.views import (
     dashboard,
     governance,
     health,
+    insights,
     notifications,
     ops,
     subscriptions,
@@ -55,6 +57,7 @@ from gateway.views import (
     wallet,
 )
 from services.common import errors
+from services.common.clock import ClockProvider
 from services.common.contract import accounts as accounts_contract
 from services.common.contract import billing as billing_contract
 from services.common.contract import notifier as notifier_contract
@@ -91,6 +94,8 @@ class GatewayService:
     vouchers = BoundedRpcProxy("vouchers")
     notifier = BoundedRpcProxy("notifier")
     tickets = BoundedRpcProxy("tickets")
+    insights = BoundedRpcProxy("insights")
+    clock = ClockProvider()  # what "this month" is for the insights' default range
 
     def backends(self) -> dict:
         """The services /ready checks: every service the gateway talks to."""
@@ -925,6 +930,79 @@ class GatewayService:
                  "`Cache-Control: no-cache` asks each part afresh")
     def dashboard(self, call):
         return dashboard.dashboard(self, call)
+
+    # insights: spending, the budget, recommendations, viewing (docs/insights.md); not cached
+    @api("GET", "/api/v1/insights/spending", query=insights_schemas.SpendingQuery,
+         response=insights_schemas.Spending, tag="insights",
+         summary="What I was charged per month, by kind, in my currency (and, prepaid, what I "
+                 "put in the wallet); default: the last six months, this one included")
+    def insights_spending(self, call):
+        return insights.spending(self, call)
+
+    @api("GET", "/api/v1/insights/budget", response=insights_schemas.Budget, tag="insights",
+         summary="My monthly budget, this month so far and projected, and where that stands")
+    def insights_budget(self, call):
+        return insights.budget(self, call)
+
+    @api("PUT", "/api/v1/insights/budget", body=insights_schemas.BudgetIn,
+         response=insights_schemas.Budget, tag="insights",
+         summary="Set my monthly budget (in my account's currency); I am told at 80 % and "
+                 "100 %, once a month")
+    def insights_set_budget(self, call):
+        return insights.set_budget(self, call)
+
+    @api("DELETE", "/api/v1/insights/budget", status=204, tag="insights",
+         summary="Remove my budget")
+    def insights_clear_budget(self, call):
+        return insights.clear_budget(self, call)
+
+    @api("GET", "/api/v1/insights/recommendations",
+         response=insights_schemas.RecommendationList, tag="insights",
+         summary="Changes that would save me money or give me more of what I watch, each with "
+                 "its monthly effect and why, in my language")
+    def insights_recommendations(self, call):
+        return insights.recommendations(self, call)
+
+    @api("POST", "/api/v1/insights/recommendations/<string:recommendation_id>/dismiss",
+         status=204, tag="insights",
+         summary="Not interested: this recommendation is not shown again")
+    def insights_dismiss_recommendation(self, call):
+        return insights.dismiss_recommendation(self, call)
+
+    @api("GET", "/api/v1/insights/viewing", query=insights_schemas.ViewingQuery,
+         response=insights_schemas.Viewing, tag="insights",
+         summary="What the TV platform reported I watched (minutes per channel), and whether "
+                 "recommendations may use it")
+    def insights_viewing(self, call):
+        return insights.viewing(self, call)
+
+    @api("PUT", "/api/v1/insights/viewing", body=insights_schemas.ViewingUseIn,
+         response=insights_schemas.Viewing, tag="insights",
+         summary="Let recommendations use my viewing, or not")
+    def insights_set_viewing(self, call):
+        return insights.set_viewing_use(self, call)
+
+    @api("GET", "/api/v1/ops/insights", access="insights.read",
+         query=insights_schemas.OpsInsightsQuery, response=insights_schemas.OpsInsights,
+         tag="ops",
+         summary="The business over the last months: subscribers by package, churn and its "
+                 "reasons, revenue per account, wallet float, overdue, tickets by category "
+                 "and time to resolve (admin)")
+    def ops_insights(self, call):
+        return insights.ops_insights(self, call)
+
+    @api("GET", "/api/v1/ops/insights/recommendation-kinds", access="insights.read",
+         response=insights_schemas.RecommendationKinds, tag="ops",
+         summary="Which kinds of recommendation customers are shown (admin)")
+    def ops_recommendation_kinds(self, call):
+        return insights.recommendation_kinds(self, call)
+
+    @api("PUT", "/api/v1/ops/insights/recommendation-kinds", access="insights.configure",
+         body=insights_schemas.RecommendationKindsIn,
+         response=insights_schemas.RecommendationKinds, tag="ops",
+         summary="Switch kinds of recommendation on or off (the kinds named; admin)")
+    def ops_set_recommendation_kinds(self, call):
+        return insights.set_recommendation_kinds(self, call)
 
     # catalog
     @api("GET", "/api/v1/catalog/packages", access="visitor",

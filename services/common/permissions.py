@@ -60,6 +60,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "approvals.read": ("agent", "supervisor", "finance"),
         "approvals.decide": ("supervisor", "finance"),
         "audit.read": (),                                 # admin only
+        # the business's figures and what customers are recommended
+        "insights.read": (),                              # admin only
+        "insights.configure": (),                         # admin only
     }.items()
 }
 

@@ -29,6 +29,12 @@ subscription, invoice or payment is NotFound):
   (vouchers redeems the code) · buy_voucher(customer_id, request {offer, payment_method_id},
   idempotency_key, account) → an online voucher paid by card, once per key
 - customers_with_package(customer_ids, package) (broadcast segments)
+- spending(customer_id, start, end, group="month", account=None) → the customer's spending by
+  calendar month and kind (charges, invoices, the ledger; insights/spending.py) ·
+  month_status(customer_id, account=None) → this month so far and projected with the renewals
+  still due · ops_insights(months=12) (ops) → subscribers by package, churn, cancellation
+  reasons, ARPA, wallet float, overdue (set-based; insights/analytics.py); `account`: the
+  caller may pass {billing_type, currency}, else accounts is asked (docs/insights.md)
 - get_billing_profile(customer_id) · set_payment_terms(customer_id, request) ·
   issue_credit_note(invoice_id, request {amount, reason}, actor, idempotency_key) (ops)
 - grant_service_credit(customer_id, request {amount, reason, reference}, actor): an
@@ -60,6 +66,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import select, text
 
 from services.billing import events, transactions
+from services.billing.insights import analytics, spending
 from services.billing.invoicing import (
     collection,
     credit_notes,
@@ -462,6 +469,24 @@ class BillingService:
         """Of `customer_ids`, those with a live (not cancelled) subscription to `package`:
         a broadcast's package segment."""
         return views.customers_with_package(self.db, list(customer_ids)[:1000], package)
+
+    # insights (docs/insights.md): figures from billing's own rows, nothing stored
+    @rpc(expected_exceptions=EXPECTED)
+    def spending(self, customer_id, start, end, group="month", account=None):
+        currency = self._account(customer_id, account)["currency"]
+        snapshot(self.db)
+        return spending.spending(self.db, customer_id, currency, start, end, group)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def month_status(self, customer_id, account=None):
+        currency = self._account(customer_id, account)["currency"]
+        snapshot(self.db)
+        return spending.month_status(self.db, customer_id, currency, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ops_insights(self, months=12):
+        snapshot(self.db)
+        return analytics.ops_insights(self.db, months, self.clock.now())
 
     @rpc(expected_exceptions=EXPECTED)
     def list_charges(self, customer_id, subscription_id=None):

@@ -26,6 +26,9 @@ RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of t
   delete_canned_reply(reply_id)
 - incidents: list_incidents(status) · get_incident(id) · acknowledge_incident(id, actor) ·
   resolve_incident(id, request {resolution, credit?}, actor)
+- ops_insights(months=12) (ops) → tickets_by_category [{month, category, opened, resolved}]
+  and time_to_resolve [{category, resolved, median_minutes, p90_minutes}] (analytics.py,
+  set-based; docs/insights.md)
 - health()
 Lists answer pages (services/common/pages.py): list_tickets and list_queue are keyset pages
 (opaque cursor), and so are canned replies (by title); teams, categories, rules, policies,
@@ -55,11 +58,12 @@ from sqlalchemy import text
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider
-from services.common.db import Database, unit_of_work
+from services.common.db import Database, snapshot, unit_of_work
 from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
 from services.tickets import (
+    analytics,
     canned,
     categories,
     escalation,
@@ -359,6 +363,12 @@ class TicketsService:
         with unit_of_work(self.db):
             closed = tickets.close_expired(self.db, self._policy, now)
         return {"escalated": fired, "credited": granted, "closed": closed}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def ops_insights(self, months=12):
+        """The operators' figures about tickets (analytics.py)."""
+        snapshot(self.db)
+        return analytics.ops_insights(self.db, months, self.clock.now())
 
     @rpc
     def health(self):

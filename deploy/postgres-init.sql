@@ -11,6 +11,7 @@
 \getenv vouchers_password VOUCHERS_DB_PASSWORD
 \getenv tickets_password TICKETS_DB_PASSWORD
 \getenv notifier_password NOTIFIER_DB_PASSWORD
+\getenv insights_password INSIGHTS_DB_PASSWORD
 
 CREATE ROLE accounts LOGIN PASSWORD :'accounts_password';
 CREATE ROLE billing LOGIN PASSWORD :'billing_password';
@@ -18,6 +19,7 @@ CREATE ROLE catalog LOGIN PASSWORD :'catalog_password';
 CREATE ROLE vouchers LOGIN PASSWORD :'vouchers_password';
 CREATE ROLE tickets LOGIN PASSWORD :'tickets_password';
 CREATE ROLE notifier LOGIN PASSWORD :'notifier_password';
+CREATE ROLE insights LOGIN PASSWORD :'insights_password';
 
 -- the owner creates its tables (PostgreSQL 15+: the public schema belongs to the database owner)
 CREATE DATABASE accounts OWNER accounts;
@@ -26,6 +28,7 @@ CREATE DATABASE catalog OWNER catalog;
 CREATE DATABASE vouchers OWNER vouchers;
 CREATE DATABASE tickets OWNER tickets;
 CREATE DATABASE notifier OWNER notifier;
+CREATE DATABASE insights OWNER insights;
 
 -- nobody else may connect (PUBLIC has CONNECT on a new database by default)
 REVOKE ALL ON DATABASE accounts FROM PUBLIC;
@@ -34,3 +37,4 @@ REVOKE ALL ON DATABASE catalog FROM PUBLIC;
 REVOKE ALL ON DATABASE vouchers FROM PUBLIC;
 REVOKE ALL ON DATABASE tickets FROM PUBLIC;
 REVOKE ALL ON DATABASE notifier FROM PUBLIC;
+REVOKE ALL ON DATABASE insights FROM PUBLIC;

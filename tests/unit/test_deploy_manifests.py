@@ -37,7 +37,7 @@ SCHEMAS = Path(__file__).resolve().parents[1] / "deploy_schemas"
 # the oldest and the newest Kubernetes the manifests are validated against
 KUBERNETES_VERSIONS = ("1.31", "1.37")
 
-SERVICES = ("accounts", "billing", "catalog", "vouchers", "tickets", "notifier")
+SERVICES = ("accounts", "billing", "catalog", "vouchers", "tickets", "notifier", "insights")
 WORKLOADS = SERVICES + ("gateway",)
 IMAGE = "registry.example.com/subscriber-portal:0.1.0"  # what the production overlay sets
 NAMESPACE = "portal"
@@ -51,6 +51,7 @@ SECRET_ENV = {
     "catalog": {},
     "vouchers": {"VOUCHER_SECRET_KEY": ("portal-app-secrets", "VOUCHER_SECRET_KEY")},
     "tickets": {},
+    "insights": {},
     "notifier": {"SMTP_USERNAME": ("portal-smtp", "SMTP_USERNAME"),
                  "SMTP_PASSWORD": ("portal-smtp", "SMTP_PASSWORD")},
     "gateway": {},
@@ -316,10 +317,10 @@ def test_the_overlay_renders_every_object_of_the_system():
     for obj in rendered("production"):
         kinds[obj["kind"]] = kinds.get(obj["kind"], 0) + 1
     assert kinds == {
-        "Namespace": 1, "Deployment": 7, "Service": 7, "PodDisruptionBudget": 7,
-        "ScaledObject": 6, "HorizontalPodAutoscaler": 1, "TriggerAuthentication": 1,
-        "RabbitmqCluster": 1, "Cluster": 1, "Database": 6, "Pooler": 1, "ServiceMonitor": 3,
-        "PrometheusRule": 1, "NetworkPolicy": 3, "ConfigMap": 1, "Secret": 9,
+        "Namespace": 1, "Deployment": 8, "Service": 8, "PodDisruptionBudget": 8,
+        "ScaledObject": 7, "HorizontalPodAutoscaler": 1, "TriggerAuthentication": 1,
+        "RabbitmqCluster": 1, "Cluster": 1, "Database": 7, "Pooler": 1, "ServiceMonitor": 3,
+        "PrometheusRule": 1, "NetworkPolicy": 3, "ConfigMap": 1, "Secret": 10,
     }
     names = [(o["kind"], o["metadata"]["name"]) for o in rendered("production")]
     assert len(names) == len(set(names)), "two objects of one kind share a name"

@@ -8,6 +8,7 @@ compute them; dates are ISO dates, and a period's `end` is the first day after i
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -15,6 +16,7 @@ from gateway.schemas.common import JsonBool, PositiveMoney, StrictSchema
 
 # a month `YYYY-MM` or a day `YYYY-MM-DD` of the years 2000-2099 (a day stands for its month)
 MONTH_OR_DAY = r"^20[0-9]{2}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$"
+_MONTH_OR_DAY = re.compile(MONTH_OR_DAY)
 MAX_MONTHS = 36
 MAX_BUDGET = 10**9  # minor units
 DEFAULT_MONTHS = 6
@@ -32,11 +34,13 @@ class MonthOrDay(fields.String):
     default_error_messages = {"month_or_day": "Not a month (YYYY-MM) or a date (YYYY-MM-DD)."}
 
     def __init__(self, **kwargs):
-        super().__init__(validate=validate.Regexp(MONTH_OR_DAY, error=self.default_error_messages[
-            "month_or_day"]), **kwargs)
+        super().__init__(**kwargs)
+        self.metadata = {"pattern": MONTH_OR_DAY, **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs) -> dt.date:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if not _MONTH_OR_DAY.fullmatch(text):
+            raise self.make_error("month_or_day")
         try:
             day = dt.date.fromisoformat(text if len(text) == 10 else f"{text}-01")
         except ValueError:  # 2026-02-30: the right form, no such day
@@ -73,10 +77,9 @@ def check_range(first: dt.date, last: dt.date) -> None:
     """`first` and `last` months (their first days): in order, at most MAX_MONTHS."""
     count = month_index(last) - month_index(first) + 1
     if count < 1:
-        raise ValidationError("must not be after `to`", field_name="from")
+        raise ValidationError({"from": ["must not be after `to`"]})
     if count > MAX_MONTHS:
-        raise ValidationError(f"must be at most {MAX_MONTHS} months before `to`",
-                              field_name="from")
+        raise ValidationError({"from": [f"must be at most {MAX_MONTHS} months before `to`"]})
 
 
 class SpendingKinds(Schema):

@@ -30,8 +30,8 @@ OPS_DEADLINE_SECONDS = 5.0  # set-based queries over every subscription: more th
 BILLING_FIGURES = ("subscribers_by_package", "churn", "cancellation_reasons", "arpa",
                    "wallet_float", "overdue")
 TICKETS_FIGURES = ("tickets_by_category", "time_to_resolve")
-# what a recommendation id can be (the service's are short hashes); anything else is no id of
-# ours, answered 404 without asking
+# what a recommendation id can be (the service's are short hashes; it stores up to 100
+# characters); anything else is no id of ours, answered 404 without asking
 RECOMMENDATION_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
@@ -85,8 +85,7 @@ def set_budget(gw, call: Call) -> dict:
     if amount["currency"] != currency:
         raise errors.InvalidArgument(f"The budget is in the account's currency, {currency}.",
                                      fields={"amount.currency": [f"must be {currency}"]})
-    gw.insights.set_budget(_me(call), amount["amount"])
-    return budget(gw, call)
+    return _with_currency(call, gw.insights.set_budget(_me(call), amount["amount"]))
 
 
 def clear_budget(gw, call: Call) -> Reply:
@@ -114,8 +113,8 @@ def viewing(gw, call: Call) -> dict:
 
 
 def set_viewing_use(gw, call: Call) -> dict:
-    gw.insights.set_viewing_use(_me(call), call.body["use_viewing"])
-    return gw.insights.viewing(_me(call), DEFAULT_VIEWING_DAYS)
+    """The viewing as it is now (the last 60 days, as GET without `days`)."""
+    return gw.insights.set_viewing_use(_me(call), call.body["use_viewing"])
 
 
 # operations -----------------------------------------------------------------------------------
@@ -152,5 +151,4 @@ def recommendation_kinds(gw, call: Call) -> dict:
 
 
 def set_recommendation_kinds(gw, call: Call) -> dict:
-    gw.insights.set_recommendation_kinds(call.body["kinds"])
-    return gw.insights.recommendation_kinds()
+    return gw.insights.set_recommendation_kinds(call.body["kinds"])

@@ -13,6 +13,7 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - team_members(teams) → {team: [{id, name, email, role}]} · set_team_members(team, member_ids)
   (ops teams: exactly these agent/admin accounts)
 - recipients(after, limit, billing_type, tax_region) → customers in id order (broadcasts)
+- known_customers(ids) → {known: [id]}: which of up to 50,000 ids are customers' (insights)
 - authorize_money(actor, action, amount, currency, params, customer_id, idempotency_key) →
   {decision: allowed | approval_required, approval?}: staff money bounded per role (staff.py)
 - list_approvals(status, limit, cursor) · get_approval(id) · decide_approval(id, decider,
@@ -236,6 +237,10 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def recipients(self, after=None, limit=500, billing_type=None, tax_region=None):
         return customers.recipients(self.db, after, limit, billing_type, tax_region)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def known_customers(self, ids):
+        return {"known": customers.known(self.db, ids)}
 
     @rpc(expected_exceptions=EXPECTED)
     def team_members(self, teams):

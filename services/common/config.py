@@ -190,3 +190,7 @@ def derived_key(config: dict, purpose: str) -> bytes:
     master = secret(config, SECRET_KEY, "the master secret keyed hashes are derived from")
     return hmac.new(master.encode(), purpose.encode(), hashlib.sha256).digest()
 SIGNUP_LIMIT_PER_HOUR = "SIGNUP_LIMIT_PER_HOUR"  # sign-ups per client address an hour (0: off)
+
+# insights
+INSIGHTS_TIMER_SECONDS = "INSIGHTS_TIMER_SECONDS"  # how often old viewing days are deleted
+VIEWING_RETENTION_DAYS = "VIEWING_RETENTION_DAYS"  # days of viewing kept (default 90)

@@ -22,7 +22,8 @@ portal_link_issued (e-mail only); billing
 invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
 payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
 wallet_low_balance, wallet_debited (a charge for services or an adjustment taken from the
-wallet), payment_method_expiring; vouchers voucher_redeemed; tickets ticket_opened,
+wallet), payment_method_expiring; vouchers voucher_redeemed; insights budget_alert (a
+monthly budget's 80 %, 100 % or projection crossed); tickets ticket_opened,
 ticket_updated (an agent's reply, waiting on the customer), ticket_resolved. The tickets
 service's alert_requested events are raised like raise_alert.
 Events emitted: inbox_changed {customer_ids, change: created | read}, with every change of a
@@ -200,6 +201,12 @@ class NotifierService:
     @event_handler("billing", "payment_method_expiring")
     def on_payment_method_expiring(self, payload):
         self._notify(payload, "payment_method_expiring", "payment_method")
+
+    @event_handler("insights", "budget_alert")
+    def on_budget_alert(self, payload):
+        """Once per event, like every notification (`<event id>:budget_alert` keys); insights
+        emits one per customer, month and threshold."""
+        self._notify(payload, "budget_alert", "budget_alert")
 
     @event_handler("vouchers", "voucher_redeemed")
     def on_voucher_redeemed(self, payload):

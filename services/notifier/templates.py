@@ -261,6 +261,19 @@ TEMPLATES: dict[str, Template] = {
                "Il suo credito è di {balance}. Ricarichi per continuare a usare i suoi servizi."),
         "th": ("ยอดเงินของคุณเหลือน้อย",
                "กระเป๋าเงินของคุณมียอด {balance} กรุณาเติมเงินเพื่อให้ใช้บริการได้ต่อเนื่อง")}),
+    "budget_alert": T("billing", {
+        "en": ("{headline}",
+               "{month}: {so_far} charged so far and {projected} expected by the end of the "
+               "month, against your budget of {budget}."),
+        "de": ("{headline}",
+               "{month}: bisher {so_far} berechnet, bis Monatsende voraussichtlich {projected}, "
+               "bei Ihrem Budget von {budget}."),
+        "it": ("{headline}",
+               "{month}: finora addebitati {so_far}, previsti {projected} entro la fine del "
+               "mese, a fronte del suo budget di {budget}."),
+        "th": ("{headline}",
+               "{month}: เรียกเก็บแล้ว {so_far} คาดว่าจะเป็น {projected} ภายในสิ้นเดือน "
+               "จากงบประมาณของคุณ {budget}")}),
     "payment_method_expiring": T("cards", {
         "en": ("Your card ending {last4} expires soon",
                "Your {brand} card ending {last4} expires {month}/{year}. Add a new card to keep "
@@ -415,6 +428,22 @@ DEBITS = {
 }
 
 
+# a budget alert's title, by the threshold it reached (insights' budget_alert)
+BUDGET_HEADLINES = {
+    "en": {"80": "You have used 80 % of your monthly budget",
+           "100": "You have reached your monthly budget",
+           "projected": "Your bills may exceed your budget this month"},
+    "de": {"80": "Sie haben 80 % Ihres Monatsbudgets erreicht",
+           "100": "Ihr Monatsbudget ist ausgeschöpft",
+           "projected": "Ihre Rechnungen könnten diesen Monat Ihr Budget übersteigen"},
+    "it": {"80": "Ha utilizzato l'80 % del suo budget mensile",
+           "100": "Ha raggiunto il suo budget mensile",
+           "projected": "Questo mese le sue spese potrebbero superare il budget"},
+    "th": {"80": "คุณใช้งบประมาณรายเดือนไปแล้ว 80 %",
+           "100": "คุณใช้งบประมาณรายเดือนครบแล้ว",
+           "projected": "ค่าใช้จ่ายเดือนนี้อาจเกินงบประมาณของคุณ"},
+}
+
 def money(value: dict | None, language: str) -> str:
     if not value:
         return ""
@@ -482,6 +511,16 @@ def _context(event_type: str, e: dict, lang: str) -> dict | None:
         if what is None or e.get("direction") != "debit":
             return None  # e.g. a voided voucher's debit: told by its own notice
         ctx["what"] = what
+    if event_type == "budget_alert":
+        headline = BUDGET_HEADLINES[lang].get(e.get("threshold") or "")
+        if headline is None:
+            return None
+        currency = e.get("currency") or ""
+        ctx.update({"headline": headline, **{
+            name: money({"amount": int(e.get(name) or 0), "currency": currency}, lang)
+            for name in ("budget", "so_far", "projected")}})
+        month = format_date(dt.date.fromisoformat(f"{e['month']}-01"), "LLLL y", locale=lang)
+        ctx["month"] = month[:1].upper() + month[1:]  # it: "dicembre" opens the sentence
     if event_type == "subscription_suspended":
         reasons = SUSPENSION_REASONS.get(lang, SUSPENSION_REASONS["en"])
         ctx["reason"] = reasons.get(e.get("reason") or "", e.get("reason") or "")

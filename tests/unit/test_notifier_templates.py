@@ -52,6 +52,8 @@ EVENTS = {
     "payment_method_expiring": {"customer_id": "cus_1", "brand": "visa", "last4": "4242",
                                 "exp_month": 12, "exp_year": 2026},
     "voucher_redeemed": {"customer_id": "cus_1", "serial": "000010000001", "value": EUR},
+    "budget_alert": {"customer_id": "cus_1", "threshold": "80", "month": "2026-12",
+                     "budget": 5000, "so_far": 4100, "projected": 5300, "currency": "EUR"},
     "ticket_opened": {"customer_id": "cus_1", "number": 1042, "subject": "No picture"},
     "ticket_updated": {"customer_id": "cus_1", "number": 1042, "subject": "No picture",
                        "change": "reply", "text": "Please restart the box."},

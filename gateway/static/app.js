@@ -25,6 +25,9 @@ const lazyPage = (load) => ({ render: async (ctx) => (await load()).render(ctx) 
 const opsVouchers = lazyPage(() => import('./pages/ops-vouchers.js'));
 const opsSupport = lazyPage(() => import('./pages/ops-support.js'));
 const opsGovernance = lazyPage(() => import('./pages/ops-governance.js'));
+const opsInsights = lazyPage(() => import('./pages/ops-insights.js'));
+// Insights too: a chunk of its own (its charts load Chart.js, a chunk of their own, when drawn).
+const insights = lazyPage(() => import('./pages/insights.js'));
 
 // `nav` routes appear in the navigation (a pattern route only marks its tab as the current one);
 // `billing` limits a route to one billing type, `roles` to some roles (ops pages: agents and
@@ -36,6 +39,9 @@ const ROUTES = [
   { path: /^portal-link\/([^/]+)$/, page: portalLink, public: true },
   { path: 'dashboard', page: dashboard, nav: 'dashboard' },
   { path: 'subscriptions', page: subscriptions, nav: 'subscriptions' },
+  // a recommendation's Apply: the change flow for that subscription with the change chosen, previewed
+  { path: /^subscriptions\/apply\/([^/]+)\/(remove_addon|change_package)\/([^/]+)$/, page: subscriptions, nav: 'subscriptions' },
+  { path: 'insights', page: insights, nav: 'insights' },
   { path: 'wallet', page: wallet, nav: 'wallet', billing: 'prepaid' },
   { path: /^wallet\/top-up\/(\d{1,9})$/, page: wallet, nav: 'wallet', billing: 'prepaid' }, // a top-up of this much (minor units) filled in
   { path: 'bills', page: bills, nav: 'bills', billing: 'postpaid' },
@@ -50,13 +56,14 @@ const ROUTES = [
   { path: 'ops/support', page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES },
   { path: /^ops\/support\/([^/]+)$/, page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES }, // one ticket
   { path: 'ops/governance', page: opsGovernance, nav: 'opsGovernance', permissions: ['approvals.read', 'audit.read'] },
+  { path: 'ops/insights', page: opsInsights, nav: 'opsInsights', roles: ['admin'] },
 ];
 const HOME = '#/dashboard';
 // Staff (OPS_ROLES) land on the support desk with staff navigation: a staff account has no
 // subscriptions, wallet or bills, so the customer's pages are not theirs (opening one lands on
 // the desk).
 const STAFF_HOME = '#/ops/support';
-const CUSTOMER_PAGES = ['dashboard', 'subscriptions', 'wallet', 'bills', 'vouchers', 'support'];
+const CUSTOMER_PAGES = ['dashboard', 'subscriptions', 'insights', 'wallet', 'bills', 'vouchers', 'support'];
 const isStaff = () => OPS_ROLES.includes((session.account || {}).role);
 const home = () => (isStaff() ? STAFF_HOME : HOME);
 const customerPage = (route) => Boolean(route && !route.public && CUSTOMER_PAGES.includes(route.nav));

@@ -14,6 +14,8 @@ const PATHS = {
   opsSupport: 'M4 15v-3a8 8 0 0 1 16 0v3M4 14h3v6H4zM17 14h3v6h-3z',
   opsVouchers: 'M3 6h18v4a2 2 0 0 0 0 4v4H3v-4a2 2 0 0 0 0-4zM8 10h8M8 14h5',
   opsGovernance: 'M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6zM9 12l2 2 4-4',
+  insights: 'M4 20h16M6 20v-6M10 20V9M14 20v-8M18 20V5',
+  opsInsights: 'M4 20h16M4 16l5-5 4 3 7-8M16 6h4v4',
   menu: 'M4 6h16M4 12h16M4 18h16',
   logout: 'M14 4h5v16h-5M10 8l-4 4 4 4M6 12h10',
   info: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM12 11v6M12 7.5h.01',

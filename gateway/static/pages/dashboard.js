@@ -1,10 +1,14 @@
 import * as api from '../api.js';
 import { t } from '../i18n.js';
-import { h } from '../dom.js';
+import { h, resultRegion } from '../dom.js';
 import { money, date, isMoney } from '../format.js';
 import { statusBadge, scheduleSentences, renewalText, suspendedNotice } from '../subscription-view.js';
 import { statusBadge as ticketStatusBadge, ticketHash } from './support.js';
 import { brandName as cardBrand } from '../payment-methods.js';
+import {
+  API as INSIGHTS, loadSpending, spendingFigure, hasSpending, budgetFigures, budgetState, loadRecommendations,
+  recommendationList,
+} from '../insights-view.js';
 
 // GET /api/v1/dashboard answers every part of the main page at once. A part missing from the
 // answer is not shown; a part marked {"unavailable": true} shows a short notice instead, and
@@ -227,6 +231,65 @@ function nextPanel(data, account) {
     : account.billing_type === 'prepaid' ? prepaidNext(part) : postpaidNext(part));
 }
 
+// Insights in small (the Insights page has the rest): the last six months' spending, the
+// budget's state when there is a budget, and the top recommendations. Asked for after the main
+// answer and drawn when they come, so they never hold the page up; the panel stays hidden when
+// there is nothing to show or the insights cannot be had (offline, say).
+const TOP_RECOMMENDATIONS = 2;
+
+function insightsPanel(account) {
+  const body = h('div', { class: 'dash-insights' });
+  const status = resultRegion('dashboard-recommendations-status');
+  const section = h('section', {
+    class: 'card dashboard-insights', 'aria-labelledby': 'dash-insights-title', 'data-testid': 'dashboard-insights', hidden: true,
+  },
+  h('div', { class: 'panel-head' },
+    h('h2', { id: 'dash-insights-title' }, t('insights.dashboard.title')),
+    h('a', { href: '#/insights', class: 'panel-link', 'data-testid': 'dashboard-insights-link' }, t('insights.dashboard.open'))),
+  status,
+  body);
+  const quiet = (promise) => promise.catch(() => null);
+  Promise.all([
+    quiet(loadSpending(6)),
+    quiet(api.get(`${INSIGHTS}/budget`)),
+    quiet(loadRecommendations()),
+  ]).then(([spending, budget, recs]) => {
+    const parts = [];
+    if (spending && hasSpending(spending)) {
+      parts.push(h('div', { class: 'dash-insights-part', 'data-testid': 'dashboard-spending' },
+        h('h3', {}, t('insights.dashboard.spending')),
+        spendingFigure(spending, { compact: true, testid: 'dashboard-spending-chart', id: 'dash-spending' })));
+    }
+    const figures = budget ? budgetFigures(budget, account.currency) : null;
+    if (figures && figures.budget) {
+      parts.push(h('div', { class: 'dash-insights-part', 'data-testid': 'dashboard-budget' },
+        h('h3', {}, t('insights.dashboard.budget')),
+        budgetState(figures, { testid: 'dashboard-budget-state' })));
+    }
+    const top = Array.isArray(recs) ? recs.slice(0, TOP_RECOMMENDATIONS) : [];
+    if (top.length) {
+      const part = h('div', { class: 'dash-insights-part', 'data-testid': 'dashboard-recommendations' },
+        h('h3', {}, t('insights.dashboard.recommendations')));
+      part.append(recommendationList(top, {
+        status,
+        level: 4,
+        testid: 'dashboard-recommendation-list',
+        onEmpty: () => {
+          part.remove();
+          const title = document.getElementById('dash-insights-title');
+          title.setAttribute('tabindex', '-1');
+          title.focus();
+        },
+      }));
+      parts.push(part);
+    }
+    if (!parts.length) return;
+    body.replaceChildren(...parts);
+    section.hidden = false;
+  });
+  return section;
+}
+
 const PARTS = [
   ['subscriptions', subscriptionsPanel],
   ['wallet', walletPanel],
@@ -252,5 +315,6 @@ export async function render(ctx) {
   return h('section', { class: 'page', 'data-testid': 'page-dashboard' },
     h('h1', { 'data-testid': 'dashboard-greeting' }, t('dashboard.greeting', { name: account.name || '' })),
     nextPanel(data, account),
-    h('div', { class: 'dashboard-grid' }, panels));
+    h('div', { class: 'dashboard-grid' }, panels),
+    insightsPanel(account));
 }

@@ -822,6 +822,35 @@ function browseSection(state) {
 
 // --- the page ----------------------------------------------------------------------------------
 
+/**
+ * A recommendation's change (Insights, the dashboard) in the normal flow: the add-on's removal
+ * or the package change chosen and its preview asked for, as if the customer had clicked; when
+ * the subscription no longer allows it, the page says so.
+ */
+function openSuggested(list, pageStatus, subscriptionId, type, code) {
+  if (!list.isConnected) return;
+  const card = list.querySelector(`[data-subscription-id="${CSS.escape(subscriptionId)}"]`);
+  let opened = false;
+  if (card && type === 'remove_addon') {
+    const remove = card.querySelector(`[data-testid="addon-remove"][data-addon-code="${CSS.escape(code)}"]`);
+    if (remove) {
+      remove.click();
+      opened = true;
+    }
+  } else if (card && type === 'change_package') {
+    const details = card.querySelector('[data-testid="change-action"]');
+    const choice = details && details.querySelector(`input[name="package"][value="${CSS.escape(code)}"]`);
+    if (choice && !choice.disabled) {
+      details.open = true;
+      choice.checked = true;
+      details.querySelector('form').requestSubmit();
+      opened = true;
+    }
+  }
+  if (opened) card.scrollIntoView({ block: 'start', behavior: 'auto' });
+  else pageStatus.replaceChildren(h('p', { 'data-testid': 'suggestion-gone' }, t('insights.applyGone')));
+}
+
 export async function render(ctx) {
   const [subsAnswer, catalog] = await Promise.all([api.get(BASE), loadCatalog()]);
   const state = createState(ctx, catalog);
@@ -859,6 +888,10 @@ export async function render(ctx) {
   };
 
   draw(subs, await addonsForCards(state, subs));
+  // #/subscriptions/apply/<id>/<remove_addon|change_package>/<code>: a recommendation's Apply
+  // opens the change it suggests, previewed, once the page is on screen
+  const [applyTo, applyType, applyCode] = ctx.params || [];
+  if (applyTo) setTimeout(() => openSuggested(list, pageStatus, applyTo, applyType, applyCode), 0);
   return h('section', { class: 'page wide', 'data-testid': 'page-subscriptions' },
     h('h1', {}, t('subscriptions.title')),
     pageStatus,

@@ -31,19 +31,28 @@ export function monthLabel(period, { short = false } = {}) {
   return new Intl.DateTimeFormat(locale(), { month: 'short', year: short ? '2-digit' : 'numeric', timeZone: 'UTC' }).format(when);
 }
 
-/** The first days of the month `back` months before this one and of the next month (UTC). */
-export function lastMonths(count) {
-  const now = new Date();
-  const iso = (d) => d.toISOString().slice(0, 10);
-  return {
-    from: iso(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (count - 1), 1))),
-    to: iso(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1))),
-  };
+/** "YYYY-MM" of the month `delta` months after `month` ("YYYY-MM"). */
+function shiftMonth(month, delta) {
+  const [year, mon] = month.split('-').map(Number);
+  const when = new Date(Date.UTC(year, mon - 1 + delta, 1));
+  return when.toISOString().slice(0, 7);
 }
 
-export function loadSpending(months = 6) {
-  const { from, to } = lastMonths(months);
-  return api.get(`${API}/spending?from=${from}&to=${to}&group=month`);
+/**
+ * The last `count` months of spending, this month included. "This month" is the server's (its
+ * clock decides what is charged when): the six months the API gives by default, or `count`
+ * months up to `until` ("YYYY-MM", the last month of an answer had before).
+ */
+export function loadSpending(count = 6, until = null) {
+  if (count === 6 && !until) return api.get(`${API}/spending`);
+  const last = until || new Date().toISOString().slice(0, 7);
+  return api.get(`${API}/spending?from=${shiftMonth(last, -(count - 1))}&to=${last}&group=month`);
+}
+
+/** The last month of a spending answer ("YYYY-MM"), or null. */
+export function lastPeriod(data) {
+  const periods = (data && data.periods) || [];
+  return periods.length ? String(periods[periods.length - 1].period).slice(0, 7) : null;
 }
 
 /** One period's amounts in minor units: the kinds (discounts and credits together), total, top-ups, vouchers. */

@@ -10,7 +10,7 @@ import {
 } from '../dom.js';
 import { money, date, parseAmount, amountInput, fractionDigits, locale } from '../format.js';
 import {
-  API, asMoney, loadSpending, spendingFigure, hasSpending, budgetFigures, budgetState, loadRecommendations,
+  API, asMoney, loadSpending, lastPeriod, spendingFigure, hasSpending, budgetFigures, budgetState, loadRecommendations,
   recommendationList,
 } from '../insights-view.js';
 
@@ -53,12 +53,15 @@ function spendingTotals(data, prepaid) {
 function spendingCard(initial, initialError, account) {
   const prepaid = account.billing_type === 'prepaid';
   const slot = h('div', { class: 'spending-body', 'aria-live': 'polite' });
+  let until = lastPeriod(initial); // the server's this month
   const drawData = (data) => {
-    slot.replaceChildren(
+    until = lastPeriod(data) || until;
+    slot.replaceChildren(...[
       spendingFigure(data, { prepaid, id: 'spending' }),
       hasSpending(data) ? null : h('p', { class: 'muted', 'data-testid': 'spending-empty' }, t('insights.spending.nothing')),
       spendingTotals(data, prepaid),
-      prepaid ? h('p', { class: 'muted small', 'data-testid': 'spending-prepaid-note' }, t('insights.spending.prepaidNote')) : null);
+      prepaid ? h('p', { class: 'muted small', 'data-testid': 'spending-prepaid-note' }, t('insights.spending.prepaidNote')) : null,
+    ].filter(Boolean));
   };
   if (initial) drawData(initial);
   else slot.replaceChildren(failed(initialError, 'spending-unavailable'));
@@ -72,7 +75,7 @@ function spendingCard(initial, initialError, account) {
         if (!input.checked) return;
         slot.setAttribute('aria-busy', 'true');
         try {
-          drawData(await loadSpending(months));
+          drawData(await loadSpending(months, until));
         } catch (err) {
           if (!(err && err.handled)) slot.replaceChildren(failed(err, 'spending-unavailable'));
         } finally {
@@ -123,7 +126,7 @@ function budgetCard(initial, initialError, account) {
         return;
       }
       try {
-        const answer = await api.put(`${API}/budget`, { amount: parsed.amount });
+        const answer = await api.put(`${API}/budget`, { amount: { amount: parsed.amount, currency: figures.currency } });
         drawBudget(answer && 'state' in answer ? answer : await api.get(`${API}/budget`), { focus: true });
         status.replaceChildren(h('p', { class: 'notice success' }, t('insights.budget.saved', { amount: money({ amount: parsed.amount, currency: figures.currency }) })));
       } catch (err) {

@@ -215,25 +215,16 @@ function kindsCard() {
     h('p', { class: 'muted' }, t('opsInsights.kinds.intro')), status, form);
 }
 
-/** The figures, whether the gateway sends them flat or as {billing: {…}, tickets: {…}}. */
-function flatten(answer) {
-  const out = { ...(answer || {}) };
-  for (const part of ['billing', 'tickets']) {
-    if (out[part] && typeof out[part] === 'object') Object.assign(out, out[part]);
-  }
-  return out;
-}
-
 export async function render(ctx) {
   const figures = h('div', { class: 'ops-insights-figures', 'aria-live': 'polite' });
   const draw = async (range) => {
     figures.setAttribute('aria-busy', 'true');
     try {
-      const data = flatten(await api.get(`${API}?months=${range}`));
+      const data = (await api.get(`${API}?months=${range}`)) || {};
       if (ctx.isCurrent && !ctx.isCurrent()) return;
-      const unavailable = (name) => data[name] && data[name].unavailable;
-      const note = ['subscribers_by_package', 'tickets_by_category'].some(unavailable)
-        ? h('p', { class: 'notice muted', 'data-testid': 'ops-insights-partial' }, t('opsInsights.partial')) : null;
+      // a service that did not answer in time: its figures are empty lists, and it is named
+      const note = list(data.unavailable).length
+        ? h('p', { class: 'notice warning', 'data-testid': 'ops-insights-partial' }, t('opsInsights.partial')) : null;
       figures.replaceChildren(...[
         note,
         subscribersCard(list(data.subscribers_by_package)),

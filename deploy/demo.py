@@ -1,6 +1,7 @@
 """Demo data for `make run`, loaded through the public API like any client would: the IPTV
 demo catalog (`demo_catalog.json`), a prepaid and a postpaid customer with a subscription each,
-today's billing run (so the postpaid customer has a bill), and support: an agent, teams,
+today's billing run (so the postpaid customer has a bill), six weeks of what the customers
+watched (reported to insights by RPC, as the TV platform would), and support: an agent, teams,
 routing rules, an escalation policy, an incident rule and FAQ entries.
 
 Safe to run again: what exists already is left as it is.
@@ -171,6 +172,61 @@ def load(base_url: str, admin: dict = ADMIN) -> list[dict]:
     logins.append({"role": "supervisor", "email": SUPERVISOR["email"],
                    "password": SUPERVISOR["password"]})
     return logins
+
+
+# What the demo customers watch each day (minutes), reported as the TV platform would: Paula
+# watches her Family channels and never the sports she pays for; Peter watches news,
+# documentaries and hardly any of his movies add-on. Their recommendations come from this.
+VIEWING = {
+    "prepaid@example.com": {"Docu World": 45, "Nature HD": 30, "Drama Channel": 60,
+                            "News 24": 25, "Kids Club HD": 50, "Toon Time HD": 40,
+                            "Family Movies": 35},
+    "postpaid@example.com": {"News 24": 40, "World News HD": 30, "Docu World": 55,
+                             "History One": 35, "Series One": 45, "Business Today HD": 20},
+}
+VIEWING_DAYS = 42
+VIEWING_ONCE = {"postpaid@example.com": ("Cinema 1 HD", 40)}  # one film, weeks ago
+
+
+def viewing_batches(customer_ids: dict[str, str], today) -> list[tuple[str, list[dict]]]:
+    """The demo's viewing as the TV platform reports it: one batch per customer and day, its id
+    naming both, so loading the demo again (another day, a restart) adds only the new days."""
+    import datetime as dt
+
+    batches = []
+    for email, channels in VIEWING.items():
+        customer = customer_ids[email]
+        for back in range(VIEWING_DAYS, 0, -1):
+            day = today - dt.timedelta(days=back)
+            # a plausible week: more on weekends, a little less mid-week
+            factor = 1.5 if day.weekday() >= 5 else 0.8 if day.weekday() == 2 else 1.0
+            records = [{"customer_id": customer, "channel": channel, "day": day.isoformat(),
+                        "minutes": int(minutes * factor)} for channel, minutes in channels.items()]
+            once = VIEWING_ONCE.get(email)
+            if once and back == VIEWING_DAYS // 2:
+                records.append({"customer_id": customer, "channel": once[0],
+                                "day": day.isoformat(), "minutes": once[1]})
+            batches.append((f"demo:{customer}:{day.isoformat()}", records))
+    return batches
+
+
+def load_viewing(base_url: str, amqp_uri: str) -> None:
+    """Report the demo customers' viewing to the insights service by RPC, as an integrator
+    would (README: "Viewing data, for integrators")."""
+    import datetime as dt
+
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    ids = {}
+    for customer in CUSTOMERS:
+        token = login(base_url, customer["email"], customer["password"])
+        me = requests.get(f"{base_url}/api/v1/me", headers={"Authorization": f"Bearer {token}"},
+                          timeout=30)
+        me.raise_for_status()
+        ids[customer["email"]] = me.json()["id"]
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=60) as cluster:
+        for batch_id, records in viewing_batches(ids, dt.datetime.now(dt.timezone.utc).date()):
+            cluster.insights.report_viewing(batch_id, records)
 
 
 def _bill_today(base_url: str, admin: dict = ADMIN) -> None:

@@ -47,7 +47,8 @@ CONFIG = ROOT / "deploy" / "config.yaml"
 # Every service that is built; each runs as its own process. The gateway starts last.
 SERVICES = ["services.accounts.service", "services.catalog.service",
             "services.billing.service", "services.vouchers.service",
-            "services.tickets.service", "services.notifier.service"]
+            "services.tickets.service", "services.notifier.service",
+            "services.insights.service"]
 GATEWAY = "gateway.service"
 READY_TIMEOUT = 90.0
 RESTART_FIRST_SECONDS, RESTART_MAX_SECONDS = 1.0, 30.0
@@ -374,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                                "ADMIN_PASSWORD, or run with --no-demo")
         else:
             logins = demo.load(base_url, admin)
+            demo.load_viewing(base_url, amqp_uri)
         print(f"\nThe portal is running at {base_url}/", flush=True)
         print(f"API: {base_url}/api/v1/openapi.json   readiness: {base_url}/ready")
         for login in logins:

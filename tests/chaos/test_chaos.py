@@ -36,7 +36,7 @@ from deploy import demo
 from tests.chaos.faults import AlertReceiver, FlakyPostgres, eventually, restart_broker
 from tests.stack import Stack, free_port_range, management_uri
 
-SERVICES = ("accounts", "catalog", "billing", "vouchers", "tickets", "notifier")
+SERVICES = ("accounts", "catalog", "billing", "vouchers", "tickets", "notifier", "insights")
 LOAD_SECONDS = 70.0
 SETTLE_SECONDS = 120.0  # for retries, the billing run, the outboxes and the alerts afterwards
 RETRYABLE = {502, 503, 504}

@@ -1,5 +1,5 @@
 """The whole system in this process for integration tests through the gateway: accounts,
-catalog, billing, vouchers, tickets, notifier and the gateway in nameko containers on the real
+catalog, billing, vouchers, tickets, notifier, insights and the gateway in nameko containers on the real
 RabbitMQ, each service on its own fresh PostgreSQL database, the demo catalog loaded."""
 
 import time
@@ -13,6 +13,7 @@ from gateway.service import GatewayService
 from services.accounts.service import AccountsService
 from services.billing.service import BillingService
 from services.catalog.service import CatalogService
+from services.insights.service import InsightsService
 from services.notifier.service import NotifierService
 from services.tickets.service import TicketsService
 from services.vouchers.service import VouchersService
@@ -114,14 +115,15 @@ def start_portal(new_pg_url, rabbit_config, runner_factory, tmp_path):
         config = {**rabbit_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
                   "DATABASE_URLS": {"accounts": new_pg_url(), "catalog": new_pg_url(),
                                     "billing": new_pg_url(), "vouchers": new_pg_url(),
-                                    "tickets": new_pg_url(), "notifier": new_pg_url()},
+                                    "tickets": new_pg_url(), "notifier": new_pg_url(),
+                                    "insights": new_pg_url()},
                   "VOUCHER_SECRET_KEY": "integration-test-voucher-secret",
                   "PAYMENT_SANDBOX_URL": f"sqlite:///{tmp_path}/sandbox.db",
                   "ADMIN_EMAIL": demo.ADMIN["email"], "ADMIN_PASSWORD": demo.ADMIN["password"],
                   "BILLING_TIMER_SECONDS": 3600, **overrides}
         runner = runner_factory(config, AccountsService, CatalogService, BillingService,
                                 VouchersService, TicketsService, NotifierService,
-                                GatewayService)
+                                InsightsService, GatewayService)
         runner.start()
         portal = Portal(f"http://127.0.0.1:{port}", runner)
         portal.database_urls, portal.config = config["DATABASE_URLS"], config

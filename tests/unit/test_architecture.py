@@ -42,7 +42,7 @@ def test_services_and_gateway_talk_only_through_rpc_and_events():
     assert leaks == []
 
 
-SERVICES = ("accounts", "billing", "catalog", "vouchers", "tickets", "notifier")
+SERVICES = ("accounts", "billing", "catalog", "vouchers", "tickets", "notifier", "insights")
 
 
 def test_each_service_class_is_its_table_of_contents():

@@ -50,6 +50,13 @@ class FlakyPostgres:
                 client.close()
                 continue
             with self.lock:
+                # an outage may have begun while this connection was being made: checked
+                # again under the lock the outage takes, or it would survive the outage
+                if self.refusing:
+                    self.refused += 1
+                    client.close()
+                    upstream.close()
+                    continue
                 self.open |= {client, upstream}
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -72,8 +79,8 @@ class FlakyPostgres:
         """Cut and refuse until `noticed()` (every service saw its database go), then serve
         again; returns how long the outage lasted."""
         began = time.monotonic()
-        self.refusing = True
-        with self.lock:
+        with self.lock:  # no connection is added between these two lines (see _accept)
+            self.refusing = True
             victims = list(self.open)
         self.cut += len(victims) // 2
         for sock in victims:

@@ -154,8 +154,10 @@ class Processes:
         return all(c and all(v == "ok" for v in c.values()) for c in self.checks().values())
 
     def all_lost(self, part: str) -> bool:
-        """Every process reports `part` (broker, database) as not ok."""
-        return all(c.get(part, "ok") != "ok" for c in self.checks().values())
+        """No process reports `part` (broker, database) as ok: each says it is not, or does
+        not answer its readiness probe in time (what an orchestrator's probe counts as not
+        ready too)."""
+        return all(c.get(part) != "ok" for c in self.checks().values())
 
     def metric(self, name: str) -> dict[str, float]:
         values = {}

@@ -276,8 +276,9 @@ def void_voucher(session: Session, serial: str, request: dict, actor: str,
     if not changed and voucher.status != "voided":
         raise errors.Conflict(f"This voucher is {voucher.status}; it cannot be voided.",
                               code=exceptions.VOUCHER_ALREADY_REDEEMED)
-    outbox.emit(session, events.VOUCHER_VOIDED, "voucher", {
-        "serial": serial, "batch_id": voucher.batch_id, "reason": reason, "by": actor}, now)
+    if changed:  # voiding a voided voucher again answers the same, and tells nobody twice
+        outbox.emit(session, events.VOUCHER_VOIDED, "voucher", {
+            "serial": serial, "batch_id": voucher.batch_id, "reason": reason, "by": actor}, now)
     session.flush()
     return {"serial": serial, "status": "voided", "batch_id": voucher.batch_id}
 

@@ -175,6 +175,10 @@ def test_voiding_one_voucher_refuses_a_redeemed_one_and_an_unknown_serial(world)
     assert batches.void_voucher(world.session, serial, {"reason": "lost"}, "ops_1",
                                 world.now())["status"] == "voided"
     assert voucher_status(world, made, 1) == "voided"
+    # voiding it again answers the same and tells nobody twice
+    assert batches.void_voucher(world.session, serial, {"reason": "lost again"}, "ops_1",
+                                world.now())["status"] == "voided"
+    assert len(world.events(events.VOUCHER_VOIDED)) == 1
     redeem(world, code_of(made, 2))
     error = refused(errors.Conflict, batches.void_voucher, world.session,
                     batches.serial_of(made["number"], 2), {"reason": "lost"}, "ops_1",

@@ -13,8 +13,9 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.common import JsonBool, PositiveMoney, StrictSchema
+from services.common.money import KNOWN_CURRENCIES
 
-# a month `YYYY-MM` or a day `YYYY-MM-DD` of the years 2000-2099 (a day stands for its month)
+# a month `YYYY-MM` or a day `YYYY-MM-DD` of the years 2000-2099
 MONTH_OR_DAY = r"^20[0-9]{2}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$"
 _MONTH_OR_DAY = re.compile(MONTH_OR_DAY)
 MAX_MONTHS = 36
@@ -27,27 +28,6 @@ ACTION_TYPES = ("remove_addon", "change_package", "top_up")
 BUDGET_STATES = ("none", "ok", "warning", "over", "projected_over")
 
 
-class MonthOrDay(fields.String):
-    """A month `YYYY-MM` or a day `YYYY-MM-DD`; loads as the first day of that month (spending
-    is grouped by whole months, so a day names its month)."""
-
-    default_error_messages = {"month_or_day": "Not a month (YYYY-MM) or a date (YYYY-MM-DD)."}
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.metadata = {"pattern": MONTH_OR_DAY, **self.metadata}
-
-    def _deserialize(self, value, attr, data, **kwargs) -> dt.date:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if not _MONTH_OR_DAY.fullmatch(text):
-            raise self.make_error("month_or_day")
-        try:
-            day = dt.date.fromisoformat(text if len(text) == 10 else f"{text}-01")
-        except ValueError:  # 2026-02-30: the right form, no such day
-            raise self.make_error("month_or_day") from None
-        return day.replace(day=1)
-
-
 def month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
@@ -56,13 +36,43 @@ def month_start(index: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+class MonthOrDay(fields.String):
+    """A month `YYYY-MM` or a day `YYYY-MM-DD`, loaded as the first day of a whole month
+    (spending is grouped by calendar months). As a start: the month named, or the month of the
+    day. As an end (`end=True`, exclusive like the RPC's `end`): after the month named (it is
+    counted), or the day itself when it is a month's first (that month is not), else after the
+    day's month (a month begun is counted)."""
+
+    default_error_messages = {"month_or_day": "Not a month (YYYY-MM) or a date (YYYY-MM-DD)."}
+
+    def __init__(self, *, end: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.end = end
+        self.metadata = {"pattern": MONTH_OR_DAY, **self.metadata}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dt.date:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _MONTH_OR_DAY.fullmatch(text):
+            raise self.make_error("month_or_day")
+        is_month = len(text) == 7
+        try:
+            day = dt.date.fromisoformat(f"{text}-01" if is_month else text)
+        except ValueError:  # 2026-02-30: the right form, no such day
+            raise self.make_error("month_or_day") from None
+        if self.end and (is_month or day.day > 1):
+            return month_start(month_index(day) + 1)
+        return day.replace(day=1)
+
+
 class SpendingQuery(StrictSchema):
     start = MonthOrDay(data_key="from", metadata={
-        "description": "the first month counted (YYYY-MM; a date YYYY-MM-DD stands for its "
-                       "month); default: five months before `to`", "example": "2026-07"})
-    end = MonthOrDay(data_key="to", metadata={
-        "description": "the last month counted, included (YYYY-MM, or a date in it); default: "
-                       "this month. At most 36 months from `from`", "example": "2026-12"})
+        "description": "the first month counted: YYYY-MM, or a date YYYY-MM-DD in it; default: "
+                       "six months before `to`", "example": "2026-07"})
+    end = MonthOrDay(end=True, data_key="to", metadata={
+        "description": "the end, as the periods' `end`: a month YYYY-MM is counted (the range "
+                       "ends after it); a date YYYY-MM-DD is not (the range ends before it, so "
+                       "its month is counted unless the date is the 1st). Default: after this "
+                       "month. At most 36 months after `from`", "example": "2026-12"})
     group = fields.String(load_default="month", validate=validate.OneOf(GROUPS),
                           metadata={"description": "periods of a month (the only grouping)"})
 
@@ -73,11 +83,11 @@ class SpendingQuery(StrictSchema):
             check_range(start, end)
 
 
-def check_range(first: dt.date, last: dt.date) -> None:
-    """`first` and `last` months (their first days): in order, at most MAX_MONTHS."""
-    count = month_index(last) - month_index(first) + 1
+def check_range(start: dt.date, end: dt.date) -> None:
+    """[start, end), both first days of months: at least one month, at most MAX_MONTHS."""
+    count = month_index(end) - month_index(start)
     if count < 1:
-        raise ValidationError({"from": ["must not be after `to`"]})
+        raise ValidationError({"from": ["must be before `to`"]})
     if count > MAX_MONTHS:
         raise ValidationError({"from": [f"must be at most {MAX_MONTHS} months before `to`"]})
 
@@ -130,10 +140,37 @@ class BudgetMoney(PositiveMoney):
                             validate=validate.Range(1, MAX_BUDGET))
 
 
+class BudgetAmountField(fields.Field):
+    """Money as every request takes it (`{"amount": 5000, "currency": "EUR"}`), or the whole
+    number of minor units alone (as the RPC takes it), which is in the account's currency. Loads
+    as money; `currency` None when not given."""
+
+    default_error_messages = {"invalid": "Must be money {{amount, currency}} or a whole number "
+                                         f"of minor units from 1 to {MAX_BUDGET}."}
+    _money = BudgetMoney()
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict:
+        if isinstance(value, dict):
+            return self._money.load(value)  # its errors are nested: amount.currency
+        if type(value) is not int or not 1 <= value <= MAX_BUDGET:
+            raise self.make_error("invalid")
+        return {"amount": value, "currency": None}
+
+
+def _budget_money_document() -> dict:
+    minor_units = {"type": "integer", "minimum": 1, "maximum": MAX_BUDGET}
+    return {"oneOf": [
+        {"type": "object", "required": ["amount", "currency"], "additionalProperties": False,
+         "properties": {"amount": minor_units,
+                        "currency": {"type": "string", "enum": sorted(KNOWN_CURRENCIES)}}},
+        {**minor_units, "description": "minor units of the account's currency"}]}
+
+
 class BudgetIn(StrictSchema):
-    amount = fields.Nested(BudgetMoney, required=True, metadata={
-        "description": "the monthly budget, tax included, in the account's currency",
-        "example": {"amount": 5000, "currency": "EUR"}})
+    amount = BudgetAmountField(required=True, allow_none=False, metadata={
+        "description": "the monthly budget, tax included, in the account's currency: money, or "
+                       "its minor units alone", "example": {"amount": 5000, "currency": "EUR"},
+        **_budget_money_document()})
 
 
 class BudgetAmount(Schema):

@@ -45,20 +45,19 @@ def _currency(call: Call) -> str:
 
 # spending -------------------------------------------------------------------------------------
 
-def spending_range(first: dt.date | None, last: dt.date | None,
+def spending_range(start: dt.date | None, end: dt.date | None,
                    today: dt.date) -> tuple[dt.date, dt.date]:
-    """The months asked for (first days of the first and the last month, either missing) →
-    `(start, end)`, end exclusive. Defaults: `last` is this month, `first` five months before
-    `last` (six months in all). 400 when `first` is after `last` or more than 36 months
-    before it."""
-    last = last or today.replace(day=1)
-    first = first or month_start(month_index(last) - (DEFAULT_MONTHS - 1))
+    """The months asked for, `[start, end)` as first days of months (either missing) → both.
+    Defaults: `end` after this month, `start` six months before `end`. 400 (on `from`) when
+    that is no month, or more than 36."""
+    end = end or month_start(month_index(today) + 1)
+    start = start or month_start(month_index(end) - DEFAULT_MONTHS)
     try:
-        check_range(first, last)
+        check_range(start, end)
     except ValidationError as exc:
         raise errors.InvalidArgument("The months asked for are not a valid range.",
                                      fields=flatten_messages(exc.messages)) from None
-    return first, month_start(month_index(last) + 1)
+    return start, end
 
 
 def spending(gw, call: Call) -> dict:
@@ -82,7 +81,7 @@ def budget(gw, call: Call) -> dict:
 
 def set_budget(gw, call: Call) -> dict:
     amount, currency = call.body["amount"], _currency(call)
-    if amount["currency"] != currency:
+    if amount["currency"] not in (None, currency):
         raise errors.InvalidArgument(f"The budget is in the account's currency, {currency}.",
                                      fields={"amount.currency": [f"must be {currency}"]})
     return _with_currency(call, gw.insights.set_budget(_me(call), amount["amount"]))

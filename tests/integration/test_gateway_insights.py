@@ -75,12 +75,19 @@ def test_spending_is_every_month_asked_for_zeros_included_and_adds_up(portal):
     assert this["total"] == sum(this["kinds"].values())
     assert spent["totals"]["total"] == this["total"]
 
-    # a range by months or by dates in them, the last month included
-    asked = portal.ok("GET", "/api/v1/insights/spending", token, params={
-        "from": months_back(today, 2).isoformat()[:7], "to": today.isoformat()})
-    assert [p["period"] for p in asked["periods"]] == [
-        month_key(months_back(today, n)) for n in (2, 1, 0)]
-    assert asked["totals"] == spent["totals"]
+    # a range by months, the last one counted; or by dates, the end not counted
+    by_months = {"from": month_key(months_back(today, 2)), "to": month_key(today)}
+    by_dates = {"from": months_back(today, 2).isoformat(),
+                "to": months_back(today, -1).isoformat()}
+    for params in (by_months, by_dates):
+        asked = portal.ok("GET", "/api/v1/insights/spending", token, params=params)
+        assert [p["period"] for p in asked["periods"]] == [
+            month_key(months_back(today, n)) for n in (2, 1, 0)]
+        assert asked["totals"] == spent["totals"]
+    before = portal.ok("GET", "/api/v1/insights/spending", token, params={
+        "from": months_back(today, 1).isoformat(), "to": months_back(today, 0).isoformat()})
+    assert [p["period"] for p in before["periods"]] == [month_key(months_back(today, 1))]
+    assert before["totals"]["total"] == 0
 
     # another customer spent nothing
     other = portal.customer("postpaid")
@@ -114,7 +121,7 @@ def test_a_budget_is_set_read_refused_in_another_currency_and_removed(portal):
     high = portal.ok("PUT", path, token, json={"amount": {"amount": 10**9, "currency": "EUR"}})
     assert high["budget"] == {"amount": 10**9, "currency": "EUR"} and high["state"] == "ok"
     assert high["month"] == month_key(dt.datetime.now(dt.UTC).date())
-    low = portal.ok("PUT", path, token, json={"amount": {"amount": 1, "currency": "EUR"}})
+    low = portal.ok("PUT", path, token, json={"amount": 1})  # minor units alone: the same
     assert low["state"] == "over" and low["percent"] >= 100
     assert portal.ok("GET", path, token)["budget"] == {"amount": 1, "currency": "EUR"}
 
@@ -124,7 +131,7 @@ def test_a_budget_is_set_read_refused_in_another_currency_and_removed(portal):
 
     assert fields_of(portal("PUT", path, token, json={
         "amount": {"amount": 5000, "currency": "USD"}})) == {"amount.currency": ["must be EUR"]}
-    for wrong in ({"amount": 5000}, {"amount": {"amount": 0, "currency": "EUR"}},
+    for wrong in ({"amount": "5000"}, {"amount": 0}, {"amount": {"amount": 0, "currency": "EUR"}},
                   {"amount": {"amount": 10**9 + 1, "currency": "EUR"}}, {}):
         assert fields_of(portal("PUT", path, token, json=wrong))
     assert portal.ok("GET", path, token)["budget"] == {"amount": 1, "currency": "EUR"}

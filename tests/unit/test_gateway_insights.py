@@ -80,12 +80,15 @@ def load_query(**args):
 
 # spending: the months asked for --------------------------------------------------------------
 
-@pytest.mark.parametrize(("given", "first"), [
-    ("2026-07", D(2026, 7, 1)), ("2026-07-01", D(2026, 7, 1)), ("2026-07-31", D(2026, 7, 1)),
-    ("2024-02-29", D(2024, 2, 1)), ("2099-12", D(2099, 12, 1))])
-def test_a_month_or_a_date_names_a_month(given, first):
-    assert load_query(**{"from": given})["start"] == first
-    assert load_query(to=given)["end"] == first
+@pytest.mark.parametrize(("given", "start", "end"), [
+    ("2026-07", D(2026, 7, 1), D(2026, 8, 1)),  # a month is counted
+    ("2026-07-01", D(2026, 7, 1), D(2026, 7, 1)),  # an end on the 1st: before that month
+    ("2026-07-31", D(2026, 7, 1), D(2026, 8, 1)),  # a month begun is counted
+    ("2024-02-29", D(2024, 2, 1), D(2024, 3, 1)),
+    ("2099-12", D(2099, 12, 1), D(2100, 1, 1))])
+def test_a_month_or_a_date_names_whole_months(given, start, end):
+    assert load_query(**{"from": given})["start"] == start
+    assert load_query(to=given)["end"] == end
 
 
 @pytest.mark.parametrize("wrong", [
@@ -98,14 +101,18 @@ def test_anything_else_is_refused_on_its_field(wrong):
         assert list(refused.value.messages) == [name]
 
 
-def test_from_after_to_and_more_than_36_months_are_refused_on_from():
-    assert load_query(**{"from": "2026-12", "to": "2026-12"})["start"] == D(2026, 12, 1)
-    assert load_query(**{"from": "2024-01", "to": "2026-12-31"})["end"] == D(2026, 12, 1)
-    for first, last in (("2026-12", "2026-11"), ("2026-12-31", "2026-11-01"),
-                        ("2023-12", "2026-12")):
+def test_a_range_is_one_month_to_36_else_it_is_refused_on_from():
+    one = load_query(**{"from": "2026-12", "to": "2026-12"})
+    assert (one["start"], one["end"]) == (D(2026, 12, 1), D(2027, 1, 1))
+    # as the portal asks: the first day of the first month, the first day after the last
+    six = load_query(**{"from": "2026-07-01", "to": "2027-01-01"})
+    assert (six["start"], six["end"]) == (D(2026, 7, 1), D(2027, 1, 1))
+    assert load_query(**{"from": "2024-01", "to": "2026-12-31"})["end"] == D(2027, 1, 1)
+    for first, last in (("2026-12", "2026-11"), ("2026-12", "2026-12-01"),
+                        ("2026-12-31", "2026-11-30"), ("2023-12", "2026-12")):
         with pytest.raises(ValidationError) as refused:
             load_query(**{"from": first, "to": last})
-        assert list(refused.value.messages) == ["from"]
+        assert list(refused.value.messages) == ["from"], (first, last)
 
 
 def test_the_only_grouping_is_by_month_and_nothing_unknown_is_taken():
@@ -118,7 +125,7 @@ def test_the_only_grouping_is_by_month_and_nothing_unknown_is_taken():
 def test_without_months_the_last_six_this_one_included():
     today = D(2026, 12, 4)
     assert insights.spending_range(None, None, today) == (D(2026, 7, 1), D(2027, 1, 1))
-    assert insights.spending_range(None, D(2026, 3, 1), today) == (D(2025, 10, 1),
+    assert insights.spending_range(None, D(2026, 4, 1), today) == (D(2025, 10, 1),
                                                                     D(2026, 4, 1))
     assert insights.spending_range(D(2026, 1, 1), None, today) == (D(2026, 1, 1),
                                                                     D(2027, 1, 1))
@@ -151,7 +158,8 @@ BUDGET = {"budget": {"amount": 5000, "currency": "EUR"}, "month": "2026-12", "so
 
 
 @pytest.mark.parametrize("wrong", [
-    {}, {"amount": 5000}, {"amount": {"amount": 0, "currency": "EUR"}},
+    {}, {"amount": 0}, {"amount": 10**9 + 1}, {"amount": 50.0}, {"amount": "5000"},
+    {"amount": False}, {"amount": [5000]}, {"amount": {"amount": 0, "currency": "EUR"}},
     {"amount": {"amount": -1, "currency": "EUR"}}, {"amount": {"amount": 10**9 + 1,
                                                                "currency": "EUR"}},
     {"amount": {"amount": 12.5, "currency": "EUR"}}, {"amount": {"amount": "5000",
@@ -162,6 +170,16 @@ BUDGET = {"budget": {"amount": 5000, "currency": "EUR"}, "month": "2026-12", "so
 def test_a_budget_is_a_whole_positive_amount_of_money(wrong):
     with pytest.raises(ValidationError):
         schemas.BudgetIn().load(wrong)
+
+
+def test_a_budget_is_money_or_its_minor_units_in_the_account_s_currency():
+    assert schemas.BudgetIn().load({"amount": {"amount": 5000, "currency": "EUR"}}) == {
+        "amount": {"amount": 5000, "currency": "EUR"}}
+    assert schemas.BudgetIn().load({"amount": 10**9}) == {
+        "amount": {"amount": 10**9, "currency": None}}
+    gw = gateway(insights=Service(set_budget=BUDGET))
+    insights.set_budget(gw, call(body=schemas.BudgetIn().load({"amount": 5000})))
+    assert gw.insights.calls == [("set_budget", "cus_1", 5000)]
 
 
 def test_a_budget_in_another_currency_than_the_account_s_is_refused_unasked():
@@ -307,7 +325,7 @@ def route(name, method="GET", query="", body=None, account=ACCOUNT, **services):
 def test_a_bad_range_is_a_400_with_the_field_as_the_client_named_it():
     status, body, gw = route("insights_spending", query="from=2026-12&to=2026-01")
     assert status == 400 and body["error"]["code"] == "VALIDATION_FAILED"
-    assert body["error"]["fields"] == {"from": ["must not be after `to`"]}
+    assert body["error"]["fields"] == {"from": ["must be before `to`"]}
     status, body, _ = route("insights_spending", query="from=2026-02-30&group=week")
     assert status == 400 and set(body["error"]["fields"]) == {"from", "group"}
     status, body, _ = route("insights_spending", query="from=2030-01")  # after this month

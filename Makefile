@@ -21,6 +21,7 @@ bench:
 	@.venv/bin/python tests/perf/bench_billing_run.py
 	@.venv/bin/python tests/perf/bench_tickets.py
 	@.venv/bin/python tests/perf/bench_storage.py
+	@.venv/bin/python tests/perf/bench_viewing.py
 
 # docs/screenshots/: the main pages at desktop and phone width, from the demo data
 screenshots:

@@ -6,6 +6,9 @@ counted and not stored; the retention timer deletes old days as the clock moves.
 
 import datetime as dt
 import json
+import pathlib
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -176,3 +179,23 @@ def test_the_retention_timer_deletes_days_older_than_the_retention(stack):
     stack.clock.advance(days=60)  # day(30) is 93 days old
     after_timer_rounds("insights", "tick")
     assert stack.rows(ann) == 1 and stack.minutes(ann, "Football TV", day(1)) == 30
+
+
+def test_the_integrator_example_reports_by_event_and_by_rpc(stack):
+    ann = stack.customer()
+    script = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "report_viewing.py"
+
+    def run(*args):
+        done = subprocess.run([sys.executable, str(script), "--amqp-uri",
+                               stack.config["AMQP_URI"], "--customer", ann, "--channel",
+                               "News 24", "--days", "3", "--minutes", "25", *args],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "tv_platform.events" in run("--via", "event", "--batch-id", "doc-1")
+    assert eventually(lambda: stack.rows(ann) == 3)
+    answer = json.loads(run("--via", "rpc", "--batch-id", "doc-1"))
+    assert answer["status"] == "duplicate" and answer["stored"] == 3
+    assert json.loads(run("--via", "rpc", "--batch-id", "doc-2"))["status"] == "accepted"
+    assert stack.minutes(ann, "News 24", day(1)) == 50

@@ -3,11 +3,21 @@ customer sets it, billing charges them, insights checks billing's month_status a
 charge and the notifier tells the customer once per threshold and month, in their language,
 however often the events come."""
 
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 import sqlalchemy as sa
 from nameko.standalone.events import event_dispatcher
+from nameko.testing.services import worker_factory
+from sqlalchemy.orm import Session
 
-from services.common.db import normalize_url
+from services.common.clock import TestClock
+from services.common.db import KERNEL, Component, make_engine, migrate, normalize_url
 from services.common.observability import ENTRYPOINT_SECONDS
+from services.insights import budgets
+from services.insights.models import MIGRATIONS, Base
+from services.insights.service import InsightsService
 from tests.integration.conftest import eventually
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123",
@@ -115,3 +125,53 @@ def test_a_budget_alerts_once_per_threshold_and_month_in_the_customer_s_language
 
 def _subscription(portal, token) -> str:
     return portal.ok("GET", "/api/v1/subscriptions", token)["data"][0]["id"]
+
+
+# twenty charges' events at once, each seeing the month past a threshold: one alert each ------
+
+NOW = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.UTC)
+
+
+class Billing:
+    def __init__(self, so_far, projected):
+        self.status = {"currency": "EUR", "month": "2026-12", "start": "2026-12-01",
+                       "end": "2027-01-01", "so_far": so_far, "projected": projected,
+                       "upcoming": []}
+
+    def month_status(self, customer_id):
+        return dict(self.status)
+
+
+@pytest.fixture
+def engine(pg_url):
+    engine = make_engine(pg_url, pool_size=25)
+    migrate(engine, [KERNEL, Component("insights", Base.metadata, MIGRATIONS)])
+    yield engine
+    engine.dispose()
+
+
+def charged(engine, billing, n):
+    """insights' handler of billing's wallet_debited, as a worker runs it."""
+    with Session(engine, expire_on_commit=False) as session:
+        insights = worker_factory(InsightsService, db=session, clock=TestClock(NOW),
+                                  billing=billing)
+        insights.on_wallet_debited({"event_id": f"evt_{n}", "wallet": {
+            "customer_id": "cus_a", "transaction": {}, "balance": {}}})
+
+
+def test_twenty_concurrent_checks_announce_each_threshold_once(engine):
+    with Session(engine) as session:
+        budgets.put(session, "cus_a", 10000, "EUR", NOW)
+        session.commit()
+    for so_far, projected in ((8500, 8500), (8600, 13000), (12000, 13000)):
+        billing = Billing(so_far, projected)
+        with ThreadPoolExecutor(20) as pool:
+            list(pool.map(lambda n, b=billing: charged(engine, b, n), range(20)))
+    with engine.connect() as conn:
+        sent = [p["budget_alert"]["threshold"] for p in conn.execute(sa.text(
+            "SELECT payload FROM outbox_messages WHERE event_type = 'budget_alert' "
+            "ORDER BY id")).scalars()]
+        recorded = conn.execute(sa.text(
+            "SELECT threshold, announced FROM budget_alerts ORDER BY threshold")).all()
+    assert sent == ["80", "projected", "100"]
+    assert [tuple(r) for r in recorded] == [("100", True), ("80", True), ("projected", True)]

@@ -5,12 +5,14 @@ tests/integration/test_viewing_postgres.py)."""
 import datetime as dt
 
 import pytest
+from nameko.testing.services import worker_factory
 from sqlalchemy import func, select
 
 from services.common import errors
 from services.common.db import unit_of_work
 from services.insights import transactions, viewing
 from services.insights.models import MIGRATIONS, Base, ViewingBatch, ViewingDay
+from services.insights.service import InsightsService, retention_days
 from tests.unit.service_world import World
 
 NOW = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.UTC)
@@ -258,3 +260,36 @@ def test_the_retention_works_in_batches_until_nothing_is_left(world, monkeypatch
     world.session.commit()
     assert transactions.prune(world.session, world.now(), 90)["days"] == 10
     assert rows(world) == 0
+
+
+def service(world, **deps):
+    return worker_factory(InsightsService, db=world.session, clock=world.clock,
+                          config={"VIEWING_RETENTION_DAYS": 30},
+                          **{"accounts": accounts(), "catalog": catalog(),
+                             "channels": viewing.ChannelCache(), **deps})
+
+
+def test_the_event_stores_a_batch_as_the_rpc_does_and_drops_one_that_is_not_valid(world):
+    insights = service(world)
+    assert insights.on_viewing_reported({"batch_id": "", "records": [rec()]}) is None
+    assert insights.on_viewing_reported("nonsense") is None
+    assert insights.on_viewing_reported({"batch_id": "e1", "records": [rec()]})["stored"] == 1
+    assert insights.report_viewing("e1", [rec()])["status"] == "duplicate"
+    # the configured retention (30 days) applies
+    assert insights.report_viewing("e2", [rec(when=day(31))])["too_old"] == 1
+    assert insights.viewing("cus_a", 60)["retention_days"] == 30
+
+
+def test_the_event_comes_back_when_a_backing_service_does_not_answer(world):
+    down = FakeService(known_customers=errors.ServiceUnavailable("accounts is down"))
+    with pytest.raises(errors.ServiceUnavailable):
+        service(world, accounts=down).on_viewing_reported({"batch_id": "e1",
+                                                            "records": [rec()]})
+    assert service(world).on_viewing_reported({"batch_id": "e1", "records": [rec()]})[
+        "status"] == "accepted"
+
+
+def test_the_retention_setting_must_be_a_positive_number_of_days():
+    assert retention_days({}) == 90 and retention_days({"VIEWING_RETENTION_DAYS": "30"}) == 30
+    with pytest.raises(ValueError, match="VIEWING_RETENTION_DAYS"):
+        retention_days({"VIEWING_RETENTION_DAYS": 0})

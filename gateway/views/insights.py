@@ -95,7 +95,7 @@ def clear_budget(gw, call: Call) -> Reply:
 # recommendations and viewing ------------------------------------------------------------------
 
 def recommendations(gw, call: Call) -> dict:
-    found = gw.insights.recommendations(_me(call), call.principal.account["language"])
+    found = gw.insights.recommendations(_me(call), call.principal.account.get("language"))
     return {"data": found["data"], "has_more": False, "next_cursor": None}
 
 

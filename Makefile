@@ -22,6 +22,7 @@ bench:
 	@.venv/bin/python tests/perf/bench_tickets.py
 	@.venv/bin/python tests/perf/bench_storage.py
 	@.venv/bin/python tests/perf/bench_viewing.py
+	@.venv/bin/python tests/perf/bench_ops_insights.py
 
 # docs/screenshots/: the main pages at desktop and phone width, from the demo data
 screenshots:

@@ -96,7 +96,8 @@ def load_billing(session):
         subscription("s3", at(9, 1)),
         subscription("s4", at(7, 1), at(12, 2), "Moving abroad"),
         subscription("s5", at(5, 1), at(9, 15), "Too expensive"),  # before the window
-        subscription("s6", at(12, 1, 9), at(12, 10), "Too expensive")])
+        subscription("s6", at(12, 1, 9), at(12, 10), "Too expensive"),
+        subscription("s7", at(10, 1), currency="USD")])  # an account with no package item
     session.execute(insert(SubscriptionItem), [
         package("s1", "basic", at(8, 10)),
         package("s2", "basic", at(10, 5), at(11, 20)),
@@ -147,13 +148,18 @@ BILLING_FIGURES = {
         {"month": "2026-12", "package": "premium", "active": 1}],
     "churn": [
         {"month": "2026-10", "active_at_start": 3, "cancelled": 0, "rate": "0.0000"},
-        {"month": "2026-11", "active_at_start": 4, "cancelled": 1, "rate": "0.2500"},
-        {"month": "2026-12", "active_at_start": 3, "cancelled": 2, "rate": "0.6667"}],
+        {"month": "2026-11", "active_at_start": 5, "cancelled": 1, "rate": "0.2000"},
+        {"month": "2026-12", "active_at_start": 4, "cancelled": 2, "rate": "0.5000"}],
     "cancellation_reasons": [{"reason": "Too expensive", "count": 2},
                              {"reason": "Moving abroad", "count": 1}],
-    "arpa": [{"month": "2026-10", "currency": "EUR", "amount": 700, "accounts": 2},
-             {"month": "2026-11", "currency": "EUR", "amount": 901, "accounts": 1},
-             {"month": "2026-11", "currency": "USD", "amount": 2000, "accounts": 1}],
+    # revenue: EUR October 1000 + 500 - 100, November 1001 - the credit note's 100 net;
+    # accounts served: s1-s4 in October and November, s1, s3, s4, s6 in December; s7 (USD)
+    "arpa": [{"month": "2026-10", "currency": "EUR", "amount": 350, "accounts": 4},
+             {"month": "2026-10", "currency": "USD", "amount": 0, "accounts": 1},
+             {"month": "2026-11", "currency": "EUR", "amount": 225, "accounts": 4},
+             {"month": "2026-11", "currency": "USD", "amount": 2000, "accounts": 1},
+             {"month": "2026-12", "currency": "EUR", "amount": 0, "accounts": 4},
+             {"month": "2026-12", "currency": "USD", "amount": 0, "accounts": 1}],
     "wallet_float": [{"currency": "EUR", "amount": 1750, "wallets": 2},
                      {"currency": "USD", "amount": 700, "wallets": 1}],
     "overdue": [{"currency": "EUR", "amount": 5500, "invoices": 2},

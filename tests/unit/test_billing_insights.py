@@ -199,6 +199,12 @@ def test_the_average_is_rounded_half_to_even(amount, count, expected):
     assert analytics.half_even_div(amount, count) == expected
 
 
+def test_accounts_served_count_from_grouped_rows():
+    # (currency, first activation, last cancellation or None while live, accounts)
+    rows = [("EUR", -1, None, 5), ("EUR", 0, 1, 2), ("EUR", -1, 0, 1), ("USD", 2, None, 3)]
+    assert analytics.served(rows, 3) == {"EUR": [8, 7, 5], "USD": [0, 0, 3]}
+
+
 def test_held_at_end_and_churn_count_from_grouped_rows():
     # 3 months; buckets: -1 before the window, 3 after it
     rows = [("basic", -1, None, 10), ("basic", -1, 1, 2), ("basic", 1, None, 3),
@@ -291,7 +297,8 @@ def test_ops_insights_count_packages_churn_and_reasons_on_sqlite(world):
         {"month": "2026-12", "active_at_start": 2, "cancelled": 1, "rate": "0.5000"}]
     assert figures["cancellation_reasons"] == [{"reason": "Too expensive", "count": 1}]
     [nov, dec] = figures["arpa"]
+    # both accounts were served in both months (cus_a until its cancellation on 2 Dec)
     assert (nov["month"], nov["accounts"], dec["month"], dec["accounts"]) == (
-        "2026-11", 2, "2026-12", 1)
+        "2026-11", 2, "2026-12", 2)
     assert dec["amount"] < 0  # December: only cus_a's credit for the unused part
     assert figures["wallet_float"] == [] and figures["overdue"] == []

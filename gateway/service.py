@@ -100,7 +100,8 @@ class GatewayService:
     def backends(self) -> dict:
         """The services /ready checks: every service the gateway talks to."""
         return {"accounts": self.accounts, "catalog": self.catalog, "billing": self.billing,
-                "vouchers": self.vouchers, "notifier": self.notifier, "tickets": self.tickets}
+                "vouchers": self.vouchers, "notifier": self.notifier, "tickets": self.tickets,
+                "insights": self.insights}
 
     # a revoked session or a changed account leaves every gateway's auth cache at once
     @event_handler("accounts", "session_revoked", handler_type=BROADCAST,

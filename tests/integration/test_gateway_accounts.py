@@ -330,7 +330,8 @@ def test_health_ready_metrics_and_degradation_when_accounts_stops(portal):
     assert ready.status_code == 503
     assert ready.json()["services"] == {"accounts": "ok", "catalog": "unavailable",
                                         "billing": "unavailable", "vouchers": "unavailable",
-                                        "tickets": "unavailable", "notifier": "unavailable"}
+                                        "tickets": "unavailable", "notifier": "unavailable",
+                                        "insights": "unavailable"}
     portal.sign_up()
     metrics = portal("GET", "/metrics").text
     assert 'portal_http_requests_total{method="POST",route="signup",status="201"}' in metrics

@@ -19,6 +19,7 @@ from deploy import demo
 from services.accounts.service import AccountsService
 from services.billing.service import BillingService
 from services.catalog.service import CatalogService
+from services.insights.service import InsightsService
 from services.common.db import normalize_url
 from services.notifier.service import NotifierService
 from services.tickets.service import TicketsService
@@ -31,7 +32,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAMEKO = pathlib.Path(sys.executable).with_name("nameko")
 GOOD_SECRET = "T4vQ9mXc2LpW7zRk1NbY6sHd3JfG8aEu0o"
 SERVICES = {"accounts": AccountsService, "billing": BillingService, "catalog": CatalogService,
-            "vouchers": VouchersService, "tickets": TicketsService, "notifier": NotifierService}
+            "vouchers": VouchersService, "tickets": TicketsService, "notifier": NotifierService,
+            "insights": InsightsService}
 
 
 def run_service(module: str, amqp_uri: str, data_dir: pathlib.Path, **settings: str):

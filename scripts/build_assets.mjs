@@ -6,7 +6,9 @@
 //
 // - app.js is bundled by esbuild into minified ES modules with content hashes in their names
 //   (app-XXXXXXXX.js, chunk-XXXXXXXX.js). Code splitting: the staff pages (pages/ops-*.js, loaded
-//   by app.js with import()) become chunks of their own that only staff download.
+//   by app.js with import()) become chunks of their own that only staff download; so do the
+//   Insights page and Chart.js (charts.js, loaded by chart-view.js when a chart comes near the
+//   screen), which customers download only when they need them.
 // - styles.css is minified and hashed the same way; the translations (i18n/<lang>.json), the icons
 //   and the web app manifest get a hash in their names too. i18n.js, which fetches
 //   `./i18n/${lang}.json`, is given the hashed names at bundle time (see i18nNames below).
@@ -22,10 +24,10 @@
 // new hashed files beside the old ones and replaces index.html, sw.js and assets.json last (each
 // atomically), so a portal running while someone rebuilds never serves a page whose scripts are
 // gone; hashed files no build refers to are deleted an hour after they were written.
-// Nothing is rebuilt when the inputs (gateway/static, this script, esbuild's version) have the
-// same hash as the last build (assets.json's "inputs"). assets.json's "sources_at" says when the
-// sources were last read: the gateway serves the build only while no source file is newer, and
-// the sources themselves otherwise (gateway/static_files.py).
+// Nothing is rebuilt when the inputs (gateway/static, this script, package-lock.json, esbuild's
+// version) have the same hash as the last build (assets.json's "inputs"). assets.json's
+// "sources_at" says when the sources were last read: the gateway serves the build only while no
+// source file is newer, and the sources themselves otherwise (gateway/static_files.py).
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -83,6 +85,8 @@ function inputsHash() {
   const digest = createHash('sha256');
   digest.update(`esbuild ${esbuild.version}\n`);
   digest.update(fs.readFileSync(fileURLToPath(import.meta.url)));
+  // the npm packages bundled in (Chart.js): another version is another build
+  digest.update(fs.readFileSync(path.join(ROOT, 'package-lock.json')));
   for (const file of sourceFiles()) {
     digest.update(`\n${file}\n`);
     digest.update(fs.readFileSync(path.join(SRC, file)));
@@ -95,7 +99,9 @@ function writeOut(relative, bytes) {
   const target = path.join(OUT, relative);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const variants = [['', bytes]];
-  if (COMPRESSIBLE.test(relative) && bytes.length > 256) {
+  // tiny files are not worth it, but scripts always get their copies (esbuild's shared helper
+  // chunk can be a hundred bytes), so every script is sent the same way
+  if (COMPRESSIBLE.test(relative) && (bytes.length > 256 || relative.endsWith('.js'))) {
     variants.push(['.gz', zlib.gzipSync(bytes, { level: 9 })]);
     variants.push(['.br', zlib.brotliCompressSync(bytes, {
       params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
@@ -217,10 +223,18 @@ async function build() {
   files['app.js'] = entry;
   files['styles.css'] = css;
   // The chunks the entry imports statically (needed before anything renders) and the ones it
-  // loads with import() (staff pages): only the former are preloaded and precached.
+  // loads with import(): the staff pages (lazyChunks), and customer code only some pages need
+  // (onDemandChunks: the Insights page; Chart.js, loaded when a chart is about to be seen).
+  // Only the static ones are preloaded and precached.
   const imports = outputs[`gateway/static/dist/${entry}`].imports;
   const staticChunks = imports.filter((i) => i.kind === 'import-statement').map((i) => path.basename(i.path));
-  const lazyChunks = imports.filter((i) => i.kind === 'dynamic-import').map((i) => path.basename(i.path));
+  const dynamicChunks = new Set();
+  for (const [name, meta] of Object.entries(outputs)) {
+    if (!name.endsWith('.js')) continue;
+    for (const i of meta.imports) if (i.kind === 'dynamic-import') dynamicChunks.add(path.basename(i.path));
+  }
+  const lazyChunks = [...dynamicChunks].filter((c) => c.startsWith('ops-'));
+  const onDemandChunks = [...dynamicChunks].filter((c) => !c.startsWith('ops-'));
 
   // 4. index.html: hashed names, preloads, the build's version.
   const version = hash8(Buffer.from([...written].sort().join('\n')));
@@ -257,7 +271,7 @@ async function build() {
 
   // 6. The build manifest last: what was built, from which inputs.
   writeOut('assets.json', Buffer.from(`${JSON.stringify({
-    inputs, version, files, staticChunks, lazyChunks, sources_at: sourcesAt, built_at: new Date().toISOString(),
+    inputs, version, files, staticChunks, lazyChunks, onDemandChunks, sources_at: sourcesAt, built_at: new Date().toISOString(),
   }, null, 2)}\n`));
 
   // 7. Hashed files no build refers to any more, once they are an hour old.
@@ -287,7 +301,7 @@ async function build() {
   console.log(`[build_assets] built gateway/static/dist in ${Date.now() - began} ms (version ${version}): `
     + `first load ${(firstLoad.reduce((n, f) => n + size(f), 0) / 1024).toFixed(1)} KB, `
     + `${(firstLoad.reduce((n, f) => n + gz(f), 0) / 1024).toFixed(1)} KB gzipped; `
-    + `staff chunks: ${lazyChunks.join(', ')}`);
+    + `staff chunks: ${lazyChunks.join(', ')}; on demand: ${onDemandChunks.join(', ')}`);
 }
 
 build().catch((err) => {

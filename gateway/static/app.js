@@ -56,7 +56,7 @@ const ROUTES = [
   { path: 'ops/support', page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES },
   { path: /^ops\/support\/([^/]+)$/, page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES }, // one ticket
   { path: 'ops/governance', page: opsGovernance, nav: 'opsGovernance', permissions: ['approvals.read', 'audit.read'] },
-  { path: 'ops/insights', page: opsInsights, nav: 'opsInsights', roles: ['admin'] },
+  { path: 'ops/insights', page: opsInsights, nav: 'opsInsights', permissions: ['insights.read'] }, // admins
 ];
 const HOME = '#/dashboard';
 // Staff (OPS_ROLES) land on the support desk with staff navigation: a staff account has no

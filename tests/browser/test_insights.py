@@ -14,6 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import Client, add_card, log_in_as, new_account
+from tests.browser.test_bills import ADMIN
+from tests.browser.test_portal import log_in
+from tests.browser.test_support import AGENT, raise_ticket
 
 DEMO_PREPAID = {"email": "prepaid@example.com", "password": "prepaid demo passphrase",
                 "name": "Paula Prepaid"}
@@ -141,7 +144,9 @@ def test_insights_speak_every_language_at_phone_and_desktop_width(make_page, por
         expect(advice).to_have_count(1)
         expect(advice.get_by_test_id("recommendation-reason")).to_contain_text(
             re.compile(r"€|EUR"))
-        page.get_by_test_id("spending-chart").locator("summary").click()
+        details = page.get_by_test_id("spending-chart").get_by_test_id("chart-table")
+        if details.get_attribute("open") is None:  # open already when there is no chart
+            details.locator("summary").click()
         expect(page.get_by_test_id("spending-table")).to_be_visible()
         no_text_left_as_a_key(page, f"insights, {where}")
 
@@ -250,3 +255,49 @@ def test_apply_opens_the_change_with_its_preview(make_page, portal_url):
     expect(card.get_by_test_id("change-preview")).to_be_visible()
     expect(card.locator(f"input[name=package][value='{change['action']['package']}']")
            ).to_be_checked()
+
+
+def test_the_admin_s_console_draws_the_business_and_switches_recommendation_kinds(
+        make_page, portal_url):
+    admin = Client(portal_url, *ADMIN)
+    # a support request, so tickets by category have something to count
+    raise_ticket(Client(portal_url, DEMO_PREPAID["email"], DEMO_PREPAID["password"]),
+                 category="billing")
+    page = make_page()
+    log_in(page, portal_url, *ADMIN)
+    page.get_by_test_id("nav-opsInsights").click()
+    console = page.get_by_test_id("page-ops-insights")
+    expect(console.get_by_role("heading", level=1)).to_have_text("Business insights")
+    # the demo's subscriptions and tickets: charts with their tables
+    for testid in ("ops-subscribers-chart", "ops-tickets-chart"):
+        figure = console.get_by_test_id(testid)
+        figure.scroll_into_view_if_needed()
+        expect(figure).to_have_attribute("data-chart", re.compile(r"drawn|table"))
+        expect(figure.locator("table tbody tr").first).to_be_attached()
+    expect(console.get_by_test_id("ops-insights-churn")).to_be_visible()
+    expect(console.get_by_test_id("ops-insights-money")).to_contain_text("€")
+    expect(console.get_by_test_id("ops-resolve-table").or_(
+        console.get_by_test_id("ops-resolve-empty"))).to_be_visible()
+    no_text_left_as_a_key(page, "ops insights")
+
+    # switch the top-up advice off, and on again
+    kinds = console.get_by_test_id("ops-kinds-form")
+    switch = kinds.locator("input[data-kind=top_up]")
+    expect(switch).to_be_checked()
+    switch.uncheck()
+    kinds.get_by_test_id("ops-kinds-save").click()
+    expect(kinds.get_by_test_id("form-message")).to_have_text("Saved.")
+    kinds_now = "/api/v1/ops/insights/recommendation-kinds"
+    assert admin.call("GET", kinds_now)["kinds"]["top_up"] is False
+    switch.check()
+    kinds.get_by_test_id("ops-kinds-save").click()
+    expect(kinds.get_by_test_id("form-message")).to_have_text("Saved.")
+    assert admin.call("GET", kinds_now)["kinds"]["top_up"] is True
+
+
+def test_customers_and_agents_have_no_business_insights(make_page, portal_url):
+    page = make_page()
+    log_in(page, portal_url, *AGENT)
+    expect(page.get_by_test_id("nav-opsSupport")).to_be_attached()
+    expect(page.get_by_test_id("nav-opsInsights")).to_have_count(0)
+    expect(page.get_by_test_id("nav-insights")).to_have_count(0)  # a customer's page

@@ -70,6 +70,10 @@ def test_the_readme_curl_tour_works_as_printed(stack):
     assert "application/pdf" in done.stdout and "\npaid\n" in done.stdout  # Peter's bill
     assert "serial,code,value,currency,valid_until" in done.stdout
     assert '"code":"VOUCHER_ALREADY_REDEEMED"' in done.stdout
+    # insights: Ann's budget answers its state; the demo's viewing makes Peter's first advice
+    # the movies add-on he hardly watches
+    assert '"state":' in done.stdout and '"use_viewing":false' in done.stdout
+    assert "'code': 'unused_addon'" in done.stdout and "'addon': 'Filme & Serien'" in done.stdout
     # the notifier's e-mails reach the local mail catcher `make run` starts (a maildir)
     def mails() -> list[str]:
         return [p.read_text(errors="replace") for p in (stack.data_dir / "mail" / "new").glob("*")]

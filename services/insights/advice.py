@@ -14,6 +14,7 @@ out of the comparison: a package change keeps them.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,43 +46,22 @@ def _snapshot(sub: dict) -> dict:
             "activation_date": sub["activation_date"], "current_period": sub["current_period"]}
 
 
-class _Catalog:
-    """The catalog's answers this computation needs, each asked once."""
-
-    def __init__(self, catalog, language: str | None) -> None:
-        self.rpc, self.language = catalog, language
-        self._packages: dict = {}
-        self._addons: dict = {}
-
-    def packages(self, region: str | None) -> dict:
-        if region not in self._packages:
-            self._packages[region] = {p["code"]: p for p in self.rpc.list_packages(
-                tax_region=region, language=self.language)}
-        return self._packages[region]
-
-    def addons(self, region: str | None) -> dict:
-        if region not in self._addons:
-            self._addons[region] = {a["code"]: a for a in self.rpc.list_addons(
-                tax_region=region, language=self.language)}
-        return self._addons[region]
-
-    def package_channels(self, code: str, region: str | None) -> frozenset:
-        package = self.packages(region).get(code)
-        if package is None:  # retired: subscriptions outlive offers
-            try:
-                package = self.rpc.get_package(code)
-            except errors.NotFound:
-                return frozenset()
-        return frozenset(package.get("channels", ()))
+def _waited(pending, until: float, default=None):
+    """A started call's answer; `default` if the service refused it (a typed error)."""
+    try:
+        return pending.wait(until)
+    except errors.ServiceError:
+        return default
 
 
 def _line_gross(net: int, rate_bp: int) -> int:
     return net + tax_of(net, rate_bp)
 
 
-def _candidate(catalog: _Catalog, sub: dict, code: str, addons: dict, packages: dict
-               ) -> Candidate | None:
-    """The package `code` as this subscription would pay it, with the add-ons it keeps."""
+def _kept(sub: dict, code: str, addons: dict, packages: dict) -> list[str] | None:
+    """The add-ons the subscription keeps if it changes to package `code` (None: `code` is
+    not on offer): those `code` allows, except those whose channels it already carries, up to
+    its limit."""
     target = packages.get(code)
     if target is None:
         return None
@@ -89,48 +69,74 @@ def _candidate(catalog: _Catalog, sub: dict, code: str, addons: dict, packages: 
     kept = [a["code"] for a in sub["addons"]
             if a["code"] in addons and code in addons[a["code"]]["packages"]
             and not frozenset(addons[a["code"]]["channels"]) <= channels]
-    kept = kept[:int(target.get("rules", {}).get("max_addons", len(kept)))]
-    try:
-        quote = catalog.rpc.quote(sub["currency"], sub["billing_period"], code, kept,
-                                  tax_region=sub["tax"]["region"])
-    except errors.ServiceError:  # not offered in this currency or period, or retired
-        return None
+    return kept[:int(target.get("rules", {}).get("max_addons", len(kept)))]
+
+
+def _candidate(sub: dict, code: str, kept: list[str], quote: dict, addons: dict,
+               packages: dict) -> Candidate:
+    """Package `code` as this subscription would pay it (the catalog's quote: list price, best
+    promotion, the tax of its region), with the add-ons it keeps."""
     rate = quote["tax"]["rate_bp"]
     package = quote["package"]
     price = _line_gross(package["price"] - (package["discount"] or {}).get("amount", 0), rate)
     price += sum(_line_gross(a["price"], rate) for a in quote["addons"])
+    channels = frozenset(packages[code].get("channels", ()))
     for a in kept:
         channels |= frozenset(addons[a]["channels"])
-    return Candidate(code, target["name"], channels, monthly(price, sub["billing_period"]),
-                     tuple(kept))
+    return Candidate(code, packages[code]["name"], channels,
+                     monthly(price, sub["billing_period"]), tuple(kept))
 
 
-def holding(catalog: _Catalog, sub: dict) -> Holding:
-    region, period = sub["tax"]["region"], sub["billing_period"]
-    packages, addons = catalog.packages(region), catalog.addons(region)
-    snapshot = _snapshot(sub)
-    held = []
-    for addon in sub["addons"]:
-        decision = catalog.rpc.check_change(snapshot, {"action": "remove_addon",
-                                                       "addon": addon["code"]})
-        entry = addons.get(addon["code"], {})
-        held.append(HeldAddon(addon["code"], entry.get("name", addon["name"]),
-                              frozenset(entry.get("channels", ())),
-                              monthly(_gross(addon["taxed_price"]), period),
-                              bool(decision["allowed"])))
-    package = sub["package"]
-    candidates = []
-    for option in catalog.rpc.package_options(snapshot):
-        if option["allowed"] and not option["current"]:
-            candidate = _candidate(catalog, sub, option["package"], addons, packages)
-            if candidate is not None:
-                candidates.append(candidate)
-    name = packages.get(package["code"], {}).get("name", package["name"])
-    return Holding(sub["id"], package["code"], name,
-                   catalog.package_channels(package["code"], region),
-                   monthly(_gross(package["taxed_price"]) - _gross(package.get("taxed_discount")),
-                           period),
-                   sub["currency"], tuple(held), tuple(candidates))
+def holdings(billing, catalog, subs: list[dict], language: str | None, until: float
+             ) -> list[Holding]:
+    """The subscriptions as the rules see them. The catalog is asked in two parallel rounds:
+    prices, channels, options and removals; then a quote per allowed package."""
+    regions = {sub["tax"]["region"] for sub in subs}
+    packages_of = {r: catalog.start("list_packages", tax_region=r, language=language)
+                   for r in regions}
+    addons_of = {r: catalog.start("list_addons", tax_region=r, language=language)
+                 for r in regions}
+    options_of = {sub["id"]: catalog.start("package_options", _snapshot(sub)) for sub in subs}
+    removals = {(sub["id"], a["code"]): catalog.start("check_change", _snapshot(sub), {
+        "action": "remove_addon", "addon": a["code"]}) for sub in subs for a in sub["addons"]}
+    packages_of = {r: {p["code"]: p for p in _waited(c, until, [])}
+                   for r, c in packages_of.items()}
+    addons_of = {r: {a["code"]: a for a in _waited(c, until, [])} for r, c in addons_of.items()}
+    quotes = {}
+    for sub in subs:
+        packages, addons = packages_of[sub["tax"]["region"]], addons_of[sub["tax"]["region"]]
+        for option in _waited(options_of[sub["id"]], until, []):
+            kept = _kept(sub, option["package"], addons, packages)
+            if option["allowed"] and not option["current"] and kept is not None:
+                quotes[sub["id"], option["package"]] = kept, catalog.start(
+                    "quote", sub["currency"], sub["billing_period"], option["package"], kept,
+                    tax_region=sub["tax"]["region"])
+    made = []
+    for sub in subs:
+        region, period = sub["tax"]["region"], sub["billing_period"]
+        packages, addons = packages_of[region], addons_of[region]
+        held = tuple(HeldAddon(
+            a["code"], addons.get(a["code"], {}).get("name", a["name"]),
+            frozenset(addons.get(a["code"], {}).get("channels", ())),
+            monthly(_gross(a["taxed_price"]), period),
+            bool((_waited(removals[sub["id"], a["code"]], until) or {}).get("allowed")))
+            for a in sub["addons"])
+        candidates = []
+        for (sub_id, code), (kept, pending) in quotes.items():
+            quote = _waited(pending, until) if sub_id == sub["id"] else None
+            if quote is not None:  # None: not offered in this currency or period, retired
+                candidates.append(_candidate(sub, code, kept, quote, addons, packages))
+        package = sub["package"]
+        own = packages.get(package["code"])
+        if own is None:  # retired: subscriptions outlive offers
+            own = _waited(catalog.start("get_package", package["code"]), until, {})
+        made.append(Holding(
+            sub["id"], package["code"], own.get("name", package["name"]),
+            frozenset(own.get("channels", ())),
+            monthly(_gross(package["taxed_price"]) - _gross(package.get("taxed_discount")),
+                    period),
+            sub["currency"], held, tuple(candidates)))
+    return made
 
 
 def viewing_of(session: Session, customer_id: str, today: dt.date,
@@ -146,11 +152,10 @@ def viewing_of(session: Session, customer_id: str, today: dt.date,
                    int(reported or 0))
 
 
-def _renewal(billing, customer_id: str) -> Renewal | None:
+def _renewal(billing, customer_id: str, wallet, until: float) -> Renewal | None:
     """A prepaid wallet's next renewal that its balance does not pay (billing's outlook)."""
-    try:
-        wallet = billing.get_wallet(customer_id)
-    except errors.ServiceError:  # not a prepaid account: no wallet
+    wallet = _waited(wallet, until)
+    if wallet is None:  # not a prepaid account: no wallet
         return None
     currency = wallet["balance"]["currency"]
     outlook = billing.dashboard(customer_id, currency, "prepaid")["wallet"] or {}
@@ -167,9 +172,10 @@ def for_customer(session: Session, billing, catalog, customer_id: str, language:
     kinds = preferences.enabled_kinds(session)  # insights' own rows first, then the others'
     dismissed = preferences.dismissed(session, customer_id)
     seen = viewing_of(session, customer_id, now.date())
-    subs = [s for s in billing.list_subscriptions(customer_id)["data"]
-            if s["status"] == "active"]
-    shop = _Catalog(catalog, language)
-    holdings = [holding(shop, sub) for sub in subs]
-    return {"data": recommend(holdings, seen, _renewal(billing, customer_id),
+    until = time.monotonic() + billing.timeout
+    subs, wallet = billing.start("list_subscriptions", customer_id), \
+        billing.start("get_wallet", customer_id)
+    subs = [s for s in subs.wait(until)["data"] if s["status"] == "active"]
+    held = holdings(billing, catalog, subs, language, until)
+    return {"data": recommend(held, seen, _renewal(billing, customer_id, wallet, until),
                               frozenset(kinds), frozenset(dismissed), SETTINGS)}

@@ -5,10 +5,6 @@ import { money, date, isMoney } from '../format.js';
 import { statusBadge, scheduleSentences, renewalText, suspendedNotice } from '../subscription-view.js';
 import { statusBadge as ticketStatusBadge, ticketHash } from './support.js';
 import { brandName as cardBrand } from '../payment-methods.js';
-import {
-  API as INSIGHTS, loadSpending, spendingFigure, hasSpending, budgetFigures, budgetState, loadRecommendations,
-  recommendationList,
-} from '../insights-view.js';
 
 // GET /api/v1/dashboard answers every part of the main page at once. A part missing from the
 // answer is not shown; a part marked {"unavailable": true} shows a short notice instead, and
@@ -233,9 +229,11 @@ function nextPanel(data, account) {
 
 // Insights in small (the Insights page has the rest): the last six months' spending, the
 // budget's state when there is a budget, and the top recommendations. Asked for after the main
-// answer and drawn when they come, so they never hold the page up; the panel stays hidden when
-// there is nothing to show or the insights cannot be had (offline, say).
+// answer and drawn when they come, with the code that draws them (insights-view.js, a chunk
+// loaded on demand), so they never hold the page up or weigh on its first load; the panel stays
+// hidden when there is nothing to show or the insights cannot be had (offline, say).
 const TOP_RECOMMENDATIONS = 2;
+const INSIGHTS = '/api/v1/insights';
 
 function insightsPanel(account) {
   const body = h('div', { class: 'dash-insights' });
@@ -250,10 +248,12 @@ function insightsPanel(account) {
   body);
   const quiet = (promise) => promise.catch(() => null);
   Promise.all([
-    quiet(loadSpending(6)),
+    import('../insights-view.js'),
+    quiet(api.get(`${INSIGHTS}/spending`)), // the server's last six months
     quiet(api.get(`${INSIGHTS}/budget`)),
-    quiet(loadRecommendations()),
-  ]).then(([spending, budget, recs]) => {
+    quiet(api.get(`${INSIGHTS}/recommendations`).then((answer) => (answer && answer.data) || [])),
+  ]).then(([view, spending, budget, recs]) => {
+    const { spendingFigure, hasSpending, budgetFigures, budgetState, recommendationList } = view;
     const parts = [];
     if (spending && hasSpending(spending)) {
       parts.push(h('div', { class: 'dash-insights-part', 'data-testid': 'dashboard-spending' },
@@ -286,6 +286,8 @@ function insightsPanel(account) {
     if (!parts.length) return;
     body.replaceChildren(...parts);
     section.hidden = false;
+  }, () => {
+    // the drawing code could not be loaded (offline): the panel stays hidden
   });
   return section;
 }

@@ -67,7 +67,7 @@ SELECT 'sub_' || g, 'cus_' || g, CASE WHEN g % 8 = 0 THEN 'cancelled' ELSE 'acti
   act, act, 1
 FROM (SELECT g, :now - ((g * 7919) % 1095) * interval '1 day'
                  - (g % 86400) * interval '1 second' AS act
-      FROM generate_series(1, :n) g) s
+      FROM generate_series(1::bigint, :n) g) s
 """
 
 ITEMS = """
@@ -78,7 +78,7 @@ SELECT 'si_p_' || s.id, s.id, 'package', p.code, p.code, 1499, 0, 1499, s.activa
        ELSE s.activation_date END, s.cancelled_at
 FROM subscriptions s
 CROSS JOIN LATERAL (SELECT (ARRAY['basic', 'family', 'premium', 'kids'])[
-    1 + abs(hashtext(s.id)) % 4] AS code) p
+    1 + abs(hashtext(s.id)::bigint) % 4] AS code) p
 UNION ALL  -- 1 in 10 changed package once: the package it had first, removed
 SELECT 'si_o_' || s.id, s.id, 'package', 'basic', 'basic', 1499, 0, 1499, s.activation_date,
   s.activation_date, s.activation_date + interval '15 days'
@@ -93,9 +93,10 @@ CHARGES = """
 INSERT INTO charges (id, customer_id, subscription_id, kind, description, item_code, amount,
   tax_rate_bp, tax, currency, period_start, period_end, operation_key, created_at, settled)
 SELECT 'chg_' || s.id || '_' || k, s.customer_id, s.id, 'fee', 'Package', 'basic',
-  999 + (abs(hashtext(s.id)) + k * 37) % 3000, 1900, 190, s.currency, NULL, NULL,
+  999 + (abs(hashtext(s.id)::bigint) + k * 37) % 3000, 1900, 190, s.currency, NULL, NULL,
   'op:' || s.id || ':' || k,
-  :now - (k * 365 / :per) * interval '1 day' - (abs(hashtext(s.id)) % 86400) * interval '1 s',
+  :now - (k * 365 / :per) * interval '1 day'
+       - (abs(hashtext(s.id)::bigint) % 86400) * interval '1 s',
   true
 FROM subscriptions s, generate_series(0, :per - 1) k
 """
@@ -113,7 +114,7 @@ SELECT 'inv_' || s.id || '_' || m, s.customer_id, to_char(issued, 'YYYY-MM-DD'),
   CASE WHEN h % 50 IN (0, 1, 2) THEN 0 ELSE 2380 END, 0, issued
 FROM subscriptions s, generate_series(1, 2) m,
   LATERAL (SELECT :now - (m * 30) * interval '1 day' AS issued,
-                  abs(hashtext(s.id || m)) AS h) x
+                  abs(hashtext(s.id || m)::bigint) AS h) x
 WHERE s.billing_type = 'postpaid'
 """
 
@@ -123,13 +124,13 @@ INSERT INTO credit_notes (id, number, invoice_id, customer_id, amount, tax, curr
 SELECT 'cn_' || i.id, 'CN-' || i.id, i.id, i.customer_id, 238, 38, i.currency, 'Outage',
   CASE WHEN i.status = 'paid' THEN 'next_invoice' ELSE 'invoice' END, 'ops', 'cn:' || i.id,
   i.created_at + interval '3 days'
-FROM invoices i WHERE abs(hashtext(i.id)) % 100 = 5
+FROM invoices i WHERE abs(hashtext(i.id)::bigint) % 100 = 5
 """
 
 WALLETS = """
 INSERT INTO wallets (customer_id, currency, balance, entries, low_balance_threshold,
   low_balance_alerted, created_at)
-SELECT s.customer_id, s.currency, (abs(hashtext(s.id)) % 5000), 1, 500, false,
+SELECT s.customer_id, s.currency, (abs(hashtext(s.id)::bigint) % 5000), 1, 500, false,
   s.activation_date
 FROM subscriptions s WHERE s.billing_type = 'prepaid'
 """
@@ -144,7 +145,7 @@ SELECT 'tk_' || g, g, 'cus_' || g * 10,
   CASE WHEN g % 5 = 0 THEN 'new' ELSE 'resolved' END, '[]', 0, 0, opened, opened,
   CASE WHEN g % 5 <> 0 THEN opened + ((g * 7) % 4320) * interval '1 minute' END
 FROM (SELECT g, :now - ((g * 31) % 365) * interval '1 day' - (g % 1440) * interval '1 minute'
-             AS opened FROM generate_series(1, :tickets) g) t
+             AS opened FROM generate_series(1::bigint, :tickets) g) t
 """
 
 

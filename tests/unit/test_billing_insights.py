@@ -5,10 +5,21 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    select,
+    update,
+)
 
 from services.billing.insights import analytics, months, spending
 from services.billing.insights.spending import Amount
+from services.billing.models import Charge, Subscription
+from services.billing.money import wallets
 from services.common import errors
 from services.common.sqltypes import UtcDateTime
 from tests.unit.billing_world import World
@@ -302,3 +313,55 @@ def test_ops_insights_count_packages_churn_and_reasons_on_sqlite(world):
         "2026-11", 2, "2026-12", 2)
     assert dec["amount"] < 0  # December: only cus_a's credit for the unused part
     assert figures["wallet_float"] == [] and figures["overdue"] == []
+
+
+def ledger_figures(world, customer):
+    """(debits − credits other than money put in, top-ups, vouchers) from the ledger."""
+    entries = world.billing.wallet_transactions(customer, 100)["data"]
+    charged = sum(e["amount"]["amount"] * (1 if e["direction"] == "debit" else -1)
+                  for e in entries if e["type"] not in ("top_up", "voucher"))
+    return charged, sum(e["amount"]["amount"] for e in entries if e["type"] == "top_up")
+
+
+def test_a_prepaid_cancellation_credit_and_a_voided_renewal_reconcile_with_the_ledger(world):
+    world.accounts.add("cus_pre", "prepaid")
+    world.top_up("cus_pre", 4000)
+    kept = world.billing.subscribe("cus_pre", {"package": "basic"})
+    world.clock.set(utc(2026, 11, 25, 10))
+    world.billing.add_addon("cus_pre", kept["id"], {"code": "movies"})
+    world.billing.cancel("cus_pre", kept["id"], {"reason": "Moving", "when": "now"})
+    answer = world.billing.spending("cus_pre", "2026-11-01", "2026-12-01")
+    [november] = answer["periods"]
+    # the unused part of the package and of the add-on came back to the wallet
+    assert november["kinds"]["package"] < 1499 and 0 <= november["kinds"]["addons"] < 1299
+    assert (november["total"], november["top_ups"]) == ledger_figures(world, "cus_pre")
+
+    # a renewal the wallet cannot pay suspends; cancelled unpaid, it is voided: never spent
+    world.accounts.add("cus_void", "prepaid")
+    world.top_up("cus_void", 1800)
+    sub = world.billing.subscribe("cus_void", {"package": "basic"})  # on 25 November
+    world.clock.set(utc(2026, 12, 25, 11))
+    world.billing.run_due()
+    assert world.billing.get_subscription("cus_void", sub["id"])["status"] == "suspended"
+    world.billing.cancel("cus_void", sub["id"], {"reason": "Too expensive", "when": "now"})
+    assert any(c["kind"] == "void" for c in world.billing.list_charges("cus_void"))
+    spent = world.billing.spending("cus_void", "2026-11-01", "2027-01-01")
+    assert [p["total"] for p in spent["periods"]] == [sub["charges"]["amount_due"]["amount"], 0]
+    assert (spent["totals"]["total"], spent["totals"]["top_ups"]) == ledger_figures(
+        world, "cus_void")
+
+
+def test_a_postpaid_voided_charge_and_its_void_are_left_out(world):
+    """A postpaid charge voided (the service was never delivered) was never billed."""
+    world.accounts.add("cus_post", "postpaid")
+    world.billing.subscribe("cus_post", {"package": "basic"})
+    before = world.billing.spending("cus_post", "2026-11-01", "2027-01-01")["totals"]
+    session = world.billing_session
+    sub = session.scalars(select(Subscription)).one()
+    session.execute(update(Charge).values(settled=False))
+    wallets.void_unpaid(session, sub, utc(2026, 12, 2))  # voided the next month
+    session.commit()
+    after = world.billing.spending("cus_post", "2026-11-01", "2027-01-01")
+    assert before["total"] > 0
+    assert [(p["total"], p["kinds"]) for p in after["periods"]] == [
+        (0, dict.fromkeys(spending.KINDS, 0))] * 2

@@ -9,9 +9,10 @@ What it does:
   N subscriptions over three years (1 in 8 cancelled, with one of five reasons; half prepaid,
   half postpaid; 1 in 20 in USD), their package items (four packages; 1 in 10 changed package
   once, so it has a removed item), an add-on item for half of them, C charges per
-  subscription over the last twelve months, two invoices per postpaid subscription (2 % overdue,
-  2 % open past due), a credit note on 1 % of those, a wallet per prepaid subscription, and
-  N/10 tickets in six categories over the year (80 % resolved); then VACUUM ANALYZE;
+  subscription spread over the last twelve months (`--history-months`), two invoices per
+  postpaid subscription (2 % overdue, 2 % open past due), a credit note on 1 % of those, a
+  wallet per prepaid subscription, and N/10 tickets in six categories over the year (80 %
+  resolved); then VACUUM ANALYZE;
 - times each figure (`services/billing/insights/analytics.py`, `services/tickets/
   analytics.py`) as the service runs it (a SQLAlchemy session, the same functions), the
   median of R runs after one warm-up, and the whole `ops_insights` of each service;
@@ -21,7 +22,7 @@ Only 2 cores are shared by everything on the machine: other work running meanwhi
 every figure worse (the load average is printed).
 
     .venv/bin/python tests/perf/bench_ops_insights.py [--subscriptions 1000000]
-        [--charges-per-subscription 12] [--repeat 3] [--keep]
+        [--charges-per-subscription 12] [--history-months 12] [--repeat 3] [--keep]
     DATABASE_URL as for make test.
 """
 
@@ -95,7 +96,7 @@ INSERT INTO charges (id, customer_id, subscription_id, kind, description, item_c
 SELECT 'chg_' || s.id || '_' || k, s.customer_id, s.id, 'fee', 'Package', 'basic',
   999 + (abs(hashtext(s.id)::bigint) + k * 37) % 3000, 1900, 190, s.currency, NULL, NULL,
   'op:' || s.id || ':' || k,
-  :now - (k * 365 / :per) * interval '1 day'
+  :now - (k * :days / :per) * interval '1 day'
        - (abs(hashtext(s.id)::bigint) % 86400) * interval '1 s',
   true
 FROM subscriptions s, generate_series(0, :per - 1) k
@@ -192,6 +193,8 @@ def main() -> int:
     parser.add_argument("--charges-per-subscription", type=int, default=12)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--history-months", type=int, default=12,
+                        help="the charges are spread over this many months before now")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -208,7 +211,8 @@ def main() -> int:
         load(engines["billing"], [("subscriptions", SUBSCRIPTIONS),
                                   ("subscription_items", ITEMS), ("charges", CHARGES),
                                   ("invoices", INVOICES), ("credit_notes", CREDIT_NOTES),
-                                  ("wallets", WALLETS)], {"now": now, "n": n, "per": per})
+                                  ("wallets", WALLETS)], {"now": now, "n": n, "per": per,
+                                   "days": args.history_months * 365 // 12})
         load(engines["tickets"], [("tickets", TICKETS)], {"now": now, "tickets": n // 10})
 
         billing, tickets = Session(engines["billing"]), Session(engines["tickets"])

@@ -135,12 +135,19 @@ const STATES = { ok: 'success', warning: 'warning', over: 'error', projected_ove
 
 /** {budget, so_far, projected, percent, projected_percent, state} in money and whole percents. */
 export function budgetFigures(answer, fallbackCurrency) {
-  const budget = answer && answer.budget ? asMoney(answer.budget.amount !== undefined && !isMoney(answer.budget) ? answer.budget.amount : answer.budget, (answer.budget && answer.budget.currency) || answer.currency || fallbackCurrency) : null;
-  const currency = (budget && budget.currency) || answer.currency || fallbackCurrency;
+  const currency = (answer.budget && answer.budget.currency) || answer.currency || fallbackCurrency;
+  const budget = answer.budget ? asMoney(answer.budget, currency) : null;
   const soFar = asMoney(answer.so_far, currency) || { amount: 0, currency };
   const projected = asMoney(answer.projected, currency) || soFar;
-  const pct = (part) => (budget && budget.amount > 0 ? Math.round((part.amount / budget.amount) * 100) : 0);
-  return { budget, currency, soFar, projected, percent: pct(soFar), projectedPercent: pct(projected), state: answer.state || (budget ? 'ok' : 'none') };
+  // the server's percentages (what its alerts go by), else worked out here
+  const pct = (given, part) => (Number.isInteger(given) ? given
+    : budget && budget.amount > 0 ? Math.round((part.amount / budget.amount) * 100) : 0);
+  return {
+    budget, currency, soFar, projected,
+    percent: pct(answer.percent, soFar),
+    projectedPercent: pct(answer.projected_percent, projected),
+    state: answer.state || (budget ? 'ok' : 'none'),
+  };
 }
 
 /** The month so far against the budget: a progress bar, the figures and the state in words. */
@@ -208,8 +215,9 @@ function effectText(rec) {
 export function applyHref(rec) {
   const action = rec.action || {};
   const sub = encodeURIComponent(action.subscription_id || rec.subscription_id || '');
-  if (action.type === 'remove_addon' && sub && action.addon) return `#/subscriptions/apply/${sub}/remove_addon/${encodeURIComponent(nameOf(action.addon.code ? action.addon.code : action.addon))}`;
-  if (action.type === 'change_package' && sub && action.package) return `#/subscriptions/apply/${sub}/change_package/${encodeURIComponent(action.package.code ? action.package.code : action.package)}`;
+  const code = (value) => encodeURIComponent(value && typeof value === 'object' ? value.code : value);
+  if (action.type === 'remove_addon' && sub && action.addon) return `#/subscriptions/apply/${sub}/remove_addon/${code(action.addon)}`;
+  if (action.type === 'change_package' && sub && action.package) return `#/subscriptions/apply/${sub}/change_package/${code(action.package)}`;
   if (action.type === 'top_up') {
     const amount = asMoney(action.amount, rec.currency);
     return amount && amount.amount > 0 ? `#/wallet/top-up/${amount.amount}` : '#/wallet';

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import Client, add_card, log_in_as, new_account
+from tests.browser.helpers import Client, add_card, log_in_as, new_account, no_horizontal_scroll
 from tests.browser.test_bills import ADMIN
 from tests.browser.test_portal import log_in
 from tests.browser.test_support import AGENT, raise_ticket
@@ -149,6 +149,7 @@ def test_insights_speak_every_language_at_phone_and_desktop_width(make_page, por
             details.locator("summary").click()
         expect(page.get_by_test_id("spending-table")).to_be_visible()
         no_text_left_as_a_key(page, f"insights, {where}")
+        no_horizontal_scroll(page, width, f"insights, {where}")  # the table scrolls in its box
 
 
 def test_a_customer_sets_changes_and_removes_a_monthly_budget(make_page, portal_url):

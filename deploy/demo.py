@@ -225,7 +225,7 @@ def load_viewing(base_url: str, amqp_uri: str) -> None:
         me.raise_for_status()
         ids[customer["email"]] = me.json()["id"]
     with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=60) as cluster:
-        for batch_id, records in viewing_batches(ids, dt.datetime.now(dt.timezone.utc).date()):
+        for batch_id, records in viewing_batches(ids, dt.datetime.now(dt.UTC).date()):
             cluster.insights.report_viewing(batch_id, records)
 
 

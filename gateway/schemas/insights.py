@@ -13,7 +13,6 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.common import JsonBool, PositiveMoney, StrictSchema
-from services.common.money import KNOWN_CURRENCIES
 
 # a month `YYYY-MM` or a day `YYYY-MM-DD` of the years 2000-2099
 MONTH_OR_DAY = r"^20[0-9]{2}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$"
@@ -140,37 +139,10 @@ class BudgetMoney(PositiveMoney):
                             validate=validate.Range(1, MAX_BUDGET))
 
 
-class BudgetAmountField(fields.Field):
-    """Money as every request takes it (`{"amount": 5000, "currency": "EUR"}`), or the whole
-    number of minor units alone (as the RPC takes it), which is in the account's currency. Loads
-    as money; `currency` None when not given."""
-
-    default_error_messages = {"invalid": "Must be money {{amount, currency}} or a whole number "
-                                         f"of minor units from 1 to {MAX_BUDGET}."}
-    _money = BudgetMoney()
-
-    def _deserialize(self, value, attr, data, **kwargs) -> dict:
-        if isinstance(value, dict):
-            return self._money.load(value)  # its errors are nested: amount.currency
-        if type(value) is not int or not 1 <= value <= MAX_BUDGET:
-            raise self.make_error("invalid")
-        return {"amount": value, "currency": None}
-
-
-def _budget_money_document() -> dict:
-    minor_units = {"type": "integer", "minimum": 1, "maximum": MAX_BUDGET}
-    return {"oneOf": [
-        {"type": "object", "required": ["amount", "currency"], "additionalProperties": False,
-         "properties": {"amount": minor_units,
-                        "currency": {"type": "string", "enum": sorted(KNOWN_CURRENCIES)}}},
-        {**minor_units, "description": "minor units of the account's currency"}]}
-
-
 class BudgetIn(StrictSchema):
-    amount = BudgetAmountField(required=True, allow_none=False, metadata={
-        "description": "the monthly budget, tax included, in the account's currency: money, or "
-                       "its minor units alone", "example": {"amount": 5000, "currency": "EUR"},
-        **_budget_money_document()})
+    amount = fields.Nested(BudgetMoney, required=True, metadata={
+        "description": "the monthly budget, tax included, in the account's currency",
+        "example": {"amount": 5000, "currency": "EUR"}})
 
 
 class BudgetAmount(Schema):

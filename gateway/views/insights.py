@@ -81,7 +81,7 @@ def budget(gw, call: Call) -> dict:
 
 def set_budget(gw, call: Call) -> dict:
     amount, currency = call.body["amount"], _currency(call)
-    if amount["currency"] not in (None, currency):
+    if amount["currency"] != currency:
         raise errors.InvalidArgument(f"The budget is in the account's currency, {currency}.",
                                      fields={"amount.currency": [f"must be {currency}"]})
     return _with_currency(call, gw.insights.set_budget(_me(call), amount["amount"]))

@@ -1,6 +1,6 @@
 """The whole system in this process for integration tests through the gateway: accounts,
-catalog, billing, vouchers, tickets, notifier, insights and the gateway in nameko containers on the real
-RabbitMQ, each service on its own fresh PostgreSQL database, the demo catalog loaded."""
+catalog, billing, vouchers, tickets, notifier, insights and the gateway in nameko containers on
+the real RabbitMQ, each service on its own fresh PostgreSQL database, the demo catalog loaded."""
 
 import time
 import uuid

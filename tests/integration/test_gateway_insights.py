@@ -121,7 +121,7 @@ def test_a_budget_is_set_read_refused_in_another_currency_and_removed(portal):
     high = portal.ok("PUT", path, token, json={"amount": {"amount": 10**9, "currency": "EUR"}})
     assert high["budget"] == {"amount": 10**9, "currency": "EUR"} and high["state"] == "ok"
     assert high["month"] == month_key(dt.datetime.now(dt.UTC).date())
-    low = portal.ok("PUT", path, token, json={"amount": 1})  # minor units alone: the same
+    low = portal.ok("PUT", path, token, json={"amount": {"amount": 1, "currency": "EUR"}})
     assert low["state"] == "over" and low["percent"] >= 100
     assert portal.ok("GET", path, token)["budget"] == {"amount": 1, "currency": "EUR"}
 
@@ -131,7 +131,8 @@ def test_a_budget_is_set_read_refused_in_another_currency_and_removed(portal):
 
     assert fields_of(portal("PUT", path, token, json={
         "amount": {"amount": 5000, "currency": "USD"}})) == {"amount.currency": ["must be EUR"]}
-    for wrong in ({"amount": "5000"}, {"amount": 0}, {"amount": {"amount": 0, "currency": "EUR"}},
+    for wrong in ({"amount": "5000"}, {"amount": 0}, {"amount": 5000},
+                  {"amount": {"amount": 0, "currency": "EUR"}},
                   {"amount": {"amount": 10**9 + 1, "currency": "EUR"}}, {}):
         assert fields_of(portal("PUT", path, token, json=wrong))
     assert portal.ok("GET", path, token)["budget"] == {"amount": 1, "currency": "EUR"}

@@ -15,7 +15,7 @@ CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": 
 
 
 def report(portal, customer_id, channels, days=30, minutes=40, batch="b"):
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     records = [{"customer_id": customer_id, "channel": channel,
                 "day": (today - dt.timedelta(days=back)).isoformat(), "minutes": minutes}
                for back in range(1, days + 1) for channel in channels]

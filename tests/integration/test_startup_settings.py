@@ -19,8 +19,8 @@ from deploy import demo
 from services.accounts.service import AccountsService
 from services.billing.service import BillingService
 from services.catalog.service import CatalogService
-from services.insights.service import InsightsService
 from services.common.db import normalize_url
+from services.insights.service import InsightsService
 from services.notifier.service import NotifierService
 from services.tickets.service import TicketsService
 from services.vouchers.service import VouchersService

@@ -21,7 +21,8 @@ from services.common import config as keys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 GOOD_SECRET = "k9VbT2x-QhW8mZr4LpYs7NcF1uJd5EgAo3"
-SERVICE_DATABASES = {"accounts", "billing", "catalog", "vouchers", "tickets", "notifier", "insights"}
+SERVICE_DATABASES = {"accounts", "billing", "catalog", "vouchers", "tickets", "notifier",
+                     "insights"}
 
 
 # secrets -------------------------------------------------------------------------------------

@@ -172,13 +172,14 @@ def test_a_budget_is_a_whole_positive_amount_of_money(wrong):
         schemas.BudgetIn().load(wrong)
 
 
-def test_a_budget_is_money_or_its_minor_units_in_the_account_s_currency():
+def test_a_budget_is_money_in_the_account_s_currency():
     assert schemas.BudgetIn().load({"amount": {"amount": 5000, "currency": "EUR"}}) == {
         "amount": {"amount": 5000, "currency": "EUR"}}
-    assert schemas.BudgetIn().load({"amount": 10**9}) == {
-        "amount": {"amount": 10**9, "currency": None}}
+    with pytest.raises(ValidationError):  # money is always {amount, currency} in this API
+        schemas.BudgetIn().load({"amount": 10**9})
     gw = gateway(insights=Service(set_budget=BUDGET))
-    insights.set_budget(gw, call(body=schemas.BudgetIn().load({"amount": 5000})))
+    insights.set_budget(gw, call(body=schemas.BudgetIn().load(
+        {"amount": {"amount": 5000, "currency": "EUR"}})))
     assert gw.insights.calls == [("set_budget", "cus_1", 5000)]
 
 

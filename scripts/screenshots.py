@@ -43,7 +43,13 @@ SHOTS = [
     ("dashboard-de", POSTPAID, "dashboard", "page-dashboard",
      "Postpaid dashboard in German: amount due, autopay"),
     ("bills-de", POSTPAID, "bills", "page-bills", "Bills in German: invoices, autopay"),
+    ("insights", PREPAID, "insights", "page-insights",
+     "Insights: spending by month, the budget, advice from what is watched and paid"),
+    ("insights-de", POSTPAID, "insights", "page-insights",
+     "Insights in German: the movies add-on hardly watched, what removing it saves"),
     ("desk", demo.AGENT, "ops/support", "page-ops-support", "The agents' desk"),
+    ("ops-insights", demo.ADMIN, "ops/insights", "page-ops-insights",
+     "The business in figures (admins): subscribers by package, churn, revenue, tickets"),
 ]
 
 
@@ -82,6 +88,12 @@ def main(argv: list[str]) -> int:
                         if ready:
                             expect(page.get_by_test_id(ready)).to_be_visible(timeout=20000)
                         page.wait_for_load_state("networkidle")
+                        if form == "desktop":  # the whole page is shot: charts drawn as they
+                            # come near the screen are brought near it first
+                            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                            expect(page.locator('figure[data-chart="pending"]')).to_have_count(
+                                0, timeout=20000)
+                            page.evaluate("window.scrollTo(0, 0)")
                         page.evaluate("document.activeElement && document.activeElement.blur()")
                         file = out / f"{name}-{form}.jpg"
                         page.screenshot(path=str(file), type="jpeg", quality=70,

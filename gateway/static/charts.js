@@ -35,6 +35,8 @@ export function draw(canvas, { type = 'bar', labels, series, stacked = false, le
   const text = cssVar('--muted', '#4f5b6b');
   const grid = cssVar('--border', '#c9d1dc');
   const reduced = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  // counts and minor units are whole numbers: no tick between 0 and 1 ("0, 0, 1, 1")
+  const whole = series.every((s) => s.values.every((v) => v == null || Number.isInteger(v)));
   return new Chart(canvas, {
     type,
     data: {
@@ -68,7 +70,7 @@ export function draw(canvas, { type = 'bar', labels, series, stacked = false, le
         y: {
           stacked,
           beginAtZero: true,
-          ticks: { color: text, maxTicksLimit: compact ? 4 : 6, callback: (value) => format(value) },
+          ticks: { color: text, maxTicksLimit: compact ? 4 : 6, precision: whole ? 0 : undefined, callback: (value) => format(value) },
           grid: { color: grid },
         },
       },

@@ -37,7 +37,8 @@ function card(id, title, testid, ...body) {
 
 const empty = (testid) => h('p', { class: 'muted', 'data-testid': testid }, t('opsInsights.noData'));
 
-function subscribersCard(rows) {
+function subscribersCard(rows, names = {}) {
+  const named = (code) => names[code] || code; // retired packages keep their code
   const labels = months(rows);
   const packages = [...new Set(rows.map((r) => r.package))].sort();
   const value = (pkg, month) => (rows.find((r) => r.package === pkg && r.month === month) || {}).active || 0;
@@ -50,10 +51,10 @@ function subscribersCard(rows) {
       total: number(packages.reduce((n, p) => n + value(p, last), 0)),
       packages: packages.length,
     }),
-    chart: { type: 'line', labels: labels.map((m) => monthLabel(m, { short: true })), series: packages.map((p) => ({ label: p, values: labels.map((m) => value(p, m)) })), format: (v) => number(v) },
+    chart: { type: 'line', labels: labels.map((m) => monthLabel(m, { short: true })), series: packages.map((p) => ({ label: named(p), values: labels.map((m) => value(p, m)) })), format: (v) => number(v) },
     table: {
       caption: t('opsInsights.subscribers.title'),
-      columns: [{ label: t('opsInsights.month') }, ...packages.map((p) => ({ label: p }))],
+      columns: [{ label: t('opsInsights.month') }, ...packages.map((p) => ({ label: named(p) }))],
       rows: labels.map((m) => ({ head: monthLabel(m), cells: packages.map((p) => number(value(p, m))) })),
     },
   }) : empty('ops-subscribers-empty');
@@ -217,6 +218,11 @@ function kindsCard() {
 
 export async function render(ctx) {
   const figures = h('div', { class: 'ops-insights-figures', 'aria-live': 'polite' });
+  // packages by name, in the reader's language (the catalog's codes if it does not answer)
+  const names = {};
+  try {
+    for (const pkg of list(((await api.get('/api/v1/catalog/packages')) || {}).data)) names[pkg.code] = pkg.name;
+  } catch (err) { /* the codes are shown */ }
   const draw = async (range) => {
     figures.setAttribute('aria-busy', 'true');
     try {
@@ -227,7 +233,7 @@ export async function render(ctx) {
         ? h('p', { class: 'notice warning', 'data-testid': 'ops-insights-partial' }, t('opsInsights.partial')) : null;
       figures.replaceChildren(...[
         note,
-        subscribersCard(list(data.subscribers_by_package)),
+        subscribersCard(list(data.subscribers_by_package), names),
         churnCard(list(data.churn), list(data.cancellation_reasons)),
         h('div', { class: 'insights-grid' }, arpaCard(list(data.arpa)), moneyCard(list(data.wallet_float), list(data.overdue))),
         ticketsCard(list(data.tickets_by_category), list(data.time_to_resolve)),

@@ -197,6 +197,21 @@ class GatewayService:
     def change_password(self, call):
         return accounts.change_password(self, call)
 
+    @api("GET", "/api/v1/me/sessions", response=accounts_schemas.ActiveSessionList,
+         tag="accounts", summary="My active sign-ins and the devices they came from")
+    def my_sessions(self, call):
+        return accounts.my_sessions(self, call)
+
+    @api("DELETE", "/api/v1/me/sessions/<string:session_id>", status=204, tag="accounts",
+         summary="Sign out one of my other sessions")
+    def sign_out_session(self, call):
+        return accounts.sign_out_session(self, call)
+
+    @api("POST", "/api/v1/me/sessions/sign-out-others", response=accounts_schemas.SignedOut,
+         tag="accounts", summary="Sign out everywhere else")
+    def sign_out_others(self, call):
+        return accounts.sign_out_others(self, call)
+
     # cards
     @api("GET", "/api/v1/me/payment-methods", response=wallet_schemas.PaymentMethodList,
          tag="payments", summary="My cards (brand, last four, expiry; never the number)")

@@ -44,6 +44,36 @@ class Session(Schema):
     account = fields.Nested(Account)
 
 
+class SessionDevice(Schema):
+    browser = fields.String(allow_none=True, metadata={"example": "Chrome 156"})
+    os = fields.String(allow_none=True, metadata={"example": "Linux"})
+
+
+class ActiveSession(Schema):
+    """One of the customer's sign-ins: the device it came from (read from its User-Agent),
+    where and when; `current` is the one making this request."""
+
+    id = fields.String(metadata={"example": "ses_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    current = fields.Boolean()
+    method = fields.String(metadata={"enum": ["password", "portal_link"]})
+    created_at = fields.String(metadata={"format": "date-time"})
+    last_seen_at = fields.String(metadata={"format": "date-time",
+                                           "description": "to the minute"})
+    expires_at = fields.String(metadata={"format": "date-time"})
+    client_ip = fields.String(allow_none=True, metadata={"example": "203.0.113.7"})
+    device = fields.Nested(SessionDevice)
+
+
+class ActiveSessionList(Schema):
+    data = fields.List(fields.Nested(ActiveSession), required=True)
+    has_more = fields.Boolean()
+    next_cursor = fields.String(allow_none=True)
+
+
+class SignedOut(Schema):
+    revoked = fields.Integer(metadata={"description": "how many sessions were ended"})
+
+
 class PasswordChange(StrictSchema):
     current_password = Password
     new_password = NewPassword

@@ -65,3 +65,23 @@ def change_password(gw, call: Call) -> dict:
 def _secure(gw) -> bool:
     """Secure cookies whenever customers use https (PUBLIC_URL), unless COOKIE_SECURE says."""
     return cookies_secure(gw.config)
+
+
+def my_sessions(gw, call: Call) -> dict:
+    """The customer's active sign-ins, the current one marked (a handful: one page)."""
+    rows = gw.accounts.list_sessions(call.principal.customer_id, call.principal.session_id)
+    return {"data": rows, "has_more": False, "next_cursor": None}
+
+
+def sign_out_session(gw, call: Call) -> Reply:
+    gw.accounts.sign_out_session(call.principal.customer_id, call.path["session_id"],
+                                 call.principal.session_id)
+    gw.sessions.evict_sessions([call.path["session_id"]])  # the broadcast does the others
+    return Reply(None, status=204)
+
+
+def sign_out_others(gw, call: Call) -> dict:
+    result = gw.accounts.sign_out_other_sessions(call.principal.customer_id,
+                                                 call.principal.session_id)
+    gw.sessions.evict_customer(call.principal.customer_id)
+    return result

@@ -8,3 +8,5 @@ SESSION_EXPIRED = "SESSION_EXPIRED"  # NotAuthenticated
 PORTAL_LINK_INVALID = "PORTAL_LINK_INVALID"  # NotAuthenticated
 CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"  # NotFound
 
+SESSION_NOT_FOUND = "SESSION_NOT_FOUND"  # NotFound: not the customer's, ended or unknown
+SESSION_IS_CURRENT = "SESSION_IS_CURRENT"  # Conflict: the session in use (that is a logout)

@@ -6,6 +6,10 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
   account}; INVALID_CREDENTIALS, RATE_LIMITED (details.retry_after)
 - authenticate(token) → {session, account}      every authenticated request; NOT_AUTHENTICATED
 - logout(token)
+- list_sessions(customer_id, current_session_id) → [session {id, current, method, created_at,
+  last_seen_at, expires_at, client_ip, device {browser, os}}] (active, newest first) ·
+  sign_out_session(customer_id, session_id, current_session_id) (SESSION_NOT_FOUND,
+  SESSION_IS_CURRENT) · sign_out_other_sessions(customer_id, current_session_id) → {revoked}
 - exchange_portal_link(token, client_ip, user_agent) → like login; PORTAL_LINK_INVALID
 - get_account(customer_id) · update_profile(customer_id, changes) · change_password(...)
 - issue_portal_link(customer_id, issued_by) → {token, url, expires_at} · revoke_portal_link
@@ -40,7 +44,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.accounts import audit, customers, passwords, sessions, staff
+from services.accounts import audit, customers, devices, passwords, sessions, staff
 from services.accounts.models import MIGRATIONS, Base
 from services.accounts.schemas import dump_account
 from services.common import config as keys
@@ -190,6 +194,23 @@ class AccountsService:
     def logout(self, token):
         with unit_of_work(self.db):
             sessions.logout(self.db, token, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_sessions(self, customer_id, current_session_id=None):
+        return devices.active(self.db, customer_id, current_session_id, self.clock.now(),
+                              self.policy.idle)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def sign_out_session(self, customer_id, session_id, current_session_id=None):
+        with unit_of_work(self.db):
+            devices.sign_out(self.db, customer_id, session_id, current_session_id,
+                             self.clock.now(), self.policy.idle)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def sign_out_other_sessions(self, customer_id, current_session_id=None):
+        with unit_of_work(self.db):
+            return devices.sign_out_others(self.db, customer_id, current_session_id,
+                                           self.clock.now(), self.policy.idle)
 
     @rpc(expected_exceptions=EXPECTED)
     def exchange_portal_link(self, token, client_ip=None, user_agent=None):

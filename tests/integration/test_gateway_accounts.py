@@ -371,3 +371,82 @@ def test_cross_site_writes_are_refused(portal):
     same = portal("POST", f"/api/v1/auth/portal-link/{link}",
                   headers={"Sec-Fetch-Site": "same-origin"})
     assert same.status_code == 200
+
+
+PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+         "like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
+LAPTOP = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/156.0.8078.73 Safari/537.36")
+
+
+def test_my_sessions_name_their_devices_and_end_one_or_all_others(portal):
+    account = portal.sign_up()
+
+    def sign_in(user_agent):
+        response = portal("POST", "/api/v1/auth/login", headers={"User-Agent": user_agent},
+                          json={"email": account["email"], "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return response.json()["token"]
+
+    laptop, phone, tablet = sign_in(LAPTOP), sign_in(PHONE), sign_in("curl/8.1.0")
+    listed = portal("GET", "/api/v1/me/sessions", laptop).json()
+    assert listed["has_more"] is False and len(listed["data"]) == 3
+    assert [s["device"] for s in listed["data"]] == [
+        {"browser": "curl 8", "os": None}, {"browser": "Safari 18", "os": "iOS"},
+        {"browser": "Chrome 156", "os": "Linux"}]  # newest first
+    assert [s["current"] for s in listed["data"]] == [False, False, True]
+    assert {s["method"] for s in listed["data"]} == {"password"}
+    assert all(s["client_ip"] == "127.0.0.1" for s in listed["data"])
+    phone_id = listed["data"][1]["id"]
+
+    # another customer cannot see or end them: their ids are not found
+    _, stranger = portal.customer()
+    assert [s["current"] for s in portal("GET", "/api/v1/me/sessions", stranger).json()[
+        "data"]] == [True]
+    refused = portal("DELETE", f"/api/v1/me/sessions/{phone_id}", stranger)
+    assert refused.status_code == 404 and error_of(refused)["code"] == "SESSION_NOT_FOUND"
+    assert portal("GET", "/api/v1/me", phone).status_code == 200
+
+    # the session in use is not ended here (that is logging out)
+    current = listed["data"][2]["id"]
+    refused = portal("DELETE", f"/api/v1/me/sessions/{current}", laptop)
+    assert refused.status_code == 409 and error_of(refused)["code"] == "SESSION_IS_CURRENT"
+
+    # the phone is signed out, at once
+    assert portal("DELETE", f"/api/v1/me/sessions/{phone_id}", laptop).status_code == 204
+    assert portal("GET", "/api/v1/me", phone).status_code == 401
+    again = portal("DELETE", f"/api/v1/me/sessions/{phone_id}", laptop)
+    assert again.status_code == 404
+
+    # everywhere else: the last other one ends, this one stays
+    ended = portal("POST", "/api/v1/me/sessions/sign-out-others", laptop, json={})
+    assert ended.status_code == 200 and ended.json() == {"revoked": 1}
+    assert portal("GET", "/api/v1/me", tablet).status_code == 401
+    assert portal("GET", "/api/v1/me", laptop).status_code == 200
+    assert [s["id"] for s in portal("GET", "/api/v1/me/sessions", laptop).json()["data"]] == [
+        current]
+    assert portal("POST", "/api/v1/me/sessions/sign-out-others", laptop, json={}).json() == {
+        "revoked": 0}
+    # the customer's own audit trail records it
+    import sqlalchemy as sa
+
+    from services.common.db import normalize_url
+
+    engine = sa.create_engine(normalize_url(portal.accounts_db))
+    with engine.connect() as conn:
+        actions = conn.execute(sa.text(
+            "SELECT action FROM audit_log WHERE actor_id = :id ORDER BY seq"),
+            {"id": account["id"]}).scalars().all()
+    engine.dispose()
+    assert actions.count("sessions.signed_out") == 2
+
+
+def test_an_idle_session_is_not_listed(portal):
+    account, token = portal.customer()
+    assert len(portal("GET", "/api/v1/me/sessions", token).json()["data"]) == 1
+    portal.clock().advance(minutes=31)  # idle timeout is 30 minutes
+    fresh = portal.login(account["email"])["token"]
+    assert [s["current"] for s in portal("GET", "/api/v1/me/sessions", fresh).json()[
+        "data"]] == [True]
+    assert portal("POST", "/api/v1/me/sessions/sign-out-others", fresh, json={}).json() == {
+        "revoked": 0}  # nothing active to end

@@ -1,9 +1,10 @@
 import * as api from '../api.js';
-import { t, LANGUAGES } from '../i18n.js';
+import { t, has, LANGUAGES } from '../i18n.js';
 import {
   h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage, clearErrors,
-  passwordProblem, errorText,
+  passwordProblem, errorText, resultRegion,
 } from '../dom.js';
+import { dateTime, parseDate, locale } from '../format.js';
 import { paymentMethodsSection } from '../payment-methods.js';
 import { topicLabel } from './notifications.js';
 
@@ -220,8 +221,178 @@ function notificationsSection(loaded) {
         h('p', {}, errorText(loaded.error))));
 }
 
+// --- security: where the customer is signed in, and signing the others out -------------------
+
+const SESSIONS = '/api/v1/me/sessions';
+
+/** "Chrome on Linux", "Chrome", "Linux" or "Unknown device". */
+export function deviceName(session) {
+  const device = (session && session.device) || {};
+  const browser = device.browser || null;
+  const os = device.os || null;
+  if (browser && os) return t('security.deviceOn', { browser, os });
+  return browser || os || t('security.unknownDevice');
+}
+
+const RELATIVE_UNITS = [['year', 365 * 86400], ['month', 30 * 86400], ['week', 7 * 86400], ['day', 86400], ['hour', 3600], ['minute', 60]];
+
+/** "5 minutes ago" / "vor 5 Minuten"; "now" under a minute (either way: clocks differ a little). */
+export function relativeTime(value, now = Date.now()) {
+  const parsed = parseDate(value);
+  if (!parsed) return value ? String(value) : '';
+  const seconds = Math.round((parsed.getTime() - now) / 1000);
+  const format = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' });
+  for (const [unit, size] of RELATIVE_UNITS) {
+    if (Math.abs(seconds) >= size) return format.format(Math.trunc(seconds / size), unit);
+  }
+  return format.format(0, 'second');
+}
+
+function methodText(method) {
+  return has(`security.methods.${method}`) ? t(`security.methods.${method}`) : String(method || '');
+}
+
+function fact(label, content, testid) {
+  return h('div', { class: 'session-fact' }, h('dt', {}, label), h('dd', { 'data-testid': testid }, content));
+}
+
+function sessionItem(session, onSignOut) {
+  const name = deviceName(session);
+  const current = Boolean(session.current);
+  let button = null;
+  if (!current) {
+    button = h('button', {
+      type: 'button',
+      class: 'button secondary small',
+      'data-testid': 'session-sign-out',
+      'aria-label': t('security.signOutLabel', { device: name, when: dateTime(session.created_at) }),
+    }, t('security.signOut'));
+    button.addEventListener('click', () => onSignOut(session, name, button));
+  }
+  return h('li', { class: 'session', 'data-testid': 'session', 'data-session-id': session.id, 'data-current': String(current) },
+    h('div', { class: 'session-head' },
+      h('h4', { class: 'session-device', 'data-testid': 'session-device' }, name),
+      current ? h('span', { class: 'badge badge-default', 'data-testid': 'session-current' }, t('security.thisDevice')) : null),
+    h('dl', { class: 'session-facts' },
+      fact(t('security.method'), methodText(session.method), 'session-method'),
+      fact(t('security.where'), session.client_ip || t('security.unknownPlace'), 'session-ip'),
+      fact(t('security.signedIn'), h('time', { datetime: session.created_at }, dateTime(session.created_at)), 'session-created'),
+      fact(t('security.lastActive'), h('time', { datetime: session.last_seen_at }, relativeTime(session.last_seen_at)), 'session-last-seen')),
+    current
+      ? h('p', { class: 'hint session-current-hint' }, t('security.currentHint'))
+      : h('div', { class: 'actions' }, button));
+}
+
+/** The Security section: loads the customer's sessions itself and redraws after each change. */
+async function securitySection() {
+  const titleId = 'security-title';
+  const listTitleId = 'security-sessions-title';
+  const status = resultRegion('security-status');
+  const problem = h('div', { class: 'action-error', role: 'alert', 'data-testid': 'security-error' });
+  const list = h('div', { class: 'session-list-slot' });
+  const others = h('div', { class: 'session-others' });
+
+  const say = (text) => {
+    problem.replaceChildren();
+    status.replaceChildren(h('p', { class: 'notice success' }, text));
+    status.focus();
+  };
+  const fail = (err) => {
+    if (err && err.handled) return;
+    status.replaceChildren();
+    problem.replaceChildren(h('p', {}, errorText(err)));
+  };
+  const load = async () => {
+    const answer = await api.get(SESSIONS);
+    return Array.isArray(answer && answer.data) ? answer.data : [];
+  };
+
+  let refresh;
+  const onSignOut = async (session, name, button) => {
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await api.del(`${SESSIONS}/${encodeURIComponent(session.id)}`);
+    } catch (err) {
+      button.disabled = false;
+      if (err && err.status === 404) {
+        // it ended meanwhile (it expired, or was signed out elsewhere): the list catches up
+        await refresh();
+        say(t('security.alreadyEnded', { device: name }));
+        return;
+      }
+      fail(err);
+      return;
+    }
+    await refresh();
+    say(t('security.signedOut', { device: name }));
+  };
+
+  const signOutOthers = h('button', { type: 'button', class: 'button danger', 'data-testid': 'security-sign-out-others' }, t('security.signOutOthers'));
+  signOutOthers.addEventListener('click', async () => {
+    if (signOutOthers.disabled) return;
+    signOutOthers.disabled = true;
+    let answer;
+    try {
+      answer = await api.post(`${SESSIONS}/sign-out-others`, {});
+    } catch (err) {
+      fail(err);
+      return;
+    } finally {
+      signOutOthers.disabled = false;
+    }
+    const count = Number(answer && answer.revoked) || 0;
+    await refresh();
+    if (count === 1) say(t('security.signedOutOthersOne'));
+    else if (count) say(t('security.signedOutOthers', { count }));
+    else say(t('security.signedOutNone'));
+  });
+
+  const draw = (sessions) => {
+    list.replaceChildren(sessions.length
+      ? h('ul', { class: 'session-list', 'aria-labelledby': listTitleId, 'data-testid': 'session-list' },
+        sessions.map((session) => sessionItem(session, onSignOut)))
+      : h('p', { class: 'muted', 'data-testid': 'sessions-empty' }, t('security.none')));
+    const anyOther = sessions.some((session) => !session.current);
+    others.replaceChildren(anyOther
+      ? h('div', { class: 'actions' }, signOutOthers)
+      : h('p', { class: 'muted', 'data-testid': 'security-no-others' }, t('security.noOthers')));
+  };
+  refresh = async () => {
+    try {
+      draw(await load());
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  let sessions = null;
+  let loadError = null;
+  try {
+    sessions = await load();
+  } catch (err) {
+    if (err && err.handled) throw err;
+    loadError = err;
+  }
+  if (sessions) draw(sessions);
+
+  return h('section', { class: 'card', 'aria-labelledby': titleId, 'data-testid': 'settings-security' },
+    h('h2', { id: titleId }, t('security.title')),
+    sessions
+      ? [
+        h('p', { class: 'intro' }, t('security.intro')),
+        status,
+        problem,
+        h('h3', { id: listTitleId }, t('security.sessionsTitle')),
+        list,
+        others]
+      : h('div', { class: 'notice muted', 'data-testid': 'settings-security-unavailable' },
+        h('p', {}, t('security.unavailable')),
+        h('p', {}, errorText(loadError))));
+}
+
 export async function render(ctx) {
-  const [account, paymentMethods, preferences] = await Promise.all([
+  const [account, paymentMethods, preferences, security] = await Promise.all([
     api.get('/api/v1/me'),
     paymentMethodsSection(),
     // Settings still open when the notifier does not answer; the section says so.
@@ -229,6 +400,7 @@ export async function render(ctx) {
       if (err && err.handled) throw err;
       return { error: err };
     }),
+    securitySection(),
   ]);
   ctx.session.account = account;
   ctx.refreshShell();
@@ -246,7 +418,8 @@ export async function render(ctx) {
         h('h2', { id: 'password-title' }, t('settings.passwordTitle')),
         passwordForm())),
     h('div', { class: 'settings-payment', 'data-section-id': 'cards' }, paymentMethods),
-    h('div', { class: 'settings-notifications', 'data-section-id': 'notifications' }, notificationsSection(preferences)));
+    h('div', { class: 'settings-notifications', 'data-section-id': 'notifications' }, notificationsSection(preferences)),
+    h('div', { class: 'settings-security', 'data-section-id': 'security' }, security));
   showSection(page, SECTIONS.includes((ctx.params || [])[0]) ? ctx.params[0] : 'profile', { scroll: false });
   return page;
 }
@@ -254,8 +427,14 @@ export async function render(ctx) {
 // --- sections: on a phone one at a time, chosen in the section navigation; wider, all of them
 // one after the other, the navigation jumping to each -------------------------------------------
 
-const SECTIONS = ['profile', 'password', 'cards', 'notifications'];
-const SECTION_LABELS = { profile: 'settings.section.profile', password: 'settings.section.password', cards: 'settings.section.payment', notifications: 'settings.section.notifications' };
+const SECTIONS = ['profile', 'password', 'cards', 'notifications', 'security'];
+const SECTION_LABELS = {
+  profile: 'settings.section.profile',
+  password: 'settings.section.password',
+  cards: 'settings.section.payment',
+  notifications: 'settings.section.notifications',
+  security: 'settings.section.security',
+};
 
 function sectionNav() {
   return h('nav', { class: 'section-nav', 'aria-label': t('settings.sectionsLabel'), 'data-testid': 'settings-sections' },

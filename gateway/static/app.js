@@ -51,7 +51,7 @@ const ROUTES = [
   { path: /^support\/([^/]+)$/, page: support, nav: 'support' }, // one ticket
   { path: 'notifications', page: notifications, nav: 'notifications' },
   { path: 'settings', page: settings, nav: 'settings' },
-  { path: /^settings\/(profile|password|cards|notifications)$/, page: settings, nav: 'settings' }, // one section first (on a phone: only it)
+  { path: /^settings\/(profile|password|cards|notifications|security)$/, page: settings, nav: 'settings' }, // one section first (on a phone: only it)
   { path: 'ops/vouchers', page: opsVouchers, nav: 'opsVouchers', roles: OPS_ROLES },
   { path: 'ops/support', page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES },
   { path: /^ops\/support\/([^/]+)$/, page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES }, // one ticket

@@ -109,3 +109,17 @@ def test_sessions_are_listed_and_signed_out(make_page, portal_url, size):
     section = open_security(page, portal_url)
     expect(section.get_by_test_id("session")).to_have_count(1)
     expect(section.get_by_test_id("session-current")).to_be_visible()
+
+
+def test_the_security_section_has_its_own_address(make_page, portal_url):
+    """#/settings/security opens Settings at the Security section (a phone shows only it),
+    as the other sections' addresses do."""
+    email, _ = new_account(portal_url, "Sam Address")
+    page = make_page(width=390, height=844)
+    log_in_as(page, portal_url, {"email": email, "name": "Sam Address"})
+    page.goto(f"{portal_url}/#/settings/security")
+    expect(page.get_by_test_id("settings-security")).to_be_visible()
+    expect(page.get_by_test_id("settings-section-security")).to_have_attribute("aria-current",
+                                                                               "true")
+    expect(page.get_by_test_id("settings-profile-form")).to_be_hidden()
+    expect(page.get_by_test_id("session")).to_have_count(2)  # this one, and the sign-up's API

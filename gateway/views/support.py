@@ -8,8 +8,11 @@ each view is one tickets call.
 
 from __future__ import annotations
 
+import re
+
 from gateway.http import Call, Reply, idempotency_key
 from services.common import errors, permissions
+from services.common.contract.tickets import CATEGORY_CODE_PATTERN
 
 
 def _actor(call: Call) -> dict:
@@ -110,6 +113,8 @@ def ops_create_category(gw, call: Call) -> Reply:
 
 def ops_replace_category(gw, call: Call) -> dict:
     code = call.path["code"]
+    if not re.fullmatch(CATEGORY_CODE_PATTERN, code):  # no category can have it: not found
+        raise errors.NotFound("There is no such ticket category.", code="CATEGORY_NOT_FOUND")
     if call.body.get("code", code) != code:
         raise errors.InvalidArgument(fields={"code": ["cannot be changed"]})
     return gw.tickets.update_category(code, {**call.body, "code": code})

@@ -537,6 +537,10 @@ def test_rules_policies_incident_rules_silences_categories_and_faq_round_trip(po
     assert "code" in fields_of(portal("PUT", "/api/v1/ops/ticket-categories/device_fault",
                                       admin, json={"code": "other", "name": "D",
                                                    "urgency": "low", "impact": "low"}))
+    # a code no category can have (the path is not checked by the document): not found
+    odd = portal("PUT", "/api/v1/ops/ticket-categories/%22%C2%BF3", admin, json={
+        "name": "D", "urgency": "low", "impact": "low"})
+    assert odd.status_code == 404 and odd.json()["error"]["code"] == "CATEGORY_NOT_FOUND"
     assert "device_fault" not in [c["code"] for c in portal.ok(
         "GET", "/api/v1/ticket-categories", customer)["data"]]
     assert "device_fault" in [c["code"] for c in portal.ok(

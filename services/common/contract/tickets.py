@@ -33,8 +33,8 @@ OPERATORS = ("=", "!=", "=~", "!~")
 # enough for its lead's pseudo-team `<team>-lead` to be one too
 TEAM_NAME = validate.Regexp(r"^[A-Za-z0-9_-]{1,59}$",
                             error="Must be 1 to 59 letters, digits, '-' or '_'.")
-CATEGORY_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$",
-                                error="Must be 2 to 40 of a-z, 0-9 and _.")
+CATEGORY_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+CATEGORY_CODE = validate.Regexp(CATEGORY_CODE_PATTERN, error="Must be 2 to 40 of a-z, 0-9 and _.")
 MAX_DELAY_MINUTES = 7 * 24 * 60  # an escalation step's delay, an incident rule's window
 
 

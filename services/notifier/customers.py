@@ -36,6 +36,9 @@ from services.notifier import deliveries, events, exceptions, templates
 from services.notifier.models import Contact, Notification, Preference
 
 CHANNELS = ("portal", "email")
+# the `version` of a forgotten customer's emptied contact row (privacy.py): after every
+# accounts `updated_at` ("2026-…"), so no accounts event overwrites it
+FORGOTTEN = "~forgotten"
 
 
 def inbox_changed(session: Session, customer_ids: list[str], change: str,
@@ -46,7 +49,8 @@ def inbox_changed(session: Session, customer_ids: list[str], change: str,
                     {"customer_ids": list(customer_ids), "change": change}, now)
 
 
-_CONTACT = Prepared(lambda insert: select(Contact.email, Contact.language).where(
+_CONTACT = Prepared(lambda insert: select(
+    Contact.email, Contact.language, Contact.version).where(
     Contact.customer_id == bindparam("customer_id")))
 _REMEMBER = Prepared(lambda insert: (
     lambda stmt: stmt.on_conflict_do_update(
@@ -65,9 +69,13 @@ def remember(session: Session, account: dict) -> None:
 
 
 def contact(session: Session, accounts, customer_id: str) -> dict:
-    """`{id, email, language}` of a customer: the copy, or accounts' answer (then kept)."""
+    """`{id, email, language}` of a customer: the copy, or accounts' answer (then kept).
+    NotFound for a customer the notifier was told to forget (privacy.py): nothing more is
+    written about them."""
     row = _CONTACT.run(session, customer_id=customer_id).first()
     if row is not None:
+        if row.version == FORGOTTEN:
+            raise errors.NotFound("This customer was forgotten.")
         return {"id": customer_id, "email": row.email, "language": row.language}
     account = accounts.get_account(customer_id)
     remember(session, account)

@@ -81,6 +81,7 @@ BACKOFF_CAP = 600.0  # seconds: no step is longer than 10 minutes
 LEASE = dt.timedelta(minutes=1)
 ERROR_LIMIT = 1000  # characters of last_error kept
 INTERRUPTED = "interrupted: the instance sending it stopped before recording the outcome"
+ERASED = "[erased]"  # recipient, subject and body of a forgotten customer's e-mail (privacy.py)
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> float:
@@ -319,11 +320,12 @@ def retry(session: Session, delivery_id: str, now: dt.datetime) -> dict:
     attempts again; `last_error` stays until the next outcome). The caller commits; the
     delivery.
     NotFound (DELIVERY_NOT_FOUND) if there is none; Conflict (DELIVERY_NOT_RETRYABLE) if it is
-    sent, being sent, or pending without a failure."""
+    sent, being sent, pending without a failure, or a forgotten customer's (`ERASED`)."""
     if not isinstance(delivery_id, str) or len(delivery_id) > 40:
         raise errors.NotFound("No such delivery.", code=exceptions.DELIVERY_NOT_FOUND)
     retryable = or_(Delivery.status == "dead",
-                    (Delivery.status == "pending") & (Delivery.attempts > 0))
+                    (Delivery.status == "pending") & (Delivery.attempts > 0)) \
+        & (Delivery.target != ERASED)
     result = session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, retryable)
@@ -333,6 +335,9 @@ def retry(session: Session, delivery_id: str, now: dt.datetime) -> dict:
     delivery = session.get(Delivery, delivery_id, populate_existing=True)
     if delivery is None:
         raise errors.NotFound("No such delivery.", code=exceptions.DELIVERY_NOT_FOUND)
+    if delivery.target == ERASED:  # its customer was forgotten
+        raise errors.Conflict("The delivery's recipient was erased; it cannot be sent.",
+                              code=exceptions.DELIVERY_NOT_RETRYABLE)
     if not result.rowcount:  # nothing changed
         raise errors.Conflict(f"The delivery is {delivery.status}; only dead or failing "
                               "deliveries can be retried.", code=exceptions.DELIVERY_NOT_RETRYABLE)

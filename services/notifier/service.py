@@ -14,6 +14,12 @@ RPC:
 - create_broadcast(request {kind, title, body, segment, send_at}, actor) ·
   list_broadcasts(limit, cursor) · get_broadcast(broadcast_id) (ops; sent in pages by the
   timer, see broadcasts.py)
+- export_customer(customer_id) → {service, data: {contacts, preferences, notifications,
+  deliveries}}: everything kept about the customer (GDPR; privacy.py) ·
+  forget_customer(customer_id, pseudonym) → {service, forgotten: {contacts, preferences,
+  notifications, deliveries, alerts}}: their preferences and inbox deleted, their contact copy
+  emptied, their e-mails' address and contents and their tickets' alerts' texts erased (the
+  rows stay for ops' counts); idempotent, one transaction (accounts' erasure saga calls both)
 - health()
 Events consumed (each turned into the customer's notification by templates.py, in their
 language and by their preferences): accounts customer_registered, password_changed (and
@@ -27,7 +33,8 @@ monthly budget's 80 %, 100 % or projection crossed); tickets ticket_opened,
 ticket_updated (an agent's reply, waiting on the customer), ticket_resolved. The tickets
 service's alert_requested events are raised like raise_alert.
 Events emitted: inbox_changed {customer_ids, change: created | read}, with every change of a
-customer's unread count (the gateways' dashboard cache listens).
+customer's unread count (the gateways' dashboard cache listens); customer_forgotten {id,
+pseudonym, forgotten} when forget_customer erased anything.
 Timers: every NOTIFIER_DELIVERY_SECONDS, sends due deliveries (retries with backoff, then
 dead-lettered; see deliveries.py), and sends pages of due broadcasts. A new notification's
 e-mail is tried at once as well.
@@ -46,12 +53,19 @@ from sqlalchemy import text
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider
-from services.common.db import Database, unit_of_work
+from services.common.db import Database, snapshot, unit_of_work
 from services.common.events import event_handler
 from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
-from services.notifier import alerts, broadcasts, customers, deliveries, transactions
+from services.notifier import (
+    alerts,
+    broadcasts,
+    customers,
+    deliveries,
+    privacy,
+    transactions,
+)
 from services.notifier.models import MIGRATIONS, Base
 from services.notifier.senders import SendersProvider
 
@@ -78,13 +92,13 @@ class NotifierService:
         try:
             if entity_name == "customer" and entity.get("email"):
                 customers.remember(self.db, entity)
-                account = entity
+                account = customers.contact(self.db, self.accounts, entity["id"])
             else:
                 account = customers.contact(self.db, self.accounts, entity.get(
                     "id" if entity_name == "customer" else "customer_id"))
         except errors.NotFound:  # redelivering cannot make the customer exist: say so, drop
-            self.db.rollback()
-            log.error("%s %s for an unknown customer dropped", event_type,
+            self.db.rollback()  # (or one forgotten: nothing more is written about them)
+            log.error("%s %s for an unknown or forgotten customer dropped", event_type,
                       payload.get("event_id"))
             return
         now = self.clock.now()
@@ -241,6 +255,17 @@ class NotifierService:
         with unit_of_work(self.db):
             return customers.set_preferences(self.db, customer_id, request,
                                              self.clock.now())
+
+    # a customer's data (GDPR) ----------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def export_customer(self, customer_id):
+        snapshot(self.db)  # one consistent view of every section
+        return privacy.export(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def forget_customer(self, customer_id, pseudonym):
+        with unit_of_work(self.db):
+            return privacy.forget(self.db, customer_id, pseudonym, self.clock.now())
 
     # team channels and alerts (ops, and the ticket service) ---------------------------------
     @rpc(expected_exceptions=EXPECTED)

@@ -92,7 +92,8 @@ class SoftAuthenticator:
             user_handle=unb64url(options["user"]["id"]),
         )
         self.credentials[credential.credential_id] = credential
-        client_data = self._client_data(client_type, challenge or options["challenge"], origin)
+        client_data = self._client_data(
+            client_type, options["challenge"] if challenge is None else challenge, origin)
         attested = (self.aaguid + struct.pack(">H", len(credential.credential_id))
                     + credential.credential_id + credential.cose_public_key())
         auth_data = self._auth_data(rp_id, credential.sign_count, AT) + attested
@@ -128,7 +129,8 @@ class SoftAuthenticator:
             if self.counting:
                 credential.sign_count += 1
             sign_count = credential.sign_count if self.counting else 0
-        client_data = self._client_data(client_type, challenge or options["challenge"], origin)
+        client_data = self._client_data(
+            client_type, options["challenge"] if challenge is None else challenge, origin)
         auth_data = self._auth_data(rp_id or credential.rp_id, sign_count, 0)
         signature = credential.private_key.sign(
             auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))

@@ -56,8 +56,9 @@ def check(customer_id, pseudonym=None, need_pseudonym: bool = False) -> None:
     bad = {}
     if not isinstance(customer_id, str) or not 1 <= len(customer_id) <= 40:
         bad["customer_id"] = ["must be 1 to 40 characters"]
-    if need_pseudonym and (not isinstance(pseudonym, str) or not 1 <= len(pseudonym) <= 100):
-        bad["pseudonym"] = ["must be 1 to 100 characters"]
+    if need_pseudonym and (not isinstance(pseudonym, str) or not pseudonym.strip()
+                           or len(pseudonym) > 200):
+        bad["pseudonym"] = ["must be a non-empty string of at most 200 characters"]
     if bad:
         raise errors.InvalidArgument(fields=bad)
 

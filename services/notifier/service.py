@@ -16,10 +16,11 @@ RPC:
   timer, see broadcasts.py)
 - export_customer(customer_id) → {service, data: {contacts, preferences, notifications,
   deliveries}}: everything kept about the customer (GDPR; privacy.py) ·
-  forget_customer(customer_id, pseudonym) → {service, forgotten: {contacts, preferences,
-  notifications, deliveries, alerts}}: their preferences and inbox deleted, their contact copy
-  emptied, their e-mails' address and contents and their tickets' alerts' texts erased (the
-  rows stay for ops' counts); idempotent, one transaction (accounts' erasure saga calls both)
+  forget_customer(customer_id, pseudonym, personal=None) → {service, forgotten: {contacts,
+  preferences, notifications, deliveries, alerts}}: their preferences and inbox deleted, their
+  contact copy emptied, their e-mails' address and contents and their tickets' alerts' texts
+  erased (the rows stay for ops' counts); idempotent, one transaction (accounts' erasure saga
+  calls both)
 - health()
 Events consumed (each turned into the customer's notification by templates.py, in their
 language and by their preferences): accounts customer_registered, password_changed (and
@@ -263,7 +264,10 @@ class NotifierService:
         return privacy.export(self.db, customer_id)
 
     @rpc(expected_exceptions=EXPECTED)
-    def forget_customer(self, customer_id, pseudonym):
+    def forget_customer(self, customer_id, pseudonym, personal=None):
+        """`personal` (the person's details, as billing and tickets take them) is accepted
+        for one calling convention across services, and not needed: what the notifier keeps
+        of the person is deleted or erased whole."""
         with unit_of_work(self.db):
             return privacy.forget(self.db, customer_id, pseudonym, self.clock.now())
 

@@ -10,3 +10,5 @@ INCIDENT_OPENED = "incident_opened"  # incident
 INCIDENT_RESOLVED = "incident_resolved"  # incident
 # an alert for a team's channels, raised by the notifier (services/tickets/alerting.py)
 ALERT_REQUESTED = "alert_requested"  # alert
+# customer: {id, pseudonym, forgotten: {kind: rows}}, once per erasure that changed anything
+CUSTOMER_FORGOTTEN = "customer_forgotten"

@@ -29,6 +29,13 @@ RPC (errors are `services.common.errors` kinds; `actor` is `{"id", "name"}` of t
 - ops_insights(months=12) (ops) → tickets_by_category [{month, category, opened, resolved}]
   and time_to_resolve [{category, resolved, median_minutes, p90_minutes}] (analytics.py,
   set-based; docs/insights.md)
+- a customer's data (GDPR; privacy.py; accounts' erasure saga calls them):
+  export_customer(customer_id) → {service, data: {tickets (as the customer sees them, with
+  their history and the context captured about them; no internal notes), incident_credits}} ·
+  forget_customer(customer_id, pseudonym, personal=None) → {service, forgotten: {tickets,
+  comments, history, closed, events}}: tickets stay for ops' figures, what the customer wrote
+  is erased, their name becomes the pseudonym everywhere (and `personal`'s details are taken
+  out of agents' texts), open tickets are closed; idempotent, one transaction
 - health()
 Lists answer pages (services/common/pages.py): list_tickets and list_queue are keyset pages
 (opaque cursor), and so are canned replies (by title); teams, categories, rules, policies,
@@ -38,7 +45,8 @@ Events: ticket_opened, ticket_routed, ticket_updated (a customer-visible change:
 reply, waiting on the customer, reopened, acknowledged, another status or priority; the
 customer's own comment), ticket_escalated, ticket_resolved, ticket_closed,
 incident_opened, incident_resolved, and alert_requested (the notifier pages the team's
-channels from it, once per dedup key).
+channels from it, once per dedup key); customer_forgotten when forget_customer erased
+anything.
 Timer (every TICKETS_TIMER_SECONDS): due escalation steps, pending service credits, closing
 resolved tickets past the reopen window. Every step is guarded in the database.
 Units of work: the modules flush; each entrypoint here ends its own (`unit_of_work`), and
@@ -69,6 +77,7 @@ from services.tickets import (
     escalation,
     faq,
     incidents,
+    privacy,
     rules,
     silences,
     sla,
@@ -132,6 +141,17 @@ class TicketsService:
     @rpc(expected_exceptions=EXPECTED)
     def open_tickets(self, customer_id):
         return tickets.open_summary(self.db, customer_id, self._policy, self.clock.now())
+
+    # a customer's data (GDPR) ------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def export_customer(self, customer_id):
+        snapshot(self.db)  # one consistent view of every ticket and its history
+        return privacy.export(self.db, customer_id, self._policy)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def forget_customer(self, customer_id, pseudonym, personal=None):
+        with unit_of_work(self.db):
+            return privacy.forget(self.db, customer_id, pseudonym, personal, self.clock.now())
 
     # agents -----------------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)

@@ -260,13 +260,19 @@ OPENED_PER_HOUR = 10
 COMMENTS_PER_HOUR = 20
 
 
-def _refuse_a_flood(session: Session, customer_id: str, now: dt.datetime) -> None:
-    """In the transaction that adds the ticket, after taking the customer's lock (PostgreSQL:
-    an advisory lock per customer; SQLite writes one at a time), so concurrent requests count
-    each other."""
+def lock_customer(session: Session, customer_id: str) -> None:
+    """The customer's lock until the transaction ends (PostgreSQL: an advisory lock per
+    customer; SQLite writes one at a time): opening a ticket and forgetting the customer
+    (privacy.py) take it, so they never interleave."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, 7))"),
                         {"c": customer_id})
+
+
+def _refuse_a_flood(session: Session, customer_id: str, now: dt.datetime) -> None:
+    """In the transaction that adds the ticket, after taking the customer's lock, so
+    concurrent requests count each other."""
+    lock_customer(session, customer_id)
     hour_ago = now - dt.timedelta(hours=1)
     open_now, last_hour, first = session.execute(select(
         func.count().filter(Ticket.status.not_in(DONE)),

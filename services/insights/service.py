@@ -20,13 +20,20 @@ RPC (errors are `services.common.errors` kinds):
   dismiss_recommendation(customer_id, recommendation_id) (for good) ·
   recommendation_kinds() → {kinds: {kind: bool}} · set_recommendation_kinds(kinds) (ops;
   an unknown kind is InvalidArgument UNKNOWN_RECOMMENDATION_KIND)
+- a customer's data (GDPR; privacy.py; accounts' erasure saga calls them):
+  export_customer(customer_id) → {service, data: {viewing_daily, viewing_choice, budget,
+  budget_alerts, dismissed_recommendations}} · forget_customer(customer_id, pseudonym,
+  personal=None) → {service, forgotten: {viewing_days, viewing_choice, budget, budget_alerts,
+  dismissed, events}}: all of it deleted, the viewing choice set to off (later records about
+  them are dropped); idempotent, one transaction
 - health()
 Events consumed: tv_platform viewing_reported {batch_id, records} (as report_viewing; a batch
 that is not valid is logged and dropped); billing wallet_debited, invoice_issued,
 subscription_renewed, subscription_changed, subscription_activated (the customer's budget is
 checked against billing's month_status).
 Events emitted: budget_alert {customer_id, threshold: 80 | 100 | projected, month, budget,
-so_far, projected, currency}, at most once per customer, month and threshold (budgets.py).
+so_far, projected, currency}, at most once per customer, month and threshold (budgets.py);
+customer_forgotten {id, pseudonym, forgotten} when forget_customer erased anything.
 Timer (every INSIGHTS_TIMER_SECONDS, default 3600): viewing days older than
 VIEWING_RETENTION_DAYS (default 90) deleted, in batches, with the days of customers who
 switched viewing off and batch ids past any use.
@@ -45,12 +52,12 @@ from sqlalchemy import text
 from services.common import config as keys
 from services.common import errors
 from services.common.clock import ClockProvider
-from services.common.db import Database, unit_of_work
+from services.common.db import Database, snapshot, unit_of_work
 from services.common.events import event_handler
 from services.common.observability import Observability
 from services.common.rpc import BoundedRpcProxy, rpc
 from services.common.timers import timer
-from services.insights import advice, budgets, preferences, transactions, viewing
+from services.insights import advice, budgets, preferences, privacy, transactions, viewing
 from services.insights.models import MIGRATIONS, Base
 
 log = logging.getLogger(__name__)
@@ -178,6 +185,19 @@ class InsightsService:
     @event_handler("billing", "subscription_activated")
     def on_subscription_activated(self, payload):
         self._charged(payload, "subscription")
+
+    # a customer's data (GDPR) ------------------------------------------------------------------
+    @rpc(expected_exceptions=EXPECTED)
+    def export_customer(self, customer_id):
+        snapshot(self.db)  # one consistent view of every section
+        return privacy.export(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def forget_customer(self, customer_id, pseudonym, personal=None):
+        """`personal` is accepted for the calling convention billing and tickets share:
+        nothing insights keeps names the person."""
+        with unit_of_work(self.db):
+            return privacy.forget(self.db, customer_id, pseudonym, self.clock.now())
 
     # recommendations --------------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)

@@ -10,3 +10,10 @@ CARD_ALREADY_SAVED = "CARD_ALREADY_SAVED"  # Conflict: the customer has this car
 # Conflicts whose code and reason come from the catalog's service rules (check_change), e.g.
 # CHANGE_NOT_ALLOWED, DOWNGRADE_AT_PERIOD_END, ADDON_NOT_ALLOWED, TOO_MANY_ADDONS,
 # PAUSE_NOT_ALLOWED, PAUSE_TOO_LONG, MINIMUM_TERM.
+
+# why an account cannot be deleted yet: the codes of `deletion_blockers` (not raised; answered
+# as {"code", "params"} for the caller to word)
+MONEY_OWED = "MONEY_OWED"  # {amount, currency, invoices}: unpaid invoices, charges not billed
+CREDIT_LEFT = "CREDIT_LEFT"  # {amount, currency}: postpaid credit not yet given back
+WALLET_BALANCE_LEFT = "WALLET_BALANCE_LEFT"  # {amount, currency}: money left in the wallet
+PAYMENT_PENDING = "PAYMENT_PENDING"  # {count}: card payments whose answer is not in yet

@@ -39,6 +39,14 @@ subscription, invoice or payment is NotFound):
   issue_credit_note(invoice_id, request {amount, reason}, actor, idempotency_key) (ops)
 - grant_service_credit(customer_id, request {amount, reason, reference}, actor): an
   incident's service credit, once per reference (wallet credit or credit note; tickets asks)
+- export_customer(customer_id) → {service, data: {section: [rows]}, files: [{name, kind,
+  invoice_id | payment_id}]}: everything billing holds about the customer (the PDFs named, to
+  be fetched by invoice_pdf / receipt_pdf) · deletion_blockers(customer_id) → {blockers: [{code,
+  params}]} (MONEY_OWED, CREDIT_LEFT, WALLET_BALANCE_LEFT, PAYMENT_PENDING; none: it may be
+  deleted) · forget_customer(customer_id, pseudonym, personal=None) → {service, forgotten:
+  {kind: rows changed}, kept: {table: rows}}: subscriptions ended, cards removed at the
+  provider, autopay off, the person's details replaced; invoices, payments and the ledger kept
+  (privacy.py; idempotent, one transaction)
 - health()
 Timer: every BILLING_TIMER_SECONDS, ends due pauses and renews due subscriptions (prepaid ones
 are paid from the wallet or suspended); each is guarded by the subscription's optimistic
@@ -64,8 +72,10 @@ import logging
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select, text
+from sqlalchemy.orm.exc import StaleDataError
 
-from services.billing import events, transactions
+from services.billing import events, privacy, transactions
+from services.billing.exceptions import CONCURRENT_MODIFICATION
 from services.billing.insights import analytics, spending
 from services.billing.invoicing import (
     collection,
@@ -81,7 +91,7 @@ from services.billing.money.provider import Payments
 from services.billing.subscriptions import changes, outlook, renewals, settlement, views
 from services.common import config as keys
 from services.common import errors, pages
-from services.common.clock import ClockProvider, isoformat
+from services.common.clock import ClockProvider
 from services.common.db import Database, snapshot, unit_of_work
 from services.common.events import event_handler
 from services.common.observability import Observability
@@ -493,13 +503,32 @@ class BillingService:
         query = select(Charge).where(Charge.customer_id == customer_id)
         if subscription_id:
             query = query.where(Charge.subscription_id == subscription_id)
-        return [{"id": c.id, "subscription_id": c.subscription_id, "kind": c.kind,
-                 "description": c.description, "text": c.text, "item": c.item_code,
-                 "amount": {"amount": c.amount, "currency": c.currency},
-                 "tax": {"amount": c.tax, "currency": c.currency}, "tax_rate_bp": c.tax_rate_bp,
-                 "period_start": isoformat(c.period_start), "period_end": isoformat(c.period_end),
-                 "operation": c.operation_key, "created_at": isoformat(c.created_at)}
+        return [privacy.dump_charge(c)
                 for c in self.db.scalars(query.order_by(Charge.created_at, Charge.id))]
+
+    # data protection (issue #18): accounts' deletion saga asks these
+    @rpc(expected_exceptions=EXPECTED)
+    def export_customer(self, customer_id):
+        snapshot(self.db)
+        return privacy.export(self.db, customer_id, self._terms_days)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def deletion_blockers(self, customer_id):
+        snapshot(self.db)
+        return privacy.blockers(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def forget_customer(self, customer_id, pseudonym, personal=None):
+        """Forget the person, keep the records the law requires (privacy.py). `personal`:
+        their details as accounts holds them ({name, email, phone, address}), to be replaced
+        wherever free text copied them. One transaction; a repeat changes nothing."""
+        try:
+            with unit_of_work(self.db):
+                return privacy.forget(self.db, self.payments, customer_id, pseudonym, personal,
+                                      self.clock.now())
+        except StaleDataError:  # a subscription renewed meanwhile: nothing was written
+            raise errors.Conflict("A subscription changed meanwhile. Try again.",
+                                  code=CONCURRENT_MODIFICATION) from None
 
     @rpc(expected_exceptions=EXPECTED)
     def replace_device(self, device_id, request):

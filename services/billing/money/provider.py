@@ -4,7 +4,8 @@ test modes, and room for a real one.
 Interface (`PaymentProvider`): `tokenize(card)` → a token and the card's safe details;
 `charge(token, amount, idempotency_key, description)` → a provider charge; `refund(charge_id,
 amount, idempotency_key)`; `find_charge(idempotency_key)` → the charge made under a key, if
-any. The idempotency key is the provider's own (Stripe's
+any; `detach(token)` → the saved card removed at the provider (asking again, or for a token
+it does not know, is fine). The idempotency key is the provider's own (Stripe's
 `Idempotency-Key` header): the same key returns the first charge instead of making a second, so
 a call whose answer was lost can be repeated safely. Failures are typed: `CardDeclined`
 (decline_code; final), `ProviderUnavailable` (retryable: the provider said so), `ProviderTimeout`
@@ -27,7 +28,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -107,6 +108,11 @@ class PaymentProvider(ABC):
     @abstractmethod
     def find_charge(self, idempotency_key: str) -> ProviderCharge | None:
         """The charge made under this key, if any, without making one (reconciliation)."""
+
+    @abstractmethod
+    def detach(self, token: str) -> None:
+        """Remove the saved card at the provider (Stripe's "detach a PaymentMethod"): the token
+        cannot be charged any more. Idempotent: an unknown or removed token is no error."""
 
 
 def brand_of(number: str) -> str:
@@ -274,6 +280,20 @@ class SandboxProvider(PaymentProvider):
             found = session.scalar(select(SandboxCharge).where(
                 SandboxCharge.idempotency_key == idempotency_key))
             return ProviderCharge(found.id, found.amount, found.currency) if found else None
+
+    def detach(self, token: str) -> None:
+        with self.autocommit.begin() as conn:
+            conn.execute(delete(SandboxCard).where(SandboxCard.token == token))
+        self._behaviours.pop(token, None)
+
+    def has_card(self, token: str) -> bool:
+        with self.autocommit.connect() as conn:
+            return conn.scalar(select(SandboxCard.token).where(
+                SandboxCard.token == token)) is not None
+
+    def card_count(self) -> int:
+        with Session(self.engine) as session:
+            return len(session.scalars(select(SandboxCard.token)).all())
 
     def charge_count(self) -> int:
         with Session(self.engine) as session:

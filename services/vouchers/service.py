@@ -16,6 +16,11 @@ RPC (errors are `services.common.errors` kinds):
   get_offer(code) · create_offer(request) · retire_offer(code) (ops)
 - issue_online(purchase_id, offer_code, buyer_id) → {code, serial, value, valid_until}: the
   voucher a card payment bought (billing takes the payment)
+- export_customer(customer_id) → {service, data: {redemptions, vouchers_bought,
+  throttle_counters, throttle_events}, files: []} · forget_customer(customer_id, pseudonym) →
+  {service, forgotten: {throttle_counters}, kept: {redemptions, vouchers_bought,
+  throttle_events}}: a customer's data (issue #18; vouchers holds no name or contact details,
+  only the customer id: privacy.py)
 - health()
 Events: voucher_batch_created, voucher_batch_voided, voucher_batch_exported, voucher_voided,
 voucher_redeemed (billing credits the wallet from it if it missed the answer),
@@ -37,7 +42,7 @@ from services.common.db import Database, unit_of_work
 from services.common.events import event_handler
 from services.common.observability import Observability
 from services.common.rpc import rpc
-from services.vouchers import batches, events, offers, redemption
+from services.vouchers import batches, events, offers, privacy, redemption
 from services.vouchers.codes import CodeKeys
 from services.vouchers.models import MIGRATIONS, Base
 
@@ -181,6 +186,18 @@ class VouchersService:
         with unit_of_work(self.db):
             return offers.issue_online(self.db, self.codes, purchase_id, offer_code,
                                        buyer_id, self.clock.now())
+
+    # data protection (issue #18): accounts' deletion saga asks these
+    @rpc(expected_exceptions=EXPECTED)
+    def export_customer(self, customer_id):
+        return privacy.export(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def forget_customer(self, customer_id, pseudonym, personal=None):
+        """`personal` is accepted for the saga's one call shape and unused: vouchers holds no
+        name or contact details. One transaction; a repeat deletes nothing more."""
+        with unit_of_work(self.db):
+            return privacy.forget(self.db, customer_id, pseudonym)
 
     @rpc
     def health(self):

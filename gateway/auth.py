@@ -38,6 +38,7 @@ class Principal:
     account: dict
     session_id: str
     token: str
+    scope: str | None = None  # "mfa_enrolment": staff who must set up a second factor first
 
     @property
     def customer_id(self) -> str:
@@ -141,7 +142,8 @@ def identify(accounts, request: Request, cache: SessionCache | None = None) -> P
         if not sent or not hmac.compare_digest(
                 hashlib.sha256(sent.encode("utf-8")).hexdigest(), expected):
             raise errors.PermissionDenied("Missing or wrong CSRF token.", code="CSRF_FAILED")
-    return Principal(account=account, session_id=session["id"], token=token)
+    return Principal(account=account, session_id=session["id"], token=token,
+                     scope=session.get("scope"))
 
 
 def identify_if_any(accounts, request: Request, cache: SessionCache | None = None
@@ -153,6 +155,21 @@ def identify_if_any(accounts, request: Request, cache: SessionCache | None = Non
         return identify(accounts, request, cache)
     except errors.NotAuthenticated:
         return None
+
+
+# what a session limited to setting up a second factor may reach (STAFF_MFA_REQUIRED)
+ENROLMENT_PATHS = ("/api/v1/me/mfa/", "/api/v1/me/passkeys", "/api/v1/me/security",
+                   "/api/v1/me/reauthenticate", "/api/v1/auth/logout")
+
+
+def require_scope(principal: Principal, method: str, path: str) -> None:
+    """403 MFA_ENROLMENT_REQUIRED for a limited session outside what it may do."""
+    if principal.scope is None:
+        return
+    if (method == "GET" and path == "/api/v1/me") or path.startswith(ENROLMENT_PATHS):
+        return
+    raise errors.PermissionDenied("Set up two-step sign-in first: your operator requires it "
+                                  "for staff accounts.", code="MFA_ENROLMENT_REQUIRED")
 
 
 def require(principal: Principal, access: str) -> None:

@@ -164,10 +164,36 @@ class GatewayService:
         return accounts.signup(self, call)
 
     @api("POST", "/api/v1/auth/login", access="public", body=accounts_schemas.Login,
-         response=accounts_schemas.Session, tag="accounts",
-         summary="Log in: a bearer token, and a session cookie for the portal")
+         response=accounts_schemas.Session, also={202: accounts_schemas.SecondStep},
+         tag="accounts",
+         summary="Log in: a bearer token and a session cookie, or (202) the second step")
     def login(self, call):
         return accounts.login(self, call)
+
+    @api("POST", "/api/v1/auth/login/second-step", access="public",
+         body=accounts_schemas.SecondStepIn, response=accounts_schemas.Session, tag="accounts",
+         summary="A sign-in's second step: an authenticator code or a recovery code")
+    def login_second_step(self, call):
+        return accounts.login_second_step(self, call)
+
+    @api("POST", "/api/v1/auth/password-reset", access="public",
+         body=accounts_schemas.PasswordResetRequest, response=accounts_schemas.Accepted,
+         status=202, tag="accounts",
+         summary="Ask for a password reset link (the same answer for every address)")
+    def request_password_reset(self, call):
+        return accounts.request_password_reset(self, call)
+
+    @api("POST", "/api/v1/auth/password-reset/confirm", access="public",
+         body=accounts_schemas.PasswordReset, response=accounts_schemas.PasswordResetDone,
+         tag="accounts", summary="Set a new password with the link's token; every session ends")
+    def reset_password(self, call):
+        return accounts.reset_password(self, call)
+
+    @api("POST", "/api/v1/auth/verify-email", access="public",
+         body=accounts_schemas.EmailVerification, response=accounts_schemas.Account,
+         tag="accounts", summary="Follow a verification link: the address becomes the account's")
+    def verify_email(self, call):
+        return accounts.verify_email(self, call)
 
     @api("POST", "/api/v1/auth/logout", response=common_schemas.Status, tag="accounts",
          summary="Log out")
@@ -175,7 +201,8 @@ class GatewayService:
         return accounts.logout(self, call)
 
     @api("POST", "/api/v1/auth/portal-link/<string:token>", access="public",
-         response=accounts_schemas.Session, tag="accounts",
+         response=accounts_schemas.Session, also={202: accounts_schemas.SecondStep},
+         tag="accounts",
          summary="Exchange a portal link for a session (once)")
     def exchange_portal_link(self, call):
         return accounts.exchange_portal_link(self, call)
@@ -196,6 +223,43 @@ class GatewayService:
          summary="Change password; other sessions are revoked")
     def change_password(self, call):
         return accounts.change_password(self, call)
+
+    @api("GET", "/api/v1/me/security", response=accounts_schemas.SecurityOverview,
+         tag="accounts", summary="My sign-in security: two-step, passkeys, e-mail address")
+    def security(self, call):
+        return accounts.security(self, call)
+
+    @api("POST", "/api/v1/me/email/verification", response=accounts_schemas.PendingEmail,
+         status=202, tag="accounts", summary="Send the verification link again")
+    def resend_email_verification(self, call):
+        return accounts.resend_email_verification(self, call)
+
+    @api("POST", "/api/v1/me/reauthenticate", body=accounts_schemas.Reauthenticate,
+         response=accounts_schemas.Reauthenticated, tag="accounts",
+         summary="Confirm it is me (password or code) before a sensitive change")
+    def reauthenticate(self, call):
+        return accounts.reauthenticate(self, call)
+
+    @api("POST", "/api/v1/me/mfa/totp", response=accounts_schemas.TotpSetup, tag="accounts",
+         summary="Start setting up an authenticator app (needs a recent sign-in)")
+    def start_totp(self, call):
+        return accounts.start_totp(self, call)
+
+    @api("POST", "/api/v1/me/mfa/totp/confirm", body=accounts_schemas.TotpConfirm,
+         response=accounts_schemas.RecoveryCodes, tag="accounts",
+         summary="Turn two-step sign-in on with a first code; answers the recovery codes")
+    def confirm_totp(self, call):
+        return accounts.confirm_totp(self, call)
+
+    @api("DELETE", "/api/v1/me/mfa/totp", status=204, tag="accounts",
+         summary="Turn the authenticator app off (needs a recent sign-in)")
+    def disable_totp(self, call):
+        return accounts.disable_totp(self, call)
+
+    @api("POST", "/api/v1/me/mfa/recovery-codes", response=accounts_schemas.RecoveryCodes,
+         tag="accounts", summary="New recovery codes; the old ones stop working")
+    def regenerate_recovery_codes(self, call):
+        return accounts.regenerate_recovery_codes(self, call)
 
     @api("GET", "/api/v1/me/sessions", response=accounts_schemas.ActiveSessionList,
          tag="accounts", summary="My active sign-ins and the devices they came from")

@@ -14,6 +14,9 @@ Password = fields.String(required=True, validate=validate.Length(min=1, max=1024
 class Account(Schema):
     id = fields.String(metadata={"example": "cus_3k4j5h6g7f8d9s0a1q2w3e4r"})
     email = fields.String()
+    email_verified = fields.Boolean()
+    pending_email = fields.String(allow_none=True, metadata={
+        "description": "after an address change: the new one, used once verified"})
     name = fields.String()
     phone = fields.String(allow_none=True)
     address = fields.Nested(AddressSchema, allow_none=True)
@@ -41,6 +44,10 @@ class Session(Schema):
     token = fields.String()
     csrf_token = fields.String()
     expires_at = fields.String(metadata={"format": "date-time"})
+    scope = fields.String(allow_none=True, metadata={
+        "enum": ["mfa_enrolment", None], "description": (
+            "null: the account's rights; mfa_enrolment: staff must set up two-step sign-in "
+            "first (STAFF_MFA_REQUIRED)")})
     account = fields.Nested(Account)
 
 
@@ -55,7 +62,7 @@ class ActiveSession(Schema):
 
     id = fields.String(metadata={"example": "ses_3k4j5h6g7f8d9s0a1q2w3e4r"})
     current = fields.Boolean()
-    method = fields.String(metadata={"enum": ["password", "portal_link"]})
+    method = fields.String(metadata={"enum": ["password", "portal_link", "passkey"]})
     created_at = fields.String(metadata={"format": "date-time"})
     last_seen_at = fields.String(metadata={"format": "date-time",
                                            "description": "to the minute"})
@@ -77,3 +84,114 @@ class SignedOut(Schema):
 class PasswordChange(StrictSchema):
     current_password = Password
     new_password = NewPassword
+
+
+# strong sign-in ---------------------------------------------------------------------------------
+
+Code = fields.String(validate=validate.Length(min=1, max=20),
+                     metadata={"example": "492039", "description": "from the authenticator app"})
+RecoveryCodeField = fields.String(validate=validate.Length(min=1, max=40),
+                                  metadata={"example": "k7m2p-x9q4r"})
+Token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class SecondStep(Schema):
+    """A sign-in that needs its second step: no session yet. Send a code (or a recovery code)
+    with `mfa_token` to /auth/login/second-step, or sign in with a passkey, before
+    `expires_at`."""
+
+    mfa_required = fields.Boolean(metadata={"example": True})
+    mfa_token = fields.String()
+    methods = fields.List(fields.String(metadata={"enum": ["totp", "recovery_code",
+                                                           "passkey"]}))
+    expires_at = fields.String(metadata={"format": "date-time"})
+
+
+class SecondStepIn(StrictSchema):
+    mfa_token = Token
+    code = Code
+    recovery_code = RecoveryCodeField
+
+
+class PasswordResetRequest(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class PasswordReset(StrictSchema):
+    token = Token
+    new_password = NewPassword
+
+
+class Accepted(Schema):
+    status = fields.String(metadata={"example": "accepted", "description": (
+        "the same whatever the address: a registered one gets a link by e-mail")})
+
+
+class PasswordResetDone(Schema):
+    status = fields.String(metadata={"example": "changed"})
+    sessions_ended = fields.Integer()
+
+
+class EmailVerification(StrictSchema):
+    token = Token
+
+
+class PendingEmail(Schema):
+    pending_email = fields.String(allow_none=True)
+    expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class Reauthenticate(StrictSchema):
+    """One of: the password, an authenticator code, a recovery code."""
+
+    password = fields.String(validate=validate.Length(min=1, max=1024))
+    code = Code
+    recovery_code = RecoveryCodeField
+
+
+class Reauthenticated(Schema):
+    reauthenticated_until = fields.String(metadata={"format": "date-time"})
+
+
+class TotpSetup(Schema):
+    secret = fields.String(metadata={"description": "base32, for typing into the app"})
+    otpauth_uri = fields.String(metadata={"example": "otpauth://totp/Portal:ana%40example.com?"
+                                                     "secret=…&issuer=Portal"})
+    digits = fields.Integer()
+    period = fields.Integer()
+
+
+class TotpConfirm(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+class RecoveryCodes(Schema):
+    recovery_codes = fields.List(fields.String(), metadata={
+        "description": "shown once: each signs in once when the app is not at hand"})
+
+
+class TotpState(Schema):
+    enabled = fields.Boolean()
+    enabled_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class PendingAddress(Schema):
+    email = fields.String()
+    expires_at = fields.String(metadata={"format": "date-time"})
+
+
+class EmailState(Schema):
+    address = fields.String()
+    verified = fields.Boolean()
+    pending = fields.Nested(PendingAddress, allow_none=True, metadata={
+        "description": "a new address waiting for its verification link to be followed"})
+
+
+class SecurityOverview(Schema):
+    totp = fields.Nested(TotpState)
+    recovery_codes_left = fields.Integer()
+    passkeys = fields.Integer()
+    email = fields.Nested(EmailState)
+    reauthenticated = fields.Boolean(metadata={
+        "description": "sensitive changes are allowed now without confirming again"})
+    staff_mfa_required = fields.Boolean()

@@ -27,16 +27,80 @@ def signup(gw, call: Call) -> Reply:
     return Reply(gw.accounts.register(call.body, call.client_ip), status=201)
 
 
-def login(gw, call: Call) -> Reply:
-    result = gw.accounts.login(call.body["email"], call.body["password"], call.client_ip,
-                               call.request.headers.get("User-Agent"))
+def _signed_in(gw, result: dict) -> Reply:
+    """A session (200, with its cookies), or the second step still to take (202, none)."""
+    if result.get("mfa_required"):
+        return Reply(result, status=202)
     return Reply(result, cookies=_session_cookies(result, _secure(gw)))
+
+
+def login(gw, call: Call) -> Reply:
+    return _signed_in(gw, gw.accounts.login(call.body["email"], call.body["password"],
+                                            call.client_ip,
+                                            call.request.headers.get("User-Agent")))
+
+
+def login_second_step(gw, call: Call) -> Reply:
+    return _signed_in(gw, gw.accounts.login_second_step(
+        call.body["mfa_token"], call.body.get("code"), call.body.get("recovery_code"),
+        call.client_ip, call.request.headers.get("User-Agent")))
 
 
 def exchange_portal_link(gw, call: Call) -> Reply:
-    result = gw.accounts.exchange_portal_link(call.path["token"], call.client_ip,
-                                              call.request.headers.get("User-Agent"))
-    return Reply(result, cookies=_session_cookies(result, _secure(gw)))
+    return _signed_in(gw, gw.accounts.exchange_portal_link(
+        call.path["token"], call.client_ip, call.request.headers.get("User-Agent")))
+
+
+def request_password_reset(gw, call: Call) -> Reply:
+    return Reply(gw.accounts.request_password_reset(call.body["email"], call.client_ip),
+                 status=202)
+
+
+def reset_password(gw, call: Call) -> dict:
+    return gw.accounts.reset_password(call.body["token"], call.body["new_password"],
+                                      call.client_ip)
+
+
+def verify_email(gw, call: Call) -> dict:
+    account = gw.accounts.verify_email(call.body["token"], call.client_ip)
+    gw.sessions.evict_customer(account["id"])
+    return account
+
+
+def resend_email_verification(gw, call: Call) -> Reply:
+    return Reply(gw.accounts.resend_email_verification(call.principal.customer_id),
+                 status=202)
+
+
+def security(gw, call: Call) -> dict:
+    return gw.accounts.security_overview(call.principal.customer_id, call.principal.session_id)
+
+
+def reauthenticate(gw, call: Call) -> dict:
+    return gw.accounts.reauthenticate(call.principal.customer_id, call.principal.session_id,
+                                      call.body.get("password"), call.body.get("code"),
+                                      call.body.get("recovery_code"))
+
+
+def start_totp(gw, call: Call) -> dict:
+    return gw.accounts.start_totp(call.principal.customer_id, call.principal.session_id)
+
+
+def confirm_totp(gw, call: Call) -> dict:
+    result = gw.accounts.confirm_totp(call.principal.customer_id, call.principal.session_id,
+                                      call.body["code"])
+    gw.sessions.evict_sessions([call.principal.session_id])  # its scope may have widened
+    return result
+
+
+def disable_totp(gw, call: Call) -> Reply:
+    gw.accounts.disable_totp(call.principal.customer_id, call.principal.session_id)
+    return Reply(None, status=204)
+
+
+def regenerate_recovery_codes(gw, call: Call) -> dict:
+    return gw.accounts.regenerate_recovery_codes(call.principal.customer_id,
+                                                 call.principal.session_id)
 
 
 def logout(gw, call: Call) -> Reply:
@@ -50,7 +114,8 @@ def me(gw, call: Call) -> dict:
 
 
 def update_me(gw, call: Call) -> dict:
-    account = gw.accounts.update_profile(call.principal.customer_id, call.body)
+    account = gw.accounts.update_profile(call.principal.customer_id, call.body,
+                                         call.principal.session_id)
     gw.sessions.evict_customer(call.principal.customer_id)
     return account
 

@@ -23,6 +23,8 @@ def payment_methods(gw, call: Call) -> dict:
 
 
 def add_payment_method(gw, call: Call) -> Reply:
+    """A new card is a sensitive change: the person proved who they are recently."""
+    gw.accounts.require_recent_auth(_me(call), call.principal.session_id)
     return Reply(gw.billing.add_payment_method(_me(call), call.body), status=201)
 
 

@@ -55,7 +55,7 @@ def _check_password_policy(password: str, email: str, field: str) -> None:
                                      code=WEAK_PASSWORD, fields={field: problems})
 
 
-def _save(session: Session, customer: Customer, event_type: str, now: dt.datetime) -> dict:
+def save(session: Session, customer: Customer, event_type: str, now: dt.datetime) -> dict:
     """Flush (the unique email decides), emit the event in the same transaction. A taken email
     is EMAIL_TAKEN (the caller rolls back the failed flush)."""
     try:
@@ -106,7 +106,7 @@ def register(session: Session, data: dict, now: dt.datetime, role: str = "custom
         tax_region=address["country"] if address else default_tax_region, role=role,
         created_at=now, updated_at=now, password_changed_at=now)
     session.add(customer)
-    account = _save(session, customer, events.CUSTOMER_REGISTERED, now)
+    account = save(session, customer, events.CUSTOMER_REGISTERED, now)
     if signup:  # each sign-up counts, like a failure: the limit-th one starts the block
         throttle.record_failure(session, *signup, now)
     return account
@@ -138,27 +138,28 @@ def start_profile_update(session: Session, customer_id: str, changes: dict,
     return Pending(customer, customer.password_hash, values, new_email)
 
 
-def update_profile(session: Session, pending: Pending, now: dt.datetime) -> dict:
-    """The change, after the current password is verified when the email changes (a wrong one
-    is counted and audited: `Refused` with INVALID_CREDENTIALS, or RateLimited once the checks
-    are blocked). Emits customer_updated. EMAIL_TAKEN."""
+def update_profile(session: Session, pending: Pending, now: dt.datetime,
+                   proven: bool = False) -> dict:
+    """The change. An email change needs the person to have proved who they are: recently in
+    this session (`proven`, mfa.recent) or by the current password sent with it (a wrong one is
+    counted and audited: `Refused` with INVALID_CREDENTIALS, or RateLimited once the checks are
+    blocked); the address itself changes only once verified (the caller sends the link:
+    recovery.request_change). Emits customer_updated."""
     customer, values, new_email = pending.customer, dict(pending.values), pending.new_email
     current_password = values.pop("current_password", None)
-    if new_email is not None:
+    if new_email is not None and not proven:
         if not current_password or not passwords.verify_password(pending.stored,
                                                                  current_password):
             _count_wrong_check(session, customer.id, now, errors.InvalidArgument(
                 "Changing the email needs your current password.", code=INVALID_CREDENTIALS,
                 fields={"current_password": ["is missing or wrong"]}))
-        customer.email = new_email.strip()
-        customer.email_normalized = normalize_email(new_email)
     for key in ("name", "phone", "address", "language"):
         if key in values:
             setattr(customer, key, values[key].strip() if key == "name" else values[key])
     if "address" in values and values["address"]:
         customer.tax_region = values["address"]["country"]
     customer.updated_at = now
-    return _save(session, customer, events.CUSTOMER_UPDATED, now)
+    return save(session, customer, events.CUSTOMER_UPDATED, now)
 
 
 def start_password_change(session: Session, customer_id: str, now: dt.datetime) -> Pending:
@@ -202,6 +203,15 @@ def change_password(session: Session, pending: Pending, keep_session_id: str | N
     throttle.clear(session, _check_key(customer_id))
 
 
+def check_password(session: Session, pending: Pending, password: str | None,
+                   now: dt.datetime) -> None:
+    """The current password, verified (no transaction open: the caller committed its read); a
+    wrong one is counted and audited like any other check (`Refused`)."""
+    if not isinstance(password, str) or not passwords.verify_password(pending.stored, password):
+        _count_wrong_check(session, pending.customer.id, now, _wrong_current_password())
+    throttle.clear(session, _check_key(pending.customer.id))
+
+
 def _check_key(customer_id: str) -> str:
     return f"password-check:{customer_id}"
 
@@ -241,7 +251,7 @@ def set_role(session: Session, customer_id: str, changes: dict, now: dt.datetime
     if "teams" in values:
         customer.teams = [TeamMembership(team=t) for t in sorted(set(values["teams"]))]
     customer.updated_at = now
-    return _save(session, customer, events.CUSTOMER_UPDATED, now)
+    return save(session, customer, events.CUSTOMER_UPDATED, now)
 
 
 FIND_ORDER = pages.Order((Customer.created_at, Customer.id))  # newest first

@@ -10,3 +10,16 @@ CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"  # NotFound
 
 SESSION_NOT_FOUND = "SESSION_NOT_FOUND"  # NotFound: not the customer's, ended or unknown
 SESSION_IS_CURRENT = "SESSION_IS_CURRENT"  # Conflict: the session in use (that is a logout)
+
+# strong sign-in (mfa.py, recovery.py)
+MFA_CODE_INVALID = "MFA_CODE_INVALID"  # InvalidArgument: a wrong or used code
+MFA_CHALLENGE_INVALID = "MFA_CHALLENGE_INVALID"  # NotAuthenticated: the second step expired
+MFA_ALREADY_ENABLED = "MFA_ALREADY_ENABLED"  # Conflict
+MFA_NOT_ENABLED = "MFA_NOT_ENABLED"  # Conflict
+MFA_REQUIRED_FOR_STAFF = "MFA_REQUIRED_FOR_STAFF"  # Conflict: staff must keep a second factor
+MFA_ENROLMENT_REQUIRED = "MFA_ENROLMENT_REQUIRED"  # PermissionDenied (gateway): set it up first
+REAUTH_REQUIRED = "REAUTH_REQUIRED"  # PermissionDenied: prove who you are again first
+PASSWORD_RESET_INVALID = "PASSWORD_RESET_INVALID"  # InvalidArgument: unknown, used or expired
+EMAIL_VERIFICATION_INVALID = "EMAIL_VERIFICATION_INVALID"  # InvalidArgument: the same
+PASSKEY_INVALID = "PASSKEY_INVALID"  # InvalidArgument / NotAuthenticated
+PASSKEY_NOT_FOUND = "PASSKEY_NOT_FOUND"  # NotFound

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DDL, JSON, BigInteger, ForeignKey, Index, String, Text, event
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from services.common.db import Migration
+from services.common.db import Migration, add_columns
 from services.common.schemas import SUPPORTED_LANGUAGES
 from services.common.sqltypes import AutoId, UtcDateTime
 from services.common.throttle import ThrottleCounterColumns
@@ -42,6 +53,9 @@ class Customer(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     password_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    # when the address was shown to be the customer's (a link sent to it was followed); an
+    # address changes only that way (email_changes)
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     teams: Mapped[list[TeamMembership]] = relationship(
         cascade="all, delete-orphan", order_by="TeamMembership.team", lazy="selectin")
@@ -67,7 +81,14 @@ class AuthSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf_hash: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
-    method: Mapped[str] = mapped_column(String(20))  # password | portal_link
+    method: Mapped[str] = mapped_column(String(20))  # password | portal_link | passkey
+    second_factor: Mapped[str | None] = mapped_column(String(20))  # totp | recovery_code | passkey
+    # the last time the person proved who they are in this session (sign-in or re-auth): the
+    # sensitive changes need it recent (mfa.py)
+    reauthenticated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # None: the account's full rights; "mfa_enrolment": staff who must first set up two-step
+    # sign-in (STAFF_MFA_REQUIRED) may do only that
+    scope: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -93,6 +114,69 @@ class PortalLink(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_portal_links_customer", "customer_id"),)
+
+
+# strong sign-in: two-step, passkeys, password resets, e-mail verification (mfa.py,
+# recovery.py) ----------------------------------------------------------------------------------
+
+class TotpFactor(Base):
+    """An authenticator app (RFC 6238): pending until a first code confirms it. `last_step` is
+    the last time step accepted, so a code is used once."""
+
+    __tablename__ = "totp_factors"
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))  # base32
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RecoveryCode(Base):
+    """A single-use code for when the authenticator is lost; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_recovery_codes_customer", "customer_id"),)
+
+
+class Passkey(Base):
+    """A WebAuthn credential (passkeys.py): its public key and signature counter."""
+
+    __tablename__ = "passkeys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[str] = mapped_column(Text)  # base64url COSE key
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[list | None] = mapped_column(JSON)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_passkeys_customer", "customer_id"),)
+
+
+class Challenge(Base):
+    """A pending step, single use and short-lived, found by its token's hash: a sign-in's
+    second step (`login`), a passkey ceremony (`passkey_register`, `passkey_login`), a password
+    reset (`password_reset`) or an address to verify (`email`, with the address in `data`)."""
+
+    __tablename__ = "challenges"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_challenges_customer", "customer_id", "purpose"),)
 
 
 class ThrottleCounter(ThrottleCounterColumns, Base):
@@ -195,5 +279,21 @@ def _staff_governance(ops, conn) -> None:
         Base.metadata.tables[table].create(conn, checkfirst=True)  # audit_log: + trigger
 
 
+def _strong_sign_in(ops, conn) -> None:
+    """v3: two-step sign-in, passkeys, challenges; verified addresses and re-authentication.
+    Addresses from before are taken as verified (they were how the customer signed up)."""
+    for table in ("totp_factors", "recovery_codes", "passkeys", "challenges"):
+        Base.metadata.tables[table].create(conn, checkfirst=True)
+    add_columns(ops, conn, ["customers"], lambda: Column("email_verified_at", UtcDateTime()))
+    conn.execute(Base.metadata.tables["customers"].update()
+                 .where(Base.metadata.tables["customers"].c.email_verified_at.is_(None))
+                 .values(email_verified_at=Base.metadata.tables["customers"].c.created_at))
+    add_columns(ops, conn, ["sessions"], lambda: Column("second_factor", String(20)))
+    add_columns(ops, conn, ["sessions"], lambda: Column("reauthenticated_at", UtcDateTime()))
+    add_columns(ops, conn, ["sessions"], lambda: Column("scope", String(20)))
+
+
 MIGRATIONS = (Migration(2, "staff governance: allowances, approvals, audit log",
-                        _staff_governance),)
+                        _staff_governance),
+              Migration(3, "strong sign-in: two-step, passkeys, verified addresses",
+                        _strong_sign_in))

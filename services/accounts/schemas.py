@@ -9,6 +9,7 @@ def dump_account(customer) -> dict:
     return {
         "id": customer.id,
         "email": customer.email,
+        "email_verified": customer.email_verified_at is not None,
         "name": customer.name,
         "phone": customer.phone,
         "address": customer.address,

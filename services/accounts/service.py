@@ -4,14 +4,27 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - register(data) → account                      sign-up; EMAIL_TAKEN, WEAK_PASSWORD
 - login(email, password, client_ip, user_agent) → {token, csrf_token, expires_at, session_id,
   account}; INVALID_CREDENTIALS, RATE_LIMITED (details.retry_after)
+  or, with a second factor, {mfa_required, mfa_token, methods, expires_at}: then
+- login_second_step(mfa_token, code | recovery_code, client_ip, user_agent) → the session;
+  MFA_CODE_INVALID (counted), MFA_CHALLENGE_INVALID
 - authenticate(token) → {session, account}      every authenticated request; NOT_AUTHENTICATED
+- security_overview(customer_id, session_id) → {totp, recovery_codes_left, passkeys, email,
+  reauthenticated, staff_mfa_required} · require_recent_auth(customer_id, session_id)
+  (REAUTH_REQUIRED) · reauthenticate(customer_id, session_id, password | code |
+  recovery_code) → {reauthenticated_until}
+- start_totp(customer_id, session_id) → {secret, otpauth_uri} · confirm_totp(…, code) →
+  {recovery_codes} · disable_totp · regenerate_recovery_codes (mfa.py)
+- request_password_reset(email, client_ip) → {status: accepted} (whatever the address) ·
+  reset_password(token, new_password, client_ip) · verify_email(token, client_ip) → account ·
+  resend_email_verification(customer_id) (recovery.py)
 - logout(token)
 - list_sessions(customer_id, current_session_id) → [session {id, current, method, created_at,
   last_seen_at, expires_at, client_ip, device {browser, os}}] (active, newest first) ·
   sign_out_session(customer_id, session_id, current_session_id) (SESSION_NOT_FOUND,
   SESSION_IS_CURRENT) · sign_out_other_sessions(customer_id, current_session_id) → {revoked}
 - exchange_portal_link(token, client_ip, user_agent) → like login; PORTAL_LINK_INVALID
-- get_account(customer_id) · update_profile(customer_id, changes) · change_password(...)
+- get_account(customer_id) · update_profile(customer_id, changes, session_id) (a new email is
+  pending until verified) · change_password(...)
 - issue_portal_link(customer_id, issued_by) → {token, url, expires_at} · revoke_portal_link
 - find_customers(query, limit, cursor) → page · set_role(customer_id, changes)
 - team_members(teams) → {team: [{id, name, email, role}]} · set_team_members(team, member_ids)
@@ -25,8 +38,9 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - record_audit(entry) · audit_log(filters…, limit, cursor): the append-only audit trail
 Events consumed: gateway staff_action (an audit entry of a staff action, stored once).
 - health() → {"service", "database"}
-Events: customer_registered, customer_updated, password_changed, portal_link_issued (the
-notifier e-mails the link), session_revoked (gateways evict the sessions from their cache).
+Events: customer_registered, customer_updated, password_changed, portal_link_issued,
+password_reset_requested, email_verification_requested (the notifier e-mails the links),
+session_revoked (gateways evict the sessions from their cache).
 
 Each entrypoint owns its transaction (`unit_of_work`) and commits; the modules flush. A flow
 that verifies or hashes a password commits its read first, so no transaction is open while the
@@ -44,8 +58,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.accounts import audit, customers, devices, passwords, sessions, staff
-from services.accounts.models import MIGRATIONS, Base
+from services.accounts import audit, customers, devices, mfa, passwords, recovery, sessions, staff
+from services.accounts.events import CUSTOMER_UPDATED
+from services.accounts.models import MIGRATIONS, AuthSession, Base
 from services.accounts.schemas import dump_account
 from services.common import config as keys
 from services.common import errors, permissions
@@ -68,7 +83,11 @@ def session_policy(config: dict) -> sessions.SessionPolicy:
         * seconds,
         portal_link_ttl=float(config.get(keys.PORTAL_LINK_TTL_SECONDS)
                               or default.portal_link_ttl.total_seconds()) * seconds,
-        public_url=config.get(keys.PUBLIC_URL) or default.public_url)
+        public_url=config.get(keys.PUBLIC_URL) or default.public_url,
+        reauth=float(config.get(keys.REAUTH_SECONDS) or default.reauth.total_seconds())
+        * seconds,
+        staff_mfa_required=keys.as_bool(config.get(keys.STAFF_MFA_REQUIRED) or False),
+        issuer=str(config.get(keys.BRAND_NAME) or "").strip() or default.issuer)
 
 
 def admin_settings(config: dict) -> tuple[str, str] | None:
@@ -172,9 +191,12 @@ class AccountsService:
         with unit_of_work(self.db):
             signup = customers.check_signup(self.db, client_ip, per_hour, now)
             self.db.commit()  # the read ends: no transaction open while the password is hashed
-            return customers.register(self.db, data, now, signup=signup,
-                                      default_tax_region=self.config.get(
-                                          keys.DEFAULT_TAX_REGION) or None)
+            account = customers.register(self.db, data, now, signup=signup,
+                                         default_tax_region=self.config.get(
+                                             keys.DEFAULT_TAX_REGION) or None)
+            recovery.send_verification(self.db, customers.get(self.db, account["id"]),
+                                       account["email"], self.policy.public_url, now)
+            return account
 
     @rpc(expected_exceptions=EXPECTED)
     def login(self, email, password, client_ip=None, user_agent=None):
@@ -223,12 +245,142 @@ class AccountsService:
         return dump_account(customers.get(self.db, customer_id))
 
     @rpc(expected_exceptions=EXPECTED)
-    def update_profile(self, customer_id, changes):
-        now = self.clock.now()
+    def update_profile(self, customer_id, changes, session_id=None):
+        now, policy = self.clock.now(), self.policy
         with unit_of_work(self.db):
             pending = customers.start_profile_update(self.db, customer_id, changes, now)
+            proven = pending.new_email is not None and self._recent(customer_id, session_id,
+                                                                    now)
             self.db.commit()  # the read ends: no transaction open while the hash is verified
-            return customers.update_profile(self.db, pending, now)
+            account = customers.update_profile(self.db, pending, now, proven)
+            if pending.new_email is not None:
+                recovery.request_change(self.db, pending.customer, pending.new_email,
+                                        policy.public_url, now)
+            return {**account, "pending_email": (recovery.pending(self.db, customer_id, now)
+                                                 or {}).get("email")}
+
+    def _recent(self, customer_id: str, session_id: str | None, now: dt.datetime) -> bool:
+        auth = self.db.get(AuthSession, session_id) if session_id else None
+        return (auth is not None and auth.customer_id == customer_id
+                and mfa.recent(auth, now, self.policy.reauth))
+
+    # strong sign-in: the second step, re-authentication, links by e-mail ------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def login_second_step(self, mfa_token, code=None, recovery_code=None, client_ip=None,
+                          user_agent=None):
+        with unit_of_work(self.db):
+            return sessions.finish_second_step(self.db, mfa_token, code, recovery_code,
+                                               self.policy, self.clock.now(), client_ip,
+                                               user_agent)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def security_overview(self, customer_id, session_id=None):
+        now = self.clock.now()
+        customer = customers.get(self.db, customer_id)
+        auth = self.db.get(AuthSession, session_id) if session_id else None
+        proved = auth is not None and auth.customer_id == customer_id and mfa.recent(
+            auth, now, self.policy.reauth)
+        return {**mfa.status(self.db, customer_id),
+                "email": {"address": customer.email,
+                          "verified": customer.email_verified_at is not None,
+                          "pending": recovery.pending(self.db, customer_id, now)},
+                "reauthenticated": proved,
+                "staff_mfa_required": self.policy.staff_mfa_required
+                and customer.role != "customer"}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def require_recent_auth(self, customer_id, session_id):
+        mfa.require_recent(self.db, customer_id, session_id, self.clock.now(),
+                           self.policy.reauth)
+        return {"ok": True}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def reauthenticate(self, customer_id, session_id, password=None, code=None,
+                       recovery_code=None):
+        """Proves who the person is again, by one of: the password, an authenticator code, a
+        recovery code. Each wrong one is counted (the same limits as elsewhere)."""
+        now, window = self.clock.now(), self.policy.reauth
+        with unit_of_work(self.db):
+            if code or recovery_code:
+                mfa.prove(self.db, customer_id, code, recovery_code, now)
+            else:
+                pending = customers.start_password_change(self.db, customer_id, now)
+                self.db.commit()  # nothing is held while the hash is verified
+                customers.check_password(self.db, pending, password, now)
+            return mfa.mark_reauthenticated(self.db, customer_id, session_id, now, window)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def start_totp(self, customer_id, session_id):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            self._require_recent(customer_id, session_id, now)
+            return mfa.start_totp(self.db, customers.get(self.db, customer_id),
+                                  self.policy.issuer, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def confirm_totp(self, customer_id, session_id, code):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            return mfa.confirm_totp(self.db, customers.get(self.db, customer_id), code,
+                                    session_id, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def disable_totp(self, customer_id, session_id):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            self._require_recent(customer_id, session_id, now)
+            mfa.disable_totp(self.db, customers.get(self.db, customer_id),
+                             self.policy.staff_mfa_required, session_id, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def regenerate_recovery_codes(self, customer_id, session_id):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            self._require_recent(customer_id, session_id, now)
+            return mfa.regenerate_recovery_codes(self.db, customers.get(self.db, customer_id),
+                                                 session_id, now)
+
+    def _require_recent(self, customer_id: str, session_id: str | None,
+                        now: dt.datetime) -> None:
+        mfa.require_recent(self.db, customer_id, session_id, now, self.policy.reauth)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def request_password_reset(self, email, client_ip=None):
+        with unit_of_work(self.db):
+            return recovery.request_reset(self.db, email, client_ip, self.policy.public_url,
+                                          self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def reset_password(self, token, new_password, client_ip=None):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            challenge_id, customer_id = recovery.start_reset(self.db, token, new_password,
+                                                             client_ip, now)
+            self.db.commit()  # nothing is held while the new password is hashed
+            new_hash = passwords.hash_password(new_password)
+            ended = recovery.finish_reset(self.db, challenge_id, customer_id, new_hash, now,
+                                          client_ip)
+            return {"status": "changed", "sessions_ended": len(ended)}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def verify_email(self, token, client_ip=None):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            customer = recovery.verify(self.db, token, client_ip, now)
+            return customers.save(self.db, customer, CUSTOMER_UPDATED, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def resend_email_verification(self, customer_id):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            customer = customers.get(self.db, customer_id)
+            waiting = recovery.pending(self.db, customer_id, now)
+            if waiting is None and customer.email_verified_at is not None:
+                return {"pending_email": None, "expires_at": None}
+            return recovery.send_verification(
+                self.db, customer, waiting["email"] if waiting else customer.email,
+                self.policy.public_url, now)
 
     @rpc(expected_exceptions=EXPECTED)
     def change_password(self, customer_id, session_id, current_password, new_password):

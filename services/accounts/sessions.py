@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.accounts import audit, events, passwords, throttle
+from services.accounts import audit, events, mfa, passwords, throttle
 from services.accounts.customers import by_email, get, normalize_email
 from services.accounts.exceptions import (
     INVALID_CREDENTIALS,
@@ -32,7 +32,7 @@ from services.accounts.exceptions import (
 )
 from services.accounts.models import AuthSession, Customer, PortalLink
 from services.accounts.schemas import dump_account
-from services.common import errors, outbox
+from services.common import errors, outbox, permissions
 from services.common.clock import isoformat
 from services.common.db import Refused
 from services.common.ids import new_id, new_secret_token
@@ -47,27 +47,33 @@ class SessionPolicy:
     idle: dt.timedelta = dt.timedelta(minutes=30)
     portal_link_ttl: dt.timedelta = dt.timedelta(days=7)
     public_url: str = "http://127.0.0.1:8000"
+    reauth: dt.timedelta = dt.timedelta(minutes=10)  # REAUTH_SECONDS (mfa.py)
+    staff_mfa_required: bool = False  # STAFF_MFA_REQUIRED
+    issuer: str = "Customer Portal"  # how authenticator apps name the account (BRAND_NAME)
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _open_session(session: Session, customer: Customer, method: str, policy: SessionPolicy,
-                  now: dt.datetime, client_ip: str | None, user_agent: str | None) -> dict:
+def open_session(session: Session, customer: Customer, method: str, policy: SessionPolicy,
+                 now: dt.datetime, client_ip: str | None, user_agent: str | None,
+                 second_factor: str | None = None, scope: str | None = None) -> dict:
     token, csrf = new_secret_token(), new_secret_token()
     auth = AuthSession(
         id=new_id("ses"), token_hash=token_hash(token), csrf_hash=token_hash(csrf),
-        customer_id=customer.id, method=method, created_at=now, last_seen_at=now,
+        customer_id=customer.id, method=method, second_factor=second_factor, scope=scope,
+        created_at=now, last_seen_at=now,
         expires_at=now + policy.ttl, client_ip=(client_ip or "")[:64] or None,
         user_agent=(user_agent or "")[:300] or None)
     session.add(auth)
     audit.add(session, now, actor_id=customer.id, actor_role=customer.role, session_id=auth.id,
               client_ip=auth.client_ip, action=f"login.{method}",
               target=f"customer:{customer.id}", outcome="ok",
-              details={"user_agent": auth.user_agent})
+              details={"user_agent": auth.user_agent, "second_factor": second_factor,
+                       "scope": scope})
     return {"token": token, "csrf_token": csrf, "expires_at": isoformat(auth.expires_at),
-            "session_id": auth.id, "account": dump_account(customer)}
+            "session_id": auth.id, "scope": scope, "account": dump_account(customer)}
 
 
 @dataclass(frozen=True)
@@ -110,10 +116,12 @@ def start_login(session: Session, email: str, password: str, now: dt.datetime,
 
 def finish_login(session: Session, attempt: LoginAttempt, password: str, policy: SessionPolicy,
                  now: dt.datetime, user_agent: str | None = None) -> dict:
-    """A session for the right password, verified first (before anything is read or written).
-    A wrong one (or an unknown email, answered the same) is counted on every key and audited:
-    `Refused` with INVALID_CREDENTIALS, or RateLimited when a concurrent failure blocked a key
-    first (this one is then refused, uncounted)."""
+    """A session for the right password, verified first (before anything is read or written),
+    or, for an account with a second factor, the second step to take (`mfa.SecondStep`). Staff
+    without one, when the operator requires it (`policy.staff_mfa_required`), get a session that
+    may only set one up. A wrong password (or an unknown email, answered the same) is counted
+    on every key and audited: `Refused` with INVALID_CREDENTIALS, or RateLimited when a
+    concurrent failure blocked a key first (this one is then refused, uncounted)."""
     customer, stored, client_ip = attempt.customer, attempt.stored, attempt.client_ip
     ok = passwords.verify_password(stored or passwords.dummy_hash(), password)
     if not (ok and customer):
@@ -133,15 +141,41 @@ def finish_login(session: Session, attempt: LoginAttempt, password: str, policy:
     upgraded = passwords.hash_password(password) if passwords.needs_rehash(stored) else None
     # blocked by a concurrent failure while verifying
     _refuse_if_blocked(session, attempt.keys, now)
-    throttle.clear(session, attempt.account_key)
-    if attempt.pair_key:
-        throttle.clear(session, attempt.pair_key)
     if upgraded:  # only if the password did not change meanwhile
         session.execute(update(Customer)
                         .where(Customer.id == customer.id, Customer.password_hash == stored)
                         .values(password_hash=upgraded)
                         .execution_options(synchronize_session=False))
-    return _open_session(session, customer, "password", policy, now, client_ip, user_agent)
+    factors = mfa.methods(session, customer.id)
+    if factors:  # the failure counts are cleared once the second step is done too
+        return mfa.open_login_challenge(session, customer, factors, "password", now).dump()
+    clear_login_failures(session, customer.email_normalized, client_ip)
+    scope = (mfa.ENROLMENT_SCOPE if policy.staff_mfa_required
+             and permissions.is_staff(customer.role) else None)
+    return open_session(session, customer, "password", policy, now, client_ip, user_agent,
+                        scope=scope)
+
+
+def clear_login_failures(session: Session, who: str, client_ip: str | None) -> None:
+    """A complete sign-in clears its account's and its (account, address) failure counts."""
+    throttle.clear(session, f"login:account:{who}")
+    if client_ip:
+        throttle.clear(session, f"login:pair:{who}:{client_ip}"[:300])
+
+
+def finish_second_step(session: Session, token: str, code: str | None,
+                       recovery_code: str | None, policy: SessionPolicy, now: dt.datetime,
+                       client_ip: str | None = None, user_agent: str | None = None) -> dict:
+    """The session for a sign-in's second step: an authenticator code or a recovery code
+    against the `login` challenge (five tries; wrong codes also count per account:
+    `Refused`). MFA_CHALLENGE_INVALID once used, expired or out of tries."""
+    challenge = mfa.login_challenge(session, token, now)
+    customer = get(session, challenge.customer_id)
+    used = mfa.prove(session, customer.id, code, recovery_code, now, challenge)
+    mfa.use_challenge(session, challenge, now)
+    clear_login_failures(session, customer.email_normalized, client_ip)
+    return open_session(session, customer, challenge.data.get("method") or "password", policy,
+                        now, client_ip, user_agent, second_factor=used)
 
 
 def _refuse_if_blocked(session: Session, keys: list[str], now: dt.datetime) -> None:
@@ -162,7 +196,7 @@ def authenticate(session: Session, token: str, policy: SessionPolicy, now: dt.da
                                       code=SESSION_EXPIRED)
     customer = get(session, auth.customer_id)
     result = {"session": {"id": auth.id, "method": auth.method, "csrf_hash": auth.csrf_hash,
-                          "expires_at": isoformat(auth.expires_at)},
+                          "expires_at": isoformat(auth.expires_at), "scope": auth.scope},
               "account": dump_account(customer)}
     if now - auth.last_seen_at >= TOUCH_INTERVAL:
         auth.last_seen_at = now
@@ -254,4 +288,7 @@ def exchange_portal_link(session: Session, token: str, policy: SessionPolicy, no
     if customer.role != "customer":  # promoted to staff after the link was issued
         raise errors.NotAuthenticated("This portal link is not valid any more.",
                                       code=PORTAL_LINK_INVALID)
-    return _open_session(session, customer, "portal_link", policy, now, client_ip, user_agent)
+    factors = mfa.methods(session, customer.id)
+    if factors:  # a link stands in for the password, not for the second factor
+        return mfa.open_login_challenge(session, customer, factors, "portal_link", now).dump()
+    return open_session(session, customer, "portal_link", policy, now, client_ip, user_agent)

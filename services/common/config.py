@@ -34,6 +34,8 @@ ADMIN_PASSWORD = "ADMIN_PASSWORD"
 SESSION_TTL_SECONDS = "SESSION_TTL_SECONDS"
 SESSION_IDLE_SECONDS = "SESSION_IDLE_SECONDS"
 PORTAL_LINK_TTL_SECONDS = "PORTAL_LINK_TTL_SECONDS"
+REAUTH_SECONDS = "REAUTH_SECONDS"  # how long a sign-in or re-auth allows sensitive changes
+STAFF_MFA_REQUIRED = "STAFF_MFA_REQUIRED"  # staff must set up a second factor to work
 
 # billing
 BILLING_TIMER_SECONDS = "BILLING_TIMER_SECONDS"  # how often renewals and pause ends are checked

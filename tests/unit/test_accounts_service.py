@@ -43,9 +43,13 @@ def test_sign_up_stores_the_account_and_emits_customer_registered(service):
     assert account["id"].startswith("cus_") and account["role"] == "customer"
     assert account["tax_region"] == "DE" and account["language"] == "en"
     events = service.db.scalars(select(OutboxMessage)).all()
-    assert [e.event_type for e in events] == ["customer_registered"]
+    # the new address is sent a link to verify it
+    assert [e.event_type for e in events] == ["customer_registered",
+                                              "email_verification_requested"]
     assert events[0].payload["customer"]["id"] == account["id"]
     assert set(events[0].payload) == {"event_id", "occurred_at", "customer"}
+    assert events[1].payload["customer"]["email"] == account["email"]
+    assert account["email_verified"] is False
 
 
 def test_without_an_address_the_tax_region_is_the_operators_default(service):
@@ -268,7 +272,14 @@ def test_profile_update_and_email_change_needs_password(service):
         service.update_profile(account["id"], {"email": "new@example.com"})
     changed = service.update_profile(account["id"], {"email": "new@example.com",
                                                      "current_password": PASSWORD})
-    assert changed["email"] == "new@example.com"
+    # the account keeps its address until the new one is verified
+    assert (changed["email"], changed["pending_email"]) == ("ann@example.com",
+                                                            "new@example.com")
+    [link] = [m.payload["customer"]["url"] for m in service.db.scalars(select(OutboxMessage))
+              if m.event_type == "email_verification_requested"
+              and m.payload["customer"]["email"] == "new@example.com"]
+    verified = service.verify_email(link.rsplit("/", 1)[1])
+    assert (verified["email"], verified["email_verified"]) == ("new@example.com", True)
     with pytest.raises(errors.NotFound):
         service.update_profile("cus_nobody", {"name": "x"})
 

@@ -16,8 +16,10 @@ accounts has forgotten the person.
 Forgetting (`forget`), in the entrypoint's one transaction, under a per-customer lock (two
 concurrent calls: the second waits, then finds nothing left to do):
 - every subscription not yet cancelled ends now: no refund, no charge (a suspended prepaid
-  subscription's unpaid charges are voided, as a cancellation does), `subscription_cancelled`
-  emitted with `ended_by: "account_deletion"` so other services follow;
+  subscription's unpaid charges are voided, as a cancellation does; postpaid charges already
+  recorded and not billed yet stay owed, and a billing run still bills them: MONEY_OWED told
+  the caller), `subscription_cancelled` emitted with `ended_by: "account_deletion"` so other
+  services follow;
 - every card the customer ever saved is removed at the provider (`detach`) and here; its token
   and fingerprint are cleared, its holder becomes the pseudonym (brand, last four and expiry
   stay: receipts name the card they were paid with);

@@ -95,8 +95,9 @@ def _shown_context(context: dict | None) -> dict:
 # forget ---------------------------------------------------------------------------------------
 
 def replacements(personal: Any, pseudonym: str, names: list[str]) -> list[tuple[str, str]]:
-    """(string, replacement) pairs, longest first: the person's name (from `personal` and the
-    names the tickets' contexts captured) becomes the pseudonym, their other details ""."""
+    """(string, replacement) pairs, longest first: the person's name and each word of it (from
+    `personal` and the names the tickets' contexts captured) become the pseudonym, their other
+    details "". Strings shorter than MIN_ERASED characters are left alone."""
     if personal is not None and not isinstance(personal, dict):
         raise errors.InvalidArgument(fields={"personal": ["must be an object"]})
     pairs: dict[str, str] = {}
@@ -112,8 +113,10 @@ def replacements(personal: Any, pseudonym: str, names: list[str]) -> list[tuple[
                 add(part, replacement)
 
     personal = personal or {}
-    add(personal.get("name"), pseudonym)
-    add(names, pseudonym)
+    for name in [personal.get("name"), *names]:
+        add(name, pseudonym)
+        if isinstance(name, str):  # "Dear Erika": agents write a part of the name too
+            add(name.split(), pseudonym)
     for key, value in personal.items():
         if key != "name":
             add(value, "")

@@ -25,9 +25,10 @@ concurrent calls: the second waits, then finds nothing left to do):
   stay: receipts name the card they were paid with);
 - autopay is turned off;
 - the free text of the customer's rows is cleared of the person's details when the caller passes
-  them (`personal`: name → the pseudonym, e-mail, phone, address → ""), in charges, invoice
-  lines, ledger entries (descriptions and their texts' params), credit notes' reasons,
-  cancellation reasons and scheduled changes, and in the kernel's copies: the outbox's events
+  them (`personal`: name → the pseudonym, e-mail, phone, address → ""; in what people wrote,
+  each word of the name too), in charges, invoice lines, ledger entries (descriptions and
+  their texts' params), credit notes' reasons, cancellation reasons and scheduled changes,
+  and in the kernel's copies: the outbox's events
   that name the customer (a card's holder, a cancellation's reason; published or not) and the
   stored answers of the customer's idempotent calls;
 - invoices, credit notes, charges, payments and ledger entries stay (amounts untouched, so totals
@@ -82,6 +83,7 @@ TEXT_TABLES = ("charges", "invoice_lines", "wallet_transactions", "credit_notes"
                "subscriptions", "scheduled_changes", "outbox_messages", "idempotency_records")
 CONTACT_KEYS = ("email", "phone", "address")  # of `personal`, besides its name
 MIN_ERASED = 4  # shorter strings (a country code, a house number) are not searched for
+CREDIT_NOTE_CHARGE = "credit-note:"  # the operation key of a charge quoting a note's reason
 
 
 # export --------------------------------------------------------------------------------------
@@ -252,11 +254,14 @@ def check_pseudonym(pseudonym: Any) -> str:
     return pseudonym.strip()
 
 
-def replacements(personal: Any, pseudonym: str) -> list[tuple[str, str]]:
+def replacements(personal: Any, pseudonym: str, name_words: bool = False
+                 ) -> list[tuple[str, str]]:
     """(string, replacement) pairs, longest first, from the person's details as accounts holds
     them: {name, email, phone, address: {line1, line2, postal_code, city, …} or a string}
     (any other key, e.g. the rest of accounts' `get_account`, is ignored).
-    The name becomes the pseudonym; contact details become "". Strings shorter than
+    The name becomes the pseudonym; contact details become "". With `name_words`, each word
+    of the name too (for what people wrote: "Goodwill for Annika"), not for generated texts,
+    where a customer called "Family" would lose a package's name. Strings shorter than
     MIN_ERASED characters, and an address's parts made of digits only (a postal code, a house
     number), are left alone: they would match unrelated text (a country code, an amount)."""
     if not personal:
@@ -277,6 +282,8 @@ def replacements(personal: Any, pseudonym: str) -> list[tuple[str, str]]:
                 add(part, replacement, address)
 
     add(personal.get("name"), pseudonym)
+    if name_words and isinstance(personal.get("name"), str):  # "Dear Annika"
+        add(personal["name"].split(), pseudonym)
     for key in CONTACT_KEYS:  # only these: an account's other fields (its id) are no secret
         add(personal.get(key), "", key == "address")
     return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
@@ -355,13 +362,17 @@ def _autopay_off(session: Session, customer_id: str, now: dt.datetime) -> int:
     return 1
 
 
-def _scrub_rows(rows: Iterable, columns: tuple[str, ...], scrub) -> int:
+def _scrub_rows(rows: Iterable, columns: tuple[str, ...], scrub,
+                written: Callable[[Any], bool] = lambda row: True, scrub_written=None) -> int:
+    """Rows whose columns changed; `scrub_written` (the name's words too) for the rows
+    `written` by people (a reason), `scrub` for the others."""
     changed = 0
     for row in rows:
         touched = False
+        use = scrub_written if scrub_written is not None and written(row) else scrub
         for column in columns:
             old = getattr(row, column)
-            new = scrub(old)
+            new = use(old)
             if new != old:
                 setattr(row, column, new)
                 touched = True
@@ -369,22 +380,30 @@ def _scrub_rows(rows: Iterable, columns: tuple[str, ...], scrub) -> int:
     return changed
 
 
-def _scrub_texts(session: Session, customer_id: str, scrub) -> dict[str, int]:
+def _scrub_texts(session: Session, customer_id: str, scrub, scrub_written) -> dict[str, int]:
+    """Generated texts lose the person's whole strings; what people wrote (reasons, and the
+    lines and entries that quote a credit note's or an adjustment's reason) each word of the
+    name too."""
     def mine(model):
         return session.scalars(select(model).where(model.customer_id == customer_id))
 
     invoice_ids = select(Invoice.id).where(Invoice.customer_id == customer_id)
     sub_ids = select(Subscription.id).where(Subscription.customer_id == customer_id)
+    charges = list(mine(Charge))
+    quoting = {c.id for c in charges if c.operation_key.startswith(CREDIT_NOTE_CHARGE)}
     return {
-        "charges": _scrub_rows(mine(Charge), ("description", "text"), scrub),
+        "charges": _scrub_rows(charges, ("description", "text"), scrub,
+                               lambda c: c.id in quoting, scrub_written),
         "invoice_lines": _scrub_rows(session.scalars(select(InvoiceLine).where(
-            InvoiceLine.invoice_id.in_(invoice_ids))), ("description", "text"), scrub),
+            InvoiceLine.invoice_id.in_(invoice_ids))), ("description", "text"), scrub,
+            lambda line: line.charge_id in quoting, scrub_written),
         "wallet_transactions": _scrub_rows(mine(WalletTransaction), ("description", "text"),
-                                           scrub),
-        "credit_notes": _scrub_rows(mine(CreditNote), ("reason",), scrub),
-        "subscriptions": _scrub_rows(mine(Subscription), ("cancel_reason",), scrub),
+                                           scrub, lambda e: e.type == "adjustment",
+                                           scrub_written),
+        "credit_notes": _scrub_rows(mine(CreditNote), ("reason",), scrub_written),
+        "subscriptions": _scrub_rows(mine(Subscription), ("cancel_reason",), scrub_written),
         "scheduled_changes": _scrub_rows(session.scalars(select(ScheduledChange).where(
-            ScheduledChange.subscription_id.in_(sub_ids))), ("details",), scrub),
+            ScheduledChange.subscription_id.in_(sub_ids))), ("details",), scrub_written),
     }
 
 
@@ -423,15 +442,16 @@ def forget(session: Session, provider: PaymentProvider, customer_id: str, pseudo
         raise errors.InvalidArgument(fields={"customer_id": ["must be a customer id"]})
     pseudonym = check_pseudonym(pseudonym)
     pairs = replacements(personal, pseudonym)
-    scrub = scrubber(pairs)
+    scrub, scrub_written = scrubber(pairs), scrubber(replacements(personal, pseudonym, True))
     _lock(session, customer_id)
     forgotten = {"subscriptions_ended": _end_subscriptions(session, customer_id, now),
                  "payment_methods": _remove_cards(session, provider, customer_id, pseudonym,
                                                   now),
                  "autopay": _autopay_off(session, customer_id, now)}
     session.flush()
-    texts = ({**_scrub_texts(session, customer_id, scrub),
-              **_scrub_kernel(session, customer_id, scrub)} if pairs else
+    # the kernel's copies are events and answers: any of them may quote a reason
+    texts = ({**_scrub_texts(session, customer_id, scrub, scrub_written),
+              **_scrub_kernel(session, customer_id, scrub_written)} if pairs else
              dict.fromkeys(TEXT_TABLES, 0))
     forgotten.update({f"texts.{table}": n for table, n in texts.items()})
     session.flush()

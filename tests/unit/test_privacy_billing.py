@@ -50,3 +50,10 @@ def test_a_pseudonym_is_a_short_non_empty_string(pseudonym):
 def test_personal_details_must_be_an_object():
     with pytest.raises(errors.InvalidArgument):
         privacy.replacements(["Annika"], "x")
+
+
+def test_in_what_people_wrote_each_word_of_the_name_goes_too():
+    words = privacy.scrubber(privacy.replacements(PERSON, "Customer 7f3a", name_words=True))
+    assert words("Dear Annika, sorry Mr Quux. Annika Quux") == \
+        "Dear Customer 7f3a, sorry Mr Customer 7f3a. Customer 7f3a"
+    assert scrub("Dear Annika") == "Dear Annika"  # generated texts: the whole name only

@@ -361,7 +361,8 @@ class AccountsService:
             new_hash = passwords.hash_password(new_password)
             ended = recovery.finish_reset(self.db, challenge_id, customer_id, new_hash, now,
                                           client_ip)
-            return {"status": "changed", "sessions_ended": len(ended)}
+            return {"status": "changed", "sessions_ended": len(ended),
+                    "customer_id": customer_id}
 
     @rpc(expected_exceptions=EXPECTED)
     def verify_email(self, token, client_ip=None):

@@ -25,7 +25,8 @@ RPC:
 Events consumed (each turned into the customer's notification by templates.py, in their
 language and by their preferences): accounts customer_registered, password_changed (and
 customer_updated, which keeps notifier's copy of e-mail address and language current),
-portal_link_issued (e-mail only); billing
+portal_link_issued, password_reset_requested, email_verification_requested (e-mail only, the
+links to the address they are for); billing
 invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
 payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
 wallet_low_balance, wallet_debited (a charge for services or an adjustment taken from the
@@ -106,13 +107,16 @@ class NotifierService:
         with unit_of_work(self.db):
             made = customers.notify(self.db, account, event_type, payload["event_id"], entity,
                                     now)
-        if made["delivery"]:
+        self._send_now(made["delivery"], now)
+
+    def _send_now(self, delivery: str | None, now) -> None:
+        """An e-mail made for an event is tried at once; the timer retries it if this fails."""
+        if delivery:
             try:
-                transactions.send_now(self.db, self.senders, [made["delivery"]], now)
+                transactions.send_now(self.db, self.senders, [delivery], now)
             except Exception:  # noqa: BLE001 - the timer sends it; the event is done
                 self.db.rollback()
-                log.exception("immediate send of %s failed; the timer retries",
-                              made["delivery"])
+                log.exception("immediate send of %s failed; the timer retries", delivery)
 
     @event_handler("accounts", "customer_registered")
     def on_customer_registered(self, payload):
@@ -123,6 +127,27 @@ class NotifierService:
         """A new e-mail address or language: the copy in `contacts` follows."""
         with unit_of_work(self.db):
             customers.remember(self.db, payload["customer"])
+
+    @event_handler("accounts", "password_reset_requested")
+    def on_password_reset_requested(self, payload):
+        """A reset link: e-mailed to the account's address, nowhere else."""
+        self._mail_link(payload, "password_reset_requested")
+
+    @event_handler("accounts", "email_verification_requested")
+    def on_email_verification_requested(self, payload):
+        """A verification link: e-mailed to the address being verified (for a change, the new
+        one), which is not the customer's address yet: the contact copy stays as it is."""
+        self._mail_link(payload, "email_verification_requested")
+
+    def _mail_link(self, payload: dict, event_type: str) -> None:
+        entity = payload["customer"]
+        to = {"id": entity["customer_id"], "email": entity["email"],
+              "language": entity.get("language")}
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            made = customers.notify(self.db, to, event_type, payload["event_id"], entity, now,
+                                    priority=1)
+        self._send_now(made["delivery"], now)
 
     @event_handler("accounts", "portal_link_issued")
     def on_portal_link_issued(self, payload):

@@ -38,7 +38,7 @@ TOPICS = {
 DEFAULT_OFF = {("promotions", "email")}
 # sent by e-mail whatever the preferences, and never to the inbox (a sign-in link is useless
 # there, and must reach the customer when they cannot sign in)
-EMAIL_ONLY = {"portal_link_issued"}
+EMAIL_ONLY = {"portal_link_issued", "password_reset_requested", "email_verification_requested"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,34 @@ TEMPLATES: dict[str, Template] = {
         "th": ("ลิงก์เข้าสู่ระบบของคุณ",
                "เข้าสู่ระบบบัญชีของคุณด้วยลิงก์นี้: {url}\nลิงก์ใช้ได้ครั้งเดียว ถึง {expires} "
                "หากคุณไม่ได้ขอลิงก์นี้ โปรดละเว้นข้อความนี้")}),
+    "password_reset_requested": T("account", {
+        "en": ("Reset your password",
+               "Choose a new password with this link: {url}\nIt works once, until {expires}. "
+               "If you did not ask for it, ignore this message: your password stays as it is."),
+        "de": ("Passwort zurücksetzen",
+               "Wählen Sie mit diesem Link ein neues Passwort: {url}\nEr gilt einmal, bis "
+               "{expires}. Haben Sie ihn nicht angefordert, ignorieren Sie diese Nachricht: Ihr "
+               "Passwort bleibt, wie es ist."),
+        "it": ("Reimposti la password",
+               "Scelga una nuova password con questo link: {url}\nÈ valido una sola volta, fino "
+               "al {expires}. Se non lo ha richiesto, ignori questo messaggio: la password resta "
+               "invariata."),
+        "th": ("รีเซ็ตรหัสผ่านของคุณ",
+               "ตั้งรหัสผ่านใหม่ด้วยลิงก์นี้: {url}\nลิงก์ใช้ได้ครั้งเดียว ถึง {expires} "
+               "หากคุณไม่ได้ขอ โปรดละเว้นข้อความนี้ รหัสผ่านของคุณจะยังคงเหมือนเดิม")}),
+    "email_verification_requested": T("account", {
+        "en": ("Confirm your e-mail address",
+               "Confirm that this address is yours with this link: {url}\nIt works until "
+               "{expires}. Until then we keep using the address you had before."),
+        "de": ("Bestätigen Sie Ihre E-Mail-Adresse",
+               "Bestätigen Sie mit diesem Link, dass diese Adresse Ihnen gehört: {url}\nEr gilt "
+               "bis {expires}. Bis dahin verwenden wir Ihre bisherige Adresse."),
+        "it": ("Confermi il suo indirizzo e-mail",
+               "Confermi che questo indirizzo è suo con questo link: {url}\nÈ valido fino al "
+               "{expires}. Fino ad allora useremo l'indirizzo precedente."),
+        "th": ("ยืนยันที่อยู่อีเมลของคุณ",
+               "ยืนยันว่าที่อยู่นี้เป็นของคุณด้วยลิงก์นี้: {url}\nลิงก์ใช้ได้ถึง {expires} "
+               "ระหว่างนี้เราจะยังใช้ที่อยู่เดิมของคุณ")}),
     "password_changed": T("account", {
         "en": ("Your password was changed",
                "Your password was changed and your other sessions were signed out. If this was "
@@ -502,7 +530,7 @@ def _context(event_type: str, e: dict, lang: str) -> dict | None:
         credit = e.get("service_credit")
         ctx["credit_text"] = (CREDIT_TEXT[lang].format(credit=money(credit, lang))
                               if credit else "")
-    if event_type == "portal_link_issued":
+    if event_type in EMAIL_ONLY:  # links: until when they work
         expires = e.get("expires_at") or ""
         ctx["expires"] = (format_datetime(dt.datetime.fromisoformat(expires), "medium",
                                           tzinfo="UTC", locale=lang) + " UTC") if expires else ""

@@ -54,20 +54,25 @@ class Portal:
         return provider.clock
 
 
-@pytest.fixture
-def portal(pg_url, rabbit_config, runner_factory):
+def start_portal(pg_url, rabbit_config, runner_factory, **settings) -> Portal:
+    """Accounts and the gateway, with the admin account; `settings` add to the config."""
     port = free_port()
     config = {**rabbit_config, "DATABASE_URLS": {"accounts": pg_url},
               "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "RPC_TIMEOUT_SECONDS": 1.5,
               "ADMIN_EMAIL": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1],
               "PUBLIC_URL": "https://portal.example", "max_workers": 20,
               # these tests speak plain http to the gateway: cookies must come back over it
-              "COOKIE_SECURE": False}
+              "COOKIE_SECURE": False, **settings}
     runner = runner_factory(config, AccountsService, GatewayService)
     runner.start()
     portal = Portal(f"http://127.0.0.1:{port}", runner)
     portal.accounts_db = pg_url
     return portal
+
+
+@pytest.fixture
+def portal(pg_url, rabbit_config, runner_factory):
+    return start_portal(pg_url, rabbit_config, runner_factory)
 
 
 def send_portal_link(portal, customer_id, admin) -> str:

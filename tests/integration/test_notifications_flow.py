@@ -40,8 +40,17 @@ def portal(start_portal, mail):
 
 
 
+def is_verification(message) -> bool:
+    return "/#/verify-email/" in message.get_content()
+
+
 def mails_to(mail, address):
-    return [m for m in mail.messages if m["To"] == address]
+    """The notices mailed to an address (not the links to verify it: verification_mails_to)."""
+    return [m for m in mail.messages if m["To"] == address and not is_verification(m)]
+
+
+def verification_mails_to(mail, address):
+    return [m for m in mail.messages if m["To"] == address and is_verification(m)]
 
 
 def test_welcome_in_the_customers_language_in_the_inbox_and_by_mail(portal, mail):
@@ -52,6 +61,9 @@ def test_welcome_in_the_customers_language_in_the_inbox_and_by_mail(portal, mail
     assert portal.ok("GET", "/api/v1/notifications", token)["unread_count"] == 1
     [welcome] = eventually(lambda: mails_to(mail, me["email"]))
     assert welcome["Subject"] == "Benvenuto, Ann" and "servizi" in welcome.get_content()
+    # and a link to verify the address, by mail only (the inbox holds no links)
+    [verify] = eventually(lambda: verification_mails_to(mail, me["email"]))
+    assert verify["Subject"] == "Confermi il suo indirizzo e-mail"
     board = portal.ok("GET", "/api/v1/dashboard", token)
     assert board["unread_notifications"] == {"unavailable": False, "count": 1}
 
@@ -193,6 +205,11 @@ def test_a_new_address_and_language_reach_the_notifier_copy_and_the_next_mail(po
     new_address = f"moved-{uuid.uuid4().hex[:8]}@example.com"
     portal.ok("PATCH", "/api/v1/me", token, json={"email": new_address, "language": "de",
                                                     "current_password": PASSWORD})
+    # the new address is the account's once the link mailed to it is followed
+    [verify] = eventually(lambda: verification_mails_to(mail, new_address))
+    assert verify["Subject"] == "Bestätigen Sie Ihre E-Mail-Adresse"
+    link = next(word for word in verify.get_content().split() if "/#/verify-email/" in word)
+    portal.ok("POST", "/api/v1/auth/verify-email", None, json={"token": link.rsplit("/", 1)[1]})
     notifier_db = sa.create_engine(normalize_url(portal.database_urls["notifier"]))
     with notifier_db.connect() as conn:
         copy = eventually(lambda: conn.execute(sa.text(
@@ -253,3 +270,23 @@ def test_a_wallet_debit_for_services_is_told_in_the_customers_language(portal, m
     [notice] = [n for n in walk(portal, token, "/api/v1/notifications")
                 if n["title"] in debit_notices()]
     assert "Ihre Dienste" in notice["body"] and "2,16\xa0€" in notice["body"]
+
+
+def test_a_password_reset_link_is_mailed_to_the_address_and_sets_a_new_password(portal, mail):
+    token = portal.customer("prepaid", language="de")
+    me = portal.ok("GET", "/api/v1/me", token)
+    portal.ok("POST", "/api/v1/auth/password-reset", None, status=202,
+              json={"email": me["email"].upper()})
+    [reset] = eventually(lambda: [m for m in mails_to(mail, me["email"])
+                                  if "/#/reset-password/" in m.get_content()])
+    assert reset["Subject"] == "Passwort zurücksetzen"
+    link = next(w for w in reset.get_content().split() if "/#/reset-password/" in w)
+    portal.ok("POST", "/api/v1/auth/password-reset/confirm", None, json={
+        "token": link.rsplit("/", 1)[1], "new_password": "a fresh reset passphrase"})
+    assert portal("GET", "/api/v1/me", token).status_code == 401  # signed out everywhere
+    assert portal.ok("POST", "/api/v1/auth/login", None, json={
+        "email": me["email"], "password": "a fresh reset passphrase"})["account"]["id"] == me["id"]
+    inbox = portal.ok("GET", "/api/v1/notifications", portal.ok(
+        "POST", "/api/v1/auth/login", None, json={
+            "email": me["email"], "password": "a fresh reset passphrase"})["token"])["data"]
+    assert not [n for n in inbox if "reset" in n["body"]]  # the link never sits in the inbox

@@ -9,18 +9,14 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from gateway.service import GatewayService
 from services.accounts import mfa
-from services.accounts.service import AccountsService
 from services.common.db import normalize_url
-from tests.integration.test_gateway_accounts import (  # noqa: F401 - the fixture
-    ADMIN,
-    PASSWORD,
-    Portal,
-    error_of,
-    portal,
-)
-from tests.stack import free_port
+from tests.integration.test_gateway_accounts import ADMIN, PASSWORD, error_of, start_portal
+
+
+@pytest.fixture
+def portal(pg_url, rabbit_config, runner_factory):
+    return start_portal(pg_url, rabbit_config, runner_factory)
 
 
 def events_of(portal, event_type: str) -> list[dict]:
@@ -228,16 +224,7 @@ def test_a_new_address_is_used_only_once_verified(portal):
 @pytest.fixture
 def strict_portal(pg_url, rabbit_config, runner_factory):
     """The operator requires staff to use a second factor."""
-    port = free_port()
-    config = {**rabbit_config, "DATABASE_URLS": {"accounts": pg_url},
-              "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "RPC_TIMEOUT_SECONDS": 1.5,
-              "ADMIN_EMAIL": ADMIN[0], "ADMIN_PASSWORD": ADMIN[1], "STAFF_MFA_REQUIRED": True,
-              "PUBLIC_URL": "https://portal.example", "COOKIE_SECURE": False}
-    runner = runner_factory(config, AccountsService, GatewayService)
-    runner.start()
-    found = Portal(f"http://127.0.0.1:{port}", runner)
-    found.accounts_db = pg_url
-    return found
+    return start_portal(pg_url, rabbit_config, runner_factory, STAFF_MFA_REQUIRED=True)
 
 
 def test_staff_must_set_up_a_second_factor_when_the_operator_requires_it(strict_portal):

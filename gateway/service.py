@@ -176,6 +176,18 @@ class GatewayService:
     def login_second_step(self, call):
         return accounts.login_second_step(self, call)
 
+    @api("POST", "/api/v1/auth/passkey/options", access="public",
+         body=accounts_schemas.PasskeyOptionsIn, response=accounts_schemas.PasskeyCeremony,
+         tag="accounts", summary="Options to sign in with a passkey (no e-mail needed)")
+    def passkey_sign_in_options(self, call):
+        return accounts.passkey_sign_in_options(self, call)
+
+    @api("POST", "/api/v1/auth/passkey", access="public", body=accounts_schemas.PasskeySignIn,
+         response=accounts_schemas.Session, tag="accounts",
+         summary="Sign in with a passkey, or take a sign-in's second step with one")
+    def passkey_sign_in(self, call):
+        return accounts.passkey_sign_in(self, call)
+
     @api("POST", "/api/v1/auth/password-reset", access="public",
          body=accounts_schemas.PasswordResetRequest, response=accounts_schemas.Accepted,
          status=202, tag="accounts",
@@ -239,6 +251,33 @@ class GatewayService:
          summary="Confirm it is me (password or code) before a sensitive change")
     def reauthenticate(self, call):
         return accounts.reauthenticate(self, call)
+
+    @api("POST", "/api/v1/me/reauthenticate/passkey-options",
+         response=accounts_schemas.PasskeyCeremony, tag="accounts",
+         summary="Options to re-authenticate with one of my passkeys")
+    def reauthenticate_passkey_options(self, call):
+        return accounts.reauthenticate_passkey_options(self, call)
+
+    @api("GET", "/api/v1/me/passkeys", response=accounts_schemas.PasskeyList, tag="accounts",
+         summary="My passkeys")
+    def passkeys(self, call):
+        return accounts.passkeys(self, call)
+
+    @api("POST", "/api/v1/me/passkeys/options", response=accounts_schemas.PasskeyCeremony,
+         tag="accounts", summary="Options to add a passkey (needs a recent sign-in)")
+    def passkey_registration_options(self, call):
+        return accounts.passkey_registration_options(self, call)
+
+    @api("POST", "/api/v1/me/passkeys", body=accounts_schemas.PasskeyIn,
+         response=accounts_schemas.PasskeyOut, status=201, tag="accounts",
+         summary="Add a passkey: the browser's answer to the options")
+    def register_passkey(self, call):
+        return accounts.register_passkey(self, call)
+
+    @api("DELETE", "/api/v1/me/passkeys/<string:passkey_id>", status=204, tag="accounts",
+         summary="Remove a passkey (needs a recent sign-in)")
+    def remove_passkey(self, call):
+        return accounts.remove_passkey(self, call)
 
     @api("POST", "/api/v1/me/mfa/totp", response=accounts_schemas.TotpSetup, tag="accounts",
          summary="Start setting up an authenticator app (needs a recent sign-in)")

@@ -142,11 +142,14 @@ class PendingEmail(Schema):
 
 
 class Reauthenticate(StrictSchema):
-    """One of: the password, an authenticator code, a recovery code."""
+    """One of: the password, an authenticator code, a recovery code, or a passkey (`ceremony`
+    from /me/reauthenticate/passkey-options and the browser's `credential`)."""
 
     password = fields.String(validate=validate.Length(min=1, max=1024))
     code = Code
     recovery_code = RecoveryCodeField
+    ceremony = fields.String(validate=validate.Length(min=1, max=200))
+    credential = fields.Dict()
 
 
 class Reauthenticated(Schema):
@@ -192,6 +195,52 @@ class SecurityOverview(Schema):
     recovery_codes_left = fields.Integer()
     passkeys = fields.Integer()
     email = fields.Nested(EmailState)
+    passkeys_available = fields.Boolean(metadata={
+        "description": "false where the portal's address is not a host name over https"})
     reauthenticated = fields.Boolean(metadata={
         "description": "sensitive changes are allowed now without confirming again"})
     staff_mfa_required = fields.Boolean()
+
+
+# passkeys ------------------------------------------------------------------------------------
+
+Credential = fields.Dict(required=True, metadata={
+    "description": "the browser's PublicKeyCredential as JSON (credential.toJSON())"})
+Ceremony = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={
+    "description": "the `ceremony` of the options this answers"})
+
+
+class PasskeyCeremony(Schema):
+    ceremony = fields.String(metadata={"description": "send it back with the browser's answer"})
+    options = fields.Dict(metadata={"description": (
+        "for navigator.credentials.create / .get (binary values base64url)")})
+
+
+class PasskeyIn(StrictSchema):
+    ceremony = Ceremony
+    credential = Credential
+    name = fields.String(validate=validate.Length(max=100), metadata={"example": "My phone"})
+
+
+class PasskeyOut(Schema):
+    id = fields.String(metadata={"example": "pk_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    name = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    last_used_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class PasskeyList(Schema):
+    data = fields.List(fields.Nested(PasskeyOut), required=True)
+    has_more = fields.Boolean()
+    next_cursor = fields.String(allow_none=True)
+
+
+class PasskeyOptionsIn(StrictSchema):
+    mfa_token = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "the second step of a password sign-in: only that account's passkeys"})
+
+
+class PasskeySignIn(StrictSchema):
+    ceremony = Ceremony
+    credential = Credential
+    mfa_token = fields.String(validate=validate.Length(min=1, max=200))

@@ -81,7 +81,46 @@ def security(gw, call: Call) -> dict:
 def reauthenticate(gw, call: Call) -> dict:
     return gw.accounts.reauthenticate(call.principal.customer_id, call.principal.session_id,
                                       call.body.get("password"), call.body.get("code"),
-                                      call.body.get("recovery_code"))
+                                      call.body.get("recovery_code"), call.body.get("ceremony"),
+                                      call.body.get("credential"))
+
+
+def reauthenticate_passkey_options(gw, call: Call) -> dict:
+    return gw.accounts.passkey_options(None, call.principal.customer_id)
+
+
+def passkeys(gw, call: Call) -> dict:
+    return {"data": gw.accounts.list_passkeys(call.principal.customer_id), "has_more": False,
+            "next_cursor": None}  # at most passkey_flows.MAX_PASSKEYS: one page
+
+
+def passkey_registration_options(gw, call: Call) -> dict:
+    return gw.accounts.passkey_registration_options(call.principal.customer_id,
+                                                    call.principal.session_id)
+
+
+def register_passkey(gw, call: Call) -> Reply:
+    made = gw.accounts.register_passkey(call.principal.customer_id, call.principal.session_id,
+                                        call.body["ceremony"], call.body["credential"],
+                                        call.body.get("name"))
+    gw.sessions.evict_sessions([call.principal.session_id])  # its scope may have widened
+    return Reply(made, status=201)
+
+
+def remove_passkey(gw, call: Call) -> Reply:
+    gw.accounts.remove_passkey(call.principal.customer_id, call.principal.session_id,
+                               call.path["passkey_id"])
+    return Reply(None, status=204)
+
+
+def passkey_sign_in_options(gw, call: Call) -> dict:
+    return gw.accounts.passkey_options(call.body.get("mfa_token"), None)
+
+
+def passkey_sign_in(gw, call: Call) -> Reply:
+    return _signed_in(gw, gw.accounts.passkey_sign_in(
+        call.body["ceremony"], call.body["credential"], call.body.get("mfa_token"),
+        call.client_ip, call.request.headers.get("User-Agent")))
 
 
 def start_totp(gw, call: Call) -> dict:

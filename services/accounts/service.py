@@ -11,9 +11,15 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
 - security_overview(customer_id, session_id) → {totp, recovery_codes_left, passkeys, email,
   reauthenticated, staff_mfa_required} · require_recent_auth(customer_id, session_id)
   (REAUTH_REQUIRED) · reauthenticate(customer_id, session_id, password | code |
-  recovery_code) → {reauthenticated_until}
+  recovery_code | passkey ceremony) → {reauthenticated_until}
 - start_totp(customer_id, session_id) → {secret, otpauth_uri} · confirm_totp(…, code) →
   {recovery_codes} · disable_totp · regenerate_recovery_codes (mfa.py)
+- list_passkeys(customer_id) · passkey_registration_options(customer_id, session_id) →
+  {ceremony, options} · register_passkey(customer_id, session_id, ceremony, credential, name)
+  · remove_passkey(customer_id, session_id, passkey_id) · passkey_options(mfa_token,
+  customer_id) → {ceremony, options} · passkey_sign_in(ceremony, credential, mfa_token,
+  client_ip, user_agent) → the session (passkey_flows.py); PASSKEY_INVALID,
+  PASSKEYS_UNAVAILABLE
 - request_password_reset(email, client_ip) → {status: accepted} (whatever the address) ·
   reset_password(token, new_password, client_ip) · verify_email(token, client_ip) → account ·
   resend_email_verification(customer_id) (recovery.py)
@@ -54,12 +60,23 @@ import logging
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.accounts import audit, customers, devices, mfa, passwords, recovery, sessions, staff
+from services.accounts import (
+    audit,
+    customers,
+    devices,
+    mfa,
+    passkey_flows,
+    passwords,
+    recovery,
+    sessions,
+    staff,
+)
 from services.accounts.events import CUSTOMER_UPDATED
+from services.accounts.exceptions import REAUTH_REQUIRED
 from services.accounts.models import MIGRATIONS, AuthSession, Base
 from services.accounts.schemas import dump_account
 from services.common import config as keys
@@ -286,6 +303,8 @@ class AccountsService:
                           "verified": customer.email_verified_at is not None,
                           "pending": recovery.pending(self.db, customer_id, now)},
                 "reauthenticated": proved,
+                "passkeys_available": passkey_flows.relying_party(
+                    self.policy.public_url, self.policy.issuer) is not None,
                 "staff_mfa_required": self.policy.staff_mfa_required
                 and customer.role != "customer"}
 
@@ -297,12 +316,19 @@ class AccountsService:
 
     @rpc(expected_exceptions=EXPECTED)
     def reauthenticate(self, customer_id, session_id, password=None, code=None,
-                       recovery_code=None):
+                       recovery_code=None, ceremony=None, credential=None):
         """Proves who the person is again, by one of: the password, an authenticator code, a
-        recovery code. Each wrong one is counted (the same limits as elsewhere)."""
-        now, window = self.clock.now(), self.policy.reauth
+        recovery code, a passkey (a ceremony from passkey_options(customer_id=…)). Each wrong
+        one is counted (the same limits as elsewhere)."""
+        now, window, policy = self.clock.now(), self.policy.reauth, self.policy
         with unit_of_work(self.db):
-            if code or recovery_code:
+            if ceremony:
+                proved = passkey_flows.verify_sign_in(self.db, ceremony, credential,
+                                                      policy.public_url, policy.issuer, now)
+                if proved.id != customer_id:
+                    raise errors.PermissionDenied("That passkey is not this account's.",
+                                                  code=REAUTH_REQUIRED)
+            elif code or recovery_code:
                 mfa.prove(self.db, customer_id, code, recovery_code, now)
             else:
                 pending = customers.start_password_change(self.db, customer_id, now)
@@ -344,6 +370,62 @@ class AccountsService:
     def _require_recent(self, customer_id: str, session_id: str | None,
                         now: dt.datetime) -> None:
         mfa.require_recent(self.db, customer_id, session_id, now, self.policy.reauth)
+
+    # passkeys (passkey_flows.py) --------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_passkeys(self, customer_id):
+        return passkey_flows.listing(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def passkey_registration_options(self, customer_id, session_id):
+        now, policy = self.clock.now(), self.policy
+        with unit_of_work(self.db):
+            self._require_recent(customer_id, session_id, now)
+            return passkey_flows.registration_options(
+                self.db, customers.get(self.db, customer_id), policy.public_url, policy.issuer,
+                now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def register_passkey(self, customer_id, session_id, ceremony, credential, name=None):
+        now, policy = self.clock.now(), self.policy
+        with unit_of_work(self.db):
+            made = passkey_flows.register(self.db, customers.get(self.db, customer_id),
+                                          ceremony, credential, name, policy.public_url,
+                                          policy.issuer, now)
+            if session_id:  # a staff session limited to enrolling gets its full rights
+                self.db.execute(update(AuthSession).where(
+                    AuthSession.id == session_id, AuthSession.customer_id == customer_id,
+                    AuthSession.scope.is_not(None)).values(scope=None))
+            return made
+
+    @rpc(expected_exceptions=EXPECTED)
+    def remove_passkey(self, customer_id, session_id, passkey_id):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            self._require_recent(customer_id, session_id, now)
+            passkey_flows.remove(self.db, customers.get(self.db, customer_id), passkey_id,
+                                 self.policy.staff_mfa_required, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def passkey_options(self, mfa_token=None, customer_id=None):
+        """A passkey sign-in's options: any of the portal's passkeys, or one account's (the
+        second step of `mfa_token`, or re-authenticating `customer_id`)."""
+        now, policy = self.clock.now(), self.policy
+        with unit_of_work(self.db):
+            return passkey_flows.sign_in_options(self.db, policy.public_url, policy.issuer, now,
+                                                 mfa_token, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def passkey_sign_in(self, ceremony, credential, mfa_token=None, client_ip=None,
+                        user_agent=None):
+        now, policy = self.clock.now(), self.policy
+        with unit_of_work(self.db):
+            customer = passkey_flows.verify_sign_in(self.db, ceremony, credential,
+                                                    policy.public_url, policy.issuer, now,
+                                                    client_ip)
+            return sessions.passkey_sign_in(self.db, customer, mfa_token, policy, now,
+                                            client_ip, user_agent)
 
     @rpc(expected_exceptions=EXPECTED)
     def request_password_reset(self, email, client_ip=None):

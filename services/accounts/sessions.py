@@ -163,6 +163,24 @@ def clear_login_failures(session: Session, who: str, client_ip: str | None) -> N
         throttle.clear(session, f"login:pair:{who}:{client_ip}"[:300])
 
 
+def passkey_sign_in(session: Session, customer: Customer, mfa_token: str | None,
+                    policy: SessionPolicy, now: dt.datetime, client_ip: str | None = None,
+                    user_agent: str | None = None) -> dict:
+    """The session for an account whose passkey was verified (passkey_flows.verify_sign_in):
+    on its own (a passkey is both factors), or as the second step of `mfa_token`'s sign-in."""
+    method = "passkey"
+    if mfa_token:
+        challenge = mfa.login_challenge(session, mfa_token, now)
+        if challenge.customer_id != customer.id:
+            raise errors.NotAuthenticated("This sign-in has expired. Sign in again.",
+                                          code=mfa.MFA_CHALLENGE_INVALID)
+        mfa.use_challenge(session, challenge, now)
+        method = challenge.data.get("method") or "password"
+    clear_login_failures(session, customer.email_normalized, client_ip)
+    return open_session(session, customer, method, policy, now, client_ip, user_agent,
+                        second_factor="passkey")
+
+
 def finish_second_step(session: Session, token: str, code: str | None,
                        recovery_code: str | None, policy: SessionPolicy, now: dt.datetime,
                        client_ip: str | None = None, user_agent: str | None = None) -> dict:

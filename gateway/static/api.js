@@ -4,6 +4,8 @@
 const CSRF_COOKIE = 'portal_csrf';
 let csrfFromLogin = null; // fallback only; kept in memory, never in storage
 let unauthorizedHandler = null;
+let reauthHandler = null;
+let enrolmentHandler = null;
 
 export class ApiError extends Error {
   constructor({ status, code, message, fields, retryAfter, declineCode, params }) {
@@ -21,6 +23,20 @@ export class ApiError extends Error {
 
 export function onUnauthorized(handler) {
   unauthorizedHandler = handler;
+}
+
+/**
+ * handler(err) → Promise<boolean>: asked when a sensitive action answers 403 REAUTH_REQUIRED
+ * (the sign-in is too old); it confirms who it is (reauth.js's dialog) and says whether the
+ * action may be tried again, which `request` then does once. Every sensitive action gets it.
+ */
+export function onReauthRequired(handler) {
+  reauthHandler = handler;
+}
+
+/** handler(err): a session limited to setting up two-step sign-in asked for anything else. */
+export function onEnrolmentRequired(handler) {
+  enrolmentHandler = handler;
 }
 
 export function rememberCsrf(token) {
@@ -89,8 +105,24 @@ const DEFAULT_CODES = {
  * options.redirectOn401 (default true): on 401 the app is sent to #/login,
  * except for INVALID_CREDENTIALS (a wrong password is a form error, not a lost session).
  * options.idempotencyKey: sent as Idempotency-Key, so a retried write has one effect.
+ * options.reauth (default true): on 403 REAUTH_REQUIRED ask the person to confirm it is them
+ * (onReauthRequired) and send the request once more.
  */
-export async function request(method, path, { body, redirectOn401 = true, idempotencyKey } = {}) {
+export async function request(method, path, options = {}) {
+  try {
+    return await send(method, path, options);
+  } catch (err) {
+    if (!(err.status === 403 && err.code === 'REAUTH_REQUIRED' && reauthHandler && options.reauth !== false)) throw err;
+    // once: a second REAUTH_REQUIRED (it should not happen) is shown as the error it is
+    if (!(await reauthHandler(err))) {
+      err.handled = true; // the person closed the dialog: nothing to show
+      throw err;
+    }
+    return send(method, path, options);
+  }
+}
+
+async function send(method, path, { body, redirectOn401 = true, idempotencyKey } = {}) {
   const headers = { Accept: 'application/json' };
   if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -136,6 +168,10 @@ export async function request(method, path, { body, redirectOn401 = true, idempo
   if (res.status === 401 && redirectOn401 && err.code !== 'INVALID_CREDENTIALS' && unauthorizedHandler) {
     err.handled = true;
     unauthorizedHandler(err);
+  }
+  if (res.status === 403 && err.code === 'MFA_ENROLMENT_REQUIRED' && enrolmentHandler) {
+    err.handled = true;
+    enrolmentHandler(err);
   }
   throw err;
 }

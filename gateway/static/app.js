@@ -8,6 +8,10 @@ import { loadBranding, brandName, brandMark } from './branding.js';
 import * as login from './pages/login.js';
 import * as signup from './pages/signup.js';
 import * as portalLink from './pages/portal-link.js';
+import * as forgotPassword from './pages/forgot-password.js';
+import * as resetPassword from './pages/reset-password.js';
+import * as verifyEmail from './pages/verify-email.js';
+import { confirmIdentity } from './reauth.js';
 import * as dashboard from './pages/dashboard.js';
 import * as settings from './pages/settings.js';
 import * as subscriptions from './pages/subscriptions.js';
@@ -37,6 +41,9 @@ const ROUTES = [
   { path: 'login', page: login, public: true },
   { path: 'signup', page: signup, public: true },
   { path: /^portal-link\/([^/]+)$/, page: portalLink, public: true },
+  { path: 'forgot-password', page: forgotPassword, public: true },
+  { path: /^reset-password\/([^/]+)$/, page: resetPassword, public: true },
+  { path: /^verify-email\/([^/]+)$/, page: verifyEmail, public: true }, // signed in or not
   { path: 'dashboard', page: dashboard, nav: 'dashboard' },
   { path: 'subscriptions', page: subscriptions, nav: 'subscriptions' },
   // a recommendation's Apply: the change flow for that subscription with the change chosen, previewed
@@ -69,7 +76,10 @@ const home = () => (isStaff() ? STAFF_HOME : HOME);
 const customerPage = (route) => Boolean(route && !route.public && CUSTOMER_PAGES.includes(route.nav));
 
 const root = document.getElementById('app');
-const session = { account: null, returnTo: null };
+// scope "mfa_enrolment": staff whose operator requires two-step sign-in and who have not set it
+// up; until they do, every call but those of Settings → Security answers MFA_ENROLMENT_REQUIRED
+const session = { account: null, returnTo: null, scope: null };
+const ENROLMENT_HASH = '#/settings/security';
 const flashes = new Map(); // one-shot messages shown by the next render of a page
 let renderCount = 0;
 let firstRender = true;
@@ -118,6 +128,12 @@ async function loggedIn(result) {
   api.rememberCsrf(result && result.csrf_token);
   forgetUnread(); // perhaps another account than before
   await setAccount(result.account);
+  session.scope = (result && result.scope) || null;
+  if (session.scope === 'mfa_enrolment') {
+    flashes.set('security', { kind: 'warning', text: 'strongSignIn.enrolmentRequired' });
+    navigate(ENROLMENT_HASH, { replace: true });
+    return;
+  }
   const target = session.returnTo || home();
   session.returnTo = null;
   navigate(target, { replace: true });
@@ -130,6 +146,7 @@ async function logout() {
     // the session is gone either way
   }
   session.account = null;
+  session.scope = null;
   forgetUnread();
   api.forgetCsrf();
   flashes.set('login', { kind: 'success', text: 'login.loggedOut' });
@@ -139,12 +156,25 @@ async function logout() {
 api.onUnauthorized(() => {
   const hadSession = Boolean(session.account);
   session.account = null;
+  session.scope = null;
   forgetUnread();
   const matched = match(currentPath());
   if (matched && !matched.route.public) session.returnTo = location.hash;
   if (hadSession) flashes.set('login', { kind: 'error', text: 'login.sessionEnded' });
   navigate('#/login');
 });
+
+// A session limited to setting up two-step sign-in (after a reload the first refused call says
+// so): Settings → Security, with a word on why.
+api.onEnrolmentRequired(() => {
+  session.scope = 'mfa_enrolment';
+  clearTimeout(unread.timer);
+  flashes.set('security', { kind: 'warning', text: 'strongSignIn.enrolmentRequired' });
+  navigate(ENROLMENT_HASH, { replace: true });
+});
+
+// A sensitive action refused because the sign-in is too old: "Confirm it is you", then again.
+api.onReauthRequired(() => confirmIdentity());
 
 /** The badge's content: the number for the eye, "3 unread" for screen readers; empty at 0. */
 function unreadBadgeContent(badge) {
@@ -164,7 +194,7 @@ function drawUnread() {
 function schedulePoll() {
   clearTimeout(unread.timer);
   unread.timer = null;
-  if (!session.account || unread.stopped) return;
+  if (!session.account || unread.stopped || session.scope) return;
   unread.timer = setTimeout(() => {
     unread.timer = null;
     if (document.visibilityState === 'visible') refreshUnread();
@@ -186,7 +216,7 @@ function setUnread(count) {
 
 /** Ask the server (one request at a time); failures keep the last known count. */
 function refreshUnread({ ifOlderThan = 0 } = {}) {
-  if (!session.account || unread.stopped) return Promise.resolve();
+  if (!session.account || unread.stopped || session.scope) return Promise.resolve();
   if (unread.pending) return unread.pending;
   if (ifOlderThan && Date.now() - unread.at < ifOlderThan) return Promise.resolve();
   const accountId = session.account.id;
@@ -435,6 +465,10 @@ async function render() {
     }
   } else if (session.account && (route.page === login || route.page === signup)) {
     navigate(home(), { replace: true });
+    return;
+  }
+  if (session.scope === 'mfa_enrolment' && !(route && (route.public || route.page === settings))) {
+    navigate(ENROLMENT_HASH, { replace: true });
     return;
   }
   if (isStaff() && customerPage(route)) {

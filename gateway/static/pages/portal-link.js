@@ -1,6 +1,7 @@
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { h, errorText } from '../dom.js';
+import { needsSecondStep, secondStep } from '../second-step.js';
 
 export async function render(ctx) {
   const [token] = ctx.params;
@@ -12,6 +13,11 @@ export async function render(ctx) {
 
   try {
     const result = await api.post(`/api/v1/auth/portal-link/${encodeURIComponent(token)}`, undefined, { redirectOn401: false });
+    // two-step sign-in is on: the link is the first step only (the token leaves the address)
+    if (needsSecondStep(result)) {
+      history.replaceState(null, '', '#/login');
+      return secondStep(ctx, result);
+    }
     // Replace the history entry so the token does not stay in the back button.
     await ctx.loggedIn(result);
   } catch (err) {

@@ -7,6 +7,8 @@ import {
 import { dateTime, parseDate, locale } from '../format.js';
 import { paymentMethodsSection } from '../payment-methods.js';
 import { topicLabel } from './notifications.js';
+import { strongSignInSection } from '../strong-sign-in.js';
+import { emailSettings } from '../email-settings.js';
 
 const ADDRESS_PARTS = ['line1', 'line2', 'city', 'postal_code', 'country'];
 
@@ -20,7 +22,6 @@ function profileForm(ctx, account) {
   const F = 'profile';
   const form = h('form', { class: 'form', 'data-testid': 'settings-profile-form', novalidate: true, 'aria-labelledby': 'profile-title' },
     formMessage(),
-    h('p', { class: 'readonly' }, h('span', { class: 'readonly-label' }, `${t('settings.email')}: `), h('span', { 'data-testid': 'settings-email' }, account.email)),
     field({ form: F, name: 'name', label: t('settings.name'), value: account.name || '', attrs: { autocomplete: 'name' } }),
     field({ form: F, name: 'phone', label: t('settings.phone'), type: 'tel', value: account.phone || '', hint: t('phone.hint'), attrs: { autocomplete: 'tel' } }),
     h('fieldset', { class: 'group' },
@@ -283,8 +284,17 @@ function sessionItem(session, onSignOut) {
       : h('div', { class: 'actions' }, button));
 }
 
-/** The Security section: loads the customer's sessions itself and redraws after each change. */
-async function securitySection() {
+/**
+ * The Security section: two-step sign-in and passkeys (strong-sign-in.js), then the sessions,
+ * which it loads itself and redraws after each change. A session limited to setting up two-step
+ * sign-in gets the first part only.
+ */
+async function securitySection(ctx) {
+  const strong = await strongSignInSection(ctx);
+  if (ctx.session.scope === 'mfa_enrolment') {
+    return h('section', { class: 'card', 'aria-labelledby': 'security-title', 'data-testid': 'settings-security' },
+      h('h2', { id: 'security-title' }, t('security.title')), strong);
+  }
   const titleId = 'security-title';
   const listTitleId = 'security-sessions-title';
   const status = resultRegion('security-status');
@@ -378,6 +388,7 @@ async function securitySection() {
 
   return h('section', { class: 'card', 'aria-labelledby': titleId, 'data-testid': 'settings-security' },
     h('h2', { id: titleId }, t('security.title')),
+    strong,
     sessions
       ? [
         h('p', { class: 'intro' }, t('security.intro')),
@@ -391,7 +402,30 @@ async function securitySection() {
         h('p', {}, errorText(loadError))));
 }
 
-export async function render(ctx) {
+/** Settings for a session limited to setting up two-step sign-in: Security only. */
+async function enrolmentPage(ctx) {
+  const security = await securitySection(ctx);
+  return h('section', { class: 'page settings-page', 'data-testid': 'page-settings', 'data-section': 'security' },
+    h('h1', {}, t('settings.title')),
+    h('div', { class: 'settings-security', 'data-section-id': 'security' }, security));
+}
+
+export async function render(outer) {
+  const ctx = {
+    ...outer,
+    // a second factor was set up: a limited session has its full rights now
+    async enrolled() {
+      if (outer.session.scope !== 'mfa_enrolment') return false;
+      outer.session.scope = null;
+      await outer.setAccount(await api.get('/api/v1/me'));
+      return true;
+    },
+    fullRights() {
+      outer.setFlash('security', 'success', 'strongSignIn.enrolmentDone');
+      outer.navigate('#/settings/security');
+    },
+  };
+  if (ctx.session.scope === 'mfa_enrolment') return enrolmentPage(ctx);
   const [account, paymentMethods, preferences, security] = await Promise.all([
     api.get('/api/v1/me'),
     paymentMethodsSection(),
@@ -400,7 +434,7 @@ export async function render(ctx) {
       if (err && err.handled) throw err;
       return { error: err };
     }),
-    securitySection(),
+    securitySection(ctx),
   ]);
   ctx.session.account = account;
   ctx.refreshShell();
@@ -413,6 +447,7 @@ export async function render(ctx) {
     h('div', { class: 'settings-grid' },
       h('section', { class: 'card', 'aria-labelledby': 'profile-title', 'data-section-id': 'profile' },
         h('h2', { id: 'profile-title' }, t('settings.profile')),
+        emailSettings(ctx, account),
         profile),
       h('section', { class: 'card', 'aria-labelledby': 'password-title', 'data-section-id': 'password' },
         h('h2', { id: 'password-title' }, t('settings.passwordTitle')),

@@ -1,0 +1,243 @@
+"""Strong sign-in in the portal (issue 18 item 5): two-step sign-in with an authenticator app
+set up in Settings → Security (the key read from the page, codes computed here as the app
+would), the recovery codes shown once, the second step after the password (a code, then a
+recovery code, which leaves one fewer); a forgotten password reset through the link mailed to
+the stack's mail catcher; and an old sign-in asked to confirm it is them before a sensitive
+change, which then goes on. axe checks every state (tests/browser/helpers.py)."""
+
+import datetime as dt
+import mailbox
+import re
+
+from playwright.sync_api import expect
+
+from services.accounts import mfa
+from tests.browser.helpers import log_in_as, new_account
+from tests.browser.test_portal import PASSWORD, log_in, log_out
+from tests.browser.test_security_sessions import open_security
+
+NEW_PASSWORD = "a fresh reset passphrase for the portal"
+
+
+def services_now(clock_offset_file):
+    """The services' time: real time plus the test clock's offset (conftest.advance_clock)."""
+    offset = float(clock_offset_file.read_text() or 0)
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)
+
+
+def code_for(secret, clock_offset_file, steps_ahead=0):
+    """The app's code now, or for a later 30-second step (a step's code signs in only once;
+    the server accepts the next step's, for clocks that run a little apart)."""
+    later = dt.timedelta(seconds=30 * steps_ahead)
+    return mfa.totp(secret, services_now(clock_offset_file) + later)
+
+
+def second_step_page(page):
+    step = page.get_by_test_id("page-second-step")
+    expect(step).to_be_visible()
+    expect(step.get_by_role("heading", level=1, name="Two-step sign-in")).to_be_visible()
+    return step
+
+
+def test_two_step_sign_in_with_the_app_and_a_recovery_code(make_page, portal_url,
+                                                             clock_offset_file):
+    name = "Tess Twostep"
+    email, _ = new_account(portal_url, name)
+    page = make_page()
+    log_in_as(page, portal_url, {"email": email, "name": name})
+
+    section = open_security(page, portal_url)
+    two_step = section.get_by_test_id("two-step")
+    expect(two_step).to_have_attribute("data-enabled", "false")
+    expect(two_step.get_by_test_id("two-step-state")).to_have_text("Two-step sign-in is off.")
+    two_step.get_by_role("button", name="Turn on two-step sign-in").click()
+
+    setup = section.get_by_test_id("totp-setup")
+    expect(setup).to_be_visible()
+    secret_text = setup.get_by_test_id("totp-secret").inner_text()
+    assert re.fullmatch(r"[A-Z2-7]{4}( [A-Z2-7]{1,4})+", secret_text), secret_text
+    secret = secret_text.replace(" ", "")
+    expect(setup.get_by_role("link", name="Open in your authenticator app")).to_have_attribute(
+        "href", re.compile(r"^otpauth://totp/.*secret=" + secret))
+
+    form = setup.get_by_test_id("totp-confirm-form")
+    form.get_by_label("Code from the app").fill("000000" if code_for(secret, clock_offset_file)
+                                                 != "000000" else "111111")
+    form.get_by_role("button", name="Turn on").click()  # a wrong code is said so at the field
+    expect(form.get_by_label("Code from the app")).to_have_attribute("aria-invalid", "true")
+    form.get_by_label("Code from the app").fill(code_for(secret, clock_offset_file))
+    form.get_by_role("button", name="Turn on").click()
+
+    panel = section.get_by_test_id("recovery-codes-panel")
+    expect(panel.get_by_role("heading", name="Save these recovery codes")).to_be_visible()
+    codes = panel.get_by_test_id("recovery-code").all_inner_texts()
+    assert len(codes) == 10 and len(set(codes)) == 10, codes
+    expect(panel.get_by_test_id("recovery-codes-download")).to_have_attribute(
+        "download", "recovery-codes.txt")
+    panel.get_by_role("button", name="Continue").click()  # not before saying they are saved
+    expect(panel.get_by_label("I have saved these codes")).to_have_attribute("aria-invalid", "true")
+    panel.get_by_label("I have saved these codes").check()
+    panel.get_by_role("button", name="Continue").click()
+    expect(section.get_by_test_id("strong-sign-in-status")).to_contain_text(
+        "Two-step sign-in is on.")
+    expect(two_step).to_have_attribute("data-enabled", "true")
+    expect(section.get_by_test_id("two-step-state")).to_contain_text("Two-step sign-in is on since")
+    expect(section.get_by_test_id("recovery-codes-left")).to_have_text("10")
+
+    # the password alone no longer signs in: the second step asks for the app's code
+    log_out(page)
+    log_in(page, portal_url, email, PASSWORD)
+    step = second_step_page(page)
+    expect(page.get_by_test_id("page-login")).to_have_count(0)
+    code_form = step.get_by_test_id("second-step-code-form")
+    code_form.get_by_label("Code from the app").fill("12")
+    code_form.get_by_role("button", name="Continue").click()
+    expect(code_form.get_by_label("Code from the app")).to_have_attribute("aria-invalid", "true")
+    # the confirmed step's code is used up: the next step's
+    code_form.get_by_label("Code from the app").fill(code_for(secret, clock_offset_file, 1))
+    code_form.get_by_role("button", name="Continue").click()
+    expect(page.get_by_test_id("dashboard-greeting")).to_contain_text(name)
+
+    # and a recovery code instead of the app
+    log_out(page)
+    log_in(page, portal_url, email, PASSWORD)
+    step = second_step_page(page)
+    step.get_by_role("button", name="Use a recovery code instead").click()
+    recovery_form = step.get_by_test_id("second-step-recovery-form")
+    expect(step).to_contain_text("Enter one of the recovery codes")
+    recovery_form.get_by_label("Recovery code").fill(codes[3])
+    recovery_form.get_by_role("button", name="Continue").click()
+    expect(page.get_by_test_id("dashboard-greeting")).to_contain_text(name)
+
+    section = open_security(page, portal_url)
+    expect(section.get_by_test_id("recovery-codes-left")).to_have_text("9")
+    current = section.locator('[data-testid="session"][data-current="true"]')
+    expect(current).to_have_count(1)
+
+    # a recovery code works once
+    log_out(page)
+    log_in(page, portal_url, email, PASSWORD)
+    step = second_step_page(page)
+    step.get_by_role("button", name="Use a recovery code instead").click()
+    recovery_form = step.get_by_test_id("second-step-recovery-form")
+    recovery_form.get_by_label("Recovery code").fill(codes[3])
+    recovery_form.get_by_role("button", name="Continue").click()
+    expect(recovery_form.get_by_test_id("form-message")).not_to_be_empty()
+    expect(recovery_form.get_by_label("Recovery code")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("dashboard-greeting")).to_have_count(0)
+
+
+def mail_dir(tmp_path_factory):
+    """The stack's mail catcher (deploy/run.py): a maildir in the stack's data folder."""
+    found = sorted(tmp_path_factory.getbasetemp().glob("browser-stack*/var/mail"))
+    assert found, "the browser stack's mail catcher has no maildir"
+    return found[-1]
+
+
+def reset_link(tmp_path_factory, address, page):
+    """The password reset link mailed to `address` (waiting for the notifier to send it)."""
+    found = []
+
+    def look():
+        box = mailbox.Maildir(mail_dir(tmp_path_factory), create=False)
+        for message in box:
+            if message["To"] != address:
+                continue
+            part = message.get_payload(decode=True) if not message.is_multipart() else \
+                next(p for p in message.walk() if p.get_content_type() == "text/plain") \
+                .get_payload(decode=True)
+            text = part.decode("utf-8", "replace")
+            found.extend(re.findall(r"\S+/#/reset-password/\S+", text))
+        return found
+
+    for _ in range(60):
+        if look():
+            return found[0]
+        page.wait_for_timeout(500)
+    raise AssertionError(f"no password reset mail to {address}")
+
+
+def test_a_forgotten_password_is_reset_through_the_mailed_link(make_page, portal_url,
+                                                               tmp_path_factory):
+    name = "Fiona Forgetful"
+    email, _ = new_account(portal_url, name)
+    page = make_page()
+    page.goto(f"{portal_url}/#/login")
+    page.get_by_test_id("page-login").get_by_role("link", name="Forgot your password?").click()
+    expect(page).to_have_url(re.compile(r"#/forgot-password$"))
+    form = page.get_by_test_id("forgot-password-form")
+    form.get_by_label("Email").fill(email)
+    form.get_by_role("button", name="Send the link").click()
+    expect(form.get_by_test_id("form-message")).to_have_text(
+        f"If an account uses {email}, we sent a link to it. Follow it within the hour to set a "
+        "new password.")
+    # an unknown address is told the very same
+    form.get_by_label("Email").fill("nobody-here@example.com")
+    form.get_by_role("button", name="Send the link").click()
+    expect(form.get_by_test_id("form-message")).to_contain_text(
+        "If an account uses nobody-here@example.com, we sent a link to it.")
+
+    link = reset_link(tmp_path_factory, email, page)
+    assert link.startswith(f"{portal_url}/#/reset-password/"), link
+    page.goto(link)
+    reset = page.get_by_test_id("reset-password-form")
+    expect(page.get_by_role("heading", level=1, name="Set a new password")).to_be_visible()
+    reset.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    reset.get_by_label("New password again").fill(NEW_PASSWORD + "x")
+    reset.get_by_role("button", name="Set the new password").click()
+    expect(reset.get_by_label("New password again")).to_have_attribute("aria-invalid", "true")
+    reset.get_by_label("New password again").fill(NEW_PASSWORD)
+    reset.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_test_id("reset-password-done")).to_have_text(
+        "Your password has been changed. Log in with the new one.")
+    page.get_by_role("link", name="Go to the login page").click()
+
+    log_in_as(page, portal_url, {"email": email, "name": name, "password": NEW_PASSWORD})
+
+    # the link worked once
+    log_out(page)
+    page.goto(link)
+    reset = page.get_by_test_id("reset-password-form")
+    reset.get_by_label("New password", exact=True).fill(NEW_PASSWORD + " again")
+    reset.get_by_label("New password again").fill(NEW_PASSWORD + " again")
+    reset.get_by_role("button", name="Set the new password").click()
+    expect(reset.get_by_test_id("form-message")).not_to_be_empty()
+    expect(page.get_by_role("link", name="Ask for a new link")).to_be_visible()
+
+
+def test_an_old_sign_in_confirms_it_is_them_before_a_sensitive_change(make_page, portal_url,
+                                                                      advance_clock):
+    name = "Rene Reauth"
+    email, _ = new_account(portal_url, name)
+    page = make_page()
+    log_in_as(page, portal_url, {"email": email, "name": name})
+    advance_clock(days=11 / (24 * 60))  # the sign-in is 11 minutes old: too old for this
+
+    section = open_security(page, portal_url)
+    section.get_by_role("button", name="Turn on two-step sign-in").click()
+    dialog = page.get_by_role("dialog", name="Confirm it is you")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Your password")).to_be_focused()
+    expect(section.get_by_test_id("totp-setup")).to_have_count(0)  # not yet
+
+    dialog.get_by_label("Your password").fill("not the password")
+    dialog.get_by_role("button", name="Confirm", exact=True).click()
+    expect(dialog.get_by_label("Your password")).to_have_attribute("aria-invalid", "true")
+    dialog.get_by_label("Your password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Confirm", exact=True).click()
+    expect(dialog).to_have_count(0)
+    # and the action went on by itself
+    expect(section.get_by_test_id("totp-setup")).to_be_visible()
+    expect(section.get_by_test_id("totp-secret")).not_to_be_empty()
+
+    # cancelling the dialog leaves things as they were
+    section.get_by_role("button", name="Cancel").click()
+    advance_clock(days=11 / (24 * 60))
+    section.get_by_role("button", name="Turn on two-step sign-in").click()
+    dialog = page.get_by_role("dialog", name="Confirm it is you")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(section.get_by_test_id("totp-setup")).to_have_count(0)
+    expect(section.get_by_test_id("strong-sign-in-error")).to_be_empty()
+    expect(section.get_by_role("button", name="Turn on two-step sign-in")).to_be_focused()

@@ -212,7 +212,8 @@ def viewing_batches(customer_ids: dict[str, str], today) -> list[tuple[str, list
 
 def load_viewing(base_url: str, amqp_uri: str) -> None:
     """Report the demo customers' viewing to the insights service by RPC, as an integrator
-    would (README: "Viewing data, for integrators")."""
+    would (README: "Viewing data, for integrators"). The demo customers agreed to its use in
+    Settings first (it is opt-in), and to promotions."""
     import datetime as dt
 
     from nameko.standalone.rpc import ClusterRpcProxy
@@ -220,10 +221,13 @@ def load_viewing(base_url: str, amqp_uri: str) -> None:
     ids = {}
     for customer in CUSTOMERS:
         token = login(base_url, customer["email"], customer["password"])
-        me = requests.get(f"{base_url}/api/v1/me", headers={"Authorization": f"Bearer {token}"},
-                          timeout=30)
+        headers = {"Authorization": f"Bearer {token}"}
+        me = requests.get(f"{base_url}/api/v1/me", headers=headers, timeout=30)
         me.raise_for_status()
         ids[customer["email"]] = me.json()["id"]
+        for purpose in ("viewing_recommendations", "promotions"):
+            requests.put(f"{base_url}/api/v1/me/consents/{purpose}", headers=headers,
+                         json={"granted": True}, timeout=30).raise_for_status()
     with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=60) as cluster:
         for batch_id, records in viewing_batches(ids, dt.datetime.now(dt.UTC).date()):
             cluster.insights.report_viewing(batch_id, records)

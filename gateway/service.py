@@ -35,6 +35,7 @@ from gateway.schemas import health as health_schemas
 from gateway.schemas import insights as insights_schemas
 from gateway.schemas import notifications as notifications_schemas
 from gateway.schemas import ops as ops_schemas
+from gateway.schemas import privacy as privacy_schemas
 from gateway.schemas import subscriptions as subscriptions_schemas
 from gateway.schemas import support as support_schemas
 from gateway.schemas import vouchers as vouchers_schemas
@@ -51,6 +52,7 @@ from gateway.views import (
     insights,
     notifications,
     ops,
+    privacy,
     subscriptions,
     support,
     vouchers,
@@ -299,6 +301,18 @@ class GatewayService:
          tag="accounts", summary="New recovery codes; the old ones stop working")
     def regenerate_recovery_codes(self, call):
         return accounts.regenerate_recovery_codes(self, call)
+
+    # privacy: consents (docs/privacy.md)
+    @api("GET", "/api/v1/me/consents", response=privacy_schemas.ConsentList, tag="privacy",
+         summary="What I agreed to: promotions, recommendations from my viewing")
+    def consents(self, call):
+        return privacy.consents(self, call)
+
+    @api("PUT", "/api/v1/me/consents/<string:purpose>", body=privacy_schemas.ConsentIn,
+         response=privacy_schemas.Consent, tag="privacy",
+         summary="Give or withdraw a consent (recorded with when and how)")
+    def set_consent(self, call):
+        return privacy.set_consent(self, call)
 
     @api("GET", "/api/v1/me/sessions", response=accounts_schemas.ActiveSessionList,
          tag="accounts", summary="My active sign-ins and the devices they came from")

@@ -227,8 +227,16 @@ class ViewingChannel(Schema):
     days = fields.Integer(metadata={"description": "days with viewing", "example": 12})
 
 
+class ViewingConsent(Schema):
+    granted = fields.Boolean()
+    changed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    source = fields.String(allow_none=True, metadata={"example": "settings"})
+
+
 class Viewing(Schema):
-    use_viewing = fields.Boolean()
+    use_viewing = fields.Boolean(metadata={
+        "description": "consent given (opt-in): only then is viewing stored and used"})
+    consent = fields.Nested(ViewingConsent)
     retention_days = fields.Integer(metadata={"description": "how long daily figures are kept",
                                               "example": 90})
     start = fields.String(metadata={"format": "date", "example": "2026-10-05"})

@@ -113,7 +113,7 @@ def viewing(gw, call: Call) -> dict:
 
 def set_viewing_use(gw, call: Call) -> dict:
     """The viewing as it is now (the last 60 days, as GET without `days`)."""
-    return gw.insights.set_viewing_use(_me(call), call.body["use_viewing"])
+    return gw.insights.set_viewing_use(_me(call), call.body["use_viewing"], "insights")
 
 
 # operations -----------------------------------------------------------------------------------

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.db import Migration, add_columns
 from services.common.sqltypes import UtcDateTime
 
 
@@ -45,12 +46,15 @@ class ViewingBatch(Base):
 
 
 class ViewingChoice(Base):
-    """The customer's choice about the use of their viewing data (no row: in use)."""
+    """The customer's consent to the use of their viewing data (no row: none given, so none is
+    stored or used): when it was given or withdrawn, and how (`source`: settings, signup,
+    insights, import...)."""
 
     __tablename__ = "viewing_choices"
     customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     use_viewing: Mapped[bool] = mapped_column(Boolean)
     changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str | None] = mapped_column(String(20))
 
 
 class Budget(Base):
@@ -98,4 +102,11 @@ class RecommendationSetting(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
 
 
-MIGRATIONS: tuple = ()
+def _consent(ops, conn) -> None:
+    """v2: viewing is stored and used only with consent, recorded with how it was given. It
+    was in use unless switched off before: days stored for customers who never gave consent
+    are deleted by the retention timer (viewing.prune_without_consent)."""
+    add_columns(ops, conn, ["viewing_choices"], lambda: Column("source", String(20)))
+
+
+MIGRATIONS: tuple = (Migration(2, "viewing consent: how it was given", _consent),)

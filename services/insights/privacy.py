@@ -63,7 +63,8 @@ def export(session: Session, customer_id: str) -> dict:
                    .order_by(ViewingDay.day, ViewingDay.channel))]
     choice = session.get(ViewingChoice, customer_id)
     choices = [] if choice is None else [{"use_viewing": bool(choice.use_viewing),
-                                          "changed_at": isoformat(choice.changed_at)}]
+                                          "changed_at": isoformat(choice.changed_at),
+                                          "source": choice.source}]
     budget = session.get(Budget, customer_id)
     budgets = [] if budget is None else [{
         "amount": budget.amount, "currency": budget.currency,
@@ -112,10 +113,11 @@ def forget(session: Session, customer_id: str, pseudonym: str, now: dt.datetime)
     if session.scalar(select(ViewingChoice.use_viewing).where(
             ViewingChoice.customer_id == customer_id)) is not False:
         stmt = dialect_insert(session, ViewingChoice.__table__).values(
-            customer_id=customer_id, use_viewing=False, changed_at=now)
+            customer_id=customer_id, use_viewing=False, changed_at=now, source="erasure")
         session.execute(stmt.on_conflict_do_update(
             index_elements=["customer_id"],
-            set_={"use_viewing": False, "changed_at": stmt.excluded.changed_at}))
+            set_={"use_viewing": False, "changed_at": stmt.excluded.changed_at,
+                  "source": "erasure"}))
         counts["viewing_choice"] = 1
     counts["events"] = run(delete(OutboxMessage).where(  # not the news of a forgetting
         OutboxMessage.published_at.is_not(None),

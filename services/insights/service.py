@@ -7,8 +7,9 @@ RPC (errors are `services.common.errors` kinds):
   opted_out, too_old, invalid}: daily aggregates per customer, channel and day; a batch id
   counts once (a repeat answers the first outcome as `duplicate`); at most 50,000 records
   (viewing.py says what each count means)
-- viewing(customer_id, days=60) → {use_viewing, retention_days, start, end, channels
-  [{channel, minutes, days}]} · set_viewing_use(customer_id, enabled) → the same view:
+- viewing(customer_id, days=60) → {use_viewing, consent, retention_days, start, end, channels
+  [{channel, minutes, days}]} · viewing_consent(customer_id) → {purpose, granted, changed_at,
+  source} · set_viewing_use(customer_id, enabled, source) → the view (consent is opt-in):
   switching off deletes every stored day of the customer at once and drops their records from
   then on; recommendations do not use viewing while it is off
 - budget(customer_id) → {budget {amount, currency} | null, currency, month, so_far, projected,
@@ -129,10 +130,14 @@ class InsightsService:
                             self._retention_days)
 
     @rpc(expected_exceptions=EXPECTED)
-    def set_viewing_use(self, customer_id, enabled):
+    def viewing_consent(self, customer_id):
+        return viewing.consent(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_viewing_use(self, customer_id, enabled, source=None):
         now = self.clock.now()
         with unit_of_work(self.db):
-            viewing.set_use(self.db, customer_id, enabled, now)
+            viewing.set_use(self.db, customer_id, enabled, now, source)
         return viewing.view(self.db, customer_id, 60, now.date(), self._retention_days)
 
     @timer(keys.INSIGHTS_TIMER_SECONDS, 3600.0)

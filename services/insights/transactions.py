@@ -74,7 +74,7 @@ def prune(db, now: dt.datetime, retention_days: int) -> dict:
     kept_until = viewing.batches_kept_until(now, retention_days)
     deleted = {"days": 0, "opted_out": 0, "batches": 0}
     for name, step in (("days", lambda: viewing.prune_days(db, earliest)),
-                       ("opted_out", lambda: viewing.prune_opted_out(db)),
+                       ("opted_out", lambda: viewing.prune_without_consent(db)),
                        ("batches", lambda: viewing.prune_batches(db, kept_until))):
         for _ in range(PRUNE_ROUNDS):
             with unit_of_work(db):

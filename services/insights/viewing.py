@@ -31,6 +31,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from services.common import errors
+from services.common.clock import isoformat
 from services.common.db import dialect_insert
 from services.insights import arguments
 from services.insights.exceptions import INVALID_BATCH
@@ -158,9 +159,9 @@ _UPSERT_PG = text(
     "SELECT r.customer_id, r.channel, r.day, r.minutes FROM unnest("
     "CAST(:customers AS VARCHAR[]), CAST(:channels AS VARCHAR[]), CAST(:days AS DATE[]), "
     "CAST(:minutes AS INTEGER[])) AS r(customer_id, channel, day, minutes) "
-    # a switch-off committed since the batch read the choices still wins
-    "WHERE NOT EXISTS (SELECT 1 FROM viewing_choices c WHERE c.customer_id = r.customer_id "
-    "AND NOT c.use_viewing) "
+    # a withdrawal committed since the batch read the consents still wins
+    "WHERE EXISTS (SELECT 1 FROM viewing_choices c WHERE c.customer_id = r.customer_id "
+    "AND c.use_viewing) "
     # one lock order for every batch: two batches adding to the same days never deadlock
     "ORDER BY 1, 2, 3 "
     "ON CONFLICT (customer_id, channel, day) "
@@ -190,32 +191,44 @@ def add_minutes(session: Session, minutes: dict[tuple[str, str, dt.date], int]) 
 # the customer's choice ------------------------------------------------------------------------
 
 def opted_out(session: Session, customer_ids: Iterable[str]) -> set[str]:
-    """Which of these customers switched the use of their viewing off."""
-    ids, found = sorted(set(customer_ids)), set()
+    """Which of these customers have not consented to the use of their viewing (never asked,
+    or withdrawn): their records are dropped, not stored."""
+    ids, consented = sorted(set(customer_ids)), set()
     for n in range(0, len(ids), CHUNK):
-        found.update(session.scalars(select(ViewingChoice.customer_id).where(
+        consented.update(session.scalars(select(ViewingChoice.customer_id).where(
             ViewingChoice.customer_id.in_(ids[n:n + CHUNK]),
-            ViewingChoice.use_viewing.is_(False))))
-    return found
+            ViewingChoice.use_viewing.is_(True))))
+    return set(ids) - consented
 
 
 def uses_viewing(session: Session, customer_id: str) -> bool:
-    """True unless the customer switched the use of their viewing off (recommendations ask)."""
-    choice = session.scalar(select(ViewingChoice.use_viewing).where(
-        ViewingChoice.customer_id == customer_id))
-    return choice is not False
+    """True only when the customer consented to the use of their viewing."""
+    return session.scalar(select(ViewingChoice.use_viewing).where(
+        ViewingChoice.customer_id == customer_id)) is True
 
 
-def set_use(session: Session, customer_id: str, enabled: bool, now: dt.datetime) -> int:
-    """Record the choice; switching off deletes every stored day of the customer (answered:
-    how many rows) and from then on their records are dropped (`opted_out`)."""
+def consent(session: Session, customer_id: str) -> dict:
+    """The consent as recorded: given or not, when and how (None: never asked)."""
+    choice = session.get(ViewingChoice, customer_id)
+    return {"purpose": "viewing_recommendations", "granted": bool(choice and choice.use_viewing),
+            "changed_at": isoformat(choice.changed_at) if choice else None,
+            "source": choice.source if choice else None}
+
+
+def set_use(session: Session, customer_id: str, enabled: bool, now: dt.datetime,
+            source: str | None = None) -> int:
+    """Record the consent, with when and how (`source`); withdrawing it deletes every stored
+    day of the customer (answered: how many rows) and from then on their records are dropped
+    (`opted_out`)."""
     arguments.customer_id(customer_id)
     arguments.strict_bool(enabled, "use_viewing")
+    source = str(source or "settings")[:20]
     stmt = dialect_insert(session, ViewingChoice.__table__).values(
-        customer_id=customer_id, use_viewing=enabled, changed_at=now)
+        customer_id=customer_id, use_viewing=enabled, changed_at=now, source=source)
     session.execute(stmt.on_conflict_do_update(
         index_elements=["customer_id"],
-        set_={"use_viewing": stmt.excluded.use_viewing, "changed_at": stmt.excluded.changed_at}))
+        set_={"use_viewing": stmt.excluded.use_viewing, "changed_at": stmt.excluded.changed_at,
+              "source": stmt.excluded.source}))
     if enabled:
         return 0
     return session.execute(delete(ViewingDay).where(ViewingDay.customer_id == customer_id)
@@ -246,7 +259,8 @@ def view(session: Session, customer_id: str, days: object, today: dt.date,
     days = min(days, retention_days)
     start, end = today - dt.timedelta(days=days - 1), today + dt.timedelta(days=1)
     channels = watched(session, customer_id, start, end)
-    return {"use_viewing": uses_viewing(session, customer_id), "retention_days": retention_days,
+    return {"use_viewing": uses_viewing(session, customer_id),
+            "consent": consent(session, customer_id), "retention_days": retention_days,
             "start": start.isoformat(), "end": end.isoformat(),
             "channels": [{"channel": name, **figures} for name, figures in sorted(
                 channels.items(), key=lambda item: (-item[1]["minutes"], item[0]))]}
@@ -261,12 +275,13 @@ def prune_days(session: Session, earliest: dt.date, limit: int = CHUNK) -> int:
     return _delete_keys(session, doomed)
 
 
-def prune_opted_out(session: Session, limit: int = CHUNK) -> int:
-    """Delete up to `limit` rows of customers who switched their viewing off: a batch that
-    read the choice just before the switch may have stored a day after its delete."""
-    off = select(ViewingChoice.customer_id).where(ViewingChoice.use_viewing.is_(False))
+def prune_without_consent(session: Session, limit: int = CHUNK) -> int:
+    """Delete up to `limit` rows of customers without consent: a batch that read the consent
+    just before it was withdrawn may have stored a day after its delete, and days stored
+    before consent was asked for (insights migration 2) go too."""
+    consented = select(ViewingChoice.customer_id).where(ViewingChoice.use_viewing.is_(True))
     doomed = (select(ViewingDay.customer_id, ViewingDay.channel, ViewingDay.day)
-              .where(ViewingDay.customer_id.in_(off)).limit(limit))
+              .where(ViewingDay.customer_id.not_in(consented)).limit(limit))
     return _delete_keys(session, doomed)
 
 

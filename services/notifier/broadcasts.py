@@ -27,7 +27,7 @@ from services.common.clock import isoformat
 from services.common.contract.notifier import BroadcastIn
 from services.common.ids import new_id
 from services.common.schemas import load_or_raise
-from services.notifier import customers, deliveries, exceptions, templates
+from services.notifier import consents, customers, deliveries, exceptions, templates
 from services.notifier.models import Broadcast, Notification, Preference
 
 PAGE = 500
@@ -106,6 +106,9 @@ def send_page(session: Session, accounts, billing, broadcast_id: str, now: dt.da
         chosen = [p for p in people if p["id"] in keep]
     else:
         chosen = people
+    if broadcast.kind == "promotion":  # only to those who agreed to promotions
+        agreed = consents.consented(session, [p["id"] for p in chosen], "promotions")
+        chosen = [p for p in chosen if p["id"] in agreed]
     topic = TOPIC[broadcast.kind]
     wanted = _wanted(session, [p["id"] for p in chosen], topic)
     inbox = [{"id": new_id("ntf"), "customer_id": p["id"], "topic": topic,

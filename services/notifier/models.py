@@ -60,6 +60,19 @@ class Preference(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
+class Consent(Base):
+    """A customer's consent to a purpose (`promotions`): given or withdrawn, when and how
+    (`source`: settings, signup...). No row: never given. Broadcasts of promotions reach only
+    customers whose consent is given."""
+
+    __tablename__ = "consents"
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(String(20))
+
+
 class Delivery(Base):
     """One message to send outside the portal. `status`: pending (due at `next_attempt_at`),
     sending (claimed by an instance), sent, dead (gave up; ops can retry it). `priority` 0 goes
@@ -138,4 +151,9 @@ def _contacts(ops, conn) -> None:
     Base.metadata.tables["contacts"].create(conn, checkfirst=True)
 
 
-MIGRATIONS = (Migration(2, "contacts: customers' e-mail address and language", _contacts),)
+def _consents(ops, conn) -> None:
+    Base.metadata.tables["consents"].create(conn, checkfirst=True)
+
+
+MIGRATIONS = (Migration(2, "contacts: customers' e-mail address and language", _contacts),
+              Migration(3, "consents: promotions only to those who agreed", _consents))

@@ -4,6 +4,7 @@
 What the notifier holds about a customer:
 - `contacts`: its copy of their e-mail address and language;
 - `preferences`: their opt-ins per topic and channel;
+- `consents`: their consent to promotions, with when and how;
 - `notifications`: their portal inbox;
 - `deliveries` of kind `customer`: the e-mails sent to them (address, subject, body, status);
 - `alerts` about their tickets (a team's page carries the ticket's subject and the start of
@@ -13,7 +14,7 @@ What the notifier holds about a customer:
 It keeps no push or webhook target of a customer: team channels are the teams'.
 
 Forgetting, one transaction (the entrypoint commits; these functions flush):
-- preferences and the inbox are deleted;
+- preferences, consents and the inbox are deleted;
 - the contact row keeps no contact data: its e-mail is emptied and its `version` becomes
   `FORGOTTEN`, which sorts after every accounts `updated_at`, so a late or redelivered
   `customer_registered` / `customer_updated` cannot bring the copy back (customers.remember
@@ -42,12 +43,19 @@ from sqlalchemy.orm import Session
 
 from services.common import errors, outbox
 from services.common.clock import isoformat
-from services.notifier import customers, events
+from services.notifier import consents, customers, events
 from services.notifier.deliveries import ERASED
-from services.notifier.models import Alert, Contact, Delivery, Notification, Preference
+from services.notifier.models import (
+    Alert,
+    Consent,
+    Contact,
+    Delivery,
+    Notification,
+    Preference,
+)
 
 FORGOTTEN = customers.FORGOTTEN
-KINDS = ("contacts", "preferences", "notifications", "deliveries", "alerts")
+KINDS = ("contacts", "preferences", "consents", "notifications", "deliveries", "alerts")
 LOCK_CLASS = 18  # the advisory lock's second key: issue 18's erasures
 
 
@@ -90,9 +98,11 @@ def export(session: Session, customer_id: str) -> dict:
             for d in session.scalars(select(Delivery).where(
                 Delivery.customer_id == customer_id, Delivery.kind == "customer")
                 .order_by(Delivery.created_at, Delivery.id))]
+    agreed = [consents.dump(c.purpose, c) for c in session.scalars(
+        select(Consent).where(Consent.customer_id == customer_id).order_by(Consent.purpose))]
     return {"service": "notifier", "data": {
-        "contacts": contacts, "preferences": prefs, "notifications": inbox,
-        "deliveries": sent}}
+        "contacts": contacts, "preferences": prefs, "consents": agreed,
+        "notifications": inbox, "deliveries": sent}}
 
 
 def _lock(session: Session, customer_id: str) -> None:
@@ -114,6 +124,7 @@ def forget(session: Session, customer_id: str, pseudonym: str, now: dt.datetime)
             synchronize_session=False)).rowcount or 0
 
     counts["preferences"] = run(delete(Preference).where(Preference.customer_id == customer_id))
+    counts["consents"] = run(delete(Consent).where(Consent.customer_id == customer_id))
     unread = session.scalar(select(Notification.id).where(
         Notification.customer_id == customer_id, Notification.read_at.is_(None)).limit(1))
     counts["notifications"] = run(delete(Notification).where(

@@ -6,6 +6,9 @@ RPC:
   unread_count(customer_id) · mark_read(customer_id, notification_id) · mark_all_read
 - get_preferences(customer_id) · set_preferences(customer_id, request {preferences: [{topic,
   channel, enabled}]})
+- consents(customer_id) → [{purpose, granted, changed_at, source}] · set_consent(customer_id,
+  purpose, granted, source): consent to promotions, recorded with when and how; promotion
+  broadcasts reach only those who gave it (consents.py)
 - create_channel(team, request) · list_channels(team=None) (whole) · delete_channel(channel_id)
   (ops)
 - raise_alert(team, severity, title, text, fields, dedup_key) → {alert, deliveries, duplicate}:
@@ -63,6 +66,7 @@ from services.common.timers import timer
 from services.notifier import (
     alerts,
     broadcasts,
+    consents,
     customers,
     deliveries,
     privacy,
@@ -281,6 +285,16 @@ class NotifierService:
         with unit_of_work(self.db):
             return customers.set_preferences(self.db, customer_id, request,
                                              self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def consents(self, customer_id):
+        return consents.of(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_consent(self, customer_id, purpose, granted, source=None):
+        with unit_of_work(self.db):
+            return consents.record(self.db, customer_id, purpose, granted, source,
+                                   self.clock.now())
 
     # a customer's data (GDPR) ----------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)

@@ -52,6 +52,8 @@ def report_viewing(portal, customer_id, channels, days=30, minutes=40):
                 "day": (today - dt.timedelta(days=back)).isoformat(), "minutes": minutes}
                for back in range(1, days + 1) for channel in channels]
     with ClusterRpcProxy({"AMQP_URI": portal.config["AMQP_URI"]}, timeout=30) as cluster:
+        # the customer agreed (tests/integration/test_consents.py: in Settings)
+        cluster.insights.set_viewing_use(customer_id, True, "settings")
         return cluster.insights.report_viewing(f"gw-{customer_id}", records)
 
 

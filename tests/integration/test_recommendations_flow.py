@@ -14,12 +14,14 @@ CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": 
         "holder": "Ann"}
 
 
-def report(portal, customer_id, channels, days=30, minutes=40, batch="b"):
+def report(portal, customer_id, channels, days=30, minutes=40, batch="b", consent=True):
     today = dt.datetime.now(dt.UTC).date()
     records = [{"customer_id": customer_id, "channel": channel,
                 "day": (today - dt.timedelta(days=back)).isoformat(), "minutes": minutes}
                for back in range(1, days + 1) for channel in channels]
     with ClusterRpcProxy({"AMQP_URI": portal.config["AMQP_URI"]}, timeout=30) as cluster:
+        if consent:  # the customer agreed (tests/integration/test_consents.py: in Settings)
+            cluster.insights.set_viewing_use(customer_id, True, "settings")
         return cluster.insights.report_viewing(f"{batch}-{customer_id}", records)
 
 
@@ -102,7 +104,7 @@ def test_switching_viewing_off_or_the_kind_off_removes_the_advice(start_portal):
     seen = portal.ok("GET", "/api/v1/insights/viewing", token)
     assert seen["use_viewing"] is False and seen["channels"] == []
     # what the platform reports now is not stored
-    answer = report(portal, me["id"], FAMILY_CHANNELS, days=2, batch="later")
+    answer = report(portal, me["id"], FAMILY_CHANNELS, days=2, batch="later", consent=False)
     assert answer["opted_out"] == 2 * len(FAMILY_CHANNELS) and answer["stored"] == 0
 
 

@@ -36,10 +36,13 @@ class Stack:
         self.engine = sa.create_engine(normalize_url(insights_url), poolclass=sa.pool.NullPool)
         self.customers: list[str] = []
 
-    def customer(self) -> str:
+    def customer(self, consent: bool = True) -> str:
+        """A new customer who agreed to the use of their viewing (unless `consent` is off)."""
         account = self.cluster.accounts.register({
             "email": f"{uuid.uuid4().hex[:8]}@example.com", "password": "a long passphrase!",
             "name": "Ann", "billing_type": "postpaid", "currency": "EUR"})
+        if consent:
+            self.cluster.insights.set_viewing_use(account["id"], True, "signup")
         return account["id"]
 
     def minutes(self, customer, channel, day) -> int | None:
@@ -134,6 +137,16 @@ def test_unknown_customers_and_channels_and_invalid_records_are_counted_not_stor
                       "unknown_customers": 2, "unknown_channels": 1, "opted_out": 0,
                       "too_old": 1, "invalid": 3}
     assert stack.rows() == 1
+
+
+def test_a_customer_who_never_agreed_is_dropped(stack):
+    ann, bob = stack.customer(consent=False), stack.customer()
+    answer = stack.cluster.insights.report_viewing("first", [rec(ann), rec(bob)])
+    assert (answer["opted_out"], answer["stored"]) == (1, 1)
+    assert stack.rows(ann) == 0
+    assert stack.cluster.insights.viewing(ann)["consent"] == {
+        "purpose": "viewing_recommendations", "granted": False, "changed_at": None,
+        "source": None}
 
 
 def test_a_customer_who_switched_viewing_off_is_dropped_and_forgotten(stack):

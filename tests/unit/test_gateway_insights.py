@@ -231,7 +231,7 @@ def test_switching_the_use_of_viewing_answers_the_viewing_as_it_is_now():
             "end": "2026-12-05", "channels": []}
     gw = gateway(insights=Service(viewing=view, set_viewing_use=view))
     assert insights.set_viewing_use(gw, call(body={"use_viewing": False})) == view
-    assert gw.insights.calls == [("set_viewing_use", "cus_1", False)]
+    assert gw.insights.calls == [("set_viewing_use", "cus_1", False, "insights")]
     insights.viewing(gw, call(query=schemas.ViewingQuery().load({"days": "30"})))
     assert gw.insights.calls[-1] == ("viewing", "cus_1", 30)
     for wrong in ({"use_viewing": "false"}, {"use_viewing": 0}, {"use_viewing": None}, {}):

@@ -22,9 +22,29 @@ CHANNELS = {"Sport 1", "Kids", "News"}
 
 @pytest.fixture
 def world():
+    """Customers a, b and c consented to the use of their viewing (d never did)."""
     w = World("insights", Base.metadata, MIGRATIONS, start=NOW)
+    with unit_of_work(w.session):
+        for customer in ("cus_a", "cus_b", "cus_c"):
+            viewing.set_use(w.session, customer, True, NOW, "settings")
     yield w
     w.close()
+
+
+def test_without_consent_nothing_is_stored_and_the_consent_says_when_and_how(world):
+    out = report(world, "b1", [rec(customer="cus_d"), rec()],
+                 acc=accounts(known=("cus_a", "cus_d")))
+    assert (out["opted_out"], out["stored"]) == (1, 1)
+    assert viewing.consent(world.session, "cus_d") == {
+        "purpose": "viewing_recommendations", "granted": False, "changed_at": None,
+        "source": None}
+    assert viewing.consent(world.session, "cus_a") == {
+        "purpose": "viewing_recommendations", "granted": True,
+        "changed_at": NOW.isoformat().replace("+00:00", "Z"), "source": "settings"}
+    # days stored before consent was asked for (insights migration 2) are pruned
+    viewing.add_minutes(world.session, {("cus_d", "Kids", TODAY): 5})
+    world.session.commit()
+    assert transactions.prune(world.session, world.now(), 90)["opted_out"] == 1
 
 
 def day(n: int) -> str:
@@ -129,6 +149,8 @@ def test_an_invalid_record_is_counted_and_not_stored(world, bad):
 
 def test_limits_of_a_valid_record_are_accepted(world):
     tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    with unit_of_work(world.session):
+        viewing.set_use(world.session, "c" * 40, True, NOW)
     out = report(world, "b1", [rec(minutes=0), rec(minutes=1440, when=tomorrow),
                                rec(customer="c" * 40), rec(when=day(90))],
                  acc=accounts(known=("cus_a", "c" * 40)))
@@ -179,6 +201,7 @@ def test_the_customer_sees_minutes_and_days_per_channel_most_watched_first(world
         channel="Kids", minutes=100), rec(channel="News", when=day(70), minutes=500), rec(
         channel="News", minutes=0)])
     seen = viewing.view(world.session, "cus_a", 60, TODAY, 90)
+    assert seen.pop("consent")["granted"] is True
     assert seen == {"use_viewing": True, "retention_days": 90,
                     "start": (TODAY - dt.timedelta(days=59)).isoformat(),
                     "end": (TODAY + dt.timedelta(days=1)).isoformat(),

@@ -78,7 +78,7 @@ def test_a_notifier_database_from_before_contacts_gets_the_table(tmp_path):
     assert "contacts" in inspect(engine).get_table_names()
     with engine.connect() as conn:
         assert conn.execute(text(
-            "SELECT version FROM schema_versions WHERE component='notifier'")).scalar() == 2
+            "SELECT version FROM schema_versions WHERE component='notifier'")).scalar() == 3
 
 
 def test_an_accounts_database_from_before_staff_governance_gets_its_tables(tmp_path):

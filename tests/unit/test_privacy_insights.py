@@ -62,10 +62,11 @@ def test_forget_deletes_everything_once_and_leaves_viewing_off(session):
         "dismissed": 1, "events": 1}}
     assert privacy.export(session, "cus_1")["data"] == {
         "viewing_daily": [], "viewing_choice": [{"use_viewing": False,
-                                                 "changed_at": "2026-12-04T10:00:00Z"}],
+                                                 "changed_at": "2026-12-04T10:00:00Z",
+                                                 "source": "erasure"}],
         "budget": [], "budget_alerts": [], "dismissed_recommendations": []}
     assert session.get(ViewingChoice, "cus_1").use_viewing is False
-    assert viewing.opted_out(session, ["cus_1", "cus_other"]) == {"cus_1"}
+    assert viewing.opted_out(session, ["cus_1"]) == {"cus_1"}
     assert session.scalar(select(func.count()).select_from(ViewingDay)) == 1  # another's
     session.execute(update(OutboxMessage).values(published_at=NOW))
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.common import errors
 from services.common.db import KERNEL, Component, make_engine, migrate
 from services.common.kernel_tables import OutboxMessage
-from services.notifier import alerts, customers, deliveries, privacy
+from services.notifier import alerts, consents, customers, deliveries, privacy
 from services.notifier.models import MIGRATIONS, Base, Contact, Delivery
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -34,6 +34,7 @@ def _customer_with_data(session, customer_id="cus_1"):
                                  "updated_at": "2026-02-01T00:00:00Z"})
     customers.set_preferences(session, customer_id, {"preferences": [
         {"topic": "billing", "channel": "email", "enabled": False}]}, NOW)
+    consents.record(session, customer_id, "promotions", True, "signup", NOW)
     account = customers.contact(session, None, customer_id)
     made = customers.notify(session, account, "ticket_opened", "evt_1", {
         "id": "tkt_1", "number": 7, "customer_id": customer_id, "subject": "No picture",
@@ -67,12 +68,14 @@ def test_forget_erases_everything_once_and_a_second_call_changes_nothing(session
     first = privacy.forget(session, "cus_1", "Customer 4f2a", NOW)
     session.commit()
     assert first == {"service": "notifier", "forgotten": {
-        "contacts": 1, "preferences": 1, "notifications": 1, "deliveries": 1, "alerts": 1}}
+        "contacts": 1, "preferences": 1, "consents": 1, "notifications": 1, "deliveries": 1,
+        "alerts": 1}}
     text = " ".join(str(row) for table in Base.metadata.sorted_tables
                     for row in session.execute(select(table)).all())
     assert EMAIL not in text and "+49 30 1234567" not in text and "No picture" not in text
     left = privacy.export(session, "cus_1")["data"]
-    assert (left["contacts"], left["preferences"], left["notifications"]) == ([], [], [])
+    assert (left["contacts"], left["preferences"], left["consents"], left["notifications"]) == (
+        [], [], [], [])
     assert [d["target"] for d in left["deliveries"]] == [deliveries.ERASED]
     erased = session.scalars(select(Delivery).where(Delivery.kind == "customer")).one()
     assert (erased.target, erased.status) == (deliveries.ERASED, "dead")

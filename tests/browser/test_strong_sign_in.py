@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from services.accounts import mfa
 from tests.browser.helpers import log_in_as, new_account
-from tests.browser.test_portal import PASSWORD, log_in, log_out
+from tests.browser.test_portal import PASSWORD, log_in, log_out, unique_email
 from tests.browser.test_security_sessions import open_security
 
 NEW_PASSWORD = "a fresh reset passphrase for the portal"
@@ -134,27 +134,24 @@ def mail_dir(tmp_path_factory):
     return found[-1]
 
 
-def reset_link(tmp_path_factory, address, page):
-    """The password reset link mailed to `address` (waiting for the notifier to send it)."""
-    found = []
-
-    def look():
+def mailed_links(tmp_path_factory, address, kind, page, count=1):
+    """The links of `kind` ("reset-password", "verify-email") mailed to `address`, oldest
+    first, once there are `count` of them (the notifier sends them a moment later)."""
+    pattern = re.compile(rf"\S+/#/{kind}/\S+")
+    for _ in range(60):
+        found = []
         box = mailbox.Maildir(mail_dir(tmp_path_factory), create=False)
         for message in box:
             if message["To"] != address:
                 continue
-            part = message.get_payload(decode=True) if not message.is_multipart() else \
-                next(p for p in message.walk() if p.get_content_type() == "text/plain") \
-                .get_payload(decode=True)
-            text = part.decode("utf-8", "replace")
-            found.extend(re.findall(r"\S+/#/reset-password/\S+", text))
-        return found
-
-    for _ in range(60):
-        if look():
-            return found[0]
+            part = message if not message.is_multipart() else next(
+                p for p in message.walk() if p.get_content_type() == "text/plain")
+            text = part.get_payload(decode=True).decode("utf-8", "replace")
+            found.extend((message.get_date(), link) for link in pattern.findall(text))
+        if len(found) >= count:
+            return [link for _, link in sorted(found)]
         page.wait_for_timeout(500)
-    raise AssertionError(f"no password reset mail to {address}")
+    raise AssertionError(f"no {kind} mail to {address}")
 
 
 def test_a_forgotten_password_is_reset_through_the_mailed_link(make_page, portal_url,
@@ -177,7 +174,7 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(make_page, portal
     expect(form.get_by_test_id("form-message")).to_contain_text(
         "If an account uses nobody-here@example.com, we sent a link to it.")
 
-    link = reset_link(tmp_path_factory, email, page)
+    [link] = mailed_links(tmp_path_factory, email, "reset-password", page)
     assert link.startswith(f"{portal_url}/#/reset-password/"), link
     page.goto(link)
     reset = page.get_by_test_id("reset-password-form")
@@ -241,3 +238,48 @@ def test_an_old_sign_in_confirms_it_is_them_before_a_sensitive_change(make_page,
     expect(section.get_by_test_id("totp-setup")).to_have_count(0)
     expect(section.get_by_test_id("strong-sign-in-error")).to_be_empty()
     expect(section.get_by_role("button", name="Turn on two-step sign-in")).to_be_focused()
+
+
+def test_the_address_is_confirmed_and_a_new_one_waits_for_its_link(make_page, portal_url,
+                                                                   tmp_path_factory):
+    name = "Vera Verify"
+    email, _ = new_account(portal_url, name)
+    page = make_page()
+    log_in_as(page, portal_url, {"email": email, "name": name})
+    page.goto(f"{portal_url}/#/settings/profile")
+    state = page.get_by_test_id("email-state")
+    expect(state.get_by_test_id("email-unverified")).to_have_text("Not confirmed yet")
+
+    [link] = mailed_links(tmp_path_factory, email, "verify-email", page)  # sent at sign-up
+    page.goto(link)
+    expect(page.get_by_test_id("verify-email-status")).to_have_text(
+        f"Your address {email} is confirmed.")
+    page.goto(f"{portal_url}/#/settings/profile")
+    expect(state.get_by_test_id("email-verified")).to_have_text("Confirmed")
+    expect(state.get_by_role("button", name="Send the link again")).to_have_count(0)
+
+    new = unique_email()
+    page.get_by_test_id("email-change-toggle").click()
+    form = page.get_by_test_id("email-change-form")
+    form.get_by_label("New e-mail address").fill(new)
+    form.get_by_label("Current password").fill(PASSWORD)
+    form.get_by_role("button", name="Change the address").click()
+    pending = f"We sent a link to {new}; until you follow it we keep using {email}."
+    expect(state.get_by_test_id("email-pending")).to_have_text(pending)
+    expect(state.get_by_test_id("settings-email")).to_have_text(email)
+    state.get_by_role("button", name="Send the link again").click()
+    expect(page.get_by_test_id("email-resent")).to_have_text(f"We sent a new link to {new}.")
+
+    links = mailed_links(tmp_path_factory, new, "verify-email", page, count=2)
+    page.goto(links[-1])
+    expect(page.get_by_test_id("verify-email-status")).to_have_text(
+        f"Your address {new} is confirmed.")
+    page.goto(f"{portal_url}/#/settings/profile")
+    expect(page.get_by_test_id("settings-email")).to_have_text(new)
+    expect(page.get_by_test_id("email-verified")).to_be_visible()
+    expect(page.get_by_test_id("email-pending")).to_have_count(0)
+
+    # a link that was used is refused, and said so
+    page.goto(links[-1])
+    expect(page.get_by_test_id("verify-email-status")).not_to_be_empty()
+    expect(page.get_by_test_id("verify-email-status")).not_to_contain_text("is confirmed")

@@ -167,7 +167,9 @@ api.onUnauthorized(() => {
 // A session limited to setting up two-step sign-in (after a reload the first refused call says
 // so): Settings → Security, with a word on why.
 api.onEnrolmentRequired(() => {
+  const known = session.scope === 'mfa_enrolment';
   session.scope = 'mfa_enrolment';
+  if (known && location.hash === ENROLMENT_HASH) return; // the other calls of the same page
   clearTimeout(unread.timer);
   flashes.set('security', { kind: 'warning', text: 'strongSignIn.enrolmentRequired' });
   navigate(ENROLMENT_HASH, { replace: true });

@@ -287,7 +287,8 @@ export async function strongSignInSection(ctx) {
     return h('div', { class: 'notice muted', 'data-testid': 'strong-sign-in-unavailable' },
       h('p', {}, t('strongSignIn.unavailable')), h('p', {}, errorText(err)));
   }
-  const flash = ctx.takeFlash('security');
+  // a render that another has replaced leaves the message to that one
+  const flash = ctx.isCurrent && !ctx.isCurrent() ? null : ctx.takeFlash('security');
   return h('div', { class: 'strong-sign-in', 'data-testid': 'strong-sign-in' },
     flash ? h('p', { class: `notice ${flash.kind}`, role: 'alert', 'data-testid': 'strong-sign-in-flash' }, flash.text) : null,
     status,

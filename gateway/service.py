@@ -314,6 +314,36 @@ class GatewayService:
     def set_consent(self, call):
         return privacy.set_consent(self, call)
 
+    @api("POST", "/api/v1/me/data-exports", response=privacy_schemas.DataExport, status=202,
+         tag="privacy", summary="Download my data: start an archive (ready within minutes)")
+    def request_export(self, call):
+        return privacy.request_export(self, call)
+
+    @api("GET", "/api/v1/me/data-exports", response=privacy_schemas.DataExportList,
+         tag="privacy", summary="My data exports")
+    def exports(self, call):
+        return privacy.exports(self, call)
+
+    @api("GET", "/api/v1/me/data-exports/<string:export_id>/download", tag="privacy",
+         summary="The archive (zip: JSON per service, bills and receipts as PDF)")
+    def download_export(self, call):
+        return privacy.download_export(self, call)
+
+    @api("GET", "/api/v1/me/deletion", response=privacy_schemas.DeletionStatus, tag="privacy",
+         summary="Deleting my account: the open request and what stops one now")
+    def deletion(self, call):
+        return privacy.deletion(self, call)
+
+    @api("POST", "/api/v1/me/deletion", response=privacy_schemas.Deletion, status=202,
+         tag="privacy", summary="Delete my account after the cooling-off (needs a recent sign-in)")
+    def request_deletion(self, call):
+        return privacy.request_deletion(self, call)
+
+    @api("DELETE", "/api/v1/me/deletion", response=privacy_schemas.Deletion, tag="privacy",
+         summary="Cancel the deletion of my account during the cooling-off")
+    def cancel_deletion(self, call):
+        return privacy.cancel_deletion(self, call)
+
     @api("GET", "/api/v1/me/sessions", response=accounts_schemas.ActiveSessionList,
          tag="accounts", summary="My active sign-ins and the devices they came from")
     def my_sessions(self, call):

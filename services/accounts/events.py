@@ -9,3 +9,11 @@ PORTAL_LINK_ISSUED = "portal_link_issued"  # payload: portal_link {id, customer_
 # `email` (and nowhere else)
 PASSWORD_RESET_REQUESTED = "password_reset_requested"
 EMAIL_VERIFICATION_REQUESTED = "email_verification_requested"  # + change: true for a new address
+# privacy.py: payload data_export {id, customer_id[, expires_at, url]}
+DATA_EXPORT_REQUESTED = "data_export_requested"  # accounts builds it (its own handler)
+DATA_EXPORT_READY = "data_export_ready"  # the notifier tells the customer
+# payload deletion {id, customer_id[, due_at | reasons]}: the notifier tells the customer
+ACCOUNT_DELETION_SCHEDULED = "account_deletion_scheduled"
+ACCOUNT_DELETION_CANCELLED = "account_deletion_cancelled"
+ACCOUNT_DELETION_BLOCKED = "account_deletion_blocked"
+CUSTOMER_DELETED = "customer_deleted"  # payload customer {id, pseudonym}: the saga finished

@@ -24,3 +24,9 @@ EMAIL_VERIFICATION_INVALID = "EMAIL_VERIFICATION_INVALID"  # InvalidArgument: th
 PASSKEY_INVALID = "PASSKEY_INVALID"  # InvalidArgument / NotAuthenticated
 PASSKEY_NOT_FOUND = "PASSKEY_NOT_FOUND"  # NotFound
 PASSKEYS_UNAVAILABLE = "PASSKEYS_UNAVAILABLE"  # Conflict: PUBLIC_URL is no host name over https
+
+# privacy (privacy.py)
+DATA_EXPORT_NOT_FOUND = "DATA_EXPORT_NOT_FOUND"  # NotFound: not theirs, not ready, or expired
+ACCOUNT_DELETION_BLOCKED = "ACCOUNT_DELETION_BLOCKED"  # Conflict: money owed or left
+DELETION_NOT_FOUND = "DELETION_NOT_FOUND"  # NotFound: nothing to cancel
+STAFF_ACCOUNT = "STAFF_ACCOUNT"  # PermissionDenied: staff are removed by an administrator

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     event,
@@ -179,6 +180,55 @@ class Challenge(Base):
     __table_args__ = (Index("ix_challenges_customer", "customer_id", "purpose"),)
 
 
+# privacy: the customer's data export and account deletion (privacy.py) ---------------------------
+
+class DataExport(Base):
+    """An archive of everything the services hold about a customer: `pending` until built,
+    `ready` (downloadable by them until `expires_at`), then `expired` (the archive deleted), or
+    `failed`."""
+
+    __tablename__ = "data_exports"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(10))
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    ready_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    archive: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    error: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_data_exports_customer", "customer_id", "requested_at"),)
+
+
+class DeletionRequest(Base):
+    """An account deletion: `scheduled` (cancellable until `due_at`, the cooling-off), then
+    `running` through `steps_done` (each step once, committed as it completes, so a crash
+    resumes at the next), `done`; or `cancelled`, or `blocked` (money owed or left at the due
+    time: retried daily). `personal` holds the contact details the services scrub from free
+    text while it runs, and is emptied when done. At most one open request per customer."""
+
+    __tablename__ = "deletion_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(10))
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    steps_done: Mapped[list] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    pseudonym: Mapped[str | None] = mapped_column(String(60))
+    personal: Mapped[dict | None] = mapped_column(JSON)
+    blockers: Mapped[list | None] = mapped_column(JSON)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # one open request per customer: the key every concurrent "delete my account" meets
+    open_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+    __table_args__ = (Index("ix_deletion_requests_due", "status", "due_at"),)
+
+
 class ThrottleCounter(ThrottleCounterColumns, Base):
     """Failed attempts per key (`login:account:<email>`, `login:ip:<addr>`) in a window."""
 
@@ -293,7 +343,14 @@ def _strong_sign_in(ops, conn) -> None:
     add_columns(ops, conn, ["sessions"], lambda: Column("scope", String(20)))
 
 
+def _privacy(ops, conn) -> None:
+    """v4: data exports and account deletions."""
+    for table in ("data_exports", "deletion_requests"):
+        Base.metadata.tables[table].create(conn, checkfirst=True)
+
+
 MIGRATIONS = (Migration(2, "staff governance: allowances, approvals, audit log",
                         _staff_governance),
               Migration(3, "strong sign-in: two-step, passkeys, verified addresses",
-                        _strong_sign_in))
+                        _strong_sign_in),
+              Migration(4, "privacy: data exports and account deletions", _privacy))

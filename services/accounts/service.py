@@ -20,6 +20,12 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
   customer_id) → {ceremony, options} · passkey_sign_in(ceremony, credential, mfa_token,
   client_ip, user_agent) → the session (passkey_flows.py); PASSKEY_INVALID,
   PASSKEYS_UNAVAILABLE
+- request_data_export(customer_id) → export {id, status, requested_at, ready_at, expires_at,
+  size} · list_data_exports(customer_id) · data_export_archive(customer_id, export_id) →
+  {filename, sha256, content (base64 zip)}; built by on_data_export_requested (privacy.py)
+- deletion_status(customer_id) → {request, blockers, cooling_off_days} ·
+  request_deletion(customer_id, session_id) (REAUTH_REQUIRED, ACCOUNT_DELETION_BLOCKED) ·
+  cancel_deletion(customer_id); carried out by the housekeeping timer as a saga (privacy.py)
 - request_password_reset(email, client_ip) → {status: accepted} (whatever the address) ·
   reset_password(token, new_password, client_ip) · verify_email(token, client_ip) → account ·
   resend_email_verification(customer_id) (recovery.py)
@@ -46,7 +52,9 @@ Events consumed: gateway staff_action (an audit entry of a staff action, stored 
 - health() → {"service", "database"}
 Events: customer_registered, customer_updated, password_changed, portal_link_issued,
 password_reset_requested, email_verification_requested (the notifier e-mails the links),
-session_revoked (gateways evict the sessions from their cache).
+session_revoked (gateways evict the sessions from their cache); data_export_requested (its own
+handler builds it), data_export_ready, account_deletion_scheduled, account_deletion_cancelled,
+account_deletion_blocked (the notifier tells the customer), customer_deleted (the saga ended).
 
 Each entrypoint owns its transaction (`unit_of_work`) and commits; the modules flush. A flow
 that verifies or hashes a password commits its read first, so no transaction is open while the
@@ -55,6 +63,7 @@ hash runs; a refused password or portal link keeps its failure count (`Refused`)
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 
@@ -71,11 +80,12 @@ from services.accounts import (
     mfa,
     passkey_flows,
     passwords,
+    privacy,
     recovery,
     sessions,
     staff,
 )
-from services.accounts.events import CUSTOMER_UPDATED
+from services.accounts.events import CUSTOMER_UPDATED, DATA_EXPORT_REQUESTED
 from services.accounts.exceptions import REAUTH_REQUIRED
 from services.accounts.models import MIGRATIONS, AuthSession, Base
 from services.accounts.schemas import dump_account
@@ -85,7 +95,8 @@ from services.common.clock import ClockProvider
 from services.common.db import Database, find_database, is_unique_violation, unit_of_work
 from services.common.events import event_handler, handles_once
 from services.common.observability import Observability
-from services.common.rpc import rpc
+from services.common.rpc import BoundedRpcProxy, rpc
+from services.common.timers import timer
 
 log = logging.getLogger(__name__)
 EXPECTED = (errors.ServiceError,)
@@ -197,6 +208,12 @@ class AccountsService:
     config = Config()
     admin = AdminBootstrap()
     staff_limits = StaffLimits()  # money staff may create unapproved, per role
+    # the services that hold customer data (privacy.py: exports and deletions)
+    notifier = BoundedRpcProxy("notifier")
+    billing = BoundedRpcProxy("billing")
+    vouchers = BoundedRpcProxy("vouchers")
+    tickets = BoundedRpcProxy("tickets")
+    insights = BoundedRpcProxy("insights")
 
     @property
     def policy(self) -> sessions.SessionPolicy:
@@ -426,6 +443,126 @@ class AccountsService:
                                                     client_ip)
             return sessions.passkey_sign_in(self.db, customer, mfa_token, policy, now,
                                             client_ip, user_agent)
+
+    # privacy: download my data, delete my account (privacy.py) ------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def request_data_export(self, customer_id):
+        with unit_of_work(self.db):
+            return privacy.request_export(self.db, customer_id, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_data_exports(self, customer_id):
+        return privacy.exports(self.db, customer_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def data_export_archive(self, customer_id, export_id):
+        return privacy.archive(self.db, customer_id, export_id, self.clock.now())
+
+    @event_handler("accounts", DATA_EXPORT_REQUESTED)
+    def on_data_export_requested(self, payload):
+        """Builds the archive, asking every service with no transaction open; one that does
+        not answer fails this delivery, and the event comes again later."""
+        export_id = payload["data_export"]["id"]
+        with unit_of_work(self.db):
+            export = privacy.pending_export(self.db, export_id)
+            if export is None:
+                return  # built already (a redelivery), or gone with the account
+            customer_id = export.customer_id
+            parts = {"accounts": privacy.own_part(self.db, customer_id)}
+        for name in privacy.SERVICES:
+            parts[name] = getattr(self, name).export_customer(customer_id)
+        files = {}
+        for document in parts["billing"].get("files", []):
+            fetched = (self.billing.invoice_pdf(customer_id, document["invoice_id"])
+                       if document.get("kind") == "invoice_pdf"
+                       else self.billing.receipt_pdf(customer_id, document["payment_id"]))
+            files[document["name"]] = base64.b64decode(fetched["content"])
+        now = self.clock.now()
+        content = privacy.build_archive(privacy.Gathered(parts, files), self.policy.issuer, now)
+        with unit_of_work(self.db):
+            privacy.finish_export(self.db, export_id, content, self.policy.public_url, now)
+
+    @property
+    def _cooling_off(self) -> dt.timedelta:
+        days = self.config.get(keys.ACCOUNT_DELETION_COOLING_OFF_DAYS)
+        return dt.timedelta(days=float(14 if days in (None, "") else days))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def deletion_status(self, customer_id):
+        """The open deletion, if any, and what would block one now (billing's answer)."""
+        blockers = self.billing.deletion_blockers(customer_id)["blockers"]
+        request = privacy.open_request(self.db, customer_id)
+        return {"request": privacy.dump_deletion(request), "blockers": blockers,
+                "cooling_off_days": self._cooling_off.days}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def request_deletion(self, customer_id, session_id):
+        now = self.clock.now()
+        mfa.require_recent(self.db, customer_id, session_id, now, self.policy.reauth)
+        self.db.commit()  # nothing is held while billing answers
+        blockers = self.billing.deletion_blockers(customer_id)["blockers"]
+        try:
+            with unit_of_work(self.db):
+                return privacy.request_deletion(self.db, customer_id, blockers,
+                                                self._cooling_off, now)
+        except IntegrityError as exc:  # a concurrent twin made it first: answer that one
+            if not is_unique_violation(exc):
+                raise
+            return privacy.dump_deletion(privacy.open_request(self.db, customer_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def cancel_deletion(self, customer_id):
+        with unit_of_work(self.db):
+            return privacy.cancel_deletion(self.db, customer_id, self.clock.now())
+
+    @timer(keys.ACCOUNTS_TIMER_SECONDS, 30.0)
+    def housekeeping(self):
+        """Deletions due (each step committed as it completes: see privacy.py) and expired
+        exports. Every instance runs it; a deletion is claimed by one at a time."""
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            privacy.expire_exports(self.db, now)
+        finished = 0
+        while True:
+            with unit_of_work(self.db):
+                request_id = privacy.claim_due(self.db, now)
+            if request_id is None:
+                return finished
+            finished += self._carry_out(request_id)
+
+    def _carry_out(self, request_id: str) -> int:
+        """The remaining steps of one deletion, in order; a failing step is recorded and
+        tried again later (1 if it finished)."""
+        while True:
+            now = self.clock.now()
+            request = self.db.get(privacy.DeletionRequest, request_id, populate_existing=True)
+            step, cid = privacy.next_step(request), request.customer_id
+            self.db.commit()
+            if step is None:
+                return 1
+            try:
+                with unit_of_work(self.db):
+                    if step == "check":
+                        blockers = self.billing.deletion_blockers(cid)["blockers"]
+                        if blockers:
+                            privacy.blocked(self.db, request_id, blockers, now)
+                            return 0
+                    elif step == "lock_out":
+                        privacy.lock_out(self.db, request_id, now)
+                    elif step == "accounts":
+                        privacy.forget_account(self.db, request_id, now)
+                    else:
+                        getattr(self, step).forget_customer(cid, request.pseudonym,
+                                                            request.personal)
+                    privacy.step_done(self.db, request_id, step, now)
+            except Exception as exc:  # noqa: BLE001 - recorded; the next round tries again
+                log.warning("deletion %s: step %s failed: %s", request_id, step, exc)
+                with unit_of_work(self.db):
+                    privacy.step_failed(self.db, request_id, step, str(exc), now)
+                return 0
+            if step == "accounts":
+                return 1
 
     @rpc(expected_exceptions=EXPECTED)
     def request_password_reset(self, email, client_ip=None):

@@ -35,3 +35,4 @@ CREDIT_NOTE_ISSUED = "credit_note_issued"
 BILLING_RUN_CHUNK_READY = "billing_run_chunk_ready"
 INVOICE_AUTOPAY_DUE = "invoice_autopay_due"
 VOUCHER_PURCHASE_PAID = "voucher_purchase_paid"
+CUSTOMER_FORGOTTEN = "customer_forgotten"  # payload customer {id, pseudonym}: privacy.forget

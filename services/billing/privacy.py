@@ -70,7 +70,7 @@ from services.billing.models import (
 from services.billing.money import ledger, payments, voucher_sales, wallets
 from services.billing.money.provider import PaymentProvider, ProviderFailure
 from services.billing.subscriptions import changes, lifecycle, views
-from services.common import errors
+from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.kernel_tables import IdempotencyRecord, OutboxMessage
 
@@ -454,5 +454,8 @@ def forget(session: Session, provider: PaymentProvider, customer_id: str, pseudo
               **_scrub_kernel(session, customer_id, scrub_written)} if pairs else
              dict.fromkeys(TEXT_TABLES, 0))
     forgotten.update({f"texts.{table}": n for table, n in texts.items()})
+    if any(forgotten.values()):  # the news, once: a repeat changes nothing
+        outbox.emit(session, events.CUSTOMER_FORGOTTEN, "customer",
+                    {"id": customer_id, "pseudonym": pseudonym}, now)
     session.flush()
     return {"service": SERVICE, "forgotten": forgotten, "kept": kept(session, customer_id)}

@@ -59,7 +59,8 @@ Events: subscription_activated/changed/paused/resumed/cancelled/renewed/suspende
 subscription_renewal_upcoming, payment_succeeded/failed, payment_method_expiring,
 wallet_credited/debited/low_balance,
 invoice_issued/paid/overdue/payment_due/payment_reminder/collection_failed,
-credit_note_issued; billing consumes its own billing_run_chunk_ready (a run's work),
+credit_note_issued, customer_forgotten (privacy.forget changed something); billing consumes its
+own billing_run_chunk_ready (a run's work),
 invoice_autopay_due (the autopay step a run scheduled for a new invoice: charged at once) and
 voucher_purchase_paid (the voucher of a paid purchase whose buying call died, issued then).
 """

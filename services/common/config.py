@@ -36,6 +36,8 @@ SESSION_IDLE_SECONDS = "SESSION_IDLE_SECONDS"
 PORTAL_LINK_TTL_SECONDS = "PORTAL_LINK_TTL_SECONDS"
 REAUTH_SECONDS = "REAUTH_SECONDS"  # how long a sign-in or re-auth allows sensitive changes
 STAFF_MFA_REQUIRED = "STAFF_MFA_REQUIRED"  # staff must set up a second factor to work
+ACCOUNT_DELETION_COOLING_OFF_DAYS = "ACCOUNT_DELETION_COOLING_OFF_DAYS"  # cancellable until
+ACCOUNTS_TIMER_SECONDS = "ACCOUNTS_TIMER_SECONDS"  # how often deletions and exports are looked at
 
 # billing
 BILLING_TIMER_SECONDS = "BILLING_TIMER_SECONDS"  # how often renewals and pause ends are checked

@@ -29,7 +29,8 @@ Events consumed (each turned into the customer's notification by templates.py, i
 language and by their preferences): accounts customer_registered, password_changed (and
 customer_updated, which keeps notifier's copy of e-mail address and language current),
 portal_link_issued, password_reset_requested, email_verification_requested (e-mail only, the
-links to the address they are for); billing
+links to the address they are for), data_export_ready, account_deletion_scheduled /
+cancelled / blocked; billing
 invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
 payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
 wallet_low_balance, wallet_debited (a charge for services or an adjustment taken from the
@@ -152,6 +153,22 @@ class NotifierService:
             made = customers.notify(self.db, to, event_type, payload["event_id"], entity, now,
                                     priority=1)
         self._send_now(made["delivery"], now)
+
+    @event_handler("accounts", "data_export_ready")
+    def on_data_export_ready(self, payload):
+        self._notify(payload, "data_export_ready", "data_export")
+
+    @event_handler("accounts", "account_deletion_scheduled")
+    def on_account_deletion_scheduled(self, payload):
+        self._notify(payload, "account_deletion_scheduled", "deletion")
+
+    @event_handler("accounts", "account_deletion_cancelled")
+    def on_account_deletion_cancelled(self, payload):
+        self._notify(payload, "account_deletion_cancelled", "deletion")
+
+    @event_handler("accounts", "account_deletion_blocked")
+    def on_account_deletion_blocked(self, payload):
+        self._notify(payload, "account_deletion_blocked", "deletion")
 
     @event_handler("accounts", "portal_link_issued")
     def on_portal_link_issued(self, payload):

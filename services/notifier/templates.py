@@ -103,6 +103,62 @@ TEMPLATES: dict[str, Template] = {
         "th": ("ยืนยันที่อยู่อีเมลของคุณ",
                "ยืนยันว่าที่อยู่นี้เป็นของคุณด้วยลิงก์นี้: {url}\nลิงก์ใช้ได้ถึง {expires} "
                "ระหว่างนี้เราจะยังใช้ที่อยู่เดิมของคุณ")}),
+    "data_export_ready": T("account", {
+        "en": ("Your data is ready to download",
+               "The archive of your data you asked for is ready. Download it in Settings → "
+               "Privacy until {expires}: {url}"),
+        "de": ("Ihre Daten stehen zum Download bereit",
+               "Das Archiv Ihrer Daten, das Sie angefordert haben, ist fertig. Laden Sie es bis "
+               "{expires} unter Einstellungen → Datenschutz herunter: {url}"),
+        "it": ("I suoi dati sono pronti da scaricare",
+               "L'archivio dei suoi dati che ha richiesto è pronto. Lo scarichi in Impostazioni "
+               "→ Privacy entro il {expires}: {url}"),
+        "th": ("ข้อมูลของคุณพร้อมให้ดาวน์โหลดแล้ว",
+               "ไฟล์ข้อมูลของคุณที่ขอไว้พร้อมแล้ว ดาวน์โหลดได้ที่ การตั้งค่า → ความเป็นส่วนตัว "
+               "ภายใน {expires}: {url}")}),
+    "account_deletion_scheduled": T("account", {
+        "en": ("Your account will be deleted",
+               "As you asked, your account and your personal data will be deleted on {due}. "
+               "Until then you can cancel this in Settings → Privacy. Bills and payments are "
+               "kept, without your name, as the law requires."),
+        "de": ("Ihr Konto wird gelöscht",
+               "Wie gewünscht werden Ihr Konto und Ihre persönlichen Daten am {due} gelöscht. "
+               "Bis dahin können Sie das unter Einstellungen → Datenschutz abbrechen. Rechnungen "
+               "und Zahlungen bleiben ohne Ihren Namen erhalten, wie es das Gesetz verlangt."),
+        "it": ("Il suo account sarà eliminato",
+               "Come richiesto, il suo account e i suoi dati personali saranno eliminati il "
+               "{due}. Fino ad allora può annullare in Impostazioni → Privacy. Fatture e "
+               "pagamenti restano, senza il suo nome, come richiesto dalla legge."),
+        "th": ("บัญชีของคุณจะถูกลบ",
+               "ตามที่คุณขอ บัญชีและข้อมูลส่วนตัวของคุณจะถูกลบในวันที่ {due} "
+               "ก่อนถึงวันนั้นคุณยกเลิกได้ที่ การตั้งค่า → ความเป็นส่วนตัว "
+               "ใบแจ้งหนี้และการชำระเงินจะถูกเก็บไว้โดยไม่มีชื่อของคุณตามที่กฎหมายกำหนด")}),
+    "account_deletion_cancelled": T("account", {
+        "en": ("Your account stays", "You cancelled the deletion of your account. Nothing was "
+                                     "deleted."),
+        "de": ("Ihr Konto bleibt bestehen", "Sie haben die Löschung Ihres Kontos abgebrochen. "
+                                            "Es wurde nichts gelöscht."),
+        "it": ("Il suo account resta", "Ha annullato l'eliminazione del suo account. Non è stato "
+                                       "eliminato nulla."),
+        "th": ("บัญชีของคุณยังคงอยู่", "คุณยกเลิกการลบบัญชีแล้ว ไม่มีข้อมูลใดถูกลบ")}),
+    "account_deletion_blocked": T("account", {
+        "en": ("We could not delete your account yet",
+               "Your account still has money owed or a balance left, so it was not deleted. "
+               "Settle it, or contact us for a refund; we try again every day. You can also "
+               "cancel the deletion in Settings → Privacy."),
+        "de": ("Wir konnten Ihr Konto noch nicht löschen",
+               "Auf Ihrem Konto sind noch Beträge offen oder ein Guthaben übrig, daher wurde es "
+               "nicht gelöscht. Begleichen Sie sie oder bitten Sie uns um eine Erstattung; wir "
+               "versuchen es täglich erneut. Sie können die Löschung auch unter Einstellungen → "
+               "Datenschutz abbrechen."),
+        "it": ("Non abbiamo ancora potuto eliminare il suo account",
+               "Il suo account ha ancora importi dovuti o un saldo residuo, quindi non è stato "
+               "eliminato. Li saldi o ci chieda un rimborso; riproviamo ogni giorno. Può anche "
+               "annullare l'eliminazione in Impostazioni → Privacy."),
+        "th": ("เรายังลบบัญชีของคุณไม่ได้",
+               "บัญชีของคุณยังมียอดค้างชำระหรือยอดเงินคงเหลือ จึงยังไม่ถูกลบ "
+               "กรุณาชำระหรือติดต่อเราเพื่อขอคืนเงิน เราจะลองใหม่ทุกวัน "
+               "คุณยังยกเลิกการลบได้ที่ การตั้งค่า → ความเป็นส่วนตัว")}),
     "password_changed": T("account", {
         "en": ("Your password was changed",
                "Your password was changed and your other sessions were signed out. If this was "
@@ -530,7 +586,7 @@ def _context(event_type: str, e: dict, lang: str) -> dict | None:
         credit = e.get("service_credit")
         ctx["credit_text"] = (CREDIT_TEXT[lang].format(credit=money(credit, lang))
                               if credit else "")
-    if event_type in EMAIL_ONLY:  # links: until when they work
+    if event_type in EMAIL_ONLY or event_type == "data_export_ready":  # until when they work
         expires = e.get("expires_at") or ""
         ctx["expires"] = (format_datetime(dt.datetime.fromisoformat(expires), "medium",
                                           tzinfo="UTC", locale=lang) + " UTC") if expires else ""
@@ -549,6 +605,8 @@ def _context(event_type: str, e: dict, lang: str) -> dict | None:
             for name in ("budget", "so_far", "projected")}})
         month = format_date(dt.date.fromisoformat(f"{e['month']}-01"), "LLLL y", locale=lang)
         ctx["month"] = month[:1].upper() + month[1:]  # it: "dicembre" opens the sentence
+    if event_type == "account_deletion_scheduled":
+        ctx["due"] = day(e.get("due_at"), lang)
     if event_type == "subscription_suspended":
         reasons = SUSPENSION_REASONS.get(lang, SUSPENSION_REASONS["en"])
         ctx["reason"] = reasons.get(e.get("reason") or "", e.get("reason") or "")

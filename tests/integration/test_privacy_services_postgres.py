@@ -132,7 +132,10 @@ def test_export_then_forget_leaves_no_trace_of_the_person(portal, mail):
     theirs = portal.ok("POST", "/api/v1/tickets", other_token, status=201, json={
         "category": "general", "subject": "Other customer's question",
         "description": f"I am {other.name}."})
-    # insights: viewing, a budget that a subscription takes past 80 %, a dismissal
+    # insights: viewing (the customer agreed to its use), a budget that a subscription takes
+    # past 80 %, a dismissal
+    portal.ok("PUT", "/api/v1/me/consents/viewing_recommendations", token,
+              json={"granted": True})
     with ClusterRpcProxy({"AMQP_URI": portal.config["AMQP_URI"]}, timeout=30) as cluster:
         viewed = cluster.insights.report_viewing(f"privacy-{customer_id}", [
             {"customer_id": customer_id, "channel": "News 24", "day": day, "minutes": 42}

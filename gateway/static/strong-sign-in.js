@@ -90,12 +90,19 @@ function setupPanel(setup, { onConfirmed, onCancel }) {
     }
     await onConfirmed(answer);
   });
+  // the QR code for a phone's camera: a chunk of its own, drawn once it has arrived; the key
+  // and the link stay the way without it
+  const qrSlot = h('div', { class: 'qr-slot' });
+  import('./qr.js').then(({ qrSvg }) => {
+    qrSlot.replaceChildren(qrSvg(setup.otpauth_uri, t('strongSignIn.qrAlt')));
+  }, () => {});
   return h('div', { class: 'totp-setup', 'data-testid': 'totp-setup' },
     h('h4', { id: 'totp-setup-title', tabindex: '-1' }, t('strongSignIn.setupTitle')),
     h('ol', { class: 'steps' },
       h('li', {}, t('strongSignIn.setupStep1')),
       h('li', {},
         t('strongSignIn.setupStep2'), ' ',
+        qrSlot,
         h('a', { href: setup.otpauth_uri, 'data-testid': 'totp-uri' }, t('strongSignIn.openInApp')),
         h('p', { class: 'totp-key' },
           h('span', { class: 'readonly-label' }, `${t('strongSignIn.key')}: `),

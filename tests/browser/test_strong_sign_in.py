@@ -57,6 +57,8 @@ def test_two_step_sign_in_with_the_app_and_a_recovery_code(make_page, portal_url
     secret_text = setup.get_by_test_id("totp-secret").inner_text()
     assert re.fullmatch(r"[A-Z2-7]{4}( [A-Z2-7]{1,4})+", secret_text), secret_text
     secret = secret_text.replace(" ", "")
+    expect(setup.get_by_role("img", name=re.compile(r"^QR code for your authenticator app"))
+           ).to_be_visible()  # drawn from a chunk of its own (qr.js), with a text alternative
     expect(setup.get_by_role("link", name="Open in your authenticator app")).to_have_attribute(
         "href", re.compile(r"^otpauth://totp/.*secret=" + secret))
 

@@ -1,6 +1,8 @@
 """The system as a user starts it: `python -m deploy.run` (what `make run` runs), over HTTP."""
 
 import contextlib
+import email
+import email.header
 import os
 import pathlib
 import re
@@ -79,6 +81,16 @@ def test_the_readme_curl_tour_works_as_printed(stack):
         return [p.read_text(errors="replace") for p in (stack.data_dir / "mail" / "new").glob("*")]
     eventually(lambda: any("To: ann@example.com" in m for m in mails()), timeout=15, pause=0.3)
     assert any("To: ann@example.com" in m and "Welcome, Ann" in m for m in mails()), mails()[:3]
+    # sign-in security and privacy: the reset's answer, the archive's six JSON parts, what
+    # stops a deletion, and the reset link and the export's notice by mail
+    assert '{"status":"accepted"}' in done.stdout and '"totp":{"enabled":false' in done.stdout
+    assert "\n6\n" in done.stdout and "'code': 'WALLET_BALANCE_LEFT'" in done.stdout
+    def subjects_to_ann() -> list[str]:  # Ann reads German since the tour's profile change
+        found = [email.message_from_string(m) for m in mails()]
+        return [str(email.header.make_header(email.header.decode_header(m["Subject"])))
+                for m in found if m["To"] == "ann@example.com"]
+    assert eventually(lambda: {"Passwort zurücksetzen", "Ihre Daten stehen zum Download bereit"}
+                      <= set(subjects_to_ann()), timeout=15, pause=0.3), subjects_to_ann()
 
 
 def test_time_can_be_moved_in_the_running_processes(tmp_path):

@@ -12,7 +12,8 @@ import re
 from playwright.sync_api import expect
 
 from services.accounts import mfa
-from tests.browser.helpers import log_in_as, new_account
+from tests.browser.helpers import Client, log_in_as, new_account
+from tests.browser.test_bills import ADMIN
 from tests.browser.test_portal import PASSWORD, log_in, log_out, unique_email
 from tests.browser.test_security_sessions import open_security
 
@@ -354,4 +355,26 @@ def test_staff_who_must_use_two_step_sign_in_are_kept_on_security_until_they_do(
     expect(page.get_by_test_id("settings-profile-form")).to_be_attached()
     expect(page.get_by_test_id("session-list")).to_be_visible()
     page.get_by_test_id("nav").get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_test_id("dashboard-greeting")).to_contain_text(name)
+
+
+def test_a_portal_link_is_the_first_step_only_when_two_step_sign_in_is_on(
+        make_page, portal_url, tmp_path_factory, clock_offset_file):
+    name = "Lina Linked"
+    email, client = new_account(portal_url, name)
+    setup = client.call("POST", "/api/v1/me/mfa/totp")
+    client.call("POST", "/api/v1/me/mfa/totp/confirm",
+                json={"code": code_for(setup["secret"], clock_offset_file)})
+    admin = Client(portal_url, *ADMIN)
+    admin.call("POST", f"/api/v1/ops/customers/{client.call('GET', '/api/v1/me')['id']}"
+                       "/portal-link", 201)
+    page = make_page()
+    [link] = mailed_links(tmp_path_factory, email, "portal-link", page)  # sent to the customer
+
+    page.goto(link)
+    step = second_step_page(page)
+    expect(page).to_have_url(re.compile(r"#/login$"))  # the link's token left the address
+    form = step.get_by_test_id("second-step-code-form")
+    form.get_by_label("Code from the app").fill(code_for(setup["secret"], clock_offset_file, 1))
+    form.get_by_role("button", name="Continue").click()
     expect(page.get_by_test_id("dashboard-greeting")).to_contain_text(name)

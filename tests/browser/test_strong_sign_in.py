@@ -378,3 +378,26 @@ def test_a_portal_link_is_the_first_step_only_when_two_step_sign_in_is_on(
     form.get_by_label("Code from the app").fill(code_for(setup["secret"], clock_offset_file, 1))
     form.get_by_role("button", name="Continue").click()
     expect(page.get_by_test_id("dashboard-greeting")).to_contain_text(name)
+
+
+def test_a_card_added_after_an_old_sign_in_is_saved_once_it_is_them(make_page, portal_url,
+                                                                     advance_clock):
+    name = "Carla Cardholder"
+    email, _ = new_account(portal_url, name)
+    page = make_page()
+    log_in_as(page, portal_url, {"email": email, "name": name})
+    advance_clock(days=11 / (24 * 60))
+    page.goto(f"{portal_url}/#/settings/cards")
+    form = page.get_by_test_id("add-card-form")
+    form.get_by_test_id("card-number").fill("4242424242424242")
+    form.get_by_test_id("card-exp-month").fill("12")
+    form.get_by_test_id("card-exp-year").fill(str(dt.date.today().year + 1))
+    form.get_by_test_id("card-cvc").fill("123")
+    form.get_by_test_id("card-holder").fill(name)
+    form.locator("button[type=submit]").click()
+    dialog = page.get_by_role("dialog", name="Confirm it is you")
+    dialog.get_by_label("Your password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Confirm", exact=True).click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_test_id("payment-method")).to_have_count(1)
+    expect(page.get_by_test_id("payment-method")).to_contain_text("4242")

@@ -35,14 +35,34 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling. `account` is the account they act on: their own, or (a household
+    member who switched to it) the holder's, with the holder's billing facts and the person's
+    own language; `person` is always their own."""
+
     account: dict
     session_id: str
     token: str
     scope: str | None = None  # "mfa_enrolment": staff who must set up a second factor first
+    person: dict | None = None
+    acting: dict | None = None  # {account_id, holder_name, share_wallet, monthly_limit, ...}
 
     @property
     def customer_id(self) -> str:
+        """The account acted on (a household member's: the holder's)."""
         return self.account["id"]
+
+    @property
+    def person_id(self) -> str:
+        """The signed-in person's own account, whatever they act on."""
+        return (self.person or self.account)["id"]
+
+    @property
+    def member(self) -> dict | None:
+        """A household member acting on the holder's account: `{id, monthly_limit}` for
+        billing, which counts their purchases against the limit; None otherwise."""
+        if self.acting is None:
+            return None
+        return {"id": self.person_id, "monthly_limit": self.acting.get("monthly_limit")}
 
     @property
     def role(self) -> str:
@@ -142,8 +162,12 @@ def identify(accounts, request: Request, cache: SessionCache | None = None) -> P
         if not sent or not hmac.compare_digest(
                 hashlib.sha256(sent.encode("utf-8")).hexdigest(), expected):
             raise errors.PermissionDenied("Missing or wrong CSRF token.", code="CSRF_FAILED")
+    acting, person = session.get("acting"), account
+    if acting:
+        account = {**person, "id": acting["account_id"], "billing_type": acting["billing_type"],
+                   "currency": acting["currency"], "tax_region": acting.get("tax_region")}
     return Principal(account=account, session_id=session["id"], token=token,
-                     scope=session.get("scope"))
+                     scope=session.get("scope"), person=person, acting=acting)
 
 
 def identify_if_any(accounts, request: Request, cache: SessionCache | None = None
@@ -170,6 +194,32 @@ def require_scope(principal: Principal, method: str, path: str) -> None:
         return
     raise errors.PermissionDenied("Set up two-step sign-in first: your operator requires it "
                                   "for staff accounts.", code="MFA_ENROLMENT_REQUIRED")
+
+
+# what a household member acting on the holder's account may reach (households.py): their
+# own sign-in and privacy (person-level), the subscriptions they use, the wallet if shared
+PERSON_PATHS = ("/api/v1/me/password", "/api/v1/me/sessions", "/api/v1/me/security",
+                "/api/v1/me/mfa/", "/api/v1/me/passkeys", "/api/v1/me/reauthenticate",
+                "/api/v1/me/email/", "/api/v1/me/households", "/api/v1/me/acting",
+                "/api/v1/me/consents", "/api/v1/me/data-exports", "/api/v1/me/deletion",
+                "/api/v1/auth/logout")
+MEMBER_PATHS = ("/api/v1/subscriptions",)
+SHARED_WALLET = {("GET", "/api/v1/wallet"), ("POST", "/api/v1/wallet/top-ups"),
+                 ("POST", "/api/v1/vouchers/redeem")}
+
+
+def require_member(principal: Principal, method: str, path: str) -> None:
+    """403 MEMBER_NOT_ALLOWED for a household member's session outside what a member may do
+    (nothing to check for anyone acting on their own account)."""
+    if principal.acting is None:
+        return
+    if path == "/api/v1/me" or path.startswith(PERSON_PATHS + MEMBER_PATHS):
+        return
+    if principal.acting.get("share_wallet") and (method, path) in SHARED_WALLET:
+        return
+    raise errors.PermissionDenied("As a member of this household you cannot do this here. "
+                                  "Switch to your own account for it.",
+                                  code="MEMBER_NOT_ALLOWED")
 
 
 def require(principal: Principal, access: str) -> None:

@@ -243,6 +243,7 @@ def api(method: str, path: str, *, access: str = "session", body: type[Schema] |
                     call.principal = auth.identify(self.accounts, request, self.sessions)
                     auth.require(call.principal, access)  # a refusal is audited too
                     auth.require_scope(call.principal, method, request.path)
+                    auth.require_member(call.principal, method, request.path)
                 if route.idempotency == "required" and idempotency_key(call) is None:
                     raise errors.InvalidArgument(
                         "This request moves money: send an Idempotency-Key header (1 to 255 "

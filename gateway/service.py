@@ -32,6 +32,7 @@ from gateway.schemas import common as common_schemas
 from gateway.schemas import dashboard as dashboard_schemas
 from gateway.schemas import governance as governance_schemas
 from gateway.schemas import health as health_schemas
+from gateway.schemas import households as households_schemas
 from gateway.schemas import insights as insights_schemas
 from gateway.schemas import notifications as notifications_schemas
 from gateway.schemas import ops as ops_schemas
@@ -49,6 +50,7 @@ from gateway.views import (
     dashboard,
     governance,
     health,
+    households,
     insights,
     notifications,
     ops,
@@ -115,6 +117,13 @@ class GatewayService:
                    reliable_delivery=False)
     def on_password_changed(self, payload):
         self.sessions.evict_customer(payload["customer"]["id"])
+
+    @event_handler("accounts", "household_changed", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    def on_household_changed(self, payload):
+        """A member added, changed or removed: what their sessions may do changed."""
+        for customer_id in payload["customer"]["customer_ids"]:
+            self.sessions.evict_customer(customer_id)
 
     @event_handler("accounts", "customer_updated", handler_type=BROADCAST,
                    reliable_delivery=False)
@@ -301,6 +310,56 @@ class GatewayService:
          tag="accounts", summary="New recovery codes; the old ones stop working")
     def regenerate_recovery_codes(self, call):
         return accounts.regenerate_recovery_codes(self, call)
+
+    # households (services/accounts/households.py)
+    @api("GET", "/api/v1/household", response=households_schemas.Household, tag="households",
+         summary="My household: members and open invitations (the holder)")
+    def household(self, call):
+        return households.household(self, call)
+
+    @api("POST", "/api/v1/household/invitations", body=households_schemas.InvitationIn,
+         response=households_schemas.Invitation, status=201, tag="households",
+         summary="Invite a member by e-mail (needs a recent sign-in)")
+    def invite_member(self, call):
+        return households.invite(self, call)
+
+    @api("DELETE", "/api/v1/household/invitations/<string:invitation_id>", status=204,
+         tag="households", summary="Withdraw an invitation")
+    def revoke_invitation(self, call):
+        return households.revoke_invitation(self, call)
+
+    @api("PATCH", "/api/v1/household/members/<string:member_id>",
+         body=households_schemas.MemberChange, response=households_schemas.Member,
+         tag="households", summary="Change a member's sharing and monthly limit")
+    def update_member(self, call):
+        return households.update_member(self, call)
+
+    @api("DELETE", "/api/v1/household/members/<string:member_id>", status=204,
+         tag="households", summary="Remove a member (needs a recent sign-in)")
+    def remove_member(self, call):
+        return households.remove_member(self, call)
+
+    @api("POST", "/api/v1/me/households/join", body=households_schemas.JoinIn,
+         response=households_schemas.Membership, status=201, tag="households",
+         summary="Join a household with an invitation sent to my address")
+    def join_household(self, call):
+        return households.join(self, call)
+
+    @api("GET", "/api/v1/me/households", response=households_schemas.MembershipList,
+         tag="households", summary="The households I belong to")
+    def my_households(self, call):
+        return households.memberships(self, call)
+
+    @api("DELETE", "/api/v1/me/households/<string:account_id>", status=204, tag="households",
+         summary="Leave a household")
+    def leave_household(self, call):
+        return households.leave(self, call)
+
+    @api("PUT", "/api/v1/me/acting", body=households_schemas.ActingIn,
+         response=households_schemas.Acting, tag="households",
+         summary="Switch to a household's account, or back to mine (null)")
+    def act_in(self, call):
+        return households.act_in(self, call)
 
     # privacy: consents (docs/privacy.md)
     @api("GET", "/api/v1/me/consents", response=privacy_schemas.ConsentList, tag="privacy",

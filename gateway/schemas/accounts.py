@@ -30,6 +30,10 @@ class Account(Schema):
         "type": "array", "items": {"type": "string"},
         "description": "what the role allows (staff; empty for customers)"})
     created_at = fields.String(metadata={"format": "date-time"})
+    acting = fields.Dict(allow_none=True, metadata={
+        "description": "GET /me: the household account this session acts on (null: my own): "
+                       "{account_id, holder_name, share_wallet, monthly_limit, currency}",
+        "example": None})
 
     def _permissions(self, account) -> list[str]:
         return permissions.permissions_of(account.get("role"))

@@ -58,6 +58,8 @@ class ScheduledChange(Schema):
 
 class Subscription(Schema):
     id = fields.String(metadata={"example": "sub_3k4j5h6g7f8d9s0a1q2w3e4r"})
+    member_id = fields.String(allow_none=True, metadata={
+        "description": "the household member who uses it (null: the account holder)"})
     status = fields.String(metadata={"enum": ["active", "paused", "suspended", "cancelled"]})
     currency = fields.String()
     billing_period = fields.String()

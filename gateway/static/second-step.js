@@ -88,8 +88,9 @@ export function secondStep(ctx, challenge) {
   }, t('secondStep.usePasskey'));
 
   const show = (kind) => {
-    const form = codeForm(kind);
-    intro.textContent = kind === 'recovery_code' ? t('secondStep.recoveryIntro') : t('secondStep.intro');
+    // a passkey only (no app): its button is the way on
+    const form = kind === 'passkey' ? h('div', { class: 'form' }, formMessage()) : codeForm(kind);
+    intro.textContent = { passkey: t('secondStep.passkeyIntro'), recovery_code: t('secondStep.recoveryIntro') }[kind] || t('secondStep.intro');
     slot.replaceChildren(form);
     const switches = [];
     if (kind === 'totp' && methods.includes('recovery_code')) {
@@ -104,7 +105,7 @@ export function secondStep(ctx, challenge) {
     const input = form.querySelector('input');
     if (input && section.isConnected) input.focus();
   };
-  show(methods.includes('totp') ? 'totp' : methods.includes('recovery_code') ? 'recovery_code' : 'totp');
+  show(['totp', 'recovery_code', 'passkey'].find((kind) => methods.includes(kind)) || 'totp');
   return section;
 }
 

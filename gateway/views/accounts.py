@@ -70,37 +70,37 @@ def verify_email(gw, call: Call) -> dict:
 
 
 def resend_email_verification(gw, call: Call) -> Reply:
-    return Reply(gw.accounts.resend_email_verification(call.principal.customer_id),
+    return Reply(gw.accounts.resend_email_verification(call.principal.person_id),
                  status=202)
 
 
 def security(gw, call: Call) -> dict:
-    return gw.accounts.security_overview(call.principal.customer_id, call.principal.session_id)
+    return gw.accounts.security_overview(call.principal.person_id, call.principal.session_id)
 
 
 def reauthenticate(gw, call: Call) -> dict:
-    return gw.accounts.reauthenticate(call.principal.customer_id, call.principal.session_id,
+    return gw.accounts.reauthenticate(call.principal.person_id, call.principal.session_id,
                                       call.body.get("password"), call.body.get("code"),
                                       call.body.get("recovery_code"), call.body.get("ceremony"),
                                       call.body.get("credential"))
 
 
 def reauthenticate_passkey_options(gw, call: Call) -> dict:
-    return gw.accounts.passkey_options(None, call.principal.customer_id)
+    return gw.accounts.passkey_options(None, call.principal.person_id)
 
 
 def passkeys(gw, call: Call) -> dict:
-    return {"data": gw.accounts.list_passkeys(call.principal.customer_id), "has_more": False,
+    return {"data": gw.accounts.list_passkeys(call.principal.person_id), "has_more": False,
             "next_cursor": None}  # at most passkey_flows.MAX_PASSKEYS: one page
 
 
 def passkey_registration_options(gw, call: Call) -> dict:
-    return gw.accounts.passkey_registration_options(call.principal.customer_id,
+    return gw.accounts.passkey_registration_options(call.principal.person_id,
                                                     call.principal.session_id)
 
 
 def register_passkey(gw, call: Call) -> Reply:
-    made = gw.accounts.register_passkey(call.principal.customer_id, call.principal.session_id,
+    made = gw.accounts.register_passkey(call.principal.person_id, call.principal.session_id,
                                         call.body["ceremony"], call.body["credential"],
                                         call.body.get("name"))
     gw.sessions.evict_sessions([call.principal.session_id])  # its scope may have widened
@@ -108,7 +108,7 @@ def register_passkey(gw, call: Call) -> Reply:
 
 
 def remove_passkey(gw, call: Call) -> Reply:
-    gw.accounts.remove_passkey(call.principal.customer_id, call.principal.session_id,
+    gw.accounts.remove_passkey(call.principal.person_id, call.principal.session_id,
                                call.path["passkey_id"])
     return Reply(None, status=204)
 
@@ -124,23 +124,23 @@ def passkey_sign_in(gw, call: Call) -> Reply:
 
 
 def start_totp(gw, call: Call) -> dict:
-    return gw.accounts.start_totp(call.principal.customer_id, call.principal.session_id)
+    return gw.accounts.start_totp(call.principal.person_id, call.principal.session_id)
 
 
 def confirm_totp(gw, call: Call) -> dict:
-    result = gw.accounts.confirm_totp(call.principal.customer_id, call.principal.session_id,
+    result = gw.accounts.confirm_totp(call.principal.person_id, call.principal.session_id,
                                       call.body["code"])
     gw.sessions.evict_sessions([call.principal.session_id])  # its scope may have widened
     return result
 
 
 def disable_totp(gw, call: Call) -> Reply:
-    gw.accounts.disable_totp(call.principal.customer_id, call.principal.session_id)
+    gw.accounts.disable_totp(call.principal.person_id, call.principal.session_id)
     return Reply(None, status=204)
 
 
 def regenerate_recovery_codes(gw, call: Call) -> dict:
-    return gw.accounts.regenerate_recovery_codes(call.principal.customer_id,
+    return gw.accounts.regenerate_recovery_codes(call.principal.person_id,
                                                  call.principal.session_id)
 
 
@@ -151,20 +151,23 @@ def logout(gw, call: Call) -> Reply:
 
 
 def me(gw, call: Call) -> dict:
-    return call.principal.account  # authenticate() already fetched it: no second RPC
+    # authenticate() already fetched it: no second RPC; always the person's own account, with
+    # the household account they act on, if any
+    return {**(call.principal.person or call.principal.account),
+            "acting": call.principal.acting}
 
 
 def update_me(gw, call: Call) -> dict:
-    account = gw.accounts.update_profile(call.principal.customer_id, call.body,
+    account = gw.accounts.update_profile(call.principal.person_id, call.body,
                                          call.principal.session_id)
-    gw.sessions.evict_customer(call.principal.customer_id)
+    gw.sessions.evict_customer(call.principal.person_id)
     return account
 
 
 def change_password(gw, call: Call) -> dict:
-    gw.accounts.change_password(call.principal.customer_id, call.principal.session_id,
+    gw.accounts.change_password(call.principal.person_id, call.principal.session_id,
                                 call.body["current_password"], call.body["new_password"])
-    gw.sessions.evict_customer(call.principal.customer_id)
+    gw.sessions.evict_customer(call.principal.person_id)
     return {"status": "changed"}
 
 
@@ -175,19 +178,19 @@ def _secure(gw) -> bool:
 
 def my_sessions(gw, call: Call) -> dict:
     """The customer's active sign-ins, the current one marked (a handful: one page)."""
-    rows = gw.accounts.list_sessions(call.principal.customer_id, call.principal.session_id)
+    rows = gw.accounts.list_sessions(call.principal.person_id, call.principal.session_id)
     return {"data": rows, "has_more": False, "next_cursor": None}
 
 
 def sign_out_session(gw, call: Call) -> Reply:
-    gw.accounts.sign_out_session(call.principal.customer_id, call.path["session_id"],
+    gw.accounts.sign_out_session(call.principal.person_id, call.path["session_id"],
                                  call.principal.session_id)
     gw.sessions.evict_sessions([call.path["session_id"]])  # the broadcast does the others
     return Reply(None, status=204)
 
 
 def sign_out_others(gw, call: Call) -> dict:
-    result = gw.accounts.sign_out_other_sessions(call.principal.customer_id,
+    result = gw.accounts.sign_out_other_sessions(call.principal.person_id,
                                                  call.principal.session_id)
-    gw.sessions.evict_customer(call.principal.customer_id)
+    gw.sessions.evict_customer(call.principal.person_id)
     return result

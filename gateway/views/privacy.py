@@ -14,7 +14,8 @@ from services.common import errors
 
 
 def _me(call: Call) -> str:
-    return call.principal.customer_id
+    """Privacy rights are the person's own, whatever household account they act on."""
+    return call.principal.person_id
 
 
 def consents(gw, call: Call) -> dict:

@@ -1,7 +1,9 @@
 """The Subscriptions tab: a customer's services and every change to them.
 
 Each call names the authenticated customer, so billing answers NotFound for anyone else's
-subscription. Changes pass the client's Idempotency-Key through.
+subscription. Changes pass the client's Idempotency-Key through. A household member acting on
+the holder's account (`principal.member`) sees and changes only the subscriptions they use, and
+their purchases count against their monthly limit (billing enforces both).
 """
 
 from __future__ import annotations
@@ -14,19 +16,29 @@ def _me(call: Call) -> str:
     return call.principal.customer_id
 
 
+def _member_id(call: Call) -> str | None:
+    return call.principal.person_id if call.principal.member else None
+
+
+def _theirs(gw, call: Call) -> dict:
+    """The subscription, if the caller may see it (a member: one they use), else NotFound."""
+    return gw.billing.get_subscription(_me(call), call.path["subscription_id"],
+                                       _member_id(call))
+
+
 def list_(gw, call: Call) -> dict:
-    return gw.billing.list_subscriptions(_me(call))
+    return gw.billing.list_subscriptions(_me(call), _member_id(call))
 
 
 def get(gw, call: Call) -> dict:
-    return gw.billing.get_subscription(_me(call), call.path["subscription_id"])
+    return _theirs(gw, call)
 
 
 def package_options(gw, call: Call) -> dict:
     """Every package this subscription could change to, before any click: its prices with the
     subscription's tax, whether the operator's rules allow the change (and why not, by code
     and params), when it would take effect, and the equipment it brings."""
-    sub = gw.billing.get_subscription(_me(call), call.path["subscription_id"])
+    sub = _theirs(gw, call)
     snapshot = {"package": sub["package"]["code"], "addons": [a["code"] for a in sub["addons"]],
                 "activation_date": sub["activation_date"],
                 "current_period": sub["current_period"]}
@@ -52,26 +64,35 @@ def package_options(gw, call: Call) -> dict:
 
 
 def subscribe(gw, call: Call) -> Reply:
-    created = gw.billing.subscribe(_me(call), call.body, idempotency_key(call))
+    created = gw.billing.subscribe(_me(call), call.body, idempotency_key(call),
+                                   call.principal.member)
     return Reply(created, status=201)
 
 
 def change(gw, call: Call) -> dict:
+    if call.principal.member:
+        _theirs(gw, call)
     return gw.billing.change_package(_me(call), call.path["subscription_id"], call.body,
-                                     idempotency_key(call))
+                                     idempotency_key(call), call.principal.member)
 
 
 def add_addon(gw, call: Call) -> dict:
+    if call.principal.member:
+        _theirs(gw, call)
     return gw.billing.add_addon(_me(call), call.path["subscription_id"], call.body,
-                                idempotency_key(call))
+                                idempotency_key(call), call.principal.member)
 
 
 def remove_addon(gw, call: Call) -> dict:
+    if call.principal.member:
+        _theirs(gw, call)
     return gw.billing.remove_addon(_me(call), call.path["subscription_id"], call.path["code"],
                                    call.query["preview"], idempotency_key(call))
 
 
 def pause(gw, call: Call) -> dict:
+    if call.principal.member:
+        _theirs(gw, call)
     body = dict(call.body)
     if body.get("until") is not None:
         body["until"] = body["until"].isoformat()
@@ -80,10 +101,14 @@ def pause(gw, call: Call) -> dict:
 
 
 def resume(gw, call: Call) -> dict:
+    if call.principal.member:
+        _theirs(gw, call)
     return gw.billing.resume(_me(call), call.path["subscription_id"], idempotency_key(call))
 
 
 def cancel(gw, call: Call) -> dict:
+    if call.principal.member:
+        _theirs(gw, call)
     return gw.billing.cancel(_me(call), call.path["subscription_id"], call.body,
                              idempotency_key(call))
 

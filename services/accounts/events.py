@@ -17,3 +17,7 @@ ACCOUNT_DELETION_SCHEDULED = "account_deletion_scheduled"
 ACCOUNT_DELETION_CANCELLED = "account_deletion_cancelled"
 ACCOUNT_DELETION_BLOCKED = "account_deletion_blocked"
 CUSTOMER_DELETED = "customer_deleted"  # payload customer {id, pseudonym}: the saga finished
+# households.py: payload invitation {id, customer_id, email, language, holder_name, url,
+# expires_at}: the notifier mails the link to `email`
+HOUSEHOLD_INVITATION = "household_invitation"
+HOUSEHOLD_CHANGED = "household_changed"  # payload customer {id, customer_ids}: gateways evict

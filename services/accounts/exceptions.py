@@ -30,3 +30,11 @@ DATA_EXPORT_NOT_FOUND = "DATA_EXPORT_NOT_FOUND"  # NotFound: not theirs, not rea
 ACCOUNT_DELETION_BLOCKED = "ACCOUNT_DELETION_BLOCKED"  # Conflict: money owed or left
 DELETION_NOT_FOUND = "DELETION_NOT_FOUND"  # NotFound: nothing to cancel
 STAFF_ACCOUNT = "STAFF_ACCOUNT"  # PermissionDenied: staff are removed by an administrator
+
+# households (households.py)
+HOUSEHOLD_INVITATION_INVALID = "HOUSEHOLD_INVITATION_INVALID"  # InvalidArgument / NotFound
+HOUSEHOLD_INVITATION_OTHER_ADDRESS = "HOUSEHOLD_INVITATION_OTHER_ADDRESS"  # PermissionDenied
+HOUSEHOLD_MEMBER_EXISTS = "HOUSEHOLD_MEMBER_EXISTS"  # Conflict
+HOUSEHOLD_MEMBER_NOT_FOUND = "HOUSEHOLD_MEMBER_NOT_FOUND"  # NotFound
+HOUSEHOLD_NOT_ALLOWED = "HOUSEHOLD_NOT_ALLOWED"  # PermissionDenied: staff, or one's own
+MEMBER_NOT_ALLOWED = "MEMBER_NOT_ALLOWED"  # PermissionDenied (gateway): not while a member

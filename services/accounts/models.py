@@ -90,6 +90,8 @@ class AuthSession(Base):
     # None: the account's full rights; "mfa_enrolment": staff who must first set up two-step
     # sign-in (STAFF_MFA_REQUIRED) may do only that
     scope: Mapped[str | None] = mapped_column(String(20))
+    # the household account this person acts in now (households.py), None: their own
+    acting_account_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -178,6 +180,28 @@ class Challenge(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_challenges_customer", "customer_id", "purpose"),)
+
+
+# households: members of another customer's account (households.py) ---------------------------
+
+class Membership(Base):
+    """A person (their own account) belonging to a holder's account: they see and buy the
+    subscriptions they use, the wallet if shared, within a monthly spending limit (minor units
+    of the holder's currency; None: no limit). `open_key` ("<account>:<member>") makes one open
+    membership per pair; removing it empties the key."""
+
+    __tablename__ = "memberships"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    share_wallet: Mapped[bool] = mapped_column(default=False)
+    monthly_limit: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    open_key: Mapped[str | None] = mapped_column(String(90), unique=True)
+
+    __table_args__ = (Index("ix_memberships_account", "account_id"),
+                      Index("ix_memberships_member", "member_id"))
 
 
 # privacy: the customer's data export and account deletion (privacy.py) ---------------------------
@@ -349,8 +373,16 @@ def _privacy(ops, conn) -> None:
         Base.metadata.tables[table].create(conn, checkfirst=True)
 
 
+def _households(ops, conn) -> None:
+    """v5: households: memberships, and the account a session acts in."""
+    Base.metadata.tables["memberships"].create(conn, checkfirst=True)
+    add_columns(ops, conn, ["sessions"], lambda: Column("acting_account_id", String(40)))
+
+
 MIGRATIONS = (Migration(2, "staff governance: allowances, approvals, audit log",
                         _staff_governance),
               Migration(3, "strong sign-in: two-step, passkeys, verified addresses",
                         _strong_sign_in),
-              Migration(4, "privacy: data exports and account deletions", _privacy))
+              Migration(4, "privacy: data exports and account deletions", _privacy),
+              Migration(5, "households: memberships, the account a session acts in",
+                        _households))

@@ -51,6 +51,7 @@ from services.accounts.models import (
     Challenge,
     DataExport,
     DeletionRequest,
+    Membership,
     Passkey,
     PortalLink,
     RecoveryCode,
@@ -341,6 +342,9 @@ def lock_out(session: Session, request_id: str, now: dt.datetime) -> None:
                     .values(revoked_at=now))
     for table in (Passkey, RecoveryCode, TotpFactor, Challenge):
         session.execute(delete(table).where(table.customer_id == cid))
+    session.execute(update(Membership).where(  # their household, and the ones they are in
+        or_(Membership.account_id == cid, Membership.member_id == cid),
+        Membership.removed_at.is_(None)).values(removed_at=now, open_key=None))
     customer.password_hash = "!"  # matches no password: argon2 hashes start with $argon2
 
 

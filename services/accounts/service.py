@@ -20,6 +20,11 @@ RPC (all arguments and results are JSON; errors are `services.common.errors` kin
   customer_id) → {ceremony, options} · passkey_sign_in(ceremony, credential, mfa_token,
   client_ip, user_agent) → the session (passkey_flows.py); PASSKEY_INVALID,
   PASSKEYS_UNAVAILABLE
+- invite_member(account_id, email, settings {share_wallet, monthly_limit}, session_id) ·
+  household(account_id) → {members, invitations} · revoke_invitation · update_member ·
+  remove_member (the holder; re-authenticated) · accept_invitation(person_id, token,
+  client_ip) · memberships(person_id) · leave_household · act_in(person_id, session_id,
+  account_id | None) (households.py); authenticate's session carries `acting`
 - request_data_export(customer_id) → export {id, status, requested_at, ready_at, expires_at,
   size} · list_data_exports(customer_id) · data_export_archive(customer_id, export_id) →
   {filename, sha256, content (base64 zip)}; built by on_data_export_requested (privacy.py)
@@ -54,7 +59,8 @@ Events: customer_registered, customer_updated, password_changed, portal_link_iss
 password_reset_requested, email_verification_requested (the notifier e-mails the links),
 session_revoked (gateways evict the sessions from their cache); data_export_requested (its own
 handler builds it), data_export_ready, account_deletion_scheduled, account_deletion_cancelled,
-account_deletion_blocked (the notifier tells the customer), customer_deleted (the saga ended).
+account_deletion_blocked (the notifier tells the customer), customer_deleted (the saga ended);
+household_invitation (the notifier mails the link), household_changed (gateways evict).
 
 Each entrypoint owns its transaction (`unit_of_work`) and commits; the modules flush. A flow
 that verifies or hashes a password commits its read first, so no transaction is open while the
@@ -77,6 +83,7 @@ from services.accounts import (
     audit,
     customers,
     devices,
+    households,
     mfa,
     passkey_flows,
     passwords,
@@ -443,6 +450,60 @@ class AccountsService:
                                                     client_ip)
             return sessions.passkey_sign_in(self.db, customer, mfa_token, policy, now,
                                             client_ip, user_agent)
+
+    # households (households.py) -------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def invite_member(self, account_id, email, settings=None, session_id=None):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            self._require_recent(account_id, session_id, now)
+            return households.invite(self.db, account_id, email, settings,
+                                     self.policy.public_url, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def household(self, account_id):
+        return households.household(self.db, account_id, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def revoke_invitation(self, account_id, invitation_id):
+        with unit_of_work(self.db):
+            households.revoke_invitation(self.db, account_id, invitation_id, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_member(self, account_id, member_id, changes, session_id=None):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            self._require_recent(account_id, session_id, now)
+            return households.update_member(self.db, account_id, member_id, changes, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def remove_member(self, account_id, member_id, session_id=None):
+        now = self.clock.now()
+        with unit_of_work(self.db):
+            self._require_recent(account_id, session_id, now)
+            households.remove_member(self.db, account_id, member_id, now, by=account_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def accept_invitation(self, person_id, token, client_ip=None):
+        with unit_of_work(self.db):
+            return households.accept(self.db, person_id, token, client_ip, self.clock.now())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def memberships(self, person_id):
+        return households.memberships(self.db, person_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def leave_household(self, person_id, account_id):
+        with unit_of_work(self.db):
+            households.remove_member(self.db, account_id, person_id, self.clock.now(),
+                                     by=person_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def act_in(self, person_id, session_id, account_id=None):
+        with unit_of_work(self.db):
+            return households.act_in(self.db, person_id, session_id, account_id,
+                                     self.clock.now())
 
     # privacy: download my data, delete my account (privacy.py) ------------------------------
 

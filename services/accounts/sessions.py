@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.accounts import audit, events, mfa, passwords, throttle
+from services.accounts import audit, events, households, mfa, passwords, throttle
 from services.accounts.customers import by_email, get, normalize_email
 from services.accounts.exceptions import (
     INVALID_CREDENTIALS,
@@ -214,7 +214,8 @@ def authenticate(session: Session, token: str, policy: SessionPolicy, now: dt.da
                                       code=SESSION_EXPIRED)
     customer = get(session, auth.customer_id)
     result = {"session": {"id": auth.id, "method": auth.method, "csrf_hash": auth.csrf_hash,
-                          "expires_at": isoformat(auth.expires_at), "scope": auth.scope},
+                          "expires_at": isoformat(auth.expires_at), "scope": auth.scope,
+                          "acting": households.acting(session, auth)},
               "account": dump_account(customer)}
     if now - auth.last_seen_at >= TOUCH_INTERVAL:
         auth.last_seen_at = now

@@ -17,3 +17,4 @@ MONEY_OWED = "MONEY_OWED"  # {amount, currency, invoices}: unpaid invoices, char
 CREDIT_LEFT = "CREDIT_LEFT"  # {amount, currency}: postpaid credit not yet given back
 WALLET_BALANCE_LEFT = "WALLET_BALANCE_LEFT"  # {amount, currency}: money left in the wallet
 PAYMENT_PENDING = "PAYMENT_PENDING"  # {count}: card payments whose answer is not in yet
+MEMBER_SPENDING_LIMIT = "MEMBER_SPENDING_LIMIT"  # Conflict: a household member's monthly limit

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.db import Migration, add_columns
@@ -30,6 +30,8 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(40), index=True)
+    # the household member who uses it and bought it (accounts' households), if not the holder
+    member_id: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12))
     currency: Mapped[str] = mapped_column(String(3))
     billing_type: Mapped[str] = mapped_column(String(10))
@@ -484,9 +486,30 @@ def _line_texts(ops, conn) -> None:
                 lambda: Column("text", JSON(none_as_null=True), nullable=True))
 
 
+class MemberSpending(Base):
+    """What a household member spent on the holder's account in a month (UTC), in minor units
+    of its currency: purchases, add-ons and vouchers, counted against the member's monthly
+    limit in the purchase's own transaction (subscriptions/member_spending.py)."""
+
+    __tablename__ = "member_spending"
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the holder
+    member_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    currency: Mapped[str] = mapped_column(String(3))
+    spent: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+def _households(ops, conn) -> None:
+    """v7: subscriptions a household member uses; members' spending per month."""
+    add_columns(ops, conn, ["subscriptions"], lambda: Column("member_id", String(40)))
+    Base.metadata.tables["member_spending"].create(conn, checkfirst=True)
+
+
 MIGRATIONS = (Migration(2, "payment terms, autopay, dunning, credit notes",
                         _collection_and_credit_notes),
               Migration(3, "payments.reference", _payment_reference),
               Migration(4, "subscriptions.renewal_notice_for", _renewal_notices),
               Migration(5, "a card is saved once per customer", _cards_saved_once),
-              Migration(6, "charges, invoice_lines, wallet_transactions .text", _line_texts))
+              Migration(6, "charges, invoice_lines, wallet_transactions .text", _line_texts),
+              Migration(7, "households: subscriptions.member_id, member_spending",
+                        _households))

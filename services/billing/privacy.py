@@ -47,7 +47,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import String, cast, func, select, text
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from services.billing import events, exceptions
@@ -71,13 +71,13 @@ from services.billing.money import ledger, payments, voucher_sales, wallets
 from services.billing.money.provider import PaymentProvider, ProviderFailure
 from services.billing.subscriptions import changes, lifecycle, views
 from services.common import errors, outbox
+from services.common import privacy as common_privacy
 from services.common.clock import isoformat
 from services.common.kernel_tables import IdempotencyRecord, OutboxMessage
 
 SERVICE = "billing"
 ENDED_REASON = "account deleted"  # the cancellation reason of what forgetting ends
 ENDED_BY = "account_deletion"  # in the subscription_cancelled events forgetting emits
-PSEUDONYM_MAX = 200  # a card holder's column
 # the tables whose free text is cleared of the person's details (`forgotten["texts.<table>"]`)
 TEXT_TABLES = ("charges", "invoice_lines", "wallet_transactions", "credit_notes",
                "subscriptions", "scheduled_changes", "outbox_messages", "idempotency_records")
@@ -246,14 +246,6 @@ def blockers(session: Session, customer_id: str) -> dict:
 
 # forgetting ----------------------------------------------------------------------------------
 
-def check_pseudonym(pseudonym: Any) -> str:
-    if not isinstance(pseudonym, str) or not pseudonym.strip() \
-            or len(pseudonym) > PSEUDONYM_MAX:
-        raise errors.InvalidArgument(fields={"pseudonym": [
-            f"must be a non-empty string of at most {PSEUDONYM_MAX} characters"]})
-    return pseudonym.strip()
-
-
 def replacements(personal: Any, pseudonym: str, name_words: bool = False
                  ) -> list[tuple[str, str]]:
     """(string, replacement) pairs, longest first, from the person's details as accounts holds
@@ -308,13 +300,6 @@ def scrubber(pairs: list[tuple[str, str]]) -> Callable[[Any], Any]:
             return [scrub(v) for v in value]
         return value
     return scrub
-
-
-def _lock(session: Session, customer_id: str) -> None:
-    """One forgetting of a customer at a time (SQLite writes one at a time anyway)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, 18))"),
-                        {"c": f"billing-forget:{customer_id}"})
 
 
 def _end_subscriptions(session: Session, customer_id: str, now: dt.datetime) -> int:
@@ -440,10 +425,10 @@ def forget(session: Session, provider: PaymentProvider, customer_id: str, pseudo
     Answers {"service", "forgotten": {kind: rows changed by this call}, "kept": {table: rows}}."""
     if not isinstance(customer_id, str) or not customer_id:
         raise errors.InvalidArgument(fields={"customer_id": ["must be a customer id"]})
-    pseudonym = check_pseudonym(pseudonym)
+    pseudonym = common_privacy.pseudonym(pseudonym)
     pairs = replacements(personal, pseudonym)
     scrub, scrub_written = scrubber(pairs), scrubber(replacements(personal, pseudonym, True))
-    _lock(session, customer_id)
+    common_privacy.lock_customer(session, SERVICE, customer_id)
     forgotten = {"subscriptions_ended": _end_subscriptions(session, customer_id, now),
                  "payment_methods": _remove_cards(session, provider, customer_id, pseudonym,
                                                   now),

@@ -89,7 +89,14 @@ from services.billing.invoicing import (
 from services.billing.models import MIGRATIONS, Base, Charge, Payment
 from services.billing.money import ledger, payment_methods, payments, voucher_sales, wallets
 from services.billing.money.provider import Payments
-from services.billing.subscriptions import changes, outlook, renewals, settlement, views
+from services.billing.subscriptions import (
+    changes,
+    member_spending,
+    outlook,
+    renewals,
+    settlement,
+    views,
+)
 from services.common import config as keys
 from services.common import errors, pages
 from services.common.clock import ClockProvider
@@ -150,32 +157,51 @@ class BillingService:
     def _guarded(self, step) -> int:
         return transactions.guarded(self.db, step)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def subscribe(self, customer_id, request, idempotency_key=None):
-        return self._change(f"subscribe:{customer_id}", idempotency_key, request,
-                            lambda: changes.subscribe(self._ops(), customer_id, request))
+    def _spent(self, customer_id: str, member: dict | None, result: dict) -> dict:
+        """A household member's purchase counts against their monthly limit in its own
+        transaction (subscriptions/member_spending.py): past it, the whole purchase is undone."""
+        due = (result.get("charges") or result)["amount_due"]
+        member_spending.count(self.db, customer_id, member, due["amount"], due["currency"],
+                              self.clock.now())
+        return result
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_subscriptions(self, customer_id):
-        return pages.whole([views.dump(s) for s in views.list_for(self.db, customer_id)])
+    def subscribe(self, customer_id, request, idempotency_key=None, member=None):
+        """`member`: a household member buying for themselves on the holder's account."""
+        def action():
+            result = changes.subscribe(self._ops(), customer_id, request)
+            if member:
+                views.get(self.db, customer_id, result["id"]).member_id = member["id"]
+                result["member_id"] = member["id"]
+            return self._spent(customer_id, member, result)
+        return self._change(f"subscribe:{customer_id}", idempotency_key, request, action)
 
     @rpc(expected_exceptions=EXPECTED)
-    def get_subscription(self, customer_id, subscription_id):
-        return views.dump(views.get(self.db, customer_id, subscription_id))
+    def list_subscriptions(self, customer_id, member_id=None):
+        """The account's subscriptions; a household member's (`member_id`): only theirs."""
+        return pages.whole([views.dump(s) for s in views.list_for(self.db, customer_id)
+                            if member_id is None or s.member_id == member_id])
 
     @rpc(expected_exceptions=EXPECTED)
-    def change_package(self, customer_id, subscription_id, request, idempotency_key=None):
+    def get_subscription(self, customer_id, subscription_id, member_id=None):
+        """Another customer's, or (for a member) one they do not use, is NotFound."""
+        return views.dump(views.get(self.db, customer_id, subscription_id, member_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def change_package(self, customer_id, subscription_id, request, idempotency_key=None,
+                       member=None):
         preview = bool(isinstance(request, dict) and request.get("preview"))
         return self._change(f"change:{customer_id}:{subscription_id}", idempotency_key, request,
-                            lambda: changes.change_package(self._ops(), customer_id,
-                                                        subscription_id, request), preview)
+                            lambda: self._spent(customer_id, member, changes.change_package(
+                                self._ops(), customer_id, subscription_id, request)), preview)
 
     @rpc(expected_exceptions=EXPECTED)
-    def add_addon(self, customer_id, subscription_id, request, idempotency_key=None):
+    def add_addon(self, customer_id, subscription_id, request, idempotency_key=None,
+                  member=None):
         preview = bool(isinstance(request, dict) and request.get("preview"))
         return self._change(f"addon:{customer_id}:{subscription_id}", idempotency_key, request,
-                            lambda: changes.add_addon(self._ops(), customer_id, subscription_id,
-                                                   request), preview)
+                            lambda: self._spent(customer_id, member, changes.add_addon(
+                                self._ops(), customer_id, subscription_id, request)), preview)
 
     @rpc(expected_exceptions=EXPECTED)
     def remove_addon(self, customer_id, subscription_id, code, preview=False,

@@ -21,16 +21,16 @@ is emitted once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import Text, cast, delete, select, text
+from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox
+from services.common import outbox
 from services.common.clock import isoformat
 from services.common.db import dialect_insert
 from services.common.kernel_tables import OutboxMessage
-from services.insights import arguments, events
+from services.common.privacy import changed, check, lock_customer
+from services.insights import events
 from services.insights.models import (
     Budget,
     BudgetAlert,
@@ -40,17 +40,7 @@ from services.insights.models import (
 )
 
 SERVICE = "insights"
-PSEUDONYM_MAX = 200
 KINDS = ("viewing_days", "viewing_choice", "budget", "budget_alerts", "dismissed", "events")
-
-
-def check(customer_id: Any, pseudonym: Any = None, need_pseudonym: bool = False) -> str:
-    arguments.customer_id(customer_id)
-    if need_pseudonym and (not isinstance(pseudonym, str) or not pseudonym.strip()
-                           or len(pseudonym) > PSEUDONYM_MAX):
-        raise errors.InvalidArgument(fields={"pseudonym": [
-            f"must be a non-empty string of at most {PSEUDONYM_MAX} characters"]})
-    return customer_id
 
 
 def export(session: Session, customer_id: str) -> dict:
@@ -86,23 +76,15 @@ def export(session: Session, customer_id: str) -> dict:
         "budget_alerts": alerts, "dismissed_recommendations": dismissed}}
 
 
-def _lock(session: Session, customer_id: str) -> None:
-    """One forgetting of a customer at a time (SQLite writes one at a time anyway)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, 18))"),
-                        {"c": f"insights-forget:{customer_id}"})
-
-
 def forget(session: Session, customer_id: str, pseudonym: str, now: dt.datetime) -> dict:
     """Delete what insights holds about the customer (see the module's docstring); flushed,
     the caller commits. `{"service": "insights", "forgotten": {kind: rows}}`."""
     check(customer_id, pseudonym, need_pseudonym=True)
-    _lock(session, customer_id)
+    lock_customer(session, SERVICE, customer_id)
     counts = dict.fromkeys(KINDS, 0)
 
     def run(statement) -> int:
-        return session.execute(statement.execution_options(
-            synchronize_session=False)).rowcount or 0
+        return changed(session, statement)
 
     counts["viewing_days"] = run(delete(ViewingDay).where(ViewingDay.customer_id == customer_id))
     counts["budget"] = run(delete(Budget).where(Budget.customer_id == customer_id))

@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from services.common import errors, outbox
+from services.common import outbox
 from services.common.clock import isoformat
+from services.common.privacy import changed, check, lock_customer
 from services.notifier import consents, customers, events
 from services.notifier.deliveries import ERASED
 from services.notifier.models import (
@@ -56,19 +57,6 @@ from services.notifier.models import (
 
 FORGOTTEN = customers.FORGOTTEN
 KINDS = ("contacts", "preferences", "consents", "notifications", "deliveries", "alerts")
-LOCK_CLASS = 18  # the advisory lock's second key: issue 18's erasures
-
-
-def check(customer_id, pseudonym=None, need_pseudonym: bool = False) -> None:
-    """InvalidArgument (VALIDATION_FAILED with fields) for ids the RPCs cannot take."""
-    bad = {}
-    if not isinstance(customer_id, str) or not 1 <= len(customer_id) <= 40:
-        bad["customer_id"] = ["must be 1 to 40 characters"]
-    if need_pseudonym and (not isinstance(pseudonym, str) or not pseudonym.strip()
-                           or len(pseudonym) > 200):
-        bad["pseudonym"] = ["must be a non-empty string of at most 200 characters"]
-    if bad:
-        raise errors.InvalidArgument(fields=bad)
 
 
 def _about(customer_id: str):
@@ -105,23 +93,16 @@ def export(session: Session, customer_id: str) -> dict:
         "notifications": inbox, "deliveries": sent}}
 
 
-def _lock(session: Session, customer_id: str) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, :k))"),
-                        {"c": customer_id, "k": LOCK_CLASS})
-
-
 def forget(session: Session, customer_id: str, pseudonym: str, now: dt.datetime) -> dict:
     """Erase the customer's data (see the module's docstring); flushed, the caller commits.
     `{"service": "notifier", "forgotten": {kind: rows changed}}`; `customer_forgotten` is
     emitted when anything was."""
     check(customer_id, pseudonym, need_pseudonym=True)
-    _lock(session, customer_id)
+    lock_customer(session, "notifier", customer_id)
     counts = dict.fromkeys(KINDS, 0)
 
     def run(statement) -> int:
-        return session.execute(statement.execution_options(
-            synchronize_session=False)).rowcount or 0
+        return changed(session, statement)
 
     counts["preferences"] = run(delete(Preference).where(Preference.customer_id == customer_id))
     counts["consents"] = run(delete(Consent).where(Consent.customer_id == customer_id))

@@ -29,7 +29,8 @@ Events consumed (each turned into the customer's notification by templates.py, i
 language and by their preferences): accounts customer_registered, password_changed (and
 customer_updated, which keeps notifier's copy of e-mail address and language current),
 portal_link_issued, password_reset_requested, email_verification_requested (e-mail only, the
-links to the address they are for), data_export_ready, account_deletion_scheduled /
+links to the address they are for), household_invitation (to the invited address),
+data_export_ready, account_deletion_scheduled /
 cancelled / blocked; billing
 invoice_issued/payment_due/overdue/payment_reminder/paid/collection_failed, credit_note_issued,
 payment_succeeded/failed, subscription_suspended/resumed/renewed/renewal_upcoming/cancelled,
@@ -144,8 +145,13 @@ class NotifierService:
         one), which is not the customer's address yet: the contact copy stays as it is."""
         self._mail_link(payload, "email_verification_requested")
 
-    def _mail_link(self, payload: dict, event_type: str) -> None:
-        entity = payload["customer"]
+    @event_handler("accounts", "household_invitation")
+    def on_household_invitation(self, payload):
+        """An invitation to join a household: e-mailed to the invited address only."""
+        self._mail_link(payload, "household_invitation", "invitation")
+
+    def _mail_link(self, payload: dict, event_type: str, entity_name: str = "customer") -> None:
+        entity = payload[entity_name]
         to = {"id": entity["customer_id"], "email": entity["email"],
               "language": entity.get("language")}
         now = self.clock.now()

@@ -38,7 +38,8 @@ TOPICS = {
 DEFAULT_OFF = {("promotions", "email")}
 # sent by e-mail whatever the preferences, and never to the inbox (a sign-in link is useless
 # there, and must reach the customer when they cannot sign in)
-EMAIL_ONLY = {"portal_link_issued", "password_reset_requested", "email_verification_requested"}
+EMAIL_ONLY = {"portal_link_issued", "password_reset_requested", "email_verification_requested",
+              "household_invitation"}
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,23 @@ TEMPLATES: dict[str, Template] = {
         "th": ("ยืนยันที่อยู่อีเมลของคุณ",
                "ยืนยันว่าที่อยู่นี้เป็นของคุณด้วยลิงก์นี้: {url}\nลิงก์ใช้ได้ถึง {expires} "
                "ระหว่างนี้เราจะยังใช้ที่อยู่เดิมของคุณ")}),
+    "household_invitation": T("account", {
+        "en": ("{holder_name} invites you to their household",
+               "{holder_name} invites you to use their account: your services on their bill. "
+               "Accept with this link, signed in with this address (or create an account with "
+               "it first): {url}\nIt works once, until {expires}."),
+        "de": ("{holder_name} lädt Sie in den Haushalt ein",
+               "{holder_name} lädt Sie ein, das eigene Konto mitzunutzen: Ihre Dienste auf deren "
+               "Rechnung. Nehmen Sie mit diesem Link an, angemeldet mit dieser Adresse (oder "
+               "legen Sie zuerst ein Konto damit an): {url}\nEr gilt einmal, bis {expires}."),
+        "it": ("{holder_name} la invita nella sua famiglia",
+               "{holder_name} la invita a usare il suo account: i suoi servizi sulla sua "
+               "fattura. Accetti con questo link, accedendo con questo indirizzo (o crei prima "
+               "un account con esso): {url}\nÈ valido una sola volta, fino al {expires}."),
+        "th": ("{holder_name} เชิญคุณเข้าร่วมครัวเรือน",
+               "{holder_name} เชิญคุณใช้บัญชีร่วมกัน บริการของคุณจะอยู่ในบิลของเขา "
+               "ตอบรับด้วยลิงก์นี้โดยเข้าสู่ระบบด้วยอีเมลนี้ (หรือสร้างบัญชีด้วยอีเมลนี้ก่อน): "
+               "{url}\nลิงก์ใช้ได้ครั้งเดียว ถึง {expires}")}),
     "data_export_ready": T("account", {
         "en": ("Your data is ready to download",
                "The archive of your data you asked for is ready. Download it in Settings → "

@@ -43,32 +43,18 @@ from sqlalchemy.orm import Session
 from services.common import errors, outbox
 from services.common.clock import isoformat
 from services.common.kernel_tables import OutboxMessage
+from services.common.privacy import check
 from services.tickets import escalation, events, history, tickets
 from services.tickets.models import HistoryEntry, IncidentCredit, Ticket
 from services.tickets.views import Policy, category_names, dump, event_entity
 
 SERVICE = "tickets"
 ERASED = "[erased]"  # what the customer wrote, once they are forgotten
-PSEUDONYM_MAX = 200  # history's actor_name column
 MIN_ERASED = 4  # shorter strings (a country code, a house number) are not searched for
 CONTACT_KEYS = ("email", "phone", "address")  # never captured today; dropped if ever they are
 KINDS = ("tickets", "comments", "history", "closed", "events")
 CLOSED_REASON = "account_deleted"
 
-
-def check(customer_id: Any, pseudonym: Any = None, need_pseudonym: bool = False) -> None:
-    """InvalidArgument (VALIDATION_FAILED with fields) for arguments the RPCs cannot take."""
-    bad = {}
-    if not isinstance(customer_id, str) or not 1 <= len(customer_id) <= 40:
-        bad["customer_id"] = ["must be 1 to 40 characters"]
-    if need_pseudonym and (not isinstance(pseudonym, str) or not pseudonym.strip()
-                           or len(pseudonym) > PSEUDONYM_MAX):
-        bad["pseudonym"] = [f"must be a non-empty string of at most {PSEUDONYM_MAX} characters"]
-    if bad:
-        raise errors.InvalidArgument(fields=bad)
-
-
-# export ---------------------------------------------------------------------------------------
 
 def export(session: Session, customer_id: str, policy: Policy) -> dict:
     """Everything tickets holds about the customer, JSON-ready (times ISO 8601 UTC)."""

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from services.common import errors
 from services.common.clock import isoformat
+from services.common.privacy import check
 from services.vouchers import redemption
 from services.vouchers.models import Redemption, ThrottleCounter, ThrottleEvent, Voucher
 
@@ -31,12 +32,6 @@ SERVICE = "vouchers"
 def account_key(customer_id: str) -> str:
     """The throttle key of a customer's wrong codes (as `redemption._keys` makes it)."""
     return f"redeem:account:{customer_id}"
-
-
-def _check(customer_id) -> str:
-    if not isinstance(customer_id, str) or not customer_id:
-        raise errors.InvalidArgument(fields={"customer_id": ["must be a customer id"]})
-    return customer_id
 
 
 def _dump_bought(v: Voucher) -> dict:
@@ -54,7 +49,7 @@ def _dump_counter(c: ThrottleCounter) -> dict:
 
 def export(session: Session, customer_id: str) -> dict:
     """Everything vouchers holds about the customer, JSON-ready (no files)."""
-    customer_id, key = _check(customer_id), account_key(customer_id)
+    customer_id, key = check(customer_id), account_key(customer_id)
     return {"service": SERVICE, "files": [], "data": {
         "redemptions": [redemption.dump(r) for r in session.scalars(
             select(Redemption).where(Redemption.customer_id == customer_id)
@@ -82,7 +77,7 @@ def forget(session: Session, customer_id: str, pseudonym) -> dict:
     """Erase the customer's live guessing state; flushed, the entrypoint commits. The
     pseudonym is checked but written nowhere: vouchers holds no name. Answers {"service",
     "forgotten": {table: rows deleted by this call}, "kept": {table: rows}}."""
-    customer_id = _check(customer_id)
+    customer_id = check(customer_id)
     if not isinstance(pseudonym, str) or not pseudonym.strip():
         raise errors.InvalidArgument(fields={"pseudonym": ["must be a non-empty string"]})
     deleted = session.execute(delete(ThrottleCounter).where(

@@ -197,7 +197,7 @@ def test_migration_6_adds_the_text_columns_to_a_version_5_database(tmp_path):
         version = conn.exec_driver_sql(
             "SELECT version FROM schema_versions WHERE component = 'billing'").scalar()
     assert row == ("Top-up by card Visa …4242", None)
-    assert version == MIGRATIONS[-1].version == 6
+    assert version == MIGRATIONS[-1].version  # and the later ones ran too
 
 
 # --- the catalogs: the server's (PDFs) and the portal's, every code in every language --------

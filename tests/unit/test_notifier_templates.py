@@ -24,6 +24,9 @@ EVENTS = {
                                      "change": True, "previous_email": "a@example.com",
                                      "url": "https://portal.example/#/verify-email/t0ken",
                                      "expires_at": "2026-12-02T10:00:00Z"},
+    "household_invitation": {"id": "hhi_1", "customer_id": "cus_1", "email": "b@example.com",
+                             "holder_name": "Ann", "url": "https://portal.example/#/household/"
+                             "join/t0ken", "expires_at": "2026-12-11T10:00:00Z"},
     "data_export_ready": {"id": "dex_1", "customer_id": "cus_1",
                           "url": "https://portal.example/#/settings/privacy",
                           "expires_at": "2026-12-09T10:00:00Z"},

@@ -22,10 +22,13 @@ from services.common.clock import isoformat
 from services.common.money import taxed
 
 
-def get(session: Session, customer_id: str, subscription_id: str) -> Subscription:
-    """The customer's subscription; another customer's id is NotFound, like a missing one."""
+def get(session: Session, customer_id: str, subscription_id: str,
+        member_id: str | None = None) -> Subscription:
+    """The customer's subscription; another customer's id is NotFound, like a missing one, and
+    so is one a household member (`member_id`) does not use."""
     sub = session.get(Subscription, subscription_id) if isinstance(subscription_id, str) else None
-    if sub is None or sub.customer_id != customer_id:
+    if sub is None or sub.customer_id != customer_id or (
+            member_id is not None and sub.member_id != member_id):
         raise errors.NotFound("No such subscription.", code=SUBSCRIPTION_NOT_FOUND)
     return sub
 
@@ -50,6 +53,7 @@ def dump(sub: Subscription) -> dict:
     renewal = next_renewal(sub)
     return {
         "id": sub.id, "status": sub.status, "currency": cur, "billing_period": sub.billing_period,
+        "member_id": sub.member_id,
         "activation_date": isoformat(sub.activation_date),
         "current_period": {"start": isoformat(sub.current_period_start),
                            "end": isoformat(sub.current_period_end)},

@@ -21,6 +21,8 @@ import * as vouchers from './pages/vouchers.js';
 import * as notifications from './pages/notifications.js';
 import * as support from './pages/support.js';
 import * as notFound from './pages/not-found.js';
+import * as householdJoin from './pages/household-join.js';
+import { actAs } from './household.js';
 import './offline.js'; // the last dashboard offline; registers the service worker (sw.js)
 
 // Staff pages are loaded when a staff member first opens one (the build makes each a chunk of
@@ -44,6 +46,8 @@ const ROUTES = [
   { path: 'forgot-password', page: forgotPassword, public: true },
   { path: /^reset-password\/([^/]+)$/, page: resetPassword, public: true },
   { path: /^verify-email\/([^/]+)$/, page: verifyEmail, public: true }, // signed in or not
+  // a household invitation's link: signed in, in the account's frame; signed out, public
+  { path: /^household\/join\/([^/]+)$/, page: householdJoin, public: true, optionalSession: true },
   { path: 'dashboard', page: dashboard, nav: 'dashboard' },
   { path: 'subscriptions', page: subscriptions, nav: 'subscriptions' },
   // a recommendation's Apply: the change flow for that subscription with the change chosen, previewed
@@ -58,7 +62,7 @@ const ROUTES = [
   { path: /^support\/([^/]+)$/, page: support, nav: 'support' }, // one ticket
   { path: 'notifications', page: notifications, nav: 'notifications' },
   { path: 'settings', page: settings, nav: 'settings' },
-  { path: /^settings\/(profile|password|cards|notifications|security)$/, page: settings, nav: 'settings' }, // one section first (on a phone: only it)
+  { path: /^settings\/(profile|password|cards|notifications|security|privacy|household)$/, page: settings, nav: 'settings' }, // one section first (on a phone: only it)
   { path: 'ops/vouchers', page: opsVouchers, nav: 'opsVouchers', roles: OPS_ROLES },
   { path: 'ops/support', page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES },
   { path: /^ops\/support\/([^/]+)$/, page: opsSupport, nav: 'opsSupport', roles: OPS_ROLES }, // one ticket
@@ -72,13 +76,19 @@ const HOME = '#/dashboard';
 const STAFF_HOME = '#/ops/support';
 const CUSTOMER_PAGES = ['dashboard', 'subscriptions', 'insights', 'wallet', 'bills', 'vouchers', 'support'];
 const isStaff = () => OPS_ROLES.includes((session.account || {}).role);
-const home = () => (isStaff() ? STAFF_HOME : HOME);
+// A household member acting on the holder's account (GET /me's `acting`) may use only their
+// own Settings sections, Subscriptions and the catalog in it, and the wallet when it is shared;
+// the API refuses the rest (403 MEMBER_NOT_ALLOWED), so the rest is not offered.
+const ACTING_HOME = '#/subscriptions';
+const acting = () => (session.account && session.account.acting) || null;
+const home = () => (isStaff() ? STAFF_HOME : acting() ? ACTING_HOME : HOME);
 const customerPage = (route) => Boolean(route && !route.public && CUSTOMER_PAGES.includes(route.nav));
 
 const root = document.getElementById('app');
 // scope "mfa_enrolment": staff whose operator requires two-step sign-in and who have not set it
 // up; until they do, every call but those of Settings → Security answers MFA_ENROLMENT_REQUIRED
-const session = { account: null, returnTo: null, scope: null };
+// households: the households the person belongs to (GET /me/households), null until asked
+const session = { account: null, returnTo: null, scope: null, households: null };
 const ENROLMENT_HASH = '#/settings/security';
 const flashes = new Map(); // one-shot messages shown by the next render of a page
 let renderCount = 0;
@@ -127,6 +137,7 @@ async function setAccount(account) {
 async function loggedIn(result) {
   api.rememberCsrf(result && result.csrf_token);
   forgetUnread(); // perhaps another account than before
+  session.households = null;
   await setAccount(result.account);
   session.scope = (result && result.scope) || null;
   if (session.scope === 'mfa_enrolment') {
@@ -147,6 +158,7 @@ async function logout() {
   }
   session.account = null;
   session.scope = null;
+  session.households = null;
   forgetUnread();
   api.forgetCsrf();
   flashes.set('login', { kind: 'success', text: 'login.loggedOut' });
@@ -196,7 +208,7 @@ function drawUnread() {
 function schedulePoll() {
   clearTimeout(unread.timer);
   unread.timer = null;
-  if (!session.account || unread.stopped || session.scope) return;
+  if (!session.account || unread.stopped || session.scope || acting()) return;
   unread.timer = setTimeout(() => {
     unread.timer = null;
     if (document.visibilityState === 'visible') refreshUnread();
@@ -218,7 +230,7 @@ function setUnread(count) {
 
 /** Ask the server (one request at a time); failures keep the last known count. */
 function refreshUnread({ ifOlderThan = 0 } = {}) {
-  if (!session.account || unread.stopped || session.scope) return Promise.resolve();
+  if (!session.account || unread.stopped || session.scope || acting()) return Promise.resolve();
   if (unread.pending) return unread.pending;
   if (ifOlderThan && Date.now() - unread.at < ifOlderThan) return Promise.resolve();
   const accountId = session.account.id;
@@ -284,6 +296,10 @@ const ctx = {
   },
   /** A page learnt the unread count from the server (dashboard, inbox, marking read). */
   setUnread,
+  /** Memberships changed (joined, left): the switcher asks again at the next page. */
+  forgetHouseholds() {
+    session.households = null;
+  },
   refreshShell() {
     if (!session.account) return;
     root.querySelectorAll('[data-account-name]').forEach((name) => {
@@ -330,10 +346,15 @@ function publicShell(main) {
 }
 
 /** Whether the logged-in account may open a route (its billing type, role, permissions). */
+const ACTING_PAGES = ['subscriptions', 'settings'];
+
 function allowed(route) {
   const account = session.account || {};
   const held = Array.isArray(account.permissions) ? account.permissions : [];
-  return (!route.billing || route.billing === account.billing_type)
+  const inHousehold = acting();
+  if (inHousehold && !(ACTING_PAGES.includes(route.nav) || (route.nav === 'wallet' && inHousehold.share_wallet))) return false;
+  const billingType = inHousehold ? inHousehold.billing_type : account.billing_type;
+  return (!route.billing || route.billing === billingType)
     && !(isStaff() && customerPage(route))
     && (!route.roles || route.roles.includes(account.role))
     && (!route.permissions || route.permissions.some((p) => held.includes(p)));
@@ -359,6 +380,7 @@ function navigation(activeNav) {
         'aria-current': r.nav === activeNav ? 'page' : null,
       }, icon(r.nav), h('span', { class: 'nav-label' }, t(`nav.${r.nav}`)),
       r.nav === 'notifications' ? unreadBadge('nav-unread') : null))),
+    accountSwitcher(),
     // On a phone the header has no room for the account's name and the Log out button: the
     // menu has them.
     h('li', { class: 'nav-account' },
@@ -410,8 +432,55 @@ function tabBar(activeNav) {
       h('span', { class: 'tab-label' }, t(`nav.short.${r.nav}`)))))));
 }
 
+async function switchAccount(accountId, problem) {
+  try {
+    session.households = null;
+    await actAs(ctx, accountId);
+  } catch (err) {
+    if (err && err.handled) return;
+    if (problem) problem.replaceChildren(h('p', {}, errorText(err)));
+  }
+}
+
+/** "My account" / "<holder>'s household" in the menu, for a person who belongs to a household. */
+function accountSwitcher() {
+  const households = session.households || [];
+  if (!households.length) return null;
+  const current = acting() ? acting().account_id : '';
+  const id = 'account-switcher-choice';
+  const select = h('select', { id, name: 'account', 'data-testid': 'account-switcher-choice' },
+    h('option', { value: '', selected: !current }, t('household.myAccount')),
+    households.map((m) => h('option', { value: m.account_id, selected: m.account_id === current }, t('household.holdersHousehold', { holder: m.holder_name }))));
+  select.value = current;
+  const problem = h('div', { class: 'action-error', role: 'alert' });
+  const form = h('form', { class: 'account-switcher', 'data-testid': 'account-switcher', novalidate: true },
+    h('label', { for: id }, t('household.switcherLabel')),
+    select,
+    h('button', { type: 'submit', class: 'button secondary small' }, t('household.switch')));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (select.value === current) return;
+    switchAccount(select.value || null, problem);
+  });
+  return h('li', { class: 'nav-switcher' }, form, problem);
+}
+
+/** While acting in a household: which one, and the way back. */
+function actingBanner() {
+  const inHousehold = acting();
+  if (!inHousehold) return null;
+  const problem = h('div', { class: 'action-error', role: 'alert' });
+  return h('div', { class: 'notice warning acting-banner', role: 'region', 'aria-label': t('household.bannerLabel'), 'data-testid': 'acting-banner' },
+    h('p', {}, t('household.actingIn', { holder: inHousehold.holder_name })),
+    h('button', { type: 'button', class: 'button secondary small', 'data-testid': 'acting-back', on: { click: () => switchAccount(null, problem) } }, t('household.backToMine')),
+    problem);
+}
+
 function accountShell(main, activeNav) {
   const bar = tabBar(activeNav);
+  const banner = actingBanner();
+  main.actingBanner = banner; // kept above whatever the page shows (render)
+  if (banner) main.prepend(banner);
   return [
     skipLink(),
     h('header', { class: 'app-header' },
@@ -465,6 +534,13 @@ async function render() {
       }
       if (!isCurrent()) return;
     }
+  } else if (route.optionalSession && !session.account) {
+    try {
+      await setAccount(await api.get('/api/v1/me', { redirectOn401: false }));
+    } catch {
+      // not signed in: the page says what to do
+    }
+    if (!isCurrent()) return;
   } else if (session.account && (route.page === login || route.page === signup)) {
     navigate(home(), { replace: true });
     return;
@@ -478,10 +554,26 @@ async function render() {
     return;
   }
 
+  if (session.account && !isStaff() && session.households === null && !session.scope) {
+    try {
+      const answer = await api.get('/api/v1/me/households', { redirectOn401: false });
+      session.households = Array.isArray(answer && answer.data) ? answer.data : [];
+    } catch {
+      session.households = []; // no switcher this time; the next login asks again
+    }
+    if (!isCurrent()) return;
+  }
+  // a member in a household lands on Subscriptions instead of a page that is not theirs there
+  if (acting() && route && !route.public && !allowed(route)) {
+    navigate(ACTING_HOME, { replace: true });
+    return;
+  }
+
   const available = route && (route.public || allowed(route));
   const page = available ? route.page : notFound;
   const main = h('main', { id: 'main', tabindex: '-1', 'aria-busy': 'true' }, skeleton());
-  root.replaceChildren(...(route && route.public ? publicShell(main) : accountShell(main, available ? route.nav : null)));
+  const framed = route && route.public && !(route.optionalSession && session.account);
+  root.replaceChildren(...(framed ? publicShell(main) : accountShell(main, available ? route.nav : null)));
 
   const unreadBefore = unread.at;
   let content;
@@ -493,7 +585,7 @@ async function render() {
     content = errorPanel(err);
   }
   if (!isCurrent()) return;
-  main.replaceChildren(content);
+  main.replaceChildren(...[main.actingBanner, content].filter(Boolean));
   main.removeAttribute('aria-busy');
   const heading = main.querySelector('h1');
   document.title = heading ? `${heading.textContent} – ${brandName()}` : brandName();

@@ -9,6 +9,8 @@ import { paymentMethodsSection } from '../payment-methods.js';
 import { topicLabel } from './notifications.js';
 import { strongSignInSection } from '../strong-sign-in.js';
 import { emailSettings } from '../email-settings.js';
+import { privacySection } from '../privacy.js';
+import { householdSection } from '../household.js';
 
 const ADDRESS_PARTS = ['line1', 'line2', 'city', 'postal_code', 'country'];
 
@@ -426,24 +428,29 @@ export async function render(outer) {
     },
   };
   if (ctx.session.scope === 'mfa_enrolment') return enrolmentPage(ctx);
-  const [account, paymentMethods, preferences, security] = await Promise.all([
+  // a member acting in a household has their own person-level sections only
+  const acting = Boolean(ctx.session.account && ctx.session.account.acting);
+  const [account, paymentMethods, preferences, security, privacy, household] = await Promise.all([
     api.get('/api/v1/me'),
-    paymentMethodsSection(),
+    acting ? null : paymentMethodsSection(),
     // Settings still open when the notifier does not answer; the section says so.
-    api.get(PREFERENCES).then((value) => ({ value }), (err) => {
+    acting ? null : api.get(PREFERENCES).then((value) => ({ value }), (err) => {
       if (err && err.handled) throw err;
       return { error: err };
     }),
     securitySection(ctx),
+    privacySection(ctx),
+    acting ? null : householdSection(ctx),
   ]);
   ctx.session.account = account;
   ctx.refreshShell();
+  const sections = acting ? ACTING_SECTIONS : SECTIONS;
   const profile = profileForm(ctx, account);
   const flash = ctx.takeFlash('settings-profile');
   if (flash) setMessage(profile, flash.kind, flash.text);
   const page = h('section', { class: 'page settings-page', 'data-testid': 'page-settings' },
     h('h1', {}, t('settings.title')),
-    sectionNav(),
+    sectionNav(sections),
     h('div', { class: 'settings-grid' },
       h('section', { class: 'card', 'aria-labelledby': 'profile-title', 'data-section-id': 'profile' },
         h('h2', { id: 'profile-title' }, t('settings.profile')),
@@ -452,28 +459,33 @@ export async function render(outer) {
       h('section', { class: 'card', 'aria-labelledby': 'password-title', 'data-section-id': 'password' },
         h('h2', { id: 'password-title' }, t('settings.passwordTitle')),
         passwordForm())),
-    h('div', { class: 'settings-payment', 'data-section-id': 'cards' }, paymentMethods),
-    h('div', { class: 'settings-notifications', 'data-section-id': 'notifications' }, notificationsSection(preferences)),
-    h('div', { class: 'settings-security', 'data-section-id': 'security' }, security));
-  showSection(page, SECTIONS.includes((ctx.params || [])[0]) ? ctx.params[0] : 'profile', { scroll: false });
+    acting ? null : h('div', { class: 'settings-payment', 'data-section-id': 'cards' }, paymentMethods),
+    acting ? null : h('div', { class: 'settings-notifications', 'data-section-id': 'notifications' }, notificationsSection(preferences)),
+    h('div', { class: 'settings-security', 'data-section-id': 'security' }, security),
+    h('div', { class: 'settings-privacy', 'data-section-id': 'privacy' }, privacy),
+    acting ? null : h('div', { class: 'settings-household', 'data-section-id': 'household' }, household));
+  showSection(page, sections.includes((ctx.params || [])[0]) ? ctx.params[0] : 'profile', { scroll: false });
   return page;
 }
 
 // --- sections: on a phone one at a time, chosen in the section navigation; wider, all of them
 // one after the other, the navigation jumping to each -------------------------------------------
 
-const SECTIONS = ['profile', 'password', 'cards', 'notifications', 'security'];
+const SECTIONS = ['profile', 'password', 'cards', 'notifications', 'security', 'privacy', 'household'];
+const ACTING_SECTIONS = ['profile', 'password', 'security', 'privacy'];
 const SECTION_LABELS = {
   profile: 'settings.section.profile',
   password: 'settings.section.password',
   cards: 'settings.section.payment',
   notifications: 'settings.section.notifications',
   security: 'settings.section.security',
+  privacy: 'settings.section.privacy',
+  household: 'settings.section.household',
 };
 
-function sectionNav() {
+function sectionNav(sections) {
   return h('nav', { class: 'section-nav', 'aria-label': t('settings.sectionsLabel'), 'data-testid': 'settings-sections' },
-    h('ul', {}, SECTIONS.map((name) => h('li', {},
+    h('ul', {}, sections.map((name) => h('li', {},
       h('button', {
         type: 'button',
         class: 'section-link',

@@ -229,7 +229,7 @@ export async function householdSection(ctx) {
     } else {
       const members = Array.isArray(household.value.members) ? household.value.members : [];
       const invitations = Array.isArray(household.value.invitations) ? household.value.invitations : [];
-      mine.replaceChildren(
+      mine.replaceChildren(...[
         h('h3', { id: 'household-members-title' }, t('household.membersTitle')),
         members.length
           ? h('ul', { class: 'household-list', 'aria-labelledby': 'household-members-title', 'data-testid': 'household-members' },
@@ -241,7 +241,7 @@ export async function householdSection(ctx) {
             invitations.map((i) => invitationItem(i, currency, reload, say, fail)))] : null,
         h('h3', { id: 'household-invite-title' }, t('household.inviteTitle')),
         h('p', { class: 'hint' }, t('household.inviteIntro')),
-        inviteForm(currency, () => reload(), status));
+        inviteForm(currency, () => reload(), status)].flat().filter(Boolean));
     }
     const list = belongs.value && Array.isArray(belongs.value.data) ? belongs.value.data : [];
     memberships.replaceChildren(

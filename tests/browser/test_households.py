@@ -1,0 +1,104 @@
+"""Households in the portal: a prepaid holder (topped up by card) invites a member in Settings →
+Household with a monthly limit that buys one Basic package; the member signs up with the
+invited address from the link in the mail (the join page sends them to sign up and brings them
+back), joins, switches to the household (a banner says so, the holder's other pages are not
+offered), sees none of the holder's subscriptions, subscribes to Basic, and a second purchase is
+refused with the spending limit's message; the holder's Subscriptions show both. axe checks every
+state (tests/browser/helpers.py)."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import add_card, log_in_as, new_account
+from tests.browser.test_portal import PASSWORD, unique_email
+from tests.browser.test_strong_sign_in import mailed_links
+from tests.browser.test_subscriptions import card_for, catalog_packages, subscribe
+
+
+def test_a_member_joins_switches_and_buys_within_the_limit(make_page, portal_url,
+                                                           tmp_path_factory):
+    holder_name = "Hilda Holder"
+    holder_email, holder = new_account(portal_url, holder_name)
+    add_card(holder, "4242424242424242", holder_name)
+    holder.call("POST", "/api/v1/wallet/top-ups", 201,
+                json={"amount": {"amount": 15000, "currency": "EUR"}},
+                headers={"Idempotency-Key": f"household-{holder_email}"})
+    holder.call("POST", "/api/v1/subscriptions", 201, json={"package": "premium"},
+                headers={"Idempotency-Key": f"household-sub-{holder_email}"})
+
+    page = make_page()
+    log_in_as(page, portal_url, {"email": holder_email, "name": holder_name})
+    basic = catalog_packages(page, portal_url)["basic"]["taxed_prices"]["month"]["gross"]
+    limit = f"{basic['amount'] // 100}.{basic['amount'] % 100:02d}"
+
+    page.goto(f"{portal_url}/#/settings/household")
+    section = page.get_by_test_id("settings-household")
+    expect(section.get_by_role("heading", level=2, name="Household")).to_be_visible()
+    expect(section.get_by_test_id("household-no-members")).to_be_visible()
+    member_email = unique_email()
+    form = section.get_by_test_id("household-invite-form")
+    form.get_by_label("Their e-mail address").fill(member_email)
+    form.get_by_label("Share the wallet").check()
+    form.get_by_label("Monthly limit (EUR)").fill(limit)
+    form.get_by_role("button", name="Send the invitation").click()
+    invitation = section.get_by_test_id("household-invitation")
+    expect(invitation).to_contain_text(member_email)
+    expect(invitation).to_contain_text(f"up to €{limit} a month")
+
+    # the member: the link from the mail, signed out → sign up with the invited address → back
+    [link] = mailed_links(tmp_path_factory, member_email, "household/join", page)
+    member_name = "Max Member"
+    other = make_page()
+    other.goto(link)
+    join = other.get_by_test_id("page-household-join")
+    expect(join.get_by_test_id("household-join-sign-in")).to_contain_text(
+        "sign in, or sign up, with the e-mail address the invitation was sent to")
+    join.get_by_role("link", name="Sign up").click()
+    signup = other.get_by_test_id("signup-form")
+    signup.get_by_label("Email", exact=True).fill(member_email)
+    signup.get_by_label("Password", exact=True).fill(PASSWORD)
+    signup.get_by_label("Name", exact=True).fill(member_name)
+    signup.get_by_label(re.compile("^Prepaid")).check()
+    signup.get_by_label("Currency").select_option("EUR")
+    signup.get_by_role("button", name="Create account").click()
+    expect(other).to_have_url(re.compile(r"#/household/join/"))
+    other.get_by_role("button", name="Join the household").click()
+    expect(other.get_by_test_id("household-joined")).to_have_text(
+        f"You have joined {holder_name}'s household.")
+    other.get_by_role("button", name=f"Switch to {holder_name}'s household").click()
+
+    expect(other).to_have_url(re.compile(r"#/subscriptions$"))
+    banner = other.get_by_test_id("acting-banner")
+    expect(banner).to_contain_text(f"You are in {holder_name}'s household")
+    nav = other.get_by_test_id("nav")
+    expect(nav.get_by_role("link", name="Bills")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Support")).to_have_count(0)
+    expect(other.get_by_test_id("subscription-card")).to_have_count(0)  # not the holder's
+    subscribe(other, "basic")
+
+    # a second Basic would pass the limit
+    option = other.locator('[data-testid="package-option"][data-package-code="basic"]')
+    option.get_by_role("button", name=re.compile("^Choose")).click()
+    subscribe_form = other.get_by_test_id("subscribe-form")
+    subscribe_form.get_by_role("radio", name=re.compile("^Monthly")).check()
+    subscribe_form.get_by_role("button", name="Subscribe", exact=True).click()
+    expect(subscribe_form).to_contain_text(
+        "This would pass the monthly spending limit the account holder set for you.")
+    expect(other.get_by_test_id("subscription-card")).to_have_count(1)
+
+    # a page outside a member's reach lands on Subscriptions; back to the member's own account
+    other.goto(f"{portal_url}/#/bills")
+    expect(other).to_have_url(re.compile(r"#/subscriptions$"))
+    other.get_by_test_id("acting-banner").get_by_role("button", name="Back to my account").click()
+    expect(other.get_by_test_id("dashboard-greeting")).to_contain_text(member_name)
+    expect(other.get_by_test_id("acting-banner")).to_have_count(0)
+
+    # the holder sees both subscriptions, and the member in the household
+    page.goto(f"{portal_url}/#/subscriptions")
+    expect(page.get_by_test_id("subscription-card")).to_have_count(2)
+    expect(card_for(page, "Basic")).to_have_count(1)
+    page.goto(f"{portal_url}/#/settings/household")
+    member = page.get_by_test_id("household-member")
+    expect(member).to_contain_text(member_name)
+    expect(member.get_by_test_id("member-terms")).to_contain_text(f"up to €{limit} a month")

@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.helpers import add_card, log_in_as, new_account
+from tests.browser.helpers import add_card, log_in_as, new_account, no_horizontal_scroll
 from tests.browser.test_portal import PASSWORD, unique_email
 from tests.browser.test_strong_sign_in import mailed_links
 from tests.browser.test_subscriptions import card_for, catalog_packages, subscribe
@@ -49,7 +49,7 @@ def test_a_member_joins_switches_and_buys_within_the_limit(make_page, portal_url
     # the member: the link from the mail, signed out → sign up with the invited address → back
     [link] = mailed_links(tmp_path_factory, member_email, "household/join", page)
     member_name = "Max Member"
-    other = make_page()
+    other = make_page(width=390, height=844)  # the member on a phone
     other.goto(link)
     join = other.get_by_test_id("page-household-join")
     expect(join.get_by_test_id("household-join-sign-in")).to_contain_text(
@@ -71,9 +71,16 @@ def test_a_member_joins_switches_and_buys_within_the_limit(make_page, portal_url
     expect(other).to_have_url(re.compile(r"#/subscriptions$"))
     banner = other.get_by_test_id("acting-banner")
     expect(banner).to_contain_text(f"You are in {holder_name}'s household")
-    nav = other.get_by_test_id("nav")
-    expect(nav.get_by_role("link", name="Bills")).to_have_count(0)
-    expect(nav.get_by_role("link", name="Support")).to_have_count(0)
+    no_horizontal_scroll(other, 390, "Subscriptions in a household")
+    for hidden in ("nav-dashboard", "nav-bills", "nav-support", "nav-notifications",
+                   "tab-dashboard", "tab-support"):
+        expect(other.get_by_test_id(hidden)).to_have_count(0)
+    # the shared wallet: its balance, a voucher top-up; not the holder's history or cards
+    other.get_by_test_id("tab-wallet").click()
+    expect(other.get_by_test_id("wallet-shared")).to_contain_text(
+        f"{holder_name} shares this wallet")
+    expect(other.get_by_test_id("wallet-balance")).to_contain_text("€")
+    other.get_by_test_id("tab-subscriptions").click()
     expect(other.get_by_test_id("subscription-card")).to_have_count(0)  # not the holder's
     subscribe(other, "basic")
 

@@ -322,10 +322,13 @@ function historyCard(state, firstPage) {
 // --- the page ------------------------------------------------------------------------------------
 
 export async function render(ctx) {
+  // A household member using the holder's shared wallet may see its balance and top it up with
+  // a voucher; the history, the cards and the warning's setting stay the holder's.
+  const acting = Boolean(ctx.session.account && ctx.session.account.acting);
   const [wallet, firstPage, cards] = await Promise.all([
     api.get('/api/v1/wallet'),
-    api.get(`/api/v1/wallet/transactions?limit=${PAGE_SIZE}`),
-    listCards(),
+    acting ? null : api.get(`/api/v1/wallet/transactions?limit=${PAGE_SIZE}`),
+    acting ? [] : listCards(),
   ]);
   const [suggested] = ctx.params || []; // #/wallet/top-up/1895: what the dashboard says is missing
   const state = {
@@ -340,6 +343,14 @@ export async function render(ctx) {
     },
     reloadHistory: async () => {},
   };
+  if (acting) {
+    return h('section', { class: 'page wide', 'data-testid': 'page-wallet' },
+      h('h1', {}, t('wallet.title')),
+      h('p', { class: 'intro', 'data-testid': 'wallet-shared' }, t('wallet.sharedByHolder', { holder: ctx.session.account.acting.holder_name })),
+      h('div', { class: 'wallet-grid' },
+        balanceCard(state),
+        h('div', { class: 'wallet-actions' }, voucherCard(state))));
+  }
   return h('section', { class: 'page wide', 'data-testid': 'page-wallet' },
     h('h1', {}, t('wallet.title')),
     h('div', { class: 'wallet-grid' },

@@ -128,7 +128,12 @@ function exportsPart(ctx, loaded, section) {
   };
   const poll = async () => {
     timer = null;
-    if (!onScreen()) return; // the section was left: stop asking
+    if (!onScreen()) return; // the page was left: stop asking
+    if (!section.getClientRects().length) { // another section is shown (a phone): ask when back
+      pollingSince = Date.now();
+      schedule();
+      return;
+    }
     try {
       const page = await api.get(EXPORTS, { redirectOn401: false });
       if (onScreen()) draw(Array.isArray(page && page.data) ? page.data : []);

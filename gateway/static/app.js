@@ -380,7 +380,7 @@ function navigation(activeNav) {
         'aria-current': r.nav === activeNav ? 'page' : null,
       }, icon(r.nav), h('span', { class: 'nav-label' }, t(`nav.${r.nav}`)),
       r.nav === 'notifications' ? unreadBadge('nav-unread') : null))),
-    accountSwitcher(),
+    switcherSlot(),
     // On a phone the header has no room for the account's name and the Log out button: the
     // menu has them.
     h('li', { class: 'nav-account' },
@@ -442,6 +442,36 @@ async function switchAccount(accountId, problem) {
   }
 }
 
+// The households the person belongs to, asked once a session (and again after joining, leaving
+// or switching) beside the page's own requests, never before them: the switcher appears in the
+// menu when they arrive.
+let householdsPending = null;
+
+function loadHouseholds() {
+  if (!session.account || isStaff() || session.scope || session.households !== null || householdsPending) return;
+  const accountId = session.account.id;
+  householdsPending = api.get('/api/v1/me/households', { redirectOn401: false })
+    .then((answer) => (Array.isArray(answer && answer.data) ? answer.data : []), () => [])
+    .then((list) => {
+      householdsPending = null;
+      if (!session.account || session.account.id !== accountId) return;
+      session.households = list;
+      root.querySelectorAll('[data-switcher-slot]').forEach(fillSwitcher);
+    });
+}
+
+function fillSwitcher(slot) {
+  const switcher = accountSwitcher();
+  slot.hidden = !switcher;
+  slot.replaceChildren(...(switcher ? [switcher] : []));
+}
+
+function switcherSlot() {
+  const slot = h('li', { class: 'nav-switcher', 'data-switcher-slot': '' });
+  fillSwitcher(slot);
+  return slot;
+}
+
 /** "My account" / "<holder>'s household" in the menu, for a person who belongs to a household. */
 function accountSwitcher() {
   const households = session.households || [];
@@ -456,13 +486,13 @@ function accountSwitcher() {
   const form = h('form', { class: 'account-switcher', 'data-testid': 'account-switcher', novalidate: true },
     h('label', { for: id }, t('household.switcherLabel')),
     select,
-    h('button', { type: 'submit', class: 'button secondary small' }, t('household.switch')));
+    h('button', { type: 'submit', class: 'button secondary small', 'data-testid': 'account-switcher-submit' }, t('household.switch')));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     if (select.value === current) return;
     switchAccount(select.value || null, problem);
   });
-  return h('li', { class: 'nav-switcher' }, form, problem);
+  return h('div', {}, form, problem);
 }
 
 /** While acting in a household: which one, and the way back. */
@@ -554,15 +584,7 @@ async function render() {
     return;
   }
 
-  if (session.account && !isStaff() && session.households === null && !session.scope) {
-    try {
-      const answer = await api.get('/api/v1/me/households', { redirectOn401: false });
-      session.households = Array.isArray(answer && answer.data) ? answer.data : [];
-    } catch {
-      session.households = []; // no switcher this time; the next login asks again
-    }
-    if (!isCurrent()) return;
-  }
+  loadHouseholds();
   // a member in a household lands on Subscriptions instead of a page that is not theirs there
   if (acting() && route && !route.public && !allowed(route)) {
     navigate(ACTING_HOME, { replace: true });

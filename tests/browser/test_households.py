@@ -100,6 +100,17 @@ def test_a_member_joins_switches_and_buys_within_the_limit(make_page, portal_url
     other.get_by_test_id("acting-banner").get_by_role("button", name="Back to my account").click()
     expect(other.get_by_test_id("dashboard-greeting")).to_contain_text(member_name)
     expect(other.get_by_test_id("acting-banner")).to_have_count(0)
+    # the menu's switcher goes into the household and back too
+    other.get_by_test_id("nav-toggle").click()
+    switcher = other.get_by_test_id("account-switcher")
+    switcher.get_by_label("Use the portal as").select_option(label=f"{holder_name}'s household")
+    switcher.get_by_role("button", name="Switch").click()
+    expect(other.get_by_test_id("acting-banner")).to_contain_text(holder_name)
+    expect(other.get_by_test_id("subscription-card")).to_have_count(1)
+    other.get_by_test_id("nav-toggle").click()
+    switcher.get_by_label("Use the portal as").select_option(label="My account")
+    switcher.get_by_role("button", name="Switch").click()
+    expect(other.get_by_test_id("dashboard-greeting")).to_contain_text(member_name)
 
     # the holder sees both subscriptions, and the member in the household
     page.goto(f"{portal_url}/#/subscriptions")

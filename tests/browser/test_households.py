@@ -80,6 +80,15 @@ def test_a_member_joins_switches_and_buys_within_the_limit(make_page, portal_url
     expect(other.get_by_test_id("wallet-shared")).to_contain_text(
         f"{holder_name} shares this wallet")
     expect(other.get_by_test_id("wallet-balance")).to_contain_text("€")
+    # their own settings only (after a reload too: the session stays in the household)
+    other.goto(f"{portal_url}/#/settings")
+    expect(other.get_by_test_id("page-settings")).to_be_visible()
+    expect(other.get_by_test_id("acting-banner")).to_be_visible()
+    expect(other.get_by_test_id("settings-section-privacy")).to_be_visible()
+    for hidden in ("cards", "notifications", "household"):
+        expect(other.get_by_test_id(f"settings-section-{hidden}")).to_have_count(0)
+    other.get_by_test_id("settings-section-security").click()
+    expect(other.get_by_test_id("session-list")).to_be_visible()
     other.get_by_test_id("tab-subscriptions").click()
     expect(other.get_by_test_id("subscription-card")).to_have_count(0)  # not the holder's
     subscribe(other, "basic")

@@ -129,3 +129,69 @@ def test_a_member_joins_switches_and_buys_within_the_limit(make_page, portal_url
     member = page.get_by_test_id("household-member")
     expect(member).to_contain_text(member_name)
     expect(member.get_by_test_id("member-terms")).to_contain_text(f"up to €{limit} a month")
+
+
+def test_the_holder_withdraws_changes_and_removes_and_only_the_invited_address_joins(
+        make_page, portal_url, tmp_path_factory):
+    holder_name = "Hugo Holder"
+    holder_email, holder = new_account(portal_url, holder_name)
+    member_name = "Mia Member"
+    member_email, member = new_account(portal_url, member_name)
+    stranger_name = "Sam Stranger"
+    stranger_email, _ = new_account(portal_url, stranger_name)
+    page = make_page()
+    log_in_as(page, portal_url, {"email": holder_email, "name": holder_name})
+    page.goto(f"{portal_url}/#/settings/household")
+    section = page.get_by_test_id("settings-household")
+    form = section.get_by_test_id("household-invite-form")
+    form.get_by_label("Monthly limit (EUR)").fill("abc")  # said at the field
+    form.get_by_role("button", name="Send the invitation").click()
+    expect(form.get_by_label("Their e-mail address")).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("Monthly limit (EUR)")).to_have_attribute("aria-invalid", "true")
+    for address in (member_email, "someone.else@example.com"):
+        form.get_by_label("Their e-mail address").fill(address)
+        form.get_by_label("Monthly limit (EUR)").fill("")
+        form.get_by_role("button", name="Send the invitation").click()
+        expect(section.get_by_test_id("household-status")).to_contain_text(address)
+    invitations = section.get_by_test_id("household-invitation")
+    expect(invitations).to_have_count(2)
+    expect(invitations.first).to_contain_text("no monthly limit")
+    section.get_by_role("button",
+                        name="Withdraw the invitation to someone.else@example.com").click()
+    expect(invitations).to_have_count(1)
+
+    # someone else signed in cannot use the member's link
+    [link] = mailed_links(tmp_path_factory, member_email, "household/join", page)
+    stranger = make_page()
+    log_in_as(stranger, portal_url, {"email": stranger_email, "name": stranger_name})
+    stranger.goto(link)
+    stranger.get_by_role("button", name="Join the household").click()
+    expect(stranger.get_by_test_id("household-join-error")).to_have_text(
+        "This invitation is for another e-mail address. Sign in with that one.")
+    token = link.rsplit("/", 1)[1]
+    member.call("POST", "/api/v1/me/households/join", 201, json={"token": token})
+
+    page.reload()
+    member_item = page.get_by_test_id("household-member")
+    expect(member_item).to_contain_text(member_name)
+    expect(page.get_by_test_id("household-invitation")).to_have_count(0)
+    member_form = member_item.get_by_test_id("household-member-form")
+    member_form.get_by_label("Share the wallet").check()
+    member_form.get_by_label("Monthly limit (EUR)").fill("12.50")
+    member_form.get_by_role("button", name="Save").click()
+    expect(member_form.get_by_test_id("form-message")).to_have_text("Saved.")
+    [seen] = holder.call("GET", "/api/v1/household")["members"]
+    assert seen["share_wallet"] is True
+    assert seen["monthly_limit"] == {"amount": 1250, "currency": "EUR"}, seen
+
+    member_item.get_by_role("button", name=f"Remove {member_name} from the household").click()
+    reauth = page.get_by_role("dialog", name="Confirm it is you")
+    reauth_or_done = page.get_by_test_id("household-no-members").or_(reauth)
+    expect(reauth_or_done).to_be_visible()
+    if reauth.count():
+        reauth.get_by_label("Your password").fill(PASSWORD)
+        reauth.get_by_role("button", name="Confirm", exact=True).click()
+    expect(page.get_by_test_id("household-no-members")).to_be_visible()
+    expect(page.get_by_test_id("household-status")).to_contain_text(
+        f"{member_name} is no longer in your household.")
+    assert member.call("GET", "/api/v1/me/households")["data"] == []

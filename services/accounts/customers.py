@@ -204,11 +204,12 @@ def change_password(session: Session, pending: Pending, keep_session_id: str | N
 
 
 def check_password(session: Session, pending: Pending, password: str | None,
-                   now: dt.datetime) -> None:
-    """The current password, verified (no transaction open: the caller committed its read); a
-    wrong one is counted and audited like any other check (`Refused`)."""
+                   now: dt.datetime, field: str = "password") -> None:
+    """The current password (sent as `field`), verified (no transaction open: the caller
+    committed its read); a wrong one is counted and audited like any other check
+    (`Refused`)."""
     if not isinstance(password, str) or not passwords.verify_password(pending.stored, password):
-        _count_wrong_check(session, pending.customer.id, now, _wrong_current_password())
+        _count_wrong_check(session, pending.customer.id, now, _wrong_current_password(field))
     throttle.clear(session, _check_key(pending.customer.id))
 
 
@@ -238,9 +239,9 @@ def _count_wrong_check(session: Session, customer_id: str, now: dt.datetime,
     raise Refused(error)
 
 
-def _wrong_current_password() -> errors.InvalidArgument:
+def _wrong_current_password(field: str = "current_password") -> errors.InvalidArgument:
     return errors.InvalidArgument("The current password is wrong.", code=INVALID_CREDENTIALS,
-                                  fields={"current_password": ["is wrong"]})
+                                  fields={field: ["is wrong"]})
 
 
 def set_role(session: Session, customer_id: str, changes: dict, now: dt.datetime) -> dict:

@@ -5,6 +5,7 @@ import pytest
 
 from services.billing import privacy
 from services.common import errors
+from services.common import privacy as common_privacy
 
 PERSON = {"id": "cus_1", "name": "Annika Quux", "email": "annika@example.com",
           "phone": "+49 30 98765432", "language": "de",
@@ -44,7 +45,7 @@ def test_scrubbing_twice_changes_nothing_more():
 @pytest.mark.parametrize("pseudonym", ["", "   ", None, 7, "x" * 201])
 def test_a_pseudonym_is_a_short_non_empty_string(pseudonym):
     with pytest.raises(errors.InvalidArgument):
-        privacy.check_pseudonym(pseudonym)
+        common_privacy.pseudonym(pseudonym)
 
 
 def test_personal_details_must_be_an_object():

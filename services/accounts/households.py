@@ -285,4 +285,4 @@ def acting(session: Session, auth: AuthSession) -> dict | None:
     return {"account_id": holder.id, "holder_name": holder.name, "role": "member",
             "share_wallet": bool(membership.share_wallet),
             "monthly_limit": membership.monthly_limit, "currency": holder.currency,
-            "billing_type": holder.billing_type}
+            "billing_type": holder.billing_type, "tax_region": holder.tax_region}

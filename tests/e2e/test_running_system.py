@@ -85,6 +85,7 @@ def test_the_readme_curl_tour_works_as_printed(stack):
     # stops a deletion, and the reset link and the export's notice by mail
     assert '{"status":"accepted"}' in done.stdout and '"totp":{"enabled":false' in done.stdout
     assert "\n6\n" in done.stdout and "'code': 'WALLET_BALANCE_LEFT'" in done.stdout
+    assert "\nbob@example.com\n" in done.stdout  # Ann's household invitation
     def subjects_to_ann() -> list[str]:  # Ann reads German since the tour's profile change
         found = [email.message_from_string(m) for m in mails()]
         return [str(email.header.make_header(email.header.decode_header(m["Subject"])))

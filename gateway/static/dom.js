@@ -211,6 +211,30 @@ export function resultRegion(testid) {
 }
 
 /**
+ * A section's outcome, in two places: `status` (a polite live region: what was done) and
+ * `problem` (an alert: what went wrong), with test ids `<name>-status` and `<name>-error`.
+ * `say(text)` shows what was done (null: just clears the problem) and moves focus there unless
+ * `focus` is false; `fail(err)` shows the error's text (`describe`), except for one its caller
+ * already showed (`err.handled`, e.g. a cancelled re-authentication).
+ */
+export function sectionFeedback(name, { focus = true, describe = errorText } = {}) {
+  const status = resultRegion(`${name}-status`);
+  const problem = h('div', { class: 'action-error', role: 'alert', 'data-testid': `${name}-error` });
+  const say = (text) => {
+    problem.replaceChildren();
+    if (text === null) return;
+    status.replaceChildren(h('p', { class: 'notice success' }, text));
+    if (focus) status.focus();
+  };
+  const fail = (err) => {
+    if (err && err.handled) return;
+    status.replaceChildren();
+    problem.replaceChildren(h('p', {}, describe(err)));
+  };
+  return { status, problem, say, fail };
+}
+
+/**
  * A paged table. `draw(page, {append, highlight})` puts the page's rows (`row(item,
  * highlighted)`) in `body` (after the ones there with `append`), shows `table`, or `empty()`
  * when there are none, in `wrap`, and `more` in `moreSlot` while there is a next page

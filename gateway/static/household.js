@@ -6,7 +6,7 @@ import * as api from './api.js';
 import { t } from './i18n.js';
 import {
   h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage,
-  clearErrors, errorText, resultRegion, EMAIL_RE,
+  clearErrors, errorText, EMAIL_RE, sectionFeedback,
 } from './dom.js';
 import { date, money, isMoney, parseAmount, amountInput, fractionDigits } from './format.js';
 
@@ -207,20 +207,9 @@ function membershipItem(ctx, membership, currency, reload, say, fail) {
 /** The Household section of Settings: it loads itself and redraws after each change. */
 export async function householdSection(ctx) {
   const currency = (ctx.session.account && ctx.session.account.currency) || 'EUR';
-  const status = resultRegion('household-status');
-  const problem = h('div', { class: 'action-error', role: 'alert', 'data-testid': 'household-error' });
+  const { status, problem, say, fail } = sectionFeedback('household');
   const mine = h('div', { class: 'household-mine' });
   const memberships = h('div', { class: 'household-memberships' });
-  const say = (text) => {
-    problem.replaceChildren();
-    status.replaceChildren(h('p', { class: 'notice success' }, text));
-    status.focus();
-  };
-  const fail = (err) => {
-    if (err && err.handled) return;
-    status.replaceChildren();
-    problem.replaceChildren(h('p', {}, errorText(err)));
-  };
 
   let reload;
   const draw = (household, belongs) => {

@@ -9,7 +9,7 @@ import * as api from './api.js';
 import { t, has } from './i18n.js';
 import {
   h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage,
-  clearErrors, setFieldError, errorText,
+  clearErrors, setFieldError, sectionFeedback,
 } from './dom.js';
 
 const BASE = '/api/v1/me/payment-methods';
@@ -288,19 +288,8 @@ function addCardForm(onAdded) {
 /** The Payment methods section of Settings: loads its cards itself and redraws after changes. */
 export async function paymentMethodsSection() {
   const titleId = 'payment-methods-title';
-  const status = h('div', { class: 'result', role: 'status', 'aria-live': 'polite', tabindex: '-1', 'data-testid': 'payment-methods-status' });
-  const problem = h('div', { class: 'action-error', role: 'alert', 'data-testid': 'payment-methods-error' });
+  const { status, problem, say, fail } = sectionFeedback('payment-methods', { focus: false });
   const list = h('div', { class: 'pm-list-slot' });
-
-  const say = (text) => {
-    problem.replaceChildren();
-    status.replaceChildren(h('p', { class: 'notice success' }, text));
-  };
-  const fail = (err) => {
-    if (err && err.handled) return;
-    status.replaceChildren();
-    problem.replaceChildren(h('p', {}, errorText(err)));
-  };
 
   let refresh;
   const busy = async (button, work) => {

@@ -4,7 +4,10 @@
 // sensitive: an old sign-in is asked to confirm it is them first (api.js with reauth.js).
 import * as api from './api.js';
 import { t } from './i18n.js';
-import { h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage, clearErrors, errorText, resultRegion } from './dom.js';
+import {
+  h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage,
+  clearErrors, errorText, sectionFeedback,
+} from './dom.js';
 import { date, dateTime } from './format.js';
 import { passkeysSupported, createPasskey, passkeyErrorText } from './webauthn.js';
 
@@ -256,21 +259,10 @@ async function passkeysPart(ctx, state, { say, fail, reload }) {
  * operator requires it); then `ctx.fullRights()` once the recovery codes are saved.
  */
 export async function strongSignInSection(ctx) {
-  const status = resultRegion('strong-sign-in-status');
-  const problem = h('div', { class: 'action-error', role: 'alert', 'data-testid': 'strong-sign-in-error' });
+  const { status, problem, say, fail } = sectionFeedback('strong-sign-in',
+    { describe: passkeyErrorText });
   const twoStepSlot = h('div', {});
   const passkeysSlot = h('div', {});
-  const say = (text) => {
-    problem.replaceChildren();
-    if (text === null) return;
-    status.replaceChildren(h('p', { class: 'notice success' }, text));
-    status.focus();
-  };
-  const fail = (err) => {
-    if (err && err.handled) return;
-    status.replaceChildren();
-    problem.replaceChildren(h('p', {}, passkeyErrorText(err)));
-  };
   const helpers = { say, fail };
   const draw = async (text) => {
     problem.replaceChildren();

@@ -1,8 +1,8 @@
 import * as api from '../api.js';
 import { t, has, LANGUAGES } from '../i18n.js';
 import {
-  h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage, clearErrors,
-  passwordProblem, errorText, resultRegion,
+  h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage,
+  clearErrors, passwordProblem, errorText, sectionFeedback,
 } from '../dom.js';
 import { dateTime, parseDate, locale } from '../format.js';
 import { paymentMethodsSection } from '../payment-methods.js';
@@ -299,21 +299,9 @@ async function securitySection(ctx) {
   }
   const titleId = 'security-title';
   const listTitleId = 'security-sessions-title';
-  const status = resultRegion('security-status');
-  const problem = h('div', { class: 'action-error', role: 'alert', 'data-testid': 'security-error' });
+  const { status, problem, say, fail } = sectionFeedback('security');
   const list = h('div', { class: 'session-list-slot' });
   const others = h('div', { class: 'session-others' });
-
-  const say = (text) => {
-    problem.replaceChildren();
-    status.replaceChildren(h('p', { class: 'notice success' }, text));
-    status.focus();
-  };
-  const fail = (err) => {
-    if (err && err.handled) return;
-    status.replaceChildren();
-    problem.replaceChildren(h('p', {}, errorText(err)));
-  };
   const load = async () => {
     const answer = await api.get(SESSIONS);
     return Array.isArray(answer && answer.data) ? answer.data : [];

@@ -23,7 +23,7 @@ import datetime as dt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.accounts import audit, events, throttle
+from services.accounts import audit, events, recovery
 from services.accounts.customers import get, normalize_email
 from services.accounts.exceptions import (
     HOUSEHOLD_INVITATION_INVALID,
@@ -36,7 +36,6 @@ from services.accounts.mfa import token_hash
 from services.accounts.models import AuthSession, Challenge, Customer, Membership
 from services.common import errors, outbox
 from services.common.clock import isoformat
-from services.common.db import Refused
 from services.common.ids import new_id, new_secret_token
 
 INVITATION_TTL = dt.timedelta(days=7)
@@ -195,20 +194,14 @@ def accept(session: Session, person_id: str, token: str, client_ip: str | None,
            now: dt.datetime) -> dict:
     """Joins the account the invitation is for. A link that is not valid is counted against
     the address (`Refused`); one for another address is refused and stays usable."""
-    key = f"link:address:{client_ip}" if client_ip else None
-    wait = throttle.blocked_for(session, [key], now) if key else 0
-    if wait > 0:
-        raise errors.rate_limited(wait)
+    recovery.refuse_if_links_blocked(session, client_ip, now)
     found = session.scalar(select(Challenge).where(
         Challenge.token_hash == token_hash(token), Challenge.purpose == "household")) \
         if isinstance(token, str) and 20 <= len(token) <= 200 else None
     if found is None or found.used_at is not None or found.expires_at <= now:
-        invalid = errors.InvalidArgument("This invitation is not valid any more. Ask for a "
-                                         "new one.", code=HOUSEHOLD_INVITATION_INVALID)
-        if key:
-            throttle.record_failure(session, key, throttle.PORTAL_LINK_LIMIT, now)
-            raise Refused(invalid)
-        raise invalid
+        recovery.refuse_link(session, client_ip, now, errors.InvalidArgument(
+            "This invitation is not valid any more. Ask for a new one.",
+            code=HOUSEHOLD_INVITATION_INVALID))
     person, holder = get(session, person_id), get(session, found.customer_id)
     if normalize_email(found.data.get("email") or "") != person.email_normalized:
         raise errors.PermissionDenied(

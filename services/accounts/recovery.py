@@ -104,8 +104,16 @@ def _valid(session: Session, token: str, purpose: str, now: dt.datetime) -> Chal
     return found
 
 
-def _refuse_link(session: Session, client_ip: str | None, now: dt.datetime,
-                 error: errors.ServiceError) -> None:
+def refuse_if_links_blocked(session: Session, client_ip: str | None, now: dt.datetime) -> None:
+    """RateLimited while the address is blocked for following links that were not valid (a
+    reset, a verification, a household invitation: one count for all)."""
+    _refuse_if_address_blocked(session, f"link:address:{client_ip}" if client_ip else None, now)
+
+
+def refuse_link(session: Session, client_ip: str | None, now: dt.datetime,
+                error: errors.ServiceError) -> None:
+    """Refuses a link that is not valid with `error`, counted against the address (`Refused`,
+    so the count is kept)."""
     if client_ip:
         throttle.record_failure(session, f"link:address:{client_ip}", LINK_LIMIT, now)
         raise Refused(error)
@@ -117,10 +125,10 @@ def start_reset(session: Session, token: str, new_password: str, client_ip: str 
     """A reset's first step, a read: the link valid (else counted: `Refused`
     PASSWORD_RESET_INVALID), the new password meeting the policy. Answers (customer id, the
     stored hash) for `finish_reset`; the caller commits before hashing."""
-    _refuse_if_address_blocked(session, f"link:address:{client_ip}" if client_ip else None, now)
+    refuse_if_links_blocked(session, client_ip, now)
     found = _valid(session, token, "password_reset", now)
     if found is None:
-        _refuse_link(session, client_ip, now, errors.InvalidArgument(
+        refuse_link(session, client_ip, now, errors.InvalidArgument(
             "This link to reset your password is not valid any more. Ask for a new one.",
             code=PASSWORD_RESET_INVALID))
     customer = get(session, found.customer_id)
@@ -212,12 +220,12 @@ def pending(session: Session, customer_id: str, now: dt.datetime) -> dict | None
 def verify(session: Session, token: str, client_ip: str | None, now: dt.datetime) -> Customer:
     """Follows a verification link (once): the address becomes the account's, verified.
     EMAIL_VERIFICATION_INVALID (counted), EMAIL_TAKEN when another account took it since."""
-    _refuse_if_address_blocked(session, f"link:address:{client_ip}" if client_ip else None, now)
+    refuse_if_links_blocked(session, client_ip, now)
     found = _valid(session, token, "email", now)
     if found is None or session.execute(
             update(Challenge).where(Challenge.id == found.id, Challenge.used_at.is_(None))
             .values(used_at=now)).rowcount != 1:
-        _refuse_link(session, client_ip, now, errors.InvalidArgument(
+        refuse_link(session, client_ip, now, errors.InvalidArgument(
             "This verification link is not valid any more.", code=EMAIL_VERIFICATION_INVALID))
     customer = get(session, found.customer_id)
     email = found.data["email"]

@@ -319,9 +319,7 @@ class AccountsService:
     def security_overview(self, customer_id, session_id=None):
         now = self.clock.now()
         customer = customers.get(self.db, customer_id)
-        auth = self.db.get(AuthSession, session_id) if session_id else None
-        proved = auth is not None and auth.customer_id == customer_id and mfa.recent(
-            auth, now, self.policy.reauth)
+        proved = self._recent(customer_id, session_id, now)
         return {**mfa.status(self.db, customer_id),
                 "email": {"address": customer.email,
                           "verified": customer.email_verified_at is not None,
@@ -560,7 +558,7 @@ class AccountsService:
     @rpc(expected_exceptions=EXPECTED)
     def request_deletion(self, customer_id, session_id):
         now = self.clock.now()
-        mfa.require_recent(self.db, customer_id, session_id, now, self.policy.reauth)
+        self._require_recent(customer_id, session_id, now)
         self.db.commit()  # nothing is held while billing answers
         blockers = self.billing.deletion_blockers(customer_id)["blockers"]
         try:

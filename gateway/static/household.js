@@ -169,19 +169,27 @@ function invitationItem(invitation, currency, reload, say, fail) {
     h('div', { class: 'actions' }, withdraw));
 }
 
-function membershipItem(ctx, membership, currency, reload, say, fail) {
-  const name = membership.holder_name;
-  const switchTo = h('button', { type: 'button', class: 'button primary small', 'data-testid': 'membership-switch' }, t('household.switchTo', { holder: name }));
-  switchTo.addEventListener('click', async () => {
-    if (switchTo.disabled) return;
-    switchTo.disabled = true;
+/** "Switch to <holder>'s household": a button that moves this session into it (`fail` gets
+ * what went wrong, and the button can be pressed again). */
+export function switchButton(ctx, membership, { testid, className, fail }) {
+  const button = h('button', { type: 'button', class: className, 'data-testid': testid },
+    t('household.switchTo', { holder: (membership && membership.holder_name) || '' }));
+  button.addEventListener('click', async () => {
+    if (button.disabled) return;
+    button.disabled = true;
     try {
       await actAs(ctx, membership.account_id);
     } catch (err) {
-      switchTo.disabled = false;
+      button.disabled = false;
       fail(err);
     }
   });
+  return button;
+}
+
+function membershipItem(ctx, membership, currency, reload, say, fail) {
+  const name = membership.holder_name;
+  const switchTo = switchButton(ctx, membership, { testid: 'membership-switch', className: 'button primary small', fail });
   const leave = h('button', { type: 'button', class: 'button secondary small', 'data-testid': 'membership-leave' }, t('household.leave', { holder: name }));
   leave.addEventListener('click', async () => {
     if (leave.disabled) return;

@@ -5,7 +5,7 @@
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { h, errorText, resultRegion } from '../dom.js';
-import { actAs } from '../household.js';
+import { switchButton } from '../household.js';
 
 export async function render(ctx) {
   const token = (ctx.params || [])[0] || '';
@@ -40,17 +40,9 @@ export async function render(ctx) {
     }
     if (ctx.forgetHouseholds) ctx.forgetHouseholds(); // the switcher offers it from now on
     const holder = (membership && membership.holder_name) || '';
-    const switchTo = h('button', { type: 'button', class: 'button primary', 'data-testid': 'household-join-switch' },
-      t('household.switchTo', { holder }));
-    switchTo.addEventListener('click', async () => {
-      if (switchTo.disabled) return;
-      switchTo.disabled = true;
-      try {
-        await actAs(ctx, membership.account_id);
-      } catch (err) {
-        switchTo.disabled = false;
-        if (!(err && err.handled)) problem.replaceChildren(h('p', {}, errorText(err)));
-      }
+    const switchTo = switchButton(ctx, membership, {
+      testid: 'household-join-switch', className: 'button primary',
+      fail: (err) => { if (!(err && err.handled)) problem.replaceChildren(h('p', {}, errorText(err))); },
     });
     body.replaceChildren(
       h('div', { class: 'actions' }, switchTo, h('a', { class: 'button secondary', href: '#/dashboard' }, t('householdJoin.stay'))));

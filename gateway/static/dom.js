@@ -211,6 +211,28 @@ export function resultRegion(testid) {
 }
 
 /**
+ * A modal <dialog> answered once: `finish(value)` closes and removes it and settles `answer`
+ * with `value` (closing it with Escape is `finish(false)`), then runs `after(value)`. The caller
+ * fills `dialog`, appends it to the page and calls `dialog.showModal()`.
+ */
+export function modalDialog({ labelledBy, describedBy, testid, after }) {
+  let settled = false;
+  let resolve;
+  const answer = new Promise((done) => { resolve = done; });
+  const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': labelledBy, 'aria-describedby': describedBy, 'data-testid': testid });
+  const finish = (value) => {
+    if (settled) return;
+    settled = true;
+    if (dialog.open) dialog.close();
+    dialog.remove();
+    resolve(value);
+    if (after) after(value);
+  };
+  dialog.addEventListener('close', () => finish(false)); // Escape
+  return { dialog, finish, answer };
+}
+
+/**
  * A section's outcome, in two places: `status` (a polite live region: what was done) and
  * `problem` (an alert: what went wrong), with test ids `<name>-status` and `<name>-error`.
  * `say(text)` shows what was done (null: just clears the problem) and moves focus there unless

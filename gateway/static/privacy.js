@@ -4,7 +4,7 @@
 // cancelled until its day). Each part loads on its own: one that fails says so, the others work.
 import * as api from './api.js';
 import { t } from './i18n.js';
-import { h, errorText, resultRegion } from './dom.js';
+import { h, errorText, resultRegion, modalDialog } from './dom.js';
 import { date, money, isMoney } from './format.js';
 
 const CONSENTS = '/api/v1/me/consents';
@@ -193,29 +193,21 @@ function blockerItem(blocker) {
 }
 
 function confirmDeletion(days) {
-  return new Promise((resolve) => {
-    let settled = false;
-    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'deletion-confirm-title', 'aria-describedby': 'deletion-confirm-what', 'data-testid': 'deletion-dialog' });
-    const finish = (ok) => {
-      if (settled) return;
-      settled = true;
-      if (dialog.open) dialog.close();
-      dialog.remove();
-      resolve(ok);
-    };
-    const yes = h('button', { type: 'button', class: 'button danger', 'data-testid': 'deletion-confirm', on: { click: () => finish(true) } }, t('privacy.deletion.confirm'));
-    const no = h('button', { type: 'button', class: 'button secondary', 'data-testid': 'deletion-keep', on: { click: () => finish(false) } }, t('privacy.deletion.keep'));
-    dialog.append(
-      h('h2', { id: 'deletion-confirm-title' }, t('privacy.deletion.confirmTitle')),
-      h('div', { id: 'deletion-confirm-what' },
-        h('p', {}, t('privacy.deletion.whatHappens', { days })),
-        h('p', {}, t('privacy.deletion.whatIsKept'))),
-      h('div', { class: 'actions' }, yes, no));
-    dialog.addEventListener('close', () => finish(false));
-    document.body.append(dialog);
-    dialog.showModal();
-    no.focus();
+  const { dialog, finish, answer } = modalDialog({
+    labelledBy: 'deletion-confirm-title', describedBy: 'deletion-confirm-what', testid: 'deletion-dialog',
   });
+  const yes = h('button', { type: 'button', class: 'button danger', 'data-testid': 'deletion-confirm', on: { click: () => finish(true) } }, t('privacy.deletion.confirm'));
+  const no = h('button', { type: 'button', class: 'button secondary', 'data-testid': 'deletion-keep', on: { click: () => finish(false) } }, t('privacy.deletion.keep'));
+  dialog.append(
+    h('h2', { id: 'deletion-confirm-title' }, t('privacy.deletion.confirmTitle')),
+    h('div', { id: 'deletion-confirm-what' },
+      h('p', {}, t('privacy.deletion.whatHappens', { days })),
+      h('p', {}, t('privacy.deletion.whatIsKept'))),
+    h('div', { class: 'actions' }, yes, no));
+  document.body.append(dialog);
+  dialog.showModal();
+  no.focus();
+  return answer;
 }
 
 function deletionPart(loaded) {

@@ -6,7 +6,7 @@
 // gives up (false).
 import * as api from './api.js';
 import { t } from './i18n.js';
-import { h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage } from './dom.js';
+import { h, field, formMessage, submitButton, value, onSubmit, showProblems, showApiError, setMessage, modalDialog } from './dom.js';
 import { passkeysSupported, getPasskey, passkeyErrorText } from './webauthn.js';
 
 const REAUTH = '/api/v1/me/reauthenticate';
@@ -53,71 +53,63 @@ function confirmForm(name, { label, attrs, submit, send, hint }) {
 async function openDialog() {
   const methods = await methodsAvailable();
   const opener = lastFocused;
-  return new Promise((resolve) => {
-    let settled = false;
-    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'reauth-title', 'aria-describedby': 'reauth-intro', 'data-testid': 'reauth-dialog' });
-    const finish = (ok) => {
-      if (settled) return;
-      settled = true;
-      if (dialog.open) dialog.close();
-      dialog.remove();
-      resolve(ok);
-      // back where the person was, once the action that asked has finished (and re-enabled it)
-      setTimeout(() => {
-        if (opener && opener.isConnected && typeof opener.focus === 'function'
-          && (!document.activeElement || document.activeElement === document.body)) opener.focus();
-      }, 0);
-    };
-    const confirmWith = async (body) => {
-      await api.post(REAUTH, body, { reauth: false });
-      finish(true);
-    };
-
-    const parts = [
-      h('h2', { id: 'reauth-title' }, t('reauth.title')),
-      h('p', { id: 'reauth-intro' }, t('reauth.intro')),
-      confirmForm('password', {
-        label: t('reauth.password'),
-        attrs: { autocomplete: 'current-password' },
-        submit: t('reauth.confirm'),
-        send: (password) => confirmWith({ password }),
-      }),
-    ];
-    if (methods.totp) {
-      parts.push(h('p', { class: 'dialog-or' }, t('reauth.or')), confirmForm('code', {
-        label: t('reauth.code'),
-        attrs: { autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '10' },
-        submit: t('reauth.confirmCode'),
-        send: (code) => confirmWith({ code }),
-      }));
-    }
-    if (methods.passkey) {
-      const problem = formMessage();
-      const button = h('button', { type: 'button', class: 'button secondary', 'data-testid': 'reauth-passkey' }, t('reauth.passkey'));
-      const box = h('div', { class: 'form' }, problem, h('div', { class: 'actions' }, button));
-      button.addEventListener('click', async () => {
-        if (button.disabled) return;
-        button.disabled = true;
-        try {
-          const { ceremony, options } = await api.post(`${REAUTH}/passkey-options`, {}, { reauth: false });
-          const credential = await getPasskey(options);
-          await confirmWith({ ceremony, credential });
-        } catch (err) {
-          if (!(err && err.handled)) setMessage(box, 'error', passkeyErrorText(err));
-        } finally {
-          button.disabled = false;
-        }
-      });
-      parts.push(h('p', { class: 'dialog-or' }, t('reauth.or')), box);
-    }
-    parts.push(h('div', { class: 'actions dialog-cancel' },
-      h('button', { type: 'button', class: 'button secondary', 'data-testid': 'reauth-cancel', on: { click: () => finish(false) } }, t('reauth.cancel'))));
-    dialog.append(...parts);
-    dialog.addEventListener('close', () => finish(false)); // Escape
-    document.body.append(dialog);
-    dialog.showModal();
-    dialog.querySelector('input').focus();
+  const { dialog, finish, answer } = modalDialog({
+    labelledBy: 'reauth-title', describedBy: 'reauth-intro', testid: 'reauth-dialog',
+    // back where the person was, once the action that asked has finished (and re-enabled it)
+    after: () => setTimeout(() => {
+      if (opener && opener.isConnected && typeof opener.focus === 'function'
+        && (!document.activeElement || document.activeElement === document.body)) opener.focus();
+    }, 0),
   });
+  const confirmWith = async (body) => {
+    await api.post(REAUTH, body, { reauth: false });
+    finish(true);
+  };
+
+  const parts = [
+    h('h2', { id: 'reauth-title' }, t('reauth.title')),
+    h('p', { id: 'reauth-intro' }, t('reauth.intro')),
+    confirmForm('password', {
+      label: t('reauth.password'),
+      attrs: { autocomplete: 'current-password' },
+      submit: t('reauth.confirm'),
+      send: (password) => confirmWith({ password }),
+    }),
+  ];
+  if (methods.totp) {
+    parts.push(h('p', { class: 'dialog-or' }, t('reauth.or')), confirmForm('code', {
+      label: t('reauth.code'),
+      attrs: { autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '10' },
+      submit: t('reauth.confirmCode'),
+      send: (code) => confirmWith({ code }),
+    }));
+  }
+  if (methods.passkey) {
+    const problem = formMessage();
+    const button = h('button', { type: 'button', class: 'button secondary', 'data-testid': 'reauth-passkey' }, t('reauth.passkey'));
+    const box = h('div', { class: 'form' }, problem, h('div', { class: 'actions' }, button));
+    button.addEventListener('click', async () => {
+      if (button.disabled) return;
+      button.disabled = true;
+      try {
+        const { ceremony, options } = await api.post(`${REAUTH}/passkey-options`, {}, { reauth: false });
+        const credential = await getPasskey(options);
+        await confirmWith({ ceremony, credential });
+      } catch (err) {
+        if (!(err && err.handled)) setMessage(box, 'error', passkeyErrorText(err));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    parts.push(h('p', { class: 'dialog-or' }, t('reauth.or')), box);
+  }
+  parts.push(h('div', { class: 'actions dialog-cancel' },
+    h('button', { type: 'button', class: 'button secondary', 'data-testid': 'reauth-cancel', on: { click: () => finish(false) } }, t('reauth.cancel'))));
+  dialog.append(...parts);
+  document.body.append(dialog);
+  dialog.showModal();
+  dialog.querySelector('input').focus();
+  return answer;
 }
 
 /** Asks the person to confirm it is them; true once the server took it. */

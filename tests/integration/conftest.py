@@ -108,6 +108,17 @@ def walk(portal, token, path, limit=2, **params) -> list:
 
 
 @pytest.fixture
+def mail():
+    """A real SMTP server on a free port, keeping every message it is sent."""
+    from tests.integration.test_notifier_delivery import MailCatcher
+
+    catcher = MailCatcher()
+    catcher.start()
+    yield catcher
+    catcher.stop()
+
+
+@pytest.fixture
 def start_portal(new_pg_url, rabbit_config, runner_factory, tmp_path):
     """start_portal(**config overrides) → a running Portal."""
     def start(**overrides):

@@ -23,15 +23,6 @@ from tests.integration.conftest import (
     walk,
     walk_pages,
 )
-from tests.integration.test_notifier_delivery import MailCatcher
-
-
-@pytest.fixture
-def mail():
-    catcher = MailCatcher()
-    catcher.start()
-    yield catcher
-    catcher.stop()
 
 
 @pytest.fixture

@@ -22,21 +22,12 @@ from services.insights.models import Base as InsightsBase
 from services.notifier.models import Base as NotifierBase
 from services.tickets.models import Base as TicketsBase
 from tests.integration.conftest import PASSWORD, eventually
-from tests.integration.test_notifier_delivery import MailCatcher
 
 SERVICES = {"tickets": TicketsBase.metadata, "notifier": NotifierBase.metadata,
             "insights": InsightsBase.metadata}
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123",
         "holder": "Card Holder"}
 PSEUDONYM = "Deleted customer 7f3c"
-
-
-@pytest.fixture
-def mail():
-    catcher = MailCatcher()
-    catcher.start()
-    yield catcher
-    catcher.stop()
 
 
 @pytest.fixture
